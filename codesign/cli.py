@@ -1,0 +1,194 @@
+"""``codesign`` command line: argument parsing only; every command calls one library function."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from codesign.config import ConfigError
+from codesign.data.io import WaferFileError
+from codesign.data.normalise import ZeroSumError
+
+Handler = Callable[[argparse.Namespace], None]
+
+
+def _cmd_data_stats(args: argparse.Namespace) -> None:
+    from codesign.data.io import load_wafers
+    from codesign.data.stats import wafer_stats
+
+    ws = load_wafers(args.file)
+    print(json.dumps(wafer_stats(ws.calq, ws.n_dropped_zero), indent=2))
+
+
+def _cmd_data_synth(args: argparse.Namespace) -> None:
+    from codesign.data.io import write_wafers
+    from codesign.data.synth import generate_wafers, load_synth_config
+
+    cfg = load_synth_config(args.config or args.preset)
+    write_wafers(args.out, generate_wafers(cfg, args.n, args.seed, progress=True))
+    print(f"wrote {args.n} synthetic '{cfg.name}' wafers (seed {args.seed}) to {args.out}")
+
+
+def _cmd_data_compare(args: argparse.Namespace) -> None:
+    from codesign.data.io import read_calq
+    from codesign.data.stats import write_comparison
+
+    result = write_comparison(read_calq(args.synth), read_calq(args.real), args.out,
+                              labels=(Path(args.synth).name, Path(args.real).name))
+    summary = {k: {m: round(v[m], 4) for m in ("synth_mean", "real_mean", "rel_diff_mean", "synth_median",
+                                                "real_median", "rel_diff_median", "ks_statistic")}
+               for k, v in result.items() if isinstance(v, dict) and "ks_statistic" in v}
+    print(json.dumps(summary, indent=2))
+    print(f"wrote {Path(args.out) / 'comparison.json'} and comparison.png")
+
+
+def _cmd_data_convert(args: argparse.Namespace) -> None:
+    from codesign.data.io import convert_wafers
+
+    n = convert_wafers(args.src, args.dst)
+    print(f"converted {n} wafers: {args.src} -> {args.dst}")
+
+
+def _cmd_data_onchip(args: argparse.Namespace) -> None:
+    from codesign.data.io import read_calq, write_int_csv
+    from codesign.data.onchip import onchip_convert
+
+    words = onchip_convert(read_calq(args.file))
+    header = [f"IN_{i}" for i in range(words.inputs.shape[1])] + ["SUM_CODE"]
+    write_int_csv(args.out, header, np.column_stack([words.inputs, words.sum_code]))
+    print(f"wrote {len(words.sum_code)} converted wafers to {args.out}")
+
+
+def _cmd_emd_exact(args: argparse.Namespace) -> None:
+    from codesign.artifacts import atomic_path
+    from codesign.data.io import load_wafers
+    from codesign.emd.exact import exact_emd
+
+    a = load_wafers(args.a, drop_zero=False).calq
+    b = load_wafers(args.b, drop_zero=False).calq
+    emd = exact_emd(a, b, n_jobs=args.jobs, progress=True)
+    with atomic_path(args.out) as tmp:
+        np.savetxt(tmp, emd, fmt="%.6f", header="emd", comments="")
+    print(f"wrote {len(emd)} EMDs to {args.out} (mean {emd.mean():.4f})")
+
+
+def _cmd_emd_labels(args: argparse.Namespace) -> None:
+    from codesign.data.io import read_calq
+    from codesign.emd.labels import KINDS, cached_pair_labels
+
+    calq = np.concatenate([read_calq(f) for f in args.data])
+    labels = cached_pair_labels(args.out, calq, args.n_random, args.n_perturbed, args.seed,
+                                n_jobs=args.jobs, progress=True)
+    for k, kind in enumerate(KINDS):
+        emd = labels.emd[labels.kind == k]
+        if len(emd):
+            q = np.percentile(emd, [5, 50, 95])
+            print(f"{kind:>9}: {len(emd)} pairs, EMD 5/50/95 % = {q[0]:.3f} / {q[1]:.3f} / {q[2]:.3f}")
+    print(f"labels in {args.out}")
+
+
+def _cmd_demo(args: argparse.Namespace) -> None:
+    from codesign.demo import run_demo
+
+    summary = run_demo(args.out, n_wafers=args.n, n_pairs=args.pairs, seed=args.seed, preset=args.preset)
+    print(json.dumps({k: summary[k] for k in ("stats", "emd_scales")}, indent=2))
+    print(f"report: {Path(args.out) / 'report.md'}")
+
+
+def _add(sub: argparse._SubParsersAction, name: str, handler: Handler, help_: str,
+         description: str | None = None) -> argparse.ArgumentParser:
+    p = sub.add_parser(name, help=help_, description=description or help_)
+    p.set_defaults(handler=handler)
+    return p
+
+
+def _data_commands(sub: argparse._SubParsersAction) -> None:
+    data = sub.add_parser("data", help="wafer files: statistics, synthetic data, conversion",
+                          description="Wafer files (CALQ CSV or HDF5): inspect, generate, compare, convert.")
+    dsub = data.add_subparsers(dest="data_command", required=True, metavar="COMMAND")
+    p = _add(dsub, "stats", _cmd_data_stats, "print summary statistics of a wafer file as JSON",
+             "Print n_wafers, n_dropped_zero, mean_occupancy (TCs > 0), median_sum and p99_sum as JSON.")
+    p.add_argument("file", help="wafer file (.csv with CALQ_0..CALQ_47 or .h5)")
+    p = _add(dsub, "synth", _cmd_data_synth, "generate synthetic wafers in the real CSV format",
+             "Generate physically motivated synthetic HGCAL wafers (CSV or, with .h5, HDF5).")
+    p.add_argument("--n", type=int, required=True, help="number of wafers")
+    p.add_argument("--seed", type=int, default=0, help="random seed (same seed, same bits)")
+    p.add_argument("--out", required=True, help="output .csv or .h5")
+    p.add_argument("--preset", default="highpu", choices=["highpu", "ttbar"], help="built-in parameter set")
+    p.add_argument("--config", help="YAML file with generator parameters (overrides --preset)")
+    p = _add(dsub, "compare", _cmd_data_compare, "compare a synthetic set with a real one (plot + JSON)",
+             "Compare occupancy, wafer-sum, cell-charge and per-TC mean-charge distributions; writes "
+             "comparison.json (means, medians, two-sample KS statistics) and comparison.png to --out.")
+    p.add_argument("synth", help="synthetic wafer file")
+    p.add_argument("real", help="real wafer file")
+    p.add_argument("--out", required=True, help="output folder")
+    p = _add(dsub, "convert", _cmd_data_convert, "convert a wafer file between CSV and HDF5",
+             "Convert CSV <-> HDF5 (format chosen by suffix: .h5/.hdf5 or anything else for CSV).")
+    p.add_argument("src")
+    p.add_argument("dst")
+    p = _add(dsub, "onchip", _cmd_data_onchip, "apply the ECON-T on-chip input conversion",
+             "Per wafer: the 48 encoder inputs as integers in units of 2**-7 (shift by floor(log2 sum), "
+             "truncated) and the 9-bit floating-point sum code; header IN_0..IN_47,SUM_CODE.")
+    p.add_argument("file", help="wafer file")
+    p.add_argument("--out", required=True, help="output CSV")
+
+
+def _emd_commands(sub: argparse._SubParsersAction) -> None:
+    emd = sub.add_parser("emd", help="Earth Mover's Distance between wafers",
+                         description="Exact optimal-transport EMD between wafers and EMD pair labels.")
+    esub = emd.add_subparsers(dest="emd_command", required=True, metavar="COMMAND")
+    p = _add(esub, "exact", _cmd_emd_exact, "exact EMD of row i of A against row i of B",
+             "Exact EMD (POT) between row i of A and row i of B; writes one EMD per line under a header "
+             "'emd'. Wafers are normalised to unit sum; a zero-sum row is an error.")
+    p.add_argument("--a", required=True, help="wafer file A")
+    p.add_argument("--b", required=True, help="wafer file B (same number of rows)")
+    p.add_argument("--out", required=True, help="output CSV")
+    p.add_argument("--jobs", type=int, default=None, help="worker processes (default: all cores)")
+    p = _add(esub, "labels", _cmd_emd_labels, "generate exact-EMD pair labels (HDF5) for the EMD-CNN",
+             "Draw random pairs and wafer-vs-degraded pairs from the given wafers, label them with the "
+             "exact EMD and cache them in HDF5 (reused when wafers and settings are unchanged).")
+    p.add_argument("--data", nargs="+", required=True, help="wafer files to draw from")
+    p.add_argument("--n-random", type=int, default=10000, help="random pairs")
+    p.add_argument("--n-perturbed", type=int, default=10000, help="wafer vs degraded wafer pairs")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", required=True, help="output .h5")
+    p.add_argument("--jobs", type=int, default=None, help="worker processes (default: all cores)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="codesign",
+        description="Codesign of on-detector ML data compression for the CMS HGCAL (ECON-T): data, EMD, "
+                    "training, evaluation and hardware generation.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _data_commands(sub)
+    _emd_commands(sub)
+    p = _add(sub, "demo", _cmd_demo, "run the main job end to end on built-in synthetic data",
+             "Generate synthetic wafers, compare them with real data when available, measure EMD scales "
+             "and write a report.")
+    p.add_argument("--out", default="out/demo", help="output folder (default: out/demo)")
+    p.add_argument("--n", type=int, default=5000, help="synthetic wafers")
+    p.add_argument("--pairs", type=int, default=2000, help="pairs for the EMD scales")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--preset", default="highpu", choices=["highpu", "ttbar"])
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        args.handler(args)
+    except (WaferFileError, ConfigError, ZeroSumError, ValueError) as err:
+        print(f"codesign: error: {err}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

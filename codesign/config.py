@@ -1,0 +1,100 @@
+"""Typed configuration: frozen dataclasses loaded from YAML in one place.
+
+``load_config(cls, path)`` maps a YAML document onto a (nested) frozen dataclass. Unknown keys, missing
+keys and wrong types raise ``ConfigError`` naming the file and the dotted key, and listing the valid keys,
+so a typo in a config never silently falls back to a default.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+
+T = TypeVar("T")
+
+
+class ConfigError(ValueError):
+    """A configuration file or mapping does not match its schema."""
+
+
+def _check_scalar(value: Any, typ: Any, where: str) -> Any:
+    if typ is float and isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    if typ is int and isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if typ in (str, bool) and isinstance(value, typ):
+        return value
+    raise ConfigError(f"{where}: expected {typ.__name__}, got {value!r}")
+
+
+def _convert(value: Any, typ: Any, where: str) -> Any:
+    origin = typing.get_origin(typ)
+    if dataclasses.is_dataclass(typ):
+        return from_mapping(typ, value, where)
+    if origin in (tuple, list):
+        if not isinstance(value, list | tuple):
+            raise ConfigError(f"{where}: expected a list, got {value!r}")
+        (item_type, *rest) = typing.get_args(typ)
+        return tuple(_convert(v, item_type, f"{where}[{i}]") for i, v in enumerate(value))
+    if origin in (typing.Union, types.UnionType):
+        args = typing.get_args(typ)
+        if value is None and type(None) in args:
+            return None
+        return _convert(value, next(a for a in args if a is not type(None)), where)
+    if origin is typing.Literal:
+        if value not in typing.get_args(typ):
+            raise ConfigError(f"{where}: {value!r} is not one of {list(typing.get_args(typ))}")
+        return value
+    return _check_scalar(value, typ, where)
+
+
+def from_mapping(cls: type[T], mapping: Any, where: str = "config") -> T:
+    """Build dataclass ``cls`` from a mapping, validating every key recursively."""
+    if not isinstance(mapping, dict):
+        raise ConfigError(f"{where}: expected a mapping of {cls.__name__} fields, got {mapping!r}")
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    unknown = sorted(set(mapping) - set(fields))
+    if unknown:
+        raise ConfigError(f"{where}: unknown key(s) {unknown}; valid keys: {sorted(fields)}")
+    kwargs = {}
+    for name, field in fields.items():
+        key = f"{where}.{name}"
+        if name in mapping:
+            kwargs[name] = _convert(mapping[name], hints[name], key)
+        elif field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING:
+            raise ConfigError(f"{key}: missing required key")
+    try:
+        return cls(**kwargs)
+    except ValueError as err:  # __post_init__ range checks
+        raise ConfigError(f"{where}: {err}") from err
+
+
+def load_config(cls: type[T], path: str | Path) -> T:
+    """Load YAML file ``path`` into dataclass ``cls``; errors name the file and the key."""
+    path = Path(path)
+    try:
+        mapping = yaml.safe_load(path.read_text())
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: config file not found") from None
+    except yaml.YAMLError as err:
+        raise ConfigError(f"{path}: invalid YAML: {err}") from err
+    return from_mapping(cls, mapping, where=str(path))
+
+
+def to_mapping(obj: Any) -> dict[str, Any]:
+    """Dataclass -> plain dict (tuples become lists) suitable for YAML/JSON."""
+
+    def plain(v: Any) -> Any:
+        if isinstance(v, tuple | list):
+            return [plain(x) for x in v]
+        if isinstance(v, dict):
+            return {k: plain(x) for k, x in v.items()}
+        return v
+
+    return plain(dataclasses.asdict(obj))

@@ -1,0 +1,187 @@
+"""Reading and writing wafer files: the ECON-T CALQ CSV and its HDF5 equivalent.
+
+A wafer file holds one row per silicon module per bunch crossing and 48 non-negative integer trigger-cell
+charges (CALQ). CSV files have the header ``CALQ_0,...,CALQ_47`` or no header at all; HDF5 files hold a
+dataset ``calq`` of shape (n, 48). Bad input raises ``WaferFileError`` naming the file, the line and the
+column; an empty file is an error. All-zero wafers carry no shape information and cannot be normalised:
+``load_wafers`` drops them and reports how many.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+from codesign.artifacts import atomic_path
+from codesign.data.geometry import N_TC
+
+CALQ_COLUMNS = tuple(f"CALQ_{i}" for i in range(N_TC))
+HDF5_DATASET = "calq"
+HDF5_SUFFIXES = (".h5", ".hdf5")
+
+
+class WaferFileError(ValueError):
+    """A wafer file is missing, empty or malformed; the message names the file, line and column."""
+
+
+@dataclass(frozen=True)
+class WaferSet:
+    """Wafers read from one file: ``calq`` is (n, 48) int64; all-zero rows already removed."""
+
+    calq: np.ndarray
+    n_dropped_zero: int
+    source: str
+
+    def __len__(self) -> int:
+        return len(self.calq)
+
+
+def is_hdf5(path: str | Path) -> bool:
+    return Path(path).suffix.lower() in HDF5_SUFFIXES
+
+
+def load_wafers(path: str | Path, drop_zero: bool = True) -> WaferSet:
+    """Read a CSV or HDF5 wafer file, validate it and (by default) drop all-zero wafers."""
+    path = Path(path)
+    if not path.is_file():
+        raise WaferFileError(f"{path}: no such file")
+    calq = _read_hdf5(path) if is_hdf5(path) else _read_csv(path)
+    if not drop_zero:
+        return WaferSet(calq, 0, str(path))
+    keep = calq.any(axis=1)
+    return WaferSet(calq[keep], int(np.count_nonzero(~keep)), str(path))
+
+
+def read_calq(path: str | Path) -> np.ndarray:
+    """The (n, 48) CALQ array of a wafer file with all-zero wafers dropped."""
+    return load_wafers(path).calq
+
+
+def _read_csv(path: Path) -> np.ndarray:
+    with path.open(newline="") as handle:
+        rows = list(csv.reader(handle))
+    if not rows:
+        raise WaferFileError(f"{path}: empty file (expected a CALQ_0..CALQ_47 header or 48 columns)")
+    first_line = 1
+    if rows[0] and not _is_number(rows[0][0]):
+        _check_header(path, rows[0])
+        rows, first_line = rows[1:], 2
+    # Blank lines (e.g. a trailing newline pair) are not wafers.
+    numbered = [(first_line + i, row) for i, row in enumerate(rows) if row]
+    if not numbered:
+        raise WaferFileError(f"{path}: file has a header but no wafers")
+    for line, row in numbered:
+        if len(row) != N_TC:
+            raise WaferFileError(f"{path}, line {line}: expected {N_TC} columns, found {len(row)}")
+    lines = np.array([line for line, _ in numbered])
+    cells = [row for _, row in numbered]
+    try:
+        values = np.array(cells, dtype=np.float64)
+    except ValueError:
+        _raise_first_unparsable(path, lines, cells)
+    return _validated_integers(path, lines, values)
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _check_header(path: Path, header: list[str]) -> None:
+    names = [h.strip() for h in header]
+    if len(names) != N_TC:
+        raise WaferFileError(f"{path}, line 1: header has {len(names)} columns, expected {N_TC} (CALQ_0..CALQ_47)")
+    for col, (got, want) in enumerate(zip(names, CALQ_COLUMNS, strict=True)):
+        if got != want:
+            raise WaferFileError(f"{path}, line 1, column {col}: header {got!r}, expected {want!r}")
+
+
+def _column(col: int) -> str:
+    return f"column {col} ({CALQ_COLUMNS[col]})"
+
+
+def _raise_first_unparsable(path: Path, lines: np.ndarray, cells: list[list[str]]) -> None:
+    for line, row in zip(lines, cells, strict=True):
+        for col, text in enumerate(row):
+            if text.strip() == "":
+                raise WaferFileError(f"{path}, line {line}, {_column(col)}: empty cell")
+            if not _is_number(text):
+                raise WaferFileError(f"{path}, line {line}, {_column(col)}: not a number: {text!r}")
+    raise AssertionError("numpy rejected the table but every cell parses")  # pragma: no cover
+
+
+def _validated_integers(path: Path, lines: np.ndarray, values: np.ndarray, unit: str = "line") -> np.ndarray:
+    checks = (
+        (~np.isfinite(values), "NaN or infinite charge"),
+        (values < 0, "negative charge"),
+        (values != np.floor(values), "non-integer charge"),
+    )
+    for bad, what in checks:
+        if bad.any():
+            row, col = np.argwhere(bad)[0]
+            raise WaferFileError(f"{path}, {unit} {lines[row]}, {_column(col)}: {what}: {values[row, col]:g}")
+    return values.astype(np.int64)
+
+
+def _read_hdf5(path: Path) -> np.ndarray:
+    try:
+        with h5py.File(path, "r") as f:
+            if HDF5_DATASET not in f:
+                raise WaferFileError(f"{path}: no dataset {HDF5_DATASET!r} (found {sorted(f.keys())})")
+            values = f[HDF5_DATASET][...]
+    except OSError as err:
+        raise WaferFileError(f"{path}: not a readable HDF5 file ({err})") from err
+    if values.ndim != 2 or values.shape[1] != N_TC:
+        raise WaferFileError(f"{path}: dataset {HDF5_DATASET!r} has shape {values.shape}, expected (n, {N_TC})")
+    if len(values) == 0:
+        raise WaferFileError(f"{path}: dataset {HDF5_DATASET!r} holds no wafers")
+    # HDF5 errors name the 0-based row of the dataset; CSV errors name the 1-based line of the file.
+    return _validated_integers(path, np.arange(len(values)), values.astype(np.float64), unit="row")
+
+
+def write_int_csv(path: str | Path, header: tuple[str, ...] | list[str], table: np.ndarray) -> None:
+    """Write an integer table with a header, atomically."""
+    table = np.asarray(table)
+    if table.ndim != 2 or table.shape[1] != len(header):
+        raise ValueError(f"table shape {table.shape} does not match {len(header)} header columns")
+    with atomic_path(path) as tmp:
+        np.savetxt(tmp, table, fmt="%d", delimiter=",", header=",".join(header), comments="")
+
+
+def write_wafers(path: str | Path, calq: np.ndarray) -> None:
+    """Write (n, 48) CALQ integers as CSV or HDF5 (chosen by suffix), atomically."""
+    calq = np.asarray(calq)
+    if calq.ndim != 2 or calq.shape[1] != N_TC:
+        raise ValueError(f"expected wafers of shape (n, {N_TC}), got {calq.shape}")
+    if not is_hdf5(path):
+        write_int_csv(path, CALQ_COLUMNS, calq)
+        return
+    with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
+        dset = f.create_dataset(
+            HDF5_DATASET, data=calq.astype(np.int32), chunks=(min(len(calq), 4096), N_TC), compression="gzip"
+        )
+        dset.attrs["columns"] = ",".join(CALQ_COLUMNS)
+        dset.attrs["units"] = "CALQ counts (35 counts = 1 MIP_T)"
+
+
+def convert_wafers(src: str | Path, dst: str | Path) -> int:
+    """Convert between CSV and HDF5 keeping every row (all-zero wafers too); returns the row count."""
+    calq = load_wafers(src, drop_zero=False).calq
+    write_wafers(dst, calq)
+    return len(calq)
+
+
+def real_data_dir() -> Path:
+    """Folder of the real HGCAL CSVs: ``$CODESIGN_DATA_DIR`` or ``../shared/data/hgcal`` beside the repo."""
+    env = os.environ.get("CODESIGN_DATA_DIR")
+    if env:
+        return Path(env)
+    return Path(__file__).resolve().parents[2].parent / "shared" / "data" / "hgcal"

@@ -1,0 +1,1 @@
+"""Earth Mover's Distance between wafers: exact (POT) and, later, learned (EMD-CNN)."""

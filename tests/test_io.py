@@ -1,0 +1,117 @@
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+
+from codesign.data.io import CALQ_COLUMNS, WaferFileError, convert_wafers, load_wafers, write_wafers
+from tests.conftest import write_csv
+
+HEADER = ",".join(CALQ_COLUMNS)
+ROW = ",".join(["0"] * 47 + ["5"])
+
+
+def _row_with(col: int, text: str) -> str:
+    cells = ["1"] * 48
+    cells[col] = text
+    return ",".join(cells)
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        (",".join(["1"] * 47), "line 3: expected 48 columns, found 47"),
+        (",".join(["1"] * 49), "line 3: expected 48 columns, found 49"),
+        (_row_with(7, "abc"), "line 3, column 7 (CALQ_7): not a number: 'abc'"),
+        (_row_with(12, ""), "line 3, column 12 (CALQ_12): empty cell"),
+        (_row_with(3, "nan"), "line 3, column 3 (CALQ_3): NaN or infinite charge: nan"),
+        (_row_with(40, "-4"), "line 3, column 40 (CALQ_40): negative charge: -4"),
+        (_row_with(0, "2.5"), "line 3, column 0 (CALQ_0): non-integer charge: 2.5"),
+    ],
+)
+def test_malformed_csv_names_file_line_and_column(tmp_path, line, message):
+    path = write_csv(tmp_path / "bad.csv", [HEADER, ROW, line])
+    with pytest.raises(WaferFileError) as err:
+        load_wafers(path)
+    assert str(err.value) == f"{path}, {message}"
+
+
+def test_empty_file_is_an_error(tmp_path):
+    path = tmp_path / "empty.csv"
+    path.write_text("")
+    with pytest.raises(WaferFileError, match="empty file"):
+        load_wafers(path)
+
+
+def test_header_without_wafers_is_an_error(tmp_path):
+    with pytest.raises(WaferFileError, match="no wafers"):
+        load_wafers(write_csv(tmp_path / "h.csv", [HEADER]))
+
+
+def test_wrong_header_names_the_column(tmp_path):
+    header = HEADER.replace("CALQ_5,", "CALQ_X,")
+    with pytest.raises(WaferFileError, match=r"line 1, column 5: header 'CALQ_X', expected 'CALQ_5'"):
+        load_wafers(write_csv(tmp_path / "h.csv", [header, ROW]))
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(WaferFileError, match="no such file"):
+        load_wafers(tmp_path / "nope.csv")
+
+
+def test_unnamed_columns_and_zero_wafers_dropped(tmp_path):
+    zero = ",".join(["0"] * 48)
+    path = write_csv(tmp_path / "plain.csv", [ROW, zero, _row_with(1, "7"), zero])
+    ws = load_wafers(path)
+    assert ws.n_dropped_zero == 2
+    assert ws.calq.dtype == np.int64
+    assert ws.calq.shape == (2, 48)
+    assert ws.calq[1, 1] == 7 and ws.calq[0, 47] == 5
+    assert load_wafers(path, drop_zero=False).calq.shape == (4, 48)
+
+
+@pytest.mark.parametrize("suffix", [".h5", ".csv"])
+def test_write_read_round_trip(tmp_path, suffix):
+    calq = np.random.default_rng(0).integers(0, 5000, (100, 48))
+    write_wafers(tmp_path / f"w{suffix}", calq)
+    np.testing.assert_array_equal(load_wafers(tmp_path / f"w{suffix}").calq, calq)
+
+
+def test_convert_keeps_every_row_both_ways(tmp_path):
+    calq = np.random.default_rng(1).integers(0, 300, (50, 48))
+    calq[10] = 0
+    write_wafers(tmp_path / "a.csv", calq)
+    assert convert_wafers(tmp_path / "a.csv", tmp_path / "b.h5") == 50
+    assert convert_wafers(tmp_path / "b.h5", tmp_path / "c.csv") == 50
+    assert (tmp_path / "a.csv").read_text() == (tmp_path / "c.csv").read_text()
+
+
+def test_hdf5_errors_name_dataset_and_row(tmp_path):
+    import h5py
+
+    path = tmp_path / "bad.h5"
+    with h5py.File(path, "w") as f:
+        f["calq"] = np.array([[1.0] * 48, [1.0] * 47 + [-3.0]])
+    with pytest.raises(WaferFileError, match=r"row 1, column 47 \(CALQ_47\): negative charge: -3"):
+        load_wafers(path)
+    with h5py.File(path, "w") as f:
+        f["other"] = np.ones((2, 48))
+    with pytest.raises(WaferFileError, match="no dataset 'calq'"):
+        load_wafers(path)
+
+
+def test_failed_write_leaves_nothing_behind(tmp_path):
+    with pytest.raises(ValueError):
+        write_wafers(tmp_path / "x.csv", np.ones((3, 47), dtype=int))
+    write_wafers(tmp_path / "x.h5", np.ones((3, 48), dtype=int))
+    before = (tmp_path / "x.h5").read_bytes()
+    with pytest.raises(TypeError):
+        write_wafers(tmp_path / "x.h5", np.array([[object()] * 48]))
+    assert (tmp_path / "x.h5").read_bytes() == before
+    assert sorted(os.listdir(tmp_path)) == ["x.h5"]
+
+
+def test_real_highpu_file(highpu):
+    assert highpu.shape == (3000, 48)
+    assert highpu.min() == 0 and highpu[highpu > 0].min() == 2
