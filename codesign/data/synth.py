@@ -12,7 +12,8 @@ Each wafer (one module, one bunch crossing) is the sum of
   rise from the 2-count floor to a peak at a few counts), and saturation.
 
 Wafers lighter than ``min_wafer_sum`` (all-zero ones at least) are redrawn, as the real sets contain
-only selected modules (the high-pileup set has no wafer below 6 counts). The same config, ``n`` and seed give the same bits.
+only selected modules (the high-pileup set has no wafer below 6 counts). The same config, ``n`` and seed
+give the same bits.
 """
 
 from __future__ import annotations
@@ -91,6 +92,8 @@ def load_synth_config(preset_or_path: str | Path) -> SynthConfig:
     """A preset name (``highpu``, ``ttbar``) or the path of a YAML file with a full ``SynthConfig``."""
     if str(preset_or_path) in PRESETS:
         preset_or_path = preset_path(str(preset_or_path))
+    elif not Path(preset_or_path).is_file():
+        raise ValueError(f"{preset_or_path!r} is neither a preset (choose one of {list(PRESETS)}) nor a YAML file")
     return load_config(SynthConfig, preset_or_path)
 
 

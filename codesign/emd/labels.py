@@ -58,7 +58,7 @@ def perturb(rng: np.random.Generator, wafers: np.ndarray, others: np.ndarray, mo
     strength = np.asarray(strength, dtype=np.float64)[:, None]
     out = wafers.copy()
     smear = mode == PERTURBATIONS.index("smear")
-    out[smear] *= np.exp(2.0 * strength[smear] * rng.normal(size=(int(smear.sum()), N_TC)))
+    out[smear] *= np.exp(3.0 * strength[smear] * rng.normal(size=(int(smear.sum()), N_TC)))
     drop = mode == PERTURBATIONS.index("drop")
     out[drop] *= rng.random((int(drop.sum()), N_TC)) >= strength[drop]
     move = np.flatnonzero(mode == PERTURBATIONS.index("move"))

@@ -1,0 +1,94 @@
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from codesign.cli import main
+from codesign.data.io import load_wafers, write_wafers
+from codesign.data.onchip import onchip_convert
+
+
+def test_data_stats_on_real_file(real_dir, capsys):
+    assert main(["data", "stats", str(real_dir / "highpu_dev.csv")]) == 0
+    stats = json.loads(capsys.readouterr().out)
+    assert stats["n_wafers"] == 3000 and stats["n_dropped_zero"] == 0
+    assert stats["median_sum"] == 613.0 and stats["mean_occupancy"] == pytest.approx(18.651, abs=1e-3)
+    assert set(stats) == {"n_wafers", "n_dropped_zero", "mean_occupancy", "median_sum", "p99_sum"}
+
+
+def test_installed_entry_point_runs(real_dir):
+    exe = shutil.which("codesign") or str(__import__("pathlib").Path(sys.executable).parent / "codesign")
+    out = subprocess.run([exe, "data", "stats", str(real_dir / "highpu_dev.csv")], capture_output=True,
+                         text=True, check=True)
+    assert '"n_wafers": 3000' in out.stdout
+
+
+def test_bad_file_exits_2_with_located_message(tmp_path, capsys):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("1,2,3\n")
+    assert main(["data", "stats", str(bad)]) == 2
+    assert f"codesign: error: {bad}, line 1: expected 48 columns, found 3" in capsys.readouterr().err
+
+
+def test_synth_convert_onchip_round_trip(tmp_path):
+    csv, h5, back = tmp_path / "s.csv", tmp_path / "s.h5", tmp_path / "back.csv"
+    assert main(["data", "synth", "--n", "200", "--seed", "9", "--out", str(csv)]) == 0
+    assert main(["data", "convert", str(csv), str(h5)]) == 0
+    assert main(["data", "convert", str(h5), str(back)]) == 0
+    assert csv.read_text() == back.read_text()
+    assert csv.read_text().splitlines()[0].startswith("CALQ_0,CALQ_1,")
+    assert main(["data", "onchip", str(h5), "--out", str(tmp_path / "on.csv")]) == 0
+    table = np.loadtxt(tmp_path / "on.csv", delimiter=",", skiprows=1, dtype=np.int64)
+    header = (tmp_path / "on.csv").read_text().splitlines()[0].split(",")
+    assert header[0] == "IN_0" and header[47] == "IN_47" and header[48] == "SUM_CODE"
+    words = onchip_convert(load_wafers(csv).calq)
+    np.testing.assert_array_equal(table, np.column_stack([words.inputs, words.sum_code]))
+
+
+def test_emd_exact_row_wise(tmp_path):
+    rng = np.random.default_rng(0)
+    a, b = rng.integers(1, 50, (30, 48)), rng.integers(1, 50, (30, 48))
+    write_wafers(tmp_path / "a.csv", a)
+    write_wafers(tmp_path / "b.h5", b)
+    assert main(["emd", "exact", "--a", str(tmp_path / "a.csv"), "--b", str(tmp_path / "b.h5"),
+                 "--out", str(tmp_path / "emd.csv")]) == 0
+    lines = (tmp_path / "emd.csv").read_text().splitlines()
+    assert lines[0] == "emd" and len(lines) == 31
+    from codesign.emd.exact import exact_emd
+
+    np.testing.assert_allclose(np.array(lines[1:], dtype=float), exact_emd(a, b, n_jobs=1), atol=1e-6)
+
+
+def test_compare_and_labels(tmp_path, capsys):
+    for seed, name in ((1, "x.csv"), (2, "y.csv")):
+        main(["data", "synth", "--n", "300", "--seed", str(seed), "--out", str(tmp_path / name)])
+    assert main(["data", "compare", str(tmp_path / "x.csv"), str(tmp_path / "y.csv"), "--out",
+                 str(tmp_path / "cmp")]) == 0
+    result = json.loads((tmp_path / "cmp" / "comparison.json").read_text())
+    assert 0 <= result["occupancy"]["ks_statistic"] < 0.2
+    assert (tmp_path / "cmp" / "comparison.png").stat().st_size > 10_000
+    assert main(["emd", "labels", "--data", str(tmp_path / "x.csv"), "--n-random", "40", "--n-perturbed",
+                 "60", "--seed", "0", "--jobs", "1", "--out", str(tmp_path / "labels.h5")]) == 0
+    assert "perturbed: 60 pairs" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_demo_runs_end_to_end(tmp_path, capsys):
+    assert main(["demo", "--out", str(tmp_path), "--n", "1000", "--pairs", "300"]) == 0
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["stats"]["synthetic"]["n_wafers"] == 1000
+    assert 3.0 < summary["emd_scales"]["synthetic"]["mean_random_pairs"] < 6.0
+    assert (tmp_path / "report.md").read_text().startswith("# codesign demo report")
+    assert (tmp_path / "emd_scales.png").is_file()
+
+
+def test_help_for_every_command():
+    for argv in (["--help"], ["data", "--help"], ["data", "synth", "--help"], ["emd", "exact", "--help"]):
+        with pytest.raises(SystemExit) as exit_:
+            main(argv)
+        assert exit_.value.code == 0
