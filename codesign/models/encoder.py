@@ -1,0 +1,113 @@
+"""The on-chip ECON-T encoder as an HGQ2 quantized Keras model.
+
+Layout as published: the 48 on-chip inputs (unsigned, 1 integer and 7 fractional bits) arranged as an
+image, Conv2D(8, 3x3, stride 2) with one extra row and column of zeros at the bottom/right, ReLU, Flatten,
+Dense(16), ReLU. Keras' ``padding='same'`` with stride 2 on an 8x8 image pads exactly that (0 before, 1
+after), and unlike a ``ZeroPadding2D`` layer the da4ml tracer accepts it.
+
+Recipe that converts bit-exactly through hls4ml and da4ml (see ../shared/TOOLCHAIN.md): every quantizer is
+fixed (not trainable), with round-to-nearest (``RND``) weights and truncating (``TRN``) saturating
+activations; the input quantizer wraps (da4ml requires it, and on-chip inputs are in range by
+construction); layers take their input unquantized (``enable_iq=False``, the previous quantizer already
+did it) and quantize their output (``enable_oq=True``); ReLU is a layer, not a function call.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+from codesign.data.arrange import IMAGE_SHAPE, Layout, to_image
+
+LATENT_BITS_BY_ELINKS = {2: 3, 3: 5, 4: 7, 5: 9}
+
+
+@dataclass(frozen=True)
+class EncoderConfig:
+    """Shapes and fixed-point formats of the on-chip encoder (defaults: the published 5-eLink ECON-T)."""
+
+    layout: Layout = "8x8"
+    input_int_bits: int = 1  # unsigned on-chip inputs in [0, 2)
+    input_frac_bits: int = 7
+    conv_filters: int = 8
+    conv_kernel: int = 3
+    conv_stride: int = 2
+    weight_bits: int = 6  # signed, sign bit included; weights and biases
+    weight_frac_bits: int = 5
+    conv_act_bits: int = 8  # unsigned, after ReLU
+    conv_act_int_bits: int = 3
+    latent_dim: int = 16
+    elinks: Literal[2, 3, 4, 5] = 5  # output links; sets the latent width
+    latent_int_bits: int = 5
+
+    def __post_init__(self) -> None:
+        if self.elinks not in LATENT_BITS_BY_ELINKS:
+            raise ValueError(f"elinks must be one of {sorted(LATENT_BITS_BY_ELINKS)}, got {self.elinks}")
+        if not 0 <= self.weight_frac_bits < self.weight_bits:
+            raise ValueError("weight_frac_bits must be in [0, weight_bits)")
+        for name in ("conv_act_int_bits", "latent_int_bits"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be non-negative")
+
+    @property
+    def latent_bits(self) -> int:
+        return LATENT_BITS_BY_ELINKS[self.elinks]
+
+    @property
+    def latent_frac_bits(self) -> int:
+        return self.latent_bits - self.latent_int_bits
+
+
+def encoder_inputs(onchip_inputs: np.ndarray, cfg: EncoderConfig) -> np.ndarray:
+    """(n, 48) on-chip input integers (units of 2**-input_frac_bits) -> float32 images for the model."""
+    scaled = np.asarray(onchip_inputs, dtype=np.float64) / (1 << cfg.input_frac_bits)
+    return np.ascontiguousarray(to_image(scaled, cfg.layout), dtype=np.float32)
+
+
+def build_encoder(cfg: EncoderConfig, seed: int):  # -> keras.Model
+    """The quantized encoder with weights drawn uniformly over the whole weight range (seeded), so an
+    untrained model already exercises every bit of the datapath."""
+    import keras
+    from hgq.config import QuantizerConfig, QuantizerConfigScope
+    from hgq.layers import QConv2D, QDense, Quantizer
+
+    def weights() -> QuantizerConfig:
+        frac, bits = cfg.weight_frac_bits, cfg.weight_bits
+        return QuantizerConfig("kbi", k0=1, b0=bits - 1, i0=bits - 1 - frac, round_mode="RND",
+                               overflow_mode="SAT", trainable=False)
+
+    def activation(int_bits: int, frac_bits: int, overflow: str = "SAT") -> QuantizerConfig:
+        return QuantizerConfig("kif", k0=0, i0=int_bits, f0=frac_bits, round_mode="TRN",
+                               overflow_mode=overflow, trainable=False)
+
+    top = 2.0 ** (cfg.weight_bits - 1 - cfg.weight_frac_bits)
+    rng = np.random.default_rng(seed)
+
+    def init() -> keras.initializers.Initializer:
+        return keras.initializers.RandomUniform(-top, top, seed=int(rng.integers(2**31)))
+
+    with QuantizerConfigScope(default_q_type="dummy"):
+        inp = keras.Input(IMAGE_SHAPE[cfg.layout], name="onchip_inputs")
+        x = Quantizer(activation(cfg.input_int_bits, cfg.input_frac_bits, "WRAP"), name="input_q")(inp)
+        x = QConv2D(cfg.conv_filters, cfg.conv_kernel, strides=cfg.conv_stride, padding="same", name="conv",
+                    kq_conf=weights(), bq_conf=weights(), kernel_initializer=init(), bias_initializer=init(),
+                    oq_conf=activation(cfg.conv_act_int_bits, cfg.conv_act_bits - cfg.conv_act_int_bits),
+                    enable_iq=False, enable_oq=True)(x)
+        x = keras.layers.ReLU(name="conv_relu")(x)
+        x = keras.layers.Flatten(name="flatten")(x)
+        x = QDense(cfg.latent_dim, name="latent", kq_conf=weights(), bq_conf=weights(),
+                   kernel_initializer=init(), bias_initializer=init(),
+                   oq_conf=activation(cfg.latent_int_bits, cfg.latent_frac_bits), enable_iq=False, enable_oq=True)(x)
+        out = keras.layers.ReLU(name="latent_relu")(x)
+    return keras.Model(inp, out, name="econt_encoder")
+
+
+def latent_integers(latent: np.ndarray, cfg: EncoderConfig) -> np.ndarray:
+    """Model outputs -> the unsigned integers the chip transmits (exact: outputs lie on the latent grid)."""
+    scaled = np.asarray(latent, dtype=np.float64) * (1 << cfg.latent_frac_bits)
+    ints = np.rint(scaled).astype(np.int64)
+    if not np.array_equal(ints, scaled):
+        raise ValueError("latent values are not on the fixed-point grid of the latent format")
+    return ints
