@@ -16,7 +16,7 @@ import numpy as np
 
 from codesign.data.io import read_calq, real_data_dir
 from codesign.data.synth import generate_wafers, load_synth_config
-from codesign.emd.exact import exact_emd
+from codesign.emd.exact import distinct_pairs, exact_emd
 
 
 def _wafers() -> tuple[np.ndarray, str]:
@@ -38,9 +38,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     calq, source = _wafers()
-    rng = np.random.default_rng(args.seed)
-    ia = rng.integers(0, len(calq), args.pairs)
-    ib = (ia + rng.integers(1, len(calq), args.pairs)) % len(calq)
+    ia, ib = distinct_pairs(np.random.default_rng(args.seed), len(calq), args.pairs)
     cores = os.cpu_count() or 1
     one, t_one = _timed(exact_emd, calq[ia], calq[ib], n_jobs=1)
     many, t_many = _timed(exact_emd, calq[ia], calq[ib], n_jobs=cores)

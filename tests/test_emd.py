@@ -54,3 +54,8 @@ def test_reference_scales_on_real_wafers(highpu):
     scales = reference_emds(highpu, 1000, seed=0)
     assert 4.0 < scales["random_pairs"].mean() < 4.8  # README: about 4.3-4.4
     assert 2.9 < scales["vs_uniform"].mean() < 3.5  # README: about 3.2
+
+
+def test_bad_job_count(wafers):
+    with pytest.raises(ValueError, match="n_jobs must be at least 1"):
+        exact_emd(wafers, wafers, n_jobs=0)

@@ -61,7 +61,9 @@ def exact_emd(a: np.ndarray, b: np.ndarray, n_jobs: int | None = None, progress:
     Raises ``ZeroSumError`` naming the first wafer (``a`` or ``b``, row index) that sums to zero.
     """
     a, b = _check_pairs(a, b)
-    n_jobs = os.cpu_count() or 1 if n_jobs is None else n_jobs
+    n_jobs = (os.cpu_count() or 1) if n_jobs is None else n_jobs
+    if n_jobs < 1:
+        raise ValueError(f"n_jobs must be at least 1, got {n_jobs}")
     chunks = _chunked(a, b, _CHUNK if n_jobs == 1 else max(16, min(_CHUNK, len(a) // (4 * n_jobs) + 1)))
     bar = tqdm(total=len(a), desc="exact EMD", unit="pair", disable=not progress)
     results = []
@@ -81,14 +83,18 @@ def exact_emd(a: np.ndarray, b: np.ndarray, n_jobs: int | None = None, progress:
     return np.concatenate(results) if results else np.empty(0)
 
 
+def distinct_pairs(rng: np.random.Generator, n_wafers: int, n_pairs: int) -> tuple[np.ndarray, np.ndarray]:
+    """``n_pairs`` random index pairs (i, j) into ``n_wafers`` wafers with i != j in every pair."""
+    if n_wafers < 2:
+        raise ValueError("need at least two wafers to draw pairs")
+    first = rng.integers(0, n_wafers, n_pairs)
+    return first, (first + rng.integers(1, n_wafers, n_pairs)) % n_wafers
+
+
 def reference_emds(calq: np.ndarray, n_pairs: int, seed: int, n_jobs: int | None = None) -> dict[str, np.ndarray]:
     """The two scales a compressor is judged against: EMD of random pairs of distinct wafers and EMD of
     each wafer against a uniform wafer (``n_pairs`` of each, drawn with ``seed``)."""
-    if len(calq) < 2:
-        raise ValueError("need at least two wafers")
-    rng = np.random.default_rng(seed)
-    ia = rng.integers(0, len(calq), n_pairs)
-    ib = (ia + rng.integers(1, len(calq), n_pairs)) % len(calq)
+    ia, ib = distinct_pairs(np.random.default_rng(seed), len(calq), n_pairs)
     return {
         "random_pairs": exact_emd(calq[ia], calq[ib], n_jobs=n_jobs),
         "vs_uniform": exact_emd(calq[ia], np.ones((n_pairs, N_TC)), n_jobs=n_jobs),

@@ -22,7 +22,7 @@ import numpy as np
 from codesign.artifacts import atomic_path, provenance
 from codesign.data.geometry import N_TC, ground_distance
 from codesign.data.normalise import normalise
-from codesign.emd.exact import exact_emd
+from codesign.emd.exact import distinct_pairs, exact_emd
 
 KINDS = ("random", "perturbed")
 PERTURBATIONS = ("smear", "drop", "move", "requantise", "mix")
@@ -85,14 +85,10 @@ def perturb(rng: np.random.Generator, wafers: np.ndarray, others: np.ndarray, mo
 def make_pair_labels(calq: np.ndarray, n_random: int, n_perturbed: int, seed: int,
                      n_jobs: int | None = None, progress: bool = False) -> PairLabels:
     """Draw ``n_random`` random pairs and ``n_perturbed`` wafer-vs-degraded pairs and label them."""
-    if len(calq) < 2:
-        raise ValueError("need at least two wafers to draw pairs")
     rng = np.random.default_rng(seed)
     unit = normalise(calq, "wafers")
-    ia = rng.integers(0, len(unit), n_random)
-    ib = (ia + rng.integers(1, len(unit), n_random)) % len(unit)  # never the same wafer
-    pa = rng.integers(0, len(unit), n_perturbed)
-    partner = (pa + rng.integers(1, len(unit), n_perturbed)) % len(unit)
+    ia, ib = distinct_pairs(rng, len(unit), n_random)
+    pa, partner = distinct_pairs(rng, len(unit), n_perturbed)
     mode = rng.integers(0, len(PERTURBATIONS), n_perturbed)
     strength = np.exp(rng.uniform(np.log(_MIN_STRENGTH), 0.0, n_perturbed))
     perturbed = perturb(rng, unit[pa], unit[partner], mode, strength)
