@@ -9,8 +9,18 @@ OUT     ?= out
 SEED    ?= 0
 SYSTEM_TOOLS := iverilog yosys
 PYTEST_ARGS ?=
+# Hardware flow: a model folder (from training, or `make model` for seeded weights) -> HLS / RTL / vectors / sim.
+MODEL   ?= $(OUT)/models/econt_5elink_seeded
+MODEL_CONFIG ?= models/econt_5elink_seeded.yaml
+NAME    ?= econt_encoder
+BACKEND ?= vitis
+RTL     ?= $(OUT)/rtl/$(NAME)
+VECTORS ?= $(OUT)/vectors/$(NAME)
+SIM     ?= icarus
+DATA    ?=
+DATA_ARG := $(if $(DATA),--data $(DATA),)
 
-.PHONY: help setup system-deps demo test test-fast lint benchmark clean
+.PHONY: help setup system-deps demo test test-fast lint benchmark clean model hls hls-synth rtl vectors sim
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
@@ -45,6 +55,27 @@ lint: setup  ## ruff
 
 benchmark: setup  ## print measured throughput numbers
 	$(BIN)/python benchmarks/emd_exact.py
+	$(BIN)/python benchmarks/hw_flow.py
+
+model: $(MODEL)/encoder.keras  ## an untrained encoder with seeded weights (MODEL_CONFIG, SEED) in MODEL
+
+$(OUT)/models/%/encoder.keras: | setup
+	$(BIN)/codesign model init --config $(MODEL_CONFIG) --seed $(SEED) --out $(@D)
+
+hls: $(MODEL)/encoder.keras  ## hls4ml project in hls_projects/NAME (BACKEND=vitis|vivado|catapult) + C-sim check
+	$(BIN)/codesign hls --model $(MODEL) --backend $(BACKEND) --out hls_projects/$(NAME) $(DATA_ARG)
+
+hls-synth: $(MODEL)/encoder.keras  ## as hls, then the vendor HLS synthesis if its tool is on PATH
+	$(BIN)/codesign hls --model $(MODEL) --backend $(BACKEND) --out hls_projects/$(NAME) $(DATA_ARG) --synth
+
+rtl: $(MODEL)/encoder.keras  ## Verilog (da4ml core + CALQ-to-frame top) in RTL
+	$(BIN)/codesign rtl --model $(MODEL) --out $(RTL)
+
+vectors: $(MODEL)/encoder.keras  ## test vectors (real wafers + corner cases) in VECTORS
+	$(BIN)/codesign vectors --model $(MODEL) --out $(VECTORS) $(DATA_ARG)
+
+sim: rtl vectors  ## cocotb testbenches on RTL with SIM=icarus|verilator
+	$(BIN)/codesign sim --rtl $(RTL) --vectors $(VECTORS) --sim $(SIM)
 
 clean:  ## remove generated output (keeps .venv)
 	rm -rf $(OUT) build .pytest_cache

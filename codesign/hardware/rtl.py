@@ -1,0 +1,110 @@
+"""RTL from a quantized encoder: the da4ml core plus the hardware-faithful top (``topgen``).
+
+``write_rtl`` produces a folder:
+    src/econt_top.v, src/econt_encoder*.v, src/static/*.v   Verilog (top + da4ml pipelined core)
+    vhdl/                                                   the da4ml core in VHDL (with ``vhdl=True``)
+    rtl.json                                                latency, frame layout, registers, LUT estimate
+    metadata.json                                           da4ml's own metadata
+plus da4ml's Vivado/Quartus project scripts. The folder is written atomically.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from codesign.artifacts import atomic_dir, provenance, write_json, write_text
+from codesign.data.arrange import PIXEL_MASK, TC_OF_PIXEL
+from codesign.hardware.frame import FrameFormat
+from codesign.hardware.topgen import CONVERSION_STAGES, TOP_MODULE, TopSpec, top_verilog
+from codesign.models.encoder import EncoderConfig
+
+CORE_MODULE = "econt_encoder"
+RTL_JSON = "rtl.json"
+
+
+@dataclass(frozen=True)
+class RtlInfo:
+    top: str
+    core: str
+    calq_bits: int
+    clock_period_ns: float
+    initiation_interval: int
+    latency_cycles: int
+    core_latency_cycles: int
+    conversion_cycles: int
+    frame_bits: int
+    latent_bits: int
+    n_latents: int
+    elinks: int
+    sum_code_offset: int
+    core_registers: int
+    estimated_luts: float
+    sources: list[str]
+
+    @classmethod
+    def load(cls, rtl_dir: str | Path) -> RtlInfo:
+        path = Path(rtl_dir) / RTL_JSON
+        if not path.is_file():
+            raise FileNotFoundError(f"{rtl_dir}: not an RTL folder (no {RTL_JSON}); run `codesign rtl` first")
+        data = json.loads(path.read_text())
+        return cls(**{k: data[k] for k in cls.__dataclass_fields__})
+
+    def frame_format(self) -> FrameFormat:
+        return FrameFormat(self.n_latents, self.latent_bits, self.elinks)
+
+
+def trace_encoder(model: Any):  # -> da4ml CombLogic
+    from da4ml.converter import trace_model
+    from da4ml.trace import comb_trace
+
+    return comb_trace(*trace_model(model))
+
+
+def _bit_widths(kifs: np.ndarray) -> np.ndarray:
+    return np.asarray(kifs).sum(axis=0)
+
+
+def write_rtl(model: Any, cfg: EncoderConfig, out_dir: str | Path, clock_period_ns: float = 25.0,
+              latency_cutoff: float = 5.0, calq_bits: int = 22, vhdl: bool = False) -> RtlInfo:
+    """Generate the RTL folder for ``model`` and return what ``rtl.json`` records."""
+    from da4ml.codegen import VerilogModel, VHDLModel
+
+    comb = trace_encoder(model)
+    in_bits, out_bits = _bit_widths(comb.inp_kifs), _bit_widths(comb.out_kifs)
+    if not (out_bits == cfg.latent_bits).all():
+        raise ValueError(f"encoder outputs are {sorted(set(out_bits.tolist()))} bits wide, expected the "
+                         f"{cfg.latent_bits}-bit latent format of {cfg.elinks} eLinks")
+    fmt = FrameFormat(cfg.latent_dim, cfg.latent_bits, cfg.elinks)
+    mask, tc_of_pixel = PIXEL_MASK[cfg.layout], TC_OF_PIXEL[cfg.layout]
+    out = Path(out_dir)
+    with atomic_dir(out) as tmp:
+        core = VerilogModel(comb, CORE_MODULE, tmp, latency_cutoff=latency_cutoff, clock_period=clock_period_ns)
+        core.write()
+        if vhdl:
+            VHDLModel(comb, CORE_MODULE, tmp / "vhdl", latency_cutoff=latency_cutoff,
+                      clock_period=clock_period_ns).write()
+        da4ml_meta = json.loads((tmp / "metadata.json").read_text())
+        spec = TopSpec(
+            core_module=CORE_MODULE,
+            core_latency=int(da4ml_meta["latency"]) + 1,  # registered input and output around the stages
+            pixel_tc=[int(t) if m else None for t, m in zip(tc_of_pixel, mask, strict=True)],
+            core_input_bits=int(in_bits.max()),
+            frame=fmt,
+            calq_bits=calq_bits,
+        )
+        write_text(tmp / "src" / f"{TOP_MODULE}.v", top_verilog(spec))
+        sources = sorted(str(p.relative_to(tmp)) for p in (tmp / "src").rglob("*.v"))
+        info = RtlInfo(
+            top=TOP_MODULE, core=CORE_MODULE, calq_bits=calq_bits, clock_period_ns=clock_period_ns,
+            initiation_interval=1, latency_cycles=spec.latency, core_latency_cycles=spec.core_latency,
+            conversion_cycles=CONVERSION_STAGES, frame_bits=fmt.width, latent_bits=fmt.latent_bits,
+            n_latents=fmt.n_latents, elinks=fmt.elinks, sum_code_offset=fmt.sum_offset,
+            core_registers=int(da4ml_meta["reg_bits"]), estimated_luts=float(da4ml_meta["cost"]), sources=sources,
+        )
+        write_json(tmp / RTL_JSON, {**asdict(info), "meta": provenance(encoder=asdict(cfg))})
+    return info

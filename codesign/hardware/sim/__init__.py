@@ -1,0 +1,1 @@
+"""cocotb verification of the RTL top: testbench (``testbench.py``) and launcher (``runner.py``)."""

@@ -1,0 +1,107 @@
+"""Build the RTL folder with a simulator and run the cocotb testbench on a vectors folder."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from xml.etree import ElementTree
+
+from codesign.hardware.rtl import RtlInfo
+from codesign.hardware.vectors import read_vectors
+from codesign.tools import require, verilator_env
+
+SIMULATORS = ("icarus", "verilator")
+TESTBENCH = "codesign.hardware.sim.testbench"
+STREAM_TEST = "stream_every_vector_back_to_back"
+
+
+class SimulationFailed(RuntimeError):
+    """The testbench ran and at least one test failed."""
+
+
+@dataclass(frozen=True)
+class SimResult:
+    simulator: str
+    n_tests: int
+    n_vectors: int
+    results_xml: str
+    build_seconds: float
+    test_seconds: float
+    test_times: dict[str, float]  # wall seconds per cocotb test, from results.xml
+
+    @property
+    def stream_wafers_per_s(self) -> float:
+        """Simulated wafers per wall second in the back-to-back streaming test."""
+        return self.n_vectors / self.test_times[STREAM_TEST]
+
+
+def parse_test_times(results_xml: str) -> dict[str, float]:
+    """cocotb results.xml text -> {test name: wall seconds}."""
+    root = ElementTree.fromstring(results_xml)
+    return {case.get("name", "?"): float(case.get("time", "nan")) for case in root.iter("testcase")}
+
+
+def _prepare(simulator: str) -> None:
+    if simulator == "icarus":
+        require("iverilog", "install Icarus Verilog (apt-get install iverilog, or `make setup`)")
+    elif simulator == "verilator":
+        os.environ.update(verilator_env())
+    else:
+        raise ValueError(f"unknown simulator {simulator!r}; choose one of {list(SIMULATORS)}")
+
+
+def _lean(runner: Any) -> Any:
+    """For Verilator, narrow the runner's ``--public-flat-rw`` to ``--public-depth 1``: making every internal
+    net of the da4ml core visible to VPI turns the C++ build into minutes; the testbench only touches the
+    top-level ports."""
+    if type(runner).__name__ != "Verilator":
+        return runner
+
+    class LeanVerilator(type(runner)):  # type: ignore[misc]
+        def _build_command(self) -> list:
+            return [[x for arg in cmd for x in (("--public-depth", "1") if arg == "--public-flat-rw" else (arg,))]
+                    for cmd in super()._build_command()]
+
+    lean = LeanVerilator()
+    return lean
+
+
+def run_simulation(rtl_dir: str | Path, vectors_dir: str | Path, simulator: str = "icarus",
+                   build_dir: str | Path | None = None, waves: bool = False) -> SimResult:
+    """Build ``rtl_dir`` with ``simulator``, run every cocotb test, raise ``SimulationFailed`` on a failure."""
+    from cocotb_tools.check_results import get_results
+    from cocotb_tools.runner import get_runner
+
+    _prepare(simulator)
+    rtl_dir, vectors_dir = Path(rtl_dir).resolve(), Path(vectors_dir).resolve()
+    info = RtlInfo.load(rtl_dir)
+    _, _, vec_info = read_vectors(vectors_dir)
+    if vec_info["calq_bits"] != info.calq_bits or vec_info["frame"]["width"] != info.frame_bits:
+        raise ValueError(f"vectors ({vec_info['calq_bits']}-bit CALQ, {vec_info['frame']['width']}-bit frames) do "
+                         f"not match the RTL ({info.calq_bits}-bit CALQ, {info.frame_bits}-bit frames)")
+    build = Path(build_dir or rtl_dir / f"sim_{simulator}").resolve()
+    runner = _lean(get_runner(simulator))
+    args = ["-Wno-fatal", "-Wno-lint", "-Wno-style"] if simulator == "verilator" else []
+    start = time.perf_counter()
+    runner.build(sources=[rtl_dir / s for s in info.sources], hdl_toplevel=info.top, build_dir=build,
+                 build_args=args, timescale=("1ns", "1ps"), waves=waves, always=True,
+                 log_file=build / "build.log")
+    built = time.perf_counter()
+    results = build / "results.xml"
+    # Under pytest the runner calls sys.exit on failing tests; the results file below decides either way.
+    with contextlib.suppress(SystemExit):
+        runner.test(test_module=TESTBENCH, hdl_toplevel=info.top, build_dir=build, waves=waves,
+                    results_xml=str(results), log_file=build / "test.log",
+                    extra_env={"CODESIGN_RTL_DIR": str(rtl_dir), "CODESIGN_VECTORS_DIR": str(vectors_dir)})
+    done = time.perf_counter()
+    if not results.is_file():
+        raise SimulationFailed(f"{simulator}: the simulation ended without results; see {build / 'test.log'}")
+    n_tests, n_failed = get_results(results)
+    if n_tests == 0 or n_failed:
+        raise SimulationFailed(f"{simulator}: {n_failed} of {n_tests} cocotb tests failed; see {build / 'test.log'}")
+    return SimResult(simulator, n_tests, vec_info["n_vectors"], str(results), built - start, done - built,
+                     parse_test_times(results.read_text()))

@@ -1,0 +1,53 @@
+"""A model folder: ``encoder.keras`` + ``config.yaml`` (EncoderConfig) + ``metadata.json``.
+
+This is the hand-over between training (or ``codesign model init`` with seeded weights) and every hardware
+command (``--model DIR``). Files are written atomically; a folder missing a file is reported by name.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from codesign.artifacts import atomic_path, provenance, write_json, write_text
+from codesign.config import from_mapping, to_mapping
+from codesign.models.encoder import EncoderConfig
+
+ENCODER_FILE = "encoder.keras"
+CONFIG_FILE = "config.yaml"
+METADATA_FILE = "metadata.json"
+
+
+class ModelFolderError(ValueError):
+    """A model folder is missing or incomplete."""
+
+
+def save_encoder(model: Any, cfg: EncoderConfig, out_dir: str | Path, **meta: Any) -> Path:
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    with atomic_path(out / ENCODER_FILE) as tmp:
+        model.save(tmp)
+    write_text(out / CONFIG_FILE, yaml.safe_dump(to_mapping(cfg), sort_keys=False))
+    write_json(out / METADATA_FILE, provenance(**meta))
+    return out
+
+
+def load_encoder_config(model_dir: str | Path) -> EncoderConfig:
+    path = Path(model_dir) / CONFIG_FILE
+    if not path.is_file():
+        raise ModelFolderError(f"{model_dir}: not a model folder (no {CONFIG_FILE})")
+    return from_mapping(EncoderConfig, yaml.safe_load(path.read_text()), where=str(path))
+
+
+def load_encoder(model_dir: str | Path) -> tuple[Any, EncoderConfig]:
+    """(Keras encoder, its config) from a model folder."""
+    import hgq  # noqa: F401  (registers the quantized layers with Keras before loading)
+    import keras
+
+    cfg = load_encoder_config(model_dir)
+    path = Path(model_dir) / ENCODER_FILE
+    if not path.is_file():
+        raise ModelFolderError(f"{model_dir}: no {ENCODER_FILE}")
+    return keras.models.load_model(path), cfg
