@@ -22,6 +22,9 @@ BACKENDS = {"vitis": "Vitis", "vivado": "Vivado", "catapult": "Catapult"}
 # Executables the hls4ml backends call to synthesise (any one of them is enough).
 HLS_EXECUTABLES = {"vitis": ("vitis-run", "vitis_hls"), "vivado": ("vivado_hls",), "catapult": ("catapult",)}
 STRATEGIES = ("latency", "resource")
+# hls4ml 1.3 reads HGQ2 quantizers through its proxy-model pass, which only knows these backends
+# (hls4ml/backends/fpga/passes/hgq_proxy_model.py asserts it); Catapult needs another import path.
+HGQ_BACKENDS = ("vitis", "vivado")
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,9 @@ def write_hls_project(model: Any, settings: HlsSettings, out_dir: str | Path) ->
     """Write the hls4ml project (io_parallel) into ``out_dir`` and return the hls4ml model graph."""
     import hls4ml
 
+    if settings.backend not in HGQ_BACKENDS:
+        raise ValueError(f"hls4ml 1.3 cannot convert HGQ2-quantized models for the {settings.backend} backend "
+                         f"(its HGQ proxy pass supports {list(HGQ_BACKENDS)} only); use --backend vitis or vivado")
     backend = BACKENDS[settings.backend]
     config = hls4ml.utils.config_from_keras_model(model, granularity="name", backend=backend)
     config["Model"]["ReuseFactor"] = settings.reuse_factor
