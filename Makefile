@@ -20,7 +20,7 @@ SIM     ?= icarus
 DATA    ?=
 DATA_ARG := $(if $(DATA),--data $(DATA),)
 
-.PHONY: help setup system-deps demo test test-fast lint benchmark clean model hls hls-synth rtl vectors sim
+.PHONY: help setup system-deps demo test test-fast lint benchmark clean emd-cnn model hls hls-synth rtl vectors sim
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
@@ -56,6 +56,11 @@ lint: setup  ## ruff
 benchmark: setup  ## print measured throughput numbers
 	$(BIN)/python benchmarks/emd_exact.py
 	$(BIN)/python benchmarks/hw_flow.py
+
+emd-cnn: setup  ## train and evaluate the reference learned EMD in models/emd_cnn (from models/emd_cnn.yaml)
+	$(BIN)/codesign emd train --config models/emd_cnn.yaml --out models/emd_cnn
+	$(BIN)/codesign emd eval --model models/emd_cnn --out models/emd_cnn/eval \
+	  --data ../shared/data/hgcal/highpu_dev.csv ../shared/data/hgcal/ttbar_0PU.csv
 
 model: $(MODEL)/encoder.keras  ## an untrained encoder with seeded weights (MODEL_CONFIG, SEED) in MODEL
 
