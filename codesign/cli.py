@@ -135,6 +135,33 @@ def _cmd_emd_predict(args: argparse.Namespace) -> None:
     _write_emd_column(args.out, predict_emd(model, a, b), "learned")
 
 
+def _cmd_train(args: argparse.Namespace) -> None:
+    import dataclasses
+
+    from codesign.training import load_ae_spec, train_autoencoder
+
+    spec = load_ae_spec(args.config)
+    if args.epochs is not None:
+        spec = dataclasses.replace(spec, training=dataclasses.replace(spec.training, epochs=args.epochs))
+    train_autoencoder(spec, args.out)
+    print(f"trained {spec.name} into {args.out} (encoder model folder for `codesign hls/rtl`: {args.out})")
+
+
+def _cmd_evaluate(args: argparse.Namespace) -> None:
+    from codesign.data.io import read_calq, real_data_dir
+    from codesign.data.splits import split_indices
+    from codesign.evaluation import evaluate_model, write_evaluation
+    from codesign.training import load_autoencoder
+
+    ae, spec = load_autoencoder(args.model)
+    path = Path(args.data) if args.data else real_data_dir() / "highpu_dev.csv"
+    calq = read_calq(path)
+    calq = calq[split_indices(len(calq), spec.training.split, seed=spec.training.seed).test]
+    metrics, emds = evaluate_model(ae, spec, calq)
+    write_evaluation(args.out, metrics, emds, model=str(args.model), data=str(path), n_wafers=len(calq))
+    print((Path(args.out) / "report.md").read_text())
+
+
 def _cmd_model_init(args: argparse.Namespace) -> None:
     from codesign.config import load_config
     from codesign.models.encoder import EncoderConfig, build_encoder
@@ -289,6 +316,23 @@ def _emd_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", required=True, help="output CSV")
 
 
+def _training_commands(sub: argparse._SubParsersAction) -> None:
+    p = _add(sub, "train", _cmd_train, "train a quantization-aware autoencoder from a YAML spec",
+             "Split the sources by wafer, train encoder (quantized, on chip) + decoder (float) with the "
+             "configured losses, early stopping; rerun the same command to resume. The output folder is "
+             "also a model folder for `codesign hls/rtl/vectors`.")
+    p.add_argument("--config", required=True, help="AutoencoderSpec YAML, e.g. models/econt_5elink_tele.yaml")
+    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--epochs", type=int, help="override training.epochs")
+    p = _add(sub, "evaluate", _cmd_evaluate, "compare an autoencoder with the non-ML baselines (exact EMD)",
+             "On the held-out test split (the training spec's fractions and seed) of a wafer file: exact EMD "
+             "for the autoencoder, threshold-sum, best-choice and super-trigger-cell; metrics.json, report.md, "
+             "emd.png.")
+    p.add_argument("--model", required=True, help="folder written by `codesign train`")
+    p.add_argument("--data", help="wafer file (default: real highpu_dev.csv)")
+    p.add_argument("--out", required=True, help="report folder")
+
+
 def _hardware_commands(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("model", help="model folders (encoder.keras + config.yaml)",
                        description="Create model folders; training (`codesign train`) writes the same layout.")
@@ -353,6 +397,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _data_commands(sub)
     _emd_commands(sub)
+    _training_commands(sub)
     _hardware_commands(sub)
     p = _add(sub, "demo", _cmd_demo, "run the main job end to end on built-in synthetic data",
              "Generate synthetic wafers, compare them with real data when available, measure EMD scales "

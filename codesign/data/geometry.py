@@ -9,7 +9,9 @@ keeps the package self-contained; ``tests/test_geometry.py`` checks the result a
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import cache
+from pathlib import Path
 
 import numpy as np
 
@@ -66,3 +68,42 @@ def ground_distance() -> np.ndarray:
 def module_radius_cm() -> float:
     """Distance from the module centre to the farthest TC centre (used to place showers near the module)."""
     return float(np.max(np.linalg.norm(tc_centres_cm() - module_centre_cm(), axis=1)))
+
+
+@dataclass(frozen=True)
+class TcGroups:
+    """The 36 published 2x2 groups of neighbouring TCs (telescope loss, super trigger cells)."""
+
+    members: np.ndarray  # (36, 4) TC indices
+    weights: np.ndarray  # (36,) telescope weights (every TC counts equally overall)
+    tiles_module: np.ndarray  # (36,) bool: the 12 groups that tile the module without overlap
+
+    def membership(self) -> np.ndarray:
+        """(48, 36) 0/1 matrix: TC t belongs to group g."""
+        m = np.zeros((N_TC, len(self.members)))
+        for g, tcs in enumerate(self.members):
+            m[tcs, g] = 1.0
+        return m
+
+
+def load_tc_groups(path: str | Path) -> TcGroups:
+    """Read ``tc_groups_2x2.csv`` (group, tc_a..tc_d, telescope_weight, tiles_module), validated."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: TC group table not found (it ships with the real data, see "
+                                "CODESIGN_DATA_DIR)")
+    table = np.loadtxt(path, delimiter=",", skiprows=1)
+    if table.ndim != 2 or table.shape[1] != 7:
+        raise ValueError(f"{path}: expected 7 columns (group, tc_a..tc_d, telescope_weight, tiles_module)")
+    members = table[:, 1:5].astype(int)
+    if members.min() < 0 or members.max() >= N_TC:
+        raise ValueError(f"{path}: TC indices must be in 0..{N_TC - 1}")
+    tiles = table[:, 6].astype(bool)
+    if sorted(members[tiles].ravel().tolist()) != list(range(N_TC)):
+        raise ValueError(f"{path}: the tiles_module groups must cover every TC exactly once")
+    return TcGroups(members=members, weights=table[:, 5], tiles_module=tiles)
+
+
+def block_membership() -> np.ndarray:
+    """(48, 3) 0/1 matrix: TC t lies in 16-TC block b."""
+    return np.repeat(np.eye(N_BLOCKS), TC_PER_BLOCK, axis=0)

@@ -23,8 +23,9 @@ import keras
 import numpy as np
 from keras import ops
 
-from codesign.data.arrange import IMAGE_SHAPE, PIXEL_MASK, PIXEL_OF_TC, TC_OF_PIXEL, Layout
+from codesign.data.arrange import PIXEL_OF_TC
 from codesign.data.geometry import N_TC
+from codesign.models.layers import ImageToWafer, UnitSum, WaferImage
 
 Architecture = Literal["difference_mlp", "published_cnn"]
 
@@ -43,32 +44,6 @@ class LearnedEmdConfig:
             raise ValueError(f"architecture must be difference_mlp or published_cnn, got {self.architecture!r}")
         if not self.hidden or min(self.hidden) < 1:
             raise ValueError("hidden must list at least one positive layer width")
-
-
-@keras.saving.register_keras_serializable(package="codesign")
-class UnitSum(keras.layers.Layer):
-    """Normalise each wafer (n, 48) to unit sum; an all-zero wafer stays zero."""
-
-    def call(self, x):
-        return x / ops.maximum(ops.sum(x, axis=-1, keepdims=True), 1e-12)
-
-
-@keras.saving.register_keras_serializable(package="codesign")
-class WaferImage(keras.layers.Layer):
-    """(n, 48) -> image in a layout of ``codesign.data.arrange`` (masked pixels zero)."""
-
-    def __init__(self, layout: Layout, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.layout = layout
-        self._pixels = TC_OF_PIXEL[layout].tolist()
-        self._mask = PIXEL_MASK[layout].astype("float32").tolist()
-
-    def call(self, x):
-        flat = ops.take(x, self._pixels, axis=1) * ops.convert_to_tensor(self._mask, dtype=x.dtype)
-        return ops.reshape(flat, (-1, *IMAGE_SHAPE[self.layout]))
-
-    def get_config(self) -> dict[str, Any]:
-        return {**super().get_config(), "layout": self.layout}
 
 
 def _difference_mlp(cfg: LearnedEmdConfig, a, b):
@@ -141,10 +116,10 @@ class EmdLoss(keras.losses.Loss):
         self.emd_model = emd_model
         self.emd_model.trainable = False
         self.layout = layout
+        self._to_wafer = None if layout == "flat" else ImageToWafer(layout)
 
     def _flat(self, x):
-        x = ops.reshape(x, (ops.shape(x)[0], -1))
-        return x if self.layout == "flat" else ops.take(x, PIXEL_OF_TC[self.layout].tolist(), axis=1)
+        return ops.reshape(x, (ops.shape(x)[0], -1)) if self._to_wafer is None else self._to_wafer(x)
 
     def call(self, y_true, y_pred):
         return ops.squeeze(self.emd_model([self._flat(y_true), self._flat(y_pred)], training=False), axis=-1)

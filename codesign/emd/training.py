@@ -18,15 +18,13 @@ import yaml
 
 from codesign.artifacts import atomic_path, provenance, write_json, write_text
 from codesign.config import load_config, to_mapping
-from codesign.data.io import read_calq, real_data_dir
+from codesign.data.sources import source_stem, source_wafers
 from codesign.data.splits import split_indices
-from codesign.data.synth import generate_wafers, load_synth_config
 from codesign.emd.labels import PairLabels, cached_pair_labels
 from codesign.emd.learned import LearnedEmdConfig, build_learned_emd, relative_error_loss
 
 MODEL_FILE = "model.keras"
 CONFIG_FILE = "config.yaml"
-SYNTH_PREFIX = "synth:"
 
 
 @dataclass(frozen=True)
@@ -60,15 +58,6 @@ def load_spec(path: str | Path) -> LearnedEmdSpec:
     return load_config(LearnedEmdSpec, path)
 
 
-def source_wafers(data: str, seed: int, n_synth: int = 20000) -> np.ndarray:
-    """CALQ wafers of a source: ``synth:PRESET`` is generated with ``seed``; a bare file name is looked up
-    in the real-data folder."""
-    if data.startswith(SYNTH_PREFIX):
-        return generate_wafers(load_synth_config(data[len(SYNTH_PREFIX):]), n_synth, seed)
-    path = Path(data)
-    return read_calq(path if path.exists() else real_data_dir() / data)
-
-
 def source_splits(src: PairSource, cfg: EmdTrainingConfig) -> dict[str, np.ndarray]:
     calq = source_wafers(src.data, cfg.seed, src.n_synth_wafers)
     split = split_indices(len(calq), cfg.split, seed=cfg.seed)
@@ -76,7 +65,7 @@ def source_splits(src: PairSource, cfg: EmdTrainingConfig) -> dict[str, np.ndarr
 
 
 def _label_name(src: PairSource, part: str) -> str:
-    return f"{Path(src.data.replace(SYNTH_PREFIX, 'synth_')).stem}_{part}.h5"
+    return f"{source_stem(src.data)}_{part}.h5"
 
 
 def training_pairs(cfg: EmdTrainingConfig, label_dir: Path, progress: bool = True) -> dict[str, PairLabels]:

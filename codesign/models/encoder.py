@@ -66,9 +66,10 @@ def encoder_inputs(onchip_inputs: np.ndarray, cfg: EncoderConfig) -> np.ndarray:
     return np.ascontiguousarray(to_image(scaled, cfg.layout), dtype=np.float32)
 
 
-def build_encoder(cfg: EncoderConfig, seed: int):  # -> keras.Model
-    """The quantized encoder with weights drawn uniformly over the whole weight range (seeded), so an
-    untrained model already exercises every bit of the datapath."""
+def build_encoder(cfg: EncoderConfig, seed: int, full_range_init: bool = True):  # -> keras.Model
+    """The quantized encoder, seeded. ``full_range_init`` draws weights uniformly over the whole weight range,
+    so an untrained model already exercises every bit of the datapath (the hardware stand-in); training
+    starts from Glorot-uniform weights instead (``full_range_init=False``)."""
     import keras
     from hgq.config import QuantizerConfig, QuantizerConfigScope
     from hgq.layers import QConv2D, QDense, Quantizer
@@ -86,6 +87,8 @@ def build_encoder(cfg: EncoderConfig, seed: int):  # -> keras.Model
     rng = np.random.default_rng(seed)
 
     def init() -> keras.initializers.Initializer:
+        if not full_range_init:
+            return keras.initializers.GlorotUniform(seed=int(rng.integers(2**31)))
         return keras.initializers.RandomUniform(-top, top, seed=int(rng.integers(2**31)))
 
     with QuantizerConfigScope(default_q_type="dummy"):

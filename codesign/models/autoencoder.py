@@ -1,0 +1,64 @@
+"""The ECON-T autoencoder: the quantized on-chip encoder and a float off-chip decoder.
+
+Decoder (published shape): Dense(128) -> 4x4x8 -> Conv2DTranspose(8, 3x3, stride 2) -> Conv2D(1, 3x3) on
+the 8x8 image -> the 48 TCs read from their pixels -> softmax, so the output is a unit-sum wafer; the
+transmitted 9-bit wafer sum restores the scale.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import keras
+
+from codesign.models.encoder import EncoderConfig, build_encoder
+from codesign.models.layers import ImageToWafer
+from codesign.models.losses import LossConfig
+
+
+@dataclass(frozen=True)
+class DecoderConfig:
+    dense_units: int = 128
+    filters: int = 8
+
+
+@dataclass(frozen=True)
+class AeTrainingConfig:
+    sources: tuple[str, ...] = ("highpu_dev.csv",)  # real files (split by wafer) or synth:PRESET (train only)
+    n_synth_wafers: int = 20000
+    split: tuple[float, float, float] = (0.7, 0.1, 0.2)
+    epochs: int = 100
+    batch_size: int = 256
+    learning_rate: float = 3e-3
+    patience: int = 10
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class AutoencoderSpec:
+    name: str
+    encoder: EncoderConfig = field(default_factory=EncoderConfig)
+    decoder: DecoderConfig = field(default_factory=DecoderConfig)
+    loss: LossConfig = field(default_factory=LossConfig)
+    training: AeTrainingConfig = field(default_factory=AeTrainingConfig)
+
+
+def build_decoder(cfg: DecoderConfig, latent_dim: int) -> keras.Model:
+    z = keras.Input((latent_dim,), name="latent")
+    x = keras.layers.Dense(cfg.dense_units, activation="relu", name="dec_dense")(z)
+    x = keras.layers.Reshape((4, 4, cfg.dense_units // 16), name="dec_reshape")(x)
+    x = keras.layers.Conv2DTranspose(cfg.filters, 3, strides=2, padding="same", activation="relu",
+                                     name="dec_deconv")(x)
+    x = keras.layers.Conv2D(1, 3, padding="same", name="dec_conv")(x)
+    x = ImageToWafer("8x8", name="dec_tcs")(x)
+    return keras.Model(z, keras.layers.Softmax(name="unit_sum")(x), name="decoder")
+
+
+def build_autoencoder(spec: AutoencoderSpec, seed: int) -> tuple[keras.Model, keras.Model, keras.Model]:
+    """(autoencoder, encoder, decoder); the autoencoder maps encoder images to unit-sum (n, 48) wafers."""
+    if spec.decoder.dense_units % 16:
+        raise ValueError("decoder.dense_units must be a multiple of 16 (reshaped to 4x4xC)")
+    encoder = build_encoder(spec.encoder, seed, full_range_init=False)
+    decoder = build_decoder(spec.decoder, spec.encoder.latent_dim)
+    ae = keras.Model(encoder.input, decoder(encoder.output), name=f"autoencoder_{spec.name}")
+    return ae, encoder, decoder

@@ -1,0 +1,76 @@
+"""Reconstruction losses on unit-sum wafers (n, 48): MSE, the ECON-T telescope loss, the learned EMD, and
+weighted sums of them. Each returns one value per wafer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from keras import ops
+
+from codesign.data.geometry import TcGroups, block_membership
+
+
+@dataclass(frozen=True)
+class LossConfig:
+    mse: float = 0.0
+    telescope: float = 1.0
+    emd: float = 0.0
+    emd_model: str = "models/emd_cnn"  # learned-EMD folder, used when emd > 0
+
+    def __post_init__(self) -> None:
+        if min(self.mse, self.telescope, self.emd) < 0 or self.mse + self.telescope + self.emd <= 0:
+            raise ValueError("loss weights must be non-negative and not all zero")
+
+
+def mse_loss(y_true, y_pred):
+    return ops.mean(ops.square(y_true - y_pred), axis=-1)
+
+
+def telescope_loss(groups: TcGroups):
+    """ECON-T telescope loss: 4 L1 + 2 L2 + L3, each the mean of (t - p)^2 max(t, p) over single TCs (L1),
+    the 36 weighted 2x2 groups (L2) and the three 16-TC blocks (L3)."""
+    pairs = ops.convert_to_tensor(groups.membership().astype("float32"))
+    weights = ops.convert_to_tensor(groups.weights.astype("float32"))
+    blocks = ops.convert_to_tensor(block_membership().astype("float32"))
+
+    def term(t, p):
+        return ops.square(t - p) * ops.maximum(t, p)
+
+    def loss(y_true, y_pred):
+        y_true = ops.cast(y_true, y_pred.dtype)
+        l1 = ops.mean(term(y_true, y_pred), axis=-1)
+        l2 = ops.mean(weights * term(ops.matmul(y_true, pairs), ops.matmul(y_pred, pairs)), axis=-1)
+        l3 = ops.mean(term(ops.matmul(y_true, blocks), ops.matmul(y_pred, blocks)), axis=-1)
+        return 4.0 * l1 + 2.0 * l2 + l3
+
+    return loss
+
+
+def combined_loss(cfg: LossConfig, groups: TcGroups, root: Path | None = None):
+    """Weighted sum of the configured losses; the learned-EMD model is loaded (frozen) only if used."""
+    parts: list[tuple[float, Any]] = []
+    if cfg.mse:
+        parts.append((cfg.mse, mse_loss))
+    if cfg.telescope:
+        parts.append((cfg.telescope, telescope_loss(groups)))
+    if cfg.emd:
+        from codesign.emd.learned import EmdLoss
+        from codesign.emd.training import load_learned_emd
+
+        folder = Path(cfg.emd_model)
+        model, _ = load_learned_emd(folder if folder.is_absolute() or root is None else root / folder)
+        emd = EmdLoss(model, layout="flat", reduction=None)
+        parts.append((cfg.emd, lambda t, p: emd(t, p)))
+
+    def loss(y_true, y_pred):
+        return sum(w * f(y_true, y_pred) for w, f in parts)
+
+    return loss
+
+
+def telescope_numpy(groups: TcGroups, t: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """The telescope loss in numpy (for tests and reports)."""
+    return np.asarray(telescope_loss(groups)(t.astype("float32"), p.astype("float32")))

@@ -1,0 +1,100 @@
+"""Training the autoencoder: seeded wafer splits, quantization-aware fitting, resumable, saved atomically.
+
+``train_autoencoder(spec, out_dir)`` writes into ``out_dir``
+    autoencoder.keras        encoder + decoder (load with compile=False)
+    encoder.keras, config.yaml, metadata.json   the on-chip encoder as a model folder for `codesign hls/rtl`
+    spec.yaml, history.json  the full training spec and the loss curves
+Real sources are split by wafer (train/val/test with the spec's seed); the test split is never seen in
+training and is what `codesign evaluate` uses. Synthetic sources only add training wafers. An interrupted
+fit resumes from ``out_dir/backup`` when the same command is run again.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+from codesign.artifacts import atomic_path, write_json, write_text
+from codesign.config import load_config, to_mapping
+from codesign.data.geometry import load_tc_groups
+from codesign.data.io import real_data_dir
+from codesign.data.normalise import normalise
+from codesign.data.onchip import onchip_convert
+from codesign.data.sources import SYNTH_PREFIX, source_wafers
+from codesign.data.splits import split_indices
+from codesign.models.autoencoder import AutoencoderSpec, build_autoencoder
+from codesign.models.encoder import encoder_inputs
+from codesign.models.losses import combined_loss
+from codesign.models.store import save_encoder
+
+AE_FILE = "autoencoder.keras"
+SPEC_FILE = "spec.yaml"
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+
+def load_ae_spec(path: str | Path) -> AutoencoderSpec:
+    return load_config(AutoencoderSpec, path)
+
+
+def split_sources(spec: AutoencoderSpec) -> dict[str, np.ndarray]:
+    """CALQ wafers per split over all sources (synthetic ones go to training only)."""
+    cfg = spec.training
+    parts: dict[str, list[np.ndarray]] = {"train": [], "val": [], "test": []}
+    for data in cfg.sources:
+        calq = source_wafers(data, cfg.seed, cfg.n_synth_wafers)
+        if data.startswith(SYNTH_PREFIX):
+            parts["train"].append(calq)
+            continue
+        split = split_indices(len(calq), cfg.split, seed=cfg.seed)
+        for name in parts:
+            parts[name].append(calq[getattr(split, name)])
+    return {k: np.concatenate(v) if v else np.empty((0, 48), dtype=np.int64) for k, v in parts.items()}
+
+
+def model_arrays(spec: AutoencoderSpec, calq: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(encoder images from the on-chip conversion, unit-sum target wafers)."""
+    return encoder_inputs(onchip_convert(calq).inputs, spec.encoder), normalise(calq).astype(np.float32)
+
+
+def train_autoencoder(spec: AutoencoderSpec, out_dir: str | Path, progress: bool = True) -> Any:
+    import keras
+    import tensorflow as tf
+
+    out = Path(out_dir)
+    cfg = spec.training
+    splits = split_sources(spec)
+    if len(splits["val"]) == 0:
+        raise ValueError("training.sources needs at least one real wafer file (for the validation split)")
+    keras.utils.set_random_seed(cfg.seed)
+    tf.config.experimental.enable_op_determinism()
+    ae, encoder, _ = build_autoencoder(spec, cfg.seed)
+    groups = load_tc_groups(real_data_dir() / "tc_groups_2x2.csv")
+    ae.compile(keras.optimizers.Adam(cfg.learning_rate), loss=combined_loss(spec.loss, groups, PROJECT_ROOT))
+    (x_tr, y_tr), (x_val, y_val) = model_arrays(spec, splits["train"]), model_arrays(spec, splits["val"])
+    history = ae.fit(x_tr, y_tr, validation_data=(x_val, y_val), epochs=cfg.epochs, batch_size=cfg.batch_size,
+                     shuffle=True, verbose=1 if progress else 2, callbacks=[
+                         keras.callbacks.BackupAndRestore(str(out / "backup")),
+                         keras.callbacks.ReduceLROnPlateau(patience=max(cfg.patience // 3, 1), factor=0.5),
+                         keras.callbacks.EarlyStopping(patience=cfg.patience, restore_best_weights=True)])
+    with atomic_path(out / AE_FILE) as tmp:
+        ae.save(tmp)
+    save_encoder(encoder, spec.encoder, out, trained=spec.name, n_train=len(x_tr), n_val=len(x_val))
+    write_text(out / SPEC_FILE, yaml.safe_dump(to_mapping(spec), sort_keys=False))
+    write_json(out / "history.json", {k: [float(v) for v in vs] for k, vs in history.history.items()})
+    return ae
+
+
+def load_autoencoder(model_dir: str | Path) -> tuple[Any, AutoencoderSpec]:
+    import hgq  # noqa: F401  (quantized layers)
+    import keras
+
+    import codesign.models.layers  # noqa: F401  (custom layers)
+
+    folder = Path(model_dir)
+    for name in (AE_FILE, SPEC_FILE):
+        if not (folder / name).is_file():
+            raise FileNotFoundError(f"{folder}: no {name}; train one with `codesign train`")
+    return keras.models.load_model(folder / AE_FILE, compile=False), load_ae_spec(folder / SPEC_FILE)
