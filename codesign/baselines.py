@@ -67,12 +67,10 @@ def super_trigger_cell(calq: np.ndarray, groups: TcGroups) -> Reconstruction:
     return Reconstruction("super_trigger_cell", _unit_or_uniform(spread), float(bits))
 
 
-def all_baselines(calq: np.ndarray, groups: TcGroups, budget_bits: int, econt_best_choice: int = 9) -> list[
-        Reconstruction]:
-    """The baselines reported next to an autoencoder with a ``budget_bits`` frame."""
-    return [
-        threshold_sum(calq),
-        best_choice(calq, econt_best_choice),
-        best_choice(calq, best_choice_cells(budget_bits)),
-        super_trigger_cell(calq, groups),
-    ]
+def all_baselines(calq: np.ndarray, groups: TcGroups | None, budget_bits: int,
+                  econt_best_choice: int = 9) -> list[Reconstruction]:
+    """The baselines reported next to an autoencoder with a ``budget_bits`` frame (super trigger cells only
+    when the TC group table is available)."""
+    recos = [threshold_sum(calq), best_choice(calq, econt_best_choice),
+             best_choice(calq, best_choice_cells(budget_bits))]
+    return recos + ([super_trigger_cell(calq, groups)] if groups is not None else [])

@@ -15,8 +15,7 @@ import numpy as np
 
 from codesign.artifacts import atomic_path, provenance, write_json, write_text
 from codesign.baselines import Reconstruction, all_baselines
-from codesign.data.geometry import N_TC, load_tc_groups
-from codesign.data.io import real_data_dir
+from codesign.data.geometry import N_TC, find_tc_groups
 from codesign.data.onchip import decode_sum, onchip_convert
 from codesign.emd.exact import exact_emd
 from codesign.hardware.frame import FrameFormat
@@ -66,7 +65,7 @@ def evaluate_reconstructions(calq: np.ndarray, recos: list[Reconstruction]) -> t
 
 
 def evaluate_model(ae: Any, spec: Any, calq: np.ndarray) -> tuple[dict, dict]:
-    groups = load_tc_groups(real_data_dir() / "tc_groups_2x2.csv")
+    groups = find_tc_groups()
     frame = FrameFormat(spec.encoder.latent_dim, spec.encoder.latent_bits, spec.encoder.elinks)
     recos = [autoencoder_reconstruction(ae, spec, calq), *all_baselines(calq, groups, frame.width)]
     recos.append(Reconstruction("uniform", np.full(calq.shape, 1.0 / N_TC), 9.0))

@@ -4,9 +4,9 @@
     autoencoder.keras        encoder + decoder (load with compile=False)
     encoder.keras, config.yaml, metadata.json   the on-chip encoder as a model folder for `codesign hls/rtl`
     spec.yaml, history.json  the full training spec and the loss curves
-Real sources are split by wafer (train/val/test with the spec's seed); the test split is never seen in
-training and is what `codesign evaluate` uses. Synthetic sources only add training wafers. An interrupted
-fit resumes from ``out_dir/backup`` when the same command is run again.
+Every source is split by wafer (train/val/test with the spec's seed); the test split is never seen in
+training and is what `codesign evaluate` uses. An interrupted fit resumes from ``out_dir/backup`` when the
+same command is run again.
 """
 
 from __future__ import annotations
@@ -19,11 +19,10 @@ import yaml
 
 from codesign.artifacts import atomic_path, write_json, write_text
 from codesign.config import load_config, to_mapping
-from codesign.data.geometry import load_tc_groups
-from codesign.data.io import real_data_dir
+from codesign.data.geometry import find_tc_groups
 from codesign.data.normalise import normalise
 from codesign.data.onchip import onchip_convert
-from codesign.data.sources import SYNTH_PREFIX, source_wafers
+from codesign.data.sources import source_wafers
 from codesign.data.splits import split_indices
 from codesign.models.autoencoder import AutoencoderSpec, build_autoencoder
 from codesign.models.encoder import encoder_inputs
@@ -40,14 +39,11 @@ def load_ae_spec(path: str | Path) -> AutoencoderSpec:
 
 
 def split_sources(spec: AutoencoderSpec) -> dict[str, np.ndarray]:
-    """CALQ wafers per split over all sources (synthetic ones go to training only)."""
+    """CALQ wafers per split (train/val/test by wafer, the spec's seed) over all sources."""
     cfg = spec.training
     parts: dict[str, list[np.ndarray]] = {"train": [], "val": [], "test": []}
     for data in cfg.sources:
         calq = source_wafers(data, cfg.seed, cfg.n_synth_wafers)
-        if data.startswith(SYNTH_PREFIX):
-            parts["train"].append(calq)
-            continue
         split = split_indices(len(calq), cfg.split, seed=cfg.seed)
         for name in parts:
             parts[name].append(calq[getattr(split, name)])
@@ -67,11 +63,14 @@ def train_autoencoder(spec: AutoencoderSpec, out_dir: str | Path, progress: bool
     cfg = spec.training
     splits = split_sources(spec)
     if len(splits["val"]) == 0:
-        raise ValueError("training.sources needs at least one real wafer file (for the validation split)")
+        raise ValueError("training.sources gives no validation wafers: add wafers or widen training.split")
     keras.utils.set_random_seed(cfg.seed)
     tf.config.experimental.enable_op_determinism()
     ae, encoder, _ = build_autoencoder(spec, cfg.seed)
-    groups = load_tc_groups(real_data_dir() / "tc_groups_2x2.csv")
+    groups = find_tc_groups()
+    if groups is None and spec.loss.telescope:
+        raise FileNotFoundError("the telescope loss needs tc_groups_2x2.csv from the real-data folder "
+                                "(set CODESIGN_DATA_DIR), or use the mse/emd losses")
     ae.compile(keras.optimizers.Adam(cfg.learning_rate), loss=combined_loss(spec.loss, groups, PROJECT_ROOT))
     (x_tr, y_tr), (x_val, y_val) = model_arrays(spec, splits["train"]), model_arrays(spec, splits["val"])
     history = ae.fit(x_tr, y_tr, validation_data=(x_val, y_val), epochs=cfg.epochs, batch_size=cfg.batch_size,

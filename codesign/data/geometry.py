@@ -104,6 +104,14 @@ def load_tc_groups(path: str | Path) -> TcGroups:
     return TcGroups(members=members, weights=table[:, 5], tiles_module=tiles)
 
 
+def find_tc_groups() -> TcGroups | None:
+    """The group table from the real-data folder, or None when that folder is absent."""
+    from codesign.data.io import real_data_dir
+
+    path = real_data_dir() / "tc_groups_2x2.csv"
+    return load_tc_groups(path) if path.is_file() else None
+
+
 def block_membership() -> np.ndarray:
     """(48, 3) 0/1 matrix: TC t lies in 16-TC block b."""
     return np.repeat(np.eye(N_BLOCKS), TC_PER_BLOCK, axis=0)

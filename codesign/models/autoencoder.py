@@ -24,7 +24,7 @@ class DecoderConfig:
 
 @dataclass(frozen=True)
 class AeTrainingConfig:
-    sources: tuple[str, ...] = ("highpu_dev.csv",)  # real files (split by wafer) or synth:PRESET (train only)
+    sources: tuple[str, ...] = ("highpu_dev.csv",)  # real files or synth:PRESET, each split by wafer
     n_synth_wafers: int = 20000
     split: tuple[float, float, float] = (0.7, 0.1, 0.2)
     epochs: int = 100

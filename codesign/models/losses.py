@@ -49,12 +49,14 @@ def telescope_loss(groups: TcGroups):
     return loss
 
 
-def combined_loss(cfg: LossConfig, groups: TcGroups, root: Path | None = None):
+def combined_loss(cfg: LossConfig, groups: TcGroups | None, root: Path | None = None):
     """Weighted sum of the configured losses; the learned-EMD model is loaded (frozen) only if used."""
     parts: list[tuple[float, Any]] = []
     if cfg.mse:
         parts.append((cfg.mse, mse_loss))
     if cfg.telescope:
+        if groups is None:
+            raise ValueError("the telescope loss needs the TC group table")
         parts.append((cfg.telescope, telescope_loss(groups)))
     if cfg.emd:
         from codesign.emd.learned import EmdLoss
