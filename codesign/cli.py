@@ -233,7 +233,7 @@ def _cmd_demo(args: argparse.Namespace) -> None:
     from codesign.demo import run_demo
 
     summary = run_demo(args.out, n_wafers=args.n, n_pairs=args.pairs, seed=args.seed, preset=args.preset)
-    print(json.dumps({k: summary[k] for k in ("stats", "emd_scales")}, indent=2))
+    print(json.dumps({k: summary[k] for k in ("stats", "emd_scales", "compression_mean_emd")}, indent=2))
     print(f"report: {Path(args.out) / 'report.md'}")
 
 
