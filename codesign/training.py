@@ -26,6 +26,7 @@ from codesign.data.sources import source_wafers
 from codesign.data.splits import split_indices
 from codesign.models.autoencoder import AutoencoderSpec, build_autoencoder
 from codesign.models.encoder import encoder_inputs
+from codesign.models.fit import fit_resumable
 from codesign.models.losses import combined_loss
 from codesign.models.store import save_encoder
 
@@ -73,16 +74,13 @@ def train_autoencoder(spec: AutoencoderSpec, out_dir: str | Path, progress: bool
                                 "(set CODESIGN_DATA_DIR), or use the mse/emd losses")
     ae.compile(keras.optimizers.Adam(cfg.learning_rate), loss=combined_loss(spec.loss, groups, PROJECT_ROOT))
     (x_tr, y_tr), (x_val, y_val) = model_arrays(spec, splits["train"]), model_arrays(spec, splits["val"])
-    history = ae.fit(x_tr, y_tr, validation_data=(x_val, y_val), epochs=cfg.epochs, batch_size=cfg.batch_size,
-                     shuffle=True, verbose=1 if progress else 2, callbacks=[
-                         keras.callbacks.BackupAndRestore(str(out / "backup")),
-                         keras.callbacks.ReduceLROnPlateau(patience=max(cfg.patience // 3, 1), factor=0.5),
-                         keras.callbacks.EarlyStopping(patience=cfg.patience, restore_best_weights=True)])
+    history = fit_resumable(ae, x_tr, y_tr, (x_val, y_val), out, cfg.epochs, cfg.batch_size, cfg.patience,
+                            progress)
     with atomic_path(out / AE_FILE) as tmp:
         ae.save(tmp)
     save_encoder(encoder, spec.encoder, out, trained=spec.name, n_train=len(x_tr), n_val=len(x_val))
     write_text(out / SPEC_FILE, yaml.safe_dump(to_mapping(spec), sort_keys=False))
-    write_json(out / "history.json", {k: [float(v) for v in vs] for k, vs in history.history.items()})
+    write_json(out / "history.json", history)
     return ae
 
 

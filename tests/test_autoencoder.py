@@ -61,3 +61,36 @@ def test_same_seed_same_weights(trained, tmp_path):
     a = keras.models.load_model(trained / "model" / "autoencoder.keras", compile=False).get_weights()
     b = keras.models.load_model(tmp_path / "again" / "autoencoder.keras", compile=False).get_weights()
     assert all(np.array_equal(x, y) for x, y in zip(a, b, strict=True))
+
+
+def test_killed_training_resumes_where_it_stopped(tmp_path, real_dir):
+    import csv
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    config = tmp_path / "spec.yaml"
+    config.write_text(TINY.format(loss="resume", tele=1.0, emd=0.0).replace("epochs: 2", "epochs: 8"))
+    out = tmp_path / "model"
+    cmd = [sys.executable, "-m", "codesign.cli", "train", "--config", str(config), "--out", str(out)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 300
+    while _epochs(out) < 2:
+        assert proc.poll() is None, "training ended before it could be interrupted"
+        assert time.time() < deadline, "no epoch finished in time"
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    done_before = _epochs(out)
+    assert 2 <= done_before < 8 and (out / "backup").is_dir()
+    assert subprocess.run(cmd, capture_output=True).returncode == 0
+    with (out / "history.csv").open() as handle:
+        epochs = [int(row["epoch"]) for row in csv.DictReader(handle)]
+    assert epochs == list(range(8)), f"resumed run repeated or skipped epochs: {epochs}"
+    assert len(json.loads((out / "history.json").read_text())["loss"]) == 8
+
+
+def _epochs(out) -> int:
+    path = out / "history.csv"
+    return max(len(path.read_text().splitlines()) - 1, 0) if path.is_file() else 0

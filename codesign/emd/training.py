@@ -2,8 +2,8 @@
 
 Every source (a real wafer file, or ``synth:PRESET``) is split by wafer first (train/val/test with the
 config's seed), and exact-EMD pair labels are drawn inside each split, so no wafer of an evaluation pair
-ever appears in a training pair. Labels are cached under ``OUT/labels``; an interrupted fit resumes from
-``OUT/backup`` (Keras BackupAndRestore); the final model, config and history are written atomically.
+ever appears in a training pair. Labels are cached under ``OUT/labels``; an interrupted fit resumes when the
+command is rerun (``codesign.models.fit``); the final model, config and history are written atomically.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from codesign.data.sources import source_stem, source_wafers
 from codesign.data.splits import split_indices
 from codesign.emd.labels import PairLabels, cached_pair_labels
 from codesign.emd.learned import LearnedEmdConfig, build_learned_emd, relative_error_loss
+from codesign.models.fit import fit_resumable
 
 MODEL_FILE = "model.keras"
 CONFIG_FILE = "config.yaml"
@@ -96,16 +97,10 @@ def train_learned_emd(spec: LearnedEmdSpec, out_dir: str | Path, progress: bool 
     tf.config.experimental.enable_op_determinism()
     model = build_learned_emd(spec.model, cfg.seed)
     model.compile(keras.optimizers.Adam(cfg.learning_rate), loss=relative_error_loss(cfg.loss_floor))
-    callbacks = [
-        keras.callbacks.BackupAndRestore(str(out / "backup")),
-        keras.callbacks.ReduceLROnPlateau(patience=max(cfg.patience // 3, 1), factor=0.5),
-        keras.callbacks.EarlyStopping(patience=cfg.patience, restore_best_weights=True),
-    ]
-    history = model.fit([pairs["train"].a, pairs["train"].b], pairs["train"].emd.astype("float32"),
-                        validation_data=([pairs["val"].a, pairs["val"].b], pairs["val"].emd.astype("float32")),
-                        epochs=cfg.epochs, batch_size=cfg.batch_size, shuffle=True, callbacks=callbacks,
-                        verbose=1 if progress else 0)
-    save_learned_emd(model, spec, out, history={k: [float(v) for v in vs] for k, vs in history.history.items()},
+    history = fit_resumable(model, [pairs["train"].a, pairs["train"].b], pairs["train"].emd.astype("float32"),
+                            ([pairs["val"].a, pairs["val"].b], pairs["val"].emd.astype("float32")), out,
+                            cfg.epochs, cfg.batch_size, cfg.patience, progress)
+    save_learned_emd(model, spec, out, history=history,
                      n_train_pairs=len(pairs["train"]), n_val_pairs=len(pairs["val"]))
     return model
 

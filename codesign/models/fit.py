@@ -1,0 +1,35 @@
+"""One resumable Keras fit for every trained model (learned EMD, autoencoder).
+
+Early stopping with the best weights restored, learning-rate halving on plateaus, and resumption: the
+state after every epoch is kept in ``OUT/backup`` (Keras BackupAndRestore) and every epoch is appended to
+``OUT/history.csv``, so rerunning an interrupted command continues where it stopped and the returned
+history covers all epochs of both runs.
+"""
+
+from __future__ import annotations
+
+import csv
+import shutil
+from pathlib import Path
+from typing import Any
+
+
+def fit_resumable(model: Any, x: Any, y: Any, validation_data: tuple[Any, Any], out_dir: str | Path, epochs: int,
+                  batch_size: int, patience: int, progress: bool = True) -> dict[str, list[float]]:
+    import keras
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    backup, log = out / "backup", out / "history.csv"
+    if not backup.exists():  # a fresh run: forget the curves of an earlier, finished one
+        log.unlink(missing_ok=True)
+    model.fit(x, y, validation_data=validation_data, epochs=epochs, batch_size=batch_size, shuffle=True,
+              verbose=1 if progress else 2, callbacks=[
+                  keras.callbacks.BackupAndRestore(str(backup)),
+                  keras.callbacks.CSVLogger(str(log), append=True),
+                  keras.callbacks.ReduceLROnPlateau(patience=max(patience // 3, 1), factor=0.5),
+                  keras.callbacks.EarlyStopping(patience=patience, restore_best_weights=True)])
+    shutil.rmtree(backup, ignore_errors=True)
+    with log.open() as handle:
+        rows = list(csv.DictReader(handle))
+    return {key: [float(row[key]) for row in rows] for key in rows[0]} if rows else {}
