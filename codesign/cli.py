@@ -183,7 +183,7 @@ def _cmd_hls(args: argparse.Namespace) -> None:
 
     model, cfg = load_encoder(args.model)
     settings = HlsSettings(args.backend, args.reuse_factor, args.strategy, args.clock_period)
-    hls_model = write_hls_project(model, settings, args.out)
+    hls_model = write_hls_project(model, cfg, settings, args.out)
     print(f"wrote the {args.backend} hls4ml project to {args.out}")
     calq, source = check_wafers(args.data, args.n_wafers)
     x = encoder_inputs(onchip_convert(calq).inputs, cfg)

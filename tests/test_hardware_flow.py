@@ -59,17 +59,12 @@ def test_testbench_catches_a_wrong_bit(flow, tmp_path):
         run_simulation(flow["rtl"], bad, "verilator", build_dir=tmp_path / "build")
 
 
-@pytest.mark.parametrize("backend", ["vitis", "vivado"])
+@pytest.mark.parametrize("backend", ["vitis", "vivado", "catapult"])
 def test_hls_csim_matches_keras(flow, tmp_path, capsys, backend):
     assert main(["hls", "--model", str(flow["model"]), "--backend", backend, "--out", str(tmp_path / "hls"),
                  "--synth"]) == 0
     out = capsys.readouterr().out
     assert "on 1000 wafers" in out and ": 0 of 16000 latents differ" in out
-    tool = {"vitis": "vitis-run or vitis_hls", "vivado": "vivado_hls"}[backend]
+    tool = {"vitis": "vitis-run or vitis_hls", "vivado": "vivado_hls", "catapult": "catapult"}[backend]
     assert f"HLS synthesis skipped: no {tool} on PATH" in out or "hls_report" in out
     assert (tmp_path / "hls" / "firmware" / "econt_encoder.cpp").is_file()
-
-
-def test_catapult_is_refused_with_the_reason(flow, tmp_path, capsys):
-    assert main(["hls", "--model", str(flow["model"]), "--backend", "catapult", "--out", str(tmp_path)]) == 2
-    assert "cannot convert HGQ2-quantized models for the catapult backend" in capsys.readouterr().err

@@ -1,8 +1,11 @@
 """HLS projects with hls4ml: write, compile the bit-accurate C simulation, check it against Keras, and run
 the vendor HLS synthesis when its tool is installed.
 
-Precisions come from the quantized model itself (hls4ml reads the HGQ2 quantizers), so the C simulation
-is bit-exact by construction; ``csim_mismatches`` proves it on real wafers.
+Two ways into hls4ml, both bit-exact (``csim_mismatches`` proves it on real wafers):
+- Vitis and Vivado read the HGQ2 quantizers directly (hls4ml's HGQ proxy-model pass);
+- Catapult is not supported by that pass in hls4ml 1.3, so for it the encoder is rebuilt as a plain Keras
+  model holding the quantized weights, with every precision stated explicitly from the EncoderConfig
+  (exact accumulators, truncating/saturating activations) - ``explicit_precision_model``.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ BACKENDS = {"vitis": "Vitis", "vivado": "Vivado", "catapult": "Catapult"}
 HLS_EXECUTABLES = {"vitis": ("vitis-run", "vitis_hls"), "vivado": ("vivado_hls",), "catapult": ("catapult",)}
 STRATEGIES = ("latency", "resource")
 # hls4ml 1.3 reads HGQ2 quantizers through its proxy-model pass, which only knows these backends
-# (hls4ml/backends/fpga/passes/hgq_proxy_model.py asserts it); Catapult needs another import path.
+# (hls4ml/backends/fpga/passes/hgq_proxy_model.py asserts it); Catapult takes the explicit path.
 HGQ_BACKENDS = ("vitis", "vivado")
 
 
@@ -44,15 +47,57 @@ class HlsSettings:
             raise ValueError("reuse_factor must be at least 1")
 
 
-def write_hls_project(model: Any, settings: HlsSettings, out_dir: str | Path) -> Any:
+def _exact_accumulator(n_terms: int, in_int: int, in_frac: int, cfg: EncoderConfig) -> str:
+    """A signed type that holds any sum of ``n_terms`` products plus a bias without rounding or overflow."""
+    w_int = cfg.weight_bits - cfg.weight_frac_bits  # sign included
+    bound = (n_terms + 1) * 2.0 ** in_int * 2.0 ** (w_int - 1)
+    i = int(np.ceil(np.log2(bound))) + 1
+    f = in_frac + cfg.weight_frac_bits
+    return f"fixed<{i + f},{i}>"
+
+
+def explicit_precision_model(model: Any, cfg: EncoderConfig) -> tuple[Any, dict[str, Any]]:
+    """(plain Keras encoder with the quantized weights, hls4ml config with every precision explicit)."""
+    import hls4ml
+    import keras
+
+    conv, dense = model.get_layer("conv"), model.get_layer("latent")
+    inp = keras.Input(model.input.shape[1:], name="onchip_inputs")
+    x = keras.layers.Conv2D(cfg.conv_filters, cfg.conv_kernel, strides=cfg.conv_stride, padding="same",
+                            name="conv")(inp)
+    x = keras.layers.ReLU(name="conv_relu")(x)
+    x = keras.layers.Flatten(name="flatten")(x)
+    x = keras.layers.Dense(cfg.latent_dim, name="latent")(x)
+    plain = keras.Model(inp, keras.layers.ReLU(name="latent_relu")(x), name="econt_encoder_plain")
+    plain.get_layer("conv").set_weights([np.asarray(conv.qkernel), np.asarray(conv.qbias)])
+    plain.get_layer("latent").set_weights([np.asarray(dense.qkernel), np.asarray(dense.qbias)])
+
+    weight = f"fixed<{cfg.weight_bits},{cfg.weight_bits - cfg.weight_frac_bits}>"
+    act = f"ufixed<{cfg.conv_act_bits},{cfg.conv_act_int_bits}"
+    conv_acc = _exact_accumulator(cfg.conv_kernel**2 * inp.shape[-1], cfg.input_int_bits, cfg.input_frac_bits, cfg)
+    dense_acc = _exact_accumulator(int(dense.kernel.shape[0]), cfg.conv_act_int_bits,
+                                   cfg.conv_act_bits - cfg.conv_act_int_bits, cfg)
+    config = hls4ml.utils.config_from_keras_model(plain, granularity="name")
+    layers = config["LayerName"]
+    layers["onchip_inputs"]["Precision"] = {"result": f"ufixed<{cfg.input_int_bits + cfg.input_frac_bits},"
+                                                      f"{cfg.input_int_bits}>"}
+    layers["conv"]["Precision"] = {"weight": weight, "bias": weight, "accum": conv_acc, "result": conv_acc}
+    layers["conv_relu"]["Precision"] = {"result": f"{act},TRN,SAT>"}
+    layers["flatten"]["Precision"] = {"result": f"{act}>"}
+    layers["latent"]["Precision"] = {"weight": weight, "bias": weight, "accum": dense_acc, "result": dense_acc}
+    layers["latent_relu"]["Precision"] = {"result": f"ufixed<{cfg.latent_bits},{cfg.latent_int_bits},TRN,SAT>"}
+    return plain, config
+
+
+def write_hls_project(model: Any, cfg: EncoderConfig, settings: HlsSettings, out_dir: str | Path) -> Any:
     """Write the hls4ml project (io_parallel) into ``out_dir`` and return the hls4ml model graph."""
     import hls4ml
 
-    if settings.backend not in HGQ_BACKENDS:
-        raise ValueError(f"hls4ml 1.3 cannot convert HGQ2-quantized models for the {settings.backend} backend "
-                         f"(its HGQ proxy pass supports {list(HGQ_BACKENDS)} only); use --backend vitis or vivado")
     backend = BACKENDS[settings.backend]
-    config = hls4ml.utils.config_from_keras_model(model, granularity="name", backend=backend)
+    if settings.backend in HGQ_BACKENDS:
+        config = hls4ml.utils.config_from_keras_model(model, granularity="name", backend=backend)
+    else:
+        model, config = explicit_precision_model(model, cfg)
     config["Model"]["ReuseFactor"] = settings.reuse_factor
     config["Model"]["Strategy"] = settings.strategy.capitalize()
     extra = {"part": settings.part} if settings.part else {}
