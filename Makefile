@@ -9,18 +9,19 @@ OUT     ?= out
 SEED    ?= 0
 SYSTEM_TOOLS := iverilog yosys
 PYTEST_ARGS ?=
-# Hardware flow: a model folder (from training, or `make model` for seeded weights) -> HLS / RTL / vectors / sim.
-MODEL   ?= $(OUT)/models/econt_5elink_seeded
-MODEL_CONFIG ?= models/econt_5elink_seeded.yaml
-NAME    ?= econt_encoder
+# MODEL names models/$(MODEL).yaml and its folder out/models/$(MODEL): an autoencoder spec (top-level
+# `encoder:` key) is trained, an encoder config gets seeded random weights. The hardware targets build the
+# folder first if it does not exist.
+MODEL   ?= econt_5elink_seeded
+MODEL_DIR := $(OUT)/models/$(MODEL)
 BACKEND ?= vitis
-RTL     ?= $(OUT)/rtl/$(NAME)
-VECTORS ?= $(OUT)/vectors/$(NAME)
+RTL     ?= $(OUT)/rtl/$(MODEL)
+VECTORS ?= $(OUT)/vectors/$(MODEL)
 SIM     ?= icarus
 DATA    ?=
 DATA_ARG := $(if $(DATA),--data $(DATA),)
 
-.PHONY: help setup system-deps demo test test-fast lint benchmark clean emd-cnn model hls hls-synth rtl vectors sim
+.PHONY: help setup system-deps demo test test-fast lint benchmark clean emd-cnn train evaluate model hls hls-synth rtl vectors sim
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
@@ -62,24 +63,34 @@ emd-cnn: setup  ## train and evaluate the reference learned EMD in models/emd_cn
 	$(BIN)/codesign emd eval --model models/emd_cnn --out models/emd_cnn/eval \
 	  --data ../shared/data/hgcal/highpu_dev.csv ../shared/data/hgcal/ttbar_0PU.csv
 
-model: $(MODEL)/encoder.keras  ## an untrained encoder with seeded weights (MODEL_CONFIG, SEED) in MODEL
+train: setup  ## train models/$(MODEL).yaml (an autoencoder spec) into out/models/$(MODEL)
+	$(BIN)/codesign train --config models/$(MODEL).yaml --out $(MODEL_DIR)
+
+evaluate: $(MODEL_DIR)/encoder.keras  ## exact-EMD report vs the baselines on the held-out split -> out/models/$(MODEL)/eval
+	$(BIN)/codesign evaluate --model $(MODEL_DIR) --out $(MODEL_DIR)/eval $(DATA_ARG)
+
+model: $(MODEL_DIR)/encoder.keras  ## build out/models/$(MODEL) (train a spec, or seed an encoder config)
 
 $(OUT)/models/%/encoder.keras: | setup
-	$(BIN)/codesign model init --config $(MODEL_CONFIG) --seed $(SEED) --out $(@D)
+	@if grep -q '^encoder:' models/$*.yaml; then \
+	  $(BIN)/codesign train --config models/$*.yaml --out $(@D); \
+	else \
+	  $(BIN)/codesign model init --config models/$*.yaml --seed $(SEED) --out $(@D); \
+	fi
 
-hls: $(MODEL)/encoder.keras  ## hls4ml project in hls_projects/NAME (BACKEND=vitis|vivado|catapult) + C-sim check
-	$(BIN)/codesign hls --model $(MODEL) --backend $(BACKEND) --out hls_projects/$(NAME) $(DATA_ARG)
+hls: $(MODEL_DIR)/encoder.keras  ## hls4ml project hls_projects/$(MODEL) (BACKEND=vitis|vivado|catapult) + C-sim check
+	$(BIN)/codesign hls --model $(MODEL_DIR) --backend $(BACKEND) --out hls_projects/$(MODEL) $(DATA_ARG)
 
-hls-synth: $(MODEL)/encoder.keras  ## as hls, then the vendor HLS synthesis if its tool is on PATH
-	$(BIN)/codesign hls --model $(MODEL) --backend $(BACKEND) --out hls_projects/$(NAME) $(DATA_ARG) --synth
+hls-synth: $(MODEL_DIR)/encoder.keras  ## as hls, then the vendor HLS synthesis if its tool is on PATH
+	$(BIN)/codesign hls --model $(MODEL_DIR) --backend $(BACKEND) --out hls_projects/$(MODEL) $(DATA_ARG) --synth
 
-rtl: $(MODEL)/encoder.keras  ## Verilog (da4ml core + CALQ-to-frame top) in RTL
-	$(BIN)/codesign rtl --model $(MODEL) --out $(RTL)
+rtl: $(MODEL_DIR)/encoder.keras  ## Verilog (da4ml core + CALQ-to-frame top) in out/rtl/$(MODEL)
+	$(BIN)/codesign rtl --model $(MODEL_DIR) --out $(RTL)
 
-vectors: $(MODEL)/encoder.keras  ## test vectors (real wafers + corner cases) in VECTORS
-	$(BIN)/codesign vectors --model $(MODEL) --out $(VECTORS) $(DATA_ARG)
+vectors: $(MODEL_DIR)/encoder.keras  ## test vectors (real wafers + corner cases) in out/vectors/$(MODEL)
+	$(BIN)/codesign vectors --model $(MODEL_DIR) --out $(VECTORS) $(DATA_ARG)
 
-sim: rtl vectors  ## cocotb testbenches on RTL with SIM=icarus|verilator
+sim: rtl vectors  ## cocotb testbenches on the RTL with SIM=icarus|verilator
 	$(BIN)/codesign sim --rtl $(RTL) --vectors $(VECTORS) --sim $(SIM)
 
 clean:  ## remove generated output (keeps .venv)

@@ -176,7 +176,7 @@ def _cmd_model_init(args: argparse.Namespace) -> None:
 def _cmd_hls(args: argparse.Namespace) -> None:
     from codesign.data.onchip import onchip_convert
     from codesign.hardware.hls import HlsSettings, csim_mismatches, run_hls_synthesis, write_hls_project
-    from codesign.hardware.vectors import check_wafers
+    from codesign.hardware.vectors import check_wafers, corner_cases
     from codesign.models.encoder import encoder_inputs, latent_integers
     from codesign.models.store import load_encoder
     from codesign.tools import ToolNotFoundError
@@ -185,7 +185,9 @@ def _cmd_hls(args: argparse.Namespace) -> None:
     settings = HlsSettings(args.backend, args.reuse_factor, args.strategy, args.clock_period)
     hls_model = write_hls_project(model, cfg, settings, args.out)
     print(f"wrote the {args.backend} hls4ml project to {args.out}")
-    calq, source = check_wafers(args.data, args.n_wafers)
+    real, source = check_wafers(args.data, args.n_wafers)
+    corners, _ = corner_cases(args.calq_bits)
+    calq, source = np.concatenate([real, corners]), f"{len(real)} from {source} + {len(corners)} corner cases"
     x = encoder_inputs(onchip_convert(calq).inputs, cfg)
     expected = latent_integers(model.predict(x, verbose=0, batch_size=1024), cfg)
     bad = csim_mismatches(hls_model, x, expected, cfg)
@@ -355,7 +357,8 @@ def _hardware_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--strategy", default="latency", choices=["latency", "resource"])
     p.add_argument("--clock-period", type=float, default=25.0, help="ns (default 25: 40 MHz)")
     p.add_argument("--data", help="wafers for the check (default: real highpu_dev.csv, else synthetic)")
-    p.add_argument("--n-wafers", type=int, default=1000)
+    p.add_argument("--n-wafers", type=int, default=None, help="use at most this many (default: all)")
+    p.add_argument("--calq-bits", type=int, default=22, help="CALQ width of the saturated corner cases")
     p.add_argument("--synth", action="store_true", help="run vitis_hls / vivado_hls / catapult if on PATH")
 
     p = _add(sub, "rtl", _cmd_rtl, "generate Verilog (da4ml core + CALQ-to-frame top)",

@@ -48,7 +48,7 @@ def test_evaluation_covers_every_algorithm(trained, capsys):
 
 def test_trained_encoder_is_bit_exact_in_hls4ml(trained, capsys):
     assert main(["hls", "--model", str(trained / "model"), "--out", str(trained / "hls")]) == 0
-    assert ": 0 of 16000 latents differ" in capsys.readouterr().out
+    assert ": 0 of 50080 latents differ" in capsys.readouterr().out
 
 
 def test_same_seed_same_weights(trained, tmp_path):

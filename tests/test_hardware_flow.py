@@ -64,7 +64,7 @@ def test_hls_csim_matches_keras(flow, tmp_path, capsys, backend):
     assert main(["hls", "--model", str(flow["model"]), "--backend", backend, "--out", str(tmp_path / "hls"),
                  "--synth"]) == 0
     out = capsys.readouterr().out
-    assert "on 1000 wafers" in out and ": 0 of 16000 latents differ" in out
+    assert "on 3130 wafers (3000 from" in out and "+ 130 corner cases): 0 of 50080 latents differ" in out
     tool = {"vitis": "vitis-run or vitis_hls", "vivado": "vivado_hls", "catapult": "catapult"}[backend]
     assert f"HLS synthesis skipped: no {tool} on PATH" in out or "hls_report" in out
     assert (tmp_path / "hls" / "firmware" / "econt_encoder.cpp").is_file()
