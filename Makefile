@@ -21,7 +21,7 @@ SIM     ?= icarus
 DATA    ?=
 DATA_ARG := $(if $(DATA),--data $(DATA),)
 
-.PHONY: help setup system-deps demo test test-fast lint benchmark clean emd-cnn train evaluate model hls hls-synth rtl vectors sim
+.PHONY: help setup system-deps demo test test-fast lint benchmark clean emd-cnn train evaluate model hls hls-synth rtl vectors sim asic fpga
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
@@ -92,6 +92,13 @@ vectors: $(MODEL_DIR)/encoder.keras  ## test vectors (real wafers + corner cases
 
 sim: rtl vectors  ## cocotb testbenches on the RTL with SIM=icarus|verilator
 	$(BIN)/codesign sim --rtl $(RTL) --vectors $(VECTORS) --sim $(SIM)
+
+LIBERTY ?=
+asic: rtl  ## Yosys ASIC synthesis of out/rtl/$(MODEL): cells, GE, area (LIBERTY=lib.lib for a real library)
+	$(BIN)/codesign asic synth --rtl $(RTL) --out $(OUT)/asic/$(MODEL) $(if $(LIBERTY),--liberty $(LIBERTY),)
+
+fpga: rtl  ## Yosys synth_xilinx (UltraScale+) of out/rtl/$(MODEL): LUT/FF/CARRY/DSP
+	$(BIN)/codesign fpga synth --rtl $(RTL) --out $(OUT)/fpga/$(MODEL)
 
 clean:  ## remove generated output (keeps .venv)
 	rm -rf $(OUT) build .pytest_cache

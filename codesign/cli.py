@@ -231,6 +231,20 @@ def _cmd_sim(args: argparse.Namespace) -> None:
           f"{result.stream_wafers_per_s:.0f} wafers/s streamed); {result.results_xml}")
 
 
+def _cmd_asic_synth(args: argparse.Namespace) -> None:
+    from codesign.asic.synth import synthesize_asic
+
+    synthesize_asic(args.rtl, args.out, args.liberty, args.um2_per_ge)
+    print((Path(args.out) / "asic_report.md").read_text())
+
+
+def _cmd_fpga_synth(args: argparse.Namespace) -> None:
+    from codesign.asic.synth import synthesize_fpga
+
+    synthesize_fpga(args.rtl, args.out)
+    print((Path(args.out) / "fpga_report.md").read_text())
+
+
 def _cmd_demo(args: argparse.Namespace) -> None:
     from codesign.demo import run_demo
 
@@ -391,6 +405,25 @@ def _hardware_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--waves", action="store_true", help="dump waveforms")
 
 
+def _implementation_commands(sub: argparse._SubParsersAction) -> None:
+    asic = sub.add_parser("asic", help="ASIC implementation reports", description="ASIC synthesis with Yosys.")
+    asub = asic.add_subparsers(dest="asic_command", required=True, metavar="COMMAND")
+    p = _add(asub, "synth", _cmd_asic_synth, "Yosys synthesis: cells, flip-flops, gate equivalents, area",
+             "Synthesise an RTL folder with Yosys to generic gates and report cells, flip-flops, NAND2 gate "
+             "equivalents and area with a stated 65 nm area per GE; --liberty maps to a real library instead.")
+    p.add_argument("--rtl", required=True, help="RTL folder (codesign rtl)")
+    p.add_argument("--out", required=True, help="report folder")
+    p.add_argument("--liberty", help="standard-cell library (.lib) to map to")
+    p.add_argument("--um2-per-ge", type=float, default=1.44, help="area of one NAND2 equivalent in um2")
+    fpga = sub.add_parser("fpga", help="FPGA implementation reports", description="FPGA synthesis with Yosys.")
+    fsub = fpga.add_subparsers(dest="fpga_command", required=True, metavar="COMMAND")
+    p = _add(fsub, "synth", _cmd_fpga_synth, "Yosys synth_xilinx (UltraScale+): LUT/FF/CARRY/DSP counts",
+             "Synthesise an RTL folder for AMD/Xilinx UltraScale+ with Yosys and count LUTs, flip-flops, "
+             "carry chains, DSPs and block RAMs.")
+    p.add_argument("--rtl", required=True, help="RTL folder (codesign rtl)")
+    p.add_argument("--out", required=True, help="report folder")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="codesign",
@@ -402,6 +435,7 @@ def build_parser() -> argparse.ArgumentParser:
     _emd_commands(sub)
     _training_commands(sub)
     _hardware_commands(sub)
+    _implementation_commands(sub)
     p = _add(sub, "demo", _cmd_demo, "run the main job end to end on built-in synthetic data",
              "Generate synthetic wafers, compare them with real data when available, measure EMD scales "
              "and write a report.")

@@ -1,0 +1,1 @@
+"""ASIC and FPGA implementation: Yosys synthesis flows (asic_flow/) and their reports."""

@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from codesign.asic.reports import UnknownCellError, asic_summary, cell_ge, fpga_summary, parse_yosys_stat
+
+DATA = Path(__file__).parent / "data"
+
+
+def test_generic_report_gate_equivalents():
+    stat = parse_yosys_stat((DATA / "yosys_stat_generic.txt").read_text())
+    assert stat["module"] == "econt_top" and stat["n_cells"] == 31945 and stat["chip_area"] is None
+    assert stat["cells"]["$_NAND_"] == 11105 and sum(stat["cells"].values()) == 31945
+    summary = asic_summary(stat, um2_per_ge=2.0)
+    assert summary["flip_flops"] == 3403 + 3 + 8 + 9
+    expected = sum(n * cell_ge(c) for c, n in stat["cells"].items())
+    assert summary["gate_equivalents"] == pytest.approx(expected, abs=0.1)
+    assert summary["area_mm2"] == pytest.approx(expected * 2.0e-6)
+
+
+@pytest.mark.parametrize(("cell", "ge"), [("$_NAND_", 1.0), ("$_XOR_", 2.33), ("$_DFF_P_", 4.33),
+                                          ("$_SDFF_PP0_", 5.33), ("$_DFFE_PP_", 5.66), ("$_DFF_PN0_", 5.33),
+                                          ("$_SDFFCE_PP0P_", 6.66)])
+def test_cell_costs(cell, ge):
+    assert cell_ge(cell) == pytest.approx(ge)
+
+
+def test_unknown_cells_are_an_error():
+    with pytest.raises(UnknownCellError, match=r"\$_ALDFF_PP_"):
+        cell_ge("$_ALDFF_PP_")
+    with pytest.raises(ValueError, match="no '=== module ===' block"):
+        parse_yosys_stat("nothing here")
+
+
+def test_xilinx_report():
+    summary = fpga_summary(parse_yosys_stat((DATA / "yosys_stat_xilinx.txt").read_text()))
+    assert summary["LUT"] == 4200 + 4508 + 1598 + 1131 + 654 + 8814
+    assert summary["FF"] == 3359 + 12 and summary["CARRY"] == 857 and summary["DSP"] == 0
+    assert summary["MUXF"] == 7757 + 3537 + 1711 and summary["SRL"] == 9
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("yosys") is None, reason="yosys not installed (make setup)")
+def test_tiny_design_through_both_flows(tmp_path, capsys):
+    from codesign.cli import main
+
+    config = tmp_path / "tiny.yaml"
+    config.write_text("layout: 8x8\nconv_filters: 2\nlatent_dim: 4\nelinks: 2\nlatent_int_bits: 1\n")
+    assert main(["model", "init", "--config", str(config), "--out", str(tmp_path / "model")]) == 0
+    assert main(["rtl", "--model", str(tmp_path / "model"), "--out", str(tmp_path / "rtl")]) == 0
+    assert main(["asic", "synth", "--rtl", str(tmp_path / "rtl"), "--out", str(tmp_path / "asic")]) == 0
+    asic = json.loads((tmp_path / "asic" / "asic_report.json").read_text())
+    assert asic["flip_flops"] > 1000 and 0 < asic["area_mm2"] < 1 and asic["gate_equivalents"] > asic["cells"]
+    assert main(["fpga", "synth", "--rtl", str(tmp_path / "rtl"), "--out", str(tmp_path / "fpga")]) == 0
+    fpga = json.loads((tmp_path / "fpga" / "fpga_report.json").read_text())
+    assert fpga["LUT"] > 1000 and fpga["FF"] > 1000
