@@ -238,6 +238,36 @@ def _cmd_asic_synth(args: argparse.Namespace) -> None:
     print((Path(args.out) / "asic_report.md").read_text())
 
 
+def _cmd_asic_rtl(args: argparse.Namespace) -> None:
+    from codesign.config import load_config
+    from codesign.hardware.rtl import write_reconfigurable_rtl
+    from codesign.models.encoder import EncoderConfig
+
+    info = write_reconfigurable_rtl(load_config(EncoderConfig, args.config), args.out, args.clock_period,
+                                    args.calq_bits)
+    print(f"wrote reconfigurable RTL to {args.out}: {info.config_bits} configuration bits, latency "
+          f"{info.latency_cycles} cycles, II 1, {info.frame_bits}-bit frame")
+
+
+def _cmd_asic_config(args: argparse.Namespace) -> None:
+    from codesign.asic.verify import write_config_image
+    from codesign.models.store import load_encoder
+
+    model, cfg = load_encoder(args.model)
+    write_config_image(model, cfg, args.out)
+    print(f"wrote the configuration image of {args.model} to {args.out} (register map in {args.out}.json)")
+
+
+def _cmd_asic_verify(args: argparse.Namespace) -> None:
+    from codesign.asic.verify import verify_two_weight_sets
+    from codesign.hardware.vectors import check_wafers
+
+    calq, source = check_wafers(args.data, args.n_wafers)
+    result = verify_two_weight_sets(args.model_a, args.model_b, calq, args.out, args.sim)
+    print(f"{result.simulator}: weight sets A and B bit-exact on {result.n_vectors} vectors each ({source} + corner "
+          f"cases) in one build, read-back equal; {result.results_xml}")
+
+
 def _cmd_fpga_synth(args: argparse.Namespace) -> None:
     from codesign.asic.synth import synthesize_fpga
 
@@ -415,6 +445,26 @@ def _implementation_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", required=True, help="report folder")
     p.add_argument("--liberty", help="standard-cell library (.lib) to map to")
     p.add_argument("--um2-per-ge", type=float, default=1.44, help="area of one NAND2 equivalent in um2")
+    p = _add(asub, "rtl", _cmd_asic_rtl, "reconfigurable encoder RTL (weights loaded at run time)",
+             "Generate the encoder with weights in a configuration shift register (serial port cfg_en/cfg_in/"
+             "cfg_out) behind the same CALQ-to-frame top as `codesign rtl`.")
+    p.add_argument("--config", default="models/econt_5elink_seeded.yaml", help="EncoderConfig YAML (shape)")
+    p.add_argument("--out", required=True, help="RTL folder to write")
+    p.add_argument("--clock-period", type=float, default=25.0)
+    p.add_argument("--calq-bits", type=int, default=22)
+    p = _add(asub, "config", _cmd_asic_config, "configuration image (register contents) of a trained encoder",
+             "Write the register image (hex, bit 0 shifted in first) and its register map and protocol (.json).")
+    p.add_argument("--model", required=True, help="model folder")
+    p.add_argument("--out", required=True, help="image file (.hex)")
+    p = _add(asub, "verify", _cmd_asic_verify, "load two weight sets into one reconfigurable RTL and check both",
+             "Build the reconfigurable RTL once; load model A through the serial port, stream wafers, compare with "
+             "Keras A; load B, stream, compare with Keras B; read the registers back.")
+    p.add_argument("--model-a", required=True)
+    p.add_argument("--model-b", required=True)
+    p.add_argument("--data", help="wafers (default: real highpu_dev.csv, else synthetic)")
+    p.add_argument("--n-wafers", type=int, default=500)
+    p.add_argument("--sim", default="verilator", choices=["icarus", "verilator"])
+    p.add_argument("--out", required=True, help="work folder")
     fpga = sub.add_parser("fpga", help="FPGA implementation reports", description="FPGA synthesis with Yosys.")
     fsub = fpga.add_subparsers(dest="fpga_command", required=True, metavar="COMMAND")
     p = _add(fsub, "synth", _cmd_fpga_synth, "Yosys synth_xilinx (UltraScale+): LUT/FF/CARRY/DSP counts",

@@ -58,3 +58,19 @@ def test_tiny_design_through_both_flows(tmp_path, capsys):
     assert main(["fpga", "synth", "--rtl", str(tmp_path / "rtl"), "--out", str(tmp_path / "fpga")]) == 0
     fpga = json.loads((tmp_path / "fpga" / "fpga_report.json").read_text())
     assert fpga["LUT"] > 1000 and fpga["FF"] > 1000
+
+
+@pytest.mark.slow
+@pytest.mark.simulator
+def test_reconfigurable_core_runs_two_weight_sets(tmp_path, capsys, real_dir):
+    from codesign.cli import main
+
+    for seed, name in ((1, "a"), (2, "b")):
+        assert main(["model", "init", "--seed", str(seed), "--out", str(tmp_path / name)]) == 0
+    assert main(["asic", "verify", "--model-a", str(tmp_path / "a"), "--model-b", str(tmp_path / "b"),
+                 "--n-wafers", "300", "--out", str(tmp_path / "work")]) == 0
+    assert "weight sets A and B bit-exact on 430 vectors each" in capsys.readouterr().out
+    images = [int((tmp_path / "work" / f"image_{t}.hex").read_text(), 16) for t in "AB"]
+    assert images[0] != images[1]
+    rtl = json.loads((tmp_path / "work" / "rtl" / "rtl.json").read_text())
+    assert rtl["config_bits"] == 2144 * 6 == 12864  # the published ECON-T configuration size

@@ -45,6 +45,7 @@ class RtlInfo:
     core_registers: int
     estimated_luts: float
     sources: list[str]
+    config_bits: int = 0  # > 0: weights are loaded at run time through the serial configuration port
 
     @classmethod
     def load(cls, rtl_dir: str | Path) -> RtlInfo:
@@ -52,7 +53,7 @@ class RtlInfo:
         if not path.is_file():
             raise FileNotFoundError(f"{rtl_dir}: not an RTL folder (no {RTL_JSON}); run `codesign rtl` first")
         data = json.loads(path.read_text())
-        return cls(**{k: data[k] for k in cls.__dataclass_fields__})
+        return cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})
 
     def frame_format(self) -> FrameFormat:
         return FrameFormat(self.n_latents, self.latent_bits, self.elinks)
@@ -79,8 +80,6 @@ def write_rtl(model: Any, cfg: EncoderConfig, out_dir: str | Path, clock_period_
     if not (out_bits == cfg.latent_bits).all():
         raise ValueError(f"encoder outputs are {sorted(set(out_bits.tolist()))} bits wide, expected the "
                          f"{cfg.latent_bits}-bit latent format of {cfg.elinks} eLinks")
-    fmt = FrameFormat(cfg.latent_dim, cfg.latent_bits, cfg.elinks)
-    mask, tc_of_pixel = PIXEL_MASK[cfg.layout], TC_OF_PIXEL[cfg.layout]
     out = Path(out_dir)
     with atomic_dir(out) as tmp:
         core = VerilogModel(comb, CORE_MODULE, tmp, latency_cutoff=latency_cutoff, clock_period=clock_period_ns)
@@ -89,22 +88,47 @@ def write_rtl(model: Any, cfg: EncoderConfig, out_dir: str | Path, clock_period_
             VHDLModel(comb, CORE_MODULE, tmp / "vhdl", latency_cutoff=latency_cutoff,
                       clock_period=clock_period_ns).write()
         da4ml_meta = json.loads((tmp / "metadata.json").read_text())
-        spec = TopSpec(
-            core_module=CORE_MODULE,
-            core_latency=int(da4ml_meta["latency"]) + 1,  # registered input and output around the stages
-            pixel_tc=[int(t) if m else None for t, m in zip(tc_of_pixel, mask, strict=True)],
-            core_input_bits=int(in_bits.max()),
-            frame=fmt,
-            calq_bits=calq_bits,
-        )
-        write_text(tmp / "src" / f"{TOP_MODULE}.v", top_verilog(spec))
-        sources = sorted(str(p.relative_to(tmp)) for p in (tmp / "src").rglob("*.v"))
-        info = RtlInfo(
-            top=TOP_MODULE, core=CORE_MODULE, calq_bits=calq_bits, clock_period_ns=clock_period_ns,
-            initiation_interval=1, latency_cycles=spec.latency, core_latency_cycles=spec.core_latency,
-            conversion_cycles=CONVERSION_STAGES, frame_bits=fmt.width, latent_bits=fmt.latent_bits,
-            n_latents=fmt.n_latents, elinks=fmt.elinks, sum_code_offset=fmt.sum_offset,
-            core_registers=int(da4ml_meta["reg_bits"]), estimated_luts=float(da4ml_meta["cost"]), sources=sources,
-        )
-        write_json(tmp / RTL_JSON, {**asdict(info), "meta": provenance(encoder=asdict(cfg))})
+        # registered input and output around the da4ml stages
+        return _write_top(tmp, cfg, CORE_MODULE, int(da4ml_meta["latency"]) + 1, int(in_bits.max()), calq_bits,
+                          clock_period_ns, int(da4ml_meta["reg_bits"]), float(da4ml_meta["cost"]))
+
+
+def write_reconfigurable_rtl(cfg: EncoderConfig, out_dir: str | Path, clock_period_ns: float = 25.0,
+                             calq_bits: int = 22) -> RtlInfo:
+    """RTL folder of the run-time reconfigurable encoder (``codesign.asic.reconfig``) behind the same top."""
+    from codesign.asic import reconfig
+
+    with atomic_dir(Path(out_dir)) as tmp:
+        write_text(tmp / "src" / f"{reconfig.CORE_MODULE}.v", reconfig.core_verilog(cfg))
+        n_bits = reconfig.register_map(cfg).n_bits
+        return _write_top(tmp, cfg, reconfig.CORE_MODULE, reconfig.CORE_LATENCY,
+                          cfg.input_int_bits + cfg.input_frac_bits, calq_bits, clock_period_ns, n_bits, 0.0,
+                          config_bits=n_bits)  # no LUT estimate: ask `codesign fpga synth`
+
+
+def _write_top(folder: Path, cfg: EncoderConfig, core: str, core_latency: int, core_input_bits: int,
+               calq_bits: int, clock_period_ns: float, core_registers: int, estimated_luts: float,
+               config_bits: int = 0) -> RtlInfo:
+    """Write src/econt_top.v around ``core`` and rtl.json into ``folder``."""
+    fmt = FrameFormat(cfg.latent_dim, cfg.latent_bits, cfg.elinks)
+    mask, tc_of_pixel = PIXEL_MASK[cfg.layout], TC_OF_PIXEL[cfg.layout]
+    spec = TopSpec(
+        core_module=core,
+        core_latency=core_latency,
+        pixel_tc=[int(t) if m else None for t, m in zip(tc_of_pixel, mask, strict=True)],
+        core_input_bits=core_input_bits,
+        frame=fmt,
+        calq_bits=calq_bits,
+        config_port=config_bits > 0,
+    )
+    write_text(folder / "src" / f"{TOP_MODULE}.v", top_verilog(spec))
+    sources = sorted(str(p.relative_to(folder)) for p in (folder / "src").rglob("*.v"))
+    info = RtlInfo(
+        top=TOP_MODULE, core=core, calq_bits=calq_bits, clock_period_ns=clock_period_ns,
+        initiation_interval=1, latency_cycles=spec.latency, core_latency_cycles=spec.core_latency,
+        conversion_cycles=CONVERSION_STAGES, frame_bits=fmt.width, latent_bits=fmt.latent_bits,
+        n_latents=fmt.n_latents, elinks=fmt.elinks, sum_code_offset=fmt.sum_offset,
+        core_registers=core_registers, estimated_luts=estimated_luts, sources=sources, config_bits=config_bits,
+    )
+    write_json(folder / RTL_JSON, {**asdict(info), "meta": provenance(encoder=asdict(cfg))})
     return info

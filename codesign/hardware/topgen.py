@@ -20,6 +20,7 @@ from codesign.data.onchip import INPUT_BITS, INPUT_FRAC_BITS, SUM_CODE_BITS, SUM
 from codesign.hardware.frame import FrameFormat
 
 CONVERSION_STAGES = 3  # input register, wafer sum, shift + sum code
+CONFIG_PORTS = ["    input  wire cfg_en,", "    input  wire cfg_in,", "    output wire cfg_out"]
 TOP_MODULE = "econt_top"
 
 
@@ -32,6 +33,7 @@ class TopSpec:
     frame: FrameFormat
     calq_bits: int = 22
     n_tc: int = 48
+    config_port: bool = False  # pass the core's serial configuration port (cfg_en, cfg_in, cfg_out) through
 
     @property
     def sum_bits(self) -> int:
@@ -82,7 +84,8 @@ def top_verilog(spec: TopSpec) -> str:
         "    input  wire valid_in,",
         f"    input  wire [{n * cb - 1}:0] calq,",
         "    output wire valid_out,",
-        f"    output reg  [{fr.width - 1}:0] frame",
+        f"    output reg  [{fr.width - 1}:0] frame" + ("," if spec.config_port else ""),
+        *(CONFIG_PORTS if spec.config_port else []),
         ");",
         f"    reg [{spec.latency - 1}:0] valid_pipe;",
         f"    assign valid_out = valid_pipe[{spec.latency - 1}];",
@@ -134,7 +137,8 @@ def top_verilog(spec: TopSpec) -> str:
         src = f"{ib}'d0" if tc is None else _resize(f"inputs_s3[{tc * INPUT_BITS} +: {INPUT_BITS}]", INPUT_BITS, ib)
         lines.append(f"    assign core_in[{p * ib} +: {ib}] = {src};")
     lines += [
-        f"    {spec.core_module} core (.clk(clk), .model_inp(core_in), .model_out(core_out));",
+        f"    {spec.core_module} core (.clk(clk), .model_inp(core_in), .model_out(core_out)"
+        + (", .cfg_en(cfg_en), .cfg_in(cfg_in), .cfg_out(cfg_out));" if spec.config_port else ");"),
         "",
         "    // sum code travels beside the core",
         f"    reg [{SUM_CODE_BITS - 1}:0] code_pipe [0:{spec.core_latency - 1}];",

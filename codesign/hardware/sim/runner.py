@@ -71,8 +71,10 @@ def _lean(runner: Any) -> Any:
 
 
 def run_simulation(rtl_dir: str | Path, vectors_dir: str | Path, simulator: str = "icarus",
-                   build_dir: str | Path | None = None, waves: bool = False) -> SimResult:
-    """Build ``rtl_dir`` with ``simulator``, run every cocotb test, raise ``SimulationFailed`` on a failure."""
+                   build_dir: str | Path | None = None, waves: bool = False, testbench: str = TESTBENCH,
+                   extra_env: dict[str, str] | None = None) -> SimResult:
+    """Build ``rtl_dir`` with ``simulator``, run every cocotb test of ``testbench``, raise ``SimulationFailed``
+    on a failure. ``extra_env`` reaches the testbench (e.g. configuration images)."""
     from cocotb_tools.check_results import get_results
     from cocotb_tools.runner import get_runner
 
@@ -94,9 +96,10 @@ def run_simulation(rtl_dir: str | Path, vectors_dir: str | Path, simulator: str 
     results = build / "results.xml"
     # Under pytest the runner calls sys.exit on failing tests; the results file below decides either way.
     with contextlib.suppress(SystemExit):
-        runner.test(test_module=TESTBENCH, hdl_toplevel=info.top, build_dir=build, waves=waves,
+        runner.test(test_module=testbench, hdl_toplevel=info.top, build_dir=build, waves=waves,
                     results_xml=str(results), log_file=build / "test.log",
-                    extra_env={"CODESIGN_RTL_DIR": str(rtl_dir), "CODESIGN_VECTORS_DIR": str(vectors_dir)})
+                    extra_env={"CODESIGN_RTL_DIR": str(rtl_dir), "CODESIGN_VECTORS_DIR": str(vectors_dir),
+                               **(extra_env or {})})
     done = time.perf_counter()
     if not results.is_file():
         raise SimulationFailed(f"{simulator}: the simulation ended without results; see {build / 'test.log'}")
