@@ -244,7 +244,7 @@ def _cmd_asic_rtl(args: argparse.Namespace) -> None:
     from codesign.models.encoder import EncoderConfig
 
     info = write_reconfigurable_rtl(load_config(EncoderConfig, args.config), args.out, args.clock_period,
-                                    args.calq_bits)
+                                    args.calq_bits, args.tmr)
     print(f"wrote reconfigurable RTL to {args.out}: {info.config_bits} configuration bits, latency "
           f"{info.latency_cycles} cycles, II 1, {info.frame_bits}-bit frame")
 
@@ -266,6 +266,17 @@ def _cmd_asic_verify(args: argparse.Namespace) -> None:
     result = verify_two_weight_sets(args.model_a, args.model_b, calq, args.out, args.sim)
     print(f"{result.simulator}: weight sets A and B bit-exact on {result.n_vectors} vectors each ({source} + corner "
           f"cases) in one build, read-back equal; {result.results_xml}")
+
+
+def _cmd_asic_faults(args: argparse.Namespace) -> None:
+    from codesign.asic.verify import fault_campaign
+    from codesign.hardware.vectors import check_wafers
+
+    calq, _ = check_wafers(args.data, args.n_wafers)
+    reports = fault_campaign(args.model, calq, args.out, args.faults, args.seed)
+    for name, r in reports.items():
+        print(f"{name:>6}: {r['injections']} single-bit upsets while streaming {r['frames']} wafers -> "
+              f"{r['wrong_frames']} wrong output frames")
 
 
 def _cmd_fpga_synth(args: argparse.Namespace) -> None:
@@ -452,6 +463,7 @@ def _implementation_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", required=True, help="RTL folder to write")
     p.add_argument("--clock-period", type=float, default=25.0)
     p.add_argument("--calq-bits", type=int, default=22)
+    p.add_argument("--tmr", action="store_true", help="triplicate the configuration register (majority vote)")
     p = _add(asub, "config", _cmd_asic_config, "configuration image (register contents) of a trained encoder",
              "Write the register image (hex, bit 0 shifted in first) and its register map and protocol (.json).")
     p.add_argument("--model", required=True, help="model folder")
@@ -464,6 +476,16 @@ def _implementation_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--data", help="wafers (default: real highpu_dev.csv, else synthetic)")
     p.add_argument("--n-wafers", type=int, default=500)
     p.add_argument("--sim", default="verilator", choices=["icarus", "verilator"])
+    p.add_argument("--out", required=True, help="work folder")
+    p = _add(asub, "faults", _cmd_asic_faults, "single-event-upset campaign with and without TMR",
+             "Flip random single bits of the configuration registers while wafers stream (Verilator), once on "
+             "the plain and once on the TMR reconfigurable design; report wrong output frames for both (the TMR "
+             "run fails on any).")
+    p.add_argument("--model", required=True, help="model folder (weights loaded before the campaign)")
+    p.add_argument("--faults", type=int, default=1000)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--data", help="wafers (default: real highpu_dev.csv, else synthetic)")
+    p.add_argument("--n-wafers", type=int, default=500)
     p.add_argument("--out", required=True, help="work folder")
     fpga = sub.add_parser("fpga", help="FPGA implementation reports", description="FPGA synthesis with Yosys.")
     fsub = fpga.add_subparsers(dest="fpga_command", required=True, metavar="COMMAND")

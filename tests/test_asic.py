@@ -74,3 +74,17 @@ def test_reconfigurable_core_runs_two_weight_sets(tmp_path, capsys, real_dir):
     assert images[0] != images[1]
     rtl = json.loads((tmp_path / "work" / "rtl" / "rtl.json").read_text())
     assert rtl["config_bits"] == 2144 * 6 == 12864  # the published ECON-T configuration size
+
+
+@pytest.mark.slow
+@pytest.mark.simulator
+def test_tmr_masks_every_upset_that_breaks_the_plain_design(tmp_path, capsys, real_dir):
+    from codesign.cli import main
+
+    assert main(["model", "init", "--seed", "1", "--out", str(tmp_path / "model")]) == 0
+    assert main(["asic", "faults", "--model", str(tmp_path / "model"), "--faults", "1000", "--n-wafers", "300",
+                 "--out", str(tmp_path / "work")]) == 0
+    reports = json.loads((tmp_path / "work" / "fault_campaign.json").read_text())
+    assert reports["tmr"]["injections"] == reports["no_tmr"]["injections"] == 1000
+    assert reports["tmr"]["wrong_frames"] == 0
+    assert reports["no_tmr"]["wrong_frames"] > 100

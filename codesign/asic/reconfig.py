@@ -13,6 +13,11 @@ Register map (word w occupies image bits [weight_bits*w + weight_bits-1 : weight
 (Keras' own weight order, flattened). The datapath reproduces the quantized Keras encoder exactly: exact
 integer accumulation, then floor (truncation) and unsigned saturation into the activation formats.
 Pipeline: input register, convolution register, output register: 3 cycles, one wafer per clock.
+
+Radiation hardening (``tmr=True``): the configuration register is triplicated (cfg_a, cfg_b, cfg_c); the
+datapath and cfg_out use the bitwise majority, and every clock edge writes the majority back into all three
+copies (continuous self-correction), so a single upset in any copy never reaches an output and is repaired
+on the next edge. The registers carry ``verilator public_flat_rw`` so fault-injection tests can reach them.
 """
 
 from __future__ import annotations
@@ -86,7 +91,24 @@ def _word(index: int, bits: int) -> str:
     return f"$signed(cfg[{index * bits} +: {bits}])"
 
 
-def core_verilog(cfg: EncoderConfig) -> str:
+def _config_register(n_bits: int, tmr: bool) -> list[str]:
+    public = " /*verilator public_flat_rw*/"
+    if not tmr:
+        return [f"    reg [{n_bits - 1}:0] cfg{public};",
+                "    always @(posedge clk) if (cfg_en) cfg <= {cfg_in, cfg[" + f"{n_bits - 1}:1" + "]};",
+                "    assign cfg_out = cfg[0];"]
+    return [f"    reg [{n_bits - 1}:0] cfg_a{public}, cfg_b{public}, cfg_c{public};",
+            f"    wire [{n_bits - 1}:0] cfg = (cfg_a & cfg_b) | (cfg_b & cfg_c) | (cfg_a & cfg_c);  // majority",
+            f"    wire [{n_bits - 1}:0] cfg_next = cfg_en ? {{cfg_in, cfg[{n_bits - 1}:1]}} : cfg;",
+            "    always @(posedge clk) begin  // shift, or write the majority back: self-correction every edge",
+            "        cfg_a <= cfg_next;",
+            "        cfg_b <= cfg_next;",
+            "        cfg_c <= cfg_next;",
+            "    end",
+            "    assign cfg_out = cfg[0];"]
+
+
+def core_verilog(cfg: EncoderConfig, tmr: bool = False) -> str:
     """Verilog text of the reconfigurable core for ``cfg`` (same ports as the da4ml core plus cfg_*)."""
     rmap = register_map(cfg)
     wb, h, w = cfg.weight_bits, *IMAGE_SHAPE[cfg.layout][:2]
@@ -115,9 +137,7 @@ def core_verilog(cfg: EncoderConfig) -> str:
         "    input  wire cfg_in,",
         "    output wire cfg_out",
         ");",
-        f"    reg [{rmap.n_bits - 1}:0] cfg;",
-        "    always @(posedge clk) if (cfg_en) cfg <= {cfg_in, cfg[" + f"{rmap.n_bits - 1}:1" + "]};",
-        "    assign cfg_out = cfg[0];",
+        *_config_register(rmap.n_bits, tmr),
         "",
         f"    reg [{h * w * c_in * ib - 1}:0] x_r;",
         "    always @(posedge clk) x_r <= model_inp;",

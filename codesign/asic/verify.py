@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from codesign.hardware.vectors import make_vectors, write_vectors
 from codesign.models.store import load_encoder
 
 TESTBENCH = "codesign.hardware.sim.reconfig_testbench"
+FAULT_TESTBENCH = "codesign.hardware.sim.fault_testbench"
 
 
 def write_config_image(model: Any, cfg: Any, path: str | Path) -> int:
@@ -53,3 +55,22 @@ def verify_two_weight_sets(model_a: str | Path, model_b: str | Path, calq: np.nd
         env[f"CODESIGN_IMAGE_{tag}"] = str((out / f"image_{tag}.hex").resolve())
     env["CODESIGN_VECTORS_B_DIR"] = str((out / "vectors_B").resolve())
     return run_simulation(out / "rtl", out / "vectors_A", simulator, testbench=TESTBENCH, extra_env=env)
+
+
+def fault_campaign(model_dir: str | Path, calq: np.ndarray, out_dir: str | Path, n_faults: int = 1000,
+                   seed: int = 0) -> dict[str, dict[str, Any]]:
+    """The same upset campaign on the reconfigurable design with and without TMR; the two reports."""
+    out = Path(out_dir)
+    model, cfg = load_encoder(model_dir)
+    write_config_image(model, cfg, out / "image.hex")
+    write_vectors(out / "vectors", make_vectors(model, cfg, calq))
+    reports = {}
+    for name, tmr in (("no_tmr", False), ("tmr", True)):
+        write_reconfigurable_rtl(cfg, out / name, tmr=tmr)
+        report = out / f"faults_{name}.json"
+        run_simulation(out / name, out / "vectors", "verilator", testbench=FAULT_TESTBENCH, extra_env={
+            "CODESIGN_IMAGE_A": str((out / "image.hex").resolve()), "CODESIGN_FAULTS": str(n_faults),
+            "CODESIGN_FAULT_SEED": str(seed), "CODESIGN_FAULT_REPORT": str(report.resolve())})
+        reports[name] = json.loads(report.read_text())
+    write_json(out / "fault_campaign.json", reports)
+    return reports

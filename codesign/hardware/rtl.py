@@ -46,6 +46,7 @@ class RtlInfo:
     estimated_luts: float
     sources: list[str]
     config_bits: int = 0  # > 0: weights are loaded at run time through the serial configuration port
+    tmr: bool = False  # configuration register triplicated with majority voting
 
     @classmethod
     def load(cls, rtl_dir: str | Path) -> RtlInfo:
@@ -94,21 +95,22 @@ def write_rtl(model: Any, cfg: EncoderConfig, out_dir: str | Path, clock_period_
 
 
 def write_reconfigurable_rtl(cfg: EncoderConfig, out_dir: str | Path, clock_period_ns: float = 25.0,
-                             calq_bits: int = 22) -> RtlInfo:
-    """RTL folder of the run-time reconfigurable encoder (``codesign.asic.reconfig``) behind the same top."""
+                             calq_bits: int = 22, tmr: bool = False) -> RtlInfo:
+    """RTL folder of the run-time reconfigurable encoder (``codesign.asic.reconfig``) behind the same top;
+    ``tmr`` triplicates the configuration register with majority voting and self-correction."""
     from codesign.asic import reconfig
 
     with atomic_dir(Path(out_dir)) as tmp:
-        write_text(tmp / "src" / f"{reconfig.CORE_MODULE}.v", reconfig.core_verilog(cfg))
+        write_text(tmp / "src" / f"{reconfig.CORE_MODULE}.v", reconfig.core_verilog(cfg, tmr))
         n_bits = reconfig.register_map(cfg).n_bits
         return _write_top(tmp, cfg, reconfig.CORE_MODULE, reconfig.CORE_LATENCY,
-                          cfg.input_int_bits + cfg.input_frac_bits, calq_bits, clock_period_ns, n_bits, 0.0,
-                          config_bits=n_bits)  # no LUT estimate: ask `codesign fpga synth`
+                          cfg.input_int_bits + cfg.input_frac_bits, calq_bits, clock_period_ns,
+                          n_bits * (3 if tmr else 1), 0.0, config_bits=n_bits, tmr=tmr)  # LUTs: `fpga synth`
 
 
 def _write_top(folder: Path, cfg: EncoderConfig, core: str, core_latency: int, core_input_bits: int,
                calq_bits: int, clock_period_ns: float, core_registers: int, estimated_luts: float,
-               config_bits: int = 0) -> RtlInfo:
+               config_bits: int = 0, tmr: bool = False) -> RtlInfo:
     """Write src/econt_top.v around ``core`` and rtl.json into ``folder``."""
     fmt = FrameFormat(cfg.latent_dim, cfg.latent_bits, cfg.elinks)
     mask, tc_of_pixel = PIXEL_MASK[cfg.layout], TC_OF_PIXEL[cfg.layout]
@@ -129,6 +131,7 @@ def _write_top(folder: Path, cfg: EncoderConfig, core: str, core_latency: int, c
         conversion_cycles=CONVERSION_STAGES, frame_bits=fmt.width, latent_bits=fmt.latent_bits,
         n_latents=fmt.n_latents, elinks=fmt.elinks, sum_code_offset=fmt.sum_offset,
         core_registers=core_registers, estimated_luts=estimated_luts, sources=sources, config_bits=config_bits,
+        tmr=tmr,
     )
     write_json(folder / RTL_JSON, {**asdict(info), "meta": provenance(encoder=asdict(cfg))})
     return info
