@@ -94,8 +94,9 @@ sim: rtl vectors  ## cocotb testbenches on the RTL with SIM=icarus|verilator
 	$(BIN)/codesign sim --rtl $(RTL) --vectors $(VECTORS) --sim $(SIM)
 
 LIBERTY ?=
-asic: rtl  ## Yosys ASIC synthesis of out/rtl/$(MODEL): cells, GE, area (LIBERTY=lib.lib for a real library)
+asic: rtl vectors  ## Yosys ASIC synthesis of out/rtl/$(MODEL): cells, GE, area, energy/inference (LIBERTY=lib)
 	$(BIN)/codesign asic synth --rtl $(RTL) --out $(OUT)/asic/$(MODEL) $(if $(LIBERTY),--liberty $(LIBERTY),)
+	$(if $(LIBERTY),,$(BIN)/codesign asic energy --asic $(OUT)/asic/$(MODEL) --rtl $(RTL) --vectors $(VECTORS))
 
 fpga: rtl  ## Yosys synth_xilinx (UltraScale+) of out/rtl/$(MODEL): LUT/FF/CARRY/DSP
 	$(BIN)/codesign fpga synth --rtl $(RTL) --out $(OUT)/fpga/$(MODEL)

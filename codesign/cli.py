@@ -238,6 +238,15 @@ def _cmd_asic_synth(args: argparse.Namespace) -> None:
     print((Path(args.out) / "asic_report.md").read_text())
 
 
+def _cmd_asic_energy(args: argparse.Namespace) -> None:
+    from codesign.asic.energy import estimate_energy
+
+    r = estimate_energy(args.asic, args.rtl, args.vectors, args.wafers, args.fj_per_toggle)
+    print(f"{r['wafers']} wafers through the gate-level netlist, frames equal to Keras: {r['toggles_per_wafer']:.0f} "
+          f"toggles/wafer x {r['fj_per_toggle']} fJ = {r['energy_nJ_per_inference']:.3f} nJ/inference, "
+          f"{r['power_mW_at_40MHz']:.1f} mW at 40 MHz")
+
+
 def _cmd_asic_rtl(args: argparse.Namespace) -> None:
     from codesign.config import load_config
     from codesign.hardware.rtl import write_reconfigurable_rtl
@@ -456,6 +465,14 @@ def _implementation_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", required=True, help="report folder")
     p.add_argument("--liberty", help="standard-cell library (.lib) to map to")
     p.add_argument("--um2-per-ge", type=float, default=1.44, help="area of one NAND2 equivalent in um2")
+    p = _add(asub, "energy", _cmd_asic_energy, "energy per inference from gate-level switching activity",
+             "Simulate the netlist of `codesign asic synth` with Icarus on real-wafer vectors (frames checked "
+             "against Keras), count bit toggles in the VCD and multiply by a stated energy per toggle.")
+    p.add_argument("--asic", required=True, help="folder of `codesign asic synth` (netlist.v)")
+    p.add_argument("--rtl", required=True, help="the RTL folder it was synthesised from")
+    p.add_argument("--vectors", required=True, help="vectors folder (codesign vectors)")
+    p.add_argument("--wafers", type=int, default=200)
+    p.add_argument("--fj-per-toggle", type=float, default=5.0, help="energy per bit toggle (65 nm LP default)")
     p = _add(asub, "rtl", _cmd_asic_rtl, "reconfigurable encoder RTL (weights loaded at run time)",
              "Generate the encoder with weights in a configuration shift register (serial port cfg_en/cfg_in/"
              "cfg_out) behind the same CALQ-to-frame top as `codesign rtl`.")

@@ -36,6 +36,14 @@ def test_unknown_cells_are_an_error():
         parse_yosys_stat("nothing here")
 
 
+def test_toggle_count_skips_the_initial_dump():
+    from codesign.asic.energy import count_toggles
+
+    vcd = ["$var wire 1 ! clk $end", "$var wire 4 \" bus $end", "#0", "$dumpvars", "0!", "b0000 \"", "$end",
+           "#5", "1!", "b0101 \"", "#10", "0!", "b0110 \"", "bx110 \""]
+    assert count_toggles(vcd) == 1 + 2 + 1 + 2 + 1  # clk 0->1, bus 0000->0101, clk, 0101->0110, 0->x
+
+
 def test_xilinx_report():
     summary = fpga_summary(parse_yosys_stat((DATA / "yosys_stat_xilinx.txt").read_text()))
     assert summary["LUT"] == 4200 + 4508 + 1598 + 1131 + 654 + 8814
@@ -58,6 +66,11 @@ def test_tiny_design_through_both_flows(tmp_path, capsys):
     assert main(["fpga", "synth", "--rtl", str(tmp_path / "rtl"), "--out", str(tmp_path / "fpga")]) == 0
     fpga = json.loads((tmp_path / "fpga" / "fpga_report.json").read_text())
     assert fpga["LUT"] > 1000 and fpga["FF"] > 1000
+    assert main(["vectors", "--model", str(tmp_path / "model"), "--n-wafers", "20", "--out", str(tmp_path / "v")]) == 0
+    assert main(["asic", "energy", "--asic", str(tmp_path / "asic"), "--rtl", str(tmp_path / "rtl"), "--vectors",
+                 str(tmp_path / "v"), "--wafers", "15"]) == 0  # fails if the netlist's frames differ from Keras
+    energy = json.loads((tmp_path / "asic" / "energy_report.json").read_text())
+    assert energy["wafers"] == 15 and 0 < energy["energy_nJ_per_inference"] < 1
 
 
 @pytest.mark.slow

@@ -47,7 +47,7 @@ def synthesize_asic(rtl_dir: str | Path, out_dir: str | Path, liberty: str | Pat
         stat = _yosys(script, out, timeout)
         summary = {"cells": stat["n_cells"], "library_area_um2": stat["chip_area"], "liberty": str(liberty)}
     else:
-        stat = _yosys(_script("asic_generic.ys", rtl, info, out), out, timeout)
+        stat = _yosys(_script("asic_generic.ys", rtl, info, out, netlist=str(out / "netlist.v")), out, timeout)
         summary = asic_summary(stat, um2_per_ge)
     report = {"design": info.top, "latency_cycles": info.latency_cycles, "clock_period_ns": info.clock_period_ns,
               **summary, "cell_counts": stat["cells"], "published_econt": ECONT_PUBLISHED,
