@@ -7,6 +7,7 @@ import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -100,14 +101,19 @@ def _cmd_emd_labels(args: argparse.Namespace) -> None:
     print(f"labels in {args.out}")
 
 
-def _cmd_emd_train(args: argparse.Namespace) -> None:
+def _with_epochs(spec: Any, epochs: int | None) -> Any:
+    """``spec`` with ``training.epochs`` replaced when the command line overrides it."""
     import dataclasses
 
+    if epochs is None:
+        return spec
+    return dataclasses.replace(spec, training=dataclasses.replace(spec.training, epochs=epochs))
+
+
+def _cmd_emd_train(args: argparse.Namespace) -> None:
     from codesign.emd.training import history_summary, load_spec, train_learned_emd
 
-    spec = load_spec(args.config)
-    if args.epochs is not None:
-        spec = dataclasses.replace(spec, training=dataclasses.replace(spec.training, epochs=args.epochs))
+    spec = _with_epochs(load_spec(args.config), args.epochs)
     train_learned_emd(spec, args.out)
     print(f"trained learned EMD ({spec.model.architecture}) in {args.out}: {history_summary(args.out)}")
 
@@ -136,13 +142,9 @@ def _cmd_emd_predict(args: argparse.Namespace) -> None:
 
 
 def _cmd_train(args: argparse.Namespace) -> None:
-    import dataclasses
-
     from codesign.training import load_ae_spec, train_autoencoder
 
-    spec = load_ae_spec(args.config)
-    if args.epochs is not None:
-        spec = dataclasses.replace(spec, training=dataclasses.replace(spec.training, epochs=args.epochs))
+    spec = _with_epochs(load_ae_spec(args.config), args.epochs)
     train_autoencoder(spec, args.out)
     print(f"trained {spec.name} into {args.out} (encoder model folder for `codesign hls/rtl`: {args.out})")
 
