@@ -101,19 +101,18 @@ def _cmd_emd_labels(args: argparse.Namespace) -> None:
     print(f"labels in {args.out}")
 
 
-def _with_epochs(spec: Any, epochs: int | None) -> Any:
-    """``spec`` with ``training.epochs`` replaced when the command line overrides it."""
+def _with_overrides(spec: Any, args: argparse.Namespace) -> Any:
+    """``spec`` with ``training.epochs`` / ``training.seed`` replaced where the command line gives them."""
     import dataclasses
 
-    if epochs is None:
-        return spec
-    return dataclasses.replace(spec, training=dataclasses.replace(spec.training, epochs=epochs))
+    changes = {k: getattr(args, k) for k in ("epochs", "seed") if getattr(args, k) is not None}
+    return dataclasses.replace(spec, training=dataclasses.replace(spec.training, **changes)) if changes else spec
 
 
 def _cmd_emd_train(args: argparse.Namespace) -> None:
     from codesign.emd.training import history_summary, load_spec, train_learned_emd
 
-    spec = _with_epochs(load_spec(args.config), args.epochs)
+    spec = _with_overrides(load_spec(args.config), args)
     train_learned_emd(spec, args.out)
     print(f"trained learned EMD ({spec.model.architecture}) in {args.out}: {history_summary(args.out)}")
 
@@ -144,7 +143,7 @@ def _cmd_emd_predict(args: argparse.Namespace) -> None:
 def _cmd_train(args: argparse.Namespace) -> None:
     from codesign.training import load_ae_spec, train_autoencoder
 
-    spec = _with_epochs(load_ae_spec(args.config), args.epochs)
+    spec = _with_overrides(load_ae_spec(args.config), args)
     train_autoencoder(spec, args.out)
     print(f"trained {spec.name} into {args.out} (encoder model folder for `codesign hls/rtl`: {args.out})")
 
@@ -369,6 +368,7 @@ def _emd_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--config", default="models/emd_cnn.yaml", help="LearnedEmdSpec YAML")
     p.add_argument("--out", required=True, help="model folder")
     p.add_argument("--epochs", type=int, help="override training.epochs")
+    p.add_argument("--seed", type=int, help="override training.seed (splits, pairs, initial weights)")
     p = _add(esub, "eval", _cmd_emd_eval, "evaluate a learned EMD against the exact EMD",
              "On the held-out test split of each file: random pairs, wafer-vs-degraded pairs with true EMD < "
              "1.5, identical pairs; bias, std of relative error, MAE, Pearson r, binned; report.md/json, PNG.")
@@ -392,6 +392,7 @@ def _training_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--config", required=True, help="AutoencoderSpec YAML, e.g. models/econt_5elink_tele.yaml")
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--epochs", type=int, help="override training.epochs")
+    p.add_argument("--seed", type=int, help="override training.seed (splits, synthetic wafers, initial weights)")
     p = _add(sub, "evaluate", _cmd_evaluate, "compare an autoencoder with the non-ML baselines (exact EMD)",
              "On the held-out test split (the training spec's fractions and seed) of a wafer file: exact EMD "
              "for the autoencoder, threshold-sum, best-choice and super-trigger-cell; metrics.json, report.md, "
