@@ -1,0 +1,63 @@
+"""``codesign`` command line: argument parsing only; every command calls one library function.
+
+One module per pipeline stage (data, emd, training, hardware, asic), each with a ``register(sub)`` that
+adds its subcommands; ``main`` maps the framework's named errors to exit codes (2: bad input, 1: a tool or
+a simulation failed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from codesign.cli import asic, data, emd, hardware, training
+from codesign.cli.common import add_command as _add
+from codesign.config import ConfigError
+from codesign.data.io import WaferFileError
+from codesign.data.normalise import ZeroSumError
+from codesign.hardware.sim.runner import SimulationFailed
+from codesign.models.store import ModelFolderError
+from codesign.tools import ToolError, ToolNotFoundError
+
+
+def _cmd_demo(args: argparse.Namespace) -> None:
+    from codesign.demo import run_demo
+
+    summary = run_demo(args.out, n_wafers=args.n, n_pairs=args.pairs, seed=args.seed, preset=args.preset)
+    print(json.dumps({k: summary[k] for k in ("stats", "emd_scales", "compression_mean_emd")}, indent=2))
+    print(f"report: {Path(args.out) / 'report.md'}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="codesign",
+        description="Codesign of on-detector ML data compression for the CMS HGCAL (ECON-T): data, EMD, "
+                    "training, evaluation and hardware generation.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for module in (data, emd, training, hardware, asic):
+        module.register(sub)
+    p = _add(sub, "demo", _cmd_demo, "run the main job end to end on built-in synthetic data",
+             "Generate synthetic wafers, compare them with real data when available, measure EMD scales "
+             "and write a report.")
+    p.add_argument("--out", default="out/demo", help="output folder (default: out/demo)")
+    p.add_argument("--n", type=int, default=5000, help="synthetic wafers")
+    p.add_argument("--pairs", type=int, default=2000, help="pairs for the EMD scales")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--preset", default="highpu", choices=["highpu", "ttbar"])
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        args.handler(args)
+    except (WaferFileError, ConfigError, ZeroSumError, ModelFolderError, FileNotFoundError, ValueError) as err:
+        print(f"codesign: error: {err}", file=sys.stderr)
+        return 2
+    except (SimulationFailed, ToolError, ToolNotFoundError) as err:
+        print(f"codesign: failed: {err}", file=sys.stderr)
+        return 1
+    return 0

@@ -1,0 +1,130 @@
+"""`codesign asic ...` and `codesign fpga ...`: implementation."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from codesign.cli.common import add_command as _add
+
+
+def _cmd_asic_synth(args: argparse.Namespace) -> None:
+    from codesign.asic.synth import synthesize_asic
+
+    synthesize_asic(args.rtl, args.out, args.liberty, args.um2_per_ge)
+    print((Path(args.out) / "asic_report.md").read_text())
+
+
+def _cmd_asic_energy(args: argparse.Namespace) -> None:
+    from codesign.asic.energy import estimate_energy
+
+    r = estimate_energy(args.asic, args.rtl, args.vectors, args.wafers, args.fj_per_toggle)
+    print(f"{r['wafers']} wafers through the gate-level netlist, frames equal to Keras: {r['toggles_per_wafer']:.0f} "
+          f"toggles/wafer x {r['fj_per_toggle']} fJ = {r['energy_nJ_per_inference']:.3f} nJ/inference, "
+          f"{r['power_mW_at_40MHz']:.1f} mW at 40 MHz")
+
+
+def _cmd_asic_rtl(args: argparse.Namespace) -> None:
+    from codesign.config import load_config
+    from codesign.hardware.rtl import write_reconfigurable_rtl
+    from codesign.models.encoder import EncoderConfig
+
+    info = write_reconfigurable_rtl(load_config(EncoderConfig, args.config), args.out, args.clock_period,
+                                    args.calq_bits, args.tmr)
+    print(f"wrote reconfigurable RTL to {args.out}: {info.config_bits} configuration bits, latency "
+          f"{info.latency_cycles} cycles, II 1, {info.frame_bits}-bit frame")
+
+
+def _cmd_asic_config(args: argparse.Namespace) -> None:
+    from codesign.asic.verify import write_config_image
+    from codesign.models.store import load_encoder
+
+    model, cfg = load_encoder(args.model)
+    write_config_image(model, cfg, args.out)
+    print(f"wrote the configuration image of {args.model} to {args.out} (register map in {args.out}.json)")
+
+
+def _cmd_asic_verify(args: argparse.Namespace) -> None:
+    from codesign.asic.verify import verify_two_weight_sets
+    from codesign.hardware.vectors import check_wafers
+
+    calq, source = check_wafers(args.data, args.n_wafers)
+    result = verify_two_weight_sets(args.model_a, args.model_b, calq, args.out, args.sim)
+    print(f"{result.simulator}: weight sets A and B bit-exact on {result.n_vectors} vectors each ({source} + corner "
+          f"cases) in one build, read-back equal; {result.results_xml}")
+
+
+def _cmd_asic_faults(args: argparse.Namespace) -> None:
+    from codesign.asic.verify import fault_campaign
+    from codesign.hardware.vectors import check_wafers
+
+    calq, _ = check_wafers(args.data, args.n_wafers)
+    reports = fault_campaign(args.model, calq, args.out, args.faults, args.seed)
+    for name, r in reports.items():
+        print(f"{name:>6}: {r['injections']} single-bit upsets while streaming {r['frames']} wafers -> "
+              f"{r['wrong_frames']} wrong output frames")
+
+
+def _cmd_fpga_synth(args: argparse.Namespace) -> None:
+    from codesign.asic.synth import synthesize_fpga
+
+    synthesize_fpga(args.rtl, args.out)
+    print((Path(args.out) / "fpga_report.md").read_text())
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    asic = sub.add_parser("asic", help="ASIC implementation reports", description="ASIC synthesis with Yosys.")
+    asub = asic.add_subparsers(dest="asic_command", required=True, metavar="COMMAND")
+    p = _add(asub, "synth", _cmd_asic_synth, "Yosys synthesis: cells, flip-flops, gate equivalents, area",
+             "Synthesise an RTL folder with Yosys to generic gates and report cells, flip-flops, NAND2 gate "
+             "equivalents and area with a stated 65 nm area per GE; --liberty maps to a real library instead.")
+    p.add_argument("--rtl", required=True, help="RTL folder (codesign rtl)")
+    p.add_argument("--out", required=True, help="report folder")
+    p.add_argument("--liberty", help="standard-cell library (.lib) to map to")
+    p.add_argument("--um2-per-ge", type=float, default=1.44, help="area of one NAND2 equivalent in um2")
+    p = _add(asub, "energy", _cmd_asic_energy, "energy per inference from gate-level switching activity",
+             "Simulate the netlist of `codesign asic synth` with Icarus on real-wafer vectors (frames checked "
+             "against Keras), count bit toggles in the VCD and multiply by a stated energy per toggle.")
+    p.add_argument("--asic", required=True, help="folder of `codesign asic synth` (netlist.v)")
+    p.add_argument("--rtl", required=True, help="the RTL folder it was synthesised from")
+    p.add_argument("--vectors", required=True, help="vectors folder (codesign vectors)")
+    p.add_argument("--wafers", type=int, default=200)
+    p.add_argument("--fj-per-toggle", type=float, default=5.0, help="energy per bit toggle (65 nm LP default)")
+    p = _add(asub, "rtl", _cmd_asic_rtl, "reconfigurable encoder RTL (weights loaded at run time)",
+             "Generate the encoder with weights in a configuration shift register (serial port cfg_en/cfg_in/"
+             "cfg_out) behind the same CALQ-to-frame top as `codesign rtl`.")
+    p.add_argument("--config", default="models/econt_5elink_seeded.yaml", help="EncoderConfig YAML (shape)")
+    p.add_argument("--out", required=True, help="RTL folder to write")
+    p.add_argument("--clock-period", type=float, default=25.0)
+    p.add_argument("--calq-bits", type=int, default=22)
+    p.add_argument("--tmr", action="store_true", help="triplicate the configuration register (majority vote)")
+    p = _add(asub, "config", _cmd_asic_config, "configuration image (register contents) of a trained encoder",
+             "Write the register image (hex, bit 0 shifted in first) and its register map and protocol (.json).")
+    p.add_argument("--model", required=True, help="model folder")
+    p.add_argument("--out", required=True, help="image file (.hex)")
+    p = _add(asub, "verify", _cmd_asic_verify, "load two weight sets into one reconfigurable RTL and check both",
+             "Build the reconfigurable RTL once; load model A through the serial port, stream wafers, compare with "
+             "Keras A; load B, stream, compare with Keras B; read the registers back.")
+    p.add_argument("--model-a", required=True)
+    p.add_argument("--model-b", required=True)
+    p.add_argument("--data", help="wafers (default: real highpu_dev.csv, else synthetic)")
+    p.add_argument("--n-wafers", type=int, default=500)
+    p.add_argument("--sim", default="verilator", choices=["icarus", "verilator"])
+    p.add_argument("--out", required=True, help="work folder")
+    p = _add(asub, "faults", _cmd_asic_faults, "single-event-upset campaign with and without TMR",
+             "Flip random single bits of the configuration registers while wafers stream (Verilator), once on "
+             "the plain and once on the TMR reconfigurable design; report wrong output frames for both (the TMR "
+             "run fails on any).")
+    p.add_argument("--model", required=True, help="model folder (weights loaded before the campaign)")
+    p.add_argument("--faults", type=int, default=1000)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--data", help="wafers (default: real highpu_dev.csv, else synthetic)")
+    p.add_argument("--n-wafers", type=int, default=500)
+    p.add_argument("--out", required=True, help="work folder")
+    fpga = sub.add_parser("fpga", help="FPGA implementation reports", description="FPGA synthesis with Yosys.")
+    fsub = fpga.add_subparsers(dest="fpga_command", required=True, metavar="COMMAND")
+    p = _add(fsub, "synth", _cmd_fpga_synth, "Yosys synth_xilinx (UltraScale+): LUT/FF/CARRY/DSP counts",
+             "Synthesise an RTL folder for AMD/Xilinx UltraScale+ with Yosys and count LUTs, flip-flops, "
+             "carry chains, DSPs and block RAMs.")
+    p.add_argument("--rtl", required=True, help="RTL folder (codesign rtl)")
+    p.add_argument("--out", required=True, help="report folder")

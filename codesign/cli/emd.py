@@ -1,0 +1,117 @@
+"""`codesign emd ...`: exact and learned EMD."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+
+from codesign.cli.common import add_command as _add
+from codesign.cli.common import with_overrides as _with_overrides
+
+
+def _write_emd_column(path: str, emd: np.ndarray, kind: str) -> None:
+    """The row-wise EMD contract shared by `emd exact` and `emd predict`: header 'emd', one value per line."""
+    from codesign.artifacts import atomic_path
+
+    with atomic_path(path) as tmp:
+        np.savetxt(tmp, emd, fmt="%.6f", header="emd", comments="")
+    print(f"wrote {len(emd)} {kind} EMDs to {path} (mean {emd.mean():.4f})")
+
+
+def _cmd_emd_exact(args: argparse.Namespace) -> None:
+    from codesign.data.io import load_wafers
+    from codesign.emd.exact import exact_emd
+
+    a = load_wafers(args.a, drop_zero=False).calq
+    b = load_wafers(args.b, drop_zero=False).calq
+    _write_emd_column(args.out, exact_emd(a, b, n_jobs=args.jobs, progress=True), "exact")
+
+
+def _cmd_emd_labels(args: argparse.Namespace) -> None:
+    from codesign.data.io import read_calq
+    from codesign.emd.labels import KINDS, cached_pair_labels
+
+    calq = np.concatenate([read_calq(f) for f in args.data])
+    labels = cached_pair_labels(args.out, calq, args.n_random, args.n_perturbed, args.seed,
+                                n_jobs=args.jobs, progress=True)
+    for k, kind in enumerate(KINDS):
+        emd = labels.emd[labels.kind == k]
+        if len(emd):
+            q = np.percentile(emd, [5, 50, 95])
+            print(f"{kind:>9}: {len(emd)} pairs, EMD 5/50/95 % = {q[0]:.3f} / {q[1]:.3f} / {q[2]:.3f}")
+    print(f"labels in {args.out}")
+
+
+def _cmd_emd_train(args: argparse.Namespace) -> None:
+    from codesign.emd.training import history_summary, load_spec, train_learned_emd
+
+    spec = _with_overrides(load_spec(args.config), args)
+    train_learned_emd(spec, args.out)
+    print(f"trained learned EMD ({spec.model.architecture}) in {args.out}: {history_summary(args.out)}")
+
+
+def _cmd_emd_eval(args: argparse.Namespace) -> None:
+    from codesign.data.io import read_calq
+    from codesign.emd.report import evaluate, evaluation_sets, write_report
+    from codesign.emd.training import load_learned_emd
+
+    model, spec = load_learned_emd(args.model)
+    sets = [s for f in args.data for s in evaluation_sets(Path(f).stem, read_calq(f), spec.training.split,
+                                                           spec.training.seed, args.pairs)]
+    results, preds = evaluate(model, sets)
+    write_report(args.out, sets, results, preds)
+    print((Path(args.out) / "report.md").read_text())
+
+
+def _cmd_emd_predict(args: argparse.Namespace) -> None:
+    from codesign.data.io import load_wafers
+    from codesign.emd.learned import predict_emd
+    from codesign.emd.training import load_learned_emd
+
+    model, _ = load_learned_emd(args.model)
+    a, b = load_wafers(args.a, drop_zero=False).calq, load_wafers(args.b, drop_zero=False).calq
+    _write_emd_column(args.out, predict_emd(model, a, b), "learned")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    emd = sub.add_parser("emd", help="Earth Mover's Distance between wafers",
+                         description="Exact optimal-transport EMD between wafers and EMD pair labels.")
+    esub = emd.add_subparsers(dest="emd_command", required=True, metavar="COMMAND")
+    p = _add(esub, "exact", _cmd_emd_exact, "exact EMD of row i of A against row i of B",
+             "Exact EMD (POT) between row i of A and row i of B; writes one EMD per line under a header "
+             "'emd'. Wafers are normalised to unit sum; a zero-sum row is an error.")
+    p.add_argument("--a", required=True, help="wafer file A")
+    p.add_argument("--b", required=True, help="wafer file B (same number of rows)")
+    p.add_argument("--out", required=True, help="output CSV")
+    p.add_argument("--jobs", type=int, default=None, help="worker processes (default: all cores)")
+    p = _add(esub, "labels", _cmd_emd_labels, "generate exact-EMD pair labels (HDF5) for the EMD-CNN",
+             "Draw random pairs and wafer-vs-degraded pairs from the given wafers, label them with the "
+             "exact EMD and cache them in HDF5 (reused when wafers and settings are unchanged).")
+    p.add_argument("--data", nargs="+", required=True, help="wafer files to draw from")
+    p.add_argument("--n-random", type=int, default=10000, help="random pairs")
+    p.add_argument("--n-perturbed", type=int, default=10000, help="wafer vs degraded wafer pairs")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", required=True, help="output .h5")
+    p.add_argument("--jobs", type=int, default=None, help="worker processes (default: all cores)")
+    p = _add(esub, "train", _cmd_emd_train, "train the learned EMD (EMD-CNN) from a YAML config",
+             "Split every source by wafer, label pairs with the exact EMD (cached), fit with early stopping; "
+             "rerun the same command to resume an interrupted fit.")
+    p.add_argument("--config", default="models/emd_cnn.yaml", help="LearnedEmdSpec YAML")
+    p.add_argument("--out", required=True, help="model folder")
+    p.add_argument("--epochs", type=int, help="override training.epochs")
+    p.add_argument("--seed", type=int, help="override training.seed (splits, pairs, initial weights)")
+    p = _add(esub, "eval", _cmd_emd_eval, "evaluate a learned EMD against the exact EMD",
+             "On the held-out test split of each file: random pairs, wafer-vs-degraded pairs with true EMD < "
+             "1.5, identical pairs; bias, std of relative error, MAE, Pearson r, binned; report.md/json, PNG.")
+    p.add_argument("--model", required=True, help="learned-EMD model folder")
+    p.add_argument("--data", nargs="+", required=True, help="wafer files")
+    p.add_argument("--pairs", type=int, default=3000, help="pairs per set")
+    p.add_argument("--out", required=True, help="report folder")
+    p = _add(esub, "predict", _cmd_emd_predict, "learned EMD of row i of A against row i of B",
+             "Same row-wise contract as `codesign emd exact`: header 'emd', one value per line.")
+    p.add_argument("--model", required=True, help="learned-EMD model folder")
+    p.add_argument("--a", required=True, help="wafer file A")
+    p.add_argument("--b", required=True, help="wafer file B (same number of rows)")
+    p.add_argument("--out", required=True, help="output CSV")

@@ -1,0 +1,134 @@
+"""`codesign model|hls|rtl|vectors|sim`: from a model folder to verified hardware."""
+
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+
+from codesign.cli.common import add_command as _add
+
+
+def _cmd_model_init(args: argparse.Namespace) -> None:
+    from codesign.config import load_config
+    from codesign.models.encoder import EncoderConfig, build_encoder
+    from codesign.models.store import save_encoder
+
+    cfg = load_config(EncoderConfig, args.config)
+    save_encoder(build_encoder(cfg, args.seed), cfg, args.out, seed=args.seed, config=str(args.config),
+                 weights="seeded random (untrained)")
+    print(f"wrote an untrained encoder (seed {args.seed}) to {args.out}")
+
+
+def _cmd_hls(args: argparse.Namespace) -> None:
+    from codesign.data.onchip import onchip_convert
+    from codesign.hardware.hls import HlsSettings, csim_mismatches, run_hls_synthesis, write_hls_project
+    from codesign.hardware.vectors import check_wafers, corner_cases
+    from codesign.models.encoder import encoder_inputs, latent_integers
+    from codesign.models.store import load_encoder
+    from codesign.tools import ToolNotFoundError
+
+    model, cfg = load_encoder(args.model)
+    settings = HlsSettings(args.backend, args.reuse_factor, args.strategy, args.clock_period)
+    hls_model = write_hls_project(model, cfg, settings, args.out)
+    print(f"wrote the {args.backend} hls4ml project to {args.out}")
+    real, source = check_wafers(args.data, args.n_wafers)
+    corners, _ = corner_cases(args.calq_bits)
+    calq, source = np.concatenate([real, corners]), f"{len(real)} from {source} + {len(corners)} corner cases"
+    x = encoder_inputs(onchip_convert(calq).inputs, cfg)
+    expected = latent_integers(model.predict(x, verbose=0, batch_size=1024), cfg)
+    bad = csim_mismatches(hls_model, x, expected, cfg)
+    print(f"C simulation vs Keras on {len(calq)} wafers ({source}): {bad} of {expected.size} latents differ")
+    if bad:
+        raise SystemExit(1)
+    if args.synth:
+        try:
+            print(run_hls_synthesis(hls_model, settings, args.out))
+        except ToolNotFoundError as err:
+            print(f"HLS synthesis skipped: {err}")
+
+
+def _cmd_rtl(args: argparse.Namespace) -> None:
+    from codesign.hardware.rtl import write_rtl
+    from codesign.models.store import load_encoder
+
+    model, cfg = load_encoder(args.model)
+    info = write_rtl(model, cfg, args.out, args.clock_period, args.latency_cutoff, args.calq_bits, args.vhdl)
+    print(f"wrote RTL to {args.out}: latency {info.latency_cycles} cycles at {info.clock_period_ns} ns, II 1, "
+          f"{info.frame_bits}-bit frame, core {info.core_registers} register bits, ~{info.estimated_luts:.0f} LUTs")
+
+
+def _cmd_vectors(args: argparse.Namespace) -> None:
+    from codesign.hardware.vectors import check_wafers, make_vectors, write_vectors
+    from codesign.models.store import load_encoder
+
+    model, cfg = load_encoder(args.model)
+    calq, source = check_wafers(args.data, args.n_wafers)
+    vec = make_vectors(model, cfg, calq, args.calq_bits, args.seed)
+    write_vectors(args.out, vec, model=str(args.model), data=source, seed=args.seed)
+    print(f"wrote {len(vec.frames)} vectors ({len(calq)} wafers from {source} + corner cases) to {args.out}")
+
+
+def _cmd_sim(args: argparse.Namespace) -> None:
+    from codesign.hardware.sim.runner import run_simulation
+
+    result = run_simulation(args.rtl, args.vectors, args.sim, args.build_dir, args.waves)
+    print(f"{result.simulator}: {result.n_tests} cocotb tests passed on {result.n_vectors} vectors "
+          f"(build {result.build_seconds:.1f} s, tests {result.test_seconds:.1f} s, "
+          f"{result.stream_wafers_per_s:.0f} wafers/s streamed); {result.results_xml}")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("model", help="model folders (encoder.keras + config.yaml)",
+                       description="Create model folders; training (`codesign train`) writes the same layout.")
+    msub = p.add_subparsers(dest="model_command", required=True, metavar="COMMAND")
+    p = _add(msub, "init", _cmd_model_init, "an untrained encoder with seeded random weights",
+             "Build the quantized encoder of an EncoderConfig YAML with seeded weights spread over the whole "
+             "weight range: a stand-in for the hardware flow until a trained model exists.")
+    p.add_argument("--config", default="models/econt_5elink_seeded.yaml", help="EncoderConfig YAML")
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--out", required=True, help="model folder to write")
+
+    p = _add(sub, "hls", _cmd_hls, "write an hls4ml HLS project and check its C simulation",
+             "Write the hls4ml project (io_parallel, precisions from the quantized model), compile the C "
+             "simulation with g++ and count latent integers differing from Keras on wafers (must be 0; exit 1 "
+             "otherwise). --synth also runs the vendor HLS tool when it is installed.")
+    p.add_argument("--model", required=True, help="model folder")
+    p.add_argument("--backend", default="vitis", choices=["vitis", "vivado", "catapult"])
+    p.add_argument("--out", required=True, help="project folder, e.g. hls_projects/NAME")
+    p.add_argument("--reuse-factor", type=int, default=1)
+    p.add_argument("--strategy", default="latency", choices=["latency", "resource"])
+    p.add_argument("--clock-period", type=float, default=25.0, help="ns (default 25: 40 MHz)")
+    p.add_argument("--data", help="wafers for the check (default: real highpu_dev.csv, else synthetic)")
+    p.add_argument("--n-wafers", type=int, default=None, help="use at most this many (default: all)")
+    p.add_argument("--calq-bits", type=int, default=22, help="CALQ width of the saturated corner cases")
+    p.add_argument("--synth", action="store_true", help="run vitis_hls / vivado_hls / catapult if on PATH")
+
+    p = _add(sub, "rtl", _cmd_rtl, "generate Verilog (da4ml core + CALQ-to-frame top)",
+             "Generate the pipelined encoder core with da4ml and the econt_top module (CALQ inputs, on-chip "
+             "conversion, encoder, ECON-T output frame); rtl.json records latency, registers and LUTs.")
+    p.add_argument("--model", required=True, help="model folder")
+    p.add_argument("--out", required=True, help="RTL folder to write")
+    p.add_argument("--clock-period", type=float, default=25.0, help="ns (default 25: 40 MHz)")
+    p.add_argument("--latency-cutoff", type=float, default=5.0, help="da4ml pipelining: delay per stage")
+    p.add_argument("--calq-bits", type=int, default=22, help="width of each CALQ input")
+    p.add_argument("--vhdl", action="store_true", help="also write the core in VHDL")
+
+    p = _add(sub, "vectors", _cmd_vectors, "test vectors (hex) with expected frames from the Keras model",
+             "Inputs (packed CALQ) and expected output frames for real wafers plus corner cases (all-zero, one "
+             "hot cell in each position, all saturated, random).")
+    p.add_argument("--model", required=True, help="model folder")
+    p.add_argument("--data", help="wafers (default: real highpu_dev.csv, else synthetic)")
+    p.add_argument("--n-wafers", type=int, default=None, help="use at most this many wafers (default: all)")
+    p.add_argument("--calq-bits", type=int, default=22)
+    p.add_argument("--seed", type=int, default=0, help="seed of the random corner cases")
+    p.add_argument("--out", required=True, help="vectors folder to write")
+
+    p = _add(sub, "sim", _cmd_sim, "run the cocotb testbenches on the RTL",
+             "Build the RTL folder with Icarus Verilog or Verilator and run the cocotb tests (reset/idle, every "
+             "vector at one wafer per clock, idle gaps) bit-exactly against the expected frames.")
+    p.add_argument("--rtl", required=True, help="RTL folder (codesign rtl)")
+    p.add_argument("--vectors", required=True, help="vectors folder (codesign vectors)")
+    p.add_argument("--sim", default="icarus", choices=["icarus", "verilator"])
+    p.add_argument("--build-dir", help="simulator build folder (default: RTL/sim_SIM)")
+    p.add_argument("--waves", action="store_true", help="dump waveforms")

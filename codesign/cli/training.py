@@ -1,0 +1,50 @@
+"""`codesign train` and `codesign evaluate`: the autoencoder."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from codesign.cli.common import add_command as _add
+from codesign.cli.common import with_overrides as _with_overrides
+
+
+def _cmd_train(args: argparse.Namespace) -> None:
+    from codesign.training import load_ae_spec, train_autoencoder
+
+    spec = _with_overrides(load_ae_spec(args.config), args)
+    train_autoencoder(spec, args.out)
+    print(f"trained {spec.name} into {args.out} (encoder model folder for `codesign hls/rtl`: {args.out})")
+
+
+def _cmd_evaluate(args: argparse.Namespace) -> None:
+    from codesign.data.io import read_calq, real_data_dir
+    from codesign.data.splits import split_indices
+    from codesign.evaluation import evaluate_model, write_evaluation
+    from codesign.training import load_autoencoder
+
+    ae, spec = load_autoencoder(args.model)
+    path = Path(args.data) if args.data else real_data_dir() / "highpu_dev.csv"
+    calq = read_calq(path)
+    calq = calq[split_indices(len(calq), spec.training.split, seed=spec.training.seed).test]
+    metrics, emds = evaluate_model(ae, spec, calq)
+    write_evaluation(args.out, metrics, emds, model=str(args.model), data=str(path), n_wafers=len(calq))
+    print((Path(args.out) / "report.md").read_text())
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = _add(sub, "train", _cmd_train, "train a quantization-aware autoencoder from a YAML spec",
+             "Split the sources by wafer, train encoder (quantized, on chip) + decoder (float) with the "
+             "configured losses, early stopping; rerun the same command to resume. The output folder is "
+             "also a model folder for `codesign hls/rtl/vectors`.")
+    p.add_argument("--config", required=True, help="AutoencoderSpec YAML, e.g. models/econt_5elink_tele.yaml")
+    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--epochs", type=int, help="override training.epochs")
+    p.add_argument("--seed", type=int, help="override training.seed (splits, synthetic wafers, initial weights)")
+    p = _add(sub, "evaluate", _cmd_evaluate, "compare an autoencoder with the non-ML baselines (exact EMD)",
+             "On the held-out test split (the training spec's fractions and seed) of a wafer file: exact EMD "
+             "for the autoencoder, threshold-sum, best-choice and super-trigger-cell; metrics.json, report.md, "
+             "emd.png.")
+    p.add_argument("--model", required=True, help="folder written by `codesign train`")
+    p.add_argument("--data", help="wafer file (default: real highpu_dev.csv)")
+    p.add_argument("--out", required=True, help="report folder")
