@@ -18,7 +18,7 @@ from cocotb.triggers import FallingEdge, ReadWrite
 
 from codesign.hardware.rtl import RtlInfo
 from codesign.hardware.sim.reconfig_testbench import load_image
-from codesign.hardware.sim.testbench import _drive, _monitor, _reset
+from codesign.hardware.sim.testbench import drive, monitor_frames, reset_with_clock
 from codesign.hardware.vectors import read_vectors
 
 INJECTION_GAP = 3  # clock cycles between upsets
@@ -42,7 +42,7 @@ async def single_upsets_while_streaming(dut):
     inputs, expected, _ = read_vectors(os.environ["CODESIGN_VECTORS_DIR"])
     n_faults = int(os.environ["CODESIGN_FAULTS"])
     rng = random.Random(int(os.environ.get("CODESIGN_FAULT_SEED", "0")))
-    await _reset(dut)
+    await reset_with_clock(dut)
     dut.cfg_en.value = 0
     await load_image(dut, int(Path(os.environ["CODESIGN_IMAGE_A"]).read_text(), 16), rtl.config_bits)
     core = dut.core
@@ -52,9 +52,9 @@ async def single_upsets_while_streaming(dut):
     want = [expected[i % len(inputs)] for i in range(n_cycles)]
     seen: list[tuple[int, int]] = []
     injected: list[tuple[int, int]] = []
-    monitor = cocotb.start_soon(_monitor(dut, n_cycles + rtl.latency_cycles + 2, seen))
+    monitor = cocotb.start_soon(monitor_frames(dut, n_cycles + rtl.latency_cycles + 2, seen))
     cocotb.start_soon(_inject(dut, registers, rtl.config_bits, n_faults, rng, injected))
-    await _drive(dut, words)
+    await drive(dut, words)
     await monitor
     wrong = sum(got != exp for (_, got), exp in zip(seen, want, strict=True))
     report = {"tmr": rtl.tmr, "injections": len(injected), "frames": len(seen), "wrong_frames": wrong}

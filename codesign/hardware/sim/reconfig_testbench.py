@@ -14,7 +14,7 @@ import cocotb
 from cocotb.triggers import FallingEdge, RisingEdge
 
 from codesign.hardware.rtl import RtlInfo
-from codesign.hardware.sim.testbench import _check, _drive, _monitor, _reset
+from codesign.hardware.sim.testbench import check_frames, drive, monitor_frames, reset_with_clock
 from codesign.hardware.vectors import read_vectors
 
 
@@ -44,11 +44,11 @@ async def read_back(dut, n_bits: int) -> int:
 async def _stream_and_check(dut, rtl: RtlInfo, vectors_dir: str) -> int:
     inputs, expected, _ = read_vectors(vectors_dir)
     seen: list[tuple[int, int]] = []
-    monitor = cocotb.start_soon(_monitor(dut, len(inputs) + rtl.latency_cycles + 2, seen))
-    await _drive(dut, list(inputs))
+    monitor = cocotb.start_soon(monitor_frames(dut, len(inputs) + rtl.latency_cycles + 2, seen))
+    await drive(dut, list(inputs))
     await monitor
     await FallingEdge(dut.clk)  # leave the monitor's read-only phase before driving again
-    _check(seen, expected, list(range(len(inputs))), rtl.latency_cycles)
+    check_frames(seen, expected, list(range(len(inputs))), rtl.latency_cycles)
     return len(seen)
 
 
@@ -56,7 +56,7 @@ async def _stream_and_check(dut, rtl: RtlInfo, vectors_dir: str) -> int:
 async def two_weight_sets_without_rebuilding(dut):
     rtl = RtlInfo.load(os.environ["CODESIGN_RTL_DIR"])
     images = [int(Path(os.environ[k]).read_text(), 16) for k in ("CODESIGN_IMAGE_A", "CODESIGN_IMAGE_B")]
-    await _reset(dut)
+    await reset_with_clock(dut)
     dut.cfg_en.value = 0
     await load_image(dut, images[0], rtl.config_bits)
     n_a = await _stream_and_check(dut, rtl, os.environ["CODESIGN_VECTORS_DIR"])

@@ -23,7 +23,7 @@ def _setup():
     return rtl, inputs, expected
 
 
-async def _reset(dut, cycles: int = 3) -> None:
+async def reset_with_clock(dut, cycles: int = 3) -> None:
     cocotb.start_soon(Clock(dut.clk, 25, unit="ns").start())
     dut.rst.value = 1
     dut.valid_in.value = 0
@@ -32,7 +32,7 @@ async def _reset(dut, cycles: int = 3) -> None:
     dut.rst.value = 0
 
 
-async def _drive(dut, words: list[int | None]) -> None:
+async def drive(dut, words: list[int | None]) -> None:
     """One entry per clock: a CALQ word with valid_in high, or None for an idle cycle."""
     for word in words:
         dut.valid_in.value = 0 if word is None else 1
@@ -42,7 +42,7 @@ async def _drive(dut, words: list[int | None]) -> None:
     dut.valid_in.value = 0
 
 
-async def _monitor(dut, n_edges: int, seen: list[tuple[int, int]]) -> None:
+async def monitor_frames(dut, n_edges: int, seen: list[tuple[int, int]]) -> None:
     """Record (edge number, frame) for every edge after which valid_out is high."""
     for edge in range(1, n_edges + 1):
         await RisingEdge(dut.clk)
@@ -52,7 +52,7 @@ async def _monitor(dut, n_edges: int, seen: list[tuple[int, int]]) -> None:
             seen.append((edge, int(dut.frame.value)))
 
 
-def _check(seen: list[tuple[int, int]], expected: list[int], issue_edges: list[int], latency: int) -> None:
+def check_frames(seen: list[tuple[int, int]], expected: list[int], issue_edges: list[int], latency: int) -> None:
     assert len(seen) == len(expected), f"{len(seen)} frames out for {len(expected)} wafers in"
     bad = [i for i, ((_, got), want) in enumerate(zip(seen, expected, strict=True)) if got != want]
     assert not bad, f"{len(bad)} wrong frames, first at vector {bad[0]}: {seen[bad[0]][1]:#x} != {expected[bad[0]]:#x}"
@@ -65,7 +65,7 @@ def _check(seen: list[tuple[int, int]], expected: list[int], issue_edges: list[i
 async def reset_and_idle(dut):
     """valid_out stays low while reset is held (even with valid_in high) and while the input is idle."""
     rtl, inputs, _ = _setup()
-    await _reset(dut)
+    await reset_with_clock(dut)
     dut.rst.value = 1
     dut.valid_in.value = 1
     dut.calq.value = inputs[0]
@@ -86,12 +86,12 @@ async def reset_and_idle(dut):
 async def stream_every_vector_back_to_back(dut):
     """All vectors at one wafer per clock (II = 1): every frame bit-exact, latency as in rtl.json."""
     rtl, inputs, expected = _setup()
-    await _reset(dut)
+    await reset_with_clock(dut)
     seen: list[tuple[int, int]] = []
-    monitor = cocotb.start_soon(_monitor(dut, len(inputs) + rtl.latency_cycles + 2, seen))
-    await _drive(dut, list(inputs))
+    monitor = cocotb.start_soon(monitor_frames(dut, len(inputs) + rtl.latency_cycles + 2, seen))
+    await drive(dut, list(inputs))
     await monitor
-    _check(seen, expected, list(range(len(inputs))), rtl.latency_cycles)
+    check_frames(seen, expected, list(range(len(inputs))), rtl.latency_cycles)
     dut._log.info("%d wafers bit-exact, latency %d cycles", len(seen), rtl.latency_cycles)
 
 
@@ -99,7 +99,7 @@ async def stream_every_vector_back_to_back(dut):
 async def stream_with_idle_cycles(dut):
     """Random idle cycles between wafers: frames stay aligned with their inputs."""
     rtl, inputs, expected = _setup()
-    await _reset(dut)
+    await reset_with_clock(dut)
     rng = random.Random(7)
     n = min(300, len(inputs))
     words: list[int | None] = []
@@ -109,7 +109,7 @@ async def stream_with_idle_cycles(dut):
         issue_edges.append(len(words))
         words.append(word)
     seen: list[tuple[int, int]] = []
-    monitor = cocotb.start_soon(_monitor(dut, len(words) + rtl.latency_cycles + 2, seen))
-    await _drive(dut, words)
+    monitor = cocotb.start_soon(monitor_frames(dut, len(words) + rtl.latency_cycles + 2, seen))
+    await drive(dut, words)
     await monitor
-    _check(seen, expected[:n], issue_edges, rtl.latency_cycles)
+    check_frames(seen, expected[:n], issue_edges, rtl.latency_cycles)
