@@ -41,9 +41,19 @@ class RegisterMap:
     dense_bias: tuple[int, ...]
     weight_bits: int
 
+    TENSORS = ("conv_kernel", "conv_bias", "dense_kernel", "dense_bias")  # register order
+
+    def first_words(self) -> dict[str, int]:
+        """Index of the first word of each tensor in the image: the one layout generator and images share."""
+        offsets, at = {}, 0
+        for name in self.TENSORS:
+            offsets[name] = at
+            at += int(np.prod(getattr(self, name)))
+        return offsets
+
     @property
     def n_words(self) -> int:
-        return int(sum(np.prod(s) for s in (self.conv_kernel, self.conv_bias, self.dense_kernel, self.dense_bias)))
+        return int(sum(np.prod(getattr(self, name)) for name in self.TENSORS))
 
     @property
     def n_bits(self) -> int:
@@ -120,10 +130,8 @@ def core_verilog(cfg: EncoderConfig, tmr: bool = False) -> str:
     fw = cfg.weight_frac_bits
     if fi + fw < fa or fa + fw < fl:
         raise ValueError("activation formats with more fractional bits than their products are not supported")
-    kbase = 0
-    cbias = int(np.prod(rmap.conv_kernel))
-    dbase = cbias + cfg.conv_filters
-    dbias = dbase + int(np.prod(rmap.dense_kernel))
+    first = rmap.first_words()
+    kbase, cbias, dbase, dbias = (first[name] for name in rmap.TENSORS)
     n_act = oh * ow * cfg.conv_filters
     acc = 32
     lines = [

@@ -26,11 +26,8 @@ def write_config_image(model: Any, cfg: Any, path: str | Path) -> int:
     image = register_image(register_words(model, cfg), cfg.weight_bits)
     path = Path(path)
     write_text(path, f"{image:0{(rmap.n_bits + 3) // 4}x}\n")
-    offsets, at = {}, 0
-    for name in ("conv_kernel", "conv_bias", "dense_kernel", "dense_bias"):
-        shape = getattr(rmap, name)
-        offsets[name] = {"first_word": at, "shape": list(shape), "order": "Keras (row-major)"}
-        at += int(np.prod(shape))
+    offsets = {name: {"first_word": first, "shape": list(getattr(rmap, name)), "order": "Keras (row-major)"}
+               for name, first in rmap.first_words().items()}
     write_json(path.with_suffix(path.suffix + ".json"), {
         "n_bits": rmap.n_bits, "n_words": rmap.n_words, "word_bits": cfg.weight_bits,
         "word_format": f"two's complement, {cfg.weight_frac_bits} fractional bits",
