@@ -39,7 +39,7 @@ system-deps:  ## apt-get install the simulators and synthesis tools that are mis
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[hw,dev]'
+	$(BIN)/pip install -q -e '.[hw,dev,scale]'
 	touch $(STAMP)
 
 demo: setup  ## the main job on built-in synthetic data -> $(OUT)/demo/report.md

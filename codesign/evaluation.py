@@ -43,15 +43,16 @@ def _binned(values: np.ndarray, key: np.ndarray, edges: np.ndarray) -> list[dict
     return rows
 
 
-def evaluate_reconstructions(calq: np.ndarray, recos: list[Reconstruction]) -> tuple[dict, dict]:
-    """({algorithm: metrics}, {algorithm: per-wafer EMD})."""
+def evaluate_reconstructions(calq: np.ndarray, recos: list[Reconstruction],
+                             n_jobs: int | None = None) -> tuple[dict, dict]:
+    """({algorithm: metrics}, {algorithm: per-wafer EMD}); ``n_jobs`` processes for the exact EMD."""
     occupancy, sums = (calq > 0).sum(axis=1), calq.sum(axis=1)
     sum_edges = np.unique(np.percentile(sums, [0, 20, 40, 60, 80, 100]))
     sum_edges[-1] += 1
     energy = decode_sum(onchip_convert(calq).sum_code) / sums
     metrics, emds = {}, {}
     for r in recos:
-        emd = exact_emd(calq, r.wafers)
+        emd = exact_emd(calq, r.wafers, n_jobs=n_jobs)
         emds[r.name] = emd
         metrics[r.name] = {
             "mean_emd": float(emd.mean()), "median_emd": float(np.median(emd)),
@@ -64,12 +65,12 @@ def evaluate_reconstructions(calq: np.ndarray, recos: list[Reconstruction]) -> t
     return metrics, emds
 
 
-def evaluate_model(ae: Any, spec: Any, calq: np.ndarray) -> tuple[dict, dict]:
+def evaluate_model(ae: Any, spec: Any, calq: np.ndarray, n_jobs: int | None = None) -> tuple[dict, dict]:
     groups = find_tc_groups()
     frame = FrameFormat(spec.encoder.latent_dim, spec.encoder.latent_bits, spec.encoder.elinks)
     recos = [autoencoder_reconstruction(ae, spec, calq), *all_baselines(calq, groups, frame.width)]
     recos.append(Reconstruction("uniform", np.full(calq.shape, 1.0 / N_TC), 9.0))
-    return evaluate_reconstructions(calq, recos)
+    return evaluate_reconstructions(calq, recos, n_jobs)
 
 
 def _plots(metrics: dict, emds: dict, out: Path) -> None:

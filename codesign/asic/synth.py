@@ -19,9 +19,9 @@ FLOW_DIR = Path(__file__).resolve().parents[2] / "asic_flow"
 ECONT_PUBLISHED = {"area_mm2": 3.6, "power_mW_at_40MHz": 95.0, "energy_nJ_per_inference": 2.4}
 
 
-def _script(template: str, rtl_dir: Path, info: RtlInfo, out: Path, **extra: str) -> Path:
+def _script(template: str, rtl_dir: Path, info: RtlInfo, out: Path, top: str, **extra: str) -> Path:
     sources = " ".join(str(rtl_dir / s) for s in info.sources)
-    text = (FLOW_DIR / template).read_text().format(sources=sources, top=info.top,
+    text = (FLOW_DIR / template).read_text().format(sources=sources, top=top,
                                                     stat_file=out / "yosys_stat.txt", **extra)
     script = out / template
     script.write_text(text)
@@ -35,21 +35,30 @@ def _yosys(script: Path, out: Path, timeout: float | None) -> dict[str, Any]:
     return parse_yosys_stat((out / "yosys_stat.txt").read_text())
 
 
+def _module(info: RtlInfo, part: str) -> str:
+    if part not in ("top", "core"):
+        raise ValueError(f"part must be 'top' (CALQ in, frame out) or 'core' (the encoder alone), got {part!r}")
+    return info.top if part == "top" else info.core
+
+
 def synthesize_asic(rtl_dir: str | Path, out_dir: str | Path, liberty: str | Path | None = None,
-                    um2_per_ge: float = UM2_PER_GE_65NM, timeout: float | None = None) -> dict[str, Any]:
-    """Generic-cell synthesis with the gate-equivalent area model, or a real library when ``liberty``."""
+                    um2_per_ge: float = UM2_PER_GE_65NM, timeout: float | None = None,
+                    part: str = "top") -> dict[str, Any]:
+    """Generic-cell synthesis with the gate-equivalent area model, or a real library when ``liberty``.
+    ``part="core"`` synthesises the encoder alone (what a design-space sweep varies)."""
     rtl, out = Path(rtl_dir).resolve(), Path(out_dir).resolve()
     out.mkdir(parents=True, exist_ok=True)
     info = RtlInfo.load(rtl)
+    top = _module(info, part)
     if liberty:
-        script = _script("asic_liberty.ys", rtl, info, out, liberty=str(Path(liberty).resolve()),
+        script = _script("asic_liberty.ys", rtl, info, out, top, liberty=str(Path(liberty).resolve()),
                          netlist=str(out / "netlist.v"))
         stat = _yosys(script, out, timeout)
         summary = {"cells": stat["n_cells"], "library_area_um2": stat["chip_area"], "liberty": str(liberty)}
     else:
-        stat = _yosys(_script("asic_generic.ys", rtl, info, out, netlist=str(out / "netlist.v")), out, timeout)
+        stat = _yosys(_script("asic_generic.ys", rtl, info, out, top, netlist=str(out / "netlist.v")), out, timeout)
         summary = asic_summary(stat, um2_per_ge)
-    report = {"design": info.top, "latency_cycles": info.latency_cycles, "clock_period_ns": info.clock_period_ns,
+    report = {"design": top, "latency_cycles": info.latency_cycles, "clock_period_ns": info.clock_period_ns,
               **summary, "cell_counts": stat["cells"], "published_econt": ECONT_PUBLISHED,
               "meta": provenance(rtl=str(rtl))}
     write_json(out / "asic_report.json", report)
@@ -57,13 +66,15 @@ def synthesize_asic(rtl_dir: str | Path, out_dir: str | Path, liberty: str | Pat
     return report
 
 
-def synthesize_fpga(rtl_dir: str | Path, out_dir: str | Path, timeout: float | None = None) -> dict[str, Any]:
+def synthesize_fpga(rtl_dir: str | Path, out_dir: str | Path, timeout: float | None = None,
+                    part: str = "top") -> dict[str, Any]:
     """UltraScale+ synthesis (``synth_xilinx``): LUT, FF, CARRY, DSP, BRAM counts."""
     rtl, out = Path(rtl_dir).resolve(), Path(out_dir).resolve()
     out.mkdir(parents=True, exist_ok=True)
     info = RtlInfo.load(rtl)
-    stat = _yosys(_script("fpga_xilinx.ys", rtl, info, out), out, timeout)
-    report = {"design": info.top, "family": "xcup (UltraScale+)", **fpga_summary(stat),
+    top = _module(info, part)
+    stat = _yosys(_script("fpga_xilinx.ys", rtl, info, out, top), out, timeout)
+    report = {"design": top, "family": "xcup (UltraScale+)", **fpga_summary(stat),
               "estimated_luts_da4ml": info.estimated_luts, "cell_counts": stat["cells"],
               "meta": provenance(rtl=str(rtl))}
     write_json(out / "fpga_report.json", report)

@@ -1,6 +1,6 @@
 """``codesign`` command line: argument parsing only; every command calls one library function.
 
-One module per pipeline stage (data, emd, training, hardware, asic), each with a ``register(sub)`` that
+One module per pipeline stage (data, emd, training, hardware, asic, sweep), each with a ``register(sub)`` that
 adds its subcommands; ``main`` maps the framework's named errors to exit codes (2: bad input, 1: a tool or
 a simulation failed).
 """
@@ -12,7 +12,7 @@ import json
 import sys
 from pathlib import Path
 
-from codesign.cli import asic, data, emd, hardware, training
+from codesign.cli import asic, data, emd, hardware, sweep, training
 from codesign.cli.common import add_command as _add
 from codesign.config import ConfigError
 from codesign.data.io import WaferFileError
@@ -37,7 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "training, evaluation and hardware generation.",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (data, emd, training, hardware, asic):
+    for module in (data, emd, training, hardware, asic, sweep):
         module.register(sub)
     p = _add(sub, "demo", _cmd_demo, "run the main job end to end on built-in synthetic data",
              "Generate synthetic wafers, compare them with real data when available, measure EMD scales "

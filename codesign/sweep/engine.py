@@ -1,0 +1,126 @@
+"""Running a sweep on Dask: one task per point, the same code path on a local cluster, an existing scheduler
+or batch jobs (HTCondor, Slurm through dask-jobqueue).
+
+``run_sweep(sweep, out)`` writes
+    out/sweep.yaml            the sweep as loaded (grid + options)
+    out/points/ID/...         each point's model, evaluation, RTL and synthesis reports; result.json when done
+    out/results.csv           one row per point (config columns + metrics), rewritten after every point
+    out/report/               Pareto front (``codesign.sweep.pareto``)
+Finished points (``result.json``) are skipped when the sweep is run again; failed ones are retried.
+Workers must see ``out`` and the project (a shared filesystem on a batch cluster).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import io
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import yaml
+from tqdm import tqdm
+
+from codesign.artifacts import write_text
+from codesign.sweep.point import ERROR, RESULT, run_point
+from codesign.sweep.spec import ClusterSpec, Sweep
+
+
+def _jobqueue_cluster(spec: ClusterSpec):
+    import dask_jobqueue
+
+    common = dict(cores=spec.cores, processes=1, memory=spec.memory, walltime=spec.walltime,
+                  job_extra_directives=list(spec.job_extra_directives))
+    if spec.kind == "htcondor":
+        return dask_jobqueue.HTCondorCluster(disk=spec.disk, **common)
+    return dask_jobqueue.SLURMCluster(queue=spec.queue, **common)
+
+
+def make_cluster(spec: ClusterSpec):
+    """A Dask cluster object for ``spec`` (not yet connected to)."""
+    import dask
+    from distributed import LocalCluster
+
+    # Points fork exact-EMD pools and run Yosys; daemonic worker processes may not have children.
+    dask.config.set({"distributed.worker.daemon": False})
+    if spec.kind == "local":
+        n = spec.n_workers or max(1, (os.cpu_count() or 1) // spec.threads_per_worker)
+        return LocalCluster(n_workers=n, threads_per_worker=spec.threads_per_worker, processes=True,
+                            dashboard_address=None)
+    cluster = _jobqueue_cluster(spec)
+    cluster.scale(jobs=spec.jobs)
+    return cluster
+
+
+@contextlib.contextmanager
+def open_client(spec: ClusterSpec, scheduler: str | None = None) -> Iterator[Any]:
+    """A connected ``distributed.Client``: to ``scheduler`` (tcp://host:port) if given, else to a cluster
+    started from ``spec`` and shut down on exit."""
+    from distributed import Client
+
+    if scheduler:
+        with Client(scheduler) as client:
+            yield client
+        return
+    with make_cluster(spec) as cluster, Client(cluster) as client:
+        yield client
+
+
+def point_rows(points_dir: Path) -> list[dict[str, Any]]:
+    """Result rows found on disk: finished points, then failed ones (their error record)."""
+    rows = []
+    for folder in sorted(p for p in points_dir.glob("p*") if p.is_dir()):
+        for name in (RESULT, ERROR):
+            if (folder / name).is_file():
+                row = json.loads((folder / name).read_text())
+                row.pop("traceback", None)
+                rows.append(row)
+                break
+    return rows
+
+
+def write_table(rows: list[dict[str, Any]], path: Path) -> None:
+    columns: list[str] = []
+    for row in rows:
+        columns += [k for k in row if k not in columns]
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, columns, lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: json.dumps(v) if isinstance(v, dict | list) else v for k, v in row.items()})
+    write_text(path, buffer.getvalue())
+
+
+def run_sweep(sweep: Sweep, out_dir: str | Path, scheduler: str | None = None,
+              progress: bool = True) -> list[dict[str, Any]]:
+    """Run every unfinished point of ``sweep`` on Dask; return all rows (this run's and earlier ones')."""
+    out = Path(out_dir)
+    points_dir = out / "points"
+    points = sweep.points()
+    write_text(out / "sweep.yaml", yaml.safe_dump(
+        {"source": sweep.source, "grid": sweep.grid, "points": {p.id: p.overrides for p in points}},
+        sort_keys=False))
+    pending = [p for p in points if not (points_dir / p.id / RESULT).is_file()]
+    wanted = {p.id for p in points}
+    opts = sweep.options
+    if pending:
+        with open_client(opts.cluster, scheduler) as client:
+            futures = [client.submit(run_point, p, str(points_dir.resolve()), opts.stages, opts.evaluation,
+                                     opts.synth_module, opts.cluster.threads_per_worker, key=f"point-{p.id}",
+                                     pure=False) for p in pending]
+            bar = tqdm(total=len(points), initial=len(points) - len(pending), desc="sweep", unit="point",
+                       disable=not progress)
+            from distributed import as_completed
+
+            with bar:
+                for future in as_completed(futures):
+                    row = future.result()
+                    bar.set_postfix_str(f"{row['id']} {row['status']}")
+                    bar.update(1)
+                    write_table([r for r in point_rows(points_dir) if r["id"] in wanted], out / "results.csv")
+    rows = [r for r in point_rows(points_dir) if r["id"] in wanted]
+    write_table(rows, out / "results.csv")
+    return rows

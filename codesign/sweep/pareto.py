@@ -1,0 +1,102 @@
+"""Pareto reports of a sweep: compression quality (mean exact EMD, lower is better) against silicon
+(gate equivalents / mm2, FPGA LUTs), with the non-ML baselines as reference lines."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from codesign.artifacts import atomic_path, write_json, write_text
+
+COSTS = {"area_mm2": "ASIC area (mm2, 65 nm GE model)", "luts": "FPGA LUTs (UltraScale+)"}
+QUALITY = "mean_emd"
+BASELINE_PREFIX = "baseline:"
+
+
+def pareto_front(rows: list[dict[str, Any]], cost: str, quality: str = QUALITY) -> list[dict[str, Any]]:
+    """Rows not dominated in (cost, quality), both minimised, sorted by cost."""
+    usable = sorted((r for r in rows if r.get(cost) is not None and r.get(quality) is not None),
+                    key=lambda r: (r[cost], r[quality]))
+    front, best = [], np.inf
+    for r in usable:
+        if r[quality] < best:
+            front.append(r)
+            best = r[quality]
+    return front
+
+
+def baselines(rows: list[dict[str, Any]]) -> dict[str, float]:
+    """Mean EMD of every baseline, averaged over points (equal when points share their test wafers)."""
+    values: dict[str, list[float]] = {}
+    for r in rows:
+        for key, v in r.items():
+            if key.startswith(BASELINE_PREFIX) and v is not None:
+                values.setdefault(key[len(BASELINE_PREFIX):], []).append(float(v))
+    return {name: float(np.mean(v)) for name, v in values.items()}
+
+
+def _label(row: dict[str, Any], swept: list[str]) -> str:
+    return " ".join(f"{k.split('.')[-1]}={row[k]}" if not isinstance(row[k], dict)
+                    else " ".join(f"{a}={b}" for a, b in row[k].items()) for k in swept)
+
+
+def _plot(rows: list[dict[str, Any]], cost: str, front: list[dict[str, Any]], refs: dict[str, float],
+          swept: list[str], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(8, 5.5))
+    pts = [r for r in rows if r.get(cost) is not None and r.get(QUALITY) is not None]
+    ax.scatter([r[cost] for r in pts], [r[QUALITY] for r in pts], c="tab:gray", s=25, label="sweep points")
+    ax.plot([r[cost] for r in front], [r[QUALITY] for r in front], "o-", c="tab:red", label="Pareto front")
+    for r in front:
+        ax.annotate(_label(r, swept), (r[cost], r[QUALITY]), fontsize=6, xytext=(3, 3), textcoords="offset points")
+    for (name, value), style in zip(sorted(refs.items()), ["--", ":", "-.", (0, (5, 1)), (0, (1, 3))] * 3,
+                                    strict=False):
+        if name != "uniform":  # far above everything; it would squash the axis
+            ax.axhline(value, ls=style, c="tab:blue", lw=1)
+            ax.annotate(f"{name} {value:.2f}", (ax.get_xlim()[0], value), fontsize=7, color="tab:blue",
+                        xytext=(2, 2), textcoords="offset points")
+    ax.set(xlabel=COSTS[cost], ylabel="mean EMD (exact, held-out real wafers)",
+           title=f"Compression quality vs {COSTS[cost].split(' (')[0]}")
+    ax.legend(fontsize=8, loc="upper right")
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=110)
+    plt.close(fig)
+
+
+def write_pareto_report(rows: list[dict[str, Any]], swept: list[str], out_dir: str | Path) -> dict[str, Any]:
+    """``pareto.md`` (front tables, failed points), ``pareto.json`` and one PNG per cost axis."""
+    out = Path(out_dir)
+    ok = [r for r in rows if r.get("status") == "ok"]
+    refs = baselines(ok)
+    fronts = {cost: pareto_front(ok, cost) for cost in COSTS}
+    lines = [f"# Sweep: Pareto front ({len(ok)} of {len(rows)} points finished)", ""]
+    if refs:
+        lines += ["Baselines (mean EMD on the same wafers): " +
+                  ", ".join(f"{k} {v:.3f}" for k, v in sorted(refs.items(), key=lambda kv: kv[1])), ""]
+    for cost, front in fronts.items():
+        if not front:
+            continue
+        _plot(ok, cost, front, refs, swept, out / f"pareto_{cost}.png")
+        lines += [f"## Mean EMD vs {COSTS[cost]}", "", f"![](pareto_{cost}.png)", "",
+                  "| point | " + " | ".join(swept) + f" | mean EMD | median EMD | {cost} |",
+                  "|---" * (len(swept) + 4) + "|"]
+        for r in front:
+            lines.append(f"| {r['id']} | " + " | ".join(str(r[k]) for k in swept) +
+                         f" | {r[QUALITY]:.3f} | {r['median_emd']:.3f} | {r[cost]:.4g} |")
+        lines.append("")
+    failed = [r for r in rows if r.get("status") != "ok"]
+    if failed:
+        lines += ["## Failed points", "", "| point | error |", "|---|---|"]
+        lines += [f"| {r['id']} | {r.get('error', '')} |" for r in failed]
+    write_text(out / "pareto.md", "\n".join(lines) + "\n")
+    summary = {"baselines": refs, "fronts": {c: [r["id"] for r in f] for c, f in fronts.items()},
+               "n_points": len(rows), "n_ok": len(ok)}
+    write_json(out / "pareto.json", summary)
+    return summary

@@ -1,0 +1,202 @@
+"""Sweep configuration: a base autoencoder spec, a grid of overrides, the stages each point runs, and
+where the work runs (Dask cluster).
+
+A sweep YAML::
+
+    name: bits12
+    base: models/econt_sweep_base.yaml     # an autoencoder spec (codesign train --config)
+    grid:                                  # dotted keys of the spec -> values; the product is swept
+      encoder.input_frac_bits: [7, 5]
+      encoder: [{weight_bits: 6, weight_frac_bits: 5}, {weight_bits: 4, weight_frac_bits: 3}]
+      encoder.elinks: [3, 4, 5]
+    sample: 0                              # > 0: a seeded random sample of that many grid points
+    stages: [train, evaluate, rtl, asic, fpga]
+    evaluation: {data: highpu_dev.csv, n_wafers: 600}
+    cluster: {kind: local, n_workers: 2}
+
+A grid value that is a mapping is merged into the section its key names, so fields that must change
+together (a weight width and its fractional bits) are one grid axis. Keys are checked against the base
+spec when the sweep is loaded; a value the spec rejects (a width out of range) fails only its own point.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import itertools
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import yaml
+
+from codesign.config import ConfigError, from_mapping, to_mapping
+from codesign.models.autoencoder import AutoencoderSpec
+
+STAGES = ("train", "evaluate", "rtl", "asic", "fpga")
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass(frozen=True)
+class ClusterSpec:
+    """Where points run. ``local``: a LocalCluster of ``n_workers`` processes (0: one per core); ``htcondor``
+    / ``slurm``: ``jobs`` batch jobs through dask-jobqueue, each one worker with these resources."""
+
+    kind: Literal["local", "htcondor", "slurm"] = "local"
+    n_workers: int = 0
+    threads_per_worker: int = 1
+    jobs: int = 2
+    cores: int = 1
+    memory: str = "8GB"
+    disk: str = "10GB"  # HTCondor only
+    walltime: str = "04:00:00"
+    queue: str | None = None  # Slurm partition
+    job_extra_directives: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.n_workers < 0 or self.jobs < 1 or self.threads_per_worker < 1:
+            raise ValueError("n_workers must be >= 0, jobs and threads_per_worker >= 1")
+
+
+@dataclass(frozen=True)
+class EvaluationSpec:
+    """Exact-EMD evaluation of every point on the held-out (test) split of ``data``, made with the point's
+    own training seed and split, so no evaluated wafer was trained on."""
+
+    data: str = "highpu_dev.csv"
+    n_wafers: int = 600  # first wafers of the test split; 0: all of it
+
+
+@dataclass(frozen=True)
+class SweepOptions:
+    name: str
+    base: str
+    sample: int = 0
+    seed: int = 0
+    stages: tuple[Literal["train", "evaluate", "rtl", "asic", "fpga"], ...] = STAGES
+    synth_module: Literal["core", "top"] = "core"  # what Yosys synthesises: the encoder, or with the CALQ top
+    evaluation: EvaluationSpec = field(default_factory=EvaluationSpec)
+    cluster: ClusterSpec = field(default_factory=ClusterSpec)
+
+    def __post_init__(self) -> None:
+        order = [STAGES.index(s) for s in self.stages]
+        if not order or order[0] != 0 or order != list(range(len(order))):
+            raise ValueError(f"stages must be a prefix of {list(STAGES)} (each needs the one before), "
+                             f"got {list(self.stages)}")
+
+
+@dataclass(frozen=True)
+class Point:
+    """One configuration of the sweep: its overrides and the full autoencoder-spec mapping they give."""
+
+    id: str
+    overrides: dict[str, Any]
+    spec: dict[str, Any]
+
+    @property
+    def columns(self) -> dict[str, Any]:
+        """The overrides as flat ``section.field`` columns (a mapping value gives one column per key)."""
+        flat: dict[str, Any] = {}
+        for key, value in self.overrides.items():
+            if isinstance(value, dict):
+                flat.update({f"{key}.{k}": v for k, v in value.items()})
+            else:
+                flat[key] = value
+        return flat
+
+
+@dataclass(frozen=True)
+class Sweep:
+    options: SweepOptions
+    grid: dict[str, list[Any]]
+    base_spec: dict[str, Any]
+    source: str
+
+    def points(self) -> list[Point]:
+        combos = [dict(zip(self.grid, values, strict=True)) for values in itertools.product(*self.grid.values())]
+        if 0 < self.options.sample < len(combos):
+            pick = np.random.default_rng(self.options.seed).choice(len(combos), self.options.sample, replace=False)
+            combos = [combos[i] for i in sorted(pick)]
+        return [Point(point_id(c), c, apply_overrides(self.base_spec, c)) for c in combos]
+
+    def varied_columns(self) -> list[str]:
+        """Override columns that take more than one value over the points (what a report should show)."""
+        points = [p.columns for p in self.points()]
+        keys = list(dict.fromkeys(k for p in points for k in p))
+        return [k for k in keys if len({json.dumps(p.get(k), sort_keys=True) for p in points}) > 1]
+
+
+def point_id(overrides: dict[str, Any]) -> str:
+    """Stable short name of a point, from its overrides only: the same point keeps its folder when the grid
+    grows or is reordered, which is what makes a restarted sweep skip it."""
+    text = json.dumps(overrides, sort_keys=True)
+    return "p" + hashlib.sha256(text.encode()).hexdigest()[:10]
+
+
+def _section(mapping: dict[str, Any], dotted: str, where: str) -> tuple[dict[str, Any], str]:
+    *parents, leaf = dotted.split(".")
+    node = mapping
+    for i, part in enumerate(parents):
+        node = node.get(part) if isinstance(node, dict) else None
+        if not isinstance(node, dict):
+            raise ConfigError(f"{where}: grid key {dotted!r}: {'.'.join(parents[: i + 1])!r} is not a section "
+                              "of the autoencoder spec")
+    if leaf not in node:
+        raise ConfigError(f"{where}: grid key {dotted!r}: no field {leaf!r}; valid: {sorted(node)}")
+    return node, leaf
+
+
+def apply_overrides(base: dict[str, Any], overrides: dict[str, Any], where: str = "sweep") -> dict[str, Any]:
+    """The spec mapping with every ``dotted.key: value`` set (a mapping value is merged into that section)."""
+    spec = copy.deepcopy(base)
+    for dotted, value in overrides.items():
+        node, leaf = _section(spec, dotted, where)
+        if isinstance(value, dict):
+            if not isinstance(node[leaf], dict):
+                raise ConfigError(f"{where}: grid key {dotted!r} is a field, its values cannot be mappings")
+            for key in value:
+                _section(node[leaf], key, f"{where}: grid key {dotted!r}")
+            node[leaf] = {**node[leaf], **value}
+        else:
+            node[leaf] = value
+    return spec
+
+
+def _resolve(path: str, sweep_file: Path) -> Path:
+    """Paths in a sweep file are relative to the project root (like the Makefile), else to the file."""
+    for candidate in (Path(path), PROJECT_ROOT / path, sweep_file.parent / path):
+        if candidate.is_file():
+            return candidate.resolve()
+    raise ConfigError(f"{sweep_file}: base: {path} not found (relative to the project root or this file)")
+
+
+def load_sweep(path: str | Path) -> Sweep:
+    """Load and check a sweep YAML; errors name the file and the key."""
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: sweep file not found") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: expected a mapping with name, base and grid")
+    grid = raw.pop("grid", None)
+    options = from_mapping(SweepOptions, raw, where=str(path))
+    if not isinstance(grid, dict) or not grid:
+        raise ConfigError(f"{path}: grid: expected a mapping of spec keys to lists of values")
+    for key, values in grid.items():
+        if not isinstance(values, list) or not values:
+            raise ConfigError(f"{path}: grid.{key}: expected a non-empty list of values, got {values!r}")
+    base_file = _resolve(options.base, path)
+    base_raw = yaml.safe_load(base_file.read_text())
+    base = to_mapping(from_mapping(AutoencoderSpec, base_raw, where=str(base_file)))
+    for key, values in grid.items():
+        for value in values:
+            apply_overrides(base, {key: value}, where=str(path))
+    return Sweep(options, grid, base, str(path))
+
+
+def spec_of(point: Point) -> AutoencoderSpec:
+    """The typed spec of a point; its range checks raise here, inside the point's task."""
+    return from_mapping(AutoencoderSpec, point.spec, where=f"point {point.id} {point.overrides}")

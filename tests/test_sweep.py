@@ -1,0 +1,129 @@
+"""Design-space sweeps: YAML checks, point expansion, Pareto fronts, failed points, and (slow) the CI sweep on
+a local Dask cluster killed halfway and restarted."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from codesign.config import ConfigError
+from codesign.sweep.pareto import pareto_front, write_pareto_report
+from codesign.sweep.point import ERROR, RESULT, run_point
+from codesign.sweep.spec import EvaluationSpec, load_sweep, point_id
+
+ROOT = Path(__file__).resolve().parents[1]
+CI_SWEEP = ROOT / "sweeps" / "ci_tiny.yaml"
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "sweep.yaml"
+    path.write_text(f"name: t\nbase: models/econt_sweep_base.yaml\n{text}")
+    return path
+
+
+def test_grid_expands_to_the_product_with_stable_ids(tmp_path):
+    sweep = load_sweep(ROOT / "sweeps" / "bits12.yaml")
+    points = sweep.points()
+    assert len(points) == 12 and len({p.id for p in points}) == 12
+    assert sweep.varied_columns() == ["encoder.input_frac_bits", "encoder.weight_bits", "encoder.weight_frac_bits",
+                                      "encoder.elinks"]
+    p = next(p for p in points if p.overrides["encoder"]["weight_bits"] == 4)
+    assert p.spec["encoder"]["weight_frac_bits"] == 3 and p.spec["decoder"]["dense_units"] == 512
+    # the id depends on the point's values only, not on the grid around it or the key order
+    assert p.id == point_id(dict(reversed(list(p.overrides.items()))))
+    small = load_sweep(_write(tmp_path, "grid: {encoder.elinks: [3]}\n")).points()
+    assert small[0].id == point_id({"encoder.elinks": 3})
+
+
+def test_random_sample_is_seeded(tmp_path):
+    text = "sample: 3\nseed: {seed}\ngrid: {{encoder.elinks: [2, 3, 4, 5], encoder.input_frac_bits: [5, 6, 7]}}\n"
+    ids = [[p.id for p in load_sweep(_write(tmp_path, text.format(seed=s))).points()] for s in (1, 1, 2)]
+    assert len(ids[0]) == 3 and ids[0] == ids[1] and ids[0] != ids[2]
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("grid: {encoder.weight_bitz: [4]}\n", "no field 'weight_bitz'"),
+    ("grid: {encoderx.elinks: [4]}\n", "'encoderx' is not a section"),
+    ("grid: {encoder.elinks: 4}\n", "grid.encoder.elinks: expected a non-empty list"),
+    ("grid: {encoder: [{weight_bitz: 4}]}\n", "no field 'weight_bitz'"),
+    ("stages: [train, rtl]\ngrid: {encoder.elinks: [4]}\n", "stages must be a prefix"),
+    ("cluster: {kind: pbs}\ngrid: {encoder.elinks: [4]}\n", "cluster.kind"),
+    ("", "grid: expected a mapping"),
+])
+def test_bad_sweep_files_name_the_key(tmp_path, text, message):
+    path = _write(tmp_path, text)
+    with pytest.raises(ConfigError, match=message) as err:
+        load_sweep(path)
+    assert str(path) in str(err.value)
+
+
+def test_pareto_front_keeps_non_dominated_points(tmp_path):
+    rows = [{"id": "a", "status": "ok", "x": 1, "mean_emd": 1.0, "median_emd": 0.9, "area_mm2": 0.1, "luts": 10,
+             "baseline:best_choice_9": 0.55},
+            {"id": "b", "status": "ok", "x": 2, "mean_emd": 0.8, "median_emd": 0.7, "area_mm2": 0.2, "luts": 5,
+             "baseline:best_choice_9": 0.55},
+            {"id": "c", "status": "ok", "x": 3, "mean_emd": 0.9, "median_emd": 0.8, "area_mm2": 0.3, "luts": 30},
+            {"id": "d", "status": "failed", "x": 4, "error": "train: boom"}]
+    assert [r["id"] for r in pareto_front(rows, "area_mm2")] == ["a", "b"]
+    assert [r["id"] for r in pareto_front(rows, "luts")] == ["b"]
+    summary = write_pareto_report(rows, ["x"], tmp_path)
+    assert summary["fronts"] == {"area_mm2": ["a", "b"], "luts": ["b"]}
+    assert summary["baselines"] == {"best_choice_9": 0.55}
+    text = (tmp_path / "pareto.md").read_text()
+    assert "3 of 4 points finished" in text and "| d | train: boom |" in text
+    assert (tmp_path / "pareto_area_mm2.png").stat().st_size > 1000
+
+
+def test_a_bad_point_is_recorded_not_raised(tmp_path):
+    text = "grid: {encoder: [{weight_bits: 4, weight_frac_bits: 4}]}\n"
+    point = load_sweep(_write(tmp_path, text)).points()[0]
+    row = run_point(point, tmp_path / "points", ("train",), EvaluationSpec())
+    assert row["status"] == "failed" and "weight_frac_bits must be in [0, weight_bits)" in row["error"]
+    folder = tmp_path / "points" / point.id
+    assert (folder / ERROR).is_file() and not (folder / RESULT).exists()
+    assert "Traceback" in json.loads((folder / ERROR).read_text())["traceback"]
+
+
+def _sweep_cmd(out: Path) -> list[str]:
+    return [sys.executable, "-m", "codesign.cli", "sweep", "--config", str(CI_SWEEP), "--out", str(out)]
+
+
+def _finished(out: Path) -> dict[str, float]:
+    return {p.parent.name: p.stat().st_mtime for p in (out / "points").glob(f"*/{RESULT}")}
+
+
+@pytest.mark.slow
+@pytest.mark.realdata
+def test_ci_sweep_survives_a_kill_and_reports(tmp_path, real_dir):
+    """The CI sweep on a 2-worker local cluster: killed once two points are done, restarted: no finished point
+    is redone, none is lost; both worker processes ran points; the Pareto report is written."""
+    out = tmp_path / "sweep"
+    first = subprocess.Popen(_sweep_cmd(out), cwd=ROOT, start_new_session=True, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+    deadline = time.time() + 600
+    while len(_finished(out)) < 2 and first.poll() is None and time.time() < deadline:
+        time.sleep(1)
+    os.killpg(first.pid, signal.SIGKILL)  # the sweep, its scheduler and its workers
+    first.wait()
+    before = _finished(out)
+    assert 2 <= len(before) < 6, "the kill should land halfway"
+    done = subprocess.run(_sweep_cmd(out), cwd=ROOT, capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr[-2000:]
+    after = _finished(out)
+    assert len(after) == 6
+    assert all(after[k] == t for k, t in before.items()), "a finished point was run again"
+    rows = [json.loads((out / "points" / k / RESULT).read_text()) for k in after]
+    assert all(r["status"] == "ok" and r["mean_emd"] < r["baseline:uniform"] for r in rows)
+    assert all(r["gate_equivalents"] > 0 and r["luts"] > 0 and r["latency_cycles"] > 0 for r in rows)
+    restarted = [r for r in rows if r["id"] not in before]
+    assert len({r["worker"] for r in restarted}) == 2, "tasks should run in both worker processes"
+    table = (out / "results.csv").read_text().splitlines()
+    assert len(table) == 7 and table[0].startswith("id,status,")
+    assert "6 of 6 points finished" in (out / "report" / "pareto.md").read_text()
