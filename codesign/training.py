@@ -56,6 +56,18 @@ def model_arrays(spec: AutoencoderSpec, calq: np.ndarray) -> tuple[np.ndarray, n
     return encoder_inputs(onchip_convert(calq).inputs, spec.encoder), normalise(calq).astype(np.float32)
 
 
+def _training_set(spec: AutoencoderSpec, calq: np.ndarray) -> tuple[Any, Any]:
+    """(x, y) arrays of the training split, or (a streamed PyDataset, None) with ``training.stream_store``."""
+    cfg = spec.training
+    if not cfg.stream_store:
+        return model_arrays(spec, calq)
+    from codesign.data.stream import WaferStream
+    from codesign.models.fit import stream_batches
+
+    stream = WaferStream(cfg.stream_store, cfg.batch_size, cfg.seed, transform=lambda c: model_arrays(spec, c))
+    return stream_batches(stream), None
+
+
 def train_autoencoder(spec: AutoencoderSpec, out_dir: str | Path, progress: bool = True) -> Any:
     import keras
     import tensorflow as tf
@@ -73,12 +85,13 @@ def train_autoencoder(spec: AutoencoderSpec, out_dir: str | Path, progress: bool
         raise FileNotFoundError("the telescope loss needs tc_groups_2x2.csv from the real-data folder "
                                 "(set CODESIGN_DATA_DIR), or use the mse/emd losses")
     ae.compile(keras.optimizers.Adam(cfg.learning_rate), loss=combined_loss(spec.loss, groups, PROJECT_ROOT))
-    (x_tr, y_tr), (x_val, y_val) = model_arrays(spec, splits["train"]), model_arrays(spec, splits["val"])
+    (x_tr, y_tr), (x_val, y_val) = _training_set(spec, splits["train"]), model_arrays(spec, splits["val"])
     history = fit_resumable(ae, x_tr, y_tr, (x_val, y_val), out, cfg.epochs, cfg.batch_size, cfg.patience,
                             progress)
     with atomic_path(out / AE_FILE) as tmp:
         ae.save(tmp)
-    save_encoder(encoder, spec.encoder, out, trained=spec.name, n_train=len(x_tr), n_val=len(x_val))
+    n_train = len(x_tr) if y_tr is not None else x_tr.n_wafers
+    save_encoder(encoder, spec.encoder, out, trained=spec.name, n_train=n_train, n_val=len(x_val))
     write_text(out / SPEC_FILE, yaml.safe_dump(to_mapping(spec), sort_keys=False))
     write_json(out / "history.json", history)
     return ae

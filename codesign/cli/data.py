@@ -28,6 +28,16 @@ def _cmd_data_synth(args: argparse.Namespace) -> None:
     print(f"wrote {args.n} synthetic '{cfg.name}' wafers (seed {args.seed}) to {args.out}")
 
 
+def _cmd_data_store(args: argparse.Namespace) -> None:
+    from codesign.data.stream import synthetic_batches, write_wafer_store
+    from codesign.data.synth import load_synth_config
+
+    cfg = load_synth_config(args.config or args.preset)
+    n = write_wafer_store(args.out, synthetic_batches(cfg, args.n, args.seed, args.batch), progress=True,
+                          total=args.n)
+    print(f"wrote a store of {n} synthetic '{cfg.name}' wafers (seed {args.seed}) to {args.out}")
+
+
 def _cmd_data_compare(args: argparse.Namespace) -> None:
     from codesign.data.io import read_calq
     from codesign.data.stats import write_comparison
@@ -72,6 +82,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", required=True, help="output .csv or .h5")
     p.add_argument("--preset", default="highpu", choices=["highpu", "ttbar"], help="built-in parameter set")
     p.add_argument("--config", help="YAML file with generator parameters (overrides --preset)")
+    p = _add(dsub, "store", _cmd_data_store, "write a large synthetic wafer store (HDF5) in bounded memory",
+             "Generate synthetic wafers batch by batch into an HDF5 store (chunked, lzf) for streamed training "
+             "(training.stream_store) beyond memory.")
+    p.add_argument("--n", type=int, required=True, help="number of wafers")
+    p.add_argument("--seed", type=int, default=0, help="random seed (same seed, same bits)")
+    p.add_argument("--out", required=True, help="output .h5")
+    p.add_argument("--preset", default="highpu", choices=["highpu", "ttbar"], help="built-in parameter set")
+    p.add_argument("--config", help="YAML file with generator parameters (overrides --preset)")
+    p.add_argument("--batch", type=int, default=100_000, help="wafers generated and written at a time")
     p = _add(dsub, "compare", _cmd_data_compare, "compare a synthetic set with a real one (plot + JSON)",
              "Compare occupancy, wafer-sum, cell-charge and per-TC mean-charge distributions; writes "
              "comparison.json (means, medians, two-sample KS statistics) and comparison.png to --out.")

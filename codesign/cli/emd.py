@@ -34,6 +34,8 @@ def _cmd_emd_labels(args: argparse.Namespace) -> None:
     from codesign.emd.labels import KINDS, cached_pair_labels
 
     calq = np.concatenate([read_calq(f) for f in args.data])
+    if args.shard_size:
+        return _sharded_labels(args, calq)
     labels = cached_pair_labels(args.out, calq, args.n_random, args.n_perturbed, args.seed,
                                 n_jobs=args.jobs, progress=True)
     for k, kind in enumerate(KINDS):
@@ -42,6 +44,18 @@ def _cmd_emd_labels(args: argparse.Namespace) -> None:
             q = np.percentile(emd, [5, 50, 95])
             print(f"{kind:>9}: {len(emd)} pairs, EMD 5/50/95 % = {q[0]:.3f} / {q[1]:.3f} / {q[2]:.3f}")
     print(f"labels in {args.out}")
+
+
+def _sharded_labels(args: argparse.Namespace, calq: np.ndarray) -> None:
+    from codesign.emd.sharded import sharded_pair_labels
+    from codesign.sweep.engine import open_client
+    from codesign.sweep.spec import ClusterSpec
+
+    with open_client(ClusterSpec(n_workers=args.jobs or 0), args.scheduler) as client:
+        r = sharded_pair_labels(client, calq, args.n_random, args.n_perturbed, args.seed, args.out,
+                                args.shard_size)
+    print(f"{r['pairs']} pairs in {r['shards']} shards on {r['workers']} Dask workers: {r['computed_pairs']} "
+          f"computed in {r['wall_s']:.1f} s ({r['pairs_per_s']:.0f} pairs/s); index {r['index']}")
 
 
 def _cmd_emd_train(args: argparse.Namespace) -> None:
@@ -93,8 +107,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--n-random", type=int, default=10000, help="random pairs")
     p.add_argument("--n-perturbed", type=int, default=10000, help="wafer vs degraded wafer pairs")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", required=True, help="output .h5")
+    p.add_argument("--out", required=True, help="output .h5 (a folder of shards with --shard-size)")
     p.add_argument("--jobs", type=int, default=None, help="worker processes (default: all cores)")
+    p.add_argument("--shard-size", type=int, default=0,
+                   help="run on Dask in shards of this many pairs (HDF5 shards + virtual index labels.h5 in --out)")
+    p.add_argument("--scheduler", help="with --shard-size: tcp://HOST:PORT of a running Dask scheduler "
+                   "(default: a local cluster of --jobs workers)")
     p = _add(esub, "train", _cmd_emd_train, "train the learned EMD (EMD-CNN) from a YAML config",
              "Split every source by wafer, label pairs with the exact EMD (cached), fit with early stopping; "
              "rerun the same command to resume an interrupted fit.")

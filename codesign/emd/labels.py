@@ -105,7 +105,7 @@ def make_pair_labels(calq: np.ndarray, n_random: int, n_perturbed: int, seed: in
     )
 
 
-def _cache_key(calq: np.ndarray, n_random: int, n_perturbed: int, seed: int) -> str:
+def cache_key(calq: np.ndarray, n_random: int, n_perturbed: int, seed: int) -> str:
     digest = hashlib.sha256(np.ascontiguousarray(calq, dtype=np.int64).tobytes())
     digest.update(f"{n_random},{n_perturbed},{seed},v{_LABELS_VERSION}".encode())
     return digest.hexdigest()
@@ -131,7 +131,7 @@ def cached_pair_labels(path: str | Path, calq: np.ndarray, n_random: int, n_pert
     """Labels for these wafers and settings, read from ``path`` if it already holds them, else computed
     and written there (a file made from other wafers or settings is recomputed and replaced)."""
     path = Path(path)
-    key = _cache_key(calq, n_random, n_perturbed, seed)
+    key = cache_key(calq, n_random, n_perturbed, seed)
     if path.is_file():
         with h5py.File(path, "r") as f:
             hit = f.attrs.get("key") == key

@@ -32,6 +32,9 @@ class AeTrainingConfig:
     learning_rate: float = 3e-3
     patience: int = 10
     seed: int = 0
+    # An HDF5 wafer store (`codesign data store`) streamed as the training set instead of the sources'
+    # training splits (which then give validation and test wafers only): for training sets beyond memory.
+    stream_store: str | None = None
 
 
 @dataclass(frozen=True)

@@ -14,8 +14,40 @@ from pathlib import Path
 from typing import Any
 
 
+def stream_batches(stream: Any) -> Any:
+    """A ``keras.utils.PyDataset`` over a ``codesign.data.stream.WaferStream`` whose transform gives
+    ``(x, y)`` batches: Keras asks for batches 0, 1, 2... of an epoch, which the stream yields in order."""
+    import keras
+
+    class StreamBatches(keras.utils.PyDataset):
+        def __init__(self) -> None:
+            super().__init__()
+            self.epoch, self._iter, self._next = 0, None, 0
+
+        def __len__(self) -> int:
+            return len(stream)
+
+        @property
+        def n_wafers(self) -> int:
+            return stream.n_wafers
+
+        def __getitem__(self, index: int) -> Any:
+            if self._iter is None or index != self._next:  # out of order: restart the epoch and skip ahead
+                self._iter = stream.batches(self.epoch)
+                for _ in range(index):
+                    next(self._iter)
+            self._next = index + 1
+            return next(self._iter)
+
+        def on_epoch_end(self) -> None:
+            self.epoch, self._iter = self.epoch + 1, None
+
+    return StreamBatches()
+
+
 def fit_resumable(model: Any, x: Any, y: Any, validation_data: tuple[Any, Any], out_dir: str | Path, epochs: int,
                   batch_size: int, patience: int, progress: bool = True) -> dict[str, list[float]]:
+    """Fit on arrays ``x, y`` or on a ``keras.utils.PyDataset`` ``x`` (``y`` None, it makes its own batches)."""
     import keras
 
     out = Path(out_dir)
@@ -23,7 +55,9 @@ def fit_resumable(model: Any, x: Any, y: Any, validation_data: tuple[Any, Any], 
     backup, log = out / "backup", out / "history.csv"
     if not backup.exists():  # a fresh run: forget the curves of an earlier, finished one
         log.unlink(missing_ok=True)
-    model.fit(x, y, validation_data=validation_data, epochs=epochs, batch_size=batch_size, shuffle=True,
+    batched = isinstance(x, keras.utils.PyDataset)
+    model.fit(x, y, validation_data=validation_data, epochs=epochs, batch_size=None if batched else batch_size,
+              shuffle=not batched,
               verbose=1 if progress else 2, callbacks=[
                   keras.callbacks.BackupAndRestore(str(backup)),
                   keras.callbacks.CSVLogger(str(log), append=True),

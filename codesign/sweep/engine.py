@@ -49,7 +49,7 @@ def make_cluster(spec: ClusterSpec):
     if spec.kind == "local":
         n = spec.n_workers or max(1, (os.cpu_count() or 1) // spec.threads_per_worker)
         return LocalCluster(n_workers=n, threads_per_worker=spec.threads_per_worker, processes=True,
-                            dashboard_address=None)
+                            dashboard_address=":0")
     cluster = _jobqueue_cluster(spec)
     cluster.scale(jobs=spec.jobs)
     return cluster
