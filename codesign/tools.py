@@ -27,6 +27,13 @@ def require(tool: str, hint: str) -> str:
     return path
 
 
+def require_in_env(tool: str, hint: str) -> str:
+    """A tool installed by a Python wheel into this environment's scripts folder (found even when the
+    environment is not activated), else on PATH."""
+    local = Path(sysconfig.get_paths()["scripts"]) / tool
+    return str(local) if local.is_file() else require(tool, hint)
+
+
 def run_tool(cmd: Sequence[str], cwd: str | Path, log: str | Path, env: Mapping[str, str] | None = None,
              timeout: float | None = None) -> None:
     """Run ``cmd`` in ``cwd`` with stdout+stderr saved to ``log``; raise ``ToolError`` naming the log."""

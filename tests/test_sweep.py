@@ -127,3 +127,40 @@ def test_ci_sweep_survives_a_kill_and_reports(tmp_path, real_dir):
     table = (out / "results.csv").read_text().splitlines()
     assert len(table) == 7 and table[0].startswith("id,status,")
     assert "6 of 6 points finished" in (out / "report" / "pareto.md").read_text()
+
+
+@pytest.mark.slow
+@pytest.mark.realdata
+def test_sweep_runs_on_a_separately_started_scheduler(tmp_path, real_dir):
+    """`dask scheduler` + two `dask worker` processes started outside; the sweep connects with --scheduler."""
+    from codesign.sweep.engine import run_sweep
+
+    dask = str(Path(sys.executable).with_name("dask"))
+    address_file = tmp_path / "scheduler.json"
+    procs = [subprocess.Popen([dask, "scheduler", "--no-dashboard", "--port", "0", "--scheduler-file",
+                               str(address_file)], cwd=tmp_path, stderr=subprocess.DEVNULL)]
+    try:
+        deadline = time.time() + 60
+        while not address_file.is_file() and time.time() < deadline:
+            time.sleep(0.2)
+        procs += [subprocess.Popen([dask, "worker", "--nworkers", "1", "--nthreads", "1", "--no-dashboard",
+                                    "--scheduler-file", str(address_file)], cwd=ROOT, stderr=subprocess.DEVNULL)
+                  for _ in range(2)]
+        sweep = load_sweep(_write(tmp_path, (
+            "stages: [train, evaluate]\nevaluation: {n_wafers: 100}\n"
+            "grid:\n  encoder.elinks: [3, 5]\n  encoder.conv_filters: [2]\n"
+            "  training: [{sources: [highpu_dev.csv], epochs: 1}]\n")))
+        from distributed import Client
+
+        with Client(scheduler_file=str(address_file)) as client:
+            client.wait_for_workers(2, timeout=60)
+            address = client.scheduler.address
+        rows = run_sweep(sweep, tmp_path / "out", scheduler=address, progress=False)
+    finally:
+        for p in procs:
+            p.terminate()
+        for p in procs:
+            p.wait(timeout=30)
+    assert [r["status"] for r in rows] == ["ok", "ok"]
+    assert all(0 < r["mean_emd"] < 4 for r in rows)
+    assert len({r["worker"] for r in rows}) == 2

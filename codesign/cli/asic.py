@@ -72,6 +72,13 @@ def _cmd_fpga_synth(args: argparse.Namespace) -> None:
     print((Path(args.out) / "fpga_report.md").read_text())
 
 
+def _cmd_fpga_pnr(args: argparse.Namespace) -> None:
+    from codesign.asic.synth import place_and_route_ecp5
+
+    place_and_route_ecp5(args.rtl, args.out, args.device, args.package, seed=args.seed)
+    print((Path(args.out) / "ecp5_report.md").read_text())
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     asic = sub.add_parser("asic", help="ASIC implementation reports", description="ASIC synthesis with Yosys.")
     asub = asic.add_subparsers(dest="asic_command", required=True, metavar="COMMAND")
@@ -128,3 +135,11 @@ def register(sub: argparse._SubParsersAction) -> None:
              "carry chains, DSPs and block RAMs.")
     p.add_argument("--rtl", required=True, help="RTL folder (codesign rtl)")
     p.add_argument("--out", required=True, help="report folder")
+    p = _add(fsub, "pnr", _cmd_fpga_pnr, "open place and route on a Lattice ECP5: utilisation and Fmax",
+             "Yosys synth_ecp5 and nextpnr-ecp5 (yowasp wheel) of the top inside a pin-limited shell; reports "
+             "LUT4/FF utilisation and Fmax against the RTL's clock (40 MHz). Large designs take minutes to hours.")
+    p.add_argument("--rtl", required=True, help="RTL folder (codesign rtl or codesign asic rtl)")
+    p.add_argument("--out", required=True, help="report folder")
+    p.add_argument("--device", default="85k", choices=["25k", "45k", "85k"], help="LFE5U size")
+    p.add_argument("--package", default="CABGA381")
+    p.add_argument("--seed", type=int, default=1, help="placer seed")

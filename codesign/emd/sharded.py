@@ -13,6 +13,7 @@ how many workers run them or in which order.
 from __future__ import annotations
 
 import time
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -105,8 +106,9 @@ def sharded_pair_labels(client: Any, calq: np.ndarray, n_random: int, n_perturbe
     out.mkdir(parents=True, exist_ok=True)
     shards = plan_shards(n_random, n_perturbed, shard_size, seed)
     start = time.perf_counter()
-    wafers = client.scatter(calq, broadcast=True)
-    futures = [client.submit(label_shard, wafers, s, str(out), key=f"emd-shard-{seed}-{s.index}", pure=False)
+    wafers = client.scatter(calq, broadcast=True, hash=False)
+    run = uuid.uuid4().hex[:8]  # keys unique per call: a key reused while the last call's are released is lost
+    futures = [client.submit(label_shard, wafers, s, str(out), key=f"emd-shard-{s.index}-{run}", pure=False)
                for s in shards]
     results = []
     with tqdm(total=n_random + n_perturbed, desc="exact EMD (Dask)", unit="pair", disable=not progress) as bar:

@@ -17,6 +17,7 @@ import csv
 import io
 import json
 import os
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -107,9 +108,10 @@ def run_sweep(sweep: Sweep, out_dir: str | Path, scheduler: str | None = None,
     wanted = {p.id for p in points}
     opts = sweep.options
     if pending:
+        run = uuid.uuid4().hex[:8]  # task keys unique per run, as a shared scheduler may remember old ones
         with open_client(opts.cluster, scheduler) as client:
             futures = [client.submit(run_point, p, str(points_dir.resolve()), opts.stages, opts.evaluation,
-                                     opts.synth_module, opts.cluster.threads_per_worker, key=f"point-{p.id}",
+                                     opts.synth_module, opts.cluster.threads_per_worker, key=f"point-{p.id}-{run}",
                                      pure=False) for p in pending]
             bar = tqdm(total=len(points), initial=len(points) - len(pending), desc="sweep", unit="point",
                        disable=not progress)
