@@ -21,7 +21,7 @@ SIM     ?= icarus
 DATA    ?=
 DATA_ARG := $(if $(DATA),--data $(DATA),)
 
-.PHONY: help setup system-deps demo test test-fast lint benchmark clean emd-cnn train evaluate model hls hls-synth rtl vectors sim asic fpga
+.PHONY: help setup system-deps demo test test-fast lint benchmark clean emd-cnn train evaluate model hls hls-synth rtl vectors sim asic fpga sweep
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
@@ -94,12 +94,17 @@ sim: rtl vectors  ## cocotb testbenches on the RTL with SIM=icarus|verilator
 	$(BIN)/codesign sim --rtl $(RTL) --vectors $(VECTORS) --sim $(SIM)
 
 LIBERTY ?=
-asic: rtl vectors  ## Yosys ASIC synthesis of out/rtl/$(MODEL): cells, GE, area, energy/inference (LIBERTY=lib)
-	$(BIN)/codesign asic synth --rtl $(RTL) --out $(OUT)/asic/$(MODEL) $(if $(LIBERTY),--liberty $(LIBERTY),)
-	$(if $(LIBERTY),,$(BIN)/codesign asic energy --asic $(OUT)/asic/$(MODEL) --rtl $(RTL) --vectors $(VECTORS))
+VARIANTS ?= fixed reconfig reconfig_tmr
+asic: rtl vectors  ## Yosys ASIC reports (fixed, reconfigurable, TMR): GE, area, energy -> out/asic/$(MODEL)/summary.md
+	$(BIN)/codesign asic flow --model $(MODEL_DIR) --rtl $(RTL) --vectors $(VECTORS) --out $(OUT)/asic/$(MODEL) \
+	  --variants $(VARIANTS) $(if $(LIBERTY),--liberty $(LIBERTY),)
 
-fpga: rtl  ## Yosys synth_xilinx (UltraScale+) of out/rtl/$(MODEL): LUT/FF/CARRY/DSP
-	$(BIN)/codesign fpga synth --rtl $(RTL) --out $(OUT)/fpga/$(MODEL)
+fpga: rtl  ## synth_xilinx + ECP5 place and route (Fmax) of every variant -> out/fpga/$(MODEL)/summary.md
+	$(BIN)/codesign fpga flow --model $(MODEL_DIR) --rtl $(RTL) --out $(OUT)/fpga/$(MODEL) --variants $(VARIANTS)
+
+SWEEP ?= bits12
+sweep: setup  ## design-space sweep sweeps/$(SWEEP).yaml on Dask -> out/sweeps/$(SWEEP)/report/pareto.md
+	$(BIN)/codesign sweep --config sweeps/$(SWEEP).yaml --out $(OUT)/sweeps/$(SWEEP)
 
 clean:  ## remove generated output (keeps .venv)
 	rm -rf $(OUT) build .pytest_cache

@@ -36,10 +36,12 @@ def test_grid_expands_to_the_product_with_stable_ids(tmp_path):
                                       "encoder.elinks"]
     p = next(p for p in points if p.overrides["encoder"]["weight_bits"] == 4)
     assert p.spec["encoder"]["weight_frac_bits"] == 3 and p.spec["decoder"]["dense_units"] == 512
-    # the id depends on the point's values only, not on the grid around it or the key order
-    assert p.id == point_id(dict(reversed(list(p.overrides.items()))))
-    small = load_sweep(_write(tmp_path, "grid: {encoder.elinks: [3]}\n")).points()
-    assert small[0].id == point_id({"encoder.elinks": 3})
+    # the id depends on the point's full spec (and stages), not on the grid around it
+    small = load_sweep(_write(tmp_path, "grid: {encoder.elinks: [3, 4], encoder.input_frac_bits: [7]}\n")).points()
+    same = next(q for q in points if q.spec == small[0].spec)
+    assert small[0].id == same.id == point_id(small[0].spec)
+    other_base = load_sweep(_write(tmp_path, "grid: {encoder.elinks: [3], training.epochs: [1]}\n")).points()
+    assert other_base[0].id != small[0].id
 
 
 def test_random_sample_is_seeded(tmp_path):

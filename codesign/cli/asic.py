@@ -72,6 +72,20 @@ def _cmd_fpga_synth(args: argparse.Namespace) -> None:
     print((Path(args.out) / "fpga_report.md").read_text())
 
 
+def _cmd_asic_flow(args: argparse.Namespace) -> None:
+    from codesign.asic.flow import asic_flow
+
+    asic_flow(args.model, args.rtl, args.vectors, args.out, args.liberty, tuple(args.variants))
+    print((Path(args.out) / "summary.md").read_text())
+
+
+def _cmd_fpga_flow(args: argparse.Namespace) -> None:
+    from codesign.asic.flow import fpga_flow
+
+    fpga_flow(args.model, args.rtl, args.out, tuple(args.variants), not args.no_pnr)
+    print((Path(args.out) / "summary.md").read_text())
+
+
 def _cmd_fpga_pnr(args: argparse.Namespace) -> None:
     from codesign.asic.synth import place_and_route_ecp5
 
@@ -89,6 +103,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", required=True, help="report folder")
     p.add_argument("--liberty", help="standard-cell library (.lib) to map to")
     p.add_argument("--um2-per-ge", type=float, default=1.44, help="area of one NAND2 equivalent in um2")
+    p = _add(asub, "flow", _cmd_asic_flow, "all ASIC reports of a model: fixed, reconfigurable, TMR (make asic)",
+             "Synthesise the fixed-weight RTL and the reconfigurable RTL with and without TMR (generated from the "
+             "model's shape), estimate the fixed design's energy per inference on real wafers, and write "
+             "summary.md/json beside the published ECON-T figures. The reconfigurable designs take long.")
+    p.add_argument("--model", required=True, help="model folder (its shape sizes the reconfigurable RTL)")
+    p.add_argument("--rtl", required=True, help="fixed-weight RTL folder (codesign rtl)")
+    p.add_argument("--vectors", required=True, help="vectors folder (codesign vectors), for the energy")
+    p.add_argument("--out", required=True, help="report folder")
+    p.add_argument("--liberty", help="standard-cell library (.lib) to map to")
+    p.add_argument("--variants", nargs="+", default=["fixed", "reconfig", "reconfig_tmr"],
+                   choices=["fixed", "reconfig", "reconfig_tmr"])
     p = _add(asub, "energy", _cmd_asic_energy, "energy per inference from gate-level switching activity",
              "Simulate the netlist of `codesign asic synth` with Icarus on real-wafer vectors (frames checked "
              "against Keras), count bit toggles in the VCD and multiply by a stated energy per toggle.")
@@ -135,6 +160,15 @@ def register(sub: argparse._SubParsersAction) -> None:
              "carry chains, DSPs and block RAMs.")
     p.add_argument("--rtl", required=True, help="RTL folder (codesign rtl)")
     p.add_argument("--out", required=True, help="report folder")
+    p = _add(fsub, "flow", _cmd_fpga_flow, "all FPGA reports of a model: fixed, reconfigurable, TMR (make fpga)",
+             "synth_xilinx of every variant, ECP5 place and route of those that fit the LFE5U-85F, the da4ml "
+             "Vivado project if vivado is on PATH; summary.md/json.")
+    p.add_argument("--model", required=True, help="model folder")
+    p.add_argument("--rtl", required=True, help="fixed-weight RTL folder (codesign rtl)")
+    p.add_argument("--out", required=True, help="report folder")
+    p.add_argument("--variants", nargs="+", default=["fixed", "reconfig", "reconfig_tmr"],
+                   choices=["fixed", "reconfig", "reconfig_tmr"])
+    p.add_argument("--no-pnr", action="store_true", help="skip ECP5 place and route")
     p = _add(fsub, "pnr", _cmd_fpga_pnr, "open place and route on a Lattice ECP5: utilisation and Fmax",
              "Yosys synth_ecp5 and nextpnr-ecp5 (yowasp wheel) of the top inside a pin-limited shell; reports "
              "LUT4/FF utilisation and Fmax against the RTL's clock (40 MHz). Large designs take minutes to hours.")

@@ -119,7 +119,8 @@ class Sweep:
         if 0 < self.options.sample < len(combos):
             pick = np.random.default_rng(self.options.seed).choice(len(combos), self.options.sample, replace=False)
             combos = [combos[i] for i in sorted(pick)]
-        return [Point(point_id(c), c, apply_overrides(self.base_spec, c)) for c in combos]
+        specs = [apply_overrides(self.base_spec, c) for c in combos]
+        return [Point(point_id(spec, self.options.stages), c, spec) for c, spec in zip(combos, specs, strict=True)]
 
     def varied_columns(self) -> list[str]:
         """Override columns that take more than one value over the points (what a report should show)."""
@@ -128,10 +129,11 @@ class Sweep:
         return [k for k in keys if len({json.dumps(p.get(k), sort_keys=True) for p in points}) > 1]
 
 
-def point_id(overrides: dict[str, Any]) -> str:
-    """Stable short name of a point, from its overrides only: the same point keeps its folder when the grid
-    grows or is reordered, which is what makes a restarted sweep skip it."""
-    text = json.dumps(overrides, sort_keys=True)
+def point_id(spec: dict[str, Any], stages: tuple[str, ...] = STAGES) -> str:
+    """Stable short name of a point, from the full spec it trains and the stages it runs: the same point
+    keeps its folder when the grid grows or is reordered (a restarted sweep skips it), while a changed base
+    spec makes new points instead of reusing results of the old ones."""
+    text = json.dumps([spec, list(stages)], sort_keys=True)
     return "p" + hashlib.sha256(text.encode()).hexdigest()[:10]
 
 

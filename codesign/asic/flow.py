@@ -1,0 +1,116 @@
+"""The implementation flows behind ``make asic`` and ``make fpga``: every design variant of one model, one
+summary table.
+
+Variants: ``fixed`` (the da4ml core, weights wired into the logic, from ``codesign rtl``), ``reconfig``
+(weights in a configuration register, ``codesign asic rtl``) and ``reconfig_tmr`` (that register
+triplicated with majority voting). ``asic_flow`` synthesises each with Yosys (gate equivalents, area) and
+estimates the fixed design's energy per inference from gate-level switching activity on real wafers;
+``fpga_flow`` runs Yosys ``synth_xilinx`` for each and places and routes them on an ECP5 where they fit.
+Both write ``summary.md`` / ``summary.json`` next to the per-variant reports.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+from codesign.artifacts import provenance, write_json, write_text
+from codesign.asic.synth import ECONT_PUBLISHED, place_and_route_ecp5, synthesize_asic, synthesize_fpga
+from codesign.hardware.rtl import RtlInfo, write_reconfigurable_rtl
+from codesign.models.store import load_encoder_config
+from codesign.tools import run_tool
+
+VARIANTS = ("fixed", "reconfig", "reconfig_tmr")
+
+
+def variant_rtl(model_dir: str | Path, fixed_rtl: str | Path, rtl_root: str | Path) -> dict[str, Path]:
+    """RTL folder of every variant: the given fixed one, and the reconfigurable ones generated (once) from
+    the model's shape next to it."""
+    info = RtlInfo.load(fixed_rtl)
+    cfg = load_encoder_config(model_dir)
+    folders = {"fixed": Path(fixed_rtl)}
+    for name, tmr in (("reconfig", False), ("reconfig_tmr", True)):
+        folder = Path(rtl_root) / name
+        if not (folder / "rtl.json").is_file():
+            write_reconfigurable_rtl(cfg, folder, info.clock_period_ns, info.calq_bits, tmr=tmr)
+        folders[name] = folder
+    return folders
+
+
+def asic_flow(model_dir: str | Path, fixed_rtl: str | Path, vectors: str | Path, out_dir: str | Path,
+              liberty: str | Path | None = None, variants: tuple[str, ...] = VARIANTS,
+              energy_wafers: int = 200) -> dict[str, Any]:
+    """Synthesise every variant (and estimate the fixed design's energy) into ``out_dir/VARIANT``."""
+    from codesign.asic.energy import estimate_energy
+
+    out = Path(out_dir)
+    rtl = variant_rtl(model_dir, fixed_rtl, out / "rtl")
+    rows = {}
+    for name in variants:
+        report = synthesize_asic(rtl[name], out / name, liberty)
+        if name == "fixed" and not liberty:
+            report["energy"] = estimate_energy(out / name, rtl[name], vectors, energy_wafers)
+        rows[name] = report
+    summary = {"variants": rows, "published_econt": ECONT_PUBLISHED, "meta": provenance(model=str(model_dir))}
+    write_json(out / "summary.json", summary)
+    write_text(out / "summary.md", asic_markdown(rows))
+    return summary
+
+
+def asic_markdown(rows: dict[str, Any]) -> str:
+    pub = ECONT_PUBLISHED
+    lines = ["# ASIC implementation (Yosys, 65 nm gate-equivalent model)", "",
+             "| design | cells | flip-flops | gate equivalents | area (mm2) | energy (nJ/inference) | "
+             "power at 40 MHz (mW) |", "|---|---|---|---|---|---|---|"]
+    for name, r in rows.items():
+        e = r.get("energy")
+        energy = (f"{e['energy_nJ_per_inference']:.3f} | {e['power_mW_at_40MHz']:.1f}" if e else "- | -")
+        if "gate_equivalents" in r:
+            lines.append(f"| {name} | {r['cells']} | {r['flip_flops']} | {r['gate_equivalents']:.0f} | "
+                         f"{r['area_mm2']:.3f} | {energy} |")
+        else:
+            lines.append(f"| {name} | {r['cells']} | - | - | {r['library_area_um2'] / 1e6:.3f} (library) | {energy} |")
+    lines.append(f"| published ECON-T ASIC (whole chip) | - | - | - | {pub['area_mm2']} | "
+                 f"{pub['energy_nJ_per_inference']} | {pub['power_mW_at_40MHz']} |")
+    lines += ["", "Area: NAND2 gate equivalents x 1.44 um2 (65 nm LP NAND2X1, assumed). Energy: bit toggles of "
+              "the gate-level netlist on real wafers x 5 fJ per toggle (assumed; see codesign/asic/energy.py). "
+              "The published figures are for the whole ECON-T chip (all its blocks, I/O, clocking), so they bound "
+              "the encoder from above rather than compare like for like."]
+    return "\n".join(lines) + "\n"
+
+
+def fpga_flow(model_dir: str | Path, fixed_rtl: str | Path, out_dir: str | Path,
+              variants: tuple[str, ...] = VARIANTS, place_and_route: bool = True) -> dict[str, Any]:
+    """``synth_xilinx`` of every variant into ``out_dir/VARIANT``, ECP5 place and route of those that fit."""
+    out = Path(out_dir)
+    rtl = variant_rtl(model_dir, fixed_rtl, out / "rtl")
+    rows = {}
+    for name in variants:
+        rows[name] = {"xilinx": synthesize_fpga(rtl[name], out / name / "xilinx")}
+        if place_and_route:
+            rows[name]["ecp5"] = place_and_route_ecp5(rtl[name], out / name / "ecp5")
+    vivado = _vivado(rtl["fixed"], out / "vivado")
+    write_json(out / "summary.json",
+               {"variants": rows, "vivado": vivado, "meta": provenance(model=str(model_dir))})
+    lines = ["# FPGA implementation", "", "| design | UltraScale+ LUT | FF | CARRY | DSP | ECP5 LUT4 | ECP5 Fmax (MHz) |"
+             " 40 MHz met |", "|---|---|---|---|---|---|---|---|"]
+    for name, r in rows.items():
+        x, e = r["xilinx"], r.get("ecp5")
+        ecp5 = "- | - | -" if e is None else (
+            f"{e['LUT4']} | {e['fmax_mhz']:.1f} | {'yes' if e['meets_timing'] else 'no'}" if e["fits"]
+            else f"{e['LUT4']} (> device) | - | does not fit")
+        lines.append(f"| {name} | {x['LUT']} | {x['FF']} | {x['CARRY']} | {x['DSP']} | {ecp5} |")
+    lines += ["", f"Vivado: {vivado}"]
+    write_text(out / "summary.md", "\n".join(lines) + "\n")
+    return rows
+
+
+def _vivado(rtl: Path, log_dir: Path) -> str:
+    """Run the Vivado project TCL da4ml wrote for the fixed design when ``vivado`` is on PATH."""
+    tcl = rtl / "build_vivado_prj.tcl"
+    vivado = shutil.which("vivado")
+    if vivado is None or not tcl.is_file():
+        return f"not on PATH; the project script is {tcl}" if tcl.is_file() else "no project script"
+    run_tool([vivado, "-mode", "batch", "-source", tcl.name], cwd=rtl, log=log_dir / "vivado.log")
+    return f"ran {tcl} (log {log_dir / 'vivado.log'})"
