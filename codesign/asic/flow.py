@@ -93,8 +93,9 @@ def fpga_flow(model_dir: str | Path, fixed_rtl: str | Path, out_dir: str | Path,
     vivado = _vivado(rtl["fixed"], out / "vivado")
     write_json(out / "summary.json",
                {"variants": rows, "vivado": vivado, "meta": provenance(model=str(model_dir))})
-    lines = ["# FPGA implementation", "", "| design | UltraScale+ LUT | FF | CARRY | DSP | ECP5 LUT4 | ECP5 Fmax (MHz) |"
-             " 40 MHz met |", "|---|---|---|---|---|---|---|---|"]
+    lines = ["# FPGA implementation", "",
+             "| design | UltraScale+ LUT | FF | CARRY | DSP | ECP5 LUT4 | ECP5 Fmax (MHz) | 40 MHz met |",
+             "|---|---|---|---|---|---|---|---|"]
     for name, r in rows.items():
         x, e = r["xilinx"], r.get("ecp5")
         ecp5 = "- | - | -" if e is None else (

@@ -23,7 +23,10 @@ ECONT_PUBLISHED = {"area_mm2": 3.6, "power_mW_at_40MHz": 95.0, "energy_nJ_per_in
 
 def _script(template: str, rtl_dir: Path, info: RtlInfo, out: Path, top: str, **extra: str) -> Path:
     sources = " ".join(str(rtl_dir / s) for s in info.sources)
-    text = (FLOW_DIR / template).read_text().format(sources=sources, top=top,
+    # The reconfigurable core keeps its hierarchy: its thousands of identical multipliers are then mapped
+    # once per width instead of being optimised flattened (hours of ABC); the fixed cores are flattened.
+    flatten = "" if info.config_bits else "-flatten"
+    text = (FLOW_DIR / template).read_text().format(sources=sources, top=top, flatten=flatten,
                                                     stat_file=out / "yosys_stat.txt", **extra)
     script = out / template
     script.write_text(text)
