@@ -68,3 +68,19 @@ def test_hls_csim_matches_keras(flow, tmp_path, capsys, backend):
     tool = {"vitis": "vitis-run or vitis_hls", "vivado": "vivado_hls", "catapult": "catapult"}[backend]
     assert f"HLS synthesis skipped: no {tool} on PATH" in out or "hls_report" in out
     assert (tmp_path / "hls" / "firmware" / "econt_encoder.cpp").is_file()
+
+
+@pytest.mark.simulator
+@pytest.mark.parametrize("input_bits", [(1, 5), (0, 8)], ids=["floor-2-lsbs", "wrap-msb"])
+def test_narrower_or_shifted_input_formats_stay_bit_exact(tmp_path, real_dir, capsys, input_bits):
+    """The top converts the 8-bit on-chip inputs to the encoder's input format like its quantizer (TRN, WRAP)."""
+    int_bits, frac_bits = input_bits
+    config = tmp_path / "enc.yaml"
+    config.write_text(f"input_int_bits: {int_bits}\ninput_frac_bits: {frac_bits}\n")
+    model, rtl, vectors = tmp_path / "model", tmp_path / "rtl", tmp_path / "vectors"
+    assert main(["model", "init", "--config", str(config), "--seed", "2", "--out", str(model)]) == 0
+    assert main(["rtl", "--model", str(model), "--out", str(rtl)]) == 0
+    assert main(["vectors", "--model", str(model), "--data", str(real_dir / "highpu_dev.csv"), "--n-wafers", "400",
+                 "--out", str(vectors)]) == 0
+    assert main(["sim", "--rtl", str(rtl), "--vectors", str(vectors), "--sim", "verilator"]) == 0
+    assert "3 cocotb tests passed on 530 vectors" in capsys.readouterr().out

@@ -119,6 +119,7 @@ def _write_top(folder: Path, cfg: EncoderConfig, core: str, core_latency: int, c
         core_latency=core_latency,
         pixel_tc=[int(t) if m else None for t, m in zip(tc_of_pixel, mask, strict=True)],
         core_input_bits=core_input_bits,
+        core_input_frac_bits=cfg.input_frac_bits,
         frame=fmt,
         calq_bits=calq_bits,
         config_port=config_bits > 0,

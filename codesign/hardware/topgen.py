@@ -31,6 +31,7 @@ class TopSpec:
     pixel_tc: Sequence[int | None]  # for each core input (pixel), the TC feeding it, None = constant zero
     core_input_bits: int  # bits per core input in its packed model_inp
     frame: FrameFormat
+    core_input_frac_bits: int = INPUT_FRAC_BITS  # fractional bits of a core input (the encoder's input format)
     calq_bits: int = 22
     n_tc: int = 48
     config_port: bool = False  # pass the core's serial configuration port (cfg_en, cfg_in, cfg_out) through
@@ -134,7 +135,7 @@ def top_verilog(spec: TopSpec) -> str:
         f"    wire [{core_out - 1}:0] core_out;",
     ]
     for p, tc in enumerate(spec.pixel_tc):
-        src = f"{ib}'d0" if tc is None else _resize(f"inputs_s3[{tc * INPUT_BITS} +: {INPUT_BITS}]", INPUT_BITS, ib)
+        src = f"{ib}'d0" if tc is None else _core_input(tc * INPUT_BITS, ib, spec.core_input_frac_bits)
         lines.append(f"    assign core_in[{p * ib} +: {ib}] = {src};")
     lines += [
         f"    {spec.core_module} core (.clk(clk), .model_inp(core_in), .model_out(core_out)"
@@ -159,9 +160,18 @@ def top_verilog(spec: TopSpec) -> str:
     return "\n".join(lines)
 
 
-def _resize(expr: str, have: int, want: int) -> str:
-    if have == want:
-        return expr
-    if have < want:
-        return f"{{{want - have}'d0, {expr}}}"
-    raise ValueError(f"core input of {want} bits cannot hold the {have}-bit on-chip inputs")
+def _core_input(base: int, bits: int, frac: int) -> str:
+    """The on-chip input at bit ``base`` of ``inputs_s3`` (INPUT_BITS, INPUT_FRAC_BITS fractional) in the
+    core's format (``bits``, ``frac`` fractional), as the encoder's input quantizer does it: fewer fractional
+    bits floor (drop LSBs, TRN), fewer integer bits wrap (drop MSBs, WRAP), more bits are zeros."""
+    drop = max(INPUT_FRAC_BITS - frac, 0)
+    low_zeros = max(frac - INPUT_FRAC_BITS, 0)
+    keep = min(INPUT_BITS - drop, bits - low_zeros)
+    if keep <= 0:
+        return f"{bits}'d0"
+    expr = f"inputs_s3[{base + drop} +: {keep}]"
+    if low_zeros:
+        expr = f"{{{expr}, {low_zeros}'d0}}"
+    if bits > keep + low_zeros:
+        expr = f"{{{bits - keep - low_zeros}'d0, {expr}}}"
+    return expr

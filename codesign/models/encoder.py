@@ -20,6 +20,7 @@ from typing import Literal
 import numpy as np
 
 from codesign.data.arrange import IMAGE_SHAPE, Layout, to_image
+from codesign.data.onchip import INPUT_FRAC_BITS
 
 LATENT_BITS_BY_ELINKS = {2: 3, 3: 5, 4: 7, 5: 9}
 
@@ -61,8 +62,9 @@ class EncoderConfig:
 
 
 def encoder_inputs(onchip_inputs: np.ndarray, cfg: EncoderConfig) -> np.ndarray:
-    """(n, 48) on-chip input integers (units of 2**-input_frac_bits) -> float32 images for the model."""
-    scaled = np.asarray(onchip_inputs, dtype=np.float64) / (1 << cfg.input_frac_bits)
+    """(n, 48) on-chip input integers (units of 2**-7, the conversion's fixed format) -> float32 images for the
+    model; the model's input quantizer then applies ``input_int_bits``/``input_frac_bits`` (floor, wrap)."""
+    scaled = np.asarray(onchip_inputs, dtype=np.float64) / (1 << INPUT_FRAC_BITS)
     return np.ascontiguousarray(to_image(scaled, cfg.layout), dtype=np.float32)
 
 
