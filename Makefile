@@ -35,6 +35,8 @@ system-deps:  ## apt-get install the simulators and synthesis tools that are mis
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq $$missing; \
 	fi
+	@command -v sta >/dev/null || { SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  { $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq opensta; } || echo "OpenSTA not available: LIBERTY timing will be skipped"; }
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)

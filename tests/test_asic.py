@@ -101,3 +101,26 @@ def test_tmr_masks_every_upset_that_breaks_the_plain_design(tmp_path, capsys, re
     assert reports["tmr"]["injections"] == reports["no_tmr"]["injections"] == 1000
     assert reports["tmr"]["wrong_frames"] == 0
     assert reports["no_tmr"]["wrong_frames"] > 100
+
+
+@pytest.mark.slow
+def test_liberty_flow_maps_and_times_with_opensta(tmp_path, capsys):
+    """LIBERTY=... maps a tiny encoder to library cells (a toy library with timing tables, tests/data) and
+    OpenSTA times it against the 25 ns clock."""
+    from codesign.cli import main
+
+    config = tmp_path / "tiny.yaml"
+    config.write_text("layout: 8x8\nconv_filters: 2\nlatent_dim: 4\nelinks: 2\nlatent_int_bits: 1\n")
+    assert main(["model", "init", "--config", str(config), "--out", str(tmp_path / "model")]) == 0
+    assert main(["rtl", "--model", str(tmp_path / "model"), "--out", str(tmp_path / "rtl")]) == 0
+    lib = Path(__file__).parent / "data" / "toy65.lib"
+    assert main(["asic", "synth", "--rtl", str(tmp_path / "rtl"), "--out", str(tmp_path / "asic"),
+                 "--liberty", str(lib)]) == 0
+    report = json.loads((tmp_path / "asic" / "asic_report.json").read_text())
+    assert report["cells"] > 1000 and report["library_area_um2"] > report["cells"]
+    timing = report["timing"]
+    if shutil.which("sta") is None:
+        assert timing["status"].startswith("skipped: OpenSTA")
+        pytest.skip("OpenSTA not installed (apt-get install opensta); mapping checked")
+    assert timing["status"] == "ok" and timing["meets_timing"] and 40 < timing["fmax_mhz"] < 5000
+    assert "OpenSTA: worst setup slack" in capsys.readouterr().out

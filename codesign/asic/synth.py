@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
+import shutil
 from pathlib import Path
 from typing import Any
 
 from codesign.artifacts import provenance, write_json, write_text
 from codesign.asic.reports import UM2_PER_GE_65NM, asic_summary, fpga_summary, parse_yosys_stat
 from codesign.hardware.rtl import RtlInfo
-from codesign.tools import require, require_in_env, run_tool
+from codesign.tools import ToolError, require, require_in_env, run_tool
 
 FLOW_DIR = Path(__file__).resolve().parents[2] / "asic_flow"
 # The published ECON-T ASIC (65 nm LP CMOS), for the side-by-side table: the whole chip, not the encoder only.
@@ -59,7 +61,9 @@ def synthesize_asic(rtl_dir: str | Path, out_dir: str | Path, liberty: str | Pat
         script = _script("asic_liberty.ys", rtl, info, out, top, liberty=str(Path(liberty).resolve()),
                          netlist=str(out / "netlist.v"))
         stat = _yosys(script, out, timeout)
-        summary = {"cells": stat["n_cells"], "library_area_um2": stat["chip_area"], "liberty": str(liberty)}
+        summary = {"cells": stat["n_cells"], "library_area_um2": stat["chip_area"], "liberty": str(liberty),
+                   "timing": static_timing(Path(liberty).resolve(), out / "netlist.v", top, info.clock_period_ns,
+                                           out, timeout)}
     else:
         stat = _yosys(_script("asic_generic.ys", rtl, info, out, top, netlist=str(out / "netlist.v")), out, timeout)
         summary = asic_summary(stat, um2_per_ge)
@@ -88,6 +92,27 @@ def synthesize_fpga(rtl_dir: str | Path, out_dir: str | Path, timeout: float | N
                f"| {report['LUT']} | {report['FF']} | {report['CARRY']} | {report['DSP']} | {report['BRAM']} | "
                f"{info.estimated_luts:.0f} |\n")
     return report
+
+
+def static_timing(liberty: Path, netlist: Path, top: str, period_ns: float, out: Path,
+                  timeout: float | None = None) -> dict[str, Any]:
+    """OpenSTA worst setup slack and Fmax of a library-mapped netlist; a note instead when OpenSTA is not
+    installed or the library has no timing arcs."""
+    if "cell_rise" not in liberty.read_text(errors="replace"):
+        return {"status": f"skipped: {liberty.name} has no timing tables"}
+    sta = shutil.which("sta")
+    if sta is None:
+        return {"status": "skipped: OpenSTA (sta) not installed; apt-get install opensta"}
+    script = out / "sta.tcl"
+    script.write_text((FLOW_DIR / "sta.tcl").read_text().format(liberty=liberty, netlist=netlist, top=top,
+                                                                 period=period_ns))
+    run_tool([sta, "-no_splash", "-exit", str(script)], cwd=out, log=out / "sta.log", timeout=timeout)
+    slacks = re.findall(r"^\s*(-?[\d.]+)\s+slack \((MET|VIOLATED)\)", (out / "sta.log").read_text(), re.M)
+    if not slacks:
+        raise ToolError(f"OpenSTA reported no timing path; log: {out / 'sta.log'}")
+    slack = min(float(s) for s, _ in slacks)
+    return {"status": "ok", "clock_period_ns": period_ns, "worst_slack_ns": slack,
+            "fmax_mhz": 1000.0 / (period_ns - slack), "meets_timing": slack >= 0}
 
 
 ECP5_DEVICES = {"25k": 24288, "45k": 43848, "85k": 83640}  # LUT4s per LFE5U device
@@ -162,6 +187,10 @@ def _asic_markdown(r: dict[str, Any]) -> str:
                   "(assumed 65 nm LP NAND2X1)."]
     else:
         lines += [f"Library {r['liberty']}: {r['cells']} cells, {r['library_area_um2']} um2 (library units)."]
+        t = r["timing"]
+        lines += ["", f"OpenSTA: worst setup slack {t['worst_slack_ns']:.3f} ns at {t['clock_period_ns']} ns, "
+                  f"Fmax {t['fmax_mhz']:.1f} MHz ({'meets' if t['meets_timing'] else 'misses'} the clock)."
+                  if t["status"] == "ok" else f"OpenSTA: {t['status']}."]
     pub = r["published_econt"]
     lines += ["", f"Published ECON-T ASIC (whole chip, 65 nm LP): {pub['area_mm2']} mm2, "
               f"{pub['power_mW_at_40MHz']} mW at 40 MHz, {pub['energy_nJ_per_inference']} nJ/inference."]
