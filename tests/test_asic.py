@@ -4,6 +4,7 @@ import json
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from codesign.asic.reports import UnknownCellError, asic_summary, cell_ge, fpga_summary, parse_yosys_stat
@@ -124,3 +125,28 @@ def test_liberty_flow_maps_and_times_with_opensta(tmp_path, capsys):
         pytest.skip("OpenSTA not installed (apt-get install opensta); mapping checked")
     assert timing["status"] == "ok" and timing["meets_timing"] and 40 < timing["fmax_mhz"] < 5000
     assert "OpenSTA: worst setup slack" in capsys.readouterr().out
+
+
+def test_flip_bits_inverts_register_bits_in_twos_complement():
+    from codesign.asic.upsets import flip_bits
+
+    words = np.array([0, 5, -32, 31])
+    assert flip_bits(words, 6, np.array([5])).tolist() == [-32, 5, -32, 31]  # sign bit of word 0
+    assert flip_bits(words, 6, np.array([6, 23])).tolist() == [0, 4, -32, -1]  # bit 0 of word 1, bit 5 of 3
+    twice = flip_bits(flip_bits(words, 6, np.array([7, 13])), 6, np.array([7, 13]))
+    assert twice.tolist() == words.tolist()
+
+
+def test_register_words_load_back_into_the_model():
+    from codesign.asic.reconfig import register_words
+    from codesign.asic.upsets import flip_bits, set_register_words
+    from codesign.models.encoder import EncoderConfig, build_encoder
+
+    cfg = EncoderConfig()
+    model = build_encoder(cfg, seed=3)
+    words = register_words(model, cfg)
+    flipped = flip_bits(words, cfg.weight_bits, np.array([0, 700, 12_000]))
+    set_register_words(model, cfg, flipped)
+    assert np.array_equal(register_words(model, cfg), flipped)
+    set_register_words(model, cfg, words)
+    assert np.array_equal(register_words(model, cfg), words)

@@ -65,6 +65,21 @@ def _cmd_asic_faults(args: argparse.Namespace) -> None:
               f"{r['wrong_frames']} wrong output frames")
 
 
+def _cmd_asic_upsets(args: argparse.Namespace) -> None:
+    from codesign.asic.upsets import upset_scan, write_upset_report
+    from codesign.data.io import read_calq, real_data_dir
+    from codesign.data.splits import split_indices
+    from codesign.training import load_autoencoder
+
+    ae, spec = load_autoencoder(args.model)
+    path = Path(args.data) if args.data else real_data_dir() / "highpu_dev.csv"
+    calq = read_calq(path)
+    calq = calq[split_indices(len(calq), spec.training.split, seed=spec.training.seed).test][: args.n_wafers]
+    result = upset_scan(ae, spec, calq, tuple(args.flips), args.draws, args.seed)
+    write_upset_report(result, args.out, model=str(args.model), data=str(path))
+    print((Path(args.out) / "upsets.md").read_text())
+
+
 def _cmd_fpga_synth(args: argparse.Namespace) -> None:
     from codesign.asic.synth import synthesize_fpga
 
@@ -153,6 +168,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--data", help="wafers (default: real highpu_dev.csv, else synthetic)")
     p.add_argument("--n-wafers", type=int, default=500)
     p.add_argument("--out", required=True, help="work folder")
+    p = _add(asub, "upsets", _cmd_asic_upsets, "EMD degradation under random weight bit flips without TMR",
+             "Flip 1, 2, 4, ... random bits of a trained autoencoder's configuration register image (no "
+             "correction), reload the weights, and measure the exact EMD on held-out wafers; averaged over draws.")
+    p.add_argument("--model", required=True, help="folder written by `codesign train`")
+    p.add_argument("--data", help="wafer file (default: real highpu_dev.csv; its held-out split is used)")
+    p.add_argument("--n-wafers", type=int, default=300)
+    p.add_argument("--flips", type=int, nargs="+", default=[1, 2, 4, 8, 16, 32, 64])
+    p.add_argument("--draws", type=int, default=10)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", required=True, help="report folder")
     fpga = sub.add_parser("fpga", help="FPGA implementation reports", description="FPGA synthesis with Yosys.")
     fsub = fpga.add_subparsers(dest="fpga_command", required=True, metavar="COMMAND")
     p = _add(fsub, "synth", _cmd_fpga_synth, "Yosys synth_xilinx (UltraScale+): LUT/FF/CARRY/DSP counts",
