@@ -71,12 +71,14 @@ def test_hls_csim_matches_keras(flow, tmp_path, capsys, backend):
 
 
 @pytest.mark.simulator
-@pytest.mark.parametrize("input_bits", [(1, 5), (0, 8)], ids=["floor-2-lsbs", "wrap-msb"])
-def test_narrower_or_shifted_input_formats_stay_bit_exact(tmp_path, real_dir, capsys, input_bits):
-    """The top converts the 8-bit on-chip inputs to the encoder's input format like its quantizer (TRN, WRAP)."""
-    int_bits, frac_bits = input_bits
+@pytest.mark.parametrize("config_text", ["input_int_bits: 1\ninput_frac_bits: 5\n",
+                                         "input_int_bits: 0\ninput_frac_bits: 8\n", "conv_filters: 2\n"],
+                         ids=["floor-2-lsbs", "wrap-msb", "narrow-latents"])
+def test_other_input_and_output_formats_stay_bit_exact(tmp_path, real_dir, capsys, config_text):
+    """The top converts the 8-bit on-chip inputs to the encoder's input format like its quantizer (TRN,
+    WRAP), and places core outputs narrower than the latent format (here: 8 of 9 bits used) in their field."""
     config = tmp_path / "enc.yaml"
-    config.write_text(f"input_int_bits: {int_bits}\ninput_frac_bits: {frac_bits}\n")
+    config.write_text(config_text)
     model, rtl, vectors = tmp_path / "model", tmp_path / "rtl", tmp_path / "vectors"
     assert main(["model", "init", "--config", str(config), "--seed", "2", "--out", str(model)]) == 0
     assert main(["rtl", "--model", str(model), "--out", str(rtl)]) == 0

@@ -67,8 +67,13 @@ def trace_encoder(model: Any):  # -> da4ml CombLogic
     return comb_trace(*trace_model(model))
 
 
-def _bit_widths(kifs: np.ndarray) -> np.ndarray:
-    return np.asarray(kifs).sum(axis=0)
+def regular_format(kifs: np.ndarray) -> tuple[int, int]:
+    """(bits, fractional bits) of the regular layout da4ml's ``*_wrapper`` module gives a set of ports: every
+    port in the widest integer and finest fractional format among them (zero-padded)."""
+    k, i, f = (np.asarray(a) for a in kifs)
+    if k.max() > 0:
+        raise ValueError("signed encoder inputs or outputs are not supported by the CALQ-to-frame top")
+    return int(i.max() + f.max()), int(f.max())
 
 
 def write_rtl(model: Any, cfg: EncoderConfig, out_dir: str | Path, clock_period_ns: float = 25.0,
@@ -77,9 +82,11 @@ def write_rtl(model: Any, cfg: EncoderConfig, out_dir: str | Path, clock_period_
     from da4ml.codegen import VerilogModel, VHDLModel
 
     comb = trace_encoder(model)
-    in_bits, out_bits = _bit_widths(comb.inp_kifs), _bit_widths(comb.out_kifs)
-    if not (out_bits == cfg.latent_bits).all():
-        raise ValueError(f"encoder outputs are {sorted(set(out_bits.tolist()))} bits wide, expected the "
+    in_bits, in_frac = regular_format(comb.inp_kifs)
+    out_bits, out_frac = regular_format(comb.out_kifs)
+    shift = cfg.latent_frac_bits - out_frac
+    if shift < 0 or out_bits + shift > cfg.latent_bits:
+        raise ValueError(f"encoder outputs ({out_bits} bits, {out_frac} fractional) do not fit the "
                          f"{cfg.latent_bits}-bit latent format of {cfg.elinks} eLinks")
     out = Path(out_dir)
     with atomic_dir(out) as tmp:
@@ -89,9 +96,10 @@ def write_rtl(model: Any, cfg: EncoderConfig, out_dir: str | Path, clock_period_
             VHDLModel(comb, CORE_MODULE, tmp / "vhdl", latency_cutoff=latency_cutoff,
                       clock_period=clock_period_ns).write()
         da4ml_meta = json.loads((tmp / "metadata.json").read_text())
-        # registered input and output around the da4ml stages
-        return _write_top(tmp, cfg, CORE_MODULE, int(da4ml_meta["latency"]) + 1, int(in_bits.max()), calq_bits,
-                          clock_period_ns, int(da4ml_meta["reg_bits"]), float(da4ml_meta["cost"]))
+        # the wrapper presents every port in one regular format; registered input and output around it
+        return _write_top(tmp, cfg, f"{CORE_MODULE}_wrapper", int(da4ml_meta["latency"]) + 1, in_bits, calq_bits,
+                          clock_period_ns, int(da4ml_meta["reg_bits"]), float(da4ml_meta["cost"]),
+                          core_input_frac_bits=in_frac, core_output_bits=out_bits, core_output_shift=shift)
 
 
 def write_reconfigurable_rtl(cfg: EncoderConfig, out_dir: str | Path, clock_period_ns: float = 25.0,
@@ -110,7 +118,8 @@ def write_reconfigurable_rtl(cfg: EncoderConfig, out_dir: str | Path, clock_peri
 
 def _write_top(folder: Path, cfg: EncoderConfig, core: str, core_latency: int, core_input_bits: int,
                calq_bits: int, clock_period_ns: float, core_registers: int, estimated_luts: float,
-               config_bits: int = 0, tmr: bool = False) -> RtlInfo:
+               config_bits: int = 0, tmr: bool = False, core_input_frac_bits: int | None = None,
+               core_output_bits: int | None = None, core_output_shift: int = 0) -> RtlInfo:
     """Write src/econt_top.v around ``core`` and rtl.json into ``folder``."""
     fmt = FrameFormat(cfg.latent_dim, cfg.latent_bits, cfg.elinks)
     mask, tc_of_pixel = PIXEL_MASK[cfg.layout], TC_OF_PIXEL[cfg.layout]
@@ -119,7 +128,9 @@ def _write_top(folder: Path, cfg: EncoderConfig, core: str, core_latency: int, c
         core_latency=core_latency,
         pixel_tc=[int(t) if m else None for t, m in zip(tc_of_pixel, mask, strict=True)],
         core_input_bits=core_input_bits,
-        core_input_frac_bits=cfg.input_frac_bits,
+        core_input_frac_bits=cfg.input_frac_bits if core_input_frac_bits is None else core_input_frac_bits,
+        core_output_bits=core_output_bits,
+        core_output_shift=core_output_shift,
         frame=fmt,
         calq_bits=calq_bits,
         config_port=config_bits > 0,
