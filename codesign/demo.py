@@ -14,12 +14,11 @@ from typing import Any
 import numpy as np
 
 from codesign.artifacts import atomic_path, provenance, write_json, write_text
-from codesign.data.io import read_calq, real_data_dir, write_wafers
+from codesign.data.io import REFERENCE_FILE, read_calq, real_data_dir, write_wafers
 from codesign.data.stats import wafer_stats, write_comparison
 from codesign.data.synth import generate_wafers, load_synth_config
 from codesign.emd.exact import reference_emds
 
-REAL_REFERENCE = "highpu_dev.csv"
 DEMO_SPEC = Path(__file__).resolve().parents[1] / "models" / "econt_demo.yaml"
 
 
@@ -49,10 +48,10 @@ def run_demo(out_dir: str | Path, n_wafers: int = 5000, n_pairs: int = 2000, see
     synth = generate_wafers(load_synth_config(preset), n_wafers, seed, progress=True)
     write_wafers(out / f"synth_{preset}.csv", synth)
     sets = {"synthetic": synth}
-    real_path = real_data_dir() / REAL_REFERENCE
+    real_path = real_data_dir() / REFERENCE_FILE
     if real_path.is_file():
         sets["real"] = read_calq(real_path)
-        write_comparison(synth, sets["real"], out, labels=("synthetic", f"real {REAL_REFERENCE}"))
+        write_comparison(synth, sets["real"], out, labels=("synthetic", f"real {REFERENCE_FILE}"))
     emds = {name: reference_emds(calq, n_pairs, seed) for name, calq in sets.items()}
     _plot_emds(emds, out / "emd_scales.png")
     compression = _train_and_evaluate(out, seed, "real" in sets)
@@ -73,17 +72,15 @@ def _train_and_evaluate(out: Path, seed: int, has_real: bool) -> dict[str, dict[
     """Train the demo encoder and evaluate it; returns {test set: {algorithm: mean EMD}}."""
     import dataclasses
 
-    from codesign.data.splits import split_indices
     from codesign.evaluation import evaluate_model, write_evaluation
-    from codesign.training import load_ae_spec, split_sources, train_autoencoder
+    from codesign.training import held_out_wafers, load_ae_spec, split_sources, train_autoencoder
 
     spec = load_ae_spec(DEMO_SPEC)
     spec = dataclasses.replace(spec, training=dataclasses.replace(spec.training, seed=seed))
     ae = train_autoencoder(spec, out / "model", progress=False)
     tests = {"synthetic": split_sources(spec)["test"]}
     if has_real:
-        real = read_calq(real_data_dir() / REAL_REFERENCE)
-        tests["real"] = real[split_indices(len(real), spec.training.split, seed=seed).test]
+        tests["real"] = held_out_wafers(spec)
     result = {}
     for name, calq in tests.items():
         metrics, emds = evaluate_model(ae, spec, calq)

@@ -20,6 +20,7 @@ import yaml
 from codesign.artifacts import atomic_path, write_json, write_text
 from codesign.config import load_config, to_mapping
 from codesign.data.geometry import find_tc_groups
+from codesign.data.io import REFERENCE_FILE
 from codesign.data.normalise import normalise
 from codesign.data.onchip import onchip_convert
 from codesign.data.sources import source_wafers
@@ -49,6 +50,16 @@ def split_sources(spec: AutoencoderSpec) -> dict[str, np.ndarray]:
         for name in parts:
             parts[name].append(calq[getattr(split, name)])
     return {k: np.concatenate(v) if v else np.empty((0, 48), dtype=np.int64) for k, v in parts.items()}
+
+
+def held_out_wafers(spec: AutoencoderSpec, data: str | None = None, n_wafers: int = 0) -> np.ndarray:
+    """The test split of ``data`` (a real file, bare name or path, or ``synth:PRESET``; default the real
+    reference sample) with the spec's fractions and seed: wafers its training never saw when ``data`` is one
+    of its sources. ``n_wafers`` > 0 keeps the first ones."""
+    cfg = spec.training
+    calq = source_wafers(data or REFERENCE_FILE, cfg.seed, cfg.n_synth_wafers)
+    test = calq[split_indices(len(calq), cfg.split, seed=cfg.seed).test]
+    return test[:n_wafers] if n_wafers else test
 
 
 def model_arrays(spec: AutoencoderSpec, calq: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

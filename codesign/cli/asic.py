@@ -67,16 +67,12 @@ def _cmd_asic_faults(args: argparse.Namespace) -> None:
 
 def _cmd_asic_upsets(args: argparse.Namespace) -> None:
     from codesign.asic.upsets import upset_scan, write_upset_report
-    from codesign.data.io import read_calq, real_data_dir
-    from codesign.data.splits import split_indices
-    from codesign.training import load_autoencoder
+    from codesign.training import held_out_wafers, load_autoencoder
 
     ae, spec = load_autoencoder(args.model)
-    path = Path(args.data) if args.data else real_data_dir() / "highpu_dev.csv"
-    calq = read_calq(path)
-    calq = calq[split_indices(len(calq), spec.training.split, seed=spec.training.seed).test][: args.n_wafers]
+    calq = held_out_wafers(spec, args.data, args.n_wafers)
     result = upset_scan(ae, spec, calq, tuple(args.flips), args.draws, args.seed)
-    write_upset_report(result, args.out, model=str(args.model), data=str(path))
+    write_upset_report(result, args.out, model=str(args.model), data=args.data or "reference sample")
     print((Path(args.out) / "upsets.md").read_text())
 
 

@@ -68,6 +68,14 @@ def _cmd_data_onchip(args: argparse.Namespace) -> None:
     print(f"wrote {len(words.sum_code)} converted wafers to {args.out}")
 
 
+def _generator_args(p: argparse.ArgumentParser, out_help: str) -> None:
+    p.add_argument("--n", type=int, required=True, help="number of wafers")
+    p.add_argument("--seed", type=int, default=0, help="random seed (same seed, same bits)")
+    p.add_argument("--out", required=True, help=out_help)
+    p.add_argument("--preset", default="highpu", choices=["highpu", "ttbar"], help="built-in parameter set")
+    p.add_argument("--config", help="YAML file with generator parameters (overrides --preset)")
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     data = sub.add_parser("data", help="wafer files: statistics, synthetic data, conversion",
                           description="Wafer files (CALQ CSV or HDF5): inspect, generate, compare, convert.")
@@ -77,19 +85,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("file", help="wafer file (.csv with CALQ_0..CALQ_47 or .h5)")
     p = _add(dsub, "synth", _cmd_data_synth, "generate synthetic wafers in the real CSV format",
              "Generate physically motivated synthetic HGCAL wafers (CSV or, with .h5, HDF5).")
-    p.add_argument("--n", type=int, required=True, help="number of wafers")
-    p.add_argument("--seed", type=int, default=0, help="random seed (same seed, same bits)")
-    p.add_argument("--out", required=True, help="output .csv or .h5")
-    p.add_argument("--preset", default="highpu", choices=["highpu", "ttbar"], help="built-in parameter set")
-    p.add_argument("--config", help="YAML file with generator parameters (overrides --preset)")
+    _generator_args(p, "output .csv or .h5")
     p = _add(dsub, "store", _cmd_data_store, "write a large synthetic wafer store (HDF5) in bounded memory",
              "Generate synthetic wafers batch by batch into an HDF5 store (chunked, lzf) for streamed training "
              "(training.stream_store) beyond memory.")
-    p.add_argument("--n", type=int, required=True, help="number of wafers")
-    p.add_argument("--seed", type=int, default=0, help="random seed (same seed, same bits)")
-    p.add_argument("--out", required=True, help="output .h5")
-    p.add_argument("--preset", default="highpu", choices=["highpu", "ttbar"], help="built-in parameter set")
-    p.add_argument("--config", help="YAML file with generator parameters (overrides --preset)")
+    _generator_args(p, "output .h5")
     p.add_argument("--batch", type=int, default=100_000, help="wafers generated and written at a time")
     p = _add(dsub, "compare", _cmd_data_compare, "compare a synthetic set with a real one (plot + JSON)",
              "Compare occupancy, wafer-sum, cell-charge and per-TC mean-charge distributions; writes "

@@ -18,17 +18,14 @@ def _cmd_train(args: argparse.Namespace) -> None:
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> None:
-    from codesign.data.io import read_calq, real_data_dir
-    from codesign.data.splits import split_indices
     from codesign.evaluation import evaluate_model, write_evaluation
-    from codesign.training import load_autoencoder
+    from codesign.training import held_out_wafers, load_autoencoder
 
     ae, spec = load_autoencoder(args.model)
-    path = Path(args.data) if args.data else real_data_dir() / "highpu_dev.csv"
-    calq = read_calq(path)
-    calq = calq[split_indices(len(calq), spec.training.split, seed=spec.training.seed).test]
+    calq = held_out_wafers(spec, args.data)
     metrics, emds = evaluate_model(ae, spec, calq)
-    write_evaluation(args.out, metrics, emds, model=str(args.model), data=str(path), n_wafers=len(calq))
+    write_evaluation(args.out, metrics, emds, model=str(args.model), data=args.data or "reference sample",
+                     n_wafers=len(calq))
     print((Path(args.out) / "report.md").read_text())
 
 

@@ -20,6 +20,8 @@ import numpy as np
 from codesign.artifacts import atomic_path
 from codesign.data.geometry import N_TC
 
+# The real high-pileup development sample: default held-out evaluation and hardware-verification set.
+REFERENCE_FILE = "highpu_dev.csv"
 CALQ_COLUMNS = tuple(f"CALQ_{i}" for i in range(N_TC))
 HDF5_DATASET = "calq"
 HDF5_SUFFIXES = (".h5", ".hdf5")

@@ -38,10 +38,10 @@ class Vectors:
 def check_wafers(data: str | Path | None, limit: int | None = None) -> tuple[np.ndarray, str]:
     """Wafers to verify hardware on: ``data`` if given, else the real high-pileup set when present, else
     synthetic high-pileup wafers (seed 0). Returns them (at most ``limit``) and where they came from."""
-    from codesign.data.io import read_calq, real_data_dir
+    from codesign.data.io import REFERENCE_FILE, read_calq, real_data_dir
     from codesign.data.synth import generate_wafers, load_synth_config
 
-    path = Path(data) if data else real_data_dir() / "highpu_dev.csv"
+    path = Path(data) if data else real_data_dir() / REFERENCE_FILE
     if data or path.is_file():
         calq, source = read_calq(path), str(path)
     else:

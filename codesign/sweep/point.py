@@ -39,16 +39,6 @@ def _limit_threads(n: int) -> None:
         pass
 
 
-def _evaluation_wafers(spec: Any, data: str, n_wafers: int):
-    from codesign.data.sources import source_wafers
-    from codesign.data.splits import split_indices
-
-    cfg = spec.training
-    calq = source_wafers(data, cfg.seed, cfg.n_synth_wafers)
-    test = calq[split_indices(len(calq), cfg.split, seed=cfg.seed).test]
-    return test[:n_wafers] if n_wafers else test
-
-
 def _train(point: Point, folder: Path, row: dict[str, Any]) -> Any:
     from codesign.training import train_autoencoder
 
@@ -61,8 +51,9 @@ def _train(point: Point, folder: Path, row: dict[str, Any]) -> Any:
 
 def _evaluate(ae: Any, spec: Any, folder: Path, evaluation: Any, row: dict[str, Any]) -> None:
     from codesign.evaluation import evaluate_model, write_evaluation
+    from codesign.training import held_out_wafers
 
-    calq = _evaluation_wafers(spec, evaluation.data, evaluation.n_wafers)
+    calq = held_out_wafers(spec, evaluation.data, evaluation.n_wafers)
     metrics, emds = evaluate_model(ae, spec, calq, n_jobs=1)
     write_evaluation(folder / "eval", metrics, emds, model=str(folder / "model"), data=evaluation.data)
     ours = metrics.pop(f"autoencoder:{spec.name}")

@@ -33,6 +33,7 @@ import numpy as np
 import yaml
 
 from codesign.config import ConfigError, from_mapping, to_mapping
+from codesign.data.io import REFERENCE_FILE
 from codesign.models.autoencoder import AutoencoderSpec
 
 STAGES = ("train", "evaluate", "rtl", "asic", "fpga")
@@ -65,7 +66,7 @@ class EvaluationSpec:
     """Exact-EMD evaluation of every point on the held-out (test) split of ``data``, made with the point's
     own training seed and split, so no evaluated wafer was trained on."""
 
-    data: str = "highpu_dev.csv"
+    data: str = REFERENCE_FILE
     n_wafers: int = 600  # first wafers of the test split; 0: all of it
 
 
