@@ -59,6 +59,8 @@ lint: setup  ## ruff
 benchmark: setup  ## print measured throughput numbers
 	$(BIN)/python benchmarks/emd_exact.py
 	$(BIN)/python benchmarks/hw_flow.py
+	$(BIN)/python benchmarks/emd_labels_dask.py
+	$(BIN)/python benchmarks/wafer_stream.py
 
 emd-cnn: setup  ## train and evaluate the reference learned EMD in models/emd_cnn (from models/emd_cnn.yaml)
 	$(BIN)/codesign emd train --config models/emd_cnn.yaml --out models/emd_cnn
