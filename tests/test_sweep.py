@@ -166,3 +166,23 @@ def test_sweep_runs_on_a_separately_started_scheduler(tmp_path, real_dir):
     assert [r["status"] for r in rows] == ["ok", "ok"]
     assert all(0 < r["mean_emd"] < 4 for r in rows)
     assert len({r["worker"] for r in rows}) == 2
+
+
+@pytest.mark.parametrize(("kind", "directive"), [("slurm", "#SBATCH"), ("htcondor", "RequestCpus")])
+def test_batch_clusters_get_the_sweep_resources(kind, directive):
+    """HTCondor and Slurm go through dask-jobqueue with the YAML's resources (job script only: no batch
+    system here to submit to)."""
+    from codesign.sweep.engine import _jobqueue_cluster
+    from codesign.sweep.spec import ClusterSpec
+
+    spec = ClusterSpec(kind=kind, cores=4, memory="16GB", walltime="02:00:00", queue="short" if kind == "slurm"
+                       else None, job_extra_directives=("--exclusive",) if kind == "slurm" else ("+Site = cern",))
+    with _jobqueue_cluster(spec) as cluster:
+        script = cluster.job_script()
+    assert directive in script and "distributed.cli.dask_worker" in script
+    if kind == "slurm":
+        assert "#SBATCH -p short" in script and "#SBATCH --cpus-per-task=4" in script
+        assert "#SBATCH -t 02:00:00" in script and "#SBATCH --exclusive" in script
+    else:
+        assert "RequestCpus = MY.DaskWorkerCores" in script and "DaskWorkerCores = 4" in script
+        assert "+MaxRuntime = 7200" in script and "+Site = cern" in script

@@ -31,13 +31,18 @@ from codesign.sweep.spec import ClusterSpec, Sweep
 
 
 def _jobqueue_cluster(spec: ClusterSpec):
+    """A dask-jobqueue cluster, one worker process per job. Slurm takes ``job_extra_directives`` as sbatch
+    options; HTCondor as ``Key = Value`` submit-file lines (walltime becomes ``+MaxRuntime``)."""
     import dask_jobqueue
 
-    common = dict(cores=spec.cores, processes=1, memory=spec.memory, walltime=spec.walltime,
-                  job_extra_directives=list(spec.job_extra_directives))
+    common = dict(cores=spec.cores, processes=1, memory=spec.memory)
     if spec.kind == "htcondor":
-        return dask_jobqueue.HTCondorCluster(disk=spec.disk, **common)
-    return dask_jobqueue.SLURMCluster(queue=spec.queue, **common)
+        extra = dict(line.split("=", 1) for line in spec.job_extra_directives)
+        h, m, sec = (int(x) for x in spec.walltime.split(":"))
+        extra = {k.strip(): v.strip() for k, v in extra.items()} | {"+MaxRuntime": str(3600 * h + 60 * m + sec)}
+        return dask_jobqueue.HTCondorCluster(disk=spec.disk, job_extra_directives=extra, **common)
+    return dask_jobqueue.SLURMCluster(queue=spec.queue, walltime=spec.walltime,
+                                      job_extra_directives=list(spec.job_extra_directives), **common)
 
 
 def make_cluster(spec: ClusterSpec):
