@@ -17,7 +17,9 @@ Pipeline: input register, convolution register, output register: 3 cycles, one w
 Radiation hardening (``tmr=True``): the configuration register is triplicated (cfg_a, cfg_b, cfg_c); the
 datapath and cfg_out use the bitwise majority, and every clock edge writes the majority back into all three
 copies (continuous self-correction), so a single upset in any copy never reaches an output and is repaired
-on the next edge. The registers carry ``verilator public_flat_rw`` so fault-injection tests can reach them.
+on the next edge. Each copy is its own ``econt_cfg_copy`` instance: synthesis merges identical flip-flops
+with identical inputs within a module and would otherwise keep one copy of three. The registers carry
+``verilator public_flat_rw`` so fault-injection tests can reach them.
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ from codesign.models.encoder import EncoderConfig
 
 CORE_MODULE = "econt_reconfig_core"
 CORE_LATENCY = 3
+MULTIPLIER = "econt_reconfig_mul"
+COPY_MODULE = "econt_cfg_copy"
 
 
 @dataclass(frozen=True)
@@ -107,18 +111,25 @@ def _config_register(n_bits: int, tmr: bool) -> list[str]:
         return [f"    reg [{n_bits - 1}:0] cfg{public};",
                 "    always @(posedge clk) if (cfg_en) cfg <= {cfg_in, cfg[" + f"{n_bits - 1}:1" + "]};",
                 "    assign cfg_out = cfg[0];"]
-    return [f"    reg [{n_bits - 1}:0] cfg_a{public}, cfg_b{public}, cfg_c{public};",
+    copies = [f"    {COPY_MODULE} #(.N({n_bits})) copy_{c} (.clk(clk), .d(cfg_next), .q(cfg_{c}));" for c in "abc"]
+    return [f"    wire [{n_bits - 1}:0] cfg_a, cfg_b, cfg_c;",
             f"    wire [{n_bits - 1}:0] cfg = (cfg_a & cfg_b) | (cfg_b & cfg_c) | (cfg_a & cfg_c);  // majority",
             f"    wire [{n_bits - 1}:0] cfg_next = cfg_en ? {{cfg_in, cfg[{n_bits - 1}:1]}} : cfg;",
-            "    always @(posedge clk) begin  // shift, or write the majority back: self-correction every edge",
-            "        cfg_a <= cfg_next;",
-            "        cfg_b <= cfg_next;",
-            "        cfg_c <= cfg_next;",
-            "    end",
+            "    // shift, or write the majority back into all three copies: self-correction on every edge",
+            *copies,
             "    assign cfg_out = cfg[0];"]
 
 
-MULTIPLIER = "econt_reconfig_mul"
+def _copy_module() -> list[str]:
+    """One copy of the TMR configuration register per instance: synthesis merges identical flip-flops with
+    identical inputs inside a module (it would fold three copies into one), not across module instances."""
+    return [f"module {COPY_MODULE} #(parameter N = 1) (",
+            "    input  wire clk,",
+            "    input  wire [N - 1:0] d,",
+            "    output reg  [N - 1:0] q /*verilator public_flat_rw*/",
+            ");",
+            "    always @(posedge clk) q <= d;",
+            "endmodule", ""]
 
 
 def _multiplier_module() -> list[str]:
@@ -220,6 +231,6 @@ def core_verilog(cfg: EncoderConfig, tmr: bool = False) -> str:
                   for i in range(n_act)]
         lines.append(f"    wire signed [{acc_d - 1}:0] dense_acc_{j} = " + " + ".join(terms) + ";")
         lines.append(f"    always @(posedge clk) model_out[{j * lb} +: {lb}] <= lat_q(dense_acc_{j});")
-    lines += ["endmodule", "", *_multiplier_module()]
+    lines += ["endmodule", "", *_multiplier_module(), *(_copy_module() if tmr else [])]
     first_sum = next(i for i, line in enumerate(lines) if line.startswith("    assign conv_acc"))
     return "\n".join(lines[:first_sum] + products + lines[first_sum:])  # products declared before use

@@ -46,7 +46,7 @@ async def single_upsets_while_streaming(dut):
     dut.cfg_en.value = 0
     await load_image(dut, int(Path(os.environ["CODESIGN_IMAGE_A"]).read_text(), 16), rtl.config_bits)
     core = dut.core
-    registers = [core.cfg_a, core.cfg_b, core.cfg_c] if rtl.tmr else [core.cfg]
+    registers = [core.copy_a.q, core.copy_b.q, core.copy_c.q] if rtl.tmr else [core.cfg]
     n_cycles = max(len(inputs), (n_faults + 2) * INJECTION_GAP)
     words = [inputs[i % len(inputs)] for i in range(n_cycles)]
     want = [expected[i % len(inputs)] for i in range(n_cycles)]
