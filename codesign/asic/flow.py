@@ -81,7 +81,8 @@ def asic_markdown(rows: dict[str, Any]) -> str:
 
 
 def fpga_flow(model_dir: str | Path, fixed_rtl: str | Path, out_dir: str | Path,
-              variants: tuple[str, ...] = VARIANTS, place_and_route: bool = True) -> dict[str, Any]:
+              variants: tuple[str, ...] = VARIANTS, place_and_route: bool = True,
+              pnr_timeout: float = 3600) -> dict[str, Any]:
     """``synth_xilinx`` of every variant into ``out_dir/VARIANT``, ECP5 place and route of those that fit."""
     out = Path(out_dir)
     rtl = variant_rtl(model_dir, fixed_rtl, out / "rtl")
@@ -89,7 +90,7 @@ def fpga_flow(model_dir: str | Path, fixed_rtl: str | Path, out_dir: str | Path,
     for name in variants:
         rows[name] = {"xilinx": synthesize_fpga(rtl[name], out / name / "xilinx")}
         if place_and_route:
-            rows[name]["ecp5"] = place_and_route_ecp5(rtl[name], out / name / "ecp5")
+            rows[name]["ecp5"] = place_and_route_ecp5(rtl[name], out / name / "ecp5", pnr_timeout=pnr_timeout)
     vivado = _vivado(rtl["fixed"], out / "vivado")
     write_json(out / "summary.json",
                {"variants": rows, "vivado": vivado, "meta": provenance(model=str(model_dir))})
@@ -99,8 +100,8 @@ def fpga_flow(model_dir: str | Path, fixed_rtl: str | Path, out_dir: str | Path,
     for name, r in rows.items():
         x, e = r["xilinx"], r.get("ecp5")
         ecp5 = "- | - | -" if e is None else (
-            f"{e['LUT4']} | {e['fmax_mhz']:.1f} | {'yes' if e['meets_timing'] else 'no'}" if e["fits"]
-            else f"{e['LUT4']} (> device) | - | does not fit")
+            f"{e['LUT4']} | {e['fmax_mhz']:.1f} | {'yes' if e['meets_timing'] else 'no'}" if e["fmax_mhz"]
+            else f"{e['LUT4']} | - | {e['status']}")
         lines.append(f"| {name} | {x['LUT']} | {x['FF']} | {x['CARRY']} | {x['DSP']} | {ecp5} |")
     lines += ["", f"Vivado: {vivado}"]
     write_text(out / "summary.md", "\n".join(lines) + "\n")

