@@ -150,3 +150,25 @@ def test_register_words_load_back_into_the_model():
     assert np.array_equal(register_words(model, cfg), flipped)
     set_register_words(model, cfg, words)
     assert np.array_equal(register_words(model, cfg), words)
+
+
+@pytest.mark.slow
+def test_asic_and_fpga_flows_write_summaries(tmp_path, capsys):
+    """What `make asic fpga VARIANTS=fixed` runs, on a tiny encoder: synthesis, energy, summaries."""
+    from codesign.cli import main
+
+    config = tmp_path / "tiny.yaml"
+    config.write_text("layout: 8x8\nconv_filters: 2\nlatent_dim: 4\nelinks: 2\nlatent_int_bits: 1\n")
+    model, rtl, vectors = tmp_path / "model", tmp_path / "rtl", tmp_path / "v"
+    assert main(["model", "init", "--config", str(config), "--out", str(model)]) == 0
+    assert main(["rtl", "--model", str(model), "--out", str(rtl)]) == 0
+    assert main(["vectors", "--model", str(model), "--n-wafers", "20", "--out", str(vectors)]) == 0
+    assert main(["asic", "flow", "--model", str(model), "--rtl", str(rtl), "--vectors", str(vectors),
+                 "--out", str(tmp_path / "asic"), "--variants", "fixed"]) == 0
+    summary = json.loads((tmp_path / "asic" / "summary.json").read_text())
+    fixed = summary["variants"]["fixed"]
+    assert fixed["gate_equivalents"] > 0 and 0 < fixed["energy"]["energy_nJ_per_inference"] < 1
+    assert main(["fpga", "flow", "--model", str(model), "--rtl", str(rtl), "--out", str(tmp_path / "fpga"),
+                 "--variants", "fixed", "--no-pnr"]) == 0
+    assert "| fixed |" in (tmp_path / "fpga" / "summary.md").read_text()
+    assert "published ECON-T ASIC" in capsys.readouterr().out
