@@ -172,3 +172,13 @@ def test_asic_and_fpga_flows_write_summaries(tmp_path, capsys):
                  "--variants", "fixed", "--no-pnr"]) == 0
     assert "| fixed |" in (tmp_path / "fpga" / "summary.md").read_text()
     assert "published ECON-T ASIC" in capsys.readouterr().out
+
+
+def test_variant_names_are_checked_and_shared_with_the_cli(tmp_path):
+    from codesign.asic.flow import VARIANTS, variant_rtl
+    from codesign.cli import build_parser
+
+    with pytest.raises(ValueError, match=r"unknown design variant\(s\) \['tmr'\]"):
+        variant_rtl(tmp_path, tmp_path, tmp_path, ("fixed", "tmr"))
+    args = build_parser().parse_args(["fpga", "flow", "--model", "m", "--rtl", "r", "--out", "o"])
+    assert tuple(args.variants) == VARIANTS

@@ -186,3 +186,16 @@ def test_batch_clusters_get_the_sweep_resources(kind, directive):
     else:
         assert "RequestCpus = MY.DaskWorkerCores" in script and "DaskWorkerCores = 4" in script
         assert "+MaxRuntime = 7200" in script and "+Site = cern" in script
+
+
+def test_rows_of_an_older_spec_in_the_same_folder_are_left_out(tmp_path):
+    from codesign.sweep.engine import sweep_rows
+
+    sweep = load_sweep(_write(tmp_path, "grid: {encoder.elinks: [3]}\n"))
+    current = sweep.points()[0].id
+    for pid in (current, "p0000000000"):  # the second: a point of an earlier base spec
+        folder = tmp_path / "out" / "points" / pid
+        folder.mkdir(parents=True)
+        (folder / RESULT).write_text(json.dumps({"id": pid, "status": "ok"}))
+    assert [r["id"] for r in sweep_rows(sweep, tmp_path / "out")] == [current]
+    assert (tmp_path / "out" / "results.csv").read_text().splitlines() == ["id,status", f"{current},ok"]

@@ -24,17 +24,21 @@ from codesign.tools import run_tool
 VARIANTS = ("fixed", "reconfig", "reconfig_tmr")
 
 
-def variant_rtl(model_dir: str | Path, fixed_rtl: str | Path, rtl_root: str | Path) -> dict[str, Path]:
-    """RTL folder of every variant: the given fixed one, and the reconfigurable ones generated (once) from
-    the model's shape next to it."""
+def variant_rtl(model_dir: str | Path, fixed_rtl: str | Path, rtl_root: str | Path,
+                variants: tuple[str, ...] = VARIANTS) -> dict[str, Path]:
+    """RTL folder of each requested variant: the given fixed one, and the reconfigurable ones generated
+    (once) from the model's shape under ``rtl_root``."""
+    unknown = sorted(set(variants) - set(VARIANTS))
+    if unknown:
+        raise ValueError(f"unknown design variant(s) {unknown}; valid: {list(VARIANTS)}")
     info = RtlInfo.load(fixed_rtl)
-    cfg = load_encoder_config(model_dir)
     folders = {"fixed": Path(fixed_rtl)}
-    for name, tmr in (("reconfig", False), ("reconfig_tmr", True)):
+    for name in variants:
         folder = Path(rtl_root) / name
-        if not (folder / "rtl.json").is_file():
-            write_reconfigurable_rtl(cfg, folder, info.clock_period_ns, info.calq_bits, tmr=tmr)
-        folders[name] = folder
+        if name != "fixed" and not (folder / "rtl.json").is_file():
+            write_reconfigurable_rtl(load_encoder_config(model_dir), folder, info.clock_period_ns, info.calq_bits,
+                                     tmr=name == "reconfig_tmr")
+        folders.setdefault(name, folder)
     return folders
 
 
@@ -45,7 +49,7 @@ def asic_flow(model_dir: str | Path, fixed_rtl: str | Path, vectors: str | Path,
     from codesign.asic.energy import estimate_energy
 
     out = Path(out_dir)
-    rtl = variant_rtl(model_dir, fixed_rtl, out / "rtl")
+    rtl = variant_rtl(model_dir, fixed_rtl, out / "rtl", variants)
     rows = {}
     for name in variants:
         report = synthesize_asic(rtl[name], out / name, liberty)
@@ -85,7 +89,7 @@ def fpga_flow(model_dir: str | Path, fixed_rtl: str | Path, out_dir: str | Path,
               pnr_timeout: float = 3600) -> dict[str, Any]:
     """``synth_xilinx`` of every variant into ``out_dir/VARIANT``, ECP5 place and route of those that fit."""
     out = Path(out_dir)
-    rtl = variant_rtl(model_dir, fixed_rtl, out / "rtl")
+    rtl = variant_rtl(model_dir, fixed_rtl, out / "rtl", variants)
     rows = {}
     for name in variants:
         rows[name] = {"xilinx": synthesize_fpga(rtl[name], out / name / "xilinx")}

@@ -122,7 +122,7 @@ ECP5_DEVICES = {"25k": 24288, "45k": 43848, "85k": 83640}  # LUT4s per LFE5U dev
 def ecp5_summary(report: dict[str, Any]) -> dict[str, Any]:
     """Utilisation and Fmax from a nextpnr ``--report`` JSON."""
     used = {bel: u for bel, u in report.get("utilization", {}).items() if u.get("used")}
-    fmax = {clk: f for clk, f in report.get("fmax", {}).items()}
+    fmax = dict(report.get("fmax", {}))
     achieved = min((f["achieved"] for f in fmax.values()), default=None)
     return {"utilization": used, "fmax_mhz": achieved, "clocks": fmax}
 
@@ -130,14 +130,14 @@ def ecp5_summary(report: dict[str, Any]) -> dict[str, Any]:
 def _ecp5_shell(info: RtlInfo, out: Path) -> tuple[RtlInfo, int]:
     """The top inside a pin-limited shell (``asic_flow/ecp5_shell.v``); returns (info of the shell, its FFs)."""
     calq_width = 48 * info.calq_bits
+    shell_ffs = calq_width + info.frame_bits
     cfg = bool(info.config_bits)
     text = (FLOW_DIR / "ecp5_shell.v").read_text().format(
-        top=info.top, calq_width=calq_width, frame_bits=info.frame_bits, shell_ffs=calq_width + info.frame_bits,
+        top=info.top, calq_width=calq_width, frame_bits=info.frame_bits, shell_ffs=shell_ffs,
         cfg_ports=",\n    input wire cfg_en, input wire cfg_in, output wire cfg_out" if cfg else "",
         cfg_connections=", .cfg_en(cfg_en), .cfg_in(cfg_in), .cfg_out(cfg_out)" if cfg else "")
     write_text(out / "ecp5_shell.v", text)
-    return (dataclasses.replace(info, top="ecp5_shell", sources=[*info.sources, str(out / "ecp5_shell.v")]),
-            calq_width + info.frame_bits)
+    return dataclasses.replace(info, top="ecp5_shell", sources=[*info.sources, str(out / "ecp5_shell.v")]), shell_ffs
 
 
 def place_and_route_ecp5(rtl_dir: str | Path, out_dir: str | Path, device: str = "85k", package: str = "CABGA381",

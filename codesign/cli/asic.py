@@ -104,6 +104,12 @@ def _cmd_fpga_pnr(args: argparse.Namespace) -> None:
     print((Path(args.out) / "ecp5_report.md").read_text())
 
 
+def _variants_arg(p: argparse.ArgumentParser) -> None:
+    # the names of codesign.asic.flow.VARIANTS (not imported here: it loads the hardware stack for --help)
+    names = ["fixed", "reconfig", "reconfig_tmr"]
+    p.add_argument("--variants", nargs="+", default=names, choices=names, help="designs to implement")
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     asic = sub.add_parser("asic", help="ASIC implementation reports", description="ASIC synthesis with Yosys.")
     asub = asic.add_subparsers(dest="asic_command", required=True, metavar="COMMAND")
@@ -123,8 +129,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--vectors", required=True, help="vectors folder (codesign vectors), for the energy")
     p.add_argument("--out", required=True, help="report folder")
     p.add_argument("--liberty", help="standard-cell library (.lib) to map to")
-    p.add_argument("--variants", nargs="+", default=["fixed", "reconfig", "reconfig_tmr"],
-                   choices=["fixed", "reconfig", "reconfig_tmr"])
+    _variants_arg(p)
     p = _add(asub, "energy", _cmd_asic_energy, "energy per inference from gate-level switching activity",
              "Simulate the netlist of `codesign asic synth` with Icarus on real-wafer vectors (frames checked "
              "against Keras), count bit toggles in the VCD and multiply by a stated energy per toggle.")
@@ -187,8 +192,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--model", required=True, help="model folder")
     p.add_argument("--rtl", required=True, help="fixed-weight RTL folder (codesign rtl)")
     p.add_argument("--out", required=True, help="report folder")
-    p.add_argument("--variants", nargs="+", default=["fixed", "reconfig", "reconfig_tmr"],
-                   choices=["fixed", "reconfig", "reconfig_tmr"])
+    _variants_arg(p)
     p.add_argument("--no-pnr", action="store_true", help="skip ECP5 place and route")
     p.add_argument("--pnr-timeout", type=float, default=3600, help="seconds before a place and route is given up")
     p = _add(fsub, "pnr", _cmd_fpga_pnr, "open place and route on a Lattice ECP5: utilisation and Fmax",

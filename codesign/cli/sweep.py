@@ -11,7 +11,7 @@ from codesign.cli.common import add_command as _add
 
 def _cmd_sweep(args: argparse.Namespace) -> None:
     from codesign.sweep import load_sweep, run_sweep, write_pareto_report
-    from codesign.sweep.engine import point_rows
+    from codesign.sweep.engine import sweep_rows
 
     sweep = load_sweep(args.config)
     changes = {k: v for k, v in (("kind", args.cluster), ("n_workers", args.workers)) if v is not None}
@@ -20,7 +20,7 @@ def _cmd_sweep(args: argparse.Namespace) -> None:
         sweep = dataclasses.replace(sweep, options=dataclasses.replace(
             opts, cluster=dataclasses.replace(opts.cluster, **changes)))
     out = Path(args.out)
-    rows = point_rows(out / "points") if args.report_only else run_sweep(sweep, out, scheduler=args.scheduler)
+    rows = sweep_rows(sweep, out) if args.report_only else run_sweep(sweep, out, scheduler=args.scheduler)
     summary = write_pareto_report(rows, sweep.varied_columns(), out / "report")
     failed = len(rows) - summary["n_ok"]
     print(f"{summary['n_ok']} points finished, {failed} failed; table {out / 'results.csv'}, "

@@ -50,7 +50,7 @@ def make_cluster(spec: ClusterSpec):
     import dask
     from distributed import LocalCluster
 
-    # Points fork exact-EMD pools and run Yosys; daemonic worker processes may not have children.
+    # Daemonic worker processes may not start process pools of their own (exact_emd with n_jobs > 1).
     dask.config.set({"distributed.worker.daemon": False})
     if spec.kind == "local":
         n = spec.n_workers or max(1, (os.cpu_count() or 1) // spec.threads_per_worker)
@@ -100,6 +100,16 @@ def write_table(rows: list[dict[str, Any]], path: Path) -> None:
     write_text(path, buffer.getvalue())
 
 
+def sweep_rows(sweep: Sweep, out_dir: str | Path) -> list[dict[str, Any]]:
+    """The rows of this sweep's points found in ``out_dir`` (points of an earlier spec in the same folder
+    are left out), written to ``out_dir/results.csv``."""
+    out = Path(out_dir)
+    wanted = {p.id for p in sweep.points()}
+    rows = [r for r in point_rows(out / "points") if r["id"] in wanted]
+    write_table(rows, out / "results.csv")
+    return rows
+
+
 def run_sweep(sweep: Sweep, out_dir: str | Path, scheduler: str | None = None,
               progress: bool = True) -> list[dict[str, Any]]:
     """Run every unfinished point of ``sweep`` on Dask; return all rows (this run's and earlier ones')."""
@@ -110,7 +120,6 @@ def run_sweep(sweep: Sweep, out_dir: str | Path, scheduler: str | None = None,
         {"source": sweep.source, "grid": sweep.grid, "points": {p.id: p.overrides for p in points}},
         sort_keys=False))
     pending = [p for p in points if not (points_dir / p.id / RESULT).is_file()]
-    wanted = {p.id for p in points}
     opts = sweep.options
     if pending:
         run = uuid.uuid4().hex[:8]  # task keys unique per run, as a shared scheduler may remember old ones
@@ -127,7 +136,5 @@ def run_sweep(sweep: Sweep, out_dir: str | Path, scheduler: str | None = None,
                     row = future.result()
                     bar.set_postfix_str(f"{row['id']} {row['status']}")
                     bar.update(1)
-                    write_table([r for r in point_rows(points_dir) if r["id"] in wanted], out / "results.csv")
-    rows = [r for r in point_rows(points_dir) if r["id"] in wanted]
-    write_table(rows, out / "results.csv")
-    return rows
+                    sweep_rows(sweep, out)
+    return sweep_rows(sweep, out)
