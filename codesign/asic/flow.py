@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from codesign.artifacts import provenance, write_json, write_text
-from codesign.asic.synth import ECONT_PUBLISHED, place_and_route_ecp5, synthesize_asic, synthesize_fpga
+from codesign.asic.synth import ECONT_PUBLISHED, ECP5_DEVICES, place_and_route_ecp5, synthesize_asic, synthesize_fpga
 from codesign.hardware.rtl import RtlInfo, write_reconfigurable_rtl
 from codesign.models.store import load_encoder_config
 from codesign.tools import run_tool
@@ -94,7 +94,8 @@ def fpga_flow(model_dir: str | Path, fixed_rtl: str | Path, out_dir: str | Path,
     for name in variants:
         rows[name] = {"xilinx": synthesize_fpga(rtl[name], out / name / "xilinx")}
         if place_and_route:
-            rows[name]["ecp5"] = place_and_route_ecp5(rtl[name], out / name / "ecp5", pnr_timeout=pnr_timeout)
+            rows[name]["ecp5"] = (_too_large_for_ecp5(rows[name]["xilinx"]["LUT"])
+                                  or place_and_route_ecp5(rtl[name], out / name / "ecp5", pnr_timeout=pnr_timeout))
     vivado = _vivado(rtl["fixed"], out / "vivado")
     write_json(out / "summary.json",
                {"variants": rows, "vivado": vivado, "meta": provenance(model=str(model_dir))})
@@ -105,11 +106,21 @@ def fpga_flow(model_dir: str | Path, fixed_rtl: str | Path, out_dir: str | Path,
         x, e = r["xilinx"], r.get("ecp5")
         ecp5 = "- | - | -" if e is None else (
             f"{e['LUT4']} | {e['fmax_mhz']:.1f} | {'yes' if e['meets_timing'] else 'no'}" if e["fmax_mhz"]
-            else f"{e['LUT4']} | - | {e['status']}")
+            else f"{e['LUT4'] or '-'} | - | {e['status']}")
         lines.append(f"| {name} | {x['LUT']} | {x['FF']} | {x['CARRY']} | {x['DSP']} | {ecp5} |")
     lines += ["", f"Vivado: {vivado}"]
     write_text(out / "summary.md", "\n".join(lines) + "\n")
     return rows
+
+
+def _too_large_for_ecp5(xilinx_luts: int, device: str = "85k") -> dict[str, Any] | None:
+    """Skip ECP5 synthesis (an hour for the reconfigurable core) when the UltraScale+ LUT6 count alone
+    exceeds the device's LUT4s: a 4-input LUT does no more than a 6-input one."""
+    capacity = ECP5_DEVICES[device]
+    if xilinx_luts <= capacity:
+        return None
+    return {"fits": False, "LUT4": None, "fmax_mhz": None, "meets_timing": False,
+            "status": f"does not fit: {xilinx_luts} UltraScale+ LUTs > {capacity} LUT4 of LFE5U-{device.upper()}"}
 
 
 def _vivado(rtl: Path, log_dir: Path) -> str:

