@@ -106,11 +106,16 @@ def fpga_flow(model_dir: str | Path, fixed_rtl: str | Path, out_dir: str | Path,
         x, e = r["xilinx"], r.get("ecp5")
         ecp5 = "- | - | -" if e is None else (
             f"{e['LUT4']} | {e['fmax_mhz']:.1f} | {'yes' if e['meets_timing'] else 'no'}" if e["fmax_mhz"]
-            else f"{e['LUT4'] or '-'} | - | {e['status']}")
+            else f"{e['LUT4'] or '-'} | {_estimate(e)} | {e['status']}")
         lines.append(f"| {name} | {x['LUT']} | {x['FF']} | {x['CARRY']} | {x['DSP']} | {ecp5} |")
     lines += ["", f"Vivado: {vivado}"]
     write_text(out / "summary.md", "\n".join(lines) + "\n")
     return rows
+
+
+def _estimate(ecp5: dict[str, Any]) -> str:
+    est = ecp5.get("placed_fmax_estimate_mhz")
+    return f"{est:.1f} (after placement, estimated)" if est else "-"
 
 
 def _too_large_for_ecp5(xilinx_luts: int, device: str = "85k") -> dict[str, Any] | None:

@@ -119,6 +119,14 @@ def static_timing(liberty: Path, netlist: Path, top: str, period_ns: float, out:
 ECP5_DEVICES = {"25k": 24288, "45k": 43848, "85k": 83640}  # LUT4s per LFE5U device
 
 
+def _placed_fmax_estimate(log: Path) -> float | None:
+    """nextpnr's Fmax after placement (routing delays estimated), from its log: the best figure known when
+    routing does not finish."""
+    found = re.findall(r"Max frequency for clock .*?: ([\d.]+) MHz", log.read_text(errors="replace")) \
+        if log.is_file() else []
+    return float(found[-1]) if found else None
+
+
 def ecp5_logic_cells(cells: dict[str, int]) -> int:
     """LUT4 positions a synth_ecp5 netlist needs: plain LUT4s plus two per carry cell (CCU2C) and per
     distributed-RAM cell; the device's LUT4 count is what they must fit in (nextpnr's TRELLIS_COMB)."""
@@ -175,7 +183,8 @@ def place_and_route_ecp5(rtl_dir: str | Path, out_dir: str | Path, device: str =
                      cwd=out, log=out / "nextpnr.log", timeout=pnr_timeout)
         except (ToolError, subprocess.TimeoutExpired) as err:  # a congested design: report it, do not crash
             reason = f"timed out after {pnr_timeout:.0f} s" if isinstance(err, subprocess.TimeoutExpired) else "failed"
-            result.update(fits=True, fmax_mhz=None, status=f"place and route {reason}; log {out / 'nextpnr.log'}")
+            result.update(fits=True, fmax_mhz=None, status=f"place and route {reason}; log {out / 'nextpnr.log'}",
+                          placed_fmax_estimate_mhz=_placed_fmax_estimate(out / "nextpnr.log"))
         else:
             summary = ecp5_summary(json.loads((out / "nextpnr_report.json").read_text()))
             result.update(fits=True, status="routed", **summary)
@@ -183,6 +192,8 @@ def place_and_route_ecp5(rtl_dir: str | Path, out_dir: str | Path, device: str =
     result["meets_timing"] = bool(result["fmax_mhz"] and result["fmax_mhz"] >= target)
     write_json(out / "ecp5_report.json", result)
     fmax = f"{result['fmax_mhz']:.1f} MHz" if result["fmax_mhz"] else f"n/a ({result['status']})"
+    if result.get("placed_fmax_estimate_mhz"):
+        fmax += f"; {result['placed_fmax_estimate_mhz']:.1f} MHz estimated after placement"
     write_text(out / "ecp5_report.md", "# FPGA place and route (Yosys synth_ecp5 + nextpnr-ecp5)\n\n"
                f"In a pin-limited shell that adds {shell_ffs} flip-flops (serial CALQ load, frame parity).\n\n"
                "| design | device | LUT4 | FF | Fmax | target | meets timing |\n|---|---|---|---|---|---|---|\n"

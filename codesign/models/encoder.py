@@ -88,22 +88,25 @@ def build_encoder(cfg: EncoderConfig, seed: int, full_range_init: bool = True): 
     top = 2.0 ** (cfg.weight_bits - 1 - cfg.weight_frac_bits)
     rng = np.random.default_rng(seed)
 
-    def init() -> keras.initializers.Initializer:
-        if not full_range_init:
-            return keras.initializers.GlorotUniform(seed=int(rng.integers(2**31)))
-        return keras.initializers.RandomUniform(-top, top, seed=int(rng.integers(2**31)))
+    def init(bias: bool = False) -> keras.initializers.Initializer:
+        seed = int(rng.integers(2**31))  # drawn in every case: the seeded weights do not depend on the mode
+        if full_range_init:
+            return keras.initializers.RandomUniform(-top, top, seed=seed)
+        # zero biases for training: a Glorot-drawn negative bias switched a latent ReLU off for good (one of
+        # the 16 latents of the first trained encoders was zero on every wafer)
+        return keras.initializers.Zeros() if bias else keras.initializers.GlorotUniform(seed=seed)
 
     with QuantizerConfigScope(default_q_type="dummy"):
         inp = keras.Input(IMAGE_SHAPE[cfg.layout], name="onchip_inputs")
         x = Quantizer(activation(cfg.input_int_bits, cfg.input_frac_bits, "WRAP"), name="input_q")(inp)
         x = QConv2D(cfg.conv_filters, cfg.conv_kernel, strides=cfg.conv_stride, padding="same", name="conv",
-                    kq_conf=weights(), bq_conf=weights(), kernel_initializer=init(), bias_initializer=init(),
+                    kq_conf=weights(), bq_conf=weights(), kernel_initializer=init(), bias_initializer=init(bias=True),
                     oq_conf=activation(cfg.conv_act_int_bits, cfg.conv_act_bits - cfg.conv_act_int_bits),
                     enable_iq=False, enable_oq=True)(x)
         x = keras.layers.ReLU(name="conv_relu")(x)
         x = keras.layers.Flatten(name="flatten")(x)
         x = QDense(cfg.latent_dim, name="latent", kq_conf=weights(), bq_conf=weights(),
-                   kernel_initializer=init(), bias_initializer=init(),
+                   kernel_initializer=init(), bias_initializer=init(bias=True),
                    oq_conf=activation(cfg.latent_int_bits, cfg.latent_frac_bits), enable_iq=False, enable_oq=True)(x)
         out = keras.layers.ReLU(name="latent_relu")(x)
     return keras.Model(inp, out, name="econt_encoder")
