@@ -79,24 +79,11 @@ def combined_loss(cfg: LossConfig, groups: TcGroups | None, root: Path | None = 
 
 
 def _emd_and_potentials(t: np.ndarray, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Exact EMD of each (target, prediction) pair and the centred dual potential on the prediction's TCs:
-    the gradient of the EMD with respect to the prediction (up to a constant, which a unit-sum output
-    cancels)."""
-    import ot
+    """``exact_emd_with_gradient`` in float32, as ``tf.numpy_function`` declares it."""
+    from codesign.emd.exact import exact_emd_with_gradient
 
-    from codesign.data.geometry import ground_distance
-
-    dist = ground_distance()
-    t, p = t.astype(np.float64), p.astype(np.float64)
-    t /= t.sum(axis=1, keepdims=True)
-    p /= p.sum(axis=1, keepdims=True)
-    cost, grad = np.empty(len(t), np.float32), np.zeros(p.shape, np.float32)
-    for i, (a, b) in enumerate(zip(t, p, strict=True)):
-        sa, sb = np.flatnonzero(a), np.flatnonzero(b)
-        _, log = ot.emd(a[sa], b[sb], dist[np.ix_(sa, sb)], numItermax=1_000_000, log=True)
-        cost[i] = log["cost"]
-        grad[i, sb] = log["v"] - log["v"].mean()
-    return cost, grad
+    cost, grad = exact_emd_with_gradient(t, p)
+    return cost.astype(np.float32), grad.astype(np.float32)
 
 
 def exact_emd_loss(y_true, y_pred):
