@@ -4,6 +4,7 @@
     autoencoder.keras        encoder + decoder (load with compile=False)
     encoder.keras, config.yaml, metadata.json   the on-chip encoder as a model folder for `codesign hls/rtl`
     spec.yaml, history.json  the full training spec and the loss curves
+With ``training.decoder_epochs`` a second stage trains the decoder alone on the frozen encoder.
 Every source is split by wafer (train/val/test with the spec's seed); the test split is never seen in
 training and is what `codesign evaluate` uses. An interrupted fit resumes from ``out_dir/backup`` when the
 same command is run again.
@@ -11,6 +12,8 @@ same command is run again.
 
 from __future__ import annotations
 
+import json
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +35,7 @@ from codesign.models.losses import combined_loss
 from codesign.models.store import save_encoder
 
 AE_FILE = "autoencoder.keras"
+JOINT_FILE = "joint.keras"  # the autoencoder after the joint fit, while the decoder stage runs
 SPEC_FILE = "spec.yaml"
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
@@ -95,17 +99,45 @@ def train_autoencoder(spec: AutoencoderSpec, out_dir: str | Path, progress: bool
     if groups is None and spec.loss.telescope:
         raise FileNotFoundError("the telescope loss needs tc_groups_2x2.csv from the real-data folder "
                                 "(set CODESIGN_DATA_DIR), or use the mse/emd losses")
-    ae.compile(keras.optimizers.Adam(cfg.learning_rate), loss=combined_loss(spec.loss, groups, PROJECT_ROOT))
+    loss = combined_loss(spec.loss, groups, PROJECT_ROOT)
     (x_tr, y_tr), (x_val, y_val) = _training_set(spec, splits["train"]), model_arrays(spec, splits["val"])
-    history = fit_resumable(ae, x_tr, y_tr, (x_val, y_val), out, cfg.epochs, cfg.batch_size, cfg.patience,
-                            progress)
+    fit = {"x": x_tr, "y": y_tr, "validation_data": (x_val, y_val), "batch_size": cfg.batch_size,
+           "patience": cfg.patience, "progress": progress}
+    joint = out / JOINT_FILE
+    if joint.is_file():  # an earlier run finished the joint fit and was stopped in the decoder stage
+        ae.set_weights(keras.models.load_model(joint, compile=False).get_weights())
+        history = json.loads((out / "joint_history.json").read_text())
+    else:
+        ae.compile(keras.optimizers.Adam(cfg.learning_rate), loss=loss)
+        history = fit_resumable(ae, out_dir=out, epochs=cfg.epochs, **fit)
+    if cfg.decoder_epochs:
+        history = _fit_decoder(ae, encoder, loss, history, out, cfg, fit)
     with atomic_path(out / AE_FILE) as tmp:
         ae.save(tmp)
     n_train = len(x_tr) if y_tr is not None else x_tr.n_wafers
     save_encoder(encoder, spec.encoder, out, trained=spec.name, n_train=n_train, n_val=len(x_val))
     write_text(out / SPEC_FILE, yaml.safe_dump(to_mapping(spec), sort_keys=False))
     write_json(out / "history.json", history)
+    joint.unlink(missing_ok=True)
+    (out / "joint_history.json").unlink(missing_ok=True)
     return ae
+
+
+def _fit_decoder(ae: Any, encoder: Any, loss: Any, joint_history: dict, out: Path, cfg: Any,
+                 fit: dict) -> dict[str, list[float]]:
+    """Second stage: the decoder alone on the frozen encoder; returns the joint curves followed by its own."""
+    import keras
+
+    if not (out / JOINT_FILE).is_file():
+        write_json(out / "joint_history.json", joint_history)
+        with atomic_path(out / JOINT_FILE) as tmp:
+            ae.save(tmp)
+    encoder.trainable = False
+    ae.compile(keras.optimizers.Adam(cfg.decoder_learning_rate), loss=loss)
+    stage = fit_resumable(ae, out_dir=out / "decoder_stage", epochs=cfg.decoder_epochs, **fit)
+    encoder.trainable = True
+    shutil.rmtree(out / "decoder_stage")
+    return {key: joint_history[key] + stage.get(key, []) for key in joint_history}
 
 
 def load_autoencoder(model_dir: str | Path) -> tuple[Any, AutoencoderSpec]:

@@ -63,34 +63,54 @@ def test_same_seed_same_weights(trained, tmp_path):
     assert all(np.array_equal(x, y) for x, y in zip(a, b, strict=True))
 
 
-def test_killed_training_resumes_where_it_stopped(tmp_path, real_dir):
-    import csv
+def test_decoder_stage_trains_the_decoder_alone(trained, tmp_path):
+    import keras
+    import yaml
+
+    import codesign.models.layers  # noqa: F401
+
+    spec = yaml.safe_load((trained / "spec.yaml").read_text())
+    spec["training"]["decoder_epochs"] = 2
+    (tmp_path / "spec.yaml").write_text(yaml.safe_dump(spec))
+    assert main(["train", "--config", str(tmp_path / "spec.yaml"), "--out", str(tmp_path / "model")]) == 0
+    joint, staged = (keras.models.load_model(d / "autoencoder.keras", compile=False)
+                     for d in (trained / "model", tmp_path / "model"))
+    for name in ("conv", "latent"):  # same seed, same joint fit; the frozen encoder kept its weights
+        for a, b in zip(joint.get_layer(name).get_weights(), staged.get_layer(name).get_weights(), strict=True):
+            assert np.array_equal(a, b), name
+    decoders = [m.get_layer("decoder").get_weights() for m in (joint, staged)]
+    assert not all(np.array_equal(a, b) for a, b in zip(*decoders, strict=True))
+    assert len(json.loads((tmp_path / "model" / "history.json").read_text())["loss"]) == 4
+    assert not (tmp_path / "model" / "joint.keras").exists()
+
+
+@pytest.mark.parametrize("stage", ["joint", "decoder"])
+def test_killed_training_resumes_where_it_stopped(tmp_path, real_dir, stage):
     import signal
     import subprocess
     import sys
     import time
 
     config = tmp_path / "spec.yaml"
-    config.write_text(TINY.format(loss="resume", tele=1.0, emd=0.0).replace("epochs: 2", "epochs: 8"))
+    epochs = "epochs: 8" if stage == "joint" else "epochs: 2, decoder_epochs: 8"
+    config.write_text(TINY.format(loss="resume", tele=1.0, emd=0.0).replace("epochs: 2", epochs))
     out = tmp_path / "model"
+    watched = out / "history.csv" if stage == "joint" else out / "decoder_stage" / "history.csv"
     cmd = [sys.executable, "-m", "codesign.cli", "train", "--config", str(config), "--out", str(out)]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 300
-    while _epochs(out) < 2:
+    while _epochs(watched) < 2:
         assert proc.poll() is None, "training ended before it could be interrupted"
         assert time.time() < deadline, "no epoch finished in time"
         time.sleep(0.05)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
-    done_before = _epochs(out)
-    assert 2 <= done_before < 8 and (out / "backup").is_dir()
+    assert 2 <= _epochs(watched) < 8 and (watched.parent / "backup").is_dir()
     assert subprocess.run(cmd, capture_output=True).returncode == 0
-    with (out / "history.csv").open() as handle:
-        epochs = [int(row["epoch"]) for row in csv.DictReader(handle)]
-    assert epochs == list(range(8)), f"resumed run repeated or skipped epochs: {epochs}"
-    assert len(json.loads((out / "history.json").read_text())["loss"]) == 8
+    epochs = [int(e) for e in json.loads((out / "history.json").read_text())["epoch"]]
+    expected = list(range(8)) if stage == "joint" else [0, 1, *range(8)]
+    assert epochs == expected, f"resumed run repeated or skipped epochs: {epochs}"
 
 
-def _epochs(out) -> int:
-    path = out / "history.csv"
+def _epochs(path) -> int:
     return max(len(path.read_text().splitlines()) - 1, 0) if path.is_file() else 0

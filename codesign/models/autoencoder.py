@@ -33,6 +33,11 @@ class AeTrainingConfig:
     learning_rate: float = 3e-3
     patience: int = 10
     seed: int = 0
+    # After the joint fit, the decoder alone goes on training on the frozen encoder for up to this many
+    # epochs (same early stopping): without the straight-through noise of the quantized encoder it settles
+    # onto the latents it will actually receive.
+    decoder_epochs: int = 0
+    decoder_learning_rate: float = 1e-3
     # An HDF5 wafer store (`codesign data store`) streamed as the training set instead of the sources'
     # training splits (which then give validation and test wafers only): for training sets beyond memory.
     stream_store: str | None = None
