@@ -7,7 +7,8 @@
 With ``training.decoder_epochs`` a second stage trains the decoder alone on the frozen encoder.
 Every source is split by wafer (train/val/test with the spec's seed); the test split is never seen in
 training and is what `codesign evaluate` uses. An interrupted fit resumes from ``out_dir/backup`` when the
-same command is run again.
+same command is run again; one stopped in the decoder stage restarts from the joint fit kept in
+``joint.keras`` and resumes from ``out_dir/decoder_stage/backup``.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from codesign.models.store import save_encoder
 
 AE_FILE = "autoencoder.keras"
 JOINT_FILE = "joint.keras"  # the autoencoder after the joint fit, while the decoder stage runs
+JOINT_HISTORY_FILE = "joint_history.json"
 SPEC_FILE = "spec.yaml"
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
@@ -106,7 +108,7 @@ def train_autoencoder(spec: AutoencoderSpec, out_dir: str | Path, progress: bool
     joint = out / JOINT_FILE
     if joint.is_file():  # an earlier run finished the joint fit and was stopped in the decoder stage
         ae.set_weights(keras.models.load_model(joint, compile=False).get_weights())
-        history = json.loads((out / "joint_history.json").read_text())
+        history = json.loads((out / JOINT_HISTORY_FILE).read_text())
     else:
         ae.compile(keras.optimizers.Adam(cfg.learning_rate), loss=loss)
         history = fit_resumable(ae, out_dir=out, epochs=cfg.epochs, **fit)
@@ -119,7 +121,7 @@ def train_autoencoder(spec: AutoencoderSpec, out_dir: str | Path, progress: bool
     write_text(out / SPEC_FILE, yaml.safe_dump(to_mapping(spec), sort_keys=False))
     write_json(out / "history.json", history)
     joint.unlink(missing_ok=True)
-    (out / "joint_history.json").unlink(missing_ok=True)
+    (out / JOINT_HISTORY_FILE).unlink(missing_ok=True)
     return ae
 
 
@@ -129,7 +131,7 @@ def _fit_decoder(ae: Any, encoder: Any, loss: Any, joint_history: dict, out: Pat
     import keras
 
     if not (out / JOINT_FILE).is_file():
-        write_json(out / "joint_history.json", joint_history)
+        write_json(out / JOINT_HISTORY_FILE, joint_history)
         with atomic_path(out / JOINT_FILE) as tmp:
             ae.save(tmp)
     encoder.trainable = False
