@@ -14,7 +14,7 @@ A wafer with nothing sent reconstructs as uniform: its sum is known, its shape i
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -30,6 +30,7 @@ class Reconstruction:
     name: str
     wafers: np.ndarray  # (n, 48) unit sum
     bits_per_bx: float
+    extra: dict[str, float] = field(default_factory=dict)  # algorithm-specific figures for metrics.json
 
 
 def _unit_or_uniform(kept: np.ndarray) -> np.ndarray:

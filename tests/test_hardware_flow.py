@@ -86,3 +86,23 @@ def test_other_input_and_output_formats_stay_bit_exact(tmp_path, real_dir, capsy
                  "--out", str(vectors)]) == 0
     assert main(["sim", "--rtl", str(rtl), "--vectors", str(vectors), "--sim", "verilator"]) == 0
     assert "3 cocotb tests passed on 530 vectors" in capsys.readouterr().out
+
+
+@pytest.mark.simulator
+def test_hybrid_encoder_rtl_matches_keras_in_both_modes(tmp_path, real_dir, capsys):
+    """Sparse mode on chip (codesign.models.sparse): Verilator streams real wafers and corner cases, both
+    modes, every frame bit-exact."""
+    config = tmp_path / "hybrid.yaml"
+    config.write_text((Path(__file__).parents[1] / "models" / "econt_5elink_seeded.yaml").read_text()
+                      + "sparse_max_occupancy: 20\n")
+    model, rtl, vectors = (tmp_path / name for name in ("model", "rtl", "vectors"))
+    assert main(["model", "init", "--config", str(config), "--seed", "1", "--out", str(model)]) == 0
+    assert main(["rtl", "--model", str(model), "--out", str(rtl)]) == 0
+    assert main(["vectors", "--model", str(model), "--data", str(real_dir / "highpu_dev.csv"),
+                 "--out", str(vectors)]) == 0
+    info = json.loads((vectors / "vectors.json").read_text())
+    assert info["frame"]["sparse_mode"] and 1000 < info["sparse_frames"] < info["n_vectors"] - 500
+    assert json.loads((rtl / "rtl.json").read_text())["sparse_cells"] == 10
+    capsys.readouterr()
+    assert main(["sim", "--rtl", str(rtl), "--vectors", str(vectors), "--sim", "verilator"]) == 0
+    assert "3 cocotb tests passed on 3130 vectors" in capsys.readouterr().out

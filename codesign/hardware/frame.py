@@ -7,11 +7,16 @@ Per bunch crossing the chip sends ``32 * elinks`` bits. Bit 0 is the least signi
     bits [32*elinks - 1 : 16*B + 9] zero padding
 
 For 5 eLinks: 16 x 9 = 144 latent bits, the sum code in bits 152..144, bits 159..153 zero.
+
+A hybrid encoder (``sparse_mode``, see ``codesign.models.sparse``) uses the bit above the sum code as the mode
+bit: 1 = the latent field holds the wafer's largest cells, 14 bits each from bit 0 up, instead of latents.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -25,11 +30,18 @@ class FrameFormat:
     n_latents: int
     latent_bits: int
     elinks: int
+    sparse_mode: bool = False
 
     def __post_init__(self) -> None:
         if self.payload_bits > self.width:
-            raise ValueError(f"{self.n_latents} latents x {self.latent_bits} bits + {SUM_CODE_BITS}-bit sum do "
-                             f"not fit {self.elinks} eLinks ({self.width} bits)")
+            raise ValueError(f"{self.n_latents} latents x {self.latent_bits} bits + {SUM_CODE_BITS}-bit sum"
+                             f"{' + mode bit' if self.sparse_mode else ''} do not fit {self.elinks} eLinks "
+                             f"({self.width} bits)")
+
+    @classmethod
+    def of(cls, cfg: Any) -> FrameFormat:
+        """The frame of an ``EncoderConfig``."""
+        return cls(cfg.latent_dim, cfg.latent_bits, cfg.elinks, cfg.sparse_max_occupancy is not None)
 
     @property
     def width(self) -> int:
@@ -40,16 +52,22 @@ class FrameFormat:
         return self.n_latents * self.latent_bits
 
     @property
-    def payload_bits(self) -> int:
+    def mode_bit(self) -> int:
         return self.sum_offset + SUM_CODE_BITS
+
+    @property
+    def payload_bits(self) -> int:
+        return self.mode_bit + self.sparse_mode
 
     @property
     def hex_digits(self) -> int:
         return (self.width + 3) // 4
 
 
-def pack_frames(latents: np.ndarray, sum_codes: np.ndarray, fmt: FrameFormat) -> list[int]:
-    """(n, n_latents) unsigned latent integers and (n,) sum codes -> n frames as Python integers."""
+def pack_frames(latents: np.ndarray, sum_codes: np.ndarray, fmt: FrameFormat,
+                sparse: Sequence[int | None] | None = None) -> list[int]:
+    """(n, n_latents) unsigned latent integers and (n,) sum codes -> n frames as Python integers. With a
+    hybrid format, ``sparse[i]`` is wafer i's packed cells when it goes in sparse mode, else None."""
     latents = np.asarray(latents, dtype=np.int64)
     sum_codes = np.asarray(sum_codes, dtype=np.int64)
     if latents.shape != (len(sum_codes), fmt.n_latents):
@@ -58,17 +76,25 @@ def pack_frames(latents: np.ndarray, sum_codes: np.ndarray, fmt: FrameFormat) ->
         raise ValueError(f"latents must be unsigned {fmt.latent_bits}-bit integers")
     if sum_codes.min(initial=0) < 0 or sum_codes.max(initial=0) >= 1 << SUM_CODE_BITS:
         raise ValueError(f"sum codes must be unsigned {SUM_CODE_BITS}-bit integers")
+    if sparse is not None and (not fmt.sparse_mode or len(sparse) != len(sum_codes)):
+        raise ValueError("sparse payloads need a hybrid frame format and one entry (or None) per wafer")
     frames = []
-    for row, code in zip(latents.tolist(), sum_codes.tolist(), strict=True):
+    for n, (row, code) in enumerate(zip(latents.tolist(), sum_codes.tolist(), strict=True)):
         word = code << fmt.sum_offset
-        for i, value in enumerate(row):
-            word |= value << (fmt.latent_bits * i)
+        cells = None if sparse is None else sparse[n]
+        if cells is not None:
+            if cells >> fmt.sum_offset:
+                raise ValueError(f"sparse payload {cells:#x} does not fit the {fmt.sum_offset}-bit latent field")
+            word |= cells | (1 << fmt.mode_bit)
+        else:
+            for i, value in enumerate(row):
+                word |= value << (fmt.latent_bits * i)
         frames.append(word)
     return frames
 
 
 def unpack_frame(frame: int, fmt: FrameFormat) -> tuple[list[int], int]:
-    """One frame -> (latent integers, sum code); the padding must be zero."""
+    """One frame -> (latent field split into latent-sized integers, sum code); the padding must be zero."""
     if frame >> fmt.payload_bits:
         raise ValueError(f"frame {frame:#x} has non-zero padding above bit {fmt.payload_bits - 1}")
     mask = (1 << fmt.latent_bits) - 1

@@ -47,6 +47,8 @@ class RtlInfo:
     sources: list[str]
     config_bits: int = 0  # > 0: weights are loaded at run time through the serial configuration port
     tmr: bool = False  # configuration register triplicated with majority voting
+    sparse_max_occupancy: int | None = None  # hybrid encoder: sparse mode up to this many non-zero inputs
+    sparse_cells: int = 0  # cells per sparse-mode frame
 
     @classmethod
     def load(cls, rtl_dir: str | Path) -> RtlInfo:
@@ -57,7 +59,7 @@ class RtlInfo:
         return cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})
 
     def frame_format(self) -> FrameFormat:
-        return FrameFormat(self.n_latents, self.latent_bits, self.elinks)
+        return FrameFormat(self.n_latents, self.latent_bits, self.elinks, self.sparse_max_occupancy is not None)
 
 
 def trace_encoder(model: Any):  # -> da4ml CombLogic
@@ -121,7 +123,7 @@ def _write_top(folder: Path, cfg: EncoderConfig, core: str, core_latency: int, c
                config_bits: int = 0, tmr: bool = False, core_input_frac_bits: int | None = None,
                core_output_bits: int | None = None, core_output_shift: int = 0) -> RtlInfo:
     """Write src/econt_top.v around ``core`` and rtl.json into ``folder``."""
-    fmt = FrameFormat(cfg.latent_dim, cfg.latent_bits, cfg.elinks)
+    fmt = FrameFormat.of(cfg)
     mask, tc_of_pixel = PIXEL_MASK[cfg.layout], TC_OF_PIXEL[cfg.layout]
     spec = TopSpec(
         core_module=core,
@@ -134,6 +136,7 @@ def _write_top(folder: Path, cfg: EncoderConfig, core: str, core_latency: int, c
         frame=fmt,
         calq_bits=calq_bits,
         config_port=config_bits > 0,
+        sparse_max_occupancy=cfg.sparse_max_occupancy,
     )
     write_text(folder / "src" / f"{TOP_MODULE}.v", top_verilog(spec))
     sources = sorted(str(p.relative_to(folder)) for p in (folder / "src").rglob("*.v"))
@@ -143,7 +146,7 @@ def _write_top(folder: Path, cfg: EncoderConfig, core: str, core_latency: int, c
         conversion_cycles=CONVERSION_STAGES, frame_bits=fmt.width, latent_bits=fmt.latent_bits,
         n_latents=fmt.n_latents, elinks=fmt.elinks, sum_code_offset=fmt.sum_offset,
         core_registers=core_registers, estimated_luts=estimated_luts, sources=sources, config_bits=config_bits,
-        tmr=tmr,
+        tmr=tmr, sparse_max_occupancy=cfg.sparse_max_occupancy, sparse_cells=spec.sparse_cells,
     )
     write_json(folder / RTL_JSON, {**asdict(info), "meta": provenance(encoder=asdict(cfg))})
     return info

@@ -22,6 +22,7 @@ from codesign.data.geometry import N_TC
 from codesign.data.onchip import onchip_convert
 from codesign.hardware.frame import FrameFormat, pack_frames
 from codesign.models.encoder import EncoderConfig, encoder_inputs, latent_integers
+from codesign.models.sparse import best_cells, cells_per_frame, is_sparse, pack_cells
 
 MIP_T = 35  # CALQ counts per transverse MIP
 
@@ -67,7 +68,12 @@ def expected_frames(model: Any, cfg: EncoderConfig, calq: np.ndarray) -> list[in
     """What the chip must send for each wafer, according to the Keras model."""
     words = onchip_convert(calq)
     latents = latent_integers(model.predict(encoder_inputs(words.inputs, cfg), verbose=0, batch_size=1024), cfg)
-    return pack_frames(latents, words.sum_code, FrameFormat(cfg.latent_dim, cfg.latent_bits, cfg.elinks))
+    fmt = FrameFormat.of(cfg)
+    if not fmt.sparse_mode:
+        return pack_frames(latents, words.sum_code, fmt)
+    payloads = pack_cells(*best_cells(words.inputs, cells_per_frame(fmt.sum_offset)))
+    sparse = is_sparse(words.inputs, cfg.sparse_max_occupancy)
+    return pack_frames(latents, words.sum_code, fmt, [p if s else None for p, s in zip(payloads, sparse, strict=True)])
 
 
 def make_vectors(model: Any, cfg: EncoderConfig, real_calq: np.ndarray, calq_bits: int = 22,
@@ -78,7 +84,7 @@ def make_vectors(model: Any, cfg: EncoderConfig, real_calq: np.ndarray, calq_bit
     corners, kinds = corner_cases(calq_bits, seed=seed)
     calq = np.concatenate([real_calq, corners])
     return Vectors(calq=calq, frames=expected_frames(model, cfg, calq), kinds=["real"] * len(real_calq) + kinds,
-                   calq_bits=calq_bits, fmt=FrameFormat(cfg.latent_dim, cfg.latent_bits, cfg.elinks))
+                   calq_bits=calq_bits, fmt=FrameFormat.of(cfg))
 
 
 def pack_calq(calq: np.ndarray, calq_bits: int) -> list[int]:
@@ -102,7 +108,9 @@ def write_vectors(out_dir: str | Path, vec: Vectors, **meta: Any) -> None:
             "counts": {str(k): int(c) for k, c in zip(kinds, counts, strict=True)},
             "calq_bits": vec.calq_bits,
             "frame": {"width": vec.fmt.width, "latent_bits": vec.fmt.latent_bits, "n_latents": vec.fmt.n_latents,
-                      "sum_code_offset": vec.fmt.sum_offset, "elinks": vec.fmt.elinks},
+                      "sum_code_offset": vec.fmt.sum_offset, "elinks": vec.fmt.elinks,
+                      "sparse_mode": vec.fmt.sparse_mode},
+            "sparse_frames": sum((f >> vec.fmt.mode_bit) & 1 for f in vec.frames) if vec.fmt.sparse_mode else 0,
             "kinds": vec.kinds,
             "meta": provenance(**meta),
         })

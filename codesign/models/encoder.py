@@ -20,6 +20,7 @@ from typing import Literal
 import numpy as np
 
 from codesign.data.arrange import IMAGE_SHAPE, Layout, to_image
+from codesign.data.geometry import N_TC
 from codesign.data.onchip import INPUT_FRAC_BITS
 
 LATENT_BITS_BY_ELINKS = {2: 3, 3: 5, 4: 7, 5: 9}
@@ -42,6 +43,9 @@ class EncoderConfig:
     latent_dim: int = 16
     elinks: Literal[2, 3, 4, 5] = 5  # output links; sets the latent width
     latent_int_bits: int = 5
+    # hybrid encoder: wafers with at most this many non-zero inputs are sent as their largest cells instead of
+    # latents (codesign.models.sparse); None: every wafer through the autoencoder
+    sparse_max_occupancy: int | None = None
 
     def __post_init__(self) -> None:
         if self.elinks not in LATENT_BITS_BY_ELINKS:
@@ -51,6 +55,8 @@ class EncoderConfig:
         for name in ("conv_act_int_bits", "latent_int_bits"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be non-negative")
+        if self.sparse_max_occupancy is not None and not 0 <= self.sparse_max_occupancy <= N_TC:
+            raise ValueError(f"sparse_max_occupancy must be in [0, {N_TC}], got {self.sparse_max_occupancy}")
 
     @property
     def latent_bits(self) -> int:

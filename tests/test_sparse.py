@@ -1,0 +1,80 @@
+"""The hybrid encoder's sparse mode: golden model, frame layout, evaluation and the training selection."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from codesign.config import ConfigError, from_mapping
+from codesign.data.onchip import onchip_convert
+from codesign.hardware.frame import FrameFormat, pack_frames
+from codesign.models.encoder import EncoderConfig
+from codesign.models.sparse import best_cells, cells_per_frame, is_sparse, pack_cells, sparse_wafers
+
+
+def test_best_cells_rank_by_value_then_lower_index():
+    inputs = np.zeros((1, 48), dtype=np.int64)
+    inputs[0, [40, 7, 3, 12]] = [9, 200, 9, 50]
+    addresses, values = best_cells(inputs, 6)
+    assert addresses.tolist() == [[7, 12, 3, 40, 0, 1]]  # equal values (9, and the zeros) by TC index
+    assert values.tolist() == [[200, 50, 9, 9, 0, 0]]
+
+
+def test_cells_pack_value_below_address():
+    (word,) = pack_cells(np.array([[7, 47]]), np.array([[200, 1]]))
+    assert word == ((7 << 8) | 200) | (((47 << 8) | 1) << 14)
+    assert cells_per_frame(16 * 9) == 10 and cells_per_frame(16 * 3) == 3
+
+
+def test_sparse_mode_is_lossless_up_to_the_cells_it_sends(highpu):
+    inputs = onchip_convert(highpu).inputs
+    n_cells = cells_per_frame(16 * 9)
+    few = inputs[(inputs > 0).sum(axis=1) <= n_cells]
+    assert len(few) > 100
+    wafers = sparse_wafers(*best_cells(few, n_cells))
+    np.testing.assert_allclose(wafers, few / few.sum(axis=1, keepdims=True), rtol=0, atol=1e-15)
+    np.testing.assert_array_equal(sparse_wafers(*best_cells(np.zeros((1, 48)), n_cells)), np.full((1, 48), 1 / 48))
+
+
+def test_mode_selection_by_occupancy():
+    inputs = np.zeros((3, 48), dtype=np.int64)
+    inputs[1, :20] = 1
+    inputs[2, :21] = 1
+    assert is_sparse(inputs, 20).tolist() == [True, True, False]
+    assert not is_sparse(inputs, None).any()
+
+
+def test_hybrid_frame_sets_the_mode_bit_and_carries_cells():
+    fmt = FrameFormat(16, 9, 5, sparse_mode=True)
+    assert fmt.mode_bit == 153 and fmt.payload_bits == 154
+    latents = np.full((2, 16), 5)
+    frames = pack_frames(latents, np.array([3, 4]), fmt, [0x3fff, None])
+    assert frames[0] == 0x3fff | (3 << 144) | (1 << 153)
+    assert frames[1] == pack_frames(latents[1:], np.array([4]), FrameFormat(16, 9, 5))[0]
+    with pytest.raises(ValueError, match="does not fit the 144-bit latent field"):
+        pack_frames(latents[:1], np.array([0]), fmt, [1 << 144])
+    with pytest.raises(ValueError, match="need a hybrid frame format"):
+        pack_frames(latents[:1], np.array([0]), FrameFormat(16, 9, 5), [1])
+
+
+def test_config_range_is_checked_by_key():
+    cfg = from_mapping(EncoderConfig, {"sparse_max_occupancy": 20})
+    assert FrameFormat.of(cfg).sparse_mode and not FrameFormat.of(EncoderConfig()).sparse_mode
+    with pytest.raises(ConfigError, match="enc: sparse_max_occupancy must be in \\[0, 48\\], got 49"):
+        from_mapping(EncoderConfig, {"sparse_max_occupancy": 49}, where="enc")
+
+
+def test_hybrid_evaluation_sends_sparse_wafers_as_cells(highpu):
+    from codesign.evaluation import autoencoder_reconstruction
+    from codesign.models.autoencoder import AutoencoderSpec, build_autoencoder
+
+    spec = AutoencoderSpec("hybrid", encoder=EncoderConfig(sparse_max_occupancy=12))
+    ae, _, _ = build_autoencoder(spec, seed=0)
+    calq = highpu[:300]
+    inputs = onchip_convert(calq).inputs
+    sparse = (inputs > 0).sum(axis=1) <= 12
+    reco = autoencoder_reconstruction(ae, spec, calq)
+    assert reco.bits_per_bx == 154 and reco.extra == {"sparse_fraction": sparse.mean()}
+    np.testing.assert_array_equal(reco.wafers[sparse], sparse_wafers(*best_cells(inputs[sparse], 10)))
+    plain = autoencoder_reconstruction(ae, AutoencoderSpec("plain"), calq)
+    np.testing.assert_array_equal(reco.wafers[~sparse], plain.wafers[~sparse])
