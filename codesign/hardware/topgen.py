@@ -159,7 +159,7 @@ def top_verilog(spec: TopSpec) -> str:
         f"    {spec.core_module} core (.clk(clk), .model_inp(core_in), .model_out(core_out)"
         + (", .cfg_en(cfg_en), .cfg_in(cfg_in), .cfg_out(cfg_out));" if spec.config_port else ");"),
         "",
-        *(_sparse_block(spec) if spec.sparse_cells else [f"    wire [{SUM_CODE_BITS - 1}:0] side_c = code_s3;"]),
+        *(_sparse_instance(spec) if spec.sparse_cells else [f"    wire [{SUM_CODE_BITS - 1}:0] side_c = code_s3;"]),
         "",
         "    // what travels beside the core: the sum code (and the sparse-mode cells and mode bit)",
         f"    reg [{side - 1}:0] side_pipe [0:{spec.core_latency - 1}];",
@@ -184,47 +184,72 @@ def top_verilog(spec: TopSpec) -> str:
         "endmodule",
         "",
     ]
+    if spec.sparse_cells:
+        lines.append(sparse_verilog(spec.n_tc, spec.sparse_cells, spec.sparse_max_occupancy))
     return "\n".join(lines)
 
 
-def _sparse_block(spec: TopSpec) -> list[str]:
-    """Combinational sparse mode on ``inputs_s3``: ``side_c = {code_s3, cells, mode}``. Rank of TC i = the
-    number of TCs that beat it (larger value, or equal value and lower index); cell s is the TC of rank s."""
-    n, k, ab = spec.n_tc, spec.sparse_cells, CELL_BITS - INPUT_BITS
-    rb = (n - 1).bit_length()
+def _sparse_instance(spec: TopSpec) -> list[str]:
+    """The sparse-mode selector on the converted inputs; ``side_c = {code_s3, cells, mode}``."""
+    cells = spec.sparse_cells * CELL_BITS
     return [
         "",
-        f"    // sparse mode: ranks, the {k} largest inputs as {{address, value}} cells, mode = at most "
-        f"{spec.sparse_max_occupancy} non-zero",
-        f"    reg [{n * rb - 1}:0] rank_c;",
-        f"    reg [{rb}:0] nonzero_c;",
-        f"    reg [{k * CELL_BITS - 1}:0] cells_c;",
+        f"    // sparse mode: the {spec.sparse_cells} largest inputs as cells; at most {spec.sparse_max_occupancy} "
+        "non-zero inputs selects it",
+        "    wire sparse_c;",
+        f"    wire [{cells - 1}:0] cells_c;",
+        f"    {SPARSE_MODULE} sparse_select (.inputs(inputs_s3), .sparse(sparse_c), .cells(cells_c));",
+        f"    wire [{SUM_CODE_BITS + cells}:0] side_c = {{code_s3, cells_c, sparse_c}};",
+    ]
+
+
+SPARSE_MODULE = "econt_sparse"
+
+
+def sparse_verilog(n_tc: int, n_cells: int, max_occupancy: int) -> str:
+    """Combinational ``econt_sparse``: the ``n_cells`` largest of ``n_tc`` on-chip inputs as {address, value}
+    cells and the mode (at most ``max_occupancy`` non-zero), as ``codesign.models.sparse``. TC j beats TC i
+    when larger, or equal with the lower index: one comparator per pair, the reverse is its complement. The
+    rank of TC i (how many beat it) is a sum of single bits, which Yosys maps to one adder tree per TC; cell s
+    ORs together the TCs of rank s (exactly one)."""
+    b, ab = INPUT_BITS, CELL_BITS - INPUT_BITS
+    rb = (n_tc - 1).bit_length()
+    return "\n".join([
+        f"module {SPARSE_MODULE} (",
+        f"    input  wire [{n_tc * b - 1}:0] inputs,",
+        "    output wire sparse,",
+        f"    output reg  [{n_cells * CELL_BITS - 1}:0] cells",
+        ");",
+        f"    reg [{n_tc * n_tc - 1}:0] beats;  // beats[j * {n_tc} + i]: TC j ranks before TC i",
+        f"    reg [{n_tc * rb - 1}:0] rank;",
+        f"    reg [{rb}:0] nonzero;",
         f"    reg [{ab - 1}:0] address;",
-        "    integer j, s;",
+        "    integer i, j, s;",
         "    always @* begin",
-        "        rank_c = 0;",
-        "        nonzero_c = 0;",
-        "        cells_c = 0;",
-        f"        for (i = 0; i < {n}; i = i + 1) begin",
-        f"            nonzero_c = nonzero_c + (inputs_s3[i * {INPUT_BITS} +: {INPUT_BITS}] != 0);",
-        f"            for (j = 0; j < {n}; j = j + 1)",
-        f"                if (j < i ? inputs_s3[j * {INPUT_BITS} +: {INPUT_BITS}] >= inputs_s3[i * {INPUT_BITS} +: "
-        f"{INPUT_BITS}]",
-        f"                          : inputs_s3[j * {INPUT_BITS} +: {INPUT_BITS}] > inputs_s3[i * {INPUT_BITS} +: "
-        f"{INPUT_BITS}])",
-        f"                    rank_c[i * {rb} +: {rb}] = rank_c[i * {rb} +: {rb}] + 1'b1;",
-        "        end",
-        f"        for (i = 0; i < {n}; i = i + 1) begin",
+        "        beats = 0;",
+        f"        for (i = 0; i < {n_tc}; i = i + 1)",
+        "            for (j = 0; j < i; j = j + 1) begin",
+        f"                beats[j * {n_tc} + i] = inputs[j * {b} +: {b}] >= inputs[i * {b} +: {b}];",
+        f"                beats[i * {n_tc} + j] = ~beats[j * {n_tc} + i];",
+        "            end",
+        "        nonzero = 0;",
+        "        cells = 0;",
+        f"        for (i = 0; i < {n_tc}; i = i + 1) begin",
+        f"            nonzero = nonzero + (inputs[i * {b} +: {b}] != 0);",
+        f"            rank[i * {rb} +: {rb}] = 0;",
+        f"            for (j = 0; j < {n_tc}; j = j + 1)",
+        f"                rank[i * {rb} +: {rb}] = rank[i * {rb} +: {rb}] + beats[j * {n_tc} + i];",
         "            address = i;",
-        f"            for (s = 0; s < {k}; s = s + 1)",
-        f"                if (rank_c[i * {rb} +: {rb}] == s)",
-        f"                    cells_c[s * {CELL_BITS} +: {CELL_BITS}] = {{address, inputs_s3[i * {INPUT_BITS} +: "
-        f"{INPUT_BITS}]}};",
+        f"            for (s = 0; s < {n_cells}; s = s + 1)",
+        f"                cells[s * {CELL_BITS} +: {CELL_BITS}] = cells[s * {CELL_BITS} +: {CELL_BITS}]",
+        f"                    | ({{{CELL_BITS}{{rank[i * {rb} +: {rb}] == s}}}}"
+        f" & {{address, inputs[i * {b} +: {b}]}});",
         "        end",
         "    end",
-        f"    wire [{SUM_CODE_BITS + k * CELL_BITS}:0] side_c = "
-        f"{{code_s3, cells_c, (nonzero_c <= {rb + 1}'d{spec.sparse_max_occupancy})}};",
-    ]
+        f"    assign sparse = nonzero <= {rb + 1}'d{max_occupancy};",
+        "endmodule",
+        "",
+    ])
 
 
 def _core_input(base: int, bits: int, frac: int) -> str:
