@@ -89,7 +89,7 @@ def test_other_input_and_output_formats_stay_bit_exact(tmp_path, real_dir, capsy
 
 
 @pytest.mark.simulator
-def test_hybrid_encoder_rtl_matches_keras_in_both_modes(tmp_path, real_dir, capsys):
+def test_hybrid_encoder_rtl_matches_keras_in_both_modes(flow, tmp_path, real_dir, capsys):
     """Sparse mode on chip (codesign.models.sparse): Verilator streams real wafers and corner cases, both
     modes, every frame bit-exact."""
     config = tmp_path / "hybrid.yaml"
@@ -106,3 +106,5 @@ def test_hybrid_encoder_rtl_matches_keras_in_both_modes(tmp_path, real_dir, caps
     capsys.readouterr()
     assert main(["sim", "--rtl", str(rtl), "--vectors", str(vectors), "--sim", "verilator"]) == 0
     assert "3 cocotb tests passed on 3130 vectors" in capsys.readouterr().out
+    with pytest.raises(ValueError, match="vectors of a hybrid encoder .* RTL of a latents-only encoder"):
+        run_simulation(flow["rtl"], vectors, "verilator")
