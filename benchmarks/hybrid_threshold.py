@@ -25,6 +25,7 @@ def main() -> None:
     args = parser.parse_args()
 
     from codesign.baselines import best_choice, best_choice_cells
+    from codesign.data.geometry import N_TC
     from codesign.data.io import REFERENCE_FILE
     from codesign.data.onchip import onchip_convert
     from codesign.data.sources import source_wafers
@@ -32,7 +33,7 @@ def main() -> None:
     from codesign.emd.exact import exact_emd
     from codesign.evaluation import autoencoder_reconstruction
     from codesign.hardware.frame import FrameFormat
-    from codesign.models.sparse import best_cells, cells_per_frame, occupancy, sparse_wafers
+    from codesign.models.sparse import occupancy
     from codesign.training import held_out_wafers, load_autoencoder
 
     ae, spec = load_autoencoder(args.model)
@@ -41,14 +42,16 @@ def main() -> None:
     else:
         wafers = source_wafers(args.data or REFERENCE_FILE, spec.training.seed, spec.training.n_synth_wafers)
         calq = wafers[split_indices(len(wafers), spec.training.split, seed=spec.training.seed).val]
-    latents_only = dataclasses.replace(spec, encoder=dataclasses.replace(spec.encoder, sparse_max_occupancy=None))
-    fmt = FrameFormat.of(spec.encoder)
-    inputs = onchip_convert(calq).inputs
-    n_cells, n_bc = cells_per_frame(fmt.sum_offset), best_choice_cells(fmt.width)
-    emd_ae = exact_emd(calq, autoencoder_reconstruction(ae, latents_only, calq).wafers)
-    emd_cells = exact_emd(calq, sparse_wafers(*best_cells(inputs, n_cells)))
+
+    def emd_at(threshold: int | None) -> np.ndarray:  # the model's reconstruction with another threshold
+        encoder = dataclasses.replace(spec.encoder, sparse_max_occupancy=threshold)
+        return exact_emd(calq, autoencoder_reconstruction(ae, dataclasses.replace(spec, encoder=encoder), calq).wafers)
+
+    emd_ae, emd_cells = emd_at(None), emd_at(N_TC)  # latents only, cells only
+    fmt = FrameFormat.of(dataclasses.replace(spec.encoder, sparse_max_occupancy=N_TC))
+    n_cells, n_bc = fmt.sparse_cells, best_choice_cells(fmt.width)
     emd_bc = exact_emd(calq, best_choice(calq, n_bc).wafers).mean()
-    occ = occupancy(inputs)
+    occ = occupancy(onchip_convert(calq).inputs)
     print(f"{len(calq)} {args.split} wafers; autoencoder alone {emd_ae.mean():.4f}, {n_cells} cells alone "
           f"{emd_cells.mean():.4f}, Best-Choice {n_bc} cells {emd_bc:.4f}")
     print("  T  sparse  hybrid  vs Best-Choice")

@@ -33,7 +33,7 @@ class Reconstruction:
     extra: dict[str, float] = field(default_factory=dict)  # algorithm-specific figures for metrics.json
 
 
-def _unit_or_uniform(kept: np.ndarray) -> np.ndarray:
+def unit_or_uniform(kept: np.ndarray) -> np.ndarray:
     kept = np.asarray(kept, dtype=np.float64)
     sums = kept.sum(axis=1, keepdims=True)
     return np.where(sums > 0, kept / np.where(sums > 0, sums, 1.0), 1.0 / N_TC)
@@ -42,7 +42,7 @@ def _unit_or_uniform(kept: np.ndarray) -> np.ndarray:
 def threshold_sum(calq: np.ndarray, threshold: int = 35) -> Reconstruction:
     kept = np.where(calq >= threshold, calq, 0)
     bits = N_TC + SUM_CODE_BITS + VALUE_BITS * (kept > 0).sum(axis=1).mean()
-    return Reconstruction(f"threshold_{threshold}", _unit_or_uniform(kept), float(bits))
+    return Reconstruction(f"threshold_{threshold}", unit_or_uniform(kept), float(bits))
 
 
 def best_choice(calq: np.ndarray, n_cells: int) -> Reconstruction:
@@ -50,7 +50,7 @@ def best_choice(calq: np.ndarray, n_cells: int) -> Reconstruction:
     kept = np.zeros_like(calq)
     np.put_along_axis(kept, order, np.take_along_axis(calq, order, axis=1), axis=1)
     bits = SUM_CODE_BITS + n_cells * (ADDRESS_BITS + VALUE_BITS)
-    return Reconstruction(f"best_choice_{n_cells}", _unit_or_uniform(kept), float(bits))
+    return Reconstruction(f"best_choice_{n_cells}", unit_or_uniform(kept), float(bits))
 
 
 def best_choice_cells(budget_bits: int) -> int:
@@ -65,7 +65,7 @@ def super_trigger_cell(calq: np.ndarray, groups: TcGroups) -> Reconstruction:
     for g, tcs in enumerate(tiles):
         spread[:, tcs] = sums[:, g : g + 1] / len(tcs)
     bits = SUM_CODE_BITS + len(tiles) * VALUE_BITS
-    return Reconstruction("super_trigger_cell", _unit_or_uniform(spread), float(bits))
+    return Reconstruction("super_trigger_cell", unit_or_uniform(spread), float(bits))
 
 
 def all_baselines(calq: np.ndarray, groups: TcGroups | None, budget_bits: int,

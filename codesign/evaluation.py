@@ -19,7 +19,7 @@ from codesign.data.geometry import N_TC, find_tc_groups
 from codesign.data.onchip import decode_sum, onchip_convert
 from codesign.emd.exact import exact_emd
 from codesign.hardware.frame import FrameFormat
-from codesign.models.sparse import best_cells, cells_per_frame, is_sparse, sparse_wafers
+from codesign.models.sparse import best_cells, is_sparse, sparse_wafers
 
 CALQ_BITS = 22
 OCCUPANCY_BINS = (0, 5, 10, 20, 30, 49)
@@ -33,14 +33,13 @@ def autoencoder_reconstruction(ae: Any, spec: Any, calq: np.ndarray) -> Reconstr
     x, _ = model_arrays(spec, calq)
     wafers = ae.predict(x, batch_size=2048, verbose=0).astype(np.float64)
     wafers /= wafers.sum(axis=1, keepdims=True)
-    frame = FrameFormat.of(spec.encoder)
-    inputs = onchip_convert(calq).inputs
-    sparse = is_sparse(inputs, spec.encoder.sparse_max_occupancy)
-    if sparse.any():
-        cells = best_cells(inputs[sparse], cells_per_frame(frame.sum_offset))
-        wafers[sparse] = sparse_wafers(*cells)
-    return Reconstruction(f"autoencoder:{spec.name}", wafers, float(frame.payload_bits),
-                          {"sparse_fraction": float(sparse.mean())} if frame.sparse_mode else {})
+    frame, extra = FrameFormat.of(spec.encoder), {}
+    if frame.sparse_mode:
+        inputs = onchip_convert(calq).inputs
+        sparse = is_sparse(inputs, spec.encoder.sparse_max_occupancy)
+        wafers[sparse] = sparse_wafers(*best_cells(inputs[sparse], frame.sparse_cells))
+        extra = {"sparse_fraction": float(sparse.mean())}
+    return Reconstruction(f"autoencoder:{spec.name}", wafers, float(frame.payload_bits), extra)
 
 
 def _binned(values: np.ndarray, key: np.ndarray, edges: np.ndarray) -> list[dict[str, float]]:

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from codesign.data.onchip import SUM_CODE_BITS
+from codesign.models.sparse import cells_per_frame
 
 BITS_PER_ELINK = 32  # one 1.28 Gb/s eLink carries 32 bits per 25 ns bunch crossing
 
@@ -58,6 +59,11 @@ class FrameFormat:
     @property
     def payload_bits(self) -> int:
         return self.mode_bit + self.sparse_mode
+
+    @property
+    def sparse_cells(self) -> int:
+        """Cells a sparse-mode frame carries in the latent field (0 without the mode)."""
+        return cells_per_frame(self.sum_offset) if self.sparse_mode else 0
 
     @property
     def hex_digits(self) -> int:

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from codesign.data.onchip import INPUT_BITS, INPUT_FRAC_BITS, SUM_CODE_BITS, SUM_MANTISSA_BITS
 from codesign.hardware.frame import FrameFormat
-from codesign.models.sparse import CELL_BITS, cells_per_frame
+from codesign.models.sparse import CELL_BITS
 
 CONVERSION_STAGES = 3  # input register, wafer sum, shift + sum code
 CONFIG_PORTS = ["    input  wire cfg_en,", "    input  wire cfg_in,", "    output wire cfg_out"]
@@ -46,9 +46,13 @@ class TopSpec:
     config_port: bool = False  # pass the core's serial configuration port (cfg_en, cfg_in, cfg_out) through
     sparse_max_occupancy: int | None = None  # hybrid encoder (codesign.models.sparse); None: latents only
 
+    def __post_init__(self) -> None:
+        if (self.sparse_max_occupancy is not None) != self.frame.sparse_mode:
+            raise ValueError("sparse_max_occupancy and the frame's sparse_mode must be set together")
+
     @property
     def sparse_cells(self) -> int:
-        return 0 if self.sparse_max_occupancy is None else cells_per_frame(self.frame.sum_offset)
+        return self.frame.sparse_cells
 
     @property
     def sum_bits(self) -> int:

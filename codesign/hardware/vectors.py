@@ -22,7 +22,7 @@ from codesign.data.geometry import N_TC
 from codesign.data.onchip import onchip_convert
 from codesign.hardware.frame import FrameFormat, pack_frames
 from codesign.models.encoder import EncoderConfig, encoder_inputs, latent_integers
-from codesign.models.sparse import best_cells, cells_per_frame, is_sparse, pack_cells
+from codesign.models.sparse import best_cells, is_sparse, pack_cells
 
 MIP_T = 35  # CALQ counts per transverse MIP
 
@@ -71,7 +71,7 @@ def expected_frames(model: Any, cfg: EncoderConfig, calq: np.ndarray) -> list[in
     fmt = FrameFormat.of(cfg)
     if not fmt.sparse_mode:
         return pack_frames(latents, words.sum_code, fmt)
-    payloads = pack_cells(*best_cells(words.inputs, cells_per_frame(fmt.sum_offset)))
+    payloads = pack_cells(*best_cells(words.inputs, fmt.sparse_cells))
     sparse = is_sparse(words.inputs, cfg.sparse_max_occupancy)
     return pack_frames(latents, words.sum_code, fmt, [p if s else None for p, s in zip(payloads, sparse, strict=True)])
 

@@ -67,13 +67,13 @@ def _backup_epoch(backup: Path, suffix: str = "") -> int | None:
 
 def repair_backup(backup: Path, log: Path) -> None:
     """Make an interrupted run's backup loadable: fall back to the previous epoch's copy when the latest is
-    broken (and drop log rows beyond it), or remove backup and log when there is nothing to resume from."""
+    broken (and drop log rows beyond it), or remove it when there is nothing to resume from (the caller then
+    starts a fresh fit)."""
     if not backup.exists() or _backup_epoch(backup) is not None:
         return
     epoch = _backup_epoch(backup, PREVIOUS_SUFFIX)
     if epoch is None:
         shutil.rmtree(backup)
-        log.unlink(missing_ok=True)
         return
     for name in BACKUP_FILES:
         shutil.copyfile(backup / f"{name}{PREVIOUS_SUFFIX}", backup / name)

@@ -85,10 +85,11 @@ def run_simulation(rtl_dir: str | Path, vectors_dir: str | Path, simulator: str 
     if vec_info["calq_bits"] != info.calq_bits or vec_info["frame"]["width"] != info.frame_bits:
         raise ValueError(f"vectors ({vec_info['calq_bits']}-bit CALQ, {vec_info['frame']['width']}-bit frames) do "
                          f"not match the RTL ({info.calq_bits}-bit CALQ, {info.frame_bits}-bit frames)")
-    if vec_info["frame"].get("sparse_mode", False) != info.frame_format().sparse_mode:
+    vec_sparse, rtl_sparse = vec_info["frame"].get("sparse_mode", False), info.frame_format().sparse_mode
+    if vec_sparse != rtl_sparse:
         kinds = {True: "a hybrid encoder (sparse mode)", False: "a latents-only encoder"}
-        raise ValueError(f"vectors of {kinds[vec_info['frame'].get('sparse_mode', False)]} do not match the RTL of "
-                         f"{kinds[info.frame_format().sparse_mode]}: make both from the same model folder")
+        raise ValueError(f"vectors of {kinds[vec_sparse]} do not match the RTL of {kinds[rtl_sparse]}: make both "
+                         "from the same model folder")
     build = Path(build_dir or rtl_dir / f"sim_{simulator}").resolve()
     runner = _lean(get_runner(simulator))
     args = ["-Wno-fatal", "-Wno-lint", "-Wno-style"] if simulator == "verilator" else []
