@@ -1,13 +1,16 @@
-"""Non-ML ECON-T algorithms at a given output bit budget, evaluated by the same code as the autoencoder.
+"""The non-ML algorithms an encoder is compared with, as unit-sum reconstructions of (n, 48) CALQ wafers
+(the wafer sum travels separately in every case) with their bits per bunch crossing.
 
-Each algorithm maps (n, 48) CALQ wafers to unit-sum reconstructions (the wafer sum travels separately
-in every case) and states its bits per bunch crossing.
+The headline comparison is the chip itself: ``chip_reconstructions`` runs the ECON-T's Threshold-Sum (with
+its buffer), Best-Choice, STC types and Repeater exactly as the chip does (``codesign.econt``) at an eLink
+count and module type. The idealised variants below (exact values, stable sort, any cell count) stay for
+studies and carry "ideal" in their names:
 
-- ``threshold``: cells at or above a threshold (CALQ counts; 35 = 1 MIP_T) are sent with a 48-bit map and
-  their values; the rest is lost (variable size: the bit count is the mean).
-- ``best_choice``: the N highest cells, each a 6-bit address and a value; N fills the budget.
-- ``super_trigger_cell``: the sum of each of the 12 non-overlapping 2x2 groups, spread evenly over its
-  four TCs when reconstructed.
+- ``ideal_threshold``: cells at or above a threshold (CALQ counts; 35 = 1 MIP_T) sent exactly with a 48-bit
+  map; the rest is lost (variable size: the bit count is the mean).
+- ``ideal_best_choice``: the N highest cells, each a 6-bit address and an exact value; N fills the budget.
+- ``ideal_super_trigger_cell``: the sum of each of the 12 non-overlapping 2x2 groups, spread evenly over
+  its four TCs.
 
 A wafer with nothing sent reconstructs as uniform: its sum is known, its shape is not.
 """
@@ -20,6 +23,14 @@ import numpy as np
 
 from codesign.data.geometry import N_TC, TcGroups
 from codesign.data.onchip import SUM_CODE_BITS
+from codesign.econt.algorithms import (
+    DEFAULT_THRESHOLD,
+    MODULE_PRESETS,
+    EcontSettings,
+    run_algorithm,
+    supported_algorithms,
+)
+from codesign.econt.mux import TcMux, load_tc_mux
 
 ADDRESS_BITS = 6
 VALUE_BITS = 7  # ECON-T sends cell values as compact 7-bit floating-point words
@@ -39,18 +50,18 @@ def unit_or_uniform(kept: np.ndarray) -> np.ndarray:
     return np.where(sums > 0, kept / np.where(sums > 0, sums, 1.0), 1.0 / N_TC)
 
 
-def threshold_sum(calq: np.ndarray, threshold: int = 35) -> Reconstruction:
+def ideal_threshold(calq: np.ndarray, threshold: int = 35) -> Reconstruction:
     kept = np.where(calq >= threshold, calq, 0)
     bits = N_TC + SUM_CODE_BITS + VALUE_BITS * (kept > 0).sum(axis=1).mean()
-    return Reconstruction(f"threshold_{threshold}", unit_or_uniform(kept), float(bits))
+    return Reconstruction(f"ideal_threshold_{threshold}", unit_or_uniform(kept), float(bits))
 
 
-def best_choice(calq: np.ndarray, n_cells: int) -> Reconstruction:
+def ideal_best_choice(calq: np.ndarray, n_cells: int) -> Reconstruction:
     order = np.argsort(-calq, axis=1, kind="stable")[:, :n_cells]
     kept = np.zeros_like(calq)
     np.put_along_axis(kept, order, np.take_along_axis(calq, order, axis=1), axis=1)
     bits = SUM_CODE_BITS + n_cells * (ADDRESS_BITS + VALUE_BITS)
-    return Reconstruction(f"best_choice_{n_cells}", unit_or_uniform(kept), float(bits))
+    return Reconstruction(f"ideal_best_choice_{n_cells}", unit_or_uniform(kept), float(bits))
 
 
 def best_choice_cells(budget_bits: int) -> int:
@@ -58,20 +69,42 @@ def best_choice_cells(budget_bits: int) -> int:
     return (budget_bits - SUM_CODE_BITS) // (ADDRESS_BITS + VALUE_BITS)
 
 
-def super_trigger_cell(calq: np.ndarray, groups: TcGroups) -> Reconstruction:
+def ideal_super_trigger_cell(calq: np.ndarray, groups: TcGroups) -> Reconstruction:
     tiles = groups.members[groups.tiles_module]
     sums = calq[:, tiles].sum(axis=2)  # (n, 12)
     spread = np.zeros(calq.shape, dtype=np.float64)
     for g, tcs in enumerate(tiles):
         spread[:, tcs] = sums[:, g : g + 1] / len(tcs)
     bits = SUM_CODE_BITS + len(tiles) * VALUE_BITS
-    return Reconstruction("super_trigger_cell", unit_or_uniform(spread), float(bits))
+    return Reconstruction("ideal_super_trigger_cell", unit_or_uniform(spread), float(bits))
 
 
-def all_baselines(calq: np.ndarray, groups: TcGroups | None, budget_bits: int,
-                  econt_best_choice: int = 9) -> list[Reconstruction]:
-    """The baselines reported next to an autoencoder with a ``budget_bits`` frame (super trigger cells only
-    when the TC group table is available)."""
-    recos = [threshold_sum(calq), best_choice(calq, econt_best_choice),
-             best_choice(calq, best_choice_cells(budget_bits))]
-    return recos + ([super_trigger_cell(calq, groups)] if groups is not None else [])
+def ideal_baselines(calq: np.ndarray, groups: TcGroups | None, budget_bits: int) -> list[Reconstruction]:
+    """The idealised algorithms at a ``budget_bits`` frame (super trigger cells only when the TC group table
+    is available)."""
+    recos = [ideal_threshold(calq), ideal_best_choice(calq, best_choice_cells(budget_bits))]
+    return recos + ([ideal_super_trigger_cell(calq, groups)] if groups is not None else [])
+
+
+def chip_algorithm_name(algorithm: str, module: str, elinks: int) -> str:
+    return f"chip:{algorithm}:{module}:{elinks}elink"
+
+
+def chip_reconstructions(calq: np.ndarray, *, elinks: int, modules: tuple[str, ...] = ("hd", "ld"),
+                         mux: TcMux | None = None, threshold: int = DEFAULT_THRESHOLD) -> list[Reconstruction]:
+    """Every ECON-T algorithm that sends data at ``elinks``, for each module type (its DropLSB), as the chip
+    runs it: Threshold-Sum through the buffer with the wafers streamed one per bunch crossing. Bits per BX
+    are the mean bits that carry data (the links carry 32 per eLink)."""
+    mux = mux or load_tc_mux()
+    recos = []
+    for module in modules:
+        preset = MODULE_PRESETS[module]
+        settings = EcontSettings(elinks=elinks, drop_lsb=preset.drop_lsb, threshold=threshold, buffer=True)
+        for algorithm in supported_algorithms(elinks):
+            out = run_algorithm(algorithm, calq, mux, settings)
+            extra = {"elinks": float(elinks), "drop_lsb": float(preset.drop_lsb)}
+            if "truncated" in out.extra:
+                extra["truncated_fraction"] = float(out.extra["truncated"].mean())
+            recos.append(Reconstruction(chip_algorithm_name(algorithm, module, elinks),
+                                        unit_or_uniform(out.reconstruction), float(out.frames.used.mean()), extra))
+    return recos

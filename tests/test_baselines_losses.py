@@ -3,7 +3,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from codesign.baselines import best_choice, best_choice_cells, super_trigger_cell, threshold_sum
+from codesign.baselines import (
+    best_choice_cells,
+    ideal_best_choice,
+    ideal_super_trigger_cell,
+    ideal_threshold,
+)
 from codesign.data.geometry import load_tc_groups
 from codesign.emd.exact import exact_emd
 
@@ -15,7 +20,7 @@ def groups(real_dir):
 
 def test_best_choice_keeps_the_top_cells():
     calq = np.arange(48)[None, :] * np.array([[1], [2]])
-    r = best_choice(calq, 3)
+    r = ideal_best_choice(calq, 3)
     assert (np.flatnonzero(r.wafers[0]) == [45, 46, 47]).all()
     np.testing.assert_allclose(r.wafers[1, 45:], np.array([45, 46, 47]) / 138)
     assert r.bits_per_bx == 9 + 3 * 13 and best_choice_cells(160) == 11
@@ -24,7 +29,7 @@ def test_best_choice_keeps_the_top_cells():
 def test_threshold_falls_back_to_uniform_when_nothing_passes():
     calq = np.zeros((2, 48), dtype=int)
     calq[0, 5], calq[0, 6], calq[1, 7] = 100, 10, 20
-    r = threshold_sum(calq, threshold=35)
+    r = ideal_threshold(calq, threshold=35)
     assert r.wafers[0, 5] == 1.0 and r.wafers[0].sum() == 1.0
     np.testing.assert_allclose(r.wafers[1], 1 / 48)
 
@@ -32,18 +37,18 @@ def test_threshold_falls_back_to_uniform_when_nothing_passes():
 def test_super_trigger_cells_spread_group_sums(groups):
     calq = np.zeros((1, 48), dtype=int)
     calq[0, 0] = 8  # TC 0 is in tiling group (0, 1, 4, 5)
-    r = super_trigger_cell(calq, groups)
+    r = ideal_super_trigger_cell(calq, groups)
     np.testing.assert_allclose(r.wafers[0, [0, 1, 4, 5]], 0.25)
     assert r.wafers[0].sum() == pytest.approx(1.0)
 
 
-def test_baselines_reproduce_the_reference_scale(highpu, groups):
+def test_ideal_baselines_reproduce_the_reference_scale(highpu, groups):
     calq = highpu[:1000]
     emd = {r.name: exact_emd(calq, r.wafers).mean() for r in
-           (best_choice(calq, 9), best_choice(calq, 11), super_trigger_cell(calq, groups))}
-    assert 0.45 < emd["best_choice_9"] < 0.65  # README reference: 0.54 on independent wafers
-    assert 0.33 < emd["best_choice_11"] < 0.50  # 0.40
-    assert 1.0 < emd["super_trigger_cell"] < 1.4  # 1.2
+           (ideal_best_choice(calq, 9), ideal_best_choice(calq, 11), ideal_super_trigger_cell(calq, groups))}
+    assert 0.45 < emd["ideal_best_choice_9"] < 0.65  # README reference: 0.54 on independent wafers
+    assert 0.33 < emd["ideal_best_choice_11"] < 0.50  # 0.40
+    assert 1.0 < emd["ideal_super_trigger_cell"] < 1.4  # 1.2
 
 
 def test_group_table_validation(tmp_path, real_dir):

@@ -12,7 +12,7 @@ import json
 import sys
 from pathlib import Path
 
-from codesign.cli import asic, data, emd, hardware, sweep, training
+from codesign.cli import asic, data, econt, emd, hardware, sweep, training
 from codesign.cli.common import add_command as _add
 from codesign.config import ConfigError
 from codesign.data.io import WaferFileError
@@ -37,7 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "training, evaluation and hardware generation.",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (data, emd, training, hardware, asic, sweep):
+    for module in (data, emd, econt, training, hardware, asic, sweep):
         module.register(sub)
     p = _add(sub, "demo", _cmd_demo, "run the main job end to end on built-in synthetic data",
              "Generate synthetic wafers, compare them with real data when available, measure EMD scales "

@@ -12,14 +12,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from codesign.data.floats import E5M4, bit_length
 from codesign.data.geometry import N_TC
 
 INPUT_FRAC_BITS = 7
 INPUT_BITS = 8
-SUM_CODE_BITS = 9
-SUM_MANTISSA_BITS = 4
-SUM_CODE_MAX = (1 << SUM_CODE_BITS) - 1
-_MAX_EXPONENT = (1 << (SUM_CODE_BITS - SUM_MANTISSA_BITS)) - 1  # 31
+SUM_CODE_BITS = E5M4.bits
+SUM_MANTISSA_BITS = E5M4.mantissa_bits
 
 
 @dataclass(frozen=True)
@@ -34,36 +33,20 @@ class OnchipWords:
         return self.inputs / float(1 << INPUT_FRAC_BITS)
 
 
-def bit_length(values: np.ndarray) -> np.ndarray:
-    """Vectorised ``int.bit_length`` for non-negative integers below 2**53 (0 -> 0)."""
-    values = np.asarray(values, dtype=np.int64)
-    if (values < 0).any() or (values >= 1 << 53).any():
-        raise ValueError("bit_length needs integers in [0, 2**53)")
-    # frexp(v) = (m, e) with v = m * 2**e and 0.5 <= m < 1, hence e = bit length, exact below 2**53.
-    return np.frexp(values.astype(np.float64))[1].astype(np.int64)
-
-
 def wafer_shift(sums: np.ndarray) -> np.ndarray:
     """k = floor(log2 S) per wafer; 0 for an all-zero wafer (whose inputs are then all zero)."""
     return np.maximum(bit_length(sums) - 1, 0)
 
 
 def encode_sum(sums: np.ndarray) -> np.ndarray:
-    """9-bit floating-point code of wafer sums: S below 16 as is, else 16*e + 4-bit truncated mantissa."""
-    sums = np.asarray(sums, dtype=np.int64)
-    exponent = bit_length(sums) - SUM_MANTISSA_BITS
-    mantissa = (sums >> np.maximum(exponent - 1, 0)) & ((1 << SUM_MANTISSA_BITS) - 1)
-    code = np.where(sums < (1 << SUM_MANTISSA_BITS), sums, (exponent << SUM_MANTISSA_BITS) + mantissa)
-    return np.where(exponent > _MAX_EXPONENT, SUM_CODE_MAX, code)
+    """9-bit code of wafer sums (the chip's 5E4M float): S below 16 as is, else 16*e + 4-bit truncated
+    mantissa, saturating at 511."""
+    return E5M4.encode(sums)
 
 
 def decode_sum(codes: np.ndarray) -> np.ndarray:
     """Smallest wafer sum that encodes to each code (the off-chip estimate of S)."""
-    codes = np.asarray(codes, dtype=np.int64)
-    exponent = codes >> SUM_MANTISSA_BITS
-    mantissa = codes & ((1 << SUM_MANTISSA_BITS) - 1)
-    full = ((1 << SUM_MANTISSA_BITS) + mantissa) << np.maximum(exponent - 1, 0)
-    return np.where(exponent == 0, codes, full)
+    return E5M4.decode(codes, edge=True)
 
 
 def onchip_convert(calq: np.ndarray) -> OnchipWords:

@@ -1,0 +1,141 @@
+"""Every ECON-T algorithm at every eLink count and module type on the same wafers, with trained encoders
+placed against them: one table and one plot of mean EMD against the bits a bunch crossing uses."""
+
+from __future__ import annotations
+
+import csv
+import sys
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from codesign.artifacts import atomic_path, provenance, write_json, write_text
+from codesign.baselines import Reconstruction, chip_reconstructions
+from codesign.data.splits import split_indices
+from codesign.econt.algorithms import MODULE_PRESETS
+from codesign.econt.bits import ELINK_BITS
+from codesign.econt.mux import load_tc_mux
+from codesign.emd.exact import exact_emd
+
+DEFAULT_SPLIT = (0.7, 0.1, 0.2)  # the training recipes' fractions: their test split is the held-out set
+
+
+@dataclass(frozen=True)
+class ScanRow:
+    """One algorithm (or encoder) at one eLink count: ``module`` is hd / ld, or "-" for an encoder."""
+
+    algorithm: str
+    module: str
+    elinks: int
+    drop_lsb: int
+    mean_emd: float
+    median_emd: float
+    p90_emd: float
+    mean_bits_used: float
+    link_bits: int
+    n_wafers: int
+
+
+def held_out_split(calq: np.ndarray, seed: int, fractions: tuple[float, float, float] = DEFAULT_SPLIT) -> np.ndarray:
+    """The test split of a wafer file as the training recipes cut it (their wafers never trained on)."""
+    return calq[split_indices(len(calq), fractions, seed=seed).test]
+
+
+def _row(reco: Reconstruction, calq: np.ndarray, *, algorithm: str, module: str, elinks: int, drop_lsb: int,
+         n_jobs: int | None) -> ScanRow:
+    emd = exact_emd(calq, reco.wafers, n_jobs=n_jobs)
+    return ScanRow(algorithm, module, elinks, drop_lsb, float(emd.mean()), float(np.median(emd)),
+                   float(np.percentile(emd, 90)), reco.bits_per_bx, ELINK_BITS * elinks, len(calq))
+
+
+def scan_chip_algorithms(calq: np.ndarray, *, elinks: Sequence[int], modules: Sequence[str] = ("hd", "ld"),
+                         n_jobs: int | None = None, progress: bool = True) -> list[ScanRow]:
+    """Exact EMD of every chip algorithm that sends data, at each eLink count and module type."""
+    mux, rows = load_tc_mux(), []
+    for i, n in enumerate(elinks):
+        for module in modules:
+            for reco in chip_reconstructions(calq, elinks=n, modules=(module,), mux=mux):
+                algorithm = reco.name.split(":")[1]
+                rows.append(_row(reco, calq, algorithm=algorithm, module=module, elinks=n,
+                                 drop_lsb=MODULE_PRESETS[module].drop_lsb, n_jobs=n_jobs))
+        if progress:
+            print(f"[scan] {i + 1}/{len(elinks)} eLink counts done ({n} eLinks)", file=sys.stderr, flush=True)
+    return rows
+
+
+def encoder_row(name: str, reco: Reconstruction, calq: np.ndarray, *, elinks: int,
+                n_jobs: int | None = None) -> ScanRow:
+    return _row(reco, calq, algorithm=name, module="-", elinks=elinks, drop_lsb=0, n_jobs=n_jobs)
+
+
+def best_chip_rows(rows: Sequence[ScanRow]) -> dict[tuple[str, int], ScanRow]:
+    """{(module, eLinks): the chip algorithm with the lowest mean EMD there}."""
+    best: dict[tuple[str, int], ScanRow] = {}
+    for r in rows:
+        key = (r.module, r.elinks)
+        if r.module != "-" and (key not in best or r.mean_emd < best[key].mean_emd):
+            best[key] = r
+    return best
+
+
+def scan_table(rows: Sequence[ScanRow]) -> str:
+    """Markdown: one line per algorithm and module, mean / median EMD per eLink count; best per column bold."""
+    counts = sorted({r.elinks for r in rows})
+    best = best_chip_rows(rows)
+    lines = ["| algorithm | module | " + " | ".join(f"{n} eLinks" for n in counts) + " |",
+             "|---|---|" + "---|" * len(counts)]
+    for algorithm, module in dict.fromkeys((r.algorithm, r.module) for r in rows):
+        cells = []
+        for n in counts:
+            match = [r for r in rows if (r.algorithm, r.module, r.elinks) == (algorithm, module, n)]
+            if not match:
+                cells.append("")
+                continue
+            text = f"{match[0].mean_emd:.3f} / {match[0].median_emd:.3f}"
+            cells.append(f"**{text}**" if best.get((module, n)) == match[0] else text)
+        lines.append(f"| {algorithm} | {module} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def write_scan(rows: Sequence[ScanRow], out_dir: str | Path, **meta: Any) -> None:
+    """``scan.csv``, ``scan.json``, ``scan.md`` and ``scan.png`` (mean EMD against bits used per BX)."""
+    out = Path(out_dir)
+    with atomic_path(out / "scan.csv") as tmp, tmp.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=[f.name for f in fields(ScanRow)])
+        writer.writeheader()
+        writer.writerows(asdict(r) for r in rows)
+    write_json(out / "scan.json", {"rows": [asdict(r) for r in rows], "meta": provenance(**meta)})
+    n = rows[0].n_wafers if rows else 0
+    text = ["# ECON-T algorithms: mean / median exact EMD", "",
+            f"{n} wafers ({meta.get('data', 'data')}); bold: the best chip algorithm for that module type and "
+            "eLink count. Module types: hd = DropLSB 3, ld = DropLSB 1. Threshold-Sum runs through the "
+            "chip's buffer (wafers streamed one per bunch crossing).", "", scan_table(rows), "",
+            "Plot: `scan.png`"]
+    write_text(out / "scan.md", "\n".join(text) + "\n")
+    _plot(rows, out / "scan.png", title=f"ECON-T algorithms, {n} wafers ({meta.get('data', '')})")
+
+
+def _plot(rows: Sequence[ScanRow], path: Path, *, title: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(8, 5.5))
+    markers = {"hd": "o", "ld": "s", "-": "*"}
+    for (algorithm, module) in dict.fromkeys((r.algorithm, r.module) for r in rows):
+        pts = sorted((r.mean_bits_used, r.mean_emd) for r in rows if (r.algorithm, r.module) == (algorithm, module))
+        label = algorithm if module == "-" else f"{algorithm} ({module})"
+        ax.plot(*zip(*pts, strict=True), marker=markers[module], ms=10 if module == "-" else 5,
+                ls="-" if module != "-" else "none", label=label)
+    ax.set(xlabel="bits used per bunch crossing (mean)", ylabel="mean EMD [TC pitch / 2]", yscale="log",
+           title=title)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, ncol=2)
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=110)
+    plt.close(fig)

@@ -1,0 +1,119 @@
+"""`codesign econt ...`: the ECON-T chip's own algorithms."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from codesign.cli.common import add_command as _add
+
+
+def _settings(args: argparse.Namespace):  # noqa: ANN202 (lazy import keeps --help fast)
+    from codesign.econt import MODULE_PRESETS, EcontSettings
+
+    drop = args.drop_lsb if args.drop_lsb is not None else MODULE_PRESETS[args.module].drop_lsb
+    return EcontSettings(elinks=args.elinks, drop_lsb=drop, threshold=args.threshold, use_sum=args.use_sum,
+                         buffer=args.buffer)
+
+
+def _cmd_run(args: argparse.Namespace) -> None:
+    from codesign.data.io import load_wafers
+    from codesign.econt import BackEnd, load_tc_mux, run_algorithm, write_chip_output
+
+    settings = _settings(args)
+    calq = load_wafers(args.data, drop_zero=False).calq
+    back_end = BackEnd(spread_unsent_sum=args.spread_unsent_sum, literal_best_choice=args.literal_best_choice)
+    output = run_algorithm(args.algorithm, calq, load_tc_mux(args.mux), settings, back_end)
+    summary = write_chip_output(output, args.out, data=str(args.data), module=args.module)
+    truncations = "" if summary.buffer_truncations is None else f", {summary.buffer_truncations} truncated"
+    print(f"{args.algorithm}: {summary.wafers} wafers at {settings.elinks} eLinks (DropLSB {settings.drop_lsb}): "
+          f"{summary.mean_bits_used:.1f} bits used per BX on average (max {summary.max_bits_used} of "
+          f"{summary.link_bits_per_bx}){truncations} -> {Path(args.out)}/")
+
+
+def _cmd_scan(args: argparse.Namespace) -> None:
+    from codesign.chip_scan import held_out_split, scan_chip_algorithms, write_scan
+    from codesign.data.io import read_calq
+
+    calq = read_calq(args.data)
+    if args.held_out_seed is not None:
+        calq = held_out_split(calq, args.held_out_seed)
+    elinks = _count_range(args.elinks)
+    rows = scan_chip_algorithms(calq, elinks=elinks, modules=tuple(args.module))
+    rows += _encoder_rows(args.model, calq, elinks)
+    write_scan(rows, args.out, data=str(args.data), held_out_seed=args.held_out_seed)
+    print((Path(args.out) / "scan.md").read_text())
+
+
+def _encoder_rows(model_dirs: list[str], calq, elinks: list[int]) -> list:  # noqa: ANN001
+    from codesign.chip_scan import encoder_row
+    from codesign.evaluation import autoencoder_reconstruction
+    from codesign.training import load_autoencoder
+
+    rows = []
+    for folder in model_dirs:
+        ae, spec = load_autoencoder(folder)
+        reco = autoencoder_reconstruction(ae, spec, calq)
+        rows.append(encoder_row(f"encoder:{spec.name}", reco, calq, elinks=spec.encoder.elinks))
+    return rows
+
+
+def _count_range(text: str) -> list[int]:
+    """'1..7' or '2,3,5' -> eLink counts."""
+    try:
+        if ".." in text:
+            lo, hi = (int(x) for x in text.split(".."))
+            return list(range(lo, hi + 1))
+        return [int(x) for x in text.split(",")]
+    except ValueError:
+        raise ValueError(f"--elinks: expected a range like 1..7 or a list like 2,3,5, got {text!r}") from None
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    from codesign.econt.algorithms import ALGORITHMS, DEFAULT_THRESHOLD, MODULE_PRESETS
+
+    econt = sub.add_parser("econt", help="the ECON-T chip's own algorithms, bit for bit",
+                           description="Threshold-Sum, Best-Choice, the STC types and the Repeater as the "
+                                       "ECON-T chip runs them (golden models checked against the chip's "
+                                       "conformance frames).")
+    esub = econt.add_subparsers(dest="econt_command", required=True, metavar="COMMAND")
+    p = _add(esub, "run", _cmd_run, "run one chip algorithm on a wafer file: frames, reconstruction, summary",
+             "Writes OUT/frames.txt (one frame per wafer: '0'/'1', first transmitted bit first, padding "
+             "included; wafer i at bunch crossing i mod 3564), OUT/reconstructed.csv (what a back end "
+             "rebuilds: CALQ_0..CALQ_47 in this project's TC order, bin midpoints, code 0 as 0) and "
+             "OUT/summary.json (bits used per BX, buffer truncations). Every row is kept, all-zero ones too.")
+    p.add_argument("--algorithm", required=True, choices=ALGORITHMS)
+    p.add_argument("--elinks", type=int, default=5, help="output eLinks, 1..13 (default: 5)")
+    p.add_argument("--module", choices=sorted(MODULE_PRESETS), default="hd",
+                   help="module type: hd = DropLSB 3, ld = DropLSB 1 (default: hd)")
+    p.add_argument("--drop-lsb", type=int, help="override the module type's DropLSB (0..4)")
+    p.add_argument("--threshold", type=int, default=DEFAULT_THRESHOLD,
+                   help=f"Threshold-Sum threshold in CALQ counts (default: {DEFAULT_THRESHOLD} = 1.35 MIP_T)")
+    p.add_argument("--use-sum", action="store_true",
+                   help="the module-sum field carries the full sum (the chip's USE_SUM; default: the sum of "
+                        "the cells not sent)")
+    p.add_argument("--buffer", action="store_true",
+                   help="Threshold-Sum: stream the frames through the chip's buffer; a truncated BX keeps "
+                        "only its sum in the reconstruction")
+    p.add_argument("--spread-unsent-sum", action="store_true",
+                   help="Threshold-Sum back end: spread the sum of the cells not sent evenly over them")
+    p.add_argument("--literal-best-choice", action="store_true",
+                   help="Best-Choice back end: parse frames literally (the chip omits zero-valued charges "
+                        "but keeps their map bits, so charges shift onto the wrong cells)")
+    p.add_argument("--mux", help="TC mux table (default: tc_mux.csv in the real-data folder)")
+    p.add_argument("--data", required=True, help="wafer file (CSV or HDF5)")
+    p.add_argument("--out", required=True, help="output folder")
+    p = _add(esub, "scan", _cmd_scan, "every chip algorithm at every eLink count: table and plot of mean EMD",
+             "Exact EMD of every algorithm that sends data at each eLink count, for each module type; "
+             "trained encoders (--model) placed on the same wafers. Writes scan.md, scan.csv, scan.json and "
+             "scan.png (mean EMD against bits used per bunch crossing).")
+    p.add_argument("--data", required=True, help="wafer file (CSV or HDF5); all-zero wafers are dropped")
+    p.add_argument("--elinks", default="1..7", help="eLink counts: a range 1..7 or a list 2,3,5 (default: 1..7)")
+    p.add_argument("--module", nargs="+", choices=sorted(MODULE_PRESETS), default=["hd", "ld"],
+                   help="module types (default: hd ld)")
+    p.add_argument("--model", action="append", default=[],
+                   help="a trained model folder to place on the plot (repeatable)")
+    p.add_argument("--held-out-seed", type=int,
+                   help="score only the test split (70/10/20 by wafer with this seed, as the training recipes "
+                        "cut it; the recipes use seed 0)")
+    p.add_argument("--out", required=True, help="output folder")

@@ -1,0 +1,303 @@
+"""Golden models of the ECON-T's fixed algorithms: what the chip sends for each wafer, bit for bit, and what
+a back end rebuilds from it. Vectorised over wafers; the only per-wafer loop is the Threshold-Sum buffer
+(a recurrence over bunch crossings, see ``buffer.py``).
+
+The behaviour, frame layouts and tie rules follow ``ECONT_ALGORITHMS.md`` (the chip's verification model);
+the conformance frames of 434 wafers check them in ``tests/test_econt.py``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from codesign.data.floats import E4M3, E5M3, E5M4
+from codesign.data.geometry import N_TC
+from codesign.econt.bits import ELINK_BITS, WORD_BITS, Frames, FrameWriter, padded
+from codesign.econt.buffer import buffer_truncations
+from codesign.econt.mux import TcMux
+from codesign.econt.sorting import batcher_sort_descending
+
+ORBIT_BX = 3564  # bunch crossings in an LHC orbit: wafer i of a file is sent at BX i mod 3564
+MAX_ELINKS = 13
+MAX_DROP_LSB = 4
+SHIFTED_MAX = (1 << 18) - 1  # Best-Choice, Repeater and STC4_7 inputs: (CALQ >> DropLSB) clipped to 18 bits
+DEFAULT_THRESHOLD = 47  # counts: round(1.35 MIP_T in ADC counts), the chip's THRESHV default
+
+# Best-Choice cells per eLink count (1..13), the chip's tcPerLink table.
+BEST_CHOICE_CELLS = (1, 4, 6, 9, 14, 18, 23, 28, 32, 37, 41, 46, 48)
+
+
+@dataclass(frozen=True)
+class SuperCellType:
+    """One of the chip's four STC types: group size, index and sum widths, STCs sent per eLink count."""
+
+    name: str
+    group_size: int
+    index_bits: int
+    sum_bits: int
+    cells_per_elinks: tuple[int, ...]  # STCs sent at 1, 2, ... eLinks; no entry: nothing sent
+
+    def cells(self, elinks: int) -> int:
+        return self.cells_per_elinks[min(elinks, len(self.cells_per_elinks)) - 1]
+
+
+STC_TYPES = {t.name: t for t in (
+    SuperCellType("stc4_9", 4, 2, 9, (2, 5, 8, 11, 12)),
+    SuperCellType("stc16_9", 16, 4, 9, (2, 3)),
+    SuperCellType("ctc4_7", 4, 0, 7, (4, 8, 12)),
+    SuperCellType("stc4_7", 4, 2, 7, (3, 6, 10, 12)),
+)}
+# Largest eLink count at which each STC type sends data (above it the chip sends idle words).
+STC_MAX_ELINKS = {"stc4_9": 5, "stc16_9": 2, "ctc4_7": 3, "stc4_7": 4}
+ALGORITHMS = ("threshold-sum", "best-choice", *STC_TYPES, "repeater")
+
+
+@dataclass(frozen=True)
+class EcontSettings:
+    """The chip's configuration for one algorithm run.
+
+    ``threshold``: Threshold-Sum threshold in CALQ counts, one value or 48 (this project's TC order).
+    ``use_sum``: the module-sum field carries the full sum instead of the untransmitted part.
+    ``first_bx``: bunch crossing of the first wafer (wafer i goes at (first_bx + i) mod 3564).
+    ``buffer``: stream Threshold-Sum frames through the chip's buffer (one wafer per BX); a truncated BX
+    keeps only its module sum."""
+
+    elinks: int = 5
+    drop_lsb: int = 3
+    threshold: int | tuple[int, ...] = DEFAULT_THRESHOLD
+    use_sum: bool = False
+    first_bx: int = 0
+    buffer: bool = False
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.elinks <= MAX_ELINKS:
+            raise ValueError(f"elinks must be 1..{MAX_ELINKS}, got {self.elinks}")
+        if not 0 <= self.drop_lsb <= MAX_DROP_LSB:
+            raise ValueError(f"drop_lsb must be 0..{MAX_DROP_LSB}, got {self.drop_lsb}")
+        thresholds = np.atleast_1d(self.threshold)
+        if thresholds.size not in (1, N_TC) or (thresholds < 0).any():
+            raise ValueError(f"threshold must be one non-negative count or {N_TC}, got {self.threshold}")
+
+    @property
+    def link_bits(self) -> int:
+        return ELINK_BITS * self.elinks
+
+
+@dataclass(frozen=True)
+class BackEnd:
+    """How the back end rebuilds wafers where the frame leaves a choice.
+
+    ``spread_unsent_sum``: Threshold-Sum's module-sum field (the sum of the cells not sent, or of all cells
+    in a truncated BX) is spread evenly over the cells not sent, instead of ignored.
+    ``literal_best_choice``: Best-Choice frames are parsed literally: the chip leaves out the charges of
+    selected cells whose value is 0 but keeps their map bits, so the back end assigns the charges to the
+    first flagged addresses and the trailing flagged cells get 0 (misplacing charges whenever a selected
+    cell was 0). The default puts every selected cell's own value at its address, which is what the chip
+    meant to send and what the conformance reconstructions hold."""
+
+    spread_unsent_sum: bool = False
+    literal_best_choice: bool = False
+
+
+@dataclass(frozen=True)
+class ModulePreset:
+    """The chip's defaults for a module type: DropLSB and the STC type."""
+
+    name: str
+    drop_lsb: int
+    stc_type: str
+
+
+MODULE_PRESETS = {"hd": ModulePreset("hd", 3, "stc4_9"), "ld": ModulePreset("ld", 1, "stc16_9")}
+
+
+@dataclass(frozen=True)
+class ChipOutput:
+    """What one algorithm sends for n wafers and what a back end rebuilds from it.
+
+    ``reconstruction``: (n, 48) float64 CALQ counts in this project's TC order (bin midpoints; code 0 as 0).
+    ``extra``: per-algorithm arrays (Threshold-Sum: ``cells`` sent; with the buffer, ``truncated``)."""
+
+    algorithm: str
+    settings: EcontSettings
+    frames: Frames
+    reconstruction: np.ndarray
+    extra: dict[str, np.ndarray] = field(default_factory=dict)
+
+
+def bx_counter(n: int, first_bx: int = 0) -> np.ndarray:
+    """The 5-bit BX_CNT of each wafer's header: BX mod 16, and 31 at BX 0."""
+    bx = (first_bx + np.arange(n)) % ORBIT_BX
+    return np.where(bx == 0, 31, bx % 16)
+
+
+def short_header(counter: np.ndarray) -> np.ndarray:
+    """The 4-bit header of Best-Choice and STC frames: BX_CNT without its bit 3."""
+    return ((counter >> 1) & 0b1000) | (counter & 0b111)
+
+
+def supported_algorithms(elinks: int) -> tuple[str, ...]:
+    """The algorithms that send data at ``elinks`` (an STC type above its limit sends idle words)."""
+    return tuple(a for a in ALGORITHMS if elinks <= STC_MAX_ELINKS.get(a, MAX_ELINKS))
+
+
+def check_supported(algorithm: str, elinks: int) -> None:
+    if algorithm not in ALGORITHMS:
+        raise ValueError(f"unknown ECON-T algorithm {algorithm!r}; choose from {', '.join(ALGORITHMS)}")
+    top = STC_MAX_ELINKS.get(algorithm)
+    if top is not None and elinks > top:
+        raise ValueError(f"{algorithm} sends data at 1..{top} eLinks only (the chip sends idle words at "
+                         f"{elinks})")
+
+
+def run_algorithm(algorithm: str, calq: np.ndarray, mux: TcMux, settings: EcontSettings,
+                  back_end: BackEnd = BackEnd()) -> ChipOutput:
+    """Frames and reconstruction of one algorithm (``ALGORITHMS``) for (n, 48) CALQ wafers."""
+    check_supported(algorithm, settings.elinks)
+    calq = np.asarray(calq, dtype=np.int64)
+    if calq.ndim != 2 or calq.shape[1] != N_TC:
+        raise ValueError(f"expected CALQ of shape (n, {N_TC}), got {calq.shape}")
+    chip = mux.to_chip(calq)
+    counter = bx_counter(len(calq), settings.first_bx)
+    if algorithm == "threshold-sum":
+        thresholds = np.broadcast_to(np.asarray(settings.threshold, dtype=np.int64), (N_TC,))
+        frames, reco, extra = threshold_sum(chip, counter, settings, mux.to_chip(thresholds[None])[0], back_end)
+    elif algorithm == "best-choice":
+        frames, reco, extra = best_choice(chip, counter, settings, back_end)
+    elif algorithm == "repeater":
+        frames, reco, extra = repeater(chip, counter, settings)
+    else:
+        frames, reco, extra = super_trigger_cells(chip, counter, settings, STC_TYPES[algorithm])
+    return ChipOutput(algorithm, settings, frames, mux.from_chip(reco), extra)
+
+
+Result = tuple[Frames, np.ndarray, dict[str, np.ndarray]]
+
+
+def _shifted(chip: np.ndarray, drop_lsb: int) -> np.ndarray:
+    return np.minimum(chip >> drop_lsb, SHIFTED_MAX)
+
+
+def threshold_sum(chip: np.ndarray, counter: np.ndarray, settings: EcontSettings, thresholds: np.ndarray,
+                  back_end: BackEnd) -> Result:
+    """Cells at or above their threshold: 3-bit type, then up to 7 addresses or the 48-bit map, 7-bit
+    charges (4E3M after DropLSB) in ascending TC order; the 8-bit sum of the cells not sent."""
+    passed = chip >= thresholds
+    n_cells = passed.sum(axis=1)
+    codes = E4M3.encode(chip, settings.drop_lsb)
+    below = np.where(passed, 0, chip).sum(axis=1)
+    sum_code = E5M3.encode(chip.sum(axis=1) if settings.use_sum else below)
+    few, many = (n_cells >= 1) & (n_cells < 8), n_cells >= 8
+    frame_type = np.where(n_cells == 0, 0b000, np.where(few, 0b010, 0b100))
+    writer = FrameWriter(len(chip), padded(64 + 7 * N_TC, WORD_BITS))
+    writer.write(counter, 5)
+    writer.write(frame_type, 3)
+    writer.write(sum_code, 8)
+    writer.write(n_cells, 3, few)
+    order = np.argsort(~passed, axis=1, kind="stable")[:, :7]  # the first set cells, ascending
+    for k in range(7):
+        writer.write(order[:, k], 6, few & (n_cells > k))
+    for k in range(7):
+        writer.write(np.take_along_axis(codes, order[:, k : k + 1], axis=1)[:, 0], 7, few & (n_cells > k))
+    for p in range(N_TC):
+        writer.write(passed[:, p], 1, many)
+    for p in range(N_TC):
+        writer.write(codes[:, p], 7, many & passed[:, p])
+    frames = writer.frames(padded(writer.cursor, WORD_BITS))
+    reco = np.where(passed, E4M3.decode(codes, settings.drop_lsb), 0).astype(np.float64)
+    extra = {"cells": n_cells}
+    unsent_sum = E5M3.decode(sum_code)
+    if settings.buffer:
+        extra["truncated"] = truncated = buffer_truncations(frames.lengths // WORD_BITS, settings.elinks)
+        reco[truncated] = 0
+        passed = passed & ~truncated[:, None]
+        unsent_sum = np.where(truncated, E5M3.decode(E5M3.encode(chip.sum(axis=1))), unsent_sum)
+    if back_end.spread_unsent_sum:
+        n_unsent = np.maximum(N_TC - passed.sum(axis=1), 1)
+        reco += np.where(passed, 0, (unsent_sum / n_unsent)[:, None])
+    return frames, reco, extra
+
+
+def best_choice(chip: np.ndarray, counter: np.ndarray, settings: EcontSettings, back_end: BackEnd) -> Result:
+    """The chip's Best-Choice: the largest (CALQ >> DropLSB) by the Batcher network, cells at their
+    addresses (6 bits each below 8 cells, else a 48-bit map), 7-bit 4E3M charges in ascending address
+    order with the zero-valued ones left out (the chip's quirk), the 8-bit sum of the cells not sent."""
+    values = _shifted(chip, settings.drop_lsb)
+    n_cells = BEST_CHOICE_CELLS[settings.elinks - 1]
+    _, addresses = batcher_sort_descending(values)
+    selected = np.zeros(values.shape, dtype=bool)
+    np.put_along_axis(selected, addresses[:, :n_cells], True, axis=1)
+    sum_code = E5M3.encode(values.sum(axis=1) if settings.use_sum else np.where(selected, 0, values).sum(axis=1))
+    codes = E4M3.encode(values)
+    writer = FrameWriter(len(chip), max(12 + N_TC * 8, settings.link_bits))
+    writer.write(short_header(counter), 4)
+    writer.write(sum_code, 8)
+    if n_cells < 8:
+        for address in np.sort(addresses[:, :n_cells], axis=1).T:
+            writer.write(address, 6)
+    else:
+        for p in range(N_TC):
+            writer.write(selected[:, p], 1)
+    for p in range(N_TC):
+        writer.write(codes[:, p], 7, selected[:, p] & (values[:, p] > 0))
+    reco = np.where(selected, E4M3.decode(codes, settings.drop_lsb), 0).astype(np.float64)
+    if back_end.literal_best_choice:
+        reco = _literal_best_choice(reco, selected)
+    length = min(settings.link_bits, padded(12 + N_TC * 8, WORD_BITS))  # 2n words, at most 25
+    return writer.frames(np.full(len(chip), length)), reco, {}
+
+
+def _literal_best_choice(reco: np.ndarray, selected: np.ndarray) -> np.ndarray:
+    """The charges that were sent (non-zero, ascending address) assigned in order to the flagged cells."""
+    sent = np.sort(np.where(reco > 0, np.arange(N_TC), N_TC), axis=1)  # addresses of sent charges first
+    flagged = np.sort(np.where(selected, np.arange(N_TC), N_TC), axis=1)
+    charges = np.take_along_axis(np.pad(reco, ((0, 0), (0, 1))), sent, axis=1)
+    literal = np.zeros((len(reco), N_TC + 1))
+    np.put_along_axis(literal, flagged, charges, axis=1)  # unused slots land in the spare column
+    return literal[:, :N_TC]
+
+
+def super_trigger_cells(chip: np.ndarray, counter: np.ndarray, settings: EcontSettings,
+                        stc: SuperCellType) -> Result:
+    """Sums of 2x2 (or 4x4) groups with the index of each group's largest cell (ties: the highest index);
+    4-bit header, all indices, then all sums; the back end puts each sum on its largest cell (CTC4_7, which
+    sends no index, spreads it evenly)."""
+    n_groups = stc.cells(settings.elinks)
+    groups = chip.reshape(len(chip), -1, stc.group_size)[:, :n_groups]
+    index = stc.group_size - 1 - np.argmax(groups[:, :, ::-1], axis=2)  # last occurrence of the maximum
+    sums = groups.sum(axis=2)
+    if stc.sum_bits == 9:
+        codes, decoded = E5M4.encode(sums), None
+    else:
+        shifted = np.minimum(sums >> settings.drop_lsb, SHIFTED_MAX)
+        codes = E4M3.encode(shifted)
+    decoded = E5M4.decode(codes) if stc.sum_bits == 9 else E4M3.decode(codes, settings.drop_lsb)
+    writer = FrameWriter(len(chip), settings.link_bits)
+    writer.write(short_header(counter), 4)
+    for g in range(n_groups * (stc.index_bits > 0)):
+        writer.write(index[:, g], stc.index_bits)
+    for g in range(n_groups):
+        writer.write(codes[:, g], stc.sum_bits)
+    reco = np.zeros(chip.shape, dtype=np.float64)
+    placed = reco.reshape(len(chip), -1, stc.group_size)[:, :n_groups]
+    if stc.index_bits:
+        np.put_along_axis(placed, index[:, :, None], decoded[:, :, None].astype(np.float64), axis=2)
+    else:
+        placed[:] = decoded[:, :, None] / stc.group_size
+    return writer.frames(padded(writer.cursor, ELINK_BITS)), reco, {}
+
+
+def repeater(chip: np.ndarray, counter: np.ndarray, settings: EcontSettings) -> Result:
+    """All 48 charges as 4E3M of (CALQ >> DropLSB) after a 5-bit header (352-bit frame); the links carry
+    only the first 32n bits, so the back end gets the cells that fit whole."""
+    codes = E4M3.encode(_shifted(chip, settings.drop_lsb))
+    writer = FrameWriter(len(chip), max(5 + 7 * N_TC, settings.link_bits))
+    writer.write(counter, 5)
+    for p in range(N_TC):
+        writer.write(codes[:, p], 7)
+    sent = min(N_TC, (settings.link_bits - 5) // 7)
+    reco = np.zeros(chip.shape, dtype=np.float64)
+    reco[:, :sent] = E4M3.decode(codes[:, :sent], settings.drop_lsb)
+    return writer.frames(np.full(len(chip), settings.link_bits)), reco, {}

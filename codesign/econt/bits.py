@@ -1,0 +1,62 @@
+"""Frames as bit matrices: fields written MSB first at a per-wafer cursor, vectorised over wafers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+WORD_BITS = 16  # the buffer queues 16-bit words
+ELINK_BITS = 32  # bits per eLink per bunch crossing
+
+
+class FrameWriter:
+    """Appends fixed-width fields to n frames at once; a field can be present in some frames only."""
+
+    def __init__(self, n_frames: int, max_bits: int) -> None:
+        self.bits = np.zeros((n_frames, max_bits), dtype=np.uint8)
+        self.cursor = np.zeros(n_frames, dtype=np.int64)
+
+    def write(self, values: np.ndarray | int, width: int, where: np.ndarray | None = None) -> None:
+        """Write ``values`` (one per frame) as ``width``-bit fields, MSB first, in the frames ``where``
+        is true (all frames by default); the others keep their cursor."""
+        rows = np.arange(len(self.cursor)) if where is None else np.flatnonzero(where)
+        if width == 0 or rows.size == 0:
+            return
+        shifts = np.arange(width - 1, -1, -1)
+        values = np.broadcast_to(np.asarray(values, dtype=np.int64), self.cursor.shape)[rows]
+        self.bits[rows[:, None], self.cursor[rows, None] + np.arange(width)] = (values[:, None] >> shifts) & 1
+        self.cursor[rows] += width
+
+    def frames(self, lengths: np.ndarray) -> Frames:
+        """The frames, each ``lengths`` bits long (zero padding included); bits used = the cursor."""
+        return Frames(bits=self.bits, lengths=np.asarray(lengths, dtype=np.int64), used=self.cursor.copy())
+
+
+def padded(n_bits: np.ndarray, multiple: int) -> np.ndarray:
+    return -(-np.asarray(n_bits) // multiple) * multiple
+
+
+@dataclass(frozen=True)
+class Frames:
+    """n frames: ``bits`` (n, max) 0/1, first transmitted bit first; ``lengths`` with the padding;
+    ``used``: the bits that carry data."""
+
+    bits: np.ndarray
+    lengths: np.ndarray
+    used: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.lengths)
+
+    def strings(self) -> list[str]:
+        """Each frame as a string of '0'/'1' (the frame text format)."""
+        chars = (self.bits + ord("0")).astype(np.uint8)
+        return [chars[i, :length].tobytes().decode("ascii") for i, length in enumerate(self.lengths)]
+
+    def field(self, start: np.ndarray | int, width: int) -> np.ndarray:
+        """The unsigned integer of ``width`` bits starting at bit ``start`` of every frame."""
+        start = np.broadcast_to(np.asarray(start, dtype=np.int64), self.lengths.shape)
+        cols = np.minimum(start[:, None] + np.arange(width), self.bits.shape[1] - 1)
+        weights = 1 << np.arange(width - 1, -1, -1, dtype=np.int64)
+        return (self.bits[np.arange(len(self))[:, None], cols].astype(np.int64) * weights).sum(axis=1)
