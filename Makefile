@@ -61,6 +61,7 @@ benchmark: setup  ## print measured throughput numbers
 	$(BIN)/python benchmarks/hw_flow.py
 	$(BIN)/python benchmarks/emd_labels_dask.py
 	$(BIN)/python benchmarks/wafer_stream.py
+	$(BIN)/python benchmarks/econt_run.py
 
 emd-cnn: setup  ## train and evaluate the reference learned EMD in models/emd_cnn (from models/emd_cnn.yaml)
 	$(BIN)/codesign emd train --config models/emd_cnn.yaml --out models/emd_cnn

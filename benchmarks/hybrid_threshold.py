@@ -6,7 +6,8 @@ On the model's held-out test wafers (as `codesign evaluate`), or its validation 
 looking at the test split: the exact EMD of the autoencoder alone and of the
 sparse-mode cells alone, per wafer, then for every threshold T the hybrid (cells for wafers with at most T
 non-zero on-chip inputs, latents otherwise), its ratio to the chip's best algorithm at the encoder's eLink
-count (the lower of the two module types' best), and the fraction of wafers in sparse mode. The threshold the model's config uses is marked.
+count (the lower of the two module types' best), and the fraction of wafers in sparse mode. The threshold
+the model's config uses is marked.
 """
 
 from __future__ import annotations

@@ -8,6 +8,7 @@ the conformance frames of 434 wafers check them in ``tests/test_econt.py``.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -212,6 +213,8 @@ def threshold_sum(chip: np.ndarray, counter: np.ndarray, settings: EcontSettings
     if settings.buffer:
         extra["truncated"] = truncated = buffer_truncations(frames.lengths // WORD_BITS, settings.elinks)
         reco[truncated] = 0
+        # a truncated BX sends one word of data (header, type 110/111, full sum) in the queue
+        frames = dataclasses.replace(frames, used=np.where(truncated, WORD_BITS, frames.used))
         passed = passed & ~truncated[:, None]
         unsent_sum = np.where(truncated, E5M3.decode(E5M3.encode(chip.sum(axis=1))), unsent_sum)
     if back_end.spread_unsent_sum:

@@ -29,8 +29,10 @@ class FrameWriter:
         self.cursor[rows] += width
 
     def frames(self, lengths: np.ndarray) -> Frames:
-        """The frames, each ``lengths`` bits long (zero padding included); bits used = the cursor."""
-        return Frames(bits=self.bits, lengths=np.asarray(lengths, dtype=np.int64), used=self.cursor.copy())
+        """The frames, each ``lengths`` bits long (zero padding included, or cut to what the links carry);
+        bits used: the data bits within that length."""
+        lengths = np.asarray(lengths, dtype=np.int64)
+        return Frames(bits=self.bits, lengths=lengths, used=np.minimum(self.cursor, lengths))
 
 
 def padded(n_bits: np.ndarray, multiple: int) -> np.ndarray:
