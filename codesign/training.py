@@ -31,7 +31,7 @@ from codesign.data.sources import source_wafers
 from codesign.data.splits import split_indices
 from codesign.models.autoencoder import AutoencoderSpec, build_autoencoder
 from codesign.models.encoder import encoder_inputs
-from codesign.models.fit import fit_resumable
+from codesign.models.fit import TrainingFailed, fit_resumable
 from codesign.models.losses import combined_loss
 from codesign.models.store import save_encoder
 
@@ -110,8 +110,10 @@ def train_autoencoder(spec: AutoencoderSpec, out_dir: str | Path, progress: bool
         ae.set_weights(keras.models.load_model(joint, compile=False).get_weights())
         history = json.loads((out / JOINT_HISTORY_FILE).read_text())
     else:
+        check_latents_alive(encoder, x_val, spec, when="at initialisation")
         ae.compile(keras.optimizers.Adam(cfg.learning_rate), loss=loss)
         history = fit_resumable(ae, out_dir=out, epochs=cfg.epochs, **fit)
+        check_latents_alive(encoder, x_val, spec, when="after the joint fit")
     if cfg.decoder_epochs:
         history = _fit_decoder(ae, encoder, loss, history, out, cfg, fit)
     with atomic_path(out / AE_FILE) as tmp:
@@ -123,6 +125,21 @@ def train_autoencoder(spec: AutoencoderSpec, out_dir: str | Path, progress: bool
     joint.unlink(missing_ok=True)
     (out / JOINT_HISTORY_FILE).unlink(missing_ok=True)
     return ae
+
+
+def check_latents_alive(encoder: Any, x: np.ndarray, spec: AutoencoderSpec, *, when: str) -> None:
+    """Refuse an encoder whose latents are the same on every wafer: its decoder sees no input, the loss
+    cannot move and the saved model would output one wafer shape for all."""
+    latents = encoder.predict(x, batch_size=4096, verbose=0)
+    if np.ptp(latents, axis=0).any():
+        return
+    cfg = spec.encoder
+    raise TrainingFailed(
+        f"{spec.name}: all {cfg.latent_dim} latents are constant ({float(latents.flat[0]):g}) on every one of "
+        f"{len(x)} validation wafers {when}: nothing can train. With {cfg.latent_bits}-bit latents "
+        f"({cfg.latent_int_bits} integer bits) one LSB is {2.0 ** -cfg.latent_frac_bits:g}; the truncating "
+        "quantizer sends smaller values to 0, where the ReLU passes no gradient. Set encoder.latent_bias_init "
+        "(in LSBs, e.g. 1.0) or fewer encoder.latent_int_bits.")
 
 
 def _fit_decoder(ae: Any, encoder: Any, loss: Any, joint_history: dict, out: Path, cfg: Any,

@@ -117,3 +117,20 @@ def test_killed_training_resumes_where_it_stopped(tmp_path, real_dir, stage):
 
 def _epochs(path) -> int:
     return max(len(path.read_text().splitlines()) - 1, 0) if path.is_file() else 0
+
+
+def test_a_dead_encoder_is_refused_and_latent_bias_init_revives_it(tmp_path, real_dir, capsys):
+    """2 eLinks: 3-bit latents with 2 integer bits truncate every latent of a zero-bias encoder to 0; training
+    used to 'succeed' with a constant loss and save a model that outputs one wafer shape for all."""
+    spec = tmp_path / "two.yaml"
+    base = ("name: two\nencoder: {{layout: 8x8, elinks: 2, latent_int_bits: 2{extra}}}\n"
+            "loss: {{telescope: 0.0, emd: 1.0, emd_model: models/emd_cnn}}\n"
+            "training: {{sources: [highpu_dev.csv], epochs: 2, batch_size: 256, seed: 1}}\n")
+    spec.write_text(base.format(extra=""))
+    assert main(["train", "--config", str(spec), "--out", str(tmp_path / "dead")]) == 1
+    assert "all 16 latents are constant (0)" in capsys.readouterr().err
+    assert not (tmp_path / "dead" / "encoder.keras").exists()
+    spec.write_text(base.format(extra=", latent_bias_init: 1.0"))
+    assert main(["train", "--config", str(spec), "--out", str(tmp_path / "alive")]) == 0
+    loss = json.loads((tmp_path / "alive" / "history.json").read_text())["loss"]
+    assert loss[1] < loss[0]

@@ -18,6 +18,7 @@ from codesign.config import ConfigError
 from codesign.data.io import WaferFileError
 from codesign.data.normalise import ZeroSumError
 from codesign.hardware.sim.runner import SimulationFailed
+from codesign.models.fit import TrainingFailed
 from codesign.models.store import ModelFolderError
 from codesign.tools import ToolError, ToolNotFoundError
 
@@ -57,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     except (WaferFileError, ConfigError, ZeroSumError, ModelFolderError, FileNotFoundError, ValueError) as err:
         print(f"codesign: error: {err}", file=sys.stderr)
         return 2
-    except (SimulationFailed, ToolError, ToolNotFoundError) as err:
+    except (SimulationFailed, ToolError, ToolNotFoundError, TrainingFailed) as err:
         print(f"codesign: failed: {err}", file=sys.stderr)
         return 1
     return 0

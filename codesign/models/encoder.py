@@ -43,6 +43,10 @@ class EncoderConfig:
     latent_dim: int = 16
     elinks: Literal[2, 3, 4, 5] = 5  # output links; sets the latent width
     latent_int_bits: int = 5
+    # training only: initial latent bias in units of the latent LSB. With 3-bit latents (2 eLinks) the LSB is
+    # 0.5 and a zero bias truncates every latent of a fresh encoder to 0, where the ReLU passes no gradient:
+    # nothing trains (training refuses to start then). 0 keeps the 5-eLink recipes' published weights.
+    latent_bias_init: float = 0.0
     # hybrid encoder: wafers with at most this many non-zero inputs are sent as their largest cells instead of
     # latents (codesign.models.sparse); None: every wafer through the autoencoder
     sparse_max_occupancy: int | None = None
@@ -55,6 +59,8 @@ class EncoderConfig:
         for name in ("conv_act_int_bits", "latent_int_bits"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be non-negative")
+        if self.latent_bias_init < 0:
+            raise ValueError(f"latent_bias_init must be non-negative, got {self.latent_bias_init}")
         if self.sparse_max_occupancy is not None and not 0 <= self.sparse_max_occupancy <= N_TC:
             raise ValueError(f"sparse_max_occupancy must be in [0, {N_TC}], got {self.sparse_max_occupancy}")
 
@@ -94,13 +100,13 @@ def build_encoder(cfg: EncoderConfig, seed: int, full_range_init: bool = True): 
     top = 2.0 ** (cfg.weight_bits - 1 - cfg.weight_frac_bits)
     rng = np.random.default_rng(seed)
 
-    def init(bias: bool = False) -> keras.initializers.Initializer:
+    def init(bias: bool = False, bias_value: float = 0.0) -> keras.initializers.Initializer:
         seed = int(rng.integers(2**31))  # drawn in every case: the seeded weights do not depend on the mode
         if full_range_init:
             return keras.initializers.RandomUniform(-top, top, seed=seed)
-        # zero biases for training: a Glorot-drawn negative bias switched a latent ReLU off for good (one of
-        # the 16 latents of the first trained encoders was zero on every wafer)
-        return keras.initializers.Zeros() if bias else keras.initializers.GlorotUniform(seed=seed)
+        # constant biases for training: a Glorot-drawn negative bias switched a latent ReLU off for good (one
+        # of the 16 latents of the first trained encoders was zero on every wafer)
+        return keras.initializers.Constant(bias_value) if bias else keras.initializers.GlorotUniform(seed=seed)
 
     with QuantizerConfigScope(default_q_type="dummy"):
         inp = keras.Input(IMAGE_SHAPE[cfg.layout], name="onchip_inputs")
@@ -112,7 +118,8 @@ def build_encoder(cfg: EncoderConfig, seed: int, full_range_init: bool = True): 
         x = keras.layers.ReLU(name="conv_relu")(x)
         x = keras.layers.Flatten(name="flatten")(x)
         x = QDense(cfg.latent_dim, name="latent", kq_conf=weights(), bq_conf=weights(),
-                   kernel_initializer=init(), bias_initializer=init(bias=True),
+                   kernel_initializer=init(),
+                   bias_initializer=init(bias=True, bias_value=cfg.latent_bias_init * 2.0 ** -cfg.latent_frac_bits),
                    oq_conf=activation(cfg.latent_int_bits, cfg.latent_frac_bits), enable_iq=False, enable_oq=True)(x)
         out = keras.layers.ReLU(name="latent_relu")(x)
     return keras.Model(inp, out, name="econt_encoder")

@@ -17,6 +17,10 @@ from pathlib import Path
 from typing import Any
 
 
+class TrainingFailed(RuntimeError):
+    """Training cannot produce a usable model (e.g. every latent is the same on every wafer)."""
+
+
 def stream_batches(stream: Any) -> Any:
     """A ``keras.utils.PyDataset`` over a ``codesign.data.stream.WaferStream`` whose transform gives
     ``(x, y)`` batches: Keras asks for batches 0, 1, 2... of an epoch, which the stream yields in order."""
