@@ -202,3 +202,43 @@ def test_ecp5_place_and_route_reports_fmax(tmp_path):
     assert report["LUT4"] == report["utilization"]["TRELLIS_COMB"]["used"] <= 43848
     assert report["fmax_mhz"] > 0 and report["meets_timing"] == (report["fmax_mhz"] >= 40)
     assert ecp5_logic_cells({"LUT4": 10, "CCU2C": 3, "TRELLIS_FF": 7}) == 16
+
+
+def test_econt_i2c_registers_read_back_into_the_weights(tmp_path):
+    """`asic config --format econt-i2c`: 12 registers of 1,072 bits, read back the way the chip's spec
+    describes (each value prepended as 1,072 binary digits; element i of a tensor at offset + 6i, 6-bit two's
+    complement with 5 fractional bits), equal the encoder's quantized weights in Keras order."""
+    from codesign.cli import main
+
+    model_dir = tmp_path / "model"
+    assert main(["model", "init", "--config", "models/econt_5elink_seeded.yaml", "--seed", "4",
+                 "--out", str(model_dir)]) == 0
+    out = tmp_path / "image.hex"
+    assert main(["asic", "config", "--model", str(model_dir), "--out", str(out), "--format", "econt-i2c"]) == 0
+    values = (tmp_path / "image.hex.i2c.csv").read_text().strip().split(",")
+    assert len(values) == 12
+    bits = ""
+    for value in values:  # value k is prepended: value 0 ends up least significant
+        bits = format(int(value, 16), "01072b") + bits
+    image = int(bits, 2)
+    assert image == int(out.read_text(), 16)
+
+    from codesign.models.store import load_encoder
+
+    model, _ = load_encoder(model_dir)
+    conv, dense = model.get_layer("conv"), model.get_layer("latent")
+    for offset, tensor in ((0, conv.qkernel), (432, conv.qbias), (480, dense.qkernel), (12_768, dense.qbias)):
+        expected = np.asarray(tensor, dtype=np.float64).ravel()
+        raw = np.array([(image >> (offset + 6 * i)) & 63 for i in range(expected.size)])
+        np.testing.assert_array_equal(np.where(raw >= 32, raw - 64, raw) / 32, expected)
+
+
+def test_i2c_registers_invert_and_refuse_other_shapes():
+    from codesign.asic.reconfig import check_i2c_shape, i2c_registers, image_from_i2c
+    from codesign.models.encoder import EncoderConfig
+
+    image = int.from_bytes(np.random.default_rng(0).bytes(12_864 // 8), "little")
+    assert image_from_i2c(i2c_registers(image)) == image
+    check_i2c_shape(EncoderConfig())
+    with pytest.raises(ValueError, match="published encoder shape"):
+        check_i2c_shape(EncoderConfig(conv_filters=4))

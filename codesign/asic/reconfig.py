@@ -101,6 +101,34 @@ def register_image(words: np.ndarray, weight_bits: int) -> int:
     return image
 
 
+I2C_REGISTERS = 12  # the ECON-T's autoencoder weight registers
+I2C_REGISTER_BITS = 1072
+
+
+def check_i2c_shape(cfg: EncoderConfig) -> None:
+    """The chip's I2C registers hold the published shape only: 12,864 bits of 6-bit words, 5 fractional."""
+    rmap = register_map(cfg)
+    if rmap.n_bits != I2C_REGISTERS * I2C_REGISTER_BITS or (cfg.weight_bits, cfg.weight_frac_bits) != (6, 5):
+        raise ValueError(f"the ECON-T I2C registers hold {I2C_REGISTERS} x {I2C_REGISTER_BITS} bits of 6-bit words "
+                         f"with 5 fractional bits (the published encoder shape); this encoder has {rmap.n_bits} "
+                         f"bits of {cfg.weight_bits}-bit words with {cfg.weight_frac_bits} fractional bits")
+
+
+def i2c_registers(image: int) -> list[int]:
+    """The configuration image as the chip's 12 I2C register values, register 0 the least significant
+    1,072 bits. The chip's layout (conv kernel at bit 0, conv bias at 432, dense kernel at 480, dense bias at
+    12,768; word i of a tensor at its offset + 6i; Keras element order) is this register map's."""
+    mask = (1 << I2C_REGISTER_BITS) - 1
+    return [(image >> (I2C_REGISTER_BITS * k)) & mask for k in range(I2C_REGISTERS)]
+
+
+def image_from_i2c(registers: list[int]) -> int:
+    """The inverse of ``i2c_registers``: the chip prepends each register value, so value 0 ends lowest."""
+    if len(registers) != I2C_REGISTERS or any(not 0 <= r < 1 << I2C_REGISTER_BITS for r in registers):
+        raise ValueError(f"expected {I2C_REGISTERS} register values of {I2C_REGISTER_BITS} bits")
+    return sum(r << (I2C_REGISTER_BITS * k) for k, r in enumerate(registers))
+
+
 def _word(index: int, bits: int) -> str:
     return f"$signed(cfg[{index * bits} +: {bits}])"
 

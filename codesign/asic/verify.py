@@ -10,7 +10,14 @@ from typing import Any
 import numpy as np
 
 from codesign.artifacts import provenance, write_json, write_text
-from codesign.asic.reconfig import register_image, register_map, register_words
+from codesign.asic.reconfig import (
+    I2C_REGISTER_BITS,
+    check_i2c_shape,
+    i2c_registers,
+    register_image,
+    register_map,
+    register_words,
+)
 from codesign.hardware.rtl import write_reconfigurable_rtl
 from codesign.hardware.sim.runner import SimResult, run_simulation
 from codesign.hardware.vectors import make_vectors, write_vectors
@@ -20,11 +27,18 @@ TESTBENCH = "codesign.hardware.sim.reconfig_testbench"
 FAULT_TESTBENCH = "codesign.hardware.sim.fault_testbench"
 
 
-def write_config_image(model: Any, cfg: Any, path: str | Path) -> int:
-    """Write the register image (hex, bit 0 = first bit shifted in) and ``<path>.json`` (map + protocol)."""
+def write_config_image(model: Any, cfg: Any, path: str | Path, *, econt_i2c: bool = False) -> int:
+    """Write the register image (hex, bit 0 = first bit shifted in) and ``<path>.json`` (map + protocol);
+    ``econt_i2c`` also writes ``<path>.i2c.csv``: one row of the chip's 12 I2C register values in hex."""
     rmap = register_map(cfg)
+    if econt_i2c:
+        check_i2c_shape(cfg)
     image = register_image(register_words(model, cfg), cfg.weight_bits)
     path = Path(path)
+    if econt_i2c:
+        digits = -(-I2C_REGISTER_BITS // 4)
+        write_text(path.with_suffix(path.suffix + ".i2c.csv"),
+                   ",".join(f"{r:0{digits}x}" for r in i2c_registers(image)) + "\n")
     write_text(path, f"{image:0{(rmap.n_bits + 3) // 4}x}\n")
     offsets = {name: {"first_word": first, "shape": list(getattr(rmap, name)), "order": "Keras (row-major)"}
                for name, first in rmap.first_words().items()}

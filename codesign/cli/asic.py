@@ -40,8 +40,9 @@ def _cmd_asic_config(args: argparse.Namespace) -> None:
     from codesign.models.store import load_encoder
 
     model, cfg = load_encoder(args.model)
-    write_config_image(model, cfg, args.out)
-    print(f"wrote the configuration image of {args.model} to {args.out} (register map in {args.out}.json)")
+    write_config_image(model, cfg, args.out, econt_i2c=args.format == "econt-i2c")
+    extra = f" and the chip's I2C registers in {args.out}.i2c.csv" if args.format == "econt-i2c" else ""
+    print(f"wrote the configuration image of {args.model} to {args.out} (register map in {args.out}.json){extra}")
 
 
 def _cmd_asic_verify(args: argparse.Namespace) -> None:
@@ -150,6 +151,10 @@ def register(sub: argparse._SubParsersAction) -> None:
              "Write the register image (hex, bit 0 shifted in first) and its register map and protocol (.json).")
     p.add_argument("--model", required=True, help="model folder")
     p.add_argument("--out", required=True, help="image file (.hex)")
+    p.add_argument("--format", choices=("image", "econt-i2c"), default="image",
+                   help="econt-i2c: also write OUT.i2c.csv, the ECON-T's twelve 1,072-bit I2C weight registers "
+                        "as one CSV row of hex values, register 0 first (published encoder shape only; "
+                        "default: image)")
     p = _add(asub, "verify", _cmd_asic_verify, "load two weight sets into one reconfigurable RTL and check both",
              "Build the reconfigurable RTL once; load model A through the serial port, stream wafers, compare with "
              "Keras A; load B, stream, compare with Keras B; read the registers back.")
