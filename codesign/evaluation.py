@@ -8,6 +8,7 @@ Writes ``metrics.json`` (one entry per algorithm), ``report.md`` and PNG plots.
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ from codesign.artifacts import atomic_path, provenance, write_json, write_text
 from codesign.baselines import Reconstruction, chip_reconstructions, ideal_baselines
 from codesign.data.geometry import N_TC, find_tc_groups
 from codesign.data.onchip import decode_sum, onchip_convert
+from codesign.econt.mux import find_tc_mux
 from codesign.emd.exact import exact_emd
 from codesign.hardware.frame import FrameFormat
 from codesign.models.sparse import best_cells, is_sparse, sparse_wafers
@@ -78,10 +80,17 @@ def evaluate_model(ae: Any, spec: Any, calq: np.ndarray, n_jobs: int | None = No
                    elinks: int | None = None, modules: tuple[str, ...] = ("hd", "ld"),
                    ideal: bool = False) -> tuple[dict, dict]:
     """The autoencoder against every chip algorithm at ``elinks`` (default: the encoder's own count) for
-    each module type; ``ideal`` adds the idealised algorithms at the encoder's frame width."""
+    each module type; ``ideal`` adds the idealised algorithms at the encoder's frame width. Without the
+    chip's TC mux table (no real-data folder) the idealised algorithms stand in, under their own names."""
     frame = FrameFormat.of(spec.encoder)
-    recos = [autoencoder_reconstruction(ae, spec, calq),
-             *chip_reconstructions(calq, elinks=elinks or frame.elinks, modules=modules)]
+    recos = [autoencoder_reconstruction(ae, spec, calq)]
+    mux = find_tc_mux()
+    if mux is None:
+        print("evaluation: no tc_mux.csv in the real-data folder: the chip's algorithms are left out, the "
+              "idealised ones stand in", file=sys.stderr)
+        ideal = True
+    else:
+        recos += chip_reconstructions(calq, elinks=elinks or frame.elinks, modules=modules, mux=mux)
     if ideal:
         recos += ideal_baselines(calq, find_tc_groups(), frame.width)
     recos.append(Reconstruction("uniform", np.full(calq.shape, 1.0 / N_TC), 9.0))

@@ -23,7 +23,8 @@ def _cmd_evaluate(args: argparse.Namespace) -> None:
 
     ae, spec = load_autoencoder(args.model)
     calq = held_out_wafers(spec, args.data)
-    metrics, emds = evaluate_model(ae, spec, calq)
+    metrics, emds = evaluate_model(ae, spec, calq, elinks=args.elinks, modules=tuple(args.module),
+                                   ideal=args.ideal)
     write_evaluation(args.out, metrics, emds, model=str(args.model), data=args.data or "reference sample",
                      n_wafers=len(calq))
     print((Path(args.out) / "report.md").read_text())
@@ -38,10 +39,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--epochs", type=int, help="override training.epochs")
     p.add_argument("--seed", type=int, help="override training.seed (splits, synthetic wafers, initial weights)")
-    p = _add(sub, "evaluate", _cmd_evaluate, "compare an autoencoder with the non-ML baselines (exact EMD)",
+    p = _add(sub, "evaluate", _cmd_evaluate, "compare an autoencoder with the ECON-T chip's algorithms (exact EMD)",
              "On the held-out test split (the training spec's fractions and seed) of a wafer file: exact EMD "
-             "for the autoencoder, threshold-sum, best-choice and super-trigger-cell; metrics.json, report.md, "
-             "emd.png.")
+             "for the autoencoder and for every chip algorithm that sends data at the encoder's eLink count "
+             "(Threshold-Sum through the buffer, Best-Choice, the STC types, Repeater), for each module type; "
+             "metrics.json, report.md (with the best chip algorithm per module type), emd.png.")
     p.add_argument("--model", required=True, help="folder written by `codesign train`")
     p.add_argument("--data", help="wafer file (default: real highpu_dev.csv)")
+    p.add_argument("--elinks", type=int, help="eLink count of the chip algorithms (default: the encoder's)")
+    p.add_argument("--module", nargs="+", choices=("hd", "ld"), default=["hd", "ld"],
+                   help="module types of the chip algorithms: hd = DropLSB 3, ld = DropLSB 1 (default: hd ld)")
+    p.add_argument("--ideal", action="store_true",
+                   help="also score the idealised algorithms (exact values, stable sort) at the frame width")
     p.add_argument("--out", required=True, help="report folder")

@@ -57,3 +57,9 @@ def load_tc_mux(path: str | Path | None = None) -> TcMux:
     post_of_tc = np.empty(N_TC, dtype=np.int64)
     post_of_tc[tc] = post
     return TcMux(post_of_tc=post_of_tc, tc_of_post=np.argsort(post_of_tc))
+
+
+def find_tc_mux() -> TcMux | None:
+    """The mux table from the real-data folder, or None when that folder is absent."""
+    path = real_data_dir() / MUX_FILE
+    return load_tc_mux(path) if path.is_file() else None
