@@ -125,14 +125,16 @@ def _plot(rows: Sequence[ScanRow], path: Path, *, title: str) -> None:
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(8, 5.5))
-    markers = {"hd": "o", "ld": "s", "-": "*"}
+    styles = {"hd": ("o", "-"), "ld": ("s", "--"), "-": ("*", "none")}  # module type: marker, line
+    colours = {a: f"C{i % 10}" for i, a in enumerate(dict.fromkeys(r.algorithm for r in rows))}
     for (algorithm, module) in dict.fromkeys((r.algorithm, r.module) for r in rows):
         pts = sorted((r.mean_bits_used, r.mean_emd) for r in rows if (r.algorithm, r.module) == (algorithm, module))
         label = algorithm if module == "-" else f"{algorithm} ({module})"
-        ax.plot(*zip(*pts, strict=True), marker=markers[module], ms=10 if module == "-" else 5,
-                ls="-" if module != "-" else "none", label=label)
-    ax.set(xlabel="bits used per bunch crossing (mean)", ylabel="mean EMD [TC pitch / 2]", yscale="log",
-           title=title)
+        marker, line = styles[module]
+        ax.plot(*zip(*pts, strict=True), marker=marker, ls=line, ms=12 if module == "-" else 5,
+                color=colours[algorithm], label=label)
+    ax.set(xlabel="bits used per bunch crossing (mean; the links carry 32 per eLink)",
+           ylabel="mean EMD [TC pitch / 2]", yscale="log", title=title)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, ncol=2)
     fig.tight_layout()

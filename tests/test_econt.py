@@ -168,3 +168,18 @@ def test_cli_run_writes_frames_reconstruction_summary(conformance_dir, tmp_path,
     assert main(["econt", "run", "--algorithm", "stc16_9", "--elinks", "3", "--data", str(data),
                  "--out", str(tmp_path / "x")]) == 2
     assert "stc16_9 sends data at 1..2 eLinks only" in capsys.readouterr().err
+
+
+def test_scan_scores_every_algorithm_that_sends_data(highpu, tmp_path, capsys):
+    from codesign.chip_scan import best_chip_rows, scan_chip_algorithms, write_scan
+
+    calq = highpu[:60]
+    rows = scan_chip_algorithms(calq, elinks=[2, 5], modules=("hd", "ld"), progress=False)
+    at = {(r.algorithm, r.module, r.elinks) for r in rows}
+    assert ("stc16_9", "ld", 2) in at and ("stc16_9", "ld", 5) not in at and ("stc4_9", "hd", 5) in at
+    assert len(rows) == 2 * (7 + 4)  # 7 algorithms send data at 2 eLinks, 4 at 5
+    best = best_chip_rows(rows)
+    assert best[("ld", 5)].algorithm == best[("hd", 5)].algorithm == "best-choice"
+    write_scan(rows, tmp_path, data="highpu_dev.csv[:60]")
+    assert "**" in (tmp_path / "scan.md").read_text() and (tmp_path / "scan.png").stat().st_size > 0
+    assert len((tmp_path / "scan.csv").read_text().splitlines()) == len(rows) + 1
