@@ -59,10 +59,10 @@ def _cmd_data_convert(args: argparse.Namespace) -> None:
 
 
 def _cmd_data_onchip(args: argparse.Namespace) -> None:
-    from codesign.data.io import read_calq, write_int_csv
+    from codesign.data.io import load_wafers, write_int_csv
     from codesign.data.onchip import onchip_convert
 
-    words = onchip_convert(read_calq(args.file))
+    words = onchip_convert(load_wafers(args.file, drop_zero=False).calq)  # row i out = row i in
     header = [f"IN_{i}" for i in range(words.inputs.shape[1])] + ["SUM_CODE"]
     write_int_csv(args.out, header, np.column_stack([words.inputs, words.sum_code]))
     print(f"wrote {len(words.sum_code)} converted wafers to {args.out}")

@@ -7,6 +7,7 @@ transmitted 9-bit wafer sum restores the scale.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import keras
@@ -41,6 +42,18 @@ class AeTrainingConfig:
     # An HDF5 wafer store (`codesign data store`) streamed as the training set instead of the sources'
     # training splits (which then give validation and test wafers only): for training sets beyond memory.
     stream_store: str | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("epochs", "batch_size"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"training.{name} must be at least 1, got {getattr(self, name)}")
+        for name in ("patience", "decoder_epochs", "n_synth_wafers", "seed"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"training.{name} must be non-negative, got {getattr(self, name)}")
+        for name in ("learning_rate", "decoder_learning_rate"):
+            rate = getattr(self, name)
+            if not math.isfinite(rate) or rate <= 0:
+                raise ValueError(f"training.{name} must be a finite positive number, got {rate}")
 
 
 @dataclass(frozen=True)
