@@ -4,7 +4,7 @@ For each algorithm: wafers/s of the model alone (frames + reconstruction) and of
 CSV, run, write frames.txt, reconstructed.csv, summary.json). The reference measured in the same run is
 numpy's argsort of the same wafers (an idealised Best-Choice's sort), so the ratios travel across machines.
 
-    python benchmarks/econt_run.py [--wafers 100000] [--elinks 5]
+    python benchmarks/econt_run.py [--wafers 100000] [--elinks 2]
 """
 
 from __future__ import annotations

@@ -66,9 +66,19 @@ def scan_chip_algorithms(calq: np.ndarray, *, elinks: Sequence[int], modules: Se
     return rows
 
 
-def encoder_row(name: str, reco: Reconstruction, calq: np.ndarray, *, elinks: int,
-                n_jobs: int | None = None) -> ScanRow:
-    return _row(reco, calq, algorithm=name, module="-", elinks=elinks, drop_lsb=0, n_jobs=n_jobs)
+def scan_encoders(model_dirs: Sequence[str | Path], calq: np.ndarray, n_jobs: int | None = None) -> list[ScanRow]:
+    """Exact EMD of trained encoders (model folders of `codesign train`) on the same wafers, each at its own
+    eLink count."""
+    from codesign.evaluation import autoencoder_reconstruction
+    from codesign.training import load_autoencoder
+
+    rows = []
+    for folder in model_dirs:
+        ae, spec = load_autoencoder(folder)
+        reco = autoencoder_reconstruction(ae, spec, calq)
+        rows.append(_row(reco, calq, algorithm=f"encoder:{spec.name}", module="-", elinks=spec.encoder.elinks,
+                         drop_lsb=0, n_jobs=n_jobs))
+    return rows
 
 
 def best_chip_rows(rows: Sequence[ScanRow]) -> dict[tuple[str, int], ScanRow]:

@@ -32,30 +32,16 @@ def _cmd_run(args: argparse.Namespace) -> None:
 
 
 def _cmd_scan(args: argparse.Namespace) -> None:
-    from codesign.chip_scan import held_out_split, scan_chip_algorithms, write_scan
+    from codesign.chip_scan import held_out_split, scan_chip_algorithms, scan_encoders, write_scan
     from codesign.data.io import read_calq
 
     calq = read_calq(args.data)
     if args.held_out_seed is not None:
         calq = held_out_split(calq, args.held_out_seed)
-    elinks = _count_range(args.elinks)
-    rows = scan_chip_algorithms(calq, elinks=elinks, modules=tuple(args.module))
-    rows += _encoder_rows(args.model, calq, elinks)
+    rows = scan_chip_algorithms(calq, elinks=_count_range(args.elinks), modules=tuple(args.module))
+    rows += scan_encoders(args.model, calq)
     write_scan(rows, args.out, data=str(args.data), held_out_seed=args.held_out_seed)
     print((Path(args.out) / "scan.md").read_text())
-
-
-def _encoder_rows(model_dirs: list[str], calq, elinks: list[int]) -> list:  # noqa: ANN001
-    from codesign.chip_scan import encoder_row
-    from codesign.evaluation import autoencoder_reconstruction
-    from codesign.training import load_autoencoder
-
-    rows = []
-    for folder in model_dirs:
-        ae, spec = load_autoencoder(folder)
-        reco = autoencoder_reconstruction(ae, spec, calq)
-        rows.append(encoder_row(f"encoder:{spec.name}", reco, calq, elinks=spec.encoder.elinks))
-    return rows
 
 
 def _count_range(text: str) -> list[int]:

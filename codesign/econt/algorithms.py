@@ -28,6 +28,7 @@ DEFAULT_THRESHOLD = 47  # counts: round(1.35 MIP_T in ADC counts), the chip's TH
 
 # Best-Choice cells per eLink count (1..13), the chip's tcPerLink table.
 BEST_CHOICE_CELLS = (1, 4, 6, 9, 14, 18, 23, 28, 32, 37, 41, 46, 48)
+BEST_CHOICE_MAX_BITS = 4 + 8 + N_TC * (1 + 7)  # header, sum, 48-bit map, 48 charges: 396 bits
 
 
 @dataclass(frozen=True)
@@ -38,10 +39,14 @@ class SuperCellType:
     group_size: int
     index_bits: int
     sum_bits: int
-    cells_per_elinks: tuple[int, ...]  # STCs sent at 1, 2, ... eLinks; no entry: nothing sent
+    cells_per_elinks: tuple[int, ...]  # STCs sent at 1, 2, ... eLinks; above the last: idle words only
+
+    @property
+    def max_elinks(self) -> int:
+        return len(self.cells_per_elinks)
 
     def cells(self, elinks: int) -> int:
-        return self.cells_per_elinks[min(elinks, len(self.cells_per_elinks)) - 1]
+        return self.cells_per_elinks[elinks - 1]
 
 
 STC_TYPES = {t.name: t for t in (
@@ -50,8 +55,6 @@ STC_TYPES = {t.name: t for t in (
     SuperCellType("ctc4_7", 4, 0, 7, (4, 8, 12)),
     SuperCellType("stc4_7", 4, 2, 7, (3, 6, 10, 12)),
 )}
-# Largest eLink count at which each STC type sends data (above it the chip sends idle words).
-STC_MAX_ELINKS = {"stc4_9": 5, "stc16_9": 2, "ctc4_7": 3, "stc4_7": 4}
 ALGORITHMS = ("threshold-sum", "best-choice", *STC_TYPES, "repeater")
 
 
@@ -119,7 +122,7 @@ class ChipOutput:
     """What one algorithm sends for n wafers and what a back end rebuilds from it.
 
     ``reconstruction``: (n, 48) float64 CALQ counts in this project's TC order (bin midpoints; code 0 as 0).
-    ``extra``: per-algorithm arrays (Threshold-Sum: ``cells`` sent; with the buffer, ``truncated``)."""
+    ``extra``: per-algorithm arrays (Threshold-Sum with the buffer: ``truncated``)."""
 
     algorithm: str
     settings: EcontSettings
@@ -141,16 +144,15 @@ def short_header(counter: np.ndarray) -> np.ndarray:
 
 def supported_algorithms(elinks: int) -> tuple[str, ...]:
     """The algorithms that send data at ``elinks`` (an STC type above its limit sends idle words)."""
-    return tuple(a for a in ALGORITHMS if elinks <= STC_MAX_ELINKS.get(a, MAX_ELINKS))
+    return tuple(a for a in ALGORITHMS if a not in STC_TYPES or elinks <= STC_TYPES[a].max_elinks)
 
 
 def check_supported(algorithm: str, elinks: int) -> None:
     if algorithm not in ALGORITHMS:
         raise ValueError(f"unknown ECON-T algorithm {algorithm!r}; choose from {', '.join(ALGORITHMS)}")
-    top = STC_MAX_ELINKS.get(algorithm)
-    if top is not None and elinks > top:
-        raise ValueError(f"{algorithm} sends data at 1..{top} eLinks only (the chip sends idle words at "
-                         f"{elinks})")
+    if algorithm in STC_TYPES and elinks > STC_TYPES[algorithm].max_elinks:
+        raise ValueError(f"{algorithm} sends data at 1..{STC_TYPES[algorithm].max_elinks} eLinks only (the chip "
+                         f"sends idle words at {elinks})")
 
 
 def run_algorithm(algorithm: str, calq: np.ndarray, mux: TcMux, settings: EcontSettings,
@@ -208,7 +210,7 @@ def threshold_sum(chip: np.ndarray, counter: np.ndarray, settings: EcontSettings
         writer.write(codes[:, p], 7, many & passed[:, p])
     frames = writer.frames(padded(writer.cursor, WORD_BITS))
     reco = np.where(passed, E4M3.decode(codes, settings.drop_lsb), 0).astype(np.float64)
-    extra = {"cells": n_cells}
+    extra: dict[str, np.ndarray] = {}
     unsent_sum = E5M3.decode(sum_code)
     if settings.buffer:
         extra["truncated"] = truncated = buffer_truncations(frames.lengths // WORD_BITS, settings.elinks)
@@ -234,7 +236,7 @@ def best_choice(chip: np.ndarray, counter: np.ndarray, settings: EcontSettings, 
     np.put_along_axis(selected, addresses[:, :n_cells], True, axis=1)
     sum_code = E5M3.encode(values.sum(axis=1) if settings.use_sum else np.where(selected, 0, values).sum(axis=1))
     codes = E4M3.encode(values)
-    writer = FrameWriter(len(chip), max(12 + N_TC * 8, settings.link_bits))
+    writer = FrameWriter(len(chip), max(BEST_CHOICE_MAX_BITS, settings.link_bits))
     writer.write(short_header(counter), 4)
     writer.write(sum_code, 8)
     if n_cells < 8:
@@ -248,7 +250,7 @@ def best_choice(chip: np.ndarray, counter: np.ndarray, settings: EcontSettings, 
     reco = np.where(selected, E4M3.decode(codes, settings.drop_lsb), 0).astype(np.float64)
     if back_end.literal_best_choice:
         reco = _literal_best_choice(reco, selected)
-    length = min(settings.link_bits, padded(12 + N_TC * 8, WORD_BITS))  # 2n words, at most 25
+    length = min(settings.link_bits, padded(BEST_CHOICE_MAX_BITS, WORD_BITS))  # 2n words, at most 25
     return writer.frames(np.full(len(chip), length)), reco, {}
 
 
@@ -271,15 +273,15 @@ def super_trigger_cells(chip: np.ndarray, counter: np.ndarray, settings: EcontSe
     groups = chip.reshape(len(chip), -1, stc.group_size)[:, :n_groups]
     index = stc.group_size - 1 - np.argmax(groups[:, :, ::-1], axis=2)  # last occurrence of the maximum
     sums = groups.sum(axis=2)
-    if stc.sum_bits == 9:
-        codes, decoded = E5M4.encode(sums), None
-    else:
-        shifted = np.minimum(sums >> settings.drop_lsb, SHIFTED_MAX)
-        codes = E4M3.encode(shifted)
-    decoded = E5M4.decode(codes) if stc.sum_bits == 9 else E4M3.decode(codes, settings.drop_lsb)
+    if stc.sum_bits == E5M4.bits:  # raw sums
+        codes = E5M4.encode(sums)
+        decoded = E5M4.decode(codes)
+    else:  # 7-bit sums of (sum >> DropLSB)
+        codes = E4M3.encode(_shifted(sums, settings.drop_lsb))
+        decoded = E4M3.decode(codes, settings.drop_lsb)
     writer = FrameWriter(len(chip), settings.link_bits)
     writer.write(short_header(counter), 4)
-    for g in range(n_groups * (stc.index_bits > 0)):
+    for g in range(n_groups):  # CTC4_7 has 0-bit indices: nothing written
         writer.write(index[:, g], stc.index_bits)
     for g in range(n_groups):
         writer.write(codes[:, g], stc.sum_bits)

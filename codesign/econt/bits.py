@@ -55,10 +55,3 @@ class Frames:
         """Each frame as a string of '0'/'1' (the frame text format)."""
         chars = (self.bits + ord("0")).astype(np.uint8)
         return [chars[i, :length].tobytes().decode("ascii") for i, length in enumerate(self.lengths)]
-
-    def field(self, start: np.ndarray | int, width: int) -> np.ndarray:
-        """The unsigned integer of ``width`` bits starting at bit ``start`` of every frame."""
-        start = np.broadcast_to(np.asarray(start, dtype=np.int64), self.lengths.shape)
-        cols = np.minimum(start[:, None] + np.arange(width), self.bits.shape[1] - 1)
-        weights = 1 << np.arange(width - 1, -1, -1, dtype=np.int64)
-        return (self.bits[np.arange(len(self))[:, None], cols].astype(np.int64) * weights).sum(axis=1)
