@@ -3,7 +3,16 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from codesign.hardware.frame import FrameFormat, pack_frames, unpack_frame
+from codesign.econt.algorithms import bx_counter
+from codesign.econt.autoencoder import (
+    autoencoder_frames,
+    field_bits,
+    field_positions,
+    frame_bits,
+    latent_mask,
+    outputs_from_frames,
+)
+from codesign.hardware.frame import FrameFormat, pack_chip_frames, pack_frames, unpack_frame
 from codesign.models.encoder import LATENT_BITS_BY_ELINKS
 
 
@@ -38,3 +47,45 @@ def test_out_of_range_and_bad_padding():
         unpack_frame(1 << 63, fmt)
     with pytest.raises(ValueError, match="do not fit 2 eLinks"):
         FrameFormat(16, 5, 2)
+
+
+# the chip's autoencoder frame (spec section 6; codesign.econt.autoencoder)
+
+
+@pytest.mark.parametrize("elinks", sorted(LATENT_BITS_BY_ELINKS))
+def test_chip_frame_layout_as_the_spec_states(elinks):
+    """5-bit header, 9-bit sum, min(18 + 32 (n - 1), 146) latent bits; OUT_0 next to the sum (after the
+    zero padding), each latent most significant bit first; wafer i at BX i."""
+    bits = LATENT_BITS_BY_ELINKS[elinks]
+    fmt = FrameFormat(16, bits, elinks)
+    assert field_bits(elinks) == min(18 + 32 * (elinks - 1), 146) and frame_bits(elinks) == fmt.width
+    latents = np.zeros((3, 16), dtype=int)
+    latents[1, 0] = 1 << (bits - 1)  # OUT_0's top bit
+    latents[2, 15] = 1  # OUT_15's lowest sent bit
+    frames = [format(f, f"0{fmt.width}b") for f in pack_chip_frames(latents, np.array([0, 0b100000001, 3]), fmt)]
+    pad = field_bits(elinks) - 16 * bits
+    assert frames[0] == "11111" + "0" * (fmt.width - 5)  # BX 0: BX_CNT 31
+    assert frames[1][:14] == "00001" + "100000001" and frames[1][14 + pad:] == "1" + "0" * (16 * bits - 1)
+    assert frames[2][:14] == "00010" + "000000011" and frames[2].endswith("1") and frames[2].count("1") == 4
+
+
+def test_chip_frame_round_trips_any_mask():
+    """A back end reading the frame with the same KAEB recovers the picked bits; a mask picking more than
+    the frame carries loses the first picked bits (the frame keeps the last L)."""
+    rng = np.random.default_rng(3)
+    outputs = rng.integers(0, 512, (40, 16))
+    masks = [(5, (1 << 144) - 1), (2, latent_mask(3)), (2, latent_mask(4)), (3, int(rng.integers(1 << 62)))]
+    for elinks, kaeb in masks:
+        strings = autoencoder_frames(outputs, np.arange(40), bx_counter(40), elinks=elinks, kaeb=kaeb).strings()
+        got, sums, headers = outputs_from_frames(strings, elinks=elinks, kaeb=kaeb)
+        sent = sum(1 << w for w, _ in field_positions(kaeb, elinks))
+        words = [sum(int(v) << (9 * i) for i, v in enumerate(row)) for row in outputs]
+        assert [sum(int(v) << (9 * i) for i, v in enumerate(row)) for row in got] == [w & sent for w in words]
+        assert (sums == np.arange(40)).all() and (headers == bx_counter(40)).all()
+    lost = latent_mask(4) & ~sum(1 << w for w, _ in field_positions(latent_mask(4), 2))
+    # 64 picked bits, 50 sent: the first 14 sent (OUT_0..OUT_2 and the top two of OUT_3's four) are lost
+    assert lost == sum(1 << (9 * i + b) for i in range(3) for b in range(5, 9)) | (0b11 << 34)
+    with pytest.raises(ValueError, match="144-bit mask"):
+        field_positions(1 << 144, 5)
+    with pytest.raises(ValueError, match="hybrid"):
+        pack_chip_frames(np.zeros((1, 16), dtype=int), np.array([0]), FrameFormat(16, 9, 5, sparse_mode=True))

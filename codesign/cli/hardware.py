@@ -72,8 +72,9 @@ def _cmd_vectors(args: argparse.Namespace) -> None:
 def _cmd_sim(args: argparse.Namespace) -> None:
     from codesign.hardware.sim.runner import run_simulation
 
-    result = run_simulation(args.rtl, args.vectors, args.sim, args.build_dir, args.waves)
+    result = run_simulation(args.rtl, args.vectors, args.sim, args.build_dir, args.waves, frame=args.frame)
     print(f"{result.simulator}: {result.n_tests} cocotb tests passed on {result.n_vectors} vectors "
+          f"({args.frame} frame) "
           f"(build {result.build_seconds:.1f} s, tests {result.test_seconds:.1f} s, "
           f"{result.stream_wafers_per_s:.0f} wafers/s streamed); {result.results_xml}")
 
@@ -132,3 +133,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--sim", default="icarus", choices=["icarus", "verilator"])
     p.add_argument("--build-dir", help="simulator build folder (default: RTL/sim_SIM)")
     p.add_argument("--waves", action="store_true", help="dump waveforms")
+    p.add_argument("--frame", default="project", choices=["project", "chip"],
+                   help="project: the project's frame (default); chip: build the top with CHIP_FRAME = 1 and check "
+                        "the frames the ECON-T chip sends (BX header, sum, latents as KAEB picks them)")

@@ -1,5 +1,6 @@
 """The ECON-T chip's fixed algorithms as golden models: Threshold-Sum (with its buffer), Best-Choice, the four
-super-trigger-cell types and the Repeater, frame for frame, and the back end's reconstruction."""
+super-trigger-cell types and the Repeater, frame for frame, and the back end's reconstruction; and the frame
+the chip sends for its autoencoder (``codesign.econt.autoencoder``)."""
 
 from codesign.econt.algorithms import (
     ALGORITHMS,

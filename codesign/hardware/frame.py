@@ -10,6 +10,12 @@ For 5 eLinks: 16 x 9 = 144 latent bits, the sum code in bits 152..144, bits 159.
 
 A hybrid encoder (``sparse_mode``, see ``codesign.models.sparse``) uses the bit above the sum code as the mode
 bit: 1 = the latent field holds the wafer's largest cells, 14 bits each from bit 0 up, instead of latents.
+
+The **chip frame** (``pack_chip_frames``) is the same information as the ECON-T chip sends an autoencoder's
+output (``codesign.econt.autoencoder``): 5-bit BX header, sum code, then the latents, latent 0 first. Each
+B-bit latent is the top B bits of the chip's 9-bit output word, and the mask register KAEB picks exactly
+those bits, so the frame is, from its most significant (first sent) bit down:
+header, sum code, zero padding, latent 0, latent 1, ..., latent 15 (in bits B-1..0).
 """
 
 from __future__ import annotations
@@ -21,6 +27,8 @@ from typing import Any
 import numpy as np
 
 from codesign.data.onchip import SUM_CODE_BITS
+from codesign.econt.algorithms import bx_counter
+from codesign.econt.autoencoder import AE_OUTPUT_BITS, AE_OUTPUTS, autoencoder_frames, frame_bits, latent_mask
 from codesign.models.sparse import cells_per_frame
 
 BITS_PER_ELINK = 32  # one 1.28 Gb/s eLink carries 32 bits per 25 ns bunch crossing
@@ -106,3 +114,35 @@ def unpack_frame(frame: int, fmt: FrameFormat) -> tuple[list[int], int]:
     mask = (1 << fmt.latent_bits) - 1
     latents = [(frame >> (fmt.latent_bits * i)) & mask for i in range(fmt.n_latents)]
     return latents, (frame >> fmt.sum_offset) & ((1 << SUM_CODE_BITS) - 1)
+
+
+FRAME_KINDS = ("project", "chip")  # the RTL top's CHIP_FRAME parameter: 0 = project frame, 1 = chip frame
+
+
+def chip_frame_problem(fmt: FrameFormat) -> str | None:
+    """Why the chip's autoencoder frame cannot carry this format (None when it can)."""
+    if fmt.sparse_mode:
+        return "a hybrid encoder's sparse mode has no place in the chip's autoencoder frame"
+    if fmt.n_latents != AE_OUTPUTS or fmt.latent_bits > AE_OUTPUT_BITS:
+        return (f"the chip frame carries {AE_OUTPUTS} outputs of at most {AE_OUTPUT_BITS} bits, not "
+                f"{fmt.n_latents} x {fmt.latent_bits}")
+    if frame_bits(fmt.elinks) != fmt.width:
+        return f"at {fmt.elinks} eLinks the chip's autoencoder frame ({frame_bits(fmt.elinks)} bits) leaves links idle"
+    return None
+
+
+def pack_chip_frames(latents: np.ndarray, sum_codes: np.ndarray, fmt: FrameFormat, first_bx: int = 0) -> list[int]:
+    """Frames as the ECON-T chip sends them (wafer i at bunch crossing ``first_bx + i``), as integers whose
+    most significant bit is sent first."""
+    problem = chip_frame_problem(fmt)
+    if problem:
+        raise ValueError(problem)
+    outputs = np.asarray(latents, dtype=np.int64) << (AE_OUTPUT_BITS - fmt.latent_bits)
+    frames = autoencoder_frames(outputs, sum_codes, bx_counter(len(outputs), first_bx), elinks=fmt.elinks,
+                                kaeb=latent_mask(fmt.latent_bits))
+    return [int(f, 2) for f in frames.strings()]
+
+
+def chip_latent_offset(fmt: FrameFormat, latent: int) -> int:
+    """Bit offset of ``latent`` in a chip frame integer (latent 15 at bit 0, latent 0 next to the sum)."""
+    return (AE_OUTPUTS - 1 - latent) * fmt.latent_bits

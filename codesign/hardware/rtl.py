@@ -19,7 +19,7 @@ import numpy as np
 
 from codesign.artifacts import atomic_dir, provenance, write_json, write_text
 from codesign.data.arrange import PIXEL_MASK, TC_OF_PIXEL
-from codesign.hardware.frame import FrameFormat
+from codesign.hardware.frame import FrameFormat, chip_frame_problem
 from codesign.hardware.topgen import CONVERSION_STAGES, TOP_MODULE, TopSpec, top_verilog
 from codesign.models.encoder import EncoderConfig
 
@@ -60,6 +60,11 @@ class RtlInfo:
 
     def frame_format(self) -> FrameFormat:
         return FrameFormat(self.n_latents, self.latent_bits, self.elinks, self.sparse_max_occupancy is not None)
+
+    @property
+    def chip_frame(self) -> bool:
+        """Whether the top has the ``CHIP_FRAME`` parameter (and the ``bx_cnt`` input)."""
+        return chip_frame_problem(self.frame_format()) is None
 
 
 def trace_encoder(model: Any):  # -> da4ml CombLogic

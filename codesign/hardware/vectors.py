@@ -3,6 +3,8 @@
 A vectors folder holds
     inputs.hex     one wafer per line: the 48 CALQ values packed, CALQ_0 in the least significant bits
     expected.hex   the expected output frame per line (``codesign.hardware.frame`` layout)
+    expected_chip.hex  the same wafers in the chip's autoencoder frame (wafer i at bunch crossing i), when the
+                   encoder's format fits it (the RTL top's CHIP_FRAME = 1)
     vectors.json   formats, counts and the kind of every row (real / zero / one_hot / saturated / random)
 Real wafers come first, then the corner cases: the all-zero wafer, one hot cell in each of the 48
 positions (at 1 MIP_T and at the largest CALQ), every cell saturated, and random full-range wafers.
@@ -20,11 +22,12 @@ import numpy as np
 from codesign.artifacts import atomic_dir, provenance, write_json, write_text
 from codesign.data.geometry import N_TC
 from codesign.data.onchip import onchip_convert
-from codesign.hardware.frame import FrameFormat, pack_frames
+from codesign.hardware.frame import FRAME_KINDS, FrameFormat, chip_frame_problem, pack_chip_frames, pack_frames
 from codesign.models.encoder import EncoderConfig, encoder_inputs, latent_integers
 from codesign.models.sparse import best_cells, is_sparse, pack_cells
 
 MIP_T = 35  # CALQ counts per transverse MIP
+EXPECTED_FILES = {"project": "expected.hex", "chip": "expected_chip.hex"}
 
 
 @dataclass(frozen=True)
@@ -34,6 +37,7 @@ class Vectors:
     kinds: list[str]
     calq_bits: int
     fmt: FrameFormat
+    chip_frames: list[int] | None = None  # the chip's autoencoder frame, where the format fits it
 
 
 def check_wafers(data: str | Path | None, limit: int | None = None) -> tuple[np.ndarray, str]:
@@ -64,16 +68,19 @@ def corner_cases(calq_bits: int, n_random: int = 32, seed: int = 0) -> tuple[np.
     return np.concatenate([c for c, _ in cases]), [k for c, k in cases for _ in range(len(c))]
 
 
-def expected_frames(model: Any, cfg: EncoderConfig, calq: np.ndarray) -> list[int]:
-    """What the chip must send for each wafer, according to the Keras model."""
+def expected_frames(model: Any, cfg: EncoderConfig, calq: np.ndarray) -> tuple[list[int], list[int] | None]:
+    """What the chip must send for each wafer, according to the Keras model: the project frames and the
+    chip's autoencoder frames (None where the format does not fit those)."""
     words = onchip_convert(calq)
     latents = latent_integers(model.predict(encoder_inputs(words.inputs, cfg), verbose=0, batch_size=1024), cfg)
     fmt = FrameFormat.of(cfg)
     if not fmt.sparse_mode:
-        return pack_frames(latents, words.sum_code, fmt)
+        chip = None if chip_frame_problem(fmt) else pack_chip_frames(latents, words.sum_code, fmt)
+        return pack_frames(latents, words.sum_code, fmt), chip
     payloads = pack_cells(*best_cells(words.inputs, fmt.sparse_cells))
     sparse = is_sparse(words.inputs, cfg.sparse_max_occupancy)
-    return pack_frames(latents, words.sum_code, fmt, [p if s else None for p, s in zip(payloads, sparse, strict=True)])
+    mixed = [p if s else None for p, s in zip(payloads, sparse, strict=True)]
+    return pack_frames(latents, words.sum_code, fmt, mixed), None
 
 
 def make_vectors(model: Any, cfg: EncoderConfig, real_calq: np.ndarray, calq_bits: int = 22,
@@ -83,8 +90,9 @@ def make_vectors(model: Any, cfg: EncoderConfig, real_calq: np.ndarray, calq_bit
         raise ValueError(f"real wafers hold CALQ {real_calq.max()} which does not fit {calq_bits} bits")
     corners, kinds = corner_cases(calq_bits, seed=seed)
     calq = np.concatenate([real_calq, corners])
-    return Vectors(calq=calq, frames=expected_frames(model, cfg, calq), kinds=["real"] * len(real_calq) + kinds,
-                   calq_bits=calq_bits, fmt=FrameFormat.of(cfg))
+    frames, chip_frames = expected_frames(model, cfg, calq)
+    return Vectors(calq=calq, frames=frames, kinds=["real"] * len(real_calq) + kinds, calq_bits=calq_bits,
+                   fmt=FrameFormat.of(cfg), chip_frames=chip_frames)
 
 
 def pack_calq(calq: np.ndarray, calq_bits: int) -> list[int]:
@@ -102,7 +110,10 @@ def write_vectors(out_dir: str | Path, vec: Vectors, **meta: Any) -> None:
     kinds, counts = np.unique(vec.kinds, return_counts=True)
     with atomic_dir(out_dir) as tmp:
         write_text(tmp / "inputs.hex", "".join(f"{w:0{in_digits}x}\n" for w in pack_calq(vec.calq, vec.calq_bits)))
-        write_text(tmp / "expected.hex", "".join(f"{f:0{vec.fmt.hex_digits}x}\n" for f in vec.frames))
+        write_text(tmp / EXPECTED_FILES["project"], "".join(f"{f:0{vec.fmt.hex_digits}x}\n" for f in vec.frames))
+        if vec.chip_frames is not None:
+            write_text(tmp / EXPECTED_FILES["chip"],
+                       "".join(f"{f:0{vec.fmt.hex_digits}x}\n" for f in vec.chip_frames))
         write_json(tmp / "vectors.json", {
             "n_vectors": len(vec.frames),
             "counts": {str(k): int(c) for k, c in zip(kinds, counts, strict=True)},
@@ -110,20 +121,26 @@ def write_vectors(out_dir: str | Path, vec: Vectors, **meta: Any) -> None:
             "frame": {"width": vec.fmt.width, "latent_bits": vec.fmt.latent_bits, "n_latents": vec.fmt.n_latents,
                       "sum_code_offset": vec.fmt.sum_offset, "elinks": vec.fmt.elinks,
                       "sparse_mode": vec.fmt.sparse_mode},
+            "frame_kinds": [k for k in FRAME_KINDS if k == "project" or vec.chip_frames is not None],
             "sparse_frames": sum((f >> vec.fmt.mode_bit) & 1 for f in vec.frames) if vec.fmt.sparse_mode else 0,
             "kinds": vec.kinds,
             "meta": provenance(**meta),
         })
 
 
-def read_vectors(vectors_dir: str | Path) -> tuple[list[int], list[int], dict[str, Any]]:
-    """(input words, expected frames, vectors.json) of a vectors folder."""
+def read_vectors(vectors_dir: str | Path, frame: str = "project") -> tuple[list[int], list[int], dict[str, Any]]:
+    """(input words, expected frames of kind ``frame`` (``FRAME_KINDS``), vectors.json) of a vectors folder."""
     folder = Path(vectors_dir)
-    for name in ("inputs.hex", "expected.hex", "vectors.json"):
+    if frame not in FRAME_KINDS:
+        raise ValueError(f"unknown frame kind {frame!r}; choose one of {list(FRAME_KINDS)}")
+    for name in ("inputs.hex", "vectors.json"):
         if not (folder / name).is_file():
             raise FileNotFoundError(f"{folder}: no {name}; run `codesign vectors` first")
+    if not (folder / EXPECTED_FILES[frame]).is_file():
+        why = "" if frame == "project" else " (the encoder's format does not fit the chip frame, or old vectors)"
+        raise FileNotFoundError(f"{folder}: no {EXPECTED_FILES[frame]}{why}; run `codesign vectors`")
     inputs = [int(line, 16) for line in (folder / "inputs.hex").read_text().split()]
-    expected = [int(line, 16) for line in (folder / "expected.hex").read_text().split()]
+    expected = [int(line, 16) for line in (folder / EXPECTED_FILES[frame]).read_text().split()]
     info = json.loads((folder / "vectors.json").read_text())
     if not len(inputs) == len(expected) == info["n_vectors"]:
         raise ValueError(f"{folder}: {len(inputs)} inputs, {len(expected)} expected frames, "

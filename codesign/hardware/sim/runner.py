@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree
 
+from codesign.hardware.frame import chip_frame_problem
 from codesign.hardware.rtl import RtlInfo
 from codesign.hardware.vectors import read_vectors
 from codesign.tools import require, verilator_env
@@ -72,16 +73,19 @@ def _lean(runner: Any) -> Any:
 
 def run_simulation(rtl_dir: str | Path, vectors_dir: str | Path, simulator: str = "icarus",
                    build_dir: str | Path | None = None, waves: bool = False, testbench: str = TESTBENCH,
-                   extra_env: dict[str, str] | None = None) -> SimResult:
+                   extra_env: dict[str, str] | None = None, frame: str = "project") -> SimResult:
     """Build ``rtl_dir`` with ``simulator``, run every cocotb test of ``testbench``, raise ``SimulationFailed``
-    on a failure. ``extra_env`` reaches the testbench (e.g. configuration images)."""
+    on a failure. ``extra_env`` reaches the testbench (e.g. configuration images). ``frame="chip"`` builds
+    the top with ``CHIP_FRAME = 1`` and checks the chip's autoencoder frames (``expected_chip.hex``)."""
     from cocotb_tools.check_results import get_results
     from cocotb_tools.runner import get_runner
 
     _prepare(simulator)
     rtl_dir, vectors_dir = Path(rtl_dir).resolve(), Path(vectors_dir).resolve()
     info = RtlInfo.load(rtl_dir)
-    _, _, vec_info = read_vectors(vectors_dir)
+    _, _, vec_info = read_vectors(vectors_dir, frame)
+    if frame == "chip" and not info.chip_frame:
+        raise ValueError(f"{rtl_dir}: this top has no CHIP_FRAME parameter ({chip_frame_problem(info.frame_format())})")
     if vec_info["calq_bits"] != info.calq_bits or vec_info["frame"]["width"] != info.frame_bits:
         raise ValueError(f"vectors ({vec_info['calq_bits']}-bit CALQ, {vec_info['frame']['width']}-bit frames) do "
                          f"not match the RTL ({info.calq_bits}-bit CALQ, {info.frame_bits}-bit frames)")
@@ -90,12 +94,13 @@ def run_simulation(rtl_dir: str | Path, vectors_dir: str | Path, simulator: str 
         kinds = {True: "a hybrid encoder (sparse mode)", False: "a latents-only encoder"}
         raise ValueError(f"vectors of {kinds[vec_sparse]} do not match the RTL of {kinds[rtl_sparse]}: make both "
                          "from the same model folder")
-    build = Path(build_dir or rtl_dir / f"sim_{simulator}").resolve()
+    build = Path(build_dir or rtl_dir / f"sim_{simulator}{'_chip' if frame == 'chip' else ''}").resolve()
     runner = _lean(get_runner(simulator))
     args = ["-Wno-fatal", "-Wno-lint", "-Wno-style"] if simulator == "verilator" else []
     start = time.perf_counter()
     runner.build(sources=[rtl_dir / s for s in info.sources], hdl_toplevel=info.top, build_dir=build,
                  build_args=args, timescale=("1ns", "1ps"), waves=waves, always=True,
+                 parameters={"CHIP_FRAME": 1} if frame == "chip" else {},
                  log_file=build / "build.log")
     built = time.perf_counter()
     results = build / "results.xml"
@@ -104,7 +109,7 @@ def run_simulation(rtl_dir: str | Path, vectors_dir: str | Path, simulator: str 
         runner.test(test_module=testbench, hdl_toplevel=info.top, build_dir=build, waves=waves,
                     results_xml=str(results), log_file=build / "test.log",
                     extra_env={"CODESIGN_RTL_DIR": str(rtl_dir), "CODESIGN_VECTORS_DIR": str(vectors_dir),
-                               **(extra_env or {})})
+                               "CODESIGN_FRAME": frame, **(extra_env or {})})
     done = time.perf_counter()
     if not results.is_file():
         raise SimulationFailed(f"{simulator}: the simulation ended without results; see {build / 'test.log'}")

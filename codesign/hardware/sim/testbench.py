@@ -1,7 +1,8 @@
 """cocotb tests of ``econt_top``: driver, monitor and checker against the expected vectors.
 
-Run through ``codesign.hardware.sim.runner`` (which sets CODESIGN_RTL_DIR and CODESIGN_VECTORS_DIR), never
-imported by the rest of the package: it needs a running simulator.
+Run through ``codesign.hardware.sim.runner`` (which sets CODESIGN_RTL_DIR, CODESIGN_VECTORS_DIR and
+CODESIGN_FRAME, the frame kind the top was built for), never imported by the rest of the package: it needs a
+running simulator. The k-th wafer driven is at bunch crossing k: a top with a ``bx_cnt`` port gets its BX_CNT.
 """
 
 from __future__ import annotations
@@ -13,13 +14,14 @@ import cocotb
 from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, ReadOnly, RisingEdge
 
+from codesign.econt.algorithms import bx_counter
 from codesign.hardware.rtl import RtlInfo
 from codesign.hardware.vectors import read_vectors
 
 
 def _setup():
     rtl = RtlInfo.load(os.environ["CODESIGN_RTL_DIR"])
-    inputs, expected, _ = read_vectors(os.environ["CODESIGN_VECTORS_DIR"])
+    inputs, expected, _ = read_vectors(os.environ["CODESIGN_VECTORS_DIR"], os.environ.get("CODESIGN_FRAME", "project"))
     return rtl, inputs, expected
 
 
@@ -34,10 +36,16 @@ async def reset_with_clock(dut, cycles: int = 3) -> None:
 
 async def drive(dut, words: list[int | None]) -> None:
     """One entry per clock: a CALQ word with valid_in high, or None for an idle cycle."""
+    has_bx = hasattr(dut, "bx_cnt")
+    counter = bx_counter(sum(word is not None for word in words)).tolist()
+    issued = 0
     for word in words:
         dut.valid_in.value = 0 if word is None else 1
         if word is not None:
             dut.calq.value = word
+            if has_bx:
+                dut.bx_cnt.value = counter[issued]
+            issued += 1
         await RisingEdge(dut.clk)
     dut.valid_in.value = 0
 
