@@ -21,7 +21,7 @@ from codesign.data.onchip import decode_sum, onchip_convert
 from codesign.econt.mux import find_tc_mux
 from codesign.emd.exact import exact_emd
 from codesign.hardware.frame import FrameFormat
-from codesign.models.sparse import best_cells, is_sparse, sparse_wafers
+from codesign.models.sparse import best_cells, is_sparse
 
 CALQ_BITS = 22
 OCCUPANCY_BINS = (0, 5, 10, 20, 30, 49)
@@ -39,7 +39,7 @@ def autoencoder_reconstruction(ae: Any, spec: Any, calq: np.ndarray) -> Reconstr
     if frame.sparse_mode:
         inputs = onchip_convert(calq).inputs
         sparse = is_sparse(inputs, spec.encoder.sparse_max_occupancy)
-        wafers[sparse] = sparse_wafers(*best_cells(inputs[sparse], frame.sparse_cells))
+        wafers[sparse] = frame.cell_coding.wafers(*best_cells(inputs[sparse], frame.sparse_cells))
         extra = {"sparse_fraction": float(sparse.mean())}
     return Reconstruction(f"autoencoder:{spec.name}", wafers, float(frame.payload_bits), extra)
 

@@ -107,23 +107,30 @@ def test_other_input_and_output_formats_stay_bit_exact(tmp_path, real_dir, capsy
 
 
 @pytest.mark.simulator
-def test_hybrid_encoder_rtl_matches_keras_in_both_modes(flow, tmp_path, real_dir, capsys):
-    """Sparse mode on chip (codesign.models.sparse): Verilator streams real wafers and corner cases, both
-    modes, every frame bit-exact."""
+@pytest.mark.parametrize(("edit", "n_wafers", "cells"), [
+    ({"sparse_max_occupancy": "20"}, 3000, 12),  # 5 eLinks: a 48-bit map and 8-bit values
+    ({"elinks": "2", "latent_int_bits": "1", "sparse_max_occupancy": "7", "sparse_value_bits": "6"}, 1500, 4),
+], ids=["map-8bit", "addresses-6bit"])
+def test_hybrid_encoder_rtl_matches_keras_in_both_modes(flow, tmp_path, real_dir, capsys, edit, n_wafers, cells):
+    """Sparse mode on chip (codesign.models.sparse), both cell codings: Verilator streams real wafers and
+    corner cases, both modes, every frame bit-exact."""
     config = tmp_path / "hybrid.yaml"
-    config.write_text((Path(__file__).parents[1] / "models" / "econt_5elink_seeded.yaml").read_text()
-                      + "sparse_max_occupancy: 20\n")
+    lines = (Path(__file__).parents[1] / "models" / "econt_5elink_seeded.yaml").read_text().splitlines()
+    keys = {line.split(":")[0] for line in lines}
+    config.write_text("\n".join(f"{line.split(':')[0]}: {edit[line.split(':')[0]]}" if line.split(":")[0] in edit
+                                else line for line in lines)
+                      + "".join(f"\n{k}: {v}" for k, v in edit.items() if k not in keys) + "\n")
     model, rtl, vectors = (tmp_path / name for name in ("model", "rtl", "vectors"))
     assert main(["model", "init", "--config", str(config), "--seed", "1", "--out", str(model)]) == 0
     assert main(["rtl", "--model", str(model), "--out", str(rtl)]) == 0
     assert main(["vectors", "--model", str(model), "--data", str(real_dir / "highpu_dev.csv"),
-                 "--out", str(vectors)]) == 0
+                 "--n-wafers", str(n_wafers), "--out", str(vectors)]) == 0
     info = json.loads((vectors / "vectors.json").read_text())
-    assert info["frame"]["sparse_mode"] and 1000 < info["sparse_frames"] < info["n_vectors"] - 500
-    assert json.loads((rtl / "rtl.json").read_text())["sparse_cells"] == 10
+    assert info["frame"]["sparse_mode"] and 300 < info["sparse_frames"] < info["n_vectors"] - 300
+    assert json.loads((rtl / "rtl.json").read_text())["sparse_cells"] == cells
     capsys.readouterr()
     assert main(["sim", "--rtl", str(rtl), "--vectors", str(vectors), "--sim", "verilator"]) == 0
-    assert "3 cocotb tests passed on 3130 vectors" in capsys.readouterr().out
+    assert f"3 cocotb tests passed on {n_wafers + 130} vectors" in capsys.readouterr().out
     with pytest.raises(ValueError, match="vectors of a hybrid encoder .* RTL of a latents-only encoder"):
         run_simulation(flow["rtl"], vectors, "verilator")
     assert not (vectors / "expected_chip.hex").exists()

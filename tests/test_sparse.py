@@ -9,7 +9,7 @@ from codesign.config import ConfigError, from_mapping
 from codesign.data.onchip import onchip_convert
 from codesign.hardware.frame import FrameFormat, pack_frames
 from codesign.models.encoder import EncoderConfig
-from codesign.models.sparse import best_cells, cells_per_frame, is_sparse, pack_cells, sparse_wafers
+from codesign.models.sparse import CellCoding, best_cells, is_sparse
 
 
 def test_best_cells_rank_by_value_then_lower_index():
@@ -21,19 +21,37 @@ def test_best_cells_rank_by_value_then_lower_index():
 
 
 def test_cells_pack_value_below_address():
-    (word,) = pack_cells(np.array([[7, 47]]), np.array([[200, 1]]))
+    (word,) = CellCoding(2).pack(np.array([[7, 47]]), np.array([[200, 1]]))
     assert word == ((7 << 8) | 200) | (((47 << 8) | 1) << 14)
-    assert cells_per_frame(16 * 9) == 10 and cells_per_frame(16 * 3) == 3
+    (word,) = CellCoding(2, value_bits=6).pack(np.array([[7, 47]]), np.array([[203, 7]]))
+    assert word == ((7 << 6) | (203 >> 2)) | (((47 << 6) | 1) << 12)
+
+
+def test_map_coding_sends_a_48_bit_map_and_values_in_tc_order():
+    coding = CellCoding(3, value_bits=7, use_map=True)
+    (word,) = coding.pack(np.array([[40, 2, 9]]), np.array([[255, 100, 3]]))  # largest first, as best_cells
+    assert word == (1 << 2 | 1 << 9 | 1 << 40) | (50 << 48) | (1 << 55) | (127 << 62) and coding.bits == 69
+    wafer = coding.wafers(np.array([[40, 2, 9]]), np.array([[255, 100, 3]]))[0]
+    assert wafer[[2, 9, 40]].tolist() == [50 / 178, 1 / 178, 127 / 178]
+
+
+@pytest.mark.parametrize(("field", "value_bits", "expected"), [
+    (144, 8, CellCoding(12, 8, True)), (144, 7, CellCoding(13, 7, True)), (48, 6, CellCoding(4, 6, False)),
+    (48, 8, CellCoding(3, 8, False)), (112, 8, CellCoding(8, 8, False)), (80, 6, CellCoding(6, 6, False))])
+def test_the_coding_with_more_cells_is_chosen(field, value_bits, expected):
+    """A map costs 48 bits and saves 6 per cell: it wins above 8 cells of 8 bits (addresses on a tie)."""
+    assert CellCoding.for_field(field, value_bits) == expected and expected.bits <= field
 
 
 def test_sparse_mode_is_lossless_up_to_the_cells_it_sends(highpu):
     inputs = onchip_convert(highpu).inputs
-    n_cells = cells_per_frame(16 * 9)
-    few = inputs[(inputs > 0).sum(axis=1) <= n_cells]
+    coding = CellCoding.for_field(16 * 9)
+    few = inputs[(inputs > 0).sum(axis=1) <= coding.n_cells]
     assert len(few) > 100
-    wafers = sparse_wafers(*best_cells(few, n_cells))
+    wafers = coding.wafers(*best_cells(few, coding.n_cells))
     np.testing.assert_allclose(wafers, few / few.sum(axis=1, keepdims=True), rtol=0, atol=1e-15)
-    np.testing.assert_array_equal(sparse_wafers(*best_cells(np.zeros((1, 48)), n_cells)), np.full((1, 48), 1 / 48))
+    zero = coding.wafers(*best_cells(np.zeros((1, 48)), coding.n_cells))
+    np.testing.assert_array_equal(zero, np.full((1, 48), 1 / 48))
 
 
 def test_mode_selection_by_occupancy():
@@ -75,6 +93,7 @@ def test_hybrid_evaluation_sends_sparse_wafers_as_cells(highpu):
     sparse = (inputs > 0).sum(axis=1) <= 12
     reco = autoencoder_reconstruction(ae, spec, calq)
     assert reco.bits_per_bx == 154 and reco.extra == {"sparse_fraction": sparse.mean()}
-    np.testing.assert_array_equal(reco.wafers[sparse], sparse_wafers(*best_cells(inputs[sparse], 10)))
+    coding = CellCoding(12, 8, use_map=True)
+    np.testing.assert_array_equal(reco.wafers[sparse], coding.wafers(*best_cells(inputs[sparse], 12)))
     plain = autoencoder_reconstruction(ae, AutoencoderSpec("plain"), calq)
     np.testing.assert_array_equal(reco.wafers[~sparse], plain.wafers[~sparse])

@@ -9,7 +9,7 @@ Per bunch crossing the chip sends ``32 * elinks`` bits. Bit 0 is the least signi
 For 5 eLinks: 16 x 9 = 144 latent bits, the sum code in bits 152..144, bits 159..153 zero.
 
 A hybrid encoder (``sparse_mode``, see ``codesign.models.sparse``) uses the bit above the sum code as the mode
-bit: 1 = the latent field holds the wafer's largest cells, 14 bits each from bit 0 up, instead of latents.
+bit: 1 = the latent field holds the wafer's largest cells (``CellCoding``) from bit 0 up, instead of latents.
 
 The **chip frame** (``pack_chip_frames``) is the same information as the ECON-T chip sends an autoencoder's
 output (``codesign.econt.autoencoder``): 5-bit BX header, sum code, then the latents, latent 0 first. Each
@@ -26,10 +26,10 @@ from typing import Any
 
 import numpy as np
 
-from codesign.data.onchip import SUM_CODE_BITS
+from codesign.data.onchip import INPUT_BITS, SUM_CODE_BITS
 from codesign.econt.algorithms import bx_counter
 from codesign.econt.autoencoder import AE_OUTPUT_BITS, AE_OUTPUTS, autoencoder_frames, frame_bits, latent_mask
-from codesign.models.sparse import cells_per_frame
+from codesign.models.sparse import CellCoding
 
 BITS_PER_ELINK = 32  # one 1.28 Gb/s eLink carries 32 bits per 25 ns bunch crossing
 
@@ -40,6 +40,7 @@ class FrameFormat:
     latent_bits: int
     elinks: int
     sparse_mode: bool = False
+    sparse_value_bits: int = INPUT_BITS  # bits per sparse-mode cell value
 
     def __post_init__(self) -> None:
         if self.payload_bits > self.width:
@@ -50,7 +51,8 @@ class FrameFormat:
     @classmethod
     def of(cls, cfg: Any) -> FrameFormat:
         """The frame of an ``EncoderConfig``."""
-        return cls(cfg.latent_dim, cfg.latent_bits, cfg.elinks, cfg.sparse_max_occupancy is not None)
+        return cls(cfg.latent_dim, cfg.latent_bits, cfg.elinks, cfg.sparse_max_occupancy is not None,
+                   cfg.sparse_value_bits)
 
     @property
     def width(self) -> int:
@@ -69,9 +71,15 @@ class FrameFormat:
         return self.mode_bit + self.sparse_mode
 
     @property
+    def cell_coding(self) -> CellCoding:
+        """How a sparse-mode frame carries cells in the latent field (0 cells without the mode)."""
+        if not self.sparse_mode:
+            return CellCoding(0, self.sparse_value_bits)
+        return CellCoding.for_field(self.sum_offset, self.sparse_value_bits)
+
+    @property
     def sparse_cells(self) -> int:
-        """Cells a sparse-mode frame carries in the latent field (0 without the mode)."""
-        return cells_per_frame(self.sum_offset) if self.sparse_mode else 0
+        return self.cell_coding.n_cells
 
     @property
     def hex_digits(self) -> int:

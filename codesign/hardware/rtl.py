@@ -49,6 +49,7 @@ class RtlInfo:
     tmr: bool = False  # configuration register triplicated with majority voting
     sparse_max_occupancy: int | None = None  # hybrid encoder: sparse mode up to this many non-zero inputs
     sparse_cells: int = 0  # cells per sparse-mode frame
+    sparse_value_bits: int = 8  # bits per sparse-mode cell value
 
     @classmethod
     def load(cls, rtl_dir: str | Path) -> RtlInfo:
@@ -59,7 +60,8 @@ class RtlInfo:
         return cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})
 
     def frame_format(self) -> FrameFormat:
-        return FrameFormat(self.n_latents, self.latent_bits, self.elinks, self.sparse_max_occupancy is not None)
+        return FrameFormat(self.n_latents, self.latent_bits, self.elinks, self.sparse_max_occupancy is not None,
+                           self.sparse_value_bits)
 
     @property
     def chip_frame(self) -> bool:
@@ -152,6 +154,7 @@ def _write_top(folder: Path, cfg: EncoderConfig, core: str, core_latency: int, c
         n_latents=fmt.n_latents, elinks=fmt.elinks, sum_code_offset=fmt.sum_offset,
         core_registers=core_registers, estimated_luts=estimated_luts, sources=sources, config_bits=config_bits,
         tmr=tmr, sparse_max_occupancy=cfg.sparse_max_occupancy, sparse_cells=spec.sparse_cells,
+        sparse_value_bits=fmt.sparse_value_bits,
     )
     write_json(folder / RTL_JSON, {**asdict(info), "meta": provenance(encoder=asdict(cfg))})
     return info

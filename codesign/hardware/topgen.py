@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from codesign.data.onchip import INPUT_BITS, INPUT_FRAC_BITS, SUM_CODE_BITS, SUM_MANTISSA_BITS
 from codesign.econt.autoencoder import HEADER_BITS
 from codesign.hardware.frame import FrameFormat, chip_frame_problem, chip_latent_offset
-from codesign.models.sparse import CELL_BITS
+from codesign.models.sparse import CellCoding
 
 CONVERSION_STAGES = 3  # input register, wafer sum, shift + sum code
 CONFIG_PORTS = ["    input  wire cfg_en,", "    input  wire cfg_in,", "    output wire cfg_out"]
@@ -105,7 +105,7 @@ def top_verilog(spec: TopSpec) -> str:
     if ob + spec.core_output_shift > lb or ob < 1:
         raise ValueError(f"core outputs of {ob} bits at offset {spec.core_output_shift} do not fit {lb}-bit latents")
     core_out = fr.n_latents * ob
-    cells = spec.sparse_cells * CELL_BITS
+    cells = fr.cell_coding.bits
     hb = HEADER_BITS if spec.chip_frame else 0
     side = SUM_CODE_BITS + (cells + 1 if spec.sparse_cells else 0) + hb
     lines = [
@@ -212,7 +212,7 @@ def top_verilog(spec: TopSpec) -> str:
         "",
     ]
     if spec.sparse_cells:
-        lines.append(sparse_verilog(spec.n_tc, spec.sparse_cells, spec.sparse_max_occupancy))
+        lines.append(sparse_verilog(spec.n_tc, fr.cell_coding, spec.sparse_max_occupancy))
     return "\n".join(lines)
 
 
@@ -243,37 +243,59 @@ def _chip_frame_lines(spec: TopSpec, ob: int) -> list[str]:
 
 def _sparse_instance(spec: TopSpec) -> list[str]:
     """The sparse-mode selector on the converted inputs; ``side_c = {code_s3, cells, mode}``."""
-    cells = spec.sparse_cells * CELL_BITS
+    coding = spec.frame.cell_coding
     return [
         "",
-        f"    // sparse mode: the {spec.sparse_cells} largest inputs as cells; at most {spec.sparse_max_occupancy} "
-        "non-zero inputs selects it",
+        f"    // sparse mode: the {coding.describe()}; at most {spec.sparse_max_occupancy} non-zero inputs selects it",
         "    wire sparse_c;",
-        f"    wire [{cells - 1}:0] cells_c;",
+        f"    wire [{coding.bits - 1}:0] cells_c;",
         f"    {SPARSE_MODULE} sparse_select (.inputs(inputs_s3), .sparse(sparse_c), .cells(cells_c));",
-        f"    wire [{SUM_CODE_BITS + cells}:0] side_c = {{code_s3, cells_c, sparse_c}};",
+        f"    wire [{SUM_CODE_BITS + coding.bits}:0] side_c = {{code_s3, cells_c, sparse_c}};",
     ]
 
 
-def sparse_verilog(n_tc: int, n_cells: int, max_occupancy: int) -> str:
-    """Combinational ``econt_sparse``: the ``n_cells`` largest of ``n_tc`` on-chip inputs as {address, value}
-    cells and the mode (at most ``max_occupancy`` non-zero), as ``codesign.models.sparse``. TC j beats TC i
-    when larger, or equal with the lower index: one comparator per pair, the reverse is its complement. The
-    rank of TC i (how many beat it) is a plain sum of its comparison bits; cell s ORs together the masked
-    {address, value} of the TCs of rank s (ranks are a permutation: exactly one). Conditional increments and
-    a priority chain of assignments cost 3.6x the LUTs in ``synth_xilinx``."""
-    b, ab = INPUT_BITS, CELL_BITS - INPUT_BITS
+def sparse_verilog(n_tc: int, coding: CellCoding, max_occupancy: int) -> str:
+    """Combinational ``econt_sparse``: the ``coding.n_cells`` largest of ``n_tc`` on-chip inputs packed as
+    ``coding`` says, and the mode (at most ``max_occupancy`` non-zero), as ``codesign.models.sparse``. TC j
+    beats TC i when larger, or equal with the lower index: one comparator per pair, the reverse is its
+    complement. The rank of TC i (how many beat it) is a plain sum of its comparison bits; address coding
+    puts the {address, value} of the TC of rank s in cell s, map coding sets map bit i for rank < n and puts
+    the value in the slot counted by the sent TCs below it. Each slot ORs masked values (exactly one TC
+    matches). Conditional increments and a priority chain of assignments cost 3.6x the LUTs in
+    ``synth_xilinx``."""
+    b, v, n = INPUT_BITS, coding.value_bits, coding.n_cells
     rb = (n_tc - 1).bit_length()
+    if coding.use_map:
+        place = [
+            f"            sent = rank[i * {rb} +: {rb}] < {n};",
+            "            cells[i] = sent;",
+            "            slot = 0;",
+            "            for (j = 0; j < i; j = j + 1)",
+            f"                slot = slot + (rank[j * {rb} +: {rb}] < {n});",
+            f"            for (s = 0; s < {n}; s = s + 1)",
+            f"                cells[{n_tc} + s * {v} +: {v}] = cells[{n_tc} + s * {v} +: {v}]",
+            f"                    | ({{{v}{{sent && slot == s}}}} & inputs[i * {b} + {b - v} +: {v}]);",
+        ]
+    else:
+        c = coding.cell_bits
+        place = [
+            "            address = i;",
+            f"            for (s = 0; s < {n}; s = s + 1)",
+            f"                cells[s * {c} +: {c}] = cells[s * {c} +: {c}] | ({{{c}{{rank[i * {rb} +: {rb}] == s}}}}",
+            f"                    & {{address, inputs[i * {b} + {b - v} +: {v}]}});",
+        ]
     return "\n".join([
         f"module {SPARSE_MODULE} (",
         f"    input  wire [{n_tc * b - 1}:0] inputs,",
         "    output wire sparse,",
-        f"    output reg  [{n_cells * CELL_BITS - 1}:0] cells",
+        f"    output reg  [{coding.bits - 1}:0] cells",
         ");",
         f"    reg [{n_tc * n_tc - 1}:0] beats;  // beats[j * {n_tc} + i]: TC j ranks before TC i",
         f"    reg [{n_tc * rb - 1}:0] rank;",
         f"    reg [{rb}:0] nonzero;",
-        f"    reg [{ab - 1}:0] address;",
+        f"    reg [{rb - 1}:0] address;",
+        f"    reg [{rb}:0] slot;",
+        "    reg sent;",
         "    integer i, j, s;",
         "    always @* begin",
         "        beats = 0;",
@@ -283,17 +305,15 @@ def sparse_verilog(n_tc: int, n_cells: int, max_occupancy: int) -> str:
         f"                beats[i * {n_tc} + j] = ~beats[j * {n_tc} + i];",
         "            end",
         "        nonzero = 0;",
-        "        cells = 0;",
         f"        for (i = 0; i < {n_tc}; i = i + 1) begin",
         f"            nonzero = nonzero + (inputs[i * {b} +: {b}] != 0);",
         f"            rank[i * {rb} +: {rb}] = 0;",
         f"            for (j = 0; j < {n_tc}; j = j + 1)",
         f"                rank[i * {rb} +: {rb}] = rank[i * {rb} +: {rb}] + beats[j * {n_tc} + i];",
-        "            address = i;",
-        f"            for (s = 0; s < {n_cells}; s = s + 1)",
-        f"                cells[s * {CELL_BITS} +: {CELL_BITS}] = cells[s * {CELL_BITS} +: {CELL_BITS}]",
-        f"                    | ({{{CELL_BITS}{{rank[i * {rb} +: {rb}] == s}}}}"
-        f" & {{address, inputs[i * {b} +: {b}]}});",
+        "        end",
+        "        cells = 0;",
+        f"        for (i = 0; i < {n_tc}; i = i + 1) begin",
+        *place,
         "        end",
         "    end",
         f"    assign sparse = nonzero <= {rb + 1}'d{max_occupancy};",

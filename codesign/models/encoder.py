@@ -21,7 +21,7 @@ import numpy as np
 
 from codesign.data.arrange import IMAGE_SHAPE, Layout, to_image
 from codesign.data.geometry import N_TC
-from codesign.data.onchip import INPUT_FRAC_BITS
+from codesign.data.onchip import INPUT_BITS, INPUT_FRAC_BITS
 
 LATENT_BITS_BY_ELINKS = {2: 3, 3: 5, 4: 7, 5: 9}
 
@@ -50,6 +50,8 @@ class EncoderConfig:
     # hybrid encoder: wafers with at most this many non-zero inputs are sent as their largest cells instead of
     # latents (codesign.models.sparse); None: every wafer through the autoencoder
     sparse_max_occupancy: int | None = None
+    # bits kept of each sparse-mode cell's 8-bit input (its top bits): fewer bits, more cells per frame
+    sparse_value_bits: int = INPUT_BITS
 
     def __post_init__(self) -> None:
         if self.elinks not in LATENT_BITS_BY_ELINKS:
@@ -63,6 +65,8 @@ class EncoderConfig:
             raise ValueError(f"latent_bias_init must be non-negative, got {self.latent_bias_init}")
         if self.sparse_max_occupancy is not None and not 0 <= self.sparse_max_occupancy <= N_TC:
             raise ValueError(f"sparse_max_occupancy must be in [0, {N_TC}], got {self.sparse_max_occupancy}")
+        if not 1 <= self.sparse_value_bits <= INPUT_BITS:
+            raise ValueError(f"sparse_value_bits must be in [1, {INPUT_BITS}], got {self.sparse_value_bits}")
 
     @property
     def latent_bits(self) -> int:

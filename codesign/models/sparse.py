@@ -3,15 +3,19 @@
 Best-Choice is exact on wafers with fewer cells than it sends, where the autoencoder spreads energy over empty
 cells; on dense wafers the autoencoder wins. With ``EncoderConfig.sparse_max_occupancy = T`` the chip sends a
 wafer with at most T non-zero on-chip inputs in sparse mode: the latent field of the frame then holds the
-``n_cells`` largest on-chip inputs (ties to the lower TC index), each as its 8-bit value and 6-bit TC address,
-and one mode bit above the sum code says which mode the frame is in. Every other wafer goes through the
-autoencoder as before. On chip the decoder thus only receives dense wafers, but the autoencoder trains on
-all of them: trained on the dense ones alone it lost most of its data and measured worse.
+wafer's largest on-chip inputs (ties to the lower TC index), each cut to its top ``sparse_value_bits`` bits
+(``CellCoding``), and one mode bit above the sum code says which mode the frame is in. The cells' places go
+either as a 6-bit TC address per cell or, when that carries more cells in the field, as one 48-bit map
+(the chip's Best-Choice coding: above 8 cells of 8 bits a map is cheaper). Every other wafer goes through
+the autoencoder as before. On chip the decoder thus only receives dense wafers, but the autoencoder trains
+on all of them: trained on the dense ones alone it lost most of its data and measured worse.
 
 These integer functions are the golden model of the RTL in ``codesign.hardware.topgen``.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -19,12 +23,63 @@ from codesign.baselines import ADDRESS_BITS, unit_or_uniform
 from codesign.data.geometry import N_TC
 from codesign.data.onchip import INPUT_BITS
 
-CELL_BITS = INPUT_BITS + ADDRESS_BITS  # value in the low 8 bits, TC address above
 
+@dataclass(frozen=True)
+class CellCoding:
+    """How a sparse-mode frame carries its cells. Address coding: cell s at bits [c s + c - 1 : c s],
+    c = 6 + ``value_bits``, its value below its TC address, largest cell first. Map coding: bit t of the
+    48-bit map (bits 47..0) says TC t is sent; the values follow from bit 48 up, ``value_bits`` each, in
+    TC order. A value is the top ``value_bits`` bits of the 8-bit on-chip input (floor)."""
 
-def cells_per_frame(latent_field_bits: int) -> int:
-    """How many (value, address) cells fit the latent field of a frame."""
-    return latent_field_bits // CELL_BITS
+    n_cells: int
+    value_bits: int = INPUT_BITS
+    use_map: bool = False
+
+    @classmethod
+    def for_field(cls, field_bits: int, value_bits: int = INPUT_BITS) -> CellCoding:
+        """The coding that carries the most cells in ``field_bits`` (addresses on a tie)."""
+        by_address = field_bits // (ADDRESS_BITS + value_bits)
+        by_map = max(field_bits - N_TC, 0) // value_bits
+        return cls(by_map, value_bits, True) if by_map > by_address else cls(by_address, value_bits, False)
+
+    @property
+    def cell_bits(self) -> int:
+        """Bits per cell in address coding."""
+        return ADDRESS_BITS + self.value_bits
+
+    @property
+    def bits(self) -> int:
+        return N_TC + self.n_cells * self.value_bits if self.use_map else self.n_cells * self.cell_bits
+
+    def describe(self) -> str:
+        places = "a 48-bit map" if self.use_map else "6-bit addresses"
+        return f"{self.n_cells} cells of {self.value_bits} bits with {places}"
+
+    def quantize(self, values: np.ndarray) -> np.ndarray:
+        return np.asarray(values, dtype=np.int64) >> (INPUT_BITS - self.value_bits)
+
+    def pack(self, addresses: np.ndarray, values: np.ndarray) -> list[int]:
+        """Payloads (Python integers) of the cells ``best_cells`` chose."""
+        addresses, values = np.asarray(addresses), self.quantize(values)
+        if self.use_map:  # values in TC order
+            order = np.argsort(addresses, axis=1)
+            addresses, values = (np.take_along_axis(a, order, axis=1) for a in (addresses, values))
+        payloads = []
+        for row_a, row_v in zip(addresses.tolist(), values.tolist(), strict=True):
+            word = 0
+            for s, (address, value) in enumerate(zip(row_a, row_v, strict=True)):
+                if self.use_map:
+                    word |= (1 << address) | (value << (N_TC + self.value_bits * s))
+                else:
+                    word |= ((address << self.value_bits) | value) << (self.cell_bits * s)
+            payloads.append(word)
+        return payloads
+
+    def wafers(self, addresses: np.ndarray, values: np.ndarray) -> np.ndarray:
+        """Off-chip reconstruction: (n, 48) unit-sum wafers (uniform when every sent value is 0)."""
+        wafers = np.zeros((len(values), N_TC))
+        np.put_along_axis(wafers, np.asarray(addresses), self.quantize(values).astype(np.float64), axis=1)
+        return unit_or_uniform(wafers)
 
 
 def occupancy(inputs: np.ndarray) -> np.ndarray:
@@ -46,21 +101,3 @@ def best_cells(inputs: np.ndarray, n_cells: int) -> tuple[np.ndarray, np.ndarray
     tc = np.broadcast_to(np.arange(N_TC), inputs.shape)
     order = np.lexsort((tc, -inputs), axis=1)[:, :n_cells]
     return order, np.take_along_axis(inputs, order, axis=1)
-
-
-def pack_cells(addresses: np.ndarray, values: np.ndarray) -> list[int]:
-    """Sparse payloads as Python integers: cell s at bits [14 s + 13 : 14 s], value below address."""
-    payloads = []
-    for row_a, row_v in zip(np.asarray(addresses).tolist(), np.asarray(values).tolist(), strict=True):
-        word = 0
-        for s, (address, value) in enumerate(zip(row_a, row_v, strict=True)):
-            word |= ((address << INPUT_BITS) | value) << (CELL_BITS * s)
-        payloads.append(word)
-    return payloads
-
-
-def sparse_wafers(addresses: np.ndarray, values: np.ndarray) -> np.ndarray:
-    """Off-chip reconstruction of sparse frames: (n, 48) unit-sum wafers (uniform when every value is 0)."""
-    wafers = np.zeros((len(values), N_TC))
-    np.put_along_axis(wafers, np.asarray(addresses), np.asarray(values, dtype=np.float64), axis=1)
-    return unit_or_uniform(wafers)
