@@ -1,8 +1,12 @@
-"""Writing artifacts atomically, with provenance.
+"""Writing artifacts atomically, with provenance, and never over a user's files.
 
 Every file the framework produces goes through ``atomic_path``: the content is written to a temporary
 file in the destination folder and renamed into place only when complete, so an interrupted run never
-leaves a half-written dataset, model or report behind.
+leaves a half-written dataset, model or report behind (the temporary files an interrupted run left are
+removed by the next write of the same file). Folders written as a whole (``atomic_dir``) carry a marker
+file and replace only a folder that is empty or carries the marker: a folder of someone else's files is
+refused unless ``force`` is given. ``check_output`` refuses, before any work, an output path of the wrong
+kind or in an unwritable place.
 """
 
 from __future__ import annotations
@@ -20,6 +24,30 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+OUTPUT_MARKER = ".codesign-output"  # in every folder atomic_dir writes: it may be replaced as a whole
+
+
+class OutputError(ValueError):
+    """An output path that cannot be written as asked (nothing was written)."""
+
+
+def check_output(path: str | Path, *, folder: bool | None) -> Path:
+    """``path`` if the command can write it: not an existing file where a folder goes (``folder=True``) or
+    the reverse (``folder=False``; ``None``: either), and the nearest existing parent a writable folder."""
+    path = Path(path)
+    if folder is True and path.exists() and not path.is_dir():
+        raise OutputError(f"{path}: exists and is not a folder; --out names a folder to write")
+    if folder is False and path.is_dir():
+        raise OutputError(f"{path}: is a folder; --out names a file to write")
+    parent = path.absolute().parent if not path.is_dir() else path.absolute()
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir():
+        raise OutputError(f"{path}: {parent} is a file, not a folder")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise OutputError(f"{path}: no permission to write in {parent}")
+    return path
+
 
 def _umask() -> int:
     mask = os.umask(0)
@@ -35,6 +63,7 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    _remove_stale(path.parent.glob(f".{glob_escape(path.stem)}.*.tmp{glob_escape(path.suffix)}"))
     fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}", dir=path.parent)
     os.close(fd)
     tmp_path = Path(tmp)
@@ -76,13 +105,45 @@ def provenance(**fields: Any) -> dict[str, Any]:
     }
 
 
+def glob_escape(text: str) -> str:
+    return "".join(f"[{c}]" if c in "*?[" else c for c in text)
+
+
+def _remove_stale(paths: Iterator[Path]) -> None:
+    """Remove what an interrupted write of the same output left (a concurrent write of the same output
+    would be a conflict anyway)."""
+    for stale in paths:
+        if stale.is_dir():
+            shutil.rmtree(stale, ignore_errors=True)
+        else:
+            stale.unlink(missing_ok=True)
+
+
+def check_replaceable(path: Path, force: bool = False) -> None:
+    """Refuse to replace ``path`` unless it is missing, an empty folder, a folder the framework wrote, or
+    ``force`` is given."""
+    if not path.exists() or force:
+        return
+    if not path.is_dir():
+        raise OutputError(f"{path}: exists and is not a folder; choose another --out")
+    if any(path.iterdir()) and not (path / OUTPUT_MARKER).is_file():
+        raise OutputError(f"{path}: holds files that codesign did not write, which replacing the folder would "
+                          "delete; choose a new or empty folder, or pass --force to replace it")
+
+
 @contextlib.contextmanager
-def atomic_dir(path: str | Path) -> Iterator[Path]:
-    """Yield a temporary folder next to ``path``; it replaces ``path`` (and all it held) on success."""
-    path = Path(path)
+def atomic_dir(path: str | Path, force: bool = False) -> Iterator[Path]:
+    """Yield a temporary folder next to ``path``; it replaces ``path`` (and all it held) on success. Only a
+    missing or empty ``path`` or one that an earlier ``atomic_dir`` wrote is replaced (``check_replaceable``),
+    checked before the work starts."""
+    path = Path(path).absolute()
+    check_replaceable(path, force)
     path.parent.mkdir(parents=True, exist_ok=True)
+    _remove_stale(path.parent.glob(f".{glob_escape(path.name)}.*.tmp"))
+    _remove_stale(path.parent.glob(f".{glob_escape(path.name)}.*.old"))
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
     try:
+        (tmp / OUTPUT_MARKER).write_text("written by codesign; the whole folder is replaced when rewritten\n")
         yield tmp
         if path.exists():
             old = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".old", dir=path.parent))

@@ -39,3 +39,66 @@ def test_training_config_ranges(key, value, message):
 def test_train_epochs_zero_on_the_command_line_is_an_input_error(tmp_path, capsys):
     assert main(["train", "--config", "models/econt_demo.yaml", "--epochs", "0", "--out", str(tmp_path)]) == 2
     assert "training.epochs must be at least 1" in capsys.readouterr().err
+
+
+# item 1: a command never deletes files it did not create; item 5: --out of the wrong kind is an input error
+
+
+def _seeded_model(tmp_path):
+    model = tmp_path / "model"
+    assert main(["model", "init", "--config", "models/econt_5elink_seeded.yaml", "--out", str(model)]) == 0
+    return model
+
+
+def test_vectors_out_never_deletes_a_users_files(tmp_path, capsys):
+    model, out = _seeded_model(tmp_path), tmp_path / "thesis"
+    (out / "sub").mkdir(parents=True)
+    (out / "thesis.tex").write_text("chapter 1")
+    (out / "sub" / "results.csv").write_text("1,2")
+    args = ["vectors", "--model", str(model), "--n-wafers", "5", "--out", str(out)]
+    assert main(args) == 2
+    assert "holds files that codesign did not write" in capsys.readouterr().err
+    assert (out / "thesis.tex").read_text() == "chapter 1" and (out / "sub" / "results.csv").is_file()
+    assert not list(tmp_path.glob(".thesis.*"))  # no temporary left behind
+    assert main(args + ["--force"]) == 0 and not (out / "thesis.tex").exists()
+    assert main(args) == 0  # a folder codesign wrote is replaced without --force
+
+
+@pytest.mark.parametrize("command", [
+    ["vectors", "--model", "MODEL", "--n-wafers", "5"],
+    ["model", "init", "--config", "models/econt_5elink_seeded.yaml"],
+    ["evaluate", "--model", "MODEL"],
+    ["econt", "run", "--algorithm", "best-choice", "--elinks", "2", "--module", "ld", "--data", "DATA"],
+])
+def test_out_naming_an_existing_file_is_refused_before_any_work(tmp_path, capsys, command, real_dir):
+    model = _seeded_model(tmp_path) if "MODEL" in command else None
+    taken = tmp_path / "taken.txt"
+    taken.write_text("keep me")
+    data = real_dir / "highpu_dev.csv"
+    args = [str(model) if a == "MODEL" else str(data) if a == "DATA" else a for a in command]
+    with pytest.raises(SystemExit) as exit_info:
+        main([*args, "--out", str(taken)])
+    assert exit_info.value.code == 2
+    assert "exists and is not a folder" in capsys.readouterr().err and taken.read_text() == "keep me"
+
+
+def test_out_files_refuse_a_folder_and_unwritable_places(tmp_path, capsys):
+    (tmp_path / "dir.csv").mkdir()
+    for out, message in [(tmp_path / "dir.csv", "is a folder"), (tmp_path / "file" / "x.csv", "is a file")]:
+        (tmp_path / "file").write_text("")
+        with pytest.raises(SystemExit):
+            main(["data", "synth", "--n", "3", "--out", str(out)])
+        assert message in capsys.readouterr().err
+
+
+def test_an_interrupted_write_leaves_no_temporaries_after_the_next_run(tmp_path):
+    """item 9: what a killed run left (hidden temporary files and folders) goes with the next write."""
+    (tmp_path / ".w.abc123.tmp.csv").write_text("half")
+    (tmp_path / ".vec.xyz.tmp").mkdir()
+    (tmp_path / ".vec.uvw.old").mkdir()
+    assert main(["data", "synth", "--n", "3", "--out", str(tmp_path / "w.csv")]) == 0
+    from codesign.artifacts import atomic_dir
+
+    with atomic_dir(tmp_path / "vec") as tmp:
+        (tmp / "a").write_text("1")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["vec", "w.csv"]

@@ -12,8 +12,10 @@ import json
 import sys
 from pathlib import Path
 
+from codesign.artifacts import OutputError
 from codesign.cli import asic, data, econt, emd, hardware, sweep, training
 from codesign.cli.common import add_command as _add
+from codesign.cli.common import add_out
 from codesign.config import ConfigError
 from codesign.data.io import WaferFileError
 from codesign.data.normalise import ZeroSumError
@@ -43,7 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = _add(sub, "demo", _cmd_demo, "run the main job end to end on built-in synthetic data",
              "Generate synthetic wafers, compare them with real data when available, measure EMD scales "
              "and write a report.")
-    p.add_argument("--out", default="out/demo", help="output folder (default: out/demo)")
+    add_out(p, "output folder (default: out/demo)", default="out/demo")
     p.add_argument("--n", type=int, default=5000, help="synthetic wafers")
     p.add_argument("--pairs", type=int, default=2000, help="pairs for the EMD scales")
     p.add_argument("--seed", type=int, default=0)
@@ -55,8 +57,13 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         args.handler(args)
-    except (WaferFileError, ConfigError, ZeroSumError, ModelFolderError, FileNotFoundError, ValueError) as err:
+    except (WaferFileError, ConfigError, ZeroSumError, ModelFolderError, OutputError, FileNotFoundError,
+            ValueError) as err:
         print(f"codesign: error: {err}", file=sys.stderr)
+        return 2
+    except (PermissionError, IsADirectoryError, NotADirectoryError, FileExistsError) as err:
+        # a file the command could not open or create as asked: the OS message names it
+        print(f"codesign: error: {err.strerror}: {err.filename}", file=sys.stderr)
         return 2
     except (SimulationFailed, ToolError, ToolNotFoundError, TrainingFailed) as err:
         print(f"codesign: failed: {err}", file=sys.stderr)

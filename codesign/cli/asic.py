@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from codesign.cli.common import add_command as _add
+from codesign.cli.common import add_out
 
 
 def _cmd_asic_synth(args: argparse.Namespace) -> None:
@@ -30,7 +31,7 @@ def _cmd_asic_rtl(args: argparse.Namespace) -> None:
     from codesign.models.encoder import EncoderConfig
 
     info = write_reconfigurable_rtl(load_config(EncoderConfig, args.config), args.out, args.clock_period,
-                                    args.calq_bits, args.tmr)
+                                    args.calq_bits, args.tmr, force=args.force)
     print(f"wrote reconfigurable RTL to {args.out}: {info.config_bits} configuration bits, latency "
           f"{info.latency_cycles} cycles, II 1, {info.frame_bits}-bit frame")
 
@@ -118,7 +119,7 @@ def register(sub: argparse._SubParsersAction) -> None:
              "Synthesise an RTL folder with Yosys to generic gates and report cells, flip-flops, NAND2 gate "
              "equivalents and area with a stated 65 nm area per GE; --liberty maps to a real library instead.")
     p.add_argument("--rtl", required=True, help="RTL folder (codesign rtl)")
-    p.add_argument("--out", required=True, help="report folder")
+    add_out(p, "report folder")
     p.add_argument("--liberty", help="standard-cell library (.lib) to map to")
     p.add_argument("--um2-per-ge", type=float, default=1.44, help="area of one NAND2 equivalent in um2")
     p = _add(asub, "flow", _cmd_asic_flow, "all ASIC reports of a model: fixed, reconfigurable, TMR (make asic)",
@@ -128,7 +129,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--model", required=True, help="model folder (its shape sizes the reconfigurable RTL)")
     p.add_argument("--rtl", required=True, help="fixed-weight RTL folder (codesign rtl)")
     p.add_argument("--vectors", required=True, help="vectors folder (codesign vectors), for the energy")
-    p.add_argument("--out", required=True, help="report folder")
+    add_out(p, "report folder")
     p.add_argument("--liberty", help="standard-cell library (.lib) to map to")
     _variants_arg(p)
     p = _add(asub, "energy", _cmd_asic_energy, "energy per inference from gate-level switching activity",
@@ -143,14 +144,15 @@ def register(sub: argparse._SubParsersAction) -> None:
              "Generate the encoder with weights in a configuration shift register (serial port cfg_en/cfg_in/"
              "cfg_out) behind the same CALQ-to-frame top as `codesign rtl`.")
     p.add_argument("--config", default="models/econt_5elink_seeded.yaml", help="EncoderConfig YAML (shape)")
-    p.add_argument("--out", required=True, help="RTL folder to write")
+    add_out(p, "RTL folder to write (replaced whole: refused if it holds files codesign did not write)")
+    p.add_argument("--force", action="store_true", help="replace --out even if it holds other files")
     p.add_argument("--clock-period", type=float, default=25.0)
     p.add_argument("--calq-bits", type=int, default=22)
     p.add_argument("--tmr", action="store_true", help="triplicate the configuration register (majority vote)")
     p = _add(asub, "config", _cmd_asic_config, "configuration image (register contents) of a trained encoder",
              "Write the register image (hex, bit 0 shifted in first) and its register map and protocol (.json).")
     p.add_argument("--model", required=True, help="model folder")
-    p.add_argument("--out", required=True, help="image file (.hex)")
+    add_out(p, "image file (.hex)", folder=False)
     p.add_argument("--format", choices=("image", "econt-i2c"), default="image",
                    help="econt-i2c: also write OUT.i2c.csv, the ECON-T's twelve 1,072-bit I2C weight registers "
                         "as one CSV row of hex values, register 0 first (published encoder shape only; "
@@ -163,7 +165,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--data", help="wafers (default: real highpu_dev.csv, else synthetic)")
     p.add_argument("--n-wafers", type=int, default=500)
     p.add_argument("--sim", default="verilator", choices=["icarus", "verilator"])
-    p.add_argument("--out", required=True, help="work folder")
+    add_out(p, "work folder")
     p = _add(asub, "faults", _cmd_asic_faults, "single-event-upset campaign with and without TMR",
              "Flip random single bits of the configuration registers while wafers stream (Verilator), once on "
              "the plain and once on the TMR reconfigurable design; report wrong output frames for both (the TMR "
@@ -173,7 +175,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--data", help="wafers (default: real highpu_dev.csv, else synthetic)")
     p.add_argument("--n-wafers", type=int, default=500)
-    p.add_argument("--out", required=True, help="work folder")
+    add_out(p, "work folder")
     p = _add(asub, "upsets", _cmd_asic_upsets, "EMD degradation under random weight bit flips without TMR",
              "Flip 1, 2, 4, ... random bits of a trained autoencoder's configuration register image (no "
              "correction), reload the weights, and measure the exact EMD on held-out wafers; averaged over draws.")
@@ -183,20 +185,20 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--flips", type=int, nargs="+", default=[1, 2, 4, 8, 16, 32, 64])
     p.add_argument("--draws", type=int, default=10)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", required=True, help="report folder")
+    add_out(p, "report folder")
     fpga = sub.add_parser("fpga", help="FPGA implementation reports", description="FPGA synthesis with Yosys.")
     fsub = fpga.add_subparsers(dest="fpga_command", required=True, metavar="COMMAND")
     p = _add(fsub, "synth", _cmd_fpga_synth, "Yosys synth_xilinx (UltraScale+): LUT/FF/CARRY/DSP counts",
              "Synthesise an RTL folder for AMD/Xilinx UltraScale+ with Yosys and count LUTs, flip-flops, "
              "carry chains, DSPs and block RAMs.")
     p.add_argument("--rtl", required=True, help="RTL folder (codesign rtl)")
-    p.add_argument("--out", required=True, help="report folder")
+    add_out(p, "report folder")
     p = _add(fsub, "flow", _cmd_fpga_flow, "all FPGA reports of a model: fixed, reconfigurable, TMR (make fpga)",
              "synth_xilinx of every variant, ECP5 place and route of those that fit the LFE5U-85F, the da4ml "
              "Vivado project if vivado is on PATH; summary.md/json.")
     p.add_argument("--model", required=True, help="model folder")
     p.add_argument("--rtl", required=True, help="fixed-weight RTL folder (codesign rtl)")
-    p.add_argument("--out", required=True, help="report folder")
+    add_out(p, "report folder")
     _variants_arg(p)
     p.add_argument("--no-pnr", action="store_true", help="skip ECP5 place and route")
     p.add_argument("--pnr-timeout", type=float, default=3600, help="seconds before a place and route is given up")
@@ -204,7 +206,7 @@ def register(sub: argparse._SubParsersAction) -> None:
              "Yosys synth_ecp5 and nextpnr-ecp5 (yowasp wheel) of the top inside a pin-limited shell; reports "
              "LUT4/FF utilisation and Fmax against the RTL's clock (40 MHz). Large designs take minutes to hours.")
     p.add_argument("--rtl", required=True, help="RTL folder (codesign rtl or codesign asic rtl)")
-    p.add_argument("--out", required=True, help="report folder")
+    add_out(p, "report folder")
     p.add_argument("--device", default="85k", choices=["25k", "45k", "85k"], help="LFE5U size")
     p.add_argument("--package", default="CABGA381")
     p.add_argument("--seed", type=int, default=1, help="placer seed")

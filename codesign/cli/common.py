@@ -16,6 +16,24 @@ def add_command(sub: argparse._SubParsersAction, name: str, handler: Handler, he
     return p
 
 
+def _output(folder: bool | None) -> Callable[[str], Any]:
+    def check(value: str) -> Any:
+        from codesign.artifacts import OutputError, check_output
+
+        try:
+            return check_output(value, folder=folder)
+        except OutputError as err:
+            raise argparse.ArgumentTypeError(str(err)) from None
+
+    return check
+
+
+def add_out(p: argparse.ArgumentParser, help_: str, *, folder: bool | None = True, default: str | None = None) -> None:
+    """``--out``, checked before the command starts: no folder where a file exists (``folder=True``), no file
+    where a folder exists (``False``), a writable place (``None``: either kind)."""
+    p.add_argument("--out", required=default is None, default=default, type=_output(folder), help=help_)
+
+
 def with_overrides(spec: Any, args: argparse.Namespace) -> Any:
     """``spec`` with ``training.epochs`` / ``training.seed`` replaced where the command line gives them."""
     import dataclasses

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from codesign.cli.common import add_command as _add
+from codesign.cli.common import add_out
 
 
 def _cmd_data_stats(args: argparse.Namespace) -> None:
@@ -71,7 +72,7 @@ def _cmd_data_onchip(args: argparse.Namespace) -> None:
 def _generator_args(p: argparse.ArgumentParser, out_help: str) -> None:
     p.add_argument("--n", type=int, required=True, help="number of wafers")
     p.add_argument("--seed", type=int, default=0, help="random seed (same seed, same bits)")
-    p.add_argument("--out", required=True, help=out_help)
+    add_out(p, out_help, folder=False)
     p.add_argument("--preset", default="highpu", choices=["highpu", "ttbar"], help="built-in parameter set")
     p.add_argument("--config", help="YAML file with generator parameters (overrides --preset)")
 
@@ -96,7 +97,7 @@ def register(sub: argparse._SubParsersAction) -> None:
              "comparison.json (means, medians, two-sample KS statistics) and comparison.png to --out.")
     p.add_argument("synth", help="synthetic wafer file")
     p.add_argument("real", help="real wafer file")
-    p.add_argument("--out", required=True, help="output folder")
+    add_out(p, "output folder")
     p = _add(dsub, "convert", _cmd_data_convert, "convert a wafer file between CSV and HDF5",
              "Convert CSV <-> HDF5 (format chosen by suffix: .h5/.hdf5 or anything else for CSV).")
     p.add_argument("src")
@@ -105,4 +106,4 @@ def register(sub: argparse._SubParsersAction) -> None:
              "Per wafer: the 48 encoder inputs as integers in units of 2**-7 (shift by floor(log2 sum), "
              "truncated) and the 9-bit floating-point sum code; header IN_0..IN_47,SUM_CODE.")
     p.add_argument("file", help="wafer file")
-    p.add_argument("--out", required=True, help="output CSV")
+    add_out(p, "output CSV", folder=False)

@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from codesign.cli.common import add_command as _add
+from codesign.cli.common import add_out
 
 
 def _settings(args: argparse.Namespace):  # noqa: ANN202 (lazy import keeps --help fast)
@@ -88,7 +89,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "but keeps their map bits, so charges shift onto the wrong cells)")
     p.add_argument("--mux", help="TC mux table (default: tc_mux.csv in the real-data folder)")
     p.add_argument("--data", required=True, help="wafer file (CSV or HDF5)")
-    p.add_argument("--out", required=True, help="output folder")
+    add_out(p, "output folder")
     p = _add(esub, "scan", _cmd_scan, "every chip algorithm at every eLink count: table and plot of mean EMD",
              "Exact EMD of every algorithm that sends data at each eLink count, for each module type; "
              "trained encoders (--model) placed on the same wafers. Writes scan.md, scan.csv, scan.json and "
@@ -102,4 +103,4 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--held-out-seed", type=int,
                    help="score only the test split (70/10/20 by wafer with this seed, as the training recipes "
                         "cut it; the recipes use seed 0)")
-    p.add_argument("--out", required=True, help="output folder")
+    add_out(p, "output folder")

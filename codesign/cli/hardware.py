@@ -7,6 +7,7 @@ import argparse
 import numpy as np
 
 from codesign.cli.common import add_command as _add
+from codesign.cli.common import add_out
 
 
 def _cmd_model_init(args: argparse.Namespace) -> None:
@@ -53,7 +54,8 @@ def _cmd_rtl(args: argparse.Namespace) -> None:
     from codesign.models.store import load_encoder
 
     model, cfg = load_encoder(args.model)
-    info = write_rtl(model, cfg, args.out, args.clock_period, args.latency_cutoff, args.calq_bits, args.vhdl)
+    info = write_rtl(model, cfg, args.out, args.clock_period, args.latency_cutoff, args.calq_bits, args.vhdl,
+                     force=args.force)
     print(f"wrote RTL to {args.out}: latency {info.latency_cycles} cycles at {info.clock_period_ns} ns, II 1, "
           f"{info.frame_bits}-bit frame, core {info.core_registers} register bits, ~{info.estimated_luts:.0f} LUTs")
 
@@ -65,7 +67,7 @@ def _cmd_vectors(args: argparse.Namespace) -> None:
     model, cfg = load_encoder(args.model)
     calq, source = check_wafers(args.data, args.n_wafers)
     vec = make_vectors(model, cfg, calq, args.calq_bits, args.seed)
-    write_vectors(args.out, vec, model=str(args.model), data=source, seed=args.seed)
+    write_vectors(args.out, vec, force=args.force, model=str(args.model), data=source, seed=args.seed)
     print(f"wrote {len(vec.frames)} vectors ({len(calq)} wafers from {source} + corner cases) to {args.out}")
 
 
@@ -88,7 +90,7 @@ def register(sub: argparse._SubParsersAction) -> None:
              "weight range: a stand-in for the hardware flow until a trained model exists.")
     p.add_argument("--config", default="models/econt_5elink_seeded.yaml", help="EncoderConfig YAML")
     p.add_argument("--seed", type=int, default=1)
-    p.add_argument("--out", required=True, help="model folder to write")
+    add_out(p, "model folder to write")
 
     p = _add(sub, "hls", _cmd_hls, "write an hls4ml HLS project and check its C simulation",
              "Write the hls4ml project (io_parallel, precisions from the quantized model), compile the C "
@@ -96,7 +98,7 @@ def register(sub: argparse._SubParsersAction) -> None:
              "otherwise). --synth also runs the vendor HLS tool when it is installed.")
     p.add_argument("--model", required=True, help="model folder")
     p.add_argument("--backend", default="vitis", choices=["vitis", "vivado", "catapult"])
-    p.add_argument("--out", required=True, help="project folder, e.g. hls_projects/NAME")
+    add_out(p, "project folder, e.g. hls_projects/NAME")
     p.add_argument("--reuse-factor", type=int, default=1)
     p.add_argument("--strategy", default="latency", choices=["latency", "resource"])
     p.add_argument("--clock-period", type=float, default=25.0, help="ns (default 25: 40 MHz)")
@@ -109,7 +111,8 @@ def register(sub: argparse._SubParsersAction) -> None:
              "Generate the pipelined encoder core with da4ml and the econt_top module (CALQ inputs, on-chip "
              "conversion, encoder, ECON-T output frame); rtl.json records latency, registers and LUTs.")
     p.add_argument("--model", required=True, help="model folder")
-    p.add_argument("--out", required=True, help="RTL folder to write")
+    add_out(p, "RTL folder to write (replaced whole: refused if it holds files codesign did not write)")
+    p.add_argument("--force", action="store_true", help="replace --out even if it holds other files")
     p.add_argument("--clock-period", type=float, default=25.0, help="ns (default 25: 40 MHz)")
     p.add_argument("--latency-cutoff", type=float, default=5.0, help="da4ml pipelining: delay per stage")
     p.add_argument("--calq-bits", type=int, default=22, help="width of each CALQ input")
@@ -123,7 +126,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--n-wafers", type=int, default=None, help="use at most this many wafers (default: all)")
     p.add_argument("--calq-bits", type=int, default=22)
     p.add_argument("--seed", type=int, default=0, help="seed of the random corner cases")
-    p.add_argument("--out", required=True, help="vectors folder to write")
+    add_out(p, "vectors folder to write (replaced whole: refused if it holds files codesign did not write)")
+    p.add_argument("--force", action="store_true", help="replace --out even if it holds other files")
 
     p = _add(sub, "sim", _cmd_sim, "run the cocotb testbenches on the RTL",
              "Build the RTL folder with Icarus Verilog or Verilator and run the cocotb tests (reset/idle, every "

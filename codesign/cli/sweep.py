@@ -7,6 +7,7 @@ import dataclasses
 from pathlib import Path
 
 from codesign.cli.common import add_command as _add
+from codesign.cli.common import add_out
 
 
 def _cmd_sweep(args: argparse.Namespace) -> None:
@@ -39,7 +40,7 @@ def register(sub: argparse._SubParsersAction) -> None:
              "write results.csv and a Pareto report (mean EMD vs area and LUTs, baselines as lines). Rerun "
              "the same command after an interruption: finished points are skipped, failed ones retried.")
     p.add_argument("--config", required=True, help="sweep YAML, e.g. sweeps/bits12.yaml")
-    p.add_argument("--out", required=True, help="sweep folder (points, results.csv, report/)")
+    add_out(p, "sweep folder (points, results.csv, report/)")
     p.add_argument("--scheduler", help="tcp://HOST:PORT of a running `dask scheduler` (default: start a cluster)")
     p.add_argument("--cluster", choices=["local", "htcondor", "slurm"], help="override cluster.kind of the YAML")
     p.add_argument("--workers", type=int, help="override cluster.n_workers (local cluster)")

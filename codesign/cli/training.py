@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from codesign.cli.common import add_command as _add
+from codesign.cli.common import add_out
 from codesign.cli.common import with_overrides as _with_overrides
 
 
@@ -36,7 +37,7 @@ def register(sub: argparse._SubParsersAction) -> None:
              "configured losses, early stopping; rerun the same command to resume. The output folder is "
              "also a model folder for `codesign hls/rtl/vectors`.")
     p.add_argument("--config", required=True, help="AutoencoderSpec YAML, e.g. models/econt_5elink_tele.yaml")
-    p.add_argument("--out", required=True, help="output folder")
+    add_out(p, "output folder")
     p.add_argument("--epochs", type=int, help="override training.epochs")
     p.add_argument("--seed", type=int, help="override training.seed (splits, synthetic wafers, initial weights)")
     p = _add(sub, "evaluate", _cmd_evaluate, "compare an autoencoder with the ECON-T chip's algorithms (exact EMD)",
@@ -51,4 +52,4 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="module types of the chip algorithms: hd = DropLSB 3, ld = DropLSB 1 (default: hd ld)")
     p.add_argument("--ideal", action="store_true",
                    help="also score the idealised algorithms (exact values, stable sort) at the frame width")
-    p.add_argument("--out", required=True, help="report folder")
+    add_out(p, "report folder")

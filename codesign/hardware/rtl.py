@@ -86,8 +86,10 @@ def regular_format(kifs: np.ndarray) -> tuple[int, int]:
 
 
 def write_rtl(model: Any, cfg: EncoderConfig, out_dir: str | Path, clock_period_ns: float = 25.0,
-              latency_cutoff: float = 5.0, calq_bits: int = 22, vhdl: bool = False) -> RtlInfo:
-    """Generate the RTL folder for ``model`` and return what ``rtl.json`` records."""
+              latency_cutoff: float = 5.0, calq_bits: int = 22, vhdl: bool = False, *,
+              force: bool = False) -> RtlInfo:
+    """Generate the RTL folder for ``model`` and return what ``rtl.json`` records. An existing ``out_dir``
+    is replaced only if codesign wrote it (or ``force``)."""
     from da4ml.codegen import VerilogModel, VHDLModel
 
     comb = trace_encoder(model)
@@ -98,7 +100,7 @@ def write_rtl(model: Any, cfg: EncoderConfig, out_dir: str | Path, clock_period_
         raise ValueError(f"encoder outputs ({out_bits} bits, {out_frac} fractional) do not fit the "
                          f"{cfg.latent_bits}-bit latent format of {cfg.elinks} eLinks")
     out = Path(out_dir)
-    with atomic_dir(out) as tmp:
+    with atomic_dir(out, force) as tmp:
         core = VerilogModel(comb, CORE_MODULE, tmp, latency_cutoff=latency_cutoff, clock_period=clock_period_ns)
         core.write()
         if vhdl:
@@ -112,12 +114,12 @@ def write_rtl(model: Any, cfg: EncoderConfig, out_dir: str | Path, clock_period_
 
 
 def write_reconfigurable_rtl(cfg: EncoderConfig, out_dir: str | Path, clock_period_ns: float = 25.0,
-                             calq_bits: int = 22, tmr: bool = False) -> RtlInfo:
+                             calq_bits: int = 22, tmr: bool = False, *, force: bool = False) -> RtlInfo:
     """RTL folder of the run-time reconfigurable encoder (``codesign.asic.reconfig``) behind the same top;
     ``tmr`` triplicates the configuration register with majority voting and self-correction."""
     from codesign.asic import reconfig
 
-    with atomic_dir(Path(out_dir)) as tmp:
+    with atomic_dir(Path(out_dir), force) as tmp:
         write_text(tmp / "src" / f"{reconfig.CORE_MODULE}.v", reconfig.core_verilog(cfg, tmr))
         n_bits = reconfig.register_map(cfg).n_bits
         return _write_top(tmp, cfg, reconfig.CORE_MODULE, reconfig.CORE_LATENCY,

@@ -105,10 +105,10 @@ def pack_calq(calq: np.ndarray, calq_bits: int) -> list[int]:
     return words
 
 
-def write_vectors(out_dir: str | Path, vec: Vectors, **meta: Any) -> None:
+def write_vectors(out_dir: str | Path, vec: Vectors, *, force: bool = False, **meta: Any) -> None:
     in_digits = (N_TC * vec.calq_bits + 3) // 4
     kinds, counts = np.unique(vec.kinds, return_counts=True)
-    with atomic_dir(out_dir) as tmp:
+    with atomic_dir(out_dir, force) as tmp:
         write_text(tmp / "inputs.hex", "".join(f"{w:0{in_digits}x}\n" for w in pack_calq(vec.calq, vec.calq_bits)))
         write_text(tmp / EXPECTED_FILES["project"], "".join(f"{f:0{vec.fmt.hex_digits}x}\n" for f in vec.frames))
         if vec.chip_frames is not None:
