@@ -37,8 +37,46 @@ def test_training_config_ranges(key, value, message):
 
 
 def test_train_epochs_zero_on_the_command_line_is_an_input_error(tmp_path, capsys):
-    assert main(["train", "--config", "models/econt_demo.yaml", "--epochs", "0", "--out", str(tmp_path)]) == 2
-    assert "training.epochs must be at least 1" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_info:
+        main(["train", "--config", "models/econt_demo.yaml", "--epochs", "0", "--out", str(tmp_path)])
+    assert exit_info.value.code == 2 and "argument --epochs: must be at least 1, got 0" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["rtl", "--model", "m", "--out", "o", "--calq-bits", "0"], "--calq-bits: must be in 1..32, got 0"),
+    (["rtl", "--model", "m", "--out", "o", "--clock-period", "-5"], "--clock-period: must be a finite number above 0"),
+    (["vectors", "--model", "m", "--out", "o", "--n-wafers", "-3"], "--n-wafers: must be at least 1, got -3"),
+    (["data", "store", "--n", "0", "--out", "s.h5"], "--n: must be at least 1, got 0"),
+    (["data", "store", "--n", "5", "--batch", "0", "--out", "s.h5"], "--batch: must be at least 1, got 0"),
+    (["train", "--config", "c.yaml", "--out", "o", "--seed", "-1"], "--seed: must be at least 0, got -1"),
+    (["econt", "run", "--algorithm", "repeater", "--elinks", "14", "--module", "hd", "--data", "d", "--out", "o"],
+     "--elinks: must be in 1..13, got 14"),
+])
+def test_meaningless_command_line_numbers_are_refused(tmp_path, monkeypatch, capsys, args, message):
+    """items 8 and 11: ranges checked when the command line is read, naming the option."""
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as exit_info:
+        main(args)
+    assert exit_info.value.code == 2 and message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("key", "value", "message"), [
+    ("conv_filters", 0, "conv_filters must be in [1, 64], got 0"),
+    ("input_frac_bits", -1, "input_frac_bits must be in [0, 16], got -1"),
+    ("weight_bits", 64, "weight_bits must be in [2, 16], got 64"),
+    ("conv_act_bits", -8, "conv_act_bits must be in [1, 16], got -8"),
+])
+def test_encoder_config_ranges_name_file_and_key(key, value, message):
+    from codesign.models.encoder import EncoderConfig
+
+    with pytest.raises(ConfigError, match=f"enc.yaml: {message}".replace("[", "\\[")):
+        from_mapping(EncoderConfig, {key: value}, where="enc.yaml")
+
+
+@pytest.mark.parametrize("split", [(0.9, 0.1, 0.0), (0.5, 0.5, 0.5), (1.2, -0.1, -0.1)])
+def test_training_split_must_leave_validation_and_test_wafers(split):
+    with pytest.raises(ConfigError, match="training.split must be three fractions"):
+        from_mapping(AeTrainingConfig, {"split": list(split)}, where="spec.yaml: training")
 
 
 # item 1: a command never deletes files it did not create; item 5: --out of the wrong kind is an input error

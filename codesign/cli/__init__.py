@@ -15,7 +15,7 @@ from pathlib import Path
 from codesign.artifacts import OutputError
 from codesign.cli import asic, data, econt, emd, hardware, sweep, training
 from codesign.cli.common import add_command as _add
-from codesign.cli.common import add_out
+from codesign.cli.common import add_out, int_in
 from codesign.config import ConfigError
 from codesign.data.io import WaferFileError
 from codesign.data.normalise import ZeroSumError
@@ -46,9 +46,9 @@ def build_parser() -> argparse.ArgumentParser:
              "Generate synthetic wafers, compare them with real data when available, measure EMD scales "
              "and write a report.")
     add_out(p, "output folder (default: out/demo)", default="out/demo")
-    p.add_argument("--n", type=int, default=5000, help="synthetic wafers")
-    p.add_argument("--pairs", type=int, default=2000, help="pairs for the EMD scales")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--n", type=int_in(1), default=5000, help="synthetic wafers")
+    p.add_argument("--pairs", type=int_in(1), default=2000, help="pairs for the EMD scales")
+    p.add_argument("--seed", type=int_in(0), default=0)
     p.add_argument("--preset", default="highpu", choices=["highpu", "ttbar"])
     return parser
 

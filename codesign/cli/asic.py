@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from codesign.cli.common import add_command as _add
-from codesign.cli.common import add_out
+from codesign.cli.common import add_out, int_in, positive_float
 
 
 def _cmd_asic_synth(args: argparse.Namespace) -> None:
@@ -121,7 +121,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--rtl", required=True, help="RTL folder (codesign rtl)")
     add_out(p, "report folder")
     p.add_argument("--liberty", help="standard-cell library (.lib) to map to")
-    p.add_argument("--um2-per-ge", type=float, default=1.44, help="area of one NAND2 equivalent in um2")
+    p.add_argument("--um2-per-ge", type=positive_float, default=1.44, help="area of one NAND2 equivalent in um2")
     p = _add(asub, "flow", _cmd_asic_flow, "all ASIC reports of a model: fixed, reconfigurable, TMR (make asic)",
              "Synthesise the fixed-weight RTL and the reconfigurable RTL with and without TMR (generated from the "
              "model's shape), estimate the fixed design's energy per inference on real wafers, and write "
@@ -138,16 +138,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--asic", required=True, help="folder of `codesign asic synth` (netlist.v)")
     p.add_argument("--rtl", required=True, help="the RTL folder it was synthesised from")
     p.add_argument("--vectors", required=True, help="vectors folder (codesign vectors)")
-    p.add_argument("--wafers", type=int, default=200)
-    p.add_argument("--fj-per-toggle", type=float, default=5.0, help="energy per bit toggle (65 nm LP default)")
+    p.add_argument("--wafers", type=int_in(1), default=200)
+    p.add_argument("--fj-per-toggle", type=positive_float, default=5.0, help="energy per bit toggle (65 nm LP default)")
     p = _add(asub, "rtl", _cmd_asic_rtl, "reconfigurable encoder RTL (weights loaded at run time)",
              "Generate the encoder with weights in a configuration shift register (serial port cfg_en/cfg_in/"
              "cfg_out) behind the same CALQ-to-frame top as `codesign rtl`.")
     p.add_argument("--config", default="models/econt_5elink_seeded.yaml", help="EncoderConfig YAML (shape)")
     add_out(p, "RTL folder to write (replaced whole: refused if it holds files codesign did not write)")
     p.add_argument("--force", action="store_true", help="replace --out even if it holds other files")
-    p.add_argument("--clock-period", type=float, default=25.0)
-    p.add_argument("--calq-bits", type=int, default=22)
+    p.add_argument("--clock-period", type=positive_float, default=25.0)
+    p.add_argument("--calq-bits", type=int_in(1, 32), default=22)
     p.add_argument("--tmr", action="store_true", help="triplicate the configuration register (majority vote)")
     p = _add(asub, "config", _cmd_asic_config, "configuration image (register contents) of a trained encoder",
              "Write the register image (hex, bit 0 shifted in first) and its register map and protocol (.json).")
@@ -163,7 +163,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--model-a", required=True)
     p.add_argument("--model-b", required=True)
     p.add_argument("--data", help="wafers (default: real highpu_dev.csv, else synthetic)")
-    p.add_argument("--n-wafers", type=int, default=500)
+    p.add_argument("--n-wafers", type=int_in(1), default=500)
     p.add_argument("--sim", default="verilator", choices=["icarus", "verilator"])
     add_out(p, "work folder")
     p = _add(asub, "faults", _cmd_asic_faults, "single-event-upset campaign with and without TMR",
@@ -171,20 +171,20 @@ def register(sub: argparse._SubParsersAction) -> None:
              "the plain and once on the TMR reconfigurable design; report wrong output frames for both (the TMR "
              "run fails on any).")
     p.add_argument("--model", required=True, help="model folder (weights loaded before the campaign)")
-    p.add_argument("--faults", type=int, default=1000)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--faults", type=int_in(0), default=1000)
+    p.add_argument("--seed", type=int_in(0), default=0)
     p.add_argument("--data", help="wafers (default: real highpu_dev.csv, else synthetic)")
-    p.add_argument("--n-wafers", type=int, default=500)
+    p.add_argument("--n-wafers", type=int_in(1), default=500)
     add_out(p, "work folder")
     p = _add(asub, "upsets", _cmd_asic_upsets, "EMD degradation under random weight bit flips without TMR",
              "Flip 1, 2, 4, ... random bits of a trained autoencoder's configuration register image (no "
              "correction), reload the weights, and measure the exact EMD on held-out wafers; averaged over draws.")
     p.add_argument("--model", required=True, help="folder written by `codesign train`")
     p.add_argument("--data", help="wafer file (default: real highpu_dev.csv; its held-out split is used)")
-    p.add_argument("--n-wafers", type=int, default=300)
-    p.add_argument("--flips", type=int, nargs="+", default=[1, 2, 4, 8, 16, 32, 64])
-    p.add_argument("--draws", type=int, default=10)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--n-wafers", type=int_in(1), default=300)
+    p.add_argument("--flips", type=int_in(1), nargs="+", default=[1, 2, 4, 8, 16, 32, 64])
+    p.add_argument("--draws", type=int_in(1), default=10)
+    p.add_argument("--seed", type=int_in(0), default=0)
     add_out(p, "report folder")
     fpga = sub.add_parser("fpga", help="FPGA implementation reports", description="FPGA synthesis with Yosys.")
     fsub = fpga.add_subparsers(dest="fpga_command", required=True, metavar="COMMAND")
@@ -201,7 +201,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_out(p, "report folder")
     _variants_arg(p)
     p.add_argument("--no-pnr", action="store_true", help="skip ECP5 place and route")
-    p.add_argument("--pnr-timeout", type=float, default=3600, help="seconds before a place and route is given up")
+    p.add_argument("--pnr-timeout", type=positive_float, default=3600,
+                   help="seconds before a place and route is given up")
     p = _add(fsub, "pnr", _cmd_fpga_pnr, "open place and route on a Lattice ECP5: utilisation and Fmax",
              "Yosys synth_ecp5 and nextpnr-ecp5 (yowasp wheel) of the top inside a pin-limited shell; reports "
              "LUT4/FF utilisation and Fmax against the RTL's clock (40 MHz). Large designs take minutes to hours.")
@@ -209,5 +210,5 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_out(p, "report folder")
     p.add_argument("--device", default="85k", choices=["25k", "45k", "85k"], help="LFE5U size")
     p.add_argument("--package", default="CABGA381")
-    p.add_argument("--seed", type=int, default=1, help="placer seed")
-    p.add_argument("--pnr-timeout", type=float, default=3600, help="seconds before nextpnr is given up")
+    p.add_argument("--seed", type=int_in(0), default=1, help="placer seed")
+    p.add_argument("--pnr-timeout", type=positive_float, default=3600, help="seconds before nextpnr is given up")

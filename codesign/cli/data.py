@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from codesign.cli.common import add_command as _add
-from codesign.cli.common import add_out
+from codesign.cli.common import add_out, int_in
 
 
 def _cmd_data_stats(args: argparse.Namespace) -> None:
@@ -70,8 +70,8 @@ def _cmd_data_onchip(args: argparse.Namespace) -> None:
 
 
 def _generator_args(p: argparse.ArgumentParser, out_help: str) -> None:
-    p.add_argument("--n", type=int, required=True, help="number of wafers")
-    p.add_argument("--seed", type=int, default=0, help="random seed (same seed, same bits)")
+    p.add_argument("--n", type=int_in(1), required=True, help="number of wafers")
+    p.add_argument("--seed", type=int_in(0), default=0, help="random seed (same seed, same bits)")
     add_out(p, out_help, folder=False)
     p.add_argument("--preset", default="highpu", choices=["highpu", "ttbar"], help="built-in parameter set")
     p.add_argument("--config", help="YAML file with generator parameters (overrides --preset)")
@@ -91,7 +91,7 @@ def register(sub: argparse._SubParsersAction) -> None:
              "Generate synthetic wafers batch by batch into an HDF5 store (chunked, lzf) for streamed training "
              "(training.stream_store) beyond memory.")
     _generator_args(p, "output .h5")
-    p.add_argument("--batch", type=int, default=100_000, help="wafers generated and written at a time")
+    p.add_argument("--batch", type=int_in(1), default=100_000, help="wafers generated and written at a time")
     p = _add(dsub, "compare", _cmd_data_compare, "compare a synthetic set with a real one (plot + JSON)",
              "Compare occupancy, wafer-sum, cell-charge and per-TC mean-charge distributions; writes "
              "comparison.json (means, medians, two-sample KS statistics) and comparison.png to --out.")

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from codesign.cli.common import add_command as _add
-from codesign.cli.common import add_out
+from codesign.cli.common import add_out, int_in
 
 
 def _settings(args: argparse.Namespace):  # noqa: ANN202 (lazy import keeps --help fast)
@@ -70,11 +70,11 @@ def register(sub: argparse._SubParsersAction) -> None:
              "rebuilds: CALQ_0..CALQ_47 in this project's TC order, bin midpoints, code 0 as 0) and "
              "OUT/summary.json (bits used per BX, buffer truncations). Every row is kept, all-zero ones too.")
     p.add_argument("--algorithm", required=True, choices=ALGORITHMS)
-    p.add_argument("--elinks", type=int, default=5, help="output eLinks, 1..13 (default: 5)")
+    p.add_argument("--elinks", type=int_in(1, 13), default=5, help="output eLinks, 1..13 (default: 5)")
     p.add_argument("--module", choices=sorted(MODULE_PRESETS), default="hd",
                    help="module type: hd = DropLSB 3, ld = DropLSB 1 (default: hd)")
-    p.add_argument("--drop-lsb", type=int, help="override the module type's DropLSB (0..4)")
-    p.add_argument("--threshold", type=int, default=DEFAULT_THRESHOLD,
+    p.add_argument("--drop-lsb", type=int_in(0, 4), help="override the module type's DropLSB (0..4)")
+    p.add_argument("--threshold", type=int_in(0), default=DEFAULT_THRESHOLD,
                    help=f"Threshold-Sum threshold in CALQ counts (default: {DEFAULT_THRESHOLD} = 1.35 MIP_T)")
     p.add_argument("--use-sum", action="store_true",
                    help="the module-sum field carries the full sum (the chip's USE_SUM; default: the sum of "
@@ -100,7 +100,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="module types (default: hd ld)")
     p.add_argument("--model", action="append", default=[],
                    help="a trained model folder to place on the plot (repeatable)")
-    p.add_argument("--held-out-seed", type=int,
+    p.add_argument("--held-out-seed", type=int_in(0),
                    help="score only the test split (70/10/20 by wafer with this seed, as the training recipes "
                         "cut it; the recipes use seed 0)")
     add_out(p, "output folder")

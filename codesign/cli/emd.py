@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from codesign.cli.common import add_command as _add
-from codesign.cli.common import add_out
+from codesign.cli.common import add_out, int_in
 from codesign.cli.common import with_overrides as _with_overrides
 
 
@@ -100,17 +100,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--a", required=True, help="wafer file A")
     p.add_argument("--b", required=True, help="wafer file B (same number of rows)")
     add_out(p, "output CSV", folder=False)
-    p.add_argument("--jobs", type=int, default=None, help="worker processes (default: all cores)")
+    p.add_argument("--jobs", type=int_in(1), default=None, help="worker processes (default: all cores)")
     p = _add(esub, "labels", _cmd_emd_labels, "generate exact-EMD pair labels (HDF5) for the EMD-CNN",
              "Draw random pairs and wafer-vs-degraded pairs from the given wafers, label them with the "
              "exact EMD and cache them in HDF5 (reused when wafers and settings are unchanged).")
     p.add_argument("--data", nargs="+", required=True, help="wafer files to draw from")
-    p.add_argument("--n-random", type=int, default=10000, help="random pairs")
-    p.add_argument("--n-perturbed", type=int, default=10000, help="wafer vs degraded wafer pairs")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--n-random", type=int_in(1), default=10000, help="random pairs")
+    p.add_argument("--n-perturbed", type=int_in(1), default=10000, help="wafer vs degraded wafer pairs")
+    p.add_argument("--seed", type=int_in(0), default=0)
     add_out(p, "output .h5 (a folder of shards with --shard-size)", folder=None)
-    p.add_argument("--jobs", type=int, default=None, help="worker processes (default: all cores)")
-    p.add_argument("--shard-size", type=int, default=0,
+    p.add_argument("--jobs", type=int_in(1), default=None, help="worker processes (default: all cores)")
+    p.add_argument("--shard-size", type=int_in(0), default=0,
                    help="run on Dask in shards of this many pairs (HDF5 shards + virtual index labels.h5 in --out)")
     p.add_argument("--scheduler", help="with --shard-size: tcp://HOST:PORT of a running Dask scheduler "
                    "(default: a local cluster of --jobs workers)")
@@ -119,14 +119,14 @@ def register(sub: argparse._SubParsersAction) -> None:
              "rerun the same command to resume an interrupted fit.")
     p.add_argument("--config", default="models/emd_cnn.yaml", help="LearnedEmdSpec YAML")
     add_out(p, "model folder")
-    p.add_argument("--epochs", type=int, help="override training.epochs")
-    p.add_argument("--seed", type=int, help="override training.seed (splits, pairs, initial weights)")
+    p.add_argument("--epochs", type=int_in(1), help="override training.epochs")
+    p.add_argument("--seed", type=int_in(0), help="override training.seed (splits, pairs, initial weights)")
     p = _add(esub, "eval", _cmd_emd_eval, "evaluate a learned EMD against the exact EMD",
              "On the held-out test split of each file: random pairs, wafer-vs-degraded pairs with true EMD < "
              "1.5, identical pairs; bias, std of relative error, MAE, Pearson r, binned; report.md/json, PNG.")
     p.add_argument("--model", required=True, help="learned-EMD model folder")
     p.add_argument("--data", nargs="+", required=True, help="wafer files")
-    p.add_argument("--pairs", type=int, default=3000, help="pairs per set")
+    p.add_argument("--pairs", type=int_in(1), default=3000, help="pairs per set")
     add_out(p, "report folder")
     p = _add(esub, "predict", _cmd_emd_predict, "learned EMD of row i of A against row i of B",
              "Same row-wise contract as `codesign emd exact`: header 'emd', one value per line.")

@@ -7,7 +7,7 @@ import argparse
 import numpy as np
 
 from codesign.cli.common import add_command as _add
-from codesign.cli.common import add_out
+from codesign.cli.common import add_out, int_in, positive_float
 
 
 def _cmd_model_init(args: argparse.Namespace) -> None:
@@ -89,7 +89,7 @@ def register(sub: argparse._SubParsersAction) -> None:
              "Build the quantized encoder of an EncoderConfig YAML with seeded weights spread over the whole "
              "weight range: a stand-in for the hardware flow until a trained model exists.")
     p.add_argument("--config", default="models/econt_5elink_seeded.yaml", help="EncoderConfig YAML")
-    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--seed", type=int_in(0), default=1)
     add_out(p, "model folder to write")
 
     p = _add(sub, "hls", _cmd_hls, "write an hls4ml HLS project and check its C simulation",
@@ -99,12 +99,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--model", required=True, help="model folder")
     p.add_argument("--backend", default="vitis", choices=["vitis", "vivado", "catapult"])
     add_out(p, "project folder, e.g. hls_projects/NAME")
-    p.add_argument("--reuse-factor", type=int, default=1)
+    p.add_argument("--reuse-factor", type=int_in(1), default=1)
     p.add_argument("--strategy", default="latency", choices=["latency", "resource"])
-    p.add_argument("--clock-period", type=float, default=25.0, help="ns (default 25: 40 MHz)")
+    p.add_argument("--clock-period", type=positive_float, default=25.0, help="ns (default 25: 40 MHz)")
     p.add_argument("--data", help="wafers for the check (default: real highpu_dev.csv, else synthetic)")
-    p.add_argument("--n-wafers", type=int, default=None, help="use at most this many (default: all)")
-    p.add_argument("--calq-bits", type=int, default=22, help="CALQ width of the saturated corner cases")
+    p.add_argument("--n-wafers", type=int_in(1), default=None, help="use at most this many (default: all)")
+    p.add_argument("--calq-bits", type=int_in(1, 32), default=22, help="CALQ width of the saturated corner cases")
     p.add_argument("--synth", action="store_true", help="run vitis_hls / vivado_hls / catapult if on PATH")
 
     p = _add(sub, "rtl", _cmd_rtl, "generate Verilog (da4ml core + CALQ-to-frame top)",
@@ -113,9 +113,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--model", required=True, help="model folder")
     add_out(p, "RTL folder to write (replaced whole: refused if it holds files codesign did not write)")
     p.add_argument("--force", action="store_true", help="replace --out even if it holds other files")
-    p.add_argument("--clock-period", type=float, default=25.0, help="ns (default 25: 40 MHz)")
-    p.add_argument("--latency-cutoff", type=float, default=5.0, help="da4ml pipelining: delay per stage")
-    p.add_argument("--calq-bits", type=int, default=22, help="width of each CALQ input")
+    p.add_argument("--clock-period", type=positive_float, default=25.0, help="ns (default 25: 40 MHz)")
+    p.add_argument("--latency-cutoff", type=positive_float, default=5.0, help="da4ml pipelining: delay per stage")
+    p.add_argument("--calq-bits", type=int_in(1, 32), default=22, help="width of each CALQ input")
     p.add_argument("--vhdl", action="store_true", help="also write the core in VHDL")
 
     p = _add(sub, "vectors", _cmd_vectors, "test vectors (hex) with expected frames from the Keras model",
@@ -123,9 +123,9 @@ def register(sub: argparse._SubParsersAction) -> None:
              "hot cell in each position, all saturated, random).")
     p.add_argument("--model", required=True, help="model folder")
     p.add_argument("--data", help="wafers (default: real highpu_dev.csv, else synthetic)")
-    p.add_argument("--n-wafers", type=int, default=None, help="use at most this many wafers (default: all)")
-    p.add_argument("--calq-bits", type=int, default=22)
-    p.add_argument("--seed", type=int, default=0, help="seed of the random corner cases")
+    p.add_argument("--n-wafers", type=int_in(1), default=None, help="use at most this many wafers (default: all)")
+    p.add_argument("--calq-bits", type=int_in(1, 32), default=22)
+    p.add_argument("--seed", type=int_in(0), default=0, help="seed of the random corner cases")
     add_out(p, "vectors folder to write (replaced whole: refused if it holds files codesign did not write)")
     p.add_argument("--force", action="store_true", help="replace --out even if it holds other files")
 

@@ -7,7 +7,7 @@ import dataclasses
 from pathlib import Path
 
 from codesign.cli.common import add_command as _add
-from codesign.cli.common import add_out
+from codesign.cli.common import add_out, int_in
 
 
 def _cmd_sweep(args: argparse.Namespace) -> None:
@@ -43,5 +43,5 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_out(p, "sweep folder (points, results.csv, report/)")
     p.add_argument("--scheduler", help="tcp://HOST:PORT of a running `dask scheduler` (default: start a cluster)")
     p.add_argument("--cluster", choices=["local", "htcondor", "slurm"], help="override cluster.kind of the YAML")
-    p.add_argument("--workers", type=int, help="override cluster.n_workers (local cluster)")
+    p.add_argument("--workers", type=int_in(1), help="override cluster.n_workers (local cluster)")
     p.add_argument("--report-only", action="store_true", help="rewrite the report from the points on disk")

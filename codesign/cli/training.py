@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from codesign.cli.common import add_command as _add
-from codesign.cli.common import add_out
+from codesign.cli.common import add_out, int_in
 from codesign.cli.common import with_overrides as _with_overrides
 
 
@@ -38,8 +38,8 @@ def register(sub: argparse._SubParsersAction) -> None:
              "also a model folder for `codesign hls/rtl/vectors`.")
     p.add_argument("--config", required=True, help="AutoencoderSpec YAML, e.g. models/econt_5elink_tele.yaml")
     add_out(p, "output folder")
-    p.add_argument("--epochs", type=int, help="override training.epochs")
-    p.add_argument("--seed", type=int, help="override training.seed (splits, synthetic wafers, initial weights)")
+    p.add_argument("--epochs", type=int_in(1), help="override training.epochs")
+    p.add_argument("--seed", type=int_in(0), help="override training.seed (splits, synthetic wafers, initial weights)")
     p = _add(sub, "evaluate", _cmd_evaluate, "compare an autoencoder with the ECON-T chip's algorithms (exact EMD)",
              "On the held-out test split (the training spec's fractions and seed) of a wafer file: exact EMD "
              "for the autoencoder and for every chip algorithm that sends data at the encoder's eLink count "
@@ -47,7 +47,7 @@ def register(sub: argparse._SubParsersAction) -> None:
              "metrics.json, report.md (with the best chip algorithm per module type), emd.png.")
     p.add_argument("--model", required=True, help="folder written by `codesign train`")
     p.add_argument("--data", help="wafer file (default: real highpu_dev.csv)")
-    p.add_argument("--elinks", type=int, help="eLink count of the chip algorithms (default: the encoder's)")
+    p.add_argument("--elinks", type=int_in(1, 13), help="eLink count of the chip algorithms (default: the encoder's)")
     p.add_argument("--module", nargs="+", choices=("hd", "ld"), default=["hd", "ld"],
                    help="module types of the chip algorithms: hd = DropLSB 3, ld = DropLSB 1 (default: hd ld)")
     p.add_argument("--ideal", action="store_true",

@@ -54,6 +54,11 @@ class AeTrainingConfig:
             rate = getattr(self, name)
             if not math.isfinite(rate) or rate <= 0:
                 raise ValueError(f"training.{name} must be a finite positive number, got {rate}")
+        fractions = self.split
+        if (len(fractions) != 3 or not all(math.isfinite(f) and f >= 0 for f in fractions)
+                or not math.isclose(sum(fractions), 1.0) or min(fractions[1:]) <= 0):
+            raise ValueError(f"training.split must be three fractions (train, val, test) summing to 1, val and "
+                             f"test above 0, got {list(fractions)}")
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,15 @@ from codesign.data.onchip import INPUT_BITS, INPUT_FRAC_BITS
 LATENT_BITS_BY_ELINKS = {2: 3, 3: 5, 4: 7, 5: 9}
 
 
+# (field, lowest, highest) of EncoderConfig's integer fields: what the quantizers, the hardware generators
+# and the 8-bit on-chip inputs can represent (weights up to 16 bits: the RTL's multipliers grow with them)
+_RANGES = (
+    ("input_int_bits", 0, 8), ("input_frac_bits", 0, 16), ("conv_filters", 1, 64), ("conv_kernel", 1, 8),
+    ("conv_stride", 1, 8), ("weight_bits", 2, 16), ("conv_act_bits", 1, 16), ("conv_act_int_bits", 0, 16),
+    ("latent_dim", 1, 64), ("latent_int_bits", 0, 16),
+)
+
+
 @dataclass(frozen=True)
 class EncoderConfig:
     """Shapes and fixed-point formats of the on-chip encoder (defaults: the published 5-eLink ECON-T)."""
@@ -54,6 +63,10 @@ class EncoderConfig:
     sparse_value_bits: int = INPUT_BITS
 
     def __post_init__(self) -> None:
+        for name, lo, hi in _RANGES:
+            value = getattr(self, name)
+            if not lo <= value <= hi:
+                raise ValueError(f"{name} must be in [{lo}, {hi}], got {value}")
         if self.elinks not in LATENT_BITS_BY_ELINKS:
             raise ValueError(f"elinks must be one of {sorted(LATENT_BITS_BY_ELINKS)}, got {self.elinks}")
         if not 0 <= self.weight_frac_bits < self.weight_bits:
