@@ -18,6 +18,7 @@ import platform
 import shutil
 import sys
 import tempfile
+import zipfile
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from importlib import metadata
@@ -155,3 +156,25 @@ def atomic_dir(path: str | Path, force: bool = False) -> Iterator[Path]:
     finally:
         if tmp.exists():
             shutil.rmtree(tmp)
+
+
+class UnreadableFileError(ValueError):
+    """A file that exists but cannot be read as what it should be."""
+
+
+def load_keras_file(path: str | Path, **kwargs: Any) -> Any:
+    """``keras.models.load_model`` that names the file and the reason when it exists but cannot be read
+    (truncated, not a Keras archive, a layer that is not registered) instead of Keras' "File not found"."""
+    import keras
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such model file")
+    if not zipfile.is_zipfile(path):  # Keras itself says "File not found" for these
+        raise UnreadableFileError(f"{path}: exists but is not a readable Keras model (not a .keras zip archive: "
+                                  f"truncated or another format, {path.stat().st_size} bytes)")
+    try:
+        return keras.models.load_model(path, **kwargs)
+    except Exception as err:  # Keras raises ValueError, OSError, zipfile errors, TypeError alike
+        reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise UnreadableFileError(f"{path}: exists but is not a readable Keras model ({reason[:200]})") from err

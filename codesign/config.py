@@ -75,16 +75,27 @@ def from_mapping(cls: type[T], mapping: Any, where: str = "config") -> T:
         raise ConfigError(f"{where}: {err}") from err
 
 
-def load_config(cls: type[T], path: str | Path) -> T:
-    """Load YAML file ``path`` into dataclass ``cls``; errors name the file and the key."""
+def read_yaml(path: str | Path, what: str = "config file") -> Any:
+    """The content of YAML file ``path``; a missing, unreadable or malformed file is a ``ConfigError`` that
+    names it."""
     path = Path(path)
     try:
-        mapping = yaml.safe_load(path.read_text())
+        return yaml.safe_load(path.read_text(encoding="utf-8-sig"))
     except FileNotFoundError:
-        raise ConfigError(f"{path}: config file not found") from None
+        raise ConfigError(f"{path}: {what} not found") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{path}: is a folder, expected a {what}") from None
+    except PermissionError:
+        raise ConfigError(f"{path}: no permission to read this {what}") from None
+    except UnicodeDecodeError as err:
+        raise ConfigError(f"{path}: not a text file (byte {err.start} is not UTF-8)") from None
     except yaml.YAMLError as err:
-        raise ConfigError(f"{path}: invalid YAML: {err}") from err
-    return from_mapping(cls, mapping, where=str(path))
+        raise ConfigError(f"{path}: invalid YAML: {err}") from None
+
+
+def load_config(cls: type[T], path: str | Path) -> T:
+    """Load YAML file ``path`` into dataclass ``cls``; errors name the file and the key."""
+    return from_mapping(cls, read_yaml(path), where=str(path))
 
 
 def to_mapping(obj: Any) -> dict[str, Any]:

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import yaml
 
-from codesign.artifacts import atomic_path, write_json, write_text
+from codesign.artifacts import atomic_path, load_keras_file, write_json, write_text
 from codesign.config import load_config, to_mapping
 from codesign.data.geometry import find_tc_groups
 from codesign.data.io import REFERENCE_FILE
@@ -161,7 +161,6 @@ def _fit_decoder(ae: Any, encoder: Any, loss: Any, joint_history: dict, out: Pat
 
 def load_autoencoder(model_dir: str | Path) -> tuple[Any, AutoencoderSpec]:
     import hgq  # noqa: F401  (quantized layers)
-    import keras
 
     import codesign.models.layers  # noqa: F401  (custom layers)
 
@@ -169,4 +168,4 @@ def load_autoencoder(model_dir: str | Path) -> tuple[Any, AutoencoderSpec]:
     for name in (AE_FILE, SPEC_FILE):
         if not (folder / name).is_file():
             raise FileNotFoundError(f"{folder}: no {name}; train one with `codesign train`")
-    return keras.models.load_model(folder / AE_FILE, compile=False), load_ae_spec(folder / SPEC_FILE)
+    return load_keras_file(folder / AE_FILE, compile=False), load_ae_spec(folder / SPEC_FILE)

@@ -140,3 +140,31 @@ def test_an_interrupted_write_leaves_no_temporaries_after_the_next_run(tmp_path)
     with atomic_dir(tmp_path / "vec") as tmp:
         (tmp / "a").write_text("1")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["vec", "w.csv"]
+
+
+@pytest.mark.parametrize("content", [b"", b"PK\x03\x04 truncated zip", b"\x00\x01garbage" * 100])
+def test_an_unreadable_model_file_says_so(tmp_path, capsys, content):
+    """item 12: an encoder.keras that exists but is truncated or garbage is not reported as missing."""
+    model = _seeded_model(tmp_path)
+    (model / "encoder.keras").write_bytes(content)
+    assert main(["vectors", "--model", str(model), "--n-wafers", "5", "--out", str(tmp_path / "v")]) == 2
+    err = capsys.readouterr().err
+    assert "encoder.keras: exists but is not a readable Keras model" in err and "not found" not in err
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    ("layout: [8x8\n", "invalid YAML"), (b"\xff\xfe\x00x", "not a text file")])
+def test_a_broken_model_config_names_the_file(tmp_path, capsys, content, message):
+    """item 5: a YAML syntax error (or binary content) in a model folder's config.yaml."""
+    model = _seeded_model(tmp_path)
+    path = model / "config.yaml"
+    path.write_bytes(content if isinstance(content, bytes) else content.encode())
+    assert main(["rtl", "--model", str(model), "--out", str(tmp_path / "r")]) == 2
+    assert f"{path}: {message}" in capsys.readouterr().err
+
+
+def test_a_broken_sweep_file_names_the_file(tmp_path, capsys):
+    sweep = tmp_path / "s.yaml"
+    sweep.write_text("name: x\ngrid: {a: [1, 2\n")
+    assert main(["sweep", "--config", str(sweep), "--out", str(tmp_path / "o")]) == 2
+    assert f"{sweep}: invalid YAML" in capsys.readouterr().err

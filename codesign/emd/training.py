@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import yaml
 
-from codesign.artifacts import atomic_path, provenance, write_json, write_text
+from codesign.artifacts import atomic_path, load_keras_file, provenance, write_json, write_text
 from codesign.config import load_config, to_mapping
 from codesign.data.sources import source_stem, source_wafers
 from codesign.data.splits import split_indices
@@ -116,7 +116,6 @@ def save_learned_emd(model: Any, spec: LearnedEmdSpec, out_dir: Path, history: d
 
 def load_learned_emd(model_dir: str | Path) -> tuple[Any, LearnedEmdSpec]:
     """(Keras model, its spec) from a folder written by ``train_learned_emd``."""
-    import keras
 
     import codesign.emd.learned  # noqa: F401  (registers the custom layers)
 
@@ -124,7 +123,7 @@ def load_learned_emd(model_dir: str | Path) -> tuple[Any, LearnedEmdSpec]:
     for name in (MODEL_FILE, CONFIG_FILE):
         if not (folder / name).is_file():
             raise FileNotFoundError(f"{folder}: no {name}; train one with `codesign emd train`")
-    return keras.models.load_model(folder / MODEL_FILE, compile=False), load_spec(folder / CONFIG_FILE)
+    return load_keras_file(folder / MODEL_FILE, compile=False), load_spec(folder / CONFIG_FILE)
 
 
 def history_summary(model_dir: str | Path) -> dict[str, Any]:

@@ -11,8 +11,8 @@ from typing import Any
 
 import yaml
 
-from codesign.artifacts import atomic_path, provenance, write_json, write_text
-from codesign.config import from_mapping, to_mapping
+from codesign.artifacts import atomic_path, load_keras_file, provenance, write_json, write_text
+from codesign.config import from_mapping, read_yaml, to_mapping
 from codesign.models.encoder import EncoderConfig
 
 ENCODER_FILE = "encoder.keras"
@@ -38,16 +38,15 @@ def load_encoder_config(model_dir: str | Path) -> EncoderConfig:
     path = Path(model_dir) / CONFIG_FILE
     if not path.is_file():
         raise ModelFolderError(f"{model_dir}: not a model folder (no {CONFIG_FILE})")
-    return from_mapping(EncoderConfig, yaml.safe_load(path.read_text()), where=str(path))
+    return from_mapping(EncoderConfig, read_yaml(path, "model config"), where=str(path))
 
 
 def load_encoder(model_dir: str | Path) -> tuple[Any, EncoderConfig]:
     """(Keras encoder, its config) from a model folder."""
     import hgq  # noqa: F401  (registers the quantized layers with Keras before loading)
-    import keras
 
     cfg = load_encoder_config(model_dir)
     path = Path(model_dir) / ENCODER_FILE
     if not path.is_file():
         raise ModelFolderError(f"{model_dir}: no {ENCODER_FILE}")
-    return keras.models.load_model(path), cfg
+    return load_keras_file(path), cfg

@@ -30,9 +30,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-import yaml
 
-from codesign.config import ConfigError, from_mapping, to_mapping
+from codesign.config import ConfigError, from_mapping, read_yaml, to_mapping
 from codesign.data.io import REFERENCE_FILE
 from codesign.models.autoencoder import AutoencoderSpec
 
@@ -178,10 +177,7 @@ def _resolve(path: str, sweep_file: Path) -> Path:
 def load_sweep(path: str | Path) -> Sweep:
     """Load and check a sweep YAML; errors name the file and the key."""
     path = Path(path)
-    try:
-        raw = yaml.safe_load(path.read_text())
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: sweep file not found") from None
+    raw = read_yaml(path, "sweep file")
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: expected a mapping with name, base and grid")
     grid = raw.pop("grid", None)
@@ -192,7 +188,7 @@ def load_sweep(path: str | Path) -> Sweep:
         if not isinstance(values, list) or not values:
             raise ConfigError(f"{path}: grid.{key}: expected a non-empty list of values, got {values!r}")
     base_file = _resolve(options.base, path)
-    base_raw = yaml.safe_load(base_file.read_text())
+    base_raw = read_yaml(base_file, "base spec")
     base = to_mapping(from_mapping(AutoencoderSpec, base_raw, where=str(base_file)))
     for key, values in grid.items():
         for value in values:
