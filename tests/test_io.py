@@ -28,13 +28,41 @@ def _row_with(col: int, text: str) -> str:
         (_row_with(3, "nan"), "line 3, column 3 (CALQ_3): NaN or infinite charge: nan"),
         (_row_with(40, "-4"), "line 3, column 40 (CALQ_40): negative charge: -4"),
         (_row_with(0, "2.5"), "line 3, column 0 (CALQ_0): non-integer charge: 2.5"),
+        (_row_with(5, "4194304"), "line 3, column 5 (CALQ_5): charge above the 22-bit CALQ range (at most 4194303): "
+                                  "4194304"),
+        (_row_with(5, str(2**63)), "line 3, column 5 (CALQ_5): charge above the 22-bit CALQ range (at most 4194303): "
+                                   "9223372036854775808"),
+        (_row_with(9, "9007199254740993"), "line 3, column 9 (CALQ_9): charge above the 22-bit CALQ range"),
+        (_row_with(2, "x" * 200_000), "line 3: unreadable CSV (field larger than field limit (131072))"),
     ],
 )
 def test_malformed_csv_names_file_line_and_column(tmp_path, line, message):
     path = write_csv(tmp_path / "bad.csv", [HEADER, ROW, line])
     with pytest.raises(WaferFileError) as err:
         load_wafers(path)
-    assert str(err.value) == f"{path}, {message}"
+    assert str(err.value).startswith(f"{path}, {message}")
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    (b"\x1f\x8b\x08\x00compressed", "gzip-compressed; decompress it first"),
+    ("CALQ_0\n\xe9\n".encode("latin-1"), "not a UTF-8 text file (byte 7: b'\\xe9')"),
+    (b"\n\n\n", "no wafers (only blank lines)"),
+])
+def test_unreadable_content_names_the_file(tmp_path, content, message):
+    """issue 19 item 10: encodings, compression and blank files give an error with the file."""
+    path = tmp_path / "w.csv"
+    path.write_bytes(content)
+    with pytest.raises(WaferFileError, match=f"^{path}: ") as err:
+        load_wafers(path)
+    assert message in str(err.value)
+
+
+def test_a_byte_order_mark_is_accepted_and_a_folder_is_named(tmp_path):
+    path = tmp_path / "bom.csv"
+    path.write_bytes(("\ufeff" + HEADER + "\n" + ROW + "\n").encode("utf-8"))
+    assert load_wafers(path).calq.tolist() == [[0] * 47 + [5]]
+    with pytest.raises(WaferFileError, match="is a folder, expected a wafer file"):
+        load_wafers(tmp_path)
 
 
 def test_empty_file_is_an_error(tmp_path):
@@ -99,6 +127,18 @@ def test_hdf5_errors_name_dataset_and_row(tmp_path):
         f["other"] = np.ones((2, 48))
     with pytest.raises(WaferFileError, match="no dataset 'calq'"):
         load_wafers(path)
+    with h5py.File(path, "w") as f:
+        f["calq"] = np.full((2, 48), 2**63, dtype=np.uint64)
+    with pytest.raises(WaferFileError, match="row 0, column 0 .*above the 22-bit CALQ range.*9223372036854775808"):
+        load_wafers(path)
+    with h5py.File(path, "w") as f:
+        f.create_group("calq")
+    with pytest.raises(WaferFileError, match="'calq' is a group"):
+        load_wafers(path)
+    with h5py.File(path, "w") as f:
+        f["calq"] = np.array([[b"a"] * 48])
+    with pytest.raises(WaferFileError, match="holds \\|S1, expected numbers"):
+        load_wafers(path)
 
 
 def test_failed_write_leaves_nothing_behind(tmp_path):
@@ -115,3 +155,14 @@ def test_failed_write_leaves_nothing_behind(tmp_path):
 def test_real_highpu_file(highpu):
     assert highpu.shape == (3000, 48)
     assert highpu.min() == 0 and highpu[highpu > 0].min() == 2
+
+
+def test_a_file_of_zero_wafers_is_an_input_error(tmp_path, capsys):
+    """issue 19 item 5: `data stats` and `data compare` on all-zero wafers gave a traceback."""
+    from codesign.cli import main
+
+    path = write_csv(tmp_path / "zero.csv", [HEADER, ",".join(["0"] * 48)] * 1)
+    assert main(["data", "stats", str(path)]) == 2
+    assert "all 1 wafers are all-zero" in capsys.readouterr().err
+    assert main(["data", "compare", str(path), str(path), "--out", str(tmp_path / "c")]) == 2
+    assert load_wafers(path, drop_zero=False).calq.shape == (1, 48)

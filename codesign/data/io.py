@@ -2,8 +2,9 @@
 
 A wafer file holds one row per silicon module per bunch crossing and 48 non-negative integer trigger-cell
 charges (CALQ). CSV files have the header ``CALQ_0,...,CALQ_47`` or no header at all; HDF5 files hold a
-dataset ``calq`` of shape (n, 48). Bad input raises ``WaferFileError`` naming the file, the line and the
-column; an empty file is an error. All-zero wafers carry no shape information and cannot be normalised:
+dataset ``calq`` of shape (n, 48). A charge is a CALQ word: an integer in [0, 2^22 - 1]. CSV is UTF-8 (a
+byte-order mark is accepted). Bad input raises ``WaferFileError`` naming the file, the line and the column;
+an empty file is an error. All-zero wafers carry no shape information and cannot be normalised:
 ``load_wafers`` drops them and reports how many.
 """
 
@@ -25,6 +26,9 @@ REFERENCE_FILE = "highpu_dev.csv"
 CALQ_COLUMNS = tuple(f"CALQ_{i}" for i in range(N_TC))
 HDF5_DATASET = "calq"
 HDF5_SUFFIXES = (".h5", ".hdf5")
+CALQ_BITS = 22  # the CALQ word of the chip
+CALQ_MAX = (1 << CALQ_BITS) - 1
+GZIP_MAGIC = b"\x1f\x8b"
 
 
 class WaferFileError(ValueError):
@@ -50,12 +54,16 @@ def is_hdf5(path: str | Path) -> bool:
 def load_wafers(path: str | Path, drop_zero: bool = True) -> WaferSet:
     """Read a CSV or HDF5 wafer file, validate it and (by default) drop all-zero wafers."""
     path = Path(path)
+    if path.is_dir():
+        raise WaferFileError(f"{path}: is a folder, expected a wafer file (.csv, .h5)")
     if not path.is_file():
         raise WaferFileError(f"{path}: no such file")
     calq = _read_hdf5(path) if is_hdf5(path) else _read_csv(path)
     if not drop_zero:
         return WaferSet(calq, 0, str(path))
     keep = calq.any(axis=1)
+    if not keep.any():
+        raise WaferFileError(f"{path}: all {len(calq)} wafers are all-zero: no charge to normalise or compare")
     return WaferSet(calq[keep], int(np.count_nonzero(~keep)), str(path))
 
 
@@ -64,9 +72,25 @@ def read_calq(path: str | Path) -> np.ndarray:
     return load_wafers(path).calq
 
 
+def _csv_rows(path: Path) -> list[list[str]]:
+    if path.read_bytes()[:2] == GZIP_MAGIC:
+        raise WaferFileError(f"{path}: gzip-compressed; decompress it first (gunzip), wafer files are plain CSV")
+    reader = None
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as handle:
+            reader = csv.reader(handle)
+            return list(reader)
+    except UnicodeDecodeError as err:
+        bad = err.object[err.start:err.start + 1]
+        raise WaferFileError(f"{path}: not a UTF-8 text file (byte {err.start}: {bad!r}); wafer files are UTF-8 "
+                             "CSV") from None
+    except csv.Error as err:
+        line = reader.line_num if reader is not None else "?"
+        raise WaferFileError(f"{path}, line {line}: unreadable CSV ({err})") from None
+
+
 def _read_csv(path: Path) -> np.ndarray:
-    with path.open(newline="") as handle:
-        rows = list(csv.reader(handle))
+    rows = _csv_rows(path)
     if not rows:
         raise WaferFileError(f"{path}: empty file (expected a CALQ_0..CALQ_47 header or 48 columns)")
     first_line = 1
@@ -76,7 +100,8 @@ def _read_csv(path: Path) -> np.ndarray:
     # Blank lines (e.g. a trailing newline pair) are not wafers.
     numbered = [(first_line + i, row) for i, row in enumerate(rows) if row]
     if not numbered:
-        raise WaferFileError(f"{path}: file has a header but no wafers")
+        raise WaferFileError(f"{path}: file has a header but no wafers" if first_line == 2
+                             else f"{path}: no wafers (only blank lines)")
     for line, row in numbered:
         if len(row) != N_TC:
             raise WaferFileError(f"{path}, line {line}: expected {N_TC} columns, found {len(row)}")
@@ -125,11 +150,14 @@ def _validated_integers(path: Path, lines: np.ndarray, values: np.ndarray, unit:
         (~np.isfinite(values), "NaN or infinite charge"),
         (values < 0, "negative charge"),
         (values != np.floor(values), "non-integer charge"),
+        (values > CALQ_MAX, f"charge above the {CALQ_BITS}-bit CALQ range (at most {CALQ_MAX})"),
     )
     for bad, what in checks:
         if bad.any():
             row, col = np.argwhere(bad)[0]
-            raise WaferFileError(f"{path}, {unit} {lines[row]}, {_column(col)}: {what}: {values[row, col]:g}")
+            value = values[row, col]
+            shown = str(int(value)) if np.isfinite(value) and value == np.floor(value) else f"{value:g}"
+            raise WaferFileError(f"{path}, {unit} {lines[row]}, {_column(col)}: {what}: {shown}")
     return values.astype(np.int64)
 
 
@@ -138,14 +166,20 @@ def _read_hdf5(path: Path) -> np.ndarray:
         with h5py.File(path, "r") as f:
             if HDF5_DATASET not in f:
                 raise WaferFileError(f"{path}: no dataset {HDF5_DATASET!r} (found {sorted(f.keys())})")
-            values = f[HDF5_DATASET][...]
+            node = f[HDF5_DATASET]
+            if not isinstance(node, h5py.Dataset):
+                raise WaferFileError(f"{path}: {HDF5_DATASET!r} is a group, expected a dataset of shape (n, {N_TC})")
+            if node.dtype.kind not in "iuf":
+                raise WaferFileError(f"{path}: dataset {HDF5_DATASET!r} holds {node.dtype}, expected numbers")
+            values = node[...]
     except OSError as err:
         raise WaferFileError(f"{path}: not a readable HDF5 file ({err})") from err
     if values.ndim != 2 or values.shape[1] != N_TC:
         raise WaferFileError(f"{path}: dataset {HDF5_DATASET!r} has shape {values.shape}, expected (n, {N_TC})")
     if len(values) == 0:
         raise WaferFileError(f"{path}: dataset {HDF5_DATASET!r} holds no wafers")
-    # HDF5 errors name the 0-based row of the dataset; CSV errors name the 1-based line of the file.
+    # HDF5 errors name the 0-based row of the dataset; CSV errors name the 1-based line of the file. Integers
+    # above 2^53 lose bits as float64 but stay above the CALQ range, so the check still catches them.
     return _validated_integers(path, np.arange(len(values)), values.astype(np.float64), unit="row")
 
 
