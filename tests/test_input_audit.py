@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -168,3 +169,44 @@ def test_a_broken_sweep_file_names_the_file(tmp_path, capsys):
     sweep.write_text("name: x\ngrid: {a: [1, 2\n")
     assert main(["sweep", "--config", str(sweep), "--out", str(tmp_path / "o")]) == 2
     assert f"{sweep}: invalid YAML" in capsys.readouterr().err
+
+
+def _children(pid: int) -> list[int]:
+    from pathlib import Path
+
+    found = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        found += [int(c) for c in (task / "children").read_text().split()] if (task / "children").exists() else []
+    return found
+
+
+@pytest.mark.skipif(not __import__("sys").platform.startswith("linux"), reason="reads /proc")
+def test_emd_workers_die_with_a_killed_parent(tmp_path):
+    """item 6: SIGKILL of the process running exact_emd leaves no worker behind."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    script = ("import numpy as np\nfrom codesign.emd.exact import exact_emd\n"
+              "rng = np.random.default_rng(0)\na = rng.integers(0, 50, (400000, 48)) + 1\n"
+              "exact_emd(a, a[::-1], n_jobs=2)\n")
+    parent = subprocess.Popen([sys.executable, "-c", script])
+    try:
+        deadline = time.monotonic() + 60
+        while len(_children(parent.pid)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        workers = _children(parent.pid)
+        assert len(workers) >= 2, "the pool never started"
+        os.kill(parent.pid, signal.SIGKILL)
+        parent.wait()
+        deadline = time.monotonic() + 10
+        while any(Path(f"/proc/{w}").exists() and "zombie" not in Path(f"/proc/{w}/status").read_text()
+                  for w in workers) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        alive = [w for w in workers if Path(f"/proc/{w}").exists()
+                 and "zombie" not in Path(f"/proc/{w}/status").read_text()]
+        assert not alive, f"workers {alive} outlived their parent"
+    finally:
+        parent.kill()
