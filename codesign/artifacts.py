@@ -85,13 +85,19 @@ def write_json(path: str | Path, obj: Any) -> None:
     write_text(path, json.dumps(obj, indent=2, sort_keys=False) + "\n")
 
 
-def tool_versions(packages: tuple[str, ...] = ("numpy", "POT", "h5py")) -> dict[str, str]:
+# what determines the bits of an artifact: data and EMD (numpy, POT, h5py), training (Keras, TensorFlow, HGQ2),
+# hardware generation (da4ml, hls4ml)
+TOOL_PACKAGES = ("numpy", "POT", "h5py", "keras", "tensorflow-cpu", "tensorflow", "HGQ2", "da4ml", "hls4ml")
+
+
+def tool_versions(packages: tuple[str, ...] = TOOL_PACKAGES) -> dict[str, str]:
     versions = {"python": platform.python_version()}
     for name in packages:
         try:
             versions[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
-            versions[name] = "not installed"
+            if not name.startswith("tensorflow"):  # one of the TensorFlow wheels is installed
+                versions[name] = "not installed"
     return versions
 
 
@@ -178,3 +184,18 @@ def load_keras_file(path: str | Path, **kwargs: Any) -> Any:
     except Exception as err:  # Keras raises ValueError, OSError, zipfile errors, TypeError alike
         reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise UnreadableFileError(f"{path}: exists but is not a readable Keras model ({reason[:200]})") from err
+
+
+def save_model_file(model: Any, path: str | Path) -> None:
+    """Save a Keras model atomically without its optimizer state: a trained model ships as weights and
+    architecture (a third of the size with Adam); resuming a training uses its own checkpoints."""
+    optimizer = getattr(model, "optimizer", None)
+    with atomic_path(path) as tmp:
+        if optimizer is None:
+            model.save(tmp)
+            return
+        del model.optimizer  # Keras 3 saves an attached optimizer's variables with the weights
+        try:
+            model.save(tmp)
+        finally:
+            model.optimizer = optimizer

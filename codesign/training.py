@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import yaml
 
-from codesign.artifacts import atomic_path, load_keras_file, write_json, write_text
+from codesign.artifacts import atomic_path, load_keras_file, save_model_file, write_json, write_text
 from codesign.config import load_config, to_mapping
 from codesign.data.geometry import find_tc_groups
 from codesign.data.io import REFERENCE_FILE
@@ -116,8 +116,7 @@ def train_autoencoder(spec: AutoencoderSpec, out_dir: str | Path, progress: bool
         check_latents_alive(encoder, x_val, spec, when="after the joint fit")
     if cfg.decoder_epochs:
         history = _fit_decoder(ae, encoder, loss, history, out, cfg, fit)
-    with atomic_path(out / AE_FILE) as tmp:
-        ae.save(tmp)
+    save_model_file(ae, out / AE_FILE)
     n_train = len(x_tr) if y_tr is not None else x_tr.n_wafers
     save_encoder(encoder, spec.encoder, out, trained=spec.name, n_train=n_train, n_val=len(x_val))
     write_text(out / SPEC_FILE, yaml.safe_dump(to_mapping(spec), sort_keys=False))

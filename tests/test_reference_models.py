@@ -1,0 +1,38 @@
+"""The committed reference encoders (models/reference/): they load with no other setup, evaluate on any
+wafer file, reproduce their committed held-out report exactly, and beat the chip's best algorithm there."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from codesign.cli import main
+
+REFERENCE = Path(__file__).parents[1] / "models" / "reference"
+NAMES = sorted(p.name for p in REFERENCE.iterdir() if (p / "autoencoder.keras").is_file())
+
+pytestmark = pytest.mark.slow
+
+
+def test_there_is_a_reference_model_per_elink_count():
+    assert {"econt_2elink_hybrid", "econt_3elink_hybrid", "econt_4elink_hybrid"} <= set(NAMES)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_reference_model_reproduces_its_report(name, tmp_path, real_dir):
+    assert main(["evaluate", "--model", str(REFERENCE / name), "--out", str(tmp_path / "eval")]) == 0
+    got = json.loads((tmp_path / "eval" / "metrics.json").read_text())["algorithms"]
+    assert got == json.loads((REFERENCE / name / "eval" / "metrics.json").read_text())["algorithms"]
+    encoder = got[f"autoencoder:{name}"]["mean_emd"]
+    for module in ("hd", "ld"):
+        best_chip = min(v["mean_emd"] for k, v in got.items() if k.startswith("chip:") and f":{module}:" in k)
+        assert encoder < best_chip, f"{name}: {encoder:.4f} not below the best {module} chip algorithm {best_chip:.4f}"
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_reference_model_evaluates_any_wafer_file(name, tmp_path, real_dir):
+    data = real_dir.parent / "econt_conformance" / "dev200.csv"
+    assert main(["evaluate", "--model", str(REFERENCE / name), "--data", str(data), "--out", str(tmp_path)]) == 0
+    assert (tmp_path / "report.md").is_file()
