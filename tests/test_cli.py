@@ -4,6 +4,7 @@ import json
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -92,3 +93,22 @@ def test_help_for_every_command():
         with pytest.raises(SystemExit) as exit_:
             main(argv)
         assert exit_.value.code == 0
+
+
+@pytest.mark.slow
+def test_tensorflow_log_lines_are_hidden_unless_verbose(tmp_path, real_dir):
+    """issue 17: commands that load a model print no absl/oneDNN/CPU-feature lines; --verbose shows them."""
+    import os
+
+    data = real_dir.parent / "econt_conformance" / "dev200.csv"
+    model = Path(__file__).parents[1] / "models" / "reference" / "econt_2elink_hybrid"
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+
+    def stderr(*flags: str) -> str:
+        cmd = [sys.executable, "-m", "codesign.cli", *flags, "evaluate", "--model", str(model), "--data", str(data),
+               "--out", str(tmp_path / "e")]
+        return subprocess.run(cmd, env=env, capture_output=True, text=True, check=True).stderr
+
+    quiet = stderr()
+    assert "I0000" not in quiet and "absl" not in quiet
+    assert "I0000" in stderr("--verbose")

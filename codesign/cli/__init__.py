@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -39,6 +40,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Codesign of on-detector ML data compression for the CMS HGCAL (ECON-T): data, EMD, "
                     "training, evaluation and hardware generation.",
     )
+    parser.add_argument("--verbose", action="store_true",
+                        help="show TensorFlow's C++ log lines (oneDNN, CPU features, graph notices); hidden by default")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for module in (data, emd, econt, training, hardware, asic, sweep):
         module.register(sub)
@@ -55,6 +58,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if not args.verbose:  # before any command imports TensorFlow; its errors still reach us as exceptions
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     try:
         args.handler(args)
     except (WaferFileError, ConfigError, ZeroSumError, ModelFolderError, OutputError, FileNotFoundError,
