@@ -24,7 +24,7 @@ import yaml
 from codesign.artifacts import atomic_path, load_keras_file, save_model_file, write_json, write_text
 from codesign.config import load_config, to_mapping
 from codesign.data.geometry import find_tc_groups
-from codesign.data.io import REFERENCE_FILE
+from codesign.data.io import REFERENCE_FILE, WaferFileError
 from codesign.data.normalise import normalise
 from codesign.data.onchip import onchip_convert
 from codesign.data.sources import source_wafers
@@ -65,6 +65,9 @@ def held_out_wafers(spec: AutoencoderSpec, data: str | None = None, n_wafers: in
     cfg = spec.training
     calq = source_wafers(data or REFERENCE_FILE, cfg.seed, cfg.n_synth_wafers)
     test = calq[split_indices(len(calq), cfg.split, seed=cfg.seed).test]
+    if not len(test):
+        raise WaferFileError(f"{data or REFERENCE_FILE}: its {len(calq)} non-zero wafers leave none for the test "
+                             f"split ({cfg.split[2]:g} of them); give a file with more wafers")
     return test[:n_wafers] if n_wafers else test
 
 

@@ -210,3 +210,12 @@ def test_emd_workers_die_with_a_killed_parent(tmp_path):
         assert not alive, f"workers {alive} outlived their parent"
     finally:
         parent.kill()
+
+
+def test_evaluate_on_a_file_too_small_for_a_test_split(tmp_path, capsys, real_dir):
+    """item 5: one wafer leaves no test split; a clean error instead of a Keras traceback."""
+    small = tmp_path / "one.csv"
+    small.write_text("\n".join((real_dir / "highpu_dev.csv").read_text().splitlines()[:2]) + "\n")
+    model = Path(__file__).parents[1] / "models" / "reference" / "econt_2elink_hybrid"
+    assert main(["evaluate", "--model", str(model), "--data", str(small), "--out", str(tmp_path / "e")]) == 2
+    assert "leave none for the test split" in capsys.readouterr().err
