@@ -10,9 +10,20 @@ from typing import Any
 Handler = Callable[[argparse.Namespace], None]
 
 
+class DefaultsHelpFormatter(argparse.HelpFormatter):
+    """--help shows each option's default, unless it has none (required, a flag) or the help says it."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if action.default in (None, False, argparse.SUPPRESS) or "default" in text.lower():
+            return text
+        return f"{text} (default: %(default)s)"
+
+
 def add_command(sub: argparse._SubParsersAction, name: str, handler: Handler, help_: str,
          description: str | None = None) -> argparse.ArgumentParser:
-    p = sub.add_parser(name, help=help_, description=description or help_)
+    p = sub.add_parser(name, help=help_, description=description or help_,
+                       formatter_class=DefaultsHelpFormatter)
     p.set_defaults(handler=handler)
     return p
 
