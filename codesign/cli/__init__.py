@@ -51,8 +51,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_out(p, "output folder (default: out/demo)", default="out/demo")
     p.add_argument("--n", type=int_in(1), default=5000, help="synthetic wafers")
     p.add_argument("--pairs", type=int_in(1), default=2000, help="pairs for the EMD scales")
-    p.add_argument("--seed", type=int_in(0), default=0)
-    p.add_argument("--preset", default="highpu", choices=["highpu", "ttbar"])
+    p.add_argument("--seed", type=int_in(0), default=0, help="seed of the synthetic wafers and pairs")
+    p.add_argument("--preset", default="highpu", choices=["highpu", "ttbar"], help="synthetic parameter set")
     return parser
 
 

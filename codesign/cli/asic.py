@@ -138,7 +138,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--asic", required=True, help="folder of `codesign asic synth` (netlist.v)")
     p.add_argument("--rtl", required=True, help="the RTL folder it was synthesised from")
     p.add_argument("--vectors", required=True, help="vectors folder (codesign vectors)")
-    p.add_argument("--wafers", type=int_in(1), default=200)
+    p.add_argument("--wafers", type=int_in(1), default=200, help="real wafers simulated on the netlist")
     p.add_argument("--fj-per-toggle", type=positive_float, default=5.0, help="energy per bit toggle (65 nm LP default)")
     p = _add(asub, "rtl", _cmd_asic_rtl, "reconfigurable encoder RTL (weights loaded at run time)",
              "Generate the encoder with weights in a configuration shift register (serial port cfg_en/cfg_in/"
@@ -146,8 +146,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--config", default="models/econt_5elink_seeded.yaml", help="EncoderConfig YAML (shape)")
     add_out(p, "RTL folder to write (replaced whole: refused if it holds files codesign did not write)")
     p.add_argument("--force", action="store_true", help="replace --out even if it holds other files")
-    p.add_argument("--clock-period", type=positive_float, default=25.0)
-    p.add_argument("--calq-bits", type=int_in(1, 32), default=22)
+    p.add_argument("--clock-period", type=positive_float, default=25.0, help="ns (40 MHz: 25)")
+    p.add_argument("--calq-bits", type=int_in(1, 32), default=22, help="width of each CALQ input")
     p.add_argument("--tmr", action="store_true", help="triplicate the configuration register (majority vote)")
     p = _add(asub, "config", _cmd_asic_config, "configuration image (register contents) of a trained encoder",
              "Write the register image (hex, bit 0 shifted in first) and its register map and protocol (.json).")
@@ -160,31 +160,32 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = _add(asub, "verify", _cmd_asic_verify, "load two weight sets into one reconfigurable RTL and check both",
              "Build the reconfigurable RTL once; load model A through the serial port, stream wafers, compare with "
              "Keras A; load B, stream, compare with Keras B; read the registers back.")
-    p.add_argument("--model-a", required=True)
-    p.add_argument("--model-b", required=True)
+    p.add_argument("--model-a", required=True, help="model folder loaded first")
+    p.add_argument("--model-b", required=True, help="model folder loaded second, same shapes")
     p.add_argument("--data", help="wafers (default: real highpu_dev.csv, else synthetic)")
     p.add_argument("--n-wafers", type=int_in(1), default=500)
-    p.add_argument("--sim", default="verilator", choices=["icarus", "verilator"])
+    p.add_argument("--sim", default="verilator", choices=["icarus", "verilator"], help="simulator")
     add_out(p, "work folder")
     p = _add(asub, "faults", _cmd_asic_faults, "single-event-upset campaign with and without TMR",
              "Flip random single bits of the configuration registers while wafers stream (Verilator), once on "
              "the plain and once on the TMR reconfigurable design; report wrong output frames for both (the TMR "
              "run fails on any).")
     p.add_argument("--model", required=True, help="model folder (weights loaded before the campaign)")
-    p.add_argument("--faults", type=int_in(0), default=1000)
-    p.add_argument("--seed", type=int_in(0), default=0)
+    p.add_argument("--faults", type=int_in(0), default=1000, help="single-bit upsets injected")
+    p.add_argument("--seed", type=int_in(0), default=0, help="seed of the upset times and bits")
     p.add_argument("--data", help="wafers (default: real highpu_dev.csv, else synthetic)")
-    p.add_argument("--n-wafers", type=int_in(1), default=500)
+    p.add_argument("--n-wafers", type=int_in(1), default=500, help="wafers streamed")
     add_out(p, "work folder")
     p = _add(asub, "upsets", _cmd_asic_upsets, "EMD degradation under random weight bit flips without TMR",
              "Flip 1, 2, 4, ... random bits of a trained autoencoder's configuration register image (no "
              "correction), reload the weights, and measure the exact EMD on held-out wafers; averaged over draws.")
     p.add_argument("--model", required=True, help="folder written by `codesign train`")
     p.add_argument("--data", help="wafer file (default: real highpu_dev.csv; its held-out split is used)")
-    p.add_argument("--n-wafers", type=int_in(1), default=300)
-    p.add_argument("--flips", type=int_in(1), nargs="+", default=[1, 2, 4, 8, 16, 32, 64])
-    p.add_argument("--draws", type=int_in(1), default=10)
-    p.add_argument("--seed", type=int_in(0), default=0)
+    p.add_argument("--n-wafers", type=int_in(1), default=300, help="held-out wafers evaluated")
+    p.add_argument("--flips", type=int_in(1), nargs="+", default=[1, 2, 4, 8, 16, 32, 64],
+                   help="configuration bits flipped at once")
+    p.add_argument("--draws", type=int_in(1), default=10, help="random draws per flip count")
+    p.add_argument("--seed", type=int_in(0), default=0, help="seed of the flipped bits")
     add_out(p, "report folder")
     fpga = sub.add_parser("fpga", help="FPGA implementation reports", description="FPGA synthesis with Yosys.")
     fsub = fpga.add_subparsers(dest="fpga_command", required=True, metavar="COMMAND")
@@ -209,6 +210,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--rtl", required=True, help="RTL folder (codesign rtl or codesign asic rtl)")
     add_out(p, "report folder")
     p.add_argument("--device", default="85k", choices=["25k", "45k", "85k"], help="LFE5U size")
-    p.add_argument("--package", default="CABGA381")
+    p.add_argument("--package", default="CABGA381", help="ECP5 package")
     p.add_argument("--seed", type=int_in(0), default=1, help="placer seed")
     p.add_argument("--pnr-timeout", type=positive_float, default=3600, help="seconds before nextpnr is given up")

@@ -100,8 +100,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_out(p, "output folder")
     p = _add(dsub, "convert", _cmd_data_convert, "convert a wafer file between CSV and HDF5",
              "Convert CSV <-> HDF5 (format chosen by suffix: .h5/.hdf5 or anything else for CSV).")
-    p.add_argument("src")
-    p.add_argument("dst")
+    p.add_argument("src", help="wafer file to read (.csv or .h5)")
+    p.add_argument("dst", help="wafer file to write (.csv or .h5)")
     p = _add(dsub, "onchip", _cmd_data_onchip, "apply the ECON-T on-chip input conversion",
              "Per wafer: the 48 encoder inputs as integers in units of 2**-7 (shift by floor(log2 sum), "
              "truncated) and the 9-bit floating-point sum code; header IN_0..IN_47,SUM_CODE.")

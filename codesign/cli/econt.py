@@ -69,7 +69,7 @@ def register(sub: argparse._SubParsersAction) -> None:
              "included; wafer i at bunch crossing i mod 3564), OUT/reconstructed.csv (what a back end "
              "rebuilds: CALQ_0..CALQ_47 in this project's TC order, bin midpoints, code 0 as 0) and "
              "OUT/summary.json (bits used per BX, buffer truncations). Every row is kept, all-zero ones too.")
-    p.add_argument("--algorithm", required=True, choices=ALGORITHMS)
+    p.add_argument("--algorithm", required=True, choices=ALGORITHMS, help="the chip algorithm")
     p.add_argument("--elinks", type=int_in(1, 13), default=5, help="output eLinks, 1..13 (default: 5)")
     p.add_argument("--module", choices=sorted(MODULE_PRESETS), default="hd",
                    help="module type: hd = DropLSB 3, ld = DropLSB 1 (default: hd)")

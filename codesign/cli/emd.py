@@ -107,7 +107,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--data", nargs="+", required=True, help="wafer files to draw from")
     p.add_argument("--n-random", type=int_in(1), default=10000, help="random pairs")
     p.add_argument("--n-perturbed", type=int_in(1), default=10000, help="wafer vs degraded wafer pairs")
-    p.add_argument("--seed", type=int_in(0), default=0)
+    p.add_argument("--seed", type=int_in(0), default=0, help="seed of the pairs")
     add_out(p, "output .h5 (a folder of shards with --shard-size)", folder=None)
     p.add_argument("--jobs", type=int_in(1), default=None, help="worker processes (default: all cores)")
     p.add_argument("--shard-size", type=int_in(0), default=0,

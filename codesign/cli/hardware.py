@@ -89,7 +89,7 @@ def register(sub: argparse._SubParsersAction) -> None:
              "Build the quantized encoder of an EncoderConfig YAML with seeded weights spread over the whole "
              "weight range: a stand-in for the hardware flow until a trained model exists.")
     p.add_argument("--config", default="models/econt_5elink_seeded.yaml", help="EncoderConfig YAML")
-    p.add_argument("--seed", type=int_in(0), default=1)
+    p.add_argument("--seed", type=int_in(0), default=1, help="seed of the weights")
     add_out(p, "model folder to write")
 
     p = _add(sub, "hls", _cmd_hls, "write an hls4ml HLS project and check its C simulation",
@@ -97,10 +97,10 @@ def register(sub: argparse._SubParsersAction) -> None:
              "simulation with g++ and count latent integers differing from Keras on wafers (must be 0; exit 1 "
              "otherwise). --synth also runs the vendor HLS tool when it is installed.")
     p.add_argument("--model", required=True, help="model folder")
-    p.add_argument("--backend", default="vitis", choices=["vitis", "vivado", "catapult"])
+    p.add_argument("--backend", default="vitis", choices=["vitis", "vivado", "catapult"], help="hls4ml backend")
     add_out(p, "project folder, e.g. hls_projects/NAME")
-    p.add_argument("--reuse-factor", type=int_in(1), default=1)
-    p.add_argument("--strategy", default="latency", choices=["latency", "resource"])
+    p.add_argument("--reuse-factor", type=int_in(1), default=1, help="hls4ml reuse factor (1: fully parallel)")
+    p.add_argument("--strategy", default="latency", choices=["latency", "resource"], help="hls4ml strategy")
     p.add_argument("--clock-period", type=positive_float, default=25.0, help="ns (default 25: 40 MHz)")
     p.add_argument("--data", help="wafers for the check (default: real highpu_dev.csv, else synthetic)")
     p.add_argument("--n-wafers", type=int_in(1), default=None, help="use at most this many (default: all)")
@@ -124,7 +124,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--model", required=True, help="model folder")
     p.add_argument("--data", help="wafers (default: real highpu_dev.csv, else synthetic)")
     p.add_argument("--n-wafers", type=int_in(1), default=None, help="use at most this many wafers (default: all)")
-    p.add_argument("--calq-bits", type=int_in(1, 32), default=22)
+    p.add_argument("--calq-bits", type=int_in(1, 32), default=22, help="CALQ width of the saturated corner cases")
     p.add_argument("--seed", type=int_in(0), default=0, help="seed of the random corner cases")
     add_out(p, "vectors folder to write (replaced whole: refused if it holds files codesign did not write)")
     p.add_argument("--force", action="store_true", help="replace --out even if it holds other files")
@@ -134,7 +134,7 @@ def register(sub: argparse._SubParsersAction) -> None:
              "vector at one wafer per clock, idle gaps) bit-exactly against the expected frames.")
     p.add_argument("--rtl", required=True, help="RTL folder (codesign rtl)")
     p.add_argument("--vectors", required=True, help="vectors folder (codesign vectors)")
-    p.add_argument("--sim", default="icarus", choices=["icarus", "verilator"])
+    p.add_argument("--sim", default="icarus", choices=["icarus", "verilator"], help="simulator")
     p.add_argument("--build-dir", help="simulator build folder (default: RTL/sim_SIM)")
     p.add_argument("--waves", action="store_true", help="dump waveforms")
     p.add_argument("--frame", default="project", choices=["project", "chip"],
