@@ -33,12 +33,10 @@ from codesign.models.autoencoder import AutoencoderSpec, build_autoencoder
 from codesign.models.encoder import encoder_inputs
 from codesign.models.fit import TrainingFailed, fit_resumable
 from codesign.models.losses import combined_loss
-from codesign.models.store import save_encoder
+from codesign.models.store import AE_FILE, SPEC_FILE, save_encoder
 
-AE_FILE = "autoencoder.keras"
 JOINT_FILE = "joint.keras"  # the autoencoder after the joint fit, while the decoder stage runs
 JOINT_HISTORY_FILE = "joint_history.json"
-SPEC_FILE = "spec.yaml"
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 

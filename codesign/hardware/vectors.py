@@ -68,19 +68,35 @@ def corner_cases(calq_bits: int, n_random: int = 32, seed: int = 0) -> tuple[np.
     return np.concatenate([c for c, _ in cases]), [k for c, k in cases for _ in range(len(c))]
 
 
-def expected_frames(model: Any, cfg: EncoderConfig, calq: np.ndarray) -> tuple[list[int], list[int] | None]:
-    """What the chip must send for each wafer, according to the Keras model: the project frames and the
-    chip's autoencoder frames (None where the format does not fit those)."""
+@dataclass(frozen=True)
+class EncodedWafers:
+    """What the chip makes of wafers, according to the Keras model: per wafer the latent integers, the sum
+    code, whether it went in sparse mode, and the frame (``codesign.hardware.frame`` layout, an integer);
+    ``chip_frames`` in the chip's autoencoder frame where the format fits it (else None)."""
+
+    latents: np.ndarray  # (n, n_latents) unsigned integers
+    sum_codes: np.ndarray  # (n,)
+    sparse: np.ndarray  # (n,) bool: sent in sparse mode (hybrid encoder)
+    frames: list[int]
+    chip_frames: list[int] | None
+    fmt: FrameFormat
+
+    def __len__(self) -> int:
+        return len(self.frames)
+
+
+def encode(model: Any, cfg: EncoderConfig, calq: np.ndarray) -> EncodedWafers:
+    """Run the on-chip conversion and the quantized encoder on (n, 48) CALQ wafers and pack their frames."""
     words = onchip_convert(calq)
     latents = latent_integers(model.predict(encoder_inputs(words.inputs, cfg), verbose=0, batch_size=1024), cfg)
     fmt = FrameFormat.of(cfg)
+    sparse = is_sparse(words.inputs, cfg.sparse_max_occupancy)
     if not fmt.sparse_mode:
         chip = None if chip_frame_problem(fmt) else pack_chip_frames(latents, words.sum_code, fmt)
-        return pack_frames(latents, words.sum_code, fmt), chip
+        return EncodedWafers(latents, words.sum_code, sparse, pack_frames(latents, words.sum_code, fmt), chip, fmt)
     payloads = fmt.cell_coding.pack(*best_cells(words.inputs, fmt.sparse_cells))
-    sparse = is_sparse(words.inputs, cfg.sparse_max_occupancy)
     mixed = [p if s else None for p, s in zip(payloads, sparse, strict=True)]
-    return pack_frames(latents, words.sum_code, fmt, mixed), None
+    return EncodedWafers(latents, words.sum_code, sparse, pack_frames(latents, words.sum_code, fmt, mixed), None, fmt)
 
 
 def make_vectors(model: Any, cfg: EncoderConfig, real_calq: np.ndarray, calq_bits: int = 22,
@@ -90,9 +106,9 @@ def make_vectors(model: Any, cfg: EncoderConfig, real_calq: np.ndarray, calq_bit
         raise ValueError(f"real wafers hold CALQ {real_calq.max()} which does not fit {calq_bits} bits")
     corners, kinds = corner_cases(calq_bits, seed=seed)
     calq = np.concatenate([real_calq, corners])
-    frames, chip_frames = expected_frames(model, cfg, calq)
-    return Vectors(calq=calq, frames=frames, kinds=["real"] * len(real_calq) + kinds, calq_bits=calq_bits,
-                   fmt=FrameFormat.of(cfg), chip_frames=chip_frames)
+    encoded = encode(model, cfg, calq)
+    return Vectors(calq=calq, frames=encoded.frames, kinds=["real"] * len(real_calq) + kinds, calq_bits=calq_bits,
+                   fmt=encoded.fmt, chip_frames=encoded.chip_frames)
 
 
 def pack_calq(calq: np.ndarray, calq_bits: int) -> list[int]:

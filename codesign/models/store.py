@@ -1,4 +1,5 @@
-"""A model folder: ``encoder.keras`` + ``config.yaml`` (EncoderConfig) + ``metadata.json``.
+"""A model folder: ``encoder.keras`` + ``config.yaml`` (EncoderConfig) + ``metadata.json``, and when trained
+``autoencoder.keras`` (encoder and float decoder) + ``spec.yaml`` (AutoencoderSpec).
 
 This is the hand-over between training (or ``codesign model init`` with seeded weights) and every hardware
 command (``--model DIR``). Files are written atomically; a folder missing a file is reported by name.
@@ -18,6 +19,8 @@ from codesign.models.encoder import EncoderConfig
 ENCODER_FILE = "encoder.keras"
 CONFIG_FILE = "config.yaml"
 METADATA_FILE = "metadata.json"
+AE_FILE = "autoencoder.keras"
+SPEC_FILE = "spec.yaml"
 
 
 class ModelFolderError(ValueError):

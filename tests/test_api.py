@@ -1,0 +1,68 @@
+"""The Python API (codesign/api.py): the README's example runs as written, and the API gives what the
+command line gives."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import codesign
+from codesign.models.store import ModelFolderError
+
+ROOT = Path(__file__).parents[1]
+REFERENCE = ROOT / "models" / "reference" / "econt_2elink_hybrid"
+
+
+def test_import_codesign_loads_no_tensorflow():
+    code = "import sys, codesign; print(sorted(set(sys.modules) & {'keras', 'tensorflow'}))"
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout == "[]\n"
+    assert set(codesign.__all__) == {"Evaluation", "Model", "load_model", "load_wafers", "read_calq"}
+
+
+@pytest.mark.slow
+def test_the_readme_python_blocks_run(real_dir, monkeypatch, tmp_path):
+    blocks = re.findall(r"```python\n(.*?)```", (ROOT / "README.md").read_text(), flags=re.S)
+    assert blocks, "the README has no python example"
+    monkeypatch.chdir(ROOT)
+    for block in blocks:
+        exec(compile(block.replace('"out/', f'"{tmp_path}/'), "README.md", "exec"), {})
+
+
+@pytest.mark.slow
+def test_api_evaluate_equals_the_committed_cli_report(real_dir):
+    from codesign.training import held_out_wafers, load_ae_spec
+
+    model = codesign.load_model(REFERENCE)
+    assert "2 eLinks, 16 x 3-bit latents, sparse mode up to 7 inputs as 4 cells of 6 bits" in repr(model)
+    result = model.evaluate(held_out_wafers(load_ae_spec(REFERENCE / "spec.yaml")))
+    committed = json.loads((REFERENCE / "eval" / "metrics.json").read_text())["algorithms"]
+    assert result.metrics == committed
+    assert result.best_chip("ld")[0] == "chip:best-choice:ld:2elink"
+
+
+@pytest.mark.slow
+def test_predict_is_the_vectors_frames_and_untrained_folders_say_why(tmp_path, highpu):
+    from codesign.cli import main
+    from codesign.hardware.vectors import read_vectors
+
+    assert main(["vectors", "--model", str(REFERENCE), "--n-wafers", "300", "--out", str(tmp_path / "v")]) == 0
+    _, expected, _ = read_vectors(tmp_path / "v")
+    encoded = codesign.load_model(REFERENCE).predict(highpu[:300])
+    assert encoded.frames == expected[:300] and encoded.sparse.any() and not encoded.sparse.all()
+    assert encoded.latents.shape == (300, 16) and encoded.chip_frames is None  # hybrid: no chip frame
+    seeded = tmp_path / "seeded"
+    assert main(["model", "init", "--config", "models/econt_5elink_seeded.yaml", "--out", str(seeded)]) == 0
+    untrained = codesign.load_model(seeded)
+    assert not untrained.trained and len(untrained.predict(highpu[:5]).chip_frames) == 5
+    with pytest.raises(ModelFolderError, match="no decoder"):
+        untrained.reconstruct(highpu[:5])
+    with pytest.raises(ValueError, match="integer CALQ"):
+        untrained.predict(np.zeros((2, 47), dtype=int))
+    with pytest.raises(ModelFolderError, match="not a model folder"):
+        codesign.load_model(tmp_path)
