@@ -25,10 +25,12 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from codesign.errors import InputError
+
 OUTPUT_MARKER = ".codesign-output"  # in every folder atomic_dir writes: it may be replaced as a whole
 
 
-class OutputError(ValueError):
+class OutputError(InputError):
     """An output path that cannot be written as asked (nothing was written)."""
 
 
@@ -164,7 +166,7 @@ def atomic_dir(path: str | Path, force: bool = False) -> Iterator[Path]:
             shutil.rmtree(tmp)
 
 
-class UnreadableFileError(ValueError):
+class UnreadableFileError(InputError):
     """A file that exists but cannot be read as what it should be."""
 
 

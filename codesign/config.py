@@ -15,10 +15,12 @@ from typing import Any, TypeVar
 
 import yaml
 
+from codesign.errors import InputError
+
 T = TypeVar("T")
 
 
-class ConfigError(ValueError):
+class ConfigError(InputError):
     """A configuration file or mapping does not match its schema."""
 
 

@@ -10,12 +10,14 @@ import sysconfig
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from codesign.errors import ToolFailure
 
-class ToolNotFoundError(RuntimeError):
+
+class ToolNotFoundError(ToolFailure):
     """An external tool is not installed; the message says how to get it."""
 
 
-class ToolError(RuntimeError):
+class ToolError(ToolFailure):
     """An external tool ran and failed; the message points at its log."""
 
 

@@ -112,3 +112,32 @@ def test_tensorflow_log_lines_are_hidden_unless_verbose(tmp_path, real_dir):
     quiet = stderr()
     assert "I0000" not in quiet and "absl" not in quiet
     assert "I0000" in stderr("--verbose")
+
+
+@pytest.mark.parametrize(("error", "code", "word"), [
+    ("InputError", 2, "error"), ("VerificationError", 1, "failed"), ("ToolFailure", 3, "failed")])
+def test_errors_map_to_exit_codes_by_class(monkeypatch, capsys, error, code, word):
+    """One hierarchy (codesign.errors), mapped in one place: 2 bad input, 1 a check failed, 3 a tool failed."""
+    import codesign.cli.data
+    import codesign.errors
+
+    def handler(args):
+        raise getattr(codesign.errors, error)("what went wrong")
+
+    monkeypatch.setattr(codesign.cli.data, "_cmd_data_stats", handler)
+    assert main(["data", "stats", "x.csv"]) == code
+    assert capsys.readouterr().err == f"codesign: {word}: what went wrong\n"
+
+
+def test_framework_errors_share_one_base():
+    from codesign.config import ConfigError
+    from codesign.data.io import WaferFileError
+    from codesign.errors import CodesignError, InputError, ToolFailure, VerificationError
+    from codesign.hardware.sim.runner import SimulationFailed
+    from codesign.models.fit import TrainingFailed
+    from codesign.tools import ToolError, ToolNotFoundError
+
+    assert all(issubclass(c, InputError) for c in (ConfigError, WaferFileError))
+    assert all(issubclass(c, VerificationError) for c in (SimulationFailed, TrainingFailed))
+    assert all(issubclass(c, ToolFailure) for c in (ToolError, ToolNotFoundError))
+    assert issubclass(InputError, CodesignError) and issubclass(InputError, ValueError)

@@ -12,6 +12,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from codesign.errors import InputError
+
 UM2_PER_GE_65NM = 1.44
 GE_PER_CELL = {
     "$_BUF_": 0.0, "$_NOT_": 0.67, "$_NAND_": 1.0, "$_NOR_": 1.0, "$_AND_": 1.33, "$_OR_": 1.33,
@@ -22,7 +24,7 @@ DFF_GE, RESET_GE, ENABLE_GE = 4.33, 1.0, 1.33
 _DFF = re.compile(r"^\$_(S?)DFF(C?E?)_([A-Z0-9]+)_$")  # $_DFF_P_, $_SDFF_PN1_, $_DFFE_PP_, $_SDFFCE_PP0P_
 
 
-class UnknownCellError(ValueError):
+class UnknownCellError(InputError):
     """A cell type has no gate-equivalent cost: the area model would be silently incomplete."""
 
 

@@ -1,8 +1,8 @@
 """``codesign`` command line: argument parsing only; every command calls one library function.
 
 One module per pipeline stage (data, emd, training, hardware, asic, sweep), each with a ``register(sub)`` that
-adds its subcommands; ``main`` maps the framework's named errors to exit codes (2: bad input, 1: a tool or
-a simulation failed).
+adds its subcommands; ``main`` maps the framework's errors (``codesign.errors``) to exit codes: 2 bad input,
+1 a verification failed, 3 a tool failed.
 """
 
 from __future__ import annotations
@@ -13,17 +13,10 @@ import os
 import sys
 from pathlib import Path
 
-from codesign.artifacts import OutputError
 from codesign.cli import asic, data, econt, emd, hardware, sweep, training
 from codesign.cli.common import add_command as _add
 from codesign.cli.common import add_out, int_in
-from codesign.config import ConfigError
-from codesign.data.io import WaferFileError
-from codesign.data.normalise import ZeroSumError
-from codesign.hardware.sim.runner import SimulationFailed
-from codesign.models.fit import TrainingFailed
-from codesign.models.store import ModelFolderError
-from codesign.tools import ToolError, ToolNotFoundError
+from codesign.errors import CodesignError, InputError
 
 
 def _cmd_demo(args: argparse.Namespace) -> None:
@@ -62,15 +55,15 @@ def main(argv: list[str] | None = None) -> int:
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     try:
         args.handler(args)
-    except (WaferFileError, ConfigError, ZeroSumError, ModelFolderError, OutputError, FileNotFoundError,
-            ValueError) as err:
+    except CodesignError as err:  # the one place that maps errors to exit codes (codesign.errors)
+        kind = "error" if isinstance(err, InputError) else "failed"
+        print(f"codesign: {kind}: {err}", file=sys.stderr)
+        return err.exit_code
+    except (FileNotFoundError, ValueError) as err:  # a library check without a framework class: bad input
         print(f"codesign: error: {err}", file=sys.stderr)
-        return 2
+        return InputError.exit_code
     except (PermissionError, IsADirectoryError, NotADirectoryError, FileExistsError) as err:
         # a file the command could not open or create as asked: the OS message names it
         print(f"codesign: error: {err.strerror}: {err.filename}", file=sys.stderr)
-        return 2
-    except (SimulationFailed, ToolError, ToolNotFoundError, TrainingFailed) as err:
-        print(f"codesign: failed: {err}", file=sys.stderr)
-        return 1
+        return InputError.exit_code
     return 0

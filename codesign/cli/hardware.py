@@ -23,6 +23,7 @@ def _cmd_model_init(args: argparse.Namespace) -> None:
 
 def _cmd_hls(args: argparse.Namespace) -> None:
     from codesign.data.onchip import onchip_convert
+    from codesign.errors import VerificationError
     from codesign.hardware.hls import HlsSettings, csim_mismatches, run_hls_synthesis, write_hls_project
     from codesign.hardware.vectors import check_wafers, corner_cases
     from codesign.models.encoder import encoder_inputs, latent_integers
@@ -41,7 +42,7 @@ def _cmd_hls(args: argparse.Namespace) -> None:
     bad = csim_mismatches(hls_model, x, expected, cfg)
     print(f"C simulation vs Keras on {len(calq)} wafers ({source}): {bad} of {expected.size} latents differ")
     if bad:
-        raise SystemExit(1)
+        raise VerificationError(f"HLS C simulation differs from Keras on {bad} of {expected.size} latents")
     if args.synth:
         try:
             print(run_hls_synthesis(hls_model, settings, args.out))

@@ -27,10 +27,10 @@ def _cmd_sweep(args: argparse.Namespace) -> None:
     print(f"{summary['n_ok']} points finished, {failed} failed; table {out / 'results.csv'}, "
           f"report {out / 'report' / 'pareto.md'}")
     if failed:
-        from codesign.tools import ToolError
+        from codesign.errors import VerificationError
 
-        raise ToolError(f"{failed} of {len(rows)} sweep points failed (their errors: {out}/points/*/error.json); "
-                        "rerun the same command to retry them")
+        raise VerificationError(f"{failed} of {len(rows)} sweep points failed (their errors: "
+                                f"{out}/points/*/error.json); rerun the same command to retry them")
 
 
 def register(sub: argparse._SubParsersAction) -> None:

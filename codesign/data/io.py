@@ -20,6 +20,7 @@ import numpy as np
 
 from codesign.artifacts import atomic_path
 from codesign.data.geometry import N_TC
+from codesign.errors import InputError
 
 # The real high-pileup development sample: default held-out evaluation and hardware-verification set.
 REFERENCE_FILE = "highpu_dev.csv"
@@ -31,7 +32,7 @@ CALQ_MAX = (1 << CALQ_BITS) - 1
 GZIP_MAGIC = b"\x1f\x8b"
 
 
-class WaferFileError(ValueError):
+class WaferFileError(InputError):
     """A wafer file is missing, empty or malformed; the message names the file, line and column."""
 
 

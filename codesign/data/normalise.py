@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from codesign.errors import InputError
 
-class ZeroSumError(ValueError):
+
+class ZeroSumError(InputError):
     """A wafer with zero total charge has no shape to normalise or compare."""
 
 

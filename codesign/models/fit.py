@@ -16,8 +16,10 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from codesign.errors import VerificationError
 
-class TrainingFailed(RuntimeError):
+
+class TrainingFailed(VerificationError):
     """Training cannot produce a usable model (e.g. every latent is the same on every wafer)."""
 
 

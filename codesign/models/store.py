@@ -14,6 +14,7 @@ import yaml
 
 from codesign.artifacts import atomic_path, load_keras_file, provenance, write_json, write_text
 from codesign.config import from_mapping, read_yaml, to_mapping
+from codesign.errors import InputError
 from codesign.models.encoder import EncoderConfig
 
 ENCODER_FILE = "encoder.keras"
@@ -23,7 +24,7 @@ AE_FILE = "autoencoder.keras"
 SPEC_FILE = "spec.yaml"
 
 
-class ModelFolderError(ValueError):
+class ModelFolderError(InputError):
     """A model folder is missing or incomplete."""
 
 

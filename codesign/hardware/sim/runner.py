@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree
 
+from codesign.errors import VerificationError
 from codesign.hardware.frame import chip_frame_problem
 from codesign.hardware.rtl import RtlInfo
 from codesign.hardware.vectors import read_vectors
@@ -20,7 +21,7 @@ TESTBENCH = "codesign.hardware.sim.testbench"
 STREAM_TEST = "stream_every_vector_back_to_back"
 
 
-class SimulationFailed(RuntimeError):
+class SimulationFailed(VerificationError):
     """The testbench ran and at least one test failed."""
 
 
