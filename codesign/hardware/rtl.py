@@ -20,7 +20,14 @@ import numpy as np
 from codesign.artifacts import atomic_dir, provenance, write_json, write_text
 from codesign.data.arrange import PIXEL_MASK, TC_OF_PIXEL
 from codesign.hardware.frame import FrameFormat, chip_frame_problem
-from codesign.hardware.topgen import CONVERSION_STAGES, TOP_MODULE, TopSpec, top_verilog
+from codesign.hardware.topgen import (
+    CONVERSION_STAGES,
+    SPARSE_MODULE,
+    TOP_MODULE,
+    TopSpec,
+    sparse_verilog,
+    top_verilog,
+)
 from codesign.models.encoder import EncoderConfig
 
 CORE_MODULE = "econt_encoder"
@@ -148,6 +155,9 @@ def _write_top(folder: Path, cfg: EncoderConfig, core: str, core_latency: int, c
         sparse_max_occupancy=cfg.sparse_max_occupancy,
     )
     write_text(folder / "src" / f"{TOP_MODULE}.v", top_verilog(spec))
+    if spec.sparse_cells:
+        write_text(folder / "src" / f"{SPARSE_MODULE}.v",
+                   sparse_verilog(spec.n_tc, fmt.cell_coding, spec.sparse_max_occupancy))
     sources = sorted(str(p.relative_to(folder)) for p in (folder / "src").rglob("*.v"))
     info = RtlInfo(
         top=TOP_MODULE, core=core, calq_bits=calq_bits, clock_period_ns=clock_period_ns,

@@ -1,0 +1,66 @@
+"""The generated top and sparse selector pass `verilator --lint-only -Wall` with zero warnings, for every
+eLink count, both frames, both sparse cell codings and the reconfigurable core's port set (issue 16). The
+encoder core is a stub with the same ports: da4ml's own cores lint clean, the reconfigurable core is not
+covered here."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from codesign.data.arrange import PIXEL_MASK, TC_OF_PIXEL
+from codesign.hardware.frame import FrameFormat
+from codesign.hardware.topgen import TopSpec, sparse_verilog, top_verilog
+from codesign.models.encoder import LATENT_BITS_BY_ELINKS
+from codesign.tools import ToolNotFoundError, verilator_env
+
+STUB = """`default_nettype none
+module stub_core (input wire clk, input wire [{i}:0] model_inp, output reg [{o}:0] model_out{cfg});
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire [{i}:0] unused = model_inp;
+    /* verilator lint_on UNUSEDSIGNAL */
+    always @(posedge clk) model_out <= {{{n}{{model_inp[0]}}}};{cfg_body}
+endmodule
+`default_nettype wire
+"""
+CFG_PORTS = ", input wire cfg_en, input wire cfg_in, output wire cfg_out"
+CFG_BODY = """
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire unused_cfg = cfg_en;
+    /* verilator lint_on UNUSEDSIGNAL */
+    assign cfg_out = cfg_in;"""
+
+CASES = [(e, None, 8, False) for e in sorted(LATENT_BITS_BY_ELINKS)] + [
+    (2, 7, 6, False),  # hybrid, addresses
+    (5, 20, 8, False),  # hybrid, 48-bit map
+    (4, 19, 7, False),  # hybrid, map with 7-bit values
+    (5, None, 8, True),  # reconfigurable core's ports
+]
+
+
+@pytest.mark.parametrize(("elinks", "occupancy", "value_bits", "config_port"), CASES)
+def test_generated_hdl_has_no_lint_warnings(tmp_path, elinks, occupancy, value_bits, config_port):
+    try:
+        env = {**os.environ, **verilator_env()}
+    except ToolNotFoundError as err:
+        pytest.skip(str(err))
+    fmt = FrameFormat(16, LATENT_BITS_BY_ELINKS[elinks], elinks, occupancy is not None, value_bits)
+    mask, tcs = PIXEL_MASK["8x8"], TC_OF_PIXEL["8x8"]
+    spec = TopSpec(core_module="stub_core", core_latency=3, pixel_tc=[int(t) if m else None for t, m in
+                   zip(tcs, mask, strict=True)], core_input_bits=8, frame=fmt, config_port=config_port,
+                   sparse_max_occupancy=occupancy)
+    files = {"econt_top.v": top_verilog(spec)}
+    if occupancy is not None:
+        files["econt_sparse.v"] = sparse_verilog(spec.n_tc, fmt.cell_coding, occupancy)
+    n_out = 16 * fmt.latent_bits
+    files["stub_core.v"] = STUB.format(i=len(spec.pixel_tc) * 8 - 1, o=n_out - 1, n=n_out,
+                                       cfg=CFG_PORTS if config_port else "", cfg_body=CFG_BODY if config_port else "")
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    proc = subprocess.run(["verilator", "--lint-only", "-Wall", "--top-module", "econt_top", *sorted(files)],
+                          cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert proc.returncode == 0 and "%Warning" not in proc.stderr, proc.stderr[:3000]
+    assert files["econt_top.v"].startswith("`timescale 1ns / 1ps\n`default_nettype none")
