@@ -21,7 +21,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from codesign.data.geometry import N_TC, TcGroups
+from codesign.data.geometry import ADDRESS_BITS, N_TC, TcGroups
+from codesign.data.normalise import unit_or_uniform
 from codesign.data.onchip import SUM_CODE_BITS
 from codesign.econt.algorithms import (
     DEFAULT_THRESHOLD,
@@ -32,7 +33,6 @@ from codesign.econt.algorithms import (
 )
 from codesign.econt.mux import TcMux, load_tc_mux
 
-ADDRESS_BITS = 6
 VALUE_BITS = 7  # ECON-T sends cell values as compact 7-bit floating-point words
 
 
@@ -42,12 +42,6 @@ class Reconstruction:
     wafers: np.ndarray  # (n, 48) unit sum
     bits_per_bx: float
     extra: dict[str, float] = field(default_factory=dict)  # algorithm-specific figures for metrics.json
-
-
-def unit_or_uniform(kept: np.ndarray) -> np.ndarray:
-    kept = np.asarray(kept, dtype=np.float64)
-    sums = kept.sum(axis=1, keepdims=True)
-    return np.where(sums > 0, kept / np.where(sums > 0, sums, 1.0), 1.0 / N_TC)
 
 
 def ideal_threshold(calq: np.ndarray, threshold: int = 35) -> Reconstruction:

@@ -138,8 +138,8 @@ def test_flip_bits_inverts_register_bits_in_twos_complement():
 
 
 def test_register_words_load_back_into_the_model():
-    from codesign.asic.reconfig import register_words
     from codesign.asic.upsets import flip_bits, set_register_words
+    from codesign.hardware.reconfig import register_words
     from codesign.models.encoder import EncoderConfig, build_encoder
 
     cfg = EncoderConfig()
@@ -234,7 +234,7 @@ def test_econt_i2c_registers_read_back_into_the_weights(tmp_path):
 
 
 def test_i2c_registers_invert_and_refuse_other_shapes():
-    from codesign.asic.reconfig import check_i2c_shape, i2c_registers, image_from_i2c
+    from codesign.hardware.reconfig import check_i2c_shape, i2c_registers, image_from_i2c
     from codesign.models.encoder import EncoderConfig
 
     image = int.from_bytes(np.random.default_rng(0).bytes(12_864 // 8), "little")

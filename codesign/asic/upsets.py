@@ -2,7 +2,7 @@
 configuration register (the reconfigurable chip's weights) are flipped and not corrected (no TMR).
 
 For 1, 2, 4, ... flips, ``draws`` random sets of register bits are flipped in the image the chip would hold
-(``codesign.asic.reconfig`` map: two's-complement words, Keras order), the words are written back into the
+(``codesign.hardware.reconfig`` map: two's-complement words, Keras order), the words are written back into the
 autoencoder's encoder, and the exact EMD between input and reconstruction is measured on held-out wafers.
 """
 
@@ -14,9 +14,9 @@ from typing import Any
 import numpy as np
 
 from codesign.artifacts import atomic_path, provenance, write_json, write_text
-from codesign.asic.reconfig import register_map, register_words
 from codesign.emd.exact import exact_emd
 from codesign.evaluation import autoencoder_reconstruction
+from codesign.hardware.reconfig import register_map, register_words
 
 
 def flip_bits(words: np.ndarray, weight_bits: int, positions: np.ndarray) -> np.ndarray:

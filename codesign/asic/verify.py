@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from codesign.artifacts import provenance, write_json, write_text
-from codesign.asic.reconfig import (
+from codesign.hardware.reconfig import (
     I2C_REGISTER_BITS,
     check_i2c_shape,
     i2c_registers,

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 N_TC = 48
+ADDRESS_BITS = (N_TC - 1).bit_length()  # a TC index: 6 bits
 N_BLOCKS = 3
 TC_PER_BLOCK = 16
 TC_PITCH_CM = 2.4168015

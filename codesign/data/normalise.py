@@ -24,3 +24,11 @@ def normalise(wafers: np.ndarray, what: str = "wafers") -> np.ndarray:
     if zero.size:
         raise ZeroSumError(f"{what}: row {zero[0]} sums to zero ({zero.size} such rows); drop them first")
     return wafers / sums[:, None]
+
+
+def unit_or_uniform(kept: np.ndarray) -> np.ndarray:
+    """Rows scaled to sum 1; a row with nothing kept becomes the uniform wafer (what a back end rebuilds
+    from a frame that carries no charge)."""
+    kept = np.asarray(kept, dtype=np.float64)
+    sums = kept.sum(axis=1, keepdims=True)
+    return np.where(sums > 0, kept / np.where(sums > 0, sums, 1.0), 1.0 / kept.shape[1])

@@ -122,9 +122,9 @@ def write_rtl(model: Any, cfg: EncoderConfig, out_dir: str | Path, clock_period_
 
 def write_reconfigurable_rtl(cfg: EncoderConfig, out_dir: str | Path, clock_period_ns: float = 25.0,
                              calq_bits: int = 22, tmr: bool = False, *, force: bool = False) -> RtlInfo:
-    """RTL folder of the run-time reconfigurable encoder (``codesign.asic.reconfig``) behind the same top;
+    """RTL folder of the run-time reconfigurable encoder (``codesign.hardware.reconfig``) behind the same top;
     ``tmr`` triplicates the configuration register with majority voting and self-correction."""
-    from codesign.asic import reconfig
+    from codesign.hardware import reconfig
 
     with atomic_dir(Path(out_dir), force) as tmp:
         write_text(tmp / "src" / f"{reconfig.CORE_MODULE}.v", reconfig.core_verilog(cfg, tmr))

@@ -19,8 +19,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from codesign.baselines import ADDRESS_BITS, unit_or_uniform
-from codesign.data.geometry import N_TC
+from codesign.data.geometry import ADDRESS_BITS, N_TC
+from codesign.data.normalise import unit_or_uniform
 from codesign.data.onchip import INPUT_BITS
 
 
