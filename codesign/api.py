@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from codesign.data.geometry import N_TC
 from codesign.hardware.frame import FrameFormat
 from codesign.models.encoder import EncoderConfig
 from codesign.models.store import AE_FILE, ENCODER_FILE, SPEC_FILE, ModelFolderError, load_encoder_config
@@ -147,6 +148,6 @@ def load_model(folder: str | Path) -> Model:
 
 def _as_calq(calq: np.ndarray) -> np.ndarray:
     calq = np.asarray(calq)
-    if calq.ndim != 2 or calq.shape[1] != 48 or not np.issubdtype(calq.dtype, np.integer):
-        raise ValueError(f"expected (n, 48) integer CALQ charges, got {calq.dtype} of shape {calq.shape}")
+    if calq.ndim != 2 or calq.shape[1] != N_TC or not np.issubdtype(calq.dtype, np.integer):
+        raise ValueError(f"expected (n, {N_TC}) integer CALQ charges, got {calq.dtype} of shape {calq.shape}")
     return calq

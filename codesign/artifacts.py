@@ -12,6 +12,7 @@ kind or in an unwritable place.
 from __future__ import annotations
 
 import contextlib
+import glob
 import json
 import os
 import platform
@@ -66,7 +67,7 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    _remove_stale(path.parent.glob(f".{glob_escape(path.stem)}.*.tmp{glob_escape(path.suffix)}"))
+    _remove_stale(path.parent.glob(f".{glob.escape(path.stem)}.*.tmp{glob.escape(path.suffix)}"))
     fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}", dir=path.parent)
     os.close(fd)
     tmp_path = Path(tmp)
@@ -114,10 +115,6 @@ def provenance(**fields: Any) -> dict[str, Any]:
     }
 
 
-def glob_escape(text: str) -> str:
-    return "".join(f"[{c}]" if c in "*?[" else c for c in text)
-
-
 def _remove_stale(paths: Iterator[Path]) -> None:
     """Remove what an interrupted write of the same output left (a concurrent write of the same output
     would be a conflict anyway)."""
@@ -133,8 +130,7 @@ def check_replaceable(path: Path, force: bool = False) -> None:
     ``force`` is given."""
     if not path.exists() or force:
         return
-    if not path.is_dir():
-        raise OutputError(f"{path}: exists and is not a folder; choose another --out")
+    check_output(path, folder=True)
     if any(path.iterdir()) and not (path / OUTPUT_MARKER).is_file():
         raise OutputError(f"{path}: holds files that codesign did not write, which replacing the folder would "
                           "delete; choose a new or empty folder, or pass --force to replace it")
@@ -148,8 +144,8 @@ def atomic_dir(path: str | Path, force: bool = False) -> Iterator[Path]:
     path = Path(path).absolute()
     check_replaceable(path, force)
     path.parent.mkdir(parents=True, exist_ok=True)
-    _remove_stale(path.parent.glob(f".{glob_escape(path.name)}.*.tmp"))
-    _remove_stale(path.parent.glob(f".{glob_escape(path.name)}.*.old"))
+    _remove_stale(path.parent.glob(f".{glob.escape(path.name)}.*.tmp"))
+    _remove_stale(path.parent.glob(f".{glob.escape(path.name)}.*.old"))
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
     try:
         (tmp / OUTPUT_MARKER).write_text("written by codesign; the whole folder is replaced when rewritten\n")

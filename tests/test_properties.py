@@ -59,19 +59,20 @@ VALUES = st.one_of(st.none(), st.booleans(), st.integers(-2**70, 2**70), st.floa
 @SETTINGS
 @given(st.dictionaries(st.sampled_from(sorted(EncoderConfig.__dataclass_fields__) + ["typo"]), VALUES, max_size=4))
 def test_encoder_configs_load_or_name_the_key(mapping):
-    try:
-        from_mapping(EncoderConfig, mapping, where="enc.yaml")
-    except ConfigError as err:
-        assert str(err).startswith("enc.yaml"), err
+    _check_config(EncoderConfig, mapping, "enc.yaml")
 
 
 @SETTINGS
 @given(st.dictionaries(st.sampled_from(sorted(AeTrainingConfig.__dataclass_fields__)), VALUES, max_size=4))
 def test_training_configs_load_or_name_the_key(mapping):
+    _check_config(AeTrainingConfig, mapping, "spec.yaml: training")
+
+
+def _check_config(cls: type, mapping: dict, where: str) -> None:
     try:
-        from_mapping(AeTrainingConfig, mapping, where="spec.yaml: training")
+        from_mapping(cls, mapping, where=where)
     except ConfigError as err:
-        assert str(err).startswith("spec.yaml: training"), err
+        assert str(err).startswith(where), err
 
 
 @SETTINGS

@@ -74,7 +74,9 @@ def read_calq(path: str | Path) -> np.ndarray:
 
 
 def _csv_rows(path: Path) -> list[list[str]]:
-    if path.read_bytes()[:2] == GZIP_MAGIC:
+    with path.open("rb") as handle:
+        compressed = handle.read(len(GZIP_MAGIC)) == GZIP_MAGIC
+    if compressed:
         raise WaferFileError(f"{path}: gzip-compressed; decompress it first (gunzip), wafer files are plain CSV")
     reader = None
     try:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from codesign.data.onchip import SUM_CODE_BITS
+from codesign.econt.algorithms import MAX_ELINKS
 from codesign.econt.bits import Frames, FrameWriter
 
 AE_OUTPUTS = 16
@@ -29,8 +30,8 @@ MAX_FIELD_BITS = 146
 
 def field_bits(elinks: int) -> int:
     """L: latent bits the frame carries at ``elinks`` eLinks (1..13)."""
-    if not 1 <= elinks <= 13:
-        raise ValueError(f"the chip has 1..13 output eLinks, got {elinks}")
+    if not 1 <= elinks <= MAX_ELINKS:
+        raise ValueError(f"the chip has 1..{MAX_ELINKS} output eLinks, got {elinks}")
     return min(18 + 32 * (elinks - 1), MAX_FIELD_BITS)
 
 

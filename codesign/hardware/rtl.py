@@ -19,6 +19,7 @@ import numpy as np
 
 from codesign.artifacts import atomic_dir, provenance, write_json, write_text
 from codesign.data.arrange import PIXEL_MASK, TC_OF_PIXEL
+from codesign.data.onchip import INPUT_BITS
 from codesign.hardware.frame import FrameFormat, chip_frame_problem
 from codesign.hardware.topgen import (
     CONVERSION_STAGES,
@@ -56,7 +57,7 @@ class RtlInfo:
     tmr: bool = False  # configuration register triplicated with majority voting
     sparse_max_occupancy: int | None = None  # hybrid encoder: sparse mode up to this many non-zero inputs
     sparse_cells: int = 0  # cells per sparse-mode frame
-    sparse_value_bits: int = 8  # bits per sparse-mode cell value
+    sparse_value_bits: int = INPUT_BITS  # bits per sparse-mode cell value
 
     @classmethod
     def load(cls, rtl_dir: str | Path) -> RtlInfo:
