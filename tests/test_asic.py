@@ -7,7 +7,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from codesign.asic.reports import UnknownCellError, asic_summary, cell_ge, fpga_summary, parse_yosys_stat
+from codesign.asic.reports import (
+    UnknownCellError,
+    asic_summary,
+    cell_ge,
+    fpga_summary,
+    parse_yosys_modules,
+    parse_yosys_stat,
+)
 
 DATA = Path(__file__).parent / "data"
 
@@ -21,6 +28,21 @@ def test_generic_report_gate_equivalents():
     expected = sum(n * cell_ge(c) for c, n in stat["cells"].items())
     assert summary["gate_equivalents"] == pytest.approx(expected, abs=0.1)
     assert summary["area_mm2"] == pytest.approx(expected * 2.0e-6)
+
+
+def test_hierarchical_report_counts_each_module_once():
+    """`asic synth --split` on the 2-eLink hybrid: the top (core a black box) with its conversion and
+    sparse selector kept apart; a module's instances of other modules are not cells of its own."""
+    modules = parse_yosys_modules((DATA / "yosys_stat_split.txt").read_text())
+    assert sorted(modules) == ["econt_convert", "econt_sparse", "econt_top"]
+    top = modules["econt_top"]["cells"]
+    assert top["econt_convert"] == top["econt_sparse"] == top["econt_encoder_wrapper"] == 1
+    with pytest.raises(UnknownCellError, match="econt_convert"):
+        asic_summary(modules["econt_top"])
+    own = asic_summary(modules["econt_top"], submodules=["econt_convert", "econt_sparse", "econt_encoder_wrapper"])
+    convert = asic_summary(modules["econt_convert"])
+    # the selector's input register, 4 cycles of {sum code, 4 cells, mode}, the 58 used frame bits, valid
+    assert convert["flip_flops"] == 48 * 22 and own["flip_flops"] == 48 * 8 + 9 + 4 * 58 + 58 + 7
 
 
 @pytest.mark.parametrize(("cell", "ge"), [("$_NAND_", 1.0), ("$_XOR_", 2.33), ("$_DFF_P_", 4.33),
@@ -154,7 +176,8 @@ def test_register_words_load_back_into_the_model():
 
 @pytest.mark.slow
 def test_asic_and_fpga_flows_write_summaries(tmp_path, capsys):
-    """What `make asic fpga VARIANTS=fixed` runs, on a tiny encoder: synthesis, energy, summaries."""
+    """What `make asic fpga VARIANTS=fixed` runs, on a tiny encoder: synthesis, area split, energy, summaries."""
+    from codesign.asic.synth import CORE_PART, SPLIT_PARTS
     from codesign.cli import main
 
     config = tmp_path / "tiny.yaml"
@@ -168,6 +191,11 @@ def test_asic_and_fpga_flows_write_summaries(tmp_path, capsys):
     summary = json.loads((tmp_path / "asic" / "summary.json").read_text())
     fixed = summary["variants"]["fixed"]
     assert fixed["gate_equivalents"] > 0 and 0 < fixed["energy"]["energy_nJ_per_inference"] < 1
+    parts = {p["part"]: p for p in fixed["split"]}
+    assert sum(p["gate_equivalents"] for p in parts.values()) == pytest.approx(fixed["gate_equivalents"], abs=1)
+    assert parts[SPLIT_PARTS["econt_convert"]]["flip_flop_ge"] == pytest.approx(48 * 22 * cell_ge("$_DFF_P_"))
+    assert parts[CORE_PART]["gate_equivalents"] > 0 and "sparse selector" not in parts
+    assert "Area split" in (tmp_path / "asic" / "summary.md").read_text()
     assert main(["fpga", "flow", "--model", str(model), "--rtl", str(rtl), "--out", str(tmp_path / "fpga"),
                  "--variants", "fixed", "--no-pnr"]) == 0
     assert "| fixed |" in (tmp_path / "fpga" / "summary.md").read_text()

@@ -12,7 +12,8 @@ import pytest
 
 from codesign.data.arrange import PIXEL_MASK, TC_OF_PIXEL
 from codesign.hardware.frame import FrameFormat
-from codesign.hardware.topgen import TopSpec, sparse_verilog, top_verilog
+from codesign.hardware.sparse_select import sparse_sources
+from codesign.hardware.topgen import TopSpec, convert_verilog, top_verilog
 from codesign.models.encoder import LATENT_BITS_BY_ELINKS
 from codesign.tools import ToolNotFoundError, verilator_env
 
@@ -51,9 +52,10 @@ def test_generated_hdl_has_no_lint_warnings(tmp_path, elinks, occupancy, value_b
     spec = TopSpec(core_module="stub_core", core_latency=3, pixel_tc=[int(t) if m else None for t, m in
                    zip(tcs, mask, strict=True)], core_input_bits=8, frame=fmt, config_port=config_port,
                    sparse_max_occupancy=occupancy)
-    files = {"econt_top.v": top_verilog(spec)}
+    files = {"econt_top.v": top_verilog(spec), "econt_convert.v": convert_verilog(spec.n_tc, spec.calq_bits)}
     if occupancy is not None:
-        files["econt_sparse.v"] = sparse_verilog(spec.n_tc, fmt.cell_coding, occupancy)
+        files.update((f"{module}.v", text) for module, text in sparse_sources(spec.n_tc, fmt.cell_coding,
+                                                                                occupancy).items())
     n_out = 16 * fmt.latent_bits
     files["stub_core.v"] = STUB.format(i=len(spec.pixel_tc) * 8 - 1, o=n_out - 1, n=n_out,
                                        cfg=CFG_PORTS if config_port else "", cfg_body=CFG_BODY if config_port else "")

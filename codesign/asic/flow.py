@@ -16,7 +16,14 @@ from pathlib import Path
 from typing import Any
 
 from codesign.artifacts import provenance, write_json, write_text
-from codesign.asic.synth import ECONT_PUBLISHED, ECP5_DEVICES, place_and_route_ecp5, synthesize_asic, synthesize_fpga
+from codesign.asic.synth import (
+    ECONT_PUBLISHED,
+    ECP5_DEVICES,
+    place_and_route_ecp5,
+    split_markdown,
+    synthesize_asic,
+    synthesize_fpga,
+)
 from codesign.hardware.rtl import RtlInfo, write_reconfigurable_rtl
 from codesign.models.store import load_encoder_config
 from codesign.tools import run_tool
@@ -52,7 +59,7 @@ def asic_flow(model_dir: str | Path, fixed_rtl: str | Path, vectors: str | Path,
     rtl = variant_rtl(model_dir, fixed_rtl, out / "rtl", variants)
     rows = {}
     for name in variants:
-        report = synthesize_asic(rtl[name], out / name, liberty)
+        report = synthesize_asic(rtl[name], out / name, liberty, split=True)
         if name == "fixed" and not liberty:
             report["energy"] = estimate_energy(out / name, rtl[name], vectors, energy_wafers)
         rows[name] = report
@@ -81,6 +88,9 @@ def asic_markdown(rows: dict[str, Any]) -> str:
               "the gate-level netlist on real wafers x 5 fJ per toggle (assumed; see codesign/asic/energy.py). "
               "The published figures are for the whole ECON-T chip (all its blocks, I/O, clocking), so they bound "
               "the encoder from above rather than compare like for like."]
+    for name, r in rows.items():
+        if r.get("split"):
+            lines += ["", f"## {name}", "", *split_markdown(r["split"], r["um2_per_ge"])]
     return "\n".join(lines) + "\n"
 
 

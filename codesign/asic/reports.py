@@ -10,6 +10,7 @@ report; pass LIBERTY=... for a real library's areas).
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from typing import Any
 
 from codesign.errors import InputError
@@ -34,7 +35,19 @@ def parse_yosys_stat(text: str) -> dict[str, Any]:
     blocks = re.split(r"^=== (.+) ===$", text, flags=re.M)
     if len(blocks) < 3:
         raise ValueError("no '=== module ===' block in the Yosys statistics")
-    module, body = blocks[-2].strip(), blocks[-1]
+    return _parse_block(blocks[-2].strip(), blocks[-1])
+
+
+def parse_yosys_modules(text: str) -> dict[str, dict[str, Any]]:
+    """Every module block of a hierarchical Yosys ``stat`` output by module name (the hierarchy total
+    left out): each module's own cells, its submodules counted as one cell each."""
+    blocks = re.split(r"^=== (.+) ===$", text, flags=re.M)
+    return {name.strip(): _parse_block(name.strip(), body) for name, body in zip(blocks[1::2], blocks[2::2],
+                                                                               strict=True)
+            if name.strip() != "design hierarchy"}
+
+
+def _parse_block(module: str, body: str) -> dict[str, Any]:
     cells: dict[str, int] = {}
     total: int | None = None
     in_cells = False
@@ -65,9 +78,11 @@ def cell_ge(cell: str) -> float:
     raise UnknownCellError(f"no gate-equivalent cost for cell type {cell}")
 
 
-def asic_summary(stat: dict[str, Any], um2_per_ge: float = UM2_PER_GE_65NM) -> dict[str, Any]:
-    """Cells, flip-flops, gate equivalents and area (mm2) of a generic-cell synthesis."""
-    cells = stat["cells"]
+def asic_summary(stat: dict[str, Any], um2_per_ge: float = UM2_PER_GE_65NM,
+                 submodules: Collection[str] = ()) -> dict[str, Any]:
+    """Cells, flip-flops, gate equivalents and area (mm2) of a generic-cell synthesis; instances of
+    ``submodules`` (a module's children in a hierarchical run) are not cells of its own."""
+    cells = {c: n for c, n in stat["cells"].items() if c not in submodules}
     ge = sum(n * cell_ge(c) for c, n in cells.items())
     flops = sum(n for c, n in cells.items() if is_flip_flop(c))
     return {"cells": stat["n_cells"], "flip_flops": flops, "gate_equivalents": round(ge, 1),

@@ -15,8 +15,18 @@ from pathlib import Path
 from typing import Any
 
 from codesign.artifacts import provenance, write_json, write_text
-from codesign.asic.reports import UM2_PER_GE_65NM, asic_summary, fpga_summary, parse_yosys_stat
+from codesign.asic.reports import (
+    UM2_PER_GE_65NM,
+    asic_summary,
+    cell_ge,
+    fpga_summary,
+    is_flip_flop,
+    parse_yosys_modules,
+    parse_yosys_stat,
+)
 from codesign.hardware.rtl import RtlInfo
+from codesign.hardware.sparse_select import BY_TC_MODULE, SPARSE_MODULE
+from codesign.hardware.topgen import CONVERT_MODULE, TOP_MODULE
 from codesign.tools import ToolError, require, require_in_env, run_tool
 
 FLOW_DIR = Path(__file__).resolve().parents[2] / "asic_flow"
@@ -51,9 +61,10 @@ def _module(info: RtlInfo, part: str) -> str:
 
 def synthesize_asic(rtl_dir: str | Path, out_dir: str | Path, liberty: str | Path | None = None,
                     um2_per_ge: float = UM2_PER_GE_65NM, timeout: float | None = None,
-                    part: str = "top") -> dict[str, Any]:
+                    part: str = "top", split: bool = False) -> dict[str, Any]:
     """Generic-cell synthesis with the gate-equivalent area model, or a real library when ``liberty``.
-    ``part="core"`` synthesises the encoder alone (what a design-space sweep varies)."""
+    ``part="core"`` synthesises the encoder alone (what a design-space sweep varies); ``split`` adds the
+    area of each part of the top (``area_split``, generic cells only)."""
     rtl, out = Path(rtl_dir).resolve(), Path(out_dir).resolve()
     out.mkdir(parents=True, exist_ok=True)
     info = RtlInfo.load(rtl)
@@ -68,12 +79,52 @@ def synthesize_asic(rtl_dir: str | Path, out_dir: str | Path, liberty: str | Pat
     else:
         stat = _yosys(_script("asic_generic.ys", rtl, info, out, top, netlist=str(out / "netlist.v")), out, timeout)
         summary = asic_summary(stat, um2_per_ge)
+        if split and part == "top":
+            summary["split"] = [dataclasses.asdict(p) for p in
+                                area_split(rtl, out / "split", summary["gate_equivalents"], timeout)]
     report = {"design": top, "latency_cycles": info.latency_cycles, "clock_period_ns": info.clock_period_ns,
               **summary, "cell_counts": stat["cells"], "published_econt": ECONT_PUBLISHED,
               "meta": provenance(rtl=str(rtl))}
     write_json(out / "asic_report.json", report)
     write_text(out / "asic_report.md", _asic_markdown(report))
     return report
+
+
+# the top's modules (codesign.hardware) by the part of the design they are
+SPLIT_PARTS = {CONVERT_MODULE: "on-chip conversion (input register, sum, shifts, sum code)",
+               SPARSE_MODULE: "sparse selector", BY_TC_MODULE: "sparse selector",
+               TOP_MODULE: "frame register, side pipeline, valid (hybrid: the selector's input register)"}
+CORE_PART = "encoder core (the rest of the flattened total)"
+
+
+@dataclasses.dataclass(frozen=True)
+class AreaPart:
+    part: str
+    gate_equivalents: float
+    flip_flop_ge: float | None  # None for the core, measured as a difference
+
+
+def area_split(rtl_dir: Path, out_dir: Path, total_ge: float, timeout: float | None = None) -> list[AreaPart]:
+    """Gate equivalents of the conversion, the sparse selector and the frame logic, from one hierarchical
+    synthesis of the top with the encoder core as a black box; the core is what the flattened total
+    (``total_ge``) leaves, so that the parts add up to it."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    info = RtlInfo.load(rtl_dir)
+    _yosys(_script("asic_split.ys", rtl_dir, info, out_dir, info.top, core=info.core), out_dir, timeout)
+    modules = parse_yosys_modules((out_dir / "yosys_stat.txt").read_text())
+    unknown = sorted(set(modules) - set(SPLIT_PARTS))
+    if unknown:
+        raise ToolError(f"area split: module(s) {unknown} of {rtl_dir} belong to no known part")
+    ge: dict[str, float] = {}
+    flops: dict[str, float] = {}
+    for name, stat in modules.items():
+        own = {c: n for c, n in stat["cells"].items() if c not in modules and c != info.core}
+        part = SPLIT_PARTS[name]
+        ge[part] = ge.get(part, 0.0) + sum(n * cell_ge(c) for c, n in own.items())
+        flops[part] = flops.get(part, 0.0) + sum(n * cell_ge(c) for c, n in own.items() if is_flip_flop(c))
+    parts = [AreaPart(part, round(ge[part], 1), round(flops[part], 1)) for part in dict.fromkeys(SPLIT_PARTS.values())
+             if part in ge]
+    return [*parts, AreaPart(CORE_PART, round(total_ge - sum(ge.values()), 1), None)]
 
 
 def synthesize_fpga(rtl_dir: str | Path, out_dir: str | Path, timeout: float | None = None,
@@ -202,6 +253,16 @@ def place_and_route_ecp5(rtl_dir: str | Path, out_dir: str | Path, device: str =
     return result
 
 
+def split_markdown(split: list[dict[str, Any]], um2_per_ge: float) -> list[str]:
+    total = sum(p["gate_equivalents"] for p in split)
+    rows = [f"| {p['part']} | {p['gate_equivalents']:.0f} | "
+            f"{'-' if p['flip_flop_ge'] is None else format(p['flip_flop_ge'], '.0f')} | "
+            f"{p['gate_equivalents'] * um2_per_ge * 1e-6:.4f} | {100 * p['gate_equivalents'] / total:.1f} % |"
+            for p in split]
+    return ["Area split (the top with the core as a black box, hierarchy kept):", "",
+            "| part | gate equivalents | of which flip-flops | area (mm2) | share |", "|---|---|---|---|---|", *rows]
+
+
 def _asic_markdown(r: dict[str, Any]) -> str:
     lines = ["# ASIC synthesis (Yosys)", ""]
     if "gate_equivalents" in r:
@@ -211,6 +272,8 @@ def _asic_markdown(r: dict[str, Any]) -> str:
                   f"{r['area_mm2']:.3f} |", "",
                   f"Area model: NAND2-equivalent gate counts x {r['um2_per_ge']} um2 per GE "
                   "(assumed 65 nm LP NAND2X1)."]
+        if r.get("split"):
+            lines += ["", *split_markdown(r["split"], r["um2_per_ge"])]
     else:
         lines += [f"Library {r['liberty']}: {r['cells']} cells, {r['library_area_um2']} um2 (library units)."]
         t = r["timing"]

@@ -12,7 +12,7 @@ from codesign.cli.common import add_out, int_in, positive_float
 def _cmd_asic_synth(args: argparse.Namespace) -> None:
     from codesign.asic.synth import synthesize_asic
 
-    synthesize_asic(args.rtl, args.out, args.liberty, args.um2_per_ge)
+    synthesize_asic(args.rtl, args.out, args.liberty, args.um2_per_ge, split=args.split)
     print((Path(args.out) / "asic_report.md").read_text())
 
 
@@ -122,6 +122,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_out(p, "report folder")
     p.add_argument("--liberty", help="standard-cell library (.lib) to map to")
     p.add_argument("--um2-per-ge", type=positive_float, default=1.44, help="area of one NAND2 equivalent in um2")
+    p.add_argument("--split", action="store_true",
+                   help="also report the area of each part of the top (conversion, sparse selector, frame logic, "
+                        "core): one more, quick Yosys run; generic cells only")
     p = _add(asub, "flow", _cmd_asic_flow, "all ASIC reports of a model: fixed, reconfigurable, TMR (make asic)",
              "Synthesise the fixed-weight RTL and the reconfigurable RTL with and without TMR (generated from the "
              "model's shape), estimate the fixed design's energy per inference on real wafers, and write "

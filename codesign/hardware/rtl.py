@@ -1,7 +1,8 @@
 """RTL from a quantized encoder: the da4ml core plus the hardware-faithful top (``topgen``).
 
 ``write_rtl`` produces a folder:
-    src/econt_top.v, src/econt_encoder*.v, src/static/*.v   Verilog (top + da4ml pipelined core)
+    src/econt_top.v, src/econt_convert.v, src/econt_encoder*.v, src/static/*.v   Verilog (top, on-chip
+        conversion, da4ml pipelined core; src/econt_sparse.v for a hybrid encoder)
     vhdl/                                                   the da4ml core in VHDL (with ``vhdl=True``)
     rtl.json                                                latency, frame layout, registers, LUT estimate
     metadata.json                                           da4ml's own metadata
@@ -21,12 +22,13 @@ from codesign.artifacts import atomic_dir, provenance, write_json, write_text
 from codesign.data.arrange import PIXEL_MASK, TC_OF_PIXEL
 from codesign.data.onchip import INPUT_BITS
 from codesign.hardware.frame import FrameFormat, chip_frame_problem
+from codesign.hardware.sparse_select import sparse_sources
 from codesign.hardware.topgen import (
     CONVERSION_STAGES,
-    SPARSE_MODULE,
+    CONVERT_MODULE,
     TOP_MODULE,
     TopSpec,
-    sparse_verilog,
+    convert_verilog,
     top_verilog,
 )
 from codesign.models.encoder import EncoderConfig
@@ -139,7 +141,8 @@ def _write_top(folder: Path, cfg: EncoderConfig, core: str, core_latency: int, c
                calq_bits: int, clock_period_ns: float, core_registers: int, estimated_luts: float,
                config_bits: int = 0, tmr: bool = False, core_input_frac_bits: int | None = None,
                core_output_bits: int | None = None, core_output_shift: int = 0) -> RtlInfo:
-    """Write src/econt_top.v around ``core`` and rtl.json into ``folder``."""
+    """Write src/econt_top.v around ``core`` (with the conversion and sparse selector) and rtl.json into
+    ``folder``."""
     fmt = FrameFormat.of(cfg)
     mask, tc_of_pixel = PIXEL_MASK[cfg.layout], TC_OF_PIXEL[cfg.layout]
     spec = TopSpec(
@@ -156,9 +159,10 @@ def _write_top(folder: Path, cfg: EncoderConfig, core: str, core_latency: int, c
         sparse_max_occupancy=cfg.sparse_max_occupancy,
     )
     write_text(folder / "src" / f"{TOP_MODULE}.v", top_verilog(spec))
+    write_text(folder / "src" / f"{CONVERT_MODULE}.v", convert_verilog(spec.n_tc, calq_bits))
     if spec.sparse_cells:
-        write_text(folder / "src" / f"{SPARSE_MODULE}.v",
-                   sparse_verilog(spec.n_tc, fmt.cell_coding, spec.sparse_max_occupancy))
+        for module, text in sparse_sources(spec.n_tc, fmt.cell_coding, spec.sparse_max_occupancy).items():
+            write_text(folder / "src" / f"{module}.v", text)
     sources = sorted(str(p.relative_to(folder)) for p in (folder / "src").rglob("*.v"))
     info = RtlInfo(
         top=TOP_MODULE, core=core, calq_bits=calq_bits, clock_period_ns=clock_period_ns,

@@ -1,0 +1,208 @@
+"""Verilog of the hybrid encoder's sparse-mode selector ``econt_sparse`` (a pure function returning text).
+
+The selector finds the ``n_cells`` largest of the 48 on-chip inputs (ties to the lower TC, as
+``codesign.models.sparse.best_cells``) with a selection network on {value, 63 - TC} keys: the keys are all
+distinct, so any sorting network gives exactly that order. Map coding then sorts the chosen cells by TC with
+a second, small network and decodes their addresses into the map. One 14-bit comparison and at most two
+multiplexers per exchange replace the first selector's ranking of all 1,128 TC pairs with 47-bit rank sums.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from codesign.data.geometry import ADDRESS_BITS
+from codesign.data.onchip import INPUT_BITS
+from codesign.models.sparse import CellCoding
+
+SPARSE_MODULE = "econt_sparse"
+BY_TC_MODULE = "econt_sparse_by_tc"
+KEY_BITS = INPUT_BITS + ADDRESS_BITS  # {value, 63 - TC}: larger key, earlier cell
+ADDRESS_MAX = (1 << ADDRESS_BITS) - 1
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """One comparator: wires ``a`` and ``b`` in; ``high`` (the larger) and ``low`` out, each None when
+    nothing downstream uses it."""
+
+    a: int
+    b: int
+    high: int | None
+    low: int | None
+
+
+@dataclass(frozen=True)
+class SelectionNetwork:
+    """Exchanges in evaluation order over numbered wires: wires 0..n_inputs-1 are the inputs, ``outputs``
+    the wires holding the ``len(outputs)`` largest inputs, largest first."""
+
+    n_inputs: int
+    exchanges: tuple[Exchange, ...]
+    outputs: tuple[int, ...]
+
+    @property
+    def depth(self) -> int:
+        """Comparators on the longest input-to-output path."""
+        level = dict.fromkeys(range(self.n_inputs), 0)
+        for x in self.exchanges:
+            d = max(level[x.a], level[x.b]) + 1
+            level.update({w: d for w in (x.high, x.low) if w is not None})
+        return max(level[w] for w in self.outputs)
+
+    def apply(self, keys: np.ndarray) -> np.ndarray:
+        """The network on integer keys, (n, n_inputs) -> (n, len(outputs)): the golden model of the RTL."""
+        keys = np.asarray(keys)
+        wire = {i: keys[:, i] for i in range(self.n_inputs)}
+        for x in self.exchanges:
+            a, b = wire[x.a], wire[x.b]
+            if x.high is not None:
+                wire[x.high] = np.maximum(a, b)
+            if x.low is not None:
+                wire[x.low] = np.minimum(a, b)
+        return np.stack([wire[w] for w in self.outputs], axis=1)
+
+
+class _Builder:
+    """Exchanges over numbered wires while a network is built; ``None`` is a padding wire below every key,
+    so an exchange with it is only a relabelling and costs nothing."""
+
+    def __init__(self, n_inputs: int) -> None:
+        self.exchanges: list[tuple[int, int, int, int]] = []
+        self.next_wire = n_inputs
+
+    def exchange(self, a: int | None, b: int | None) -> tuple[int | None, int | None]:
+        if a is None or b is None:
+            return (b, a) if a is None else (a, b)
+        high, low = self.next_wire, self.next_wire + 1
+        self.next_wire += 2
+        self.exchanges.append((a, b, high, low))
+        return high, low
+
+    def merge(self, x: list[int], y: list[int]) -> list[int]:
+        """Batcher's odd-even merge of two descending lists (each padded to a power of two)."""
+        half = 1 << max(len(x) - 1, len(y) - 1, 0).bit_length()
+        wires: list[int | None] = [*x, *[None] * (half - len(x)), *y, *[None] * (half - len(y))]
+
+        def merge_at(lo: int, step: int) -> None:
+            if 2 * step < 2 * half:
+                merge_at(lo, 2 * step)
+                merge_at(lo + step, 2 * step)
+                pairs = [(i, i + step) for i in range(lo + step, lo + 2 * half - step, 2 * step)]
+            else:
+                pairs = [(lo, lo + step)]
+            for i, j in pairs:
+                wires[i], wires[j] = self.exchange(wires[i], wires[j])
+
+        merge_at(0, 1)
+        return [w for w in wires if w is not None]
+
+
+def selection_network(n_inputs: int, n_outputs: int) -> SelectionNetwork:
+    """A merge sort of ``n_inputs`` wires cut at ``n_outputs``: neighbouring sorted lists are merged
+    pairwise (Batcher's odd-even merge), each result cut to its ``n_outputs`` largest, and only the
+    exchanges (and exchange outputs) that reach the final list are kept. For 48 inputs this takes 148, 184,
+    218 and 254 exchanges for 4, 6, 9 and 12 outputs, against 262-304 for the chip's pruned merge exchange."""
+    builder = _Builder(n_inputs)
+    lists = [[i] for i in range(n_inputs)]
+    while len(lists) > 1:
+        merged = [builder.merge(x, y)[:n_outputs] for x, y in zip(lists[::2], lists[1::2], strict=False)]
+        lists = merged + lists[len(lists) - len(lists) % 2:]
+    outputs = tuple(lists[0][:n_outputs])
+    needed, kept = set(outputs), []
+    for a, b, high, low in reversed(builder.exchanges):
+        if high in needed or low in needed:
+            needed |= {a, b}
+            kept.append(Exchange(a, b, high if high in needed else None, low if low in needed else None))
+    return SelectionNetwork(n_inputs, tuple(reversed(kept)), outputs)
+
+
+def _network_lines(net: SelectionNetwork, prefix: str, bits: int, key: str) -> list[str]:
+    """Wires ``{prefix}{id}`` of ``bits`` bits; an exchange compares the ``key`` slice of its two wires."""
+    lines = []
+    for x in net.exchanges:
+        a, b, g = f"{prefix}{x.a}", f"{prefix}{x.b}", f"{prefix}gt{x.high if x.high is not None else x.low}"
+        lines.append(f"    wire {g} = {a}{key} > {b}{key};")
+        if x.high is not None:
+            lines.append(f"    wire [{bits - 1}:0] {prefix}{x.high} = {g} ? {a} : {b};")
+        if x.low is not None:
+            lines.append(f"    wire [{bits - 1}:0] {prefix}{x.low} = {g} ? {b} : {a};")
+    return lines
+
+
+def _module(name: str, ports: list[str], body: list[str], comment: str, attribute: str = "") -> str:
+    return "\n".join([
+        "`timescale 1ns / 1ps",
+        "`default_nettype none",
+        f"// Generated by codesign (codesign/hardware/sparse_select.py): {comment}",
+        f"{attribute}module {name} (",
+        ",\n".join(f"    {port}" for port in ports),
+        ");",
+        *body,
+        "endmodule",
+        "`default_nettype wire",
+        "",
+    ])
+
+
+def sparse_sources(n_tc: int, coding: CellCoding, max_occupancy: int) -> dict[str, str]:
+    """Verilog of the combinational ``econt_sparse`` (module name -> text): the ``coding.n_cells`` largest of
+    ``n_tc`` on-chip inputs packed as ``coding`` says, and the mode (at most ``max_occupancy`` non-zero), as
+    ``codesign.models.sparse``. Map coding adds ``econt_sparse_by_tc``, the chosen cells in TC order, as a
+    module Yosys keeps whole (``keep_hierarchy``): flattened into the selection network, whose outputs it
+    compares, it took ABC's mapping over 20 minutes; on its own it maps in seconds."""
+    b, v, n = INPUT_BITS, coding.value_bits, coding.n_cells
+    net = selection_network(n_tc, n)
+    count_bits = n_tc.bit_length()
+    body = [
+        "    // keys {value, 63 - TC}: all distinct, the larger key is the earlier cell; the value's low bits",
+        "    // rank the cells but are not sent",
+        "    /* verilator lint_off UNUSEDSIGNAL */",
+        *(f"    wire [{KEY_BITS - 1}:0] k{i} = {{inputs[{i * b} +: {b}], {ADDRESS_BITS}'d{ADDRESS_MAX - i}}};"
+          for i in range(n_tc)),
+        *_network_lines(net, "k", KEY_BITS, ""),
+        "    /* verilator lint_on UNUSEDSIGNAL */",
+    ]
+    # a cell is {value, 63 - TC}, largest first
+    cells = [f"{{k{w}[{KEY_BITS - 1} -: {v}], k{w}[{ADDRESS_BITS - 1}:0]}}" for w in net.outputs]
+    cell_bits = v + ADDRESS_BITS
+    sources = {}
+    if coding.use_map:
+        by_tc = selection_network(n, n)  # a larger 63 - TC is a lower TC, the next value slot
+        sources[BY_TC_MODULE] = _module(
+            BY_TC_MODULE, [f"input  wire [{n * cell_bits - 1}:0] cells", f"output wire [{n * v - 1}:0] values"],
+            [*(f"    wire [{cell_bits - 1}:0] c{s} = cells[{s * cell_bits} +: {cell_bits}];" for s in range(n)),
+             "    /* verilator lint_off UNUSEDSIGNAL */  // the TCs order the values and are not sent",
+             *_network_lines(by_tc, "c", cell_bits, f"[{ADDRESS_BITS - 1}:0]"),
+             "    /* verilator lint_on UNUSEDSIGNAL */",
+             f"    assign values = {{{', '.join(f'c{w}[{cell_bits - 1} -: {v}]' for w in reversed(by_tc.outputs))}}};"],
+            f"the sparse selector's cells in TC order, a {len(by_tc.exchanges)}-comparator network.",
+            attribute="(* keep_hierarchy *)\n")
+        addresses = [f"~k{w}[{ADDRESS_BITS - 1}:0]" for w in net.outputs]
+        body += [
+            f"    wire [{n * v - 1}:0] values;",
+            f"    {BY_TC_MODULE} by_tc (.cells({{{', '.join(reversed(cells))}}}), .values(values));",
+            f"    wire [{n_tc - 1}:0] map = " + " | ".join(f"({n_tc}'d1 << {a})" for a in addresses) + ";",
+            "    assign cells = {values, map};",
+        ]
+    else:
+        body.append("    assign cells = {" + ", ".join(f"~k{w}[{ADDRESS_BITS - 1}:0], k{w}[{KEY_BITS - 1} -: {v}]"
+                                                    for w in reversed(net.outputs)) + "};")
+    body += [
+        f"    reg [{count_bits - 1}:0] nonzero;",
+        "    integer i;",
+        "    always @* begin",
+        "        nonzero = 0;",
+        f"        for (i = 0; i < {n_tc}; i = i + 1)",
+        f"            nonzero = nonzero + {{{count_bits - 1}'d0, |inputs[i * {b} +: {b}]}};",
+        "    end",
+        f"    assign sparse = nonzero <= {count_bits}'d{max_occupancy};",
+    ]
+    sources[SPARSE_MODULE] = _module(
+        SPARSE_MODULE, [f"input  wire [{n_tc * b - 1}:0] inputs", "output wire sparse",
+                        f"output wire [{coding.bits - 1}:0] cells"], body,
+        f"the hybrid encoder's sparse-mode selector,\n// the {coding.describe()}; a selection network of "
+        f"{len(net.exchanges)} comparators, {net.depth} deep.")
+    return sources
