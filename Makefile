@@ -5,26 +5,33 @@ PYTHON  ?= python3
 VENV    ?= .venv
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
+## OUT       folder of everything generated (default out)
 OUT     ?= out
+## SEED      seed of every training and seeded model (default 0)
 SEED    ?= 0
 SYSTEM_TOOLS := iverilog yosys
 PYTEST_ARGS ?=
 # MODEL names models/$(MODEL).yaml and its folder out/models/$(MODEL): an autoencoder spec (top-level
 # `encoder:` key) is trained, an encoder config gets seeded random weights. The hardware targets build the
 # folder first if it does not exist.
+## MODEL     models/MODEL.yaml, built into out/models/MODEL (default econt_5elink_seeded)
 MODEL   ?= econt_5elink_seeded
 MODEL_DIR := $(OUT)/models/$(MODEL)
+## BACKEND   hls4ml backend of `make hls`: vitis, vivado or catapult
 BACKEND ?= vitis
 RTL     ?= $(OUT)/rtl/$(MODEL)
 VECTORS ?= $(OUT)/vectors/$(MODEL)
+## SIM       simulator of `make sim`: icarus or verilator
 SIM     ?= icarus
+## DATA      wafer file for evaluation, HLS checks and vectors (default: the real highpu_dev.csv)
 DATA    ?=
 DATA_ARG := $(if $(DATA),--data $(DATA),)
 
 .PHONY: help setup system-deps demo test test-fast lint benchmark clean emd-cnn train evaluate model hls hls-synth rtl vectors sim asic fpga sweep
 
-help:  ## list the targets
+help:  ## list the targets and the variables that steer them (make asic VARIANTS="fixed reconfig_tmr_r4")
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
+	@echo; echo "variables:"; grep -E '^## [A-Z]+ ' $(MAKEFILE_LIST) | sed 's/^## /  /'
 
 setup: system-deps $(STAMP)  ## install system tools (apt) and the Python environment (.venv)
 
@@ -98,7 +105,9 @@ vectors: $(MODEL_DIR)/encoder.keras  ## test vectors (real wafers + corner cases
 sim: rtl vectors  ## cocotb testbenches on the RTL with SIM=icarus|verilator
 	$(BIN)/codesign sim --rtl $(RTL) --vectors $(VECTORS) --sim $(SIM)
 
+## LIBERTY   standard-cell library (.lib) for `make asic` instead of the gate-equivalent model
 LIBERTY ?=
+## VARIANTS  designs of `make asic fpga`: fixed reconfig reconfig_tmr, or with a reuse factor reconfig_tmr_r4
 VARIANTS ?= fixed reconfig reconfig_tmr
 asic: rtl vectors  ## Yosys ASIC reports (fixed, reconfigurable, TMR): GE, area, energy -> out/asic/$(MODEL)/summary.md
 	$(BIN)/codesign asic flow --model $(MODEL_DIR) --rtl $(RTL) --vectors $(VECTORS) --out $(OUT)/asic/$(MODEL) \
@@ -107,6 +116,7 @@ asic: rtl vectors  ## Yosys ASIC reports (fixed, reconfigurable, TMR): GE, area,
 fpga: rtl  ## synth_xilinx + ECP5 place and route (Fmax) of every variant -> out/fpga/$(MODEL)/summary.md
 	$(BIN)/codesign fpga flow --model $(MODEL_DIR) --rtl $(RTL) --out $(OUT)/fpga/$(MODEL) --variants $(VARIANTS)
 
+## SWEEP     sweep of `make sweep`: sweeps/SWEEP.yaml (default bits12)
 SWEEP ?= bits12
 sweep: setup  ## design-space sweep sweeps/$(SWEEP).yaml on Dask -> out/sweeps/$(SWEEP)/report/pareto.md
 	$(BIN)/codesign sweep --config sweeps/$(SWEEP).yaml --out $(OUT)/sweeps/$(SWEEP)

@@ -98,18 +98,43 @@ def test_tiny_design_through_both_flows(tmp_path, capsys):
 
 @pytest.mark.slow
 @pytest.mark.simulator
-def test_reconfigurable_core_runs_two_weight_sets(tmp_path, capsys, real_dir):
+@pytest.mark.parametrize(("reuse", "tmr"), [(1, False), (3, True)])
+def test_reconfigurable_core_runs_two_weight_sets(tmp_path, capsys, real_dir, reuse, tmr):
+    """Both weight sets bit-exact through one build; with a reuse factor the wafers come one per R cycles
+    (set B with random idle cycles too), R = 3 leaving the last multiplier of each 9-tap accumulator idle."""
     from codesign.cli import main
 
     for seed, name in ((1, "a"), (2, "b")):
         assert main(["model", "init", "--seed", str(seed), "--out", str(tmp_path / name)]) == 0
     assert main(["asic", "verify", "--model-a", str(tmp_path / "a"), "--model-b", str(tmp_path / "b"),
-                 "--n-wafers", "300", "--out", str(tmp_path / "work")]) == 0
+                 "--n-wafers", "300", "--reuse", str(reuse), *(["--tmr"] if tmr else []),
+                 "--out", str(tmp_path / "work")]) == 0
     assert "weight sets A and B bit-exact on 430 vectors each" in capsys.readouterr().out
     images = [int((tmp_path / "work" / f"image_{t}.hex").read_text(), 16) for t in "AB"]
     assert images[0] != images[1]
     rtl = json.loads((tmp_path / "work" / "rtl" / "rtl.json").read_text())
     assert rtl["config_bits"] == 2144 * 6 == 12864  # the published ECON-T configuration size
+    assert rtl["initiation_interval"] == reuse and rtl["clock_period_ns"] == pytest.approx(25 / reuse)
+    assert rtl["tmr"] == tmr and rtl["latency_cycles"] == 1 + (2 * reuse + 1) + 1
+
+
+@pytest.mark.parametrize("reuse", [1, 2, 3, 4, 8])
+def test_reuse_factor_shares_each_accumulators_multipliers(reuse):
+    """Each accumulator gets ceil(terms / R) multipliers: 968 convolution and 2,048 dense products of the
+    published shape at R = 1."""
+    import re
+
+    from codesign.hardware.reconfig import core_latency, core_verilog
+    from codesign.models.encoder import EncoderConfig
+
+    text = core_verilog(EncoderConfig(), reuse=reuse)
+    conv = len(re.findall(r"econt_reconfig_mul #\(.*\) u_pc", text))
+    dense = len(re.findall(r"econt_reconfig_mul #\(.*\) u_pd", text))
+    taps = [9] * 9 + [6] * 6 + [4]  # per output position (x 8 filters): 3 x 3 taps inside, fewer at the edge
+    assert conv == 8 * sum(-(-t // reuse) for t in taps) and dense == 16 * -(-128 // reuse)
+    assert core_latency(reuse) == 2 * reuse + 1 and ("input  wire start" in text) == (reuse > 1)
+    with pytest.raises(ValueError, match="reuse factor"):
+        core_verilog(EncoderConfig(), reuse=0)
 
 
 @pytest.mark.slow
@@ -204,12 +229,19 @@ def test_asic_and_fpga_flows_write_summaries(tmp_path, capsys):
 
 def test_variant_names_are_checked_and_shared_with_the_cli(tmp_path):
     from codesign.asic.flow import VARIANTS, variant_rtl
+    from codesign.asic.variants import parse_variant
     from codesign.cli import build_parser
 
-    with pytest.raises(ValueError, match=r"unknown design variant\(s\) \['tmr'\]"):
-        variant_rtl(tmp_path, tmp_path, tmp_path, ("fixed", "tmr"))
+    for bad in ("tmr", "fixed_r2", "reconfig_r1", "reconfig_r0", "reconfig_tmr_rx"):
+        with pytest.raises(ValueError, match=f"unknown design variant '{bad}'"):
+            variant_rtl(tmp_path, tmp_path, tmp_path, ("fixed", bad))
+    assert parse_variant("reconfig_tmr_r4") == parse_variant("reconfig_tmr_r4").__class__("reconfig_tmr_r4", True,
+                                                                                          True, 4)
     args = build_parser().parse_args(["fpga", "flow", "--model", "m", "--rtl", "r", "--out", "o"])
     assert tuple(args.variants) == VARIANTS
+    args = build_parser().parse_args(["asic", "flow", "--model", "m", "--rtl", "r", "--vectors", "v", "--out", "o",
+                                      "--variants", "fixed", "reconfig_r2"])
+    assert args.variants == ["fixed", "reconfig_r2"]
 
 
 @pytest.mark.slow

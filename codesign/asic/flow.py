@@ -1,10 +1,12 @@
 """The implementation flows behind ``make asic`` and ``make fpga``: every design variant of one model, one
 summary table.
 
-Variants: ``fixed`` (the da4ml core, weights wired into the logic, from ``codesign rtl``), ``reconfig``
-(weights in a configuration register, ``codesign asic rtl``) and ``reconfig_tmr`` (that register
-triplicated with majority voting). ``asic_flow`` synthesises each with Yosys (gate equivalents, area) and
-estimates the fixed design's energy per inference from gate-level switching activity on real wafers;
+Variants (``codesign.asic.variants``): ``fixed`` (the da4ml core, weights wired into the logic, from
+``codesign rtl``), ``reconfig`` (weights in a configuration register, ``codesign asic rtl``) and
+``reconfig_tmr`` (that register triplicated with majority voting), the reconfigurable ones optionally with a
+reuse factor (``reconfig_tmr_r4``: each multiplier shared by 4 products, the datapath clock 4 x 40 MHz).
+``asic_flow`` synthesises each with Yosys (gate equivalents, area) and estimates the fixed design's energy
+per inference from gate-level switching activity on real wafers;
 ``fpga_flow`` runs Yosys ``synth_xilinx`` for each and places and routes them on an ECP5 where they fit.
 Both write ``summary.md`` / ``summary.json`` next to the per-variant reports.
 """
@@ -24,28 +26,27 @@ from codesign.asic.synth import (
     synthesize_asic,
     synthesize_fpga,
 )
+from codesign.asic.variants import DEFAULT_VARIANTS, parse_variant
 from codesign.hardware.rtl import RtlInfo, write_reconfigurable_rtl
 from codesign.models.store import load_encoder_config
 from codesign.tools import run_tool
 
-VARIANTS = ("fixed", "reconfig", "reconfig_tmr")
+VARIANTS = DEFAULT_VARIANTS
 
 
 def variant_rtl(model_dir: str | Path, fixed_rtl: str | Path, rtl_root: str | Path,
                 variants: tuple[str, ...] = VARIANTS) -> dict[str, Path]:
     """RTL folder of each requested variant: the given fixed one, and the reconfigurable ones generated
     (once) from the model's shape under ``rtl_root``."""
-    unknown = sorted(set(variants) - set(VARIANTS))
-    if unknown:
-        raise ValueError(f"unknown design variant(s) {unknown}; valid: {list(VARIANTS)}")
+    parsed = [parse_variant(name) for name in variants]
     info = RtlInfo.load(fixed_rtl)
     folders = {"fixed": Path(fixed_rtl)}
-    for name in variants:
-        folder = Path(rtl_root) / name
-        if name != "fixed" and not (folder / "rtl.json").is_file():
+    for variant in parsed:
+        folder = Path(rtl_root) / variant.name
+        if variant.reconfigurable and not (folder / "rtl.json").is_file():
             write_reconfigurable_rtl(load_encoder_config(model_dir), folder, info.clock_period_ns, info.calq_bits,
-                                     tmr=name == "reconfig_tmr")
-        folders.setdefault(name, folder)
+                                     tmr=variant.tmr, reuse=variant.reuse)
+        folders.setdefault(variant.name, folder)
     return folders
 
 
@@ -72,19 +73,23 @@ def asic_flow(model_dir: str | Path, fixed_rtl: str | Path, vectors: str | Path,
 def asic_markdown(rows: dict[str, Any]) -> str:
     pub = ECONT_PUBLISHED
     lines = ["# ASIC implementation (Yosys, 65 nm gate-equivalent model)", "",
-             "| design | cells | flip-flops | gate equivalents | area (mm2) | energy (nJ/inference) | "
-             "power at 40 MHz (mW) |", "|---|---|---|---|---|---|---|"]
+             "| design | clock (MHz) | latency (cycles) | cells | flip-flops | gate equivalents | area (mm2) | "
+             "energy (nJ/inference) | power at 40 MHz (mW) |", "|---|---|---|---|---|---|---|---|---|"]
     for name, r in rows.items():
         e = r.get("energy")
         energy = (f"{e['energy_nJ_per_inference']:.3f} | {e['power_mW_at_40MHz']:.1f}" if e else "- | -")
+        timing = f"{1000 / r['clock_period_ns']:.0f} | {r['latency_cycles']}"
         if "gate_equivalents" in r:
-            lines.append(f"| {name} | {r['cells']} | {r['flip_flops']} | {r['gate_equivalents']:.0f} | "
+            lines.append(f"| {name} | {timing} | {r['cells']} | {r['flip_flops']} | {r['gate_equivalents']:.0f} | "
                          f"{r['area_mm2']:.3f} | {energy} |")
         else:
-            lines.append(f"| {name} | {r['cells']} | - | - | {r['library_area_um2'] / 1e6:.3f} (library) | {energy} |")
-    lines.append(f"| published ECON-T ASIC (whole chip) | - | - | - | {pub['area_mm2']} | "
+            lines.append(f"| {name} | {timing} | {r['cells']} | - | - | {r['library_area_um2'] / 1e6:.3f} (library) | "
+                         f"{energy} |")
+    lines.append(f"| published ECON-T ASIC (whole chip) | 40 | - | - | - | - | {pub['area_mm2']} | "
                  f"{pub['energy_nJ_per_inference']} | {pub['power_mW_at_40MHz']} |")
-    lines += ["", "Area: NAND2 gate equivalents x 1.44 um2 (65 nm LP NAND2X1, assumed). Energy: bit toggles of "
+    lines += ["", "Clock: a design with reuse factor R (suffix _rR) runs its datapath at R x 40 MHz and still takes "
+              "one wafer per 25 ns. "
+              "Area: NAND2 gate equivalents x 1.44 um2 (65 nm LP NAND2X1, assumed). Energy: bit toggles of "
               "the gate-level netlist on real wafers x 5 fJ per toggle (assumed; see codesign/asic/energy.py). "
               "The published figures are for the whole ECON-T chip (all its blocks, I/O, clocking), so they bound "
               "the encoder from above rather than compare like for like."]

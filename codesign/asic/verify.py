@@ -52,13 +52,14 @@ def write_config_image(model: Any, cfg: Any, path: str | Path, *, econt_i2c: boo
 
 
 def verify_two_weight_sets(model_a: str | Path, model_b: str | Path, calq: np.ndarray, out_dir: str | Path,
-                           simulator: str = "verilator") -> SimResult:
-    """Build the reconfigurable RTL once, load A then B through the serial port, check both bit-exactly."""
+                           simulator: str = "verilator", *, reuse: int = 1, tmr: bool = False) -> SimResult:
+    """Build the reconfigurable RTL once (with reuse factor ``reuse``, TMR if ``tmr``), load A then B through
+    the serial port, check both bit-exactly."""
     out = Path(out_dir)
     (ka, cfg), (kb, cfg_b) = load_encoder(model_a), load_encoder(model_b)
     if asdict(cfg) != asdict(cfg_b):
         raise ValueError(f"{model_a} and {model_b} have different encoder shapes or formats")
-    write_reconfigurable_rtl(cfg, out / "rtl")
+    write_reconfigurable_rtl(cfg, out / "rtl", tmr=tmr, reuse=reuse)
     env = {}
     for tag, model in (("A", ka), ("B", kb)):
         write_config_image(model, cfg, out / f"image_{tag}.hex")
@@ -69,7 +70,7 @@ def verify_two_weight_sets(model_a: str | Path, model_b: str | Path, calq: np.nd
 
 
 def fault_campaign(model_dir: str | Path, calq: np.ndarray, out_dir: str | Path, n_faults: int = 1000,
-                   seed: int = 0) -> dict[str, dict[str, Any]]:
+                   seed: int = 0, *, reuse: int = 1) -> dict[str, dict[str, Any]]:
     """The same upset campaign on the reconfigurable design with and without TMR; the two reports."""
     out = Path(out_dir)
     model, cfg = load_encoder(model_dir)
@@ -77,7 +78,7 @@ def fault_campaign(model_dir: str | Path, calq: np.ndarray, out_dir: str | Path,
     write_vectors(out / "vectors", make_vectors(model, cfg, calq))
     reports = {}
     for name, tmr in (("no_tmr", False), ("tmr", True)):
-        write_reconfigurable_rtl(cfg, out / name, tmr=tmr)
+        write_reconfigurable_rtl(cfg, out / name, tmr=tmr, reuse=reuse)
         report = out / f"faults_{name}.json"
         run_simulation(out / name, out / "vectors", "verilator", testbench=FAULT_TESTBENCH, extra_env={
             "CODESIGN_IMAGE_A": str((out / "image.hex").resolve()), "CODESIGN_FAULTS": str(n_faults),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from codesign.asic.variants import DEFAULT_VARIANTS, parse_variant
 from codesign.cli.common import add_command as _add
 from codesign.cli.common import add_out, int_in, positive_float
 
@@ -31,9 +32,10 @@ def _cmd_asic_rtl(args: argparse.Namespace) -> None:
     from codesign.models.encoder import EncoderConfig
 
     info = write_reconfigurable_rtl(load_config(EncoderConfig, args.config), args.out, args.clock_period,
-                                    args.calq_bits, args.tmr, force=args.force)
+                                    args.calq_bits, args.tmr, reuse=args.reuse, force=args.force)
     print(f"wrote reconfigurable RTL to {args.out}: {info.config_bits} configuration bits, latency "
-          f"{info.latency_cycles} cycles, II 1, {info.frame_bits}-bit frame")
+          f"{info.latency_cycles} cycles at {info.clock_period_ns:g} ns, II {info.initiation_interval}, "
+          f"{info.frame_bits}-bit frame")
 
 
 def _cmd_asic_config(args: argparse.Namespace) -> None:
@@ -51,7 +53,8 @@ def _cmd_asic_verify(args: argparse.Namespace) -> None:
     from codesign.hardware.vectors import check_wafers
 
     calq, source = check_wafers(args.data, args.n_wafers)
-    result = verify_two_weight_sets(args.model_a, args.model_b, calq, args.out, args.sim)
+    result = verify_two_weight_sets(args.model_a, args.model_b, calq, args.out, args.sim, reuse=args.reuse,
+                                    tmr=args.tmr)
     print(f"{result.simulator}: weight sets A and B bit-exact on {result.n_vectors} vectors each ({source} + corner "
           f"cases) in one build, read-back equal; {result.results_xml}")
 
@@ -61,7 +64,7 @@ def _cmd_asic_faults(args: argparse.Namespace) -> None:
     from codesign.hardware.vectors import check_wafers
 
     calq, _ = check_wafers(args.data, args.n_wafers)
-    reports = fault_campaign(args.model, calq, args.out, args.faults, args.seed)
+    reports = fault_campaign(args.model, calq, args.out, args.faults, args.seed, reuse=args.reuse)
     for name, r in reports.items():
         print(f"{name:>6}: {r['injections']} single-bit upsets while streaming {r['frames']} wafers -> "
               f"{r['wrong_frames']} wrong output frames")
@@ -106,10 +109,23 @@ def _cmd_fpga_pnr(args: argparse.Namespace) -> None:
     print((Path(args.out) / "ecp5_report.md").read_text())
 
 
+def _variant_name(text: str) -> str:
+    try:
+        return parse_variant(text).name
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+
+
 def _variants_arg(p: argparse.ArgumentParser) -> None:
-    # the names of codesign.asic.flow.VARIANTS (not imported here: it loads the hardware stack for --help)
-    names = ["fixed", "reconfig", "reconfig_tmr"]
-    p.add_argument("--variants", nargs="+", default=names, choices=names, help="designs to implement")
+    p.add_argument("--variants", nargs="+", type=_variant_name, default=list(DEFAULT_VARIANTS),
+                   help="designs to implement: fixed, reconfig, reconfig_tmr; a reconfigurable one with a reuse "
+                        "factor R as e.g. reconfig_tmr_r4")
+
+
+def _reuse_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--reuse", type=int_in(1, 64), default=1,
+                   help="reuse factor R: each multiplier serves R products in time, the datapath clock runs at R x "
+                        "the wafer rate (--clock-period / R) and takes one wafer per R cycles")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -152,6 +168,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--clock-period", type=positive_float, default=25.0, help="ns (40 MHz: 25)")
     p.add_argument("--calq-bits", type=int_in(1, 32), default=22, help="width of each CALQ input")
     p.add_argument("--tmr", action="store_true", help="triplicate the configuration register (majority vote)")
+    _reuse_arg(p)
     p = _add(asub, "config", _cmd_asic_config, "configuration image (register contents) of a trained encoder",
              "Write the register image (hex, bit 0 shifted in first) and its register map and protocol (.json).")
     p.add_argument("--model", required=True, help="model folder")
@@ -168,6 +185,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--data", help="wafers (default: real highpu_dev.csv, else synthetic)")
     p.add_argument("--n-wafers", type=int_in(1), default=500)
     p.add_argument("--sim", default="verilator", choices=["icarus", "verilator"], help="simulator")
+    p.add_argument("--tmr", action="store_true", help="the design with the triplicated configuration register")
+    _reuse_arg(p)
     add_out(p, "work folder")
     p = _add(asub, "faults", _cmd_asic_faults, "single-event-upset campaign with and without TMR",
              "Flip random single bits of the configuration registers while wafers stream (Verilator), once on "
@@ -178,6 +197,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int_in(0), default=0, help="seed of the upset times and bits")
     p.add_argument("--data", help="wafers (default: real highpu_dev.csv, else synthetic)")
     p.add_argument("--n-wafers", type=int_in(1), default=500, help="wafers streamed")
+    _reuse_arg(p)
     add_out(p, "work folder")
     p = _add(asub, "upsets", _cmd_asic_upsets, "EMD degradation under random weight bit flips without TMR",
              "Flip 1, 2, 4, ... random bits of a trained autoencoder's configuration register image (no "

@@ -12,7 +12,8 @@ Register map (word w occupies image bits [weight_bits*w + weight_bits-1 : weight
     conv kernel [ky][kx][c_in][filter], conv bias [filter], dense kernel [input][latent], dense bias [latent]
 (Keras' own weight order, flattened). The datapath reproduces the quantized Keras encoder exactly: exact
 integer accumulation, then floor (truncation) and unsigned saturation into the activation formats.
-Pipeline: input register, convolution register, output register: 3 cycles, one wafer per clock.
+Pipeline: input register, convolution register, output register: 3 cycles, one wafer per clock; with a reuse
+factor R (``core_verilog``), 2R + 1 cycles of an R times faster clock, one wafer per R cycles.
 
 Radiation hardening (``tmr=True``): the configuration register is triplicated (cfg_a, cfg_b, cfg_c); the
 datapath and cfg_out use the bitwise majority, and every clock edge writes the majority back into all three
@@ -32,7 +33,6 @@ from codesign.data.arrange import IMAGE_SHAPE
 from codesign.models.encoder import EncoderConfig
 
 CORE_MODULE = "econt_reconfig_core"
-CORE_LATENCY = 3
 MULTIPLIER = "econt_reconfig_mul"
 COPY_MODULE = "econt_cfg_copy"
 
@@ -172,16 +172,64 @@ def _multiplier_module() -> list[str]:
             "endmodule", ""]
 
 
-def _product(operand: str, a_bits: int, word: int, wb: int, name: str, products: list[str]) -> str:
-    """Instantiate one multiplier of ``operand`` by configuration word ``word``; returns the product wire."""
-    products += [f"    wire signed [{a_bits + wb}:0] {name};",
-                 f"    {MULTIPLIER} #(.A({a_bits}), .B({wb})) u_{name} (.a({operand}), .b(cfg[{word * wb} +: {wb}]), "
-                 f".p({name}));"]
-    return name
+def _select(phase: str, options: list[str], default: str) -> str:
+    """``options[phase]`` as a conditional chain (``default`` for the phases without an option)."""
+    expr = default
+    for p in reversed(range(len(options))):
+        expr = f"({phase} == {p} ? {options[p]} : {expr})"
+    return expr
 
 
-def core_verilog(cfg: EncoderConfig, tmr: bool = False) -> str:
-    """Verilog text of the reconfigurable core for ``cfg`` (same ports as the da4ml core plus cfg_*)."""
+def _shared_products(terms: list[tuple[str, int]], a_bits: int, wb: int, reuse: int, name: str, phase: str,
+                     products: list[str]) -> list[str]:
+    """Multipliers for one accumulator's ``terms`` (operand, configuration word): ceil(len / reuse) of them,
+    multiplier k taking term k * reuse + p in phase p (weight 0 where its chunk has no term p); returns
+    their product wires."""
+    wires = []
+    for k in range(0, len(terms), reuse):
+        chunk = terms[k:k + reuse]
+        wire = f"{name}_{k // reuse}"
+        if reuse == 1:
+            a, b = chunk[0][0], f"cfg[{chunk[0][1] * wb} +: {wb}]"
+        else:
+            a, b = f"{wire}_a", f"{wire}_b"
+            operands = _select(phase, [op for op, _ in chunk], f"{a_bits}'d0")
+            weights = _select(phase, [f"cfg[{w * wb} +: {wb}]" for _, w in chunk], f"{wb}'d0")
+            products += [f"    wire [{a_bits - 1}:0] {a} = {operands};", f"    wire [{wb - 1}:0] {b} = {weights};"]
+        products += [f"    wire signed [{a_bits + wb}:0] {wire};",
+                     f"    {MULTIPLIER} #(.A({a_bits}), .B({wb})) u_{wire} (.a({a}), .b({b}), .p({wire}));"]
+        wires.append(wire)
+    return wires
+
+
+def _phase_counter(prefix: str, reuse: int, go: str) -> list[str]:
+    """``{prefix}_run`` high for ``reuse`` cycles after ``go``, ``{prefix}_ph`` counting them from 0."""
+    pb = max(reuse.bit_length(), 1)
+    return [f"    reg [{pb - 1}:0] {prefix}_ph;",
+            f"    reg {prefix}_run;",
+            f"    wire {prefix}_last = {prefix}_run && {prefix}_ph == {pb}'d{reuse - 1};",
+            "    always @(posedge clk) begin",
+            f"        if (rst) {prefix}_run <= 1'b0;",
+            f"        else if ({go}) {prefix}_run <= 1'b1;",
+            f"        else if ({prefix}_last) {prefix}_run <= 1'b0;",
+            f"        {prefix}_ph <= {go} ? {pb}'d0 : {prefix}_ph + {pb}'d1;",
+            "    end"]
+
+
+def core_latency(reuse: int = 1) -> int:
+    """Clock edges from model_inp to model_out: the input register, then ``reuse`` cycles per layer."""
+    return 2 * reuse + 1
+
+
+def core_verilog(cfg: EncoderConfig, tmr: bool = False, reuse: int = 1) -> str:
+    """Verilog text of the reconfigurable core for ``cfg`` (same ports as the da4ml core plus cfg_*).
+
+    ``reuse`` R > 1 shares each multiplier among R products in time: the datapath clock runs at R times the
+    wafer rate, a wafer comes at most every R cycles with ``start`` high (the top's valid), and each layer
+    accumulates its products over R cycles (ports ``rst`` and ``start`` added). Integer accumulation is exact,
+    so the order of the terms does not change a bit."""
+    if reuse < 1:
+        raise ValueError(f"reuse factor must be >= 1, got {reuse}")
     rmap = register_map(cfg)
     wb, h, w = cfg.weight_bits, *IMAGE_SHAPE[cfg.layout][:2]
     c_in = IMAGE_SHAPE[cfg.layout][2]
@@ -200,12 +248,15 @@ def core_verilog(cfg: EncoderConfig, tmr: bool = False) -> str:
     taps = cfg.conv_kernel * cfg.conv_kernel * c_in + 1
     acc_c = ib + 1 + wb + int(np.ceil(np.log2(taps))) + 1
     acc_d = max(ab + 1 + wb, wb + fa) + int(np.ceil(np.log2(n_act + 1))) + 1
+    shared = reuse > 1
     products: list[str] = []
     lines = [
         "`timescale 1ns / 1ps",
-        "// Generated by codesign (codesign/hardware/reconfig.py): encoder with run-time loadable weights.",
+        "// Generated by codesign (codesign/hardware/reconfig.py): encoder with run-time loadable weights"
+        + (f", each multiplier shared by {reuse} products in time." if shared else "."),
         f"module {CORE_MODULE} (",
         "    input  wire clk,",
+        *(["    input  wire rst,", "    input  wire start,  // model_inp holds a wafer"] if shared else []),
         f"    input  wire [{h * w * c_in * ib - 1}:0] model_inp,",
         f"    output reg  [{cfg.latent_dim * lb - 1}:0] model_out,",
         "    input  wire cfg_en,",
@@ -215,7 +266,8 @@ def core_verilog(cfg: EncoderConfig, tmr: bool = False) -> str:
         *_config_register(rmap.n_bits, tmr),
         "",
         f"    reg [{h * w * c_in * ib - 1}:0] x_r;",
-        "    always @(posedge clk) x_r <= model_inp;",
+        "    always @(posedge clk) " + ("if (start) " if shared else "") + "x_r <= model_inp;",
+        *(_phase_counter("conv", reuse, "start") + _phase_counter("dense", reuse, "conv_last") if shared else []),
         f"    function [{ab - 1}:0] act_q(input signed [{acc_c - 1}:0] a);  // floor to 2^-{fa}, clamp to [0, max]",
         f"        reg signed [{acc_c - 1}:0] t;",
         f"        begin t = a >>> {fi + fw - fa}; act_q = t < 0 ? 0 : (t > {(1 << ab) - 1} ? {(1 << ab) - 1} : t); end",
@@ -235,7 +287,7 @@ def core_verilog(cfg: EncoderConfig, tmr: bool = False) -> str:
         for ox in range(ow):
             for f in range(cfg.conv_filters):
                 idx = (oy * ow + ox) * cfg.conv_filters + f
-                terms = [f"({_word(cbias + f, wb)} <<< {fi})"]
+                terms = []
                 for ky in range(cfg.conv_kernel):
                     for kx in range(cfg.conv_kernel):
                         y, x = oy * cfg.conv_stride + ky - pad, ox * cfg.conv_stride + kx - pad
@@ -244,21 +296,39 @@ def core_verilog(cfg: EncoderConfig, tmr: bool = False) -> str:
                         for c in range(c_in):
                             pix = (y * w + x) * c_in + c
                             k = kbase + ((ky * cfg.conv_kernel + kx) * c_in + c) * cfg.conv_filters + f
-                            terms.append(_product(f"x_r[{pix * ib} +: {ib}]", ib, k, wb, f"pc{idx}_{len(terms)}",
-                                                  products))
-                lines.append(f"    assign conv_acc[{idx}] = " + " + ".join(terms) + ";")
+                            terms.append((f"x_r[{pix * ib} +: {ib}]", k))
+                wires = _shared_products(terms, ib, wb, reuse, f"pc{idx}", "conv_ph", products)
+                lines += _accumulate(f"conv_acc[{idx}]", f"({_word(cbias + f, wb)} <<< {fi})", wires, acc_c,
+                                     f"cacc{idx}", "conv" if shared else None)
+    act_write = "if (conv_last) " if shared else ""
     lines += [
         "    integer i;",
-        f"    always @(posedge clk) for (i = 0; i < {n_act}; i = i + 1) act[i] <= act_q(conv_acc[i]);",
+        f"    always @(posedge clk) {act_write}for (i = 0; i < {n_act}; i = i + 1) act[i] <= act_q(conv_acc[i]);",
         "",
         f"    // dense {n_act} -> {cfg.latent_dim}",
     ]
+    out_write = "if (dense_last) " if shared else ""
     for j in range(cfg.latent_dim):
-        terms = [f"({_word(dbias + j, wb)} <<< {fa})"]
-        terms += [_product(f"act[{i}]", ab, dbase + i * cfg.latent_dim + j, wb, f"pd{j}_{i}", products)
-                  for i in range(n_act)]
-        lines.append(f"    wire signed [{acc_d - 1}:0] dense_acc_{j} = " + " + ".join(terms) + ";")
-        lines.append(f"    always @(posedge clk) model_out[{j * lb} +: {lb}] <= lat_q(dense_acc_{j});")
+        wires = _shared_products([(f"act[{i}]", dbase + i * cfg.latent_dim + j) for i in range(n_act)], ab, wb,
+                                 reuse, f"pd{j}", "dense_ph", products)
+        lines += _accumulate(f"dense_acc_{j}", f"({_word(dbias + j, wb)} <<< {fa})", wires, acc_d, f"dacc{j}",
+                             "dense" if shared else None, declare=True)
+        lines.append(f"    always @(posedge clk) {out_write}model_out[{j * lb} +: {lb}] <= lat_q(dense_acc_{j});")
     lines += ["endmodule", "", *_multiplier_module(), *(_copy_module() if tmr else [])]
-    first_sum = next(i for i, line in enumerate(lines) if line.startswith("    assign conv_acc"))
+    first_sum = next(i for i, line in enumerate(lines) if "conv_acc[0] =" in line or line.startswith("    reg signed"))
     return "\n".join(lines[:first_sum] + products + lines[first_sum:])  # products declared before use
+
+
+def _accumulate(total: str, bias: str, wires: list[str], bits: int, register: str, counter: str | None,
+                declare: bool = False) -> list[str]:
+    """``total`` = the accumulator's complete sum, available in its last phase: the bias plus every product
+    at once, or (``counter`` given) the sum of the earlier phases, held in ``register``, plus this phase's
+    products; the bias enters in phase 0."""
+    this_phase = " + ".join([bias, *wires]) if counter is None else " + ".join(wires) or "0"
+    head = f"    wire signed [{bits - 1}:0] {total} = " if declare else f"    assign {total} = "
+    if counter is None:
+        return [head + this_phase + ";"]
+    return [f"    reg signed [{bits - 1}:0] {register};",
+            f"    wire signed [{bits - 1}:0] {register}_in = ({counter}_ph == 0 ? {bias} : {register}) + {this_phase};",
+            f"    always @(posedge clk) if ({counter}_run) {register} <= {register}_in;",
+            head + f"{register}_in;"]

@@ -124,23 +124,29 @@ def write_rtl(model: Any, cfg: EncoderConfig, out_dir: str | Path, clock_period_
 
 
 def write_reconfigurable_rtl(cfg: EncoderConfig, out_dir: str | Path, clock_period_ns: float = 25.0,
-                             calq_bits: int = 22, tmr: bool = False, *, force: bool = False) -> RtlInfo:
+                             calq_bits: int = 22, tmr: bool = False, *, reuse: int = 1,
+                             force: bool = False) -> RtlInfo:
     """RTL folder of the run-time reconfigurable encoder (``codesign.hardware.reconfig``) behind the same top;
-    ``tmr`` triplicates the configuration register with majority voting and self-correction."""
+    ``tmr`` triplicates the configuration register with majority voting and self-correction. ``reuse`` R
+    shares each multiplier among R products: the clock period becomes ``clock_period_ns`` / R (still one
+    wafer per ``clock_period_ns``) and the initiation interval R cycles."""
     from codesign.hardware import reconfig
 
+    text = reconfig.core_verilog(cfg, tmr, reuse)
     with atomic_dir(Path(out_dir), force) as tmp:
-        write_text(tmp / "src" / f"{reconfig.CORE_MODULE}.v", reconfig.core_verilog(cfg, tmr))
+        write_text(tmp / "src" / f"{reconfig.CORE_MODULE}.v", text)
         n_bits = reconfig.register_map(cfg).n_bits
-        return _write_top(tmp, cfg, reconfig.CORE_MODULE, reconfig.CORE_LATENCY,
-                          cfg.input_int_bits + cfg.input_frac_bits, calq_bits, clock_period_ns,
-                          n_bits * (3 if tmr else 1), 0.0, config_bits=n_bits, tmr=tmr)  # LUTs: `fpga synth`
+        return _write_top(tmp, cfg, reconfig.CORE_MODULE, reconfig.core_latency(reuse),
+                          cfg.input_int_bits + cfg.input_frac_bits, calq_bits, clock_period_ns / reuse,
+                          n_bits * (3 if tmr else 1), 0.0, config_bits=n_bits, tmr=tmr,  # LUTs: `fpga synth`
+                          initiation_interval=reuse)
 
 
 def _write_top(folder: Path, cfg: EncoderConfig, core: str, core_latency: int, core_input_bits: int,
                calq_bits: int, clock_period_ns: float, core_registers: int, estimated_luts: float,
                config_bits: int = 0, tmr: bool = False, core_input_frac_bits: int | None = None,
-               core_output_bits: int | None = None, core_output_shift: int = 0) -> RtlInfo:
+               core_output_bits: int | None = None, core_output_shift: int = 0,
+               initiation_interval: int = 1) -> RtlInfo:
     """Write src/econt_top.v around ``core`` (with the conversion and sparse selector) and rtl.json into
     ``folder``."""
     fmt = FrameFormat.of(cfg)
@@ -156,6 +162,7 @@ def _write_top(folder: Path, cfg: EncoderConfig, core: str, core_latency: int, c
         frame=fmt,
         calq_bits=calq_bits,
         config_port=config_bits > 0,
+        core_control=initiation_interval > 1,
         sparse_max_occupancy=cfg.sparse_max_occupancy,
     )
     write_text(folder / "src" / f"{TOP_MODULE}.v", top_verilog(spec))
@@ -166,7 +173,7 @@ def _write_top(folder: Path, cfg: EncoderConfig, core: str, core_latency: int, c
     sources = sorted(str(p.relative_to(folder)) for p in (folder / "src").rglob("*.v"))
     info = RtlInfo(
         top=TOP_MODULE, core=core, calq_bits=calq_bits, clock_period_ns=clock_period_ns,
-        initiation_interval=1, latency_cycles=spec.latency, core_latency_cycles=spec.core_latency,
+        initiation_interval=initiation_interval, latency_cycles=spec.latency, core_latency_cycles=spec.core_latency,
         conversion_cycles=CONVERSION_STAGES, frame_bits=fmt.width, latent_bits=fmt.latent_bits,
         n_latents=fmt.n_latents, elinks=fmt.elinks, sum_code_offset=fmt.sum_offset,
         core_registers=core_registers, estimated_luts=estimated_luts, sources=sources, config_bits=config_bits,

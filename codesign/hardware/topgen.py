@@ -46,6 +46,8 @@ class TopSpec:
     calq_bits: int = 22
     n_tc: int = 48
     config_port: bool = False  # pass the core's serial configuration port (cfg_en, cfg_in, cfg_out) through
+    # a time-multiplexed core (reuse factor): it takes rst and start, the valid of its model_inp
+    core_control: bool = False
     sparse_max_occupancy: int | None = None  # hybrid encoder (codesign.models.sparse); None: latents only
 
     def __post_init__(self) -> None:
@@ -223,7 +225,9 @@ def top_verilog(spec: TopSpec) -> str:
         src = f"{ib}'d0" if tc is None else _core_input(tc * INPUT_BITS, ib, spec.core_input_frac_bits)
         lines.append(f"    assign core_in[{p * ib} +: {ib}] = {src};")
     lines += [
-        f"    {spec.core_module} core (.clk(clk), .model_inp(core_in), .model_out(core_out)"
+        f"    {spec.core_module} core (.clk(clk), "
+        + (".rst(rst), .start(valid_pipe[0]), " if spec.core_control else "")
+        + ".model_inp(core_in), .model_out(core_out)"
         + (", .cfg_en(cfg_en), .cfg_in(cfg_in), .cfg_out(cfg_out));" if spec.config_port else ");"),
         "",
         *(_sparse_instance(spec) if spec.sparse_cells else

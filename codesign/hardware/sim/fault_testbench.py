@@ -18,7 +18,7 @@ from cocotb.triggers import FallingEdge, ReadWrite
 
 from codesign.hardware.rtl import RtlInfo
 from codesign.hardware.sim.reconfig_testbench import load_image
-from codesign.hardware.sim.testbench import drive, monitor_frames, reset_with_clock
+from codesign.hardware.sim.testbench import drive, monitor_frames, reset_with_clock, spaced
 from codesign.hardware.vectors import read_vectors
 
 INJECTION_GAP = 3  # clock cycles between upsets
@@ -42,17 +42,17 @@ async def single_upsets_while_streaming(dut):
     inputs, expected, _ = read_vectors(os.environ["CODESIGN_VECTORS_DIR"])
     n_faults = int(os.environ["CODESIGN_FAULTS"])
     rng = random.Random(int(os.environ.get("CODESIGN_FAULT_SEED", "0")))
-    await reset_with_clock(dut)
+    await reset_with_clock(dut, rtl)
     dut.cfg_en.value = 0
     await load_image(dut, int(Path(os.environ["CODESIGN_IMAGE_A"]).read_text(), 16), rtl.config_bits)
     core = dut.core
     registers = [core.copy_a.q, core.copy_b.q, core.copy_c.q] if rtl.tmr else [core.cfg]
     n_cycles = max(len(inputs), (n_faults + 2) * INJECTION_GAP)
-    words = [inputs[i % len(inputs)] for i in range(n_cycles)]
+    words, _ = spaced([inputs[i % len(inputs)] for i in range(n_cycles)], rtl.initiation_interval)
     want = [expected[i % len(inputs)] for i in range(n_cycles)]
     seen: list[tuple[int, int]] = []
     injected: list[tuple[int, int]] = []
-    monitor = cocotb.start_soon(monitor_frames(dut, n_cycles + rtl.latency_cycles + 2, seen))
+    monitor = cocotb.start_soon(monitor_frames(dut, len(words) + rtl.latency_cycles + 2, seen))
     cocotb.start_soon(_inject(dut, registers, rtl.config_bits, n_faults, rng, injected))
     await drive(dut, words)
     await monitor

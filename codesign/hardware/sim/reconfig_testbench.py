@@ -1,5 +1,6 @@
 """cocotb tests of the reconfigurable top: load weight set A through the serial port, stream, reload B
-without rebuilding, stream again, read the registers back.
+without rebuilding, stream again (with random idle cycles), read the registers back. Wafers come at the
+initiation interval of rtl.json (one per R cycles for a core with reuse factor R).
 
 Environment (set by ``codesign.asic.verify``): CODESIGN_RTL_DIR, CODESIGN_VECTORS_DIR (vectors of model A),
 CODESIGN_VECTORS_B_DIR, CODESIGN_IMAGE_A, CODESIGN_IMAGE_B (configuration images, hex files).
@@ -8,13 +9,14 @@ CODESIGN_VECTORS_B_DIR, CODESIGN_IMAGE_A, CODESIGN_IMAGE_B (configuration images
 from __future__ import annotations
 
 import os
+import random
 from pathlib import Path
 
 import cocotb
 from cocotb.triggers import FallingEdge, RisingEdge
 
 from codesign.hardware.rtl import RtlInfo
-from codesign.hardware.sim.testbench import check_frames, drive, monitor_frames, reset_with_clock
+from codesign.hardware.sim.testbench import check_frames, drive, monitor_frames, reset_with_clock, spaced
 from codesign.hardware.vectors import read_vectors
 
 
@@ -41,14 +43,18 @@ async def read_back(dut, n_bits: int) -> int:
     return image
 
 
-async def _stream_and_check(dut, rtl: RtlInfo, vectors_dir: str) -> int:
+async def _stream_and_check(dut, rtl: RtlInfo, vectors_dir: str, idle_seed: int | None = None) -> int:
+    """Every vector at the initiation interval, with random idle cycles between them when ``idle_seed``."""
     inputs, expected, _ = read_vectors(vectors_dir)
+    rng = random.Random(idle_seed)
+    idle = [rng.choice((0, 0, 1, 3)) for _ in inputs] if idle_seed is not None else None
+    words, issue_edges = spaced(list(inputs), rtl.initiation_interval, idle)
     seen: list[tuple[int, int]] = []
-    monitor = cocotb.start_soon(monitor_frames(dut, len(inputs) + rtl.latency_cycles + 2, seen))
-    await drive(dut, list(inputs))
+    monitor = cocotb.start_soon(monitor_frames(dut, len(words) + rtl.latency_cycles + 2, seen))
+    await drive(dut, words)
     await monitor
     await FallingEdge(dut.clk)  # leave the monitor's read-only phase before driving again
-    check_frames(seen, expected, list(range(len(inputs))), rtl.latency_cycles)
+    check_frames(seen, expected, issue_edges, rtl.latency_cycles)
     return len(seen)
 
 
@@ -56,12 +62,12 @@ async def _stream_and_check(dut, rtl: RtlInfo, vectors_dir: str) -> int:
 async def two_weight_sets_without_rebuilding(dut):
     rtl = RtlInfo.load(os.environ["CODESIGN_RTL_DIR"])
     images = [int(Path(os.environ[k]).read_text(), 16) for k in ("CODESIGN_IMAGE_A", "CODESIGN_IMAGE_B")]
-    await reset_with_clock(dut)
+    await reset_with_clock(dut, rtl)
     dut.cfg_en.value = 0
     await load_image(dut, images[0], rtl.config_bits)
     n_a = await _stream_and_check(dut, rtl, os.environ["CODESIGN_VECTORS_DIR"])
     await load_image(dut, images[1], rtl.config_bits)
-    n_b = await _stream_and_check(dut, rtl, os.environ["CODESIGN_VECTORS_B_DIR"])
+    n_b = await _stream_and_check(dut, rtl, os.environ["CODESIGN_VECTORS_B_DIR"], idle_seed=7)
     assert await read_back(dut, rtl.config_bits) == images[1], "read-back differs from the loaded image"
     assert await read_back(dut, rtl.config_bits) == images[1], "read-back is destructive"
     dut._log.info("weight set A: %d wafers bit-exact; set B: %d wafers bit-exact; read-back equal", n_a, n_b)

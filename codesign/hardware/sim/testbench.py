@@ -25,13 +25,26 @@ def _setup():
     return rtl, inputs, expected
 
 
-async def reset_with_clock(dut, cycles: int = 3) -> None:
-    cocotb.start_soon(Clock(dut.clk, 25, unit="ns").start())
+async def reset_with_clock(dut, rtl: RtlInfo, cycles: int = 3) -> None:
+    # an even number of picoseconds: 25 / 3 ns is not a multiple of the simulator's resolution
+    cocotb.start_soon(Clock(dut.clk, 2 * round(rtl.clock_period_ns * 500), unit="ps").start())
     dut.rst.value = 1
     dut.valid_in.value = 0
     dut.calq.value = 0
     await ClockCycles(dut.clk, cycles)
     dut.rst.value = 0
+
+
+def spaced(words: list[int], interval: int, idle: list[int] | None = None) -> tuple[list[int | None], list[int]]:
+    """The drive list for ``words`` at most one per ``interval`` clocks (the top's initiation interval), with
+    ``idle[i]`` more idle cycles before word i, and the clock edge each word is issued at."""
+    entries: list[int | None] = []
+    edges = []
+    for i, word in enumerate(words):
+        entries += [None] * ((interval - 1 if i else 0) + (idle[i] if idle else 0))
+        edges.append(len(entries))
+        entries.append(word)
+    return entries, edges
 
 
 async def drive(dut, words: list[int | None]) -> None:
@@ -73,7 +86,7 @@ def check_frames(seen: list[tuple[int, int]], expected: list[int], issue_edges: 
 async def reset_and_idle(dut):
     """valid_out stays low while reset is held (even with valid_in high) and while the input is idle."""
     rtl, inputs, _ = _setup()
-    await reset_with_clock(dut)
+    await reset_with_clock(dut, rtl)
     dut.rst.value = 1
     dut.valid_in.value = 1
     dut.calq.value = inputs[0]
@@ -92,14 +105,16 @@ async def reset_and_idle(dut):
 
 @cocotb.test()
 async def stream_every_vector_back_to_back(dut):
-    """All vectors at one wafer per clock (II = 1): every frame bit-exact, latency as in rtl.json."""
+    """All vectors at the initiation interval (one wafer per clock, or per R clocks of a core with reuse
+    factor R): every frame bit-exact, latency as in rtl.json."""
     rtl, inputs, expected = _setup()
-    await reset_with_clock(dut)
+    await reset_with_clock(dut, rtl)
+    words, issue_edges = spaced(list(inputs), rtl.initiation_interval)
     seen: list[tuple[int, int]] = []
-    monitor = cocotb.start_soon(monitor_frames(dut, len(inputs) + rtl.latency_cycles + 2, seen))
-    await drive(dut, list(inputs))
+    monitor = cocotb.start_soon(monitor_frames(dut, len(words) + rtl.latency_cycles + 2, seen))
+    await drive(dut, words)
     await monitor
-    check_frames(seen, expected, list(range(len(inputs))), rtl.latency_cycles)
+    check_frames(seen, expected, issue_edges, rtl.latency_cycles)
     dut._log.info("%d wafers bit-exact, latency %d cycles", len(seen), rtl.latency_cycles)
 
 
@@ -107,15 +122,10 @@ async def stream_every_vector_back_to_back(dut):
 async def stream_with_idle_cycles(dut):
     """Random idle cycles between wafers: frames stay aligned with their inputs."""
     rtl, inputs, expected = _setup()
-    await reset_with_clock(dut)
+    await reset_with_clock(dut, rtl)
     rng = random.Random(7)
     n = min(300, len(inputs))
-    words: list[int | None] = []
-    issue_edges = []
-    for word in inputs[:n]:
-        words += [None] * rng.choice((0, 0, 1, 3))
-        issue_edges.append(len(words))
-        words.append(word)
+    words, issue_edges = spaced(list(inputs[:n]), rtl.initiation_interval, [rng.choice((0, 0, 1, 3)) for _ in range(n)])
     seen: list[tuple[int, int]] = []
     monitor = cocotb.start_soon(monitor_frames(dut, len(words) + rtl.latency_cycles + 2, seen))
     await drive(dut, words)
