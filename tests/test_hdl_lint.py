@@ -65,3 +65,25 @@ def test_generated_hdl_has_no_lint_warnings(tmp_path, elinks, occupancy, value_b
                           cwd=tmp_path, env=env, capture_output=True, text=True)
     assert proc.returncode == 0 and "%Warning" not in proc.stderr, proc.stderr[:3000]
     assert files["econt_top.v"].startswith("`timescale 1ns / 1ps\n`default_nettype none")
+
+
+@pytest.mark.parametrize(("elinks", "occupancy", "value_bits", "config_port"), CASES)
+def test_constraints_name_every_port_of_the_top(elinks, occupancy, value_bits, config_port):
+    """econt_top.sdc/.xdc constrain exactly the top's ports: the clock, and a delay on every other one."""
+    import re
+
+    from codesign.hardware.rtl import top_constraints
+
+    fmt = FrameFormat(16, LATENT_BITS_BY_ELINKS[elinks], elinks, occupancy is not None, value_bits)
+    mask, tcs = PIXEL_MASK["8x8"], TC_OF_PIXEL["8x8"]
+    spec = TopSpec(core_module="stub_core", core_latency=3, pixel_tc=[int(t) if m else None for t, m in
+                   zip(tcs, mask, strict=True)], core_input_bits=8, frame=fmt, config_port=config_port,
+                   sparse_max_occupancy=occupancy)
+    header = top_verilog(spec).split(");")[0]
+    ports = set(re.findall(r"(?:input|output)\s+(?:wire|reg)\s+(?:\[[^\]]+\]\s+)?(\w+)", header))
+    text = top_constraints(spec, 25.0)
+    constrained = set(re.findall(r"get_ports \{(\w+)", text))
+    assert constrained == ports and "create_clock -period $clock_period -name clk [get_ports {clk}]" in text
+    for port in ports - {"clk"}:
+        delays = re.findall(rf"set_(?:input|output)_delay -clock clk -(max|min) .* \[get_ports \{{{port}\b", text)
+        assert sorted(delays) == ["max", "min"], port

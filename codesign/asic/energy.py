@@ -1,62 +1,85 @@
 """Energy per inference from switching activity: gate-level simulation of the synthesised netlist on real
 wafers (Verilator by default, Icarus as an option; VCD; its output frames are checked against Keras on the
-way), bit toggles counted, times a stated energy per toggle. Yosys writes the generic netlist as plain
-assignments and flip-flop processes, which Verilator compiles in about a minute for the full encoder;
-Icarus gave no result in 7 minutes on it.
+way), bit toggles counted, times a stated energy per toggle. A reconfigurable netlist first gets the model's
+weights through its serial port (not counted) and, with a reuse factor R, a wafer every R clocks. Yosys
+writes the generic netlist as plain assignments and flip-flop processes, which Verilator compiles in about
+a minute for the full encoder; Icarus gave no result in 7 minutes on it.
 
 ``FJ_PER_TOGGLE_65NM`` = 5 fJ: C V^2 / 2 with about 7 fF switched per node (gate input + wire) at 1.2 V, a
-round figure for a 65 nm LP library; it is an assumption, stated in every report. The count includes the
-clock net and every flip-flop output, so the clock tree's own energy is only partly covered.
+round figure for a 65 nm LP library; it is an assumption, stated in every report. The VCD has the clock as
+one net, so the clock pins are added apart: ``FJ_PER_FLIP_FLOP_CLOCK`` = 2 fJ per flip-flop and clock cycle
+(about 1.4 fF of clock pin and local wire charged and discharged at 1.2 V), no clock gating; the clock
+tree's buffers are not counted. A design with reuse factor R clocks every flip-flop R times per wafer.
 """
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 from typing import Any
 
 from codesign.artifacts import provenance, write_json, write_text
+from codesign.errors import InputError, VerificationError
 from codesign.hardware.rtl import RtlInfo
 from codesign.hardware.vectors import read_vectors
 from codesign.tools import require, run_tool, verilator_env
 
 FJ_PER_TOGGLE_65NM = 5.0
+FJ_PER_FLIP_FLOP_CLOCK = 2.0
 CLOCK_MHZ = 40.0
 SIMCELLS = Path("/usr/share/yosys/simcells.v")
 
 
-def testbench_verilog(info: RtlInfo, n_vectors: int, inputs_hex: str, vcd: str, skip_cycles: int) -> str:
-    """A plain Verilog bench: one wafer per 25 ns clock from ``inputs_hex``; activity dumped after
-    ``skip_cycles`` (pipeline fill) so the count covers the steady state only."""
+def testbench_verilog(info: RtlInfo, n_vectors: int, inputs_hex: str, vcd: str, skip_wafers: int,
+                      config_hex: str | None = None) -> str:
+    """A plain Verilog bench: one wafer per ``initiation_interval`` clocks from ``inputs_hex`` (a
+    reconfigurable design first gets its weights, ``config_hex``, through the serial port); activity dumped
+    from wafer ``skip_wafers`` on (after the pipeline fill) so the count covers the steady state only."""
     width = 48 * info.calq_bits
     period = info.clock_period_ns
-    return f"""`timescale 1ns / 1ps
-module energy_tb;
-    reg clk = 0, rst = 1, valid_in = 0;
-    reg [{width - 1}:0] calq = 0;
-    reg [{width - 1}:0] mem [0:{n_vectors - 1}];
-    wire valid_out;
-    wire [{info.frame_bits - 1}:0] frame;
-    {info.top} dut (.clk(clk), .rst(rst), .valid_in(valid_in), .calq(calq), .valid_out(valid_out), .frame(frame));
-    always #{period / 2} clk = ~clk;
-    integer i, out;
-    initial out = $fopen("frames.hex", "w");
-    always @(posedge clk) if (valid_out === 1'b1) $fwrite(out, "%h\\n", frame);
-    initial begin
-        $readmemh("{inputs_hex}", mem);
-        @(negedge clk) rst = 0;
-        for (i = 0; i < {n_vectors}; i = i + 1) begin
-            if (i == {skip_cycles}) begin $dumpfile("{vcd}"); $dumpvars(0, dut); end
-            calq = mem[i]; valid_in = 1;
-            @(negedge clk);
-        end
-        valid_in = 0;
-        repeat ({info.latency_cycles + 1}) @(negedge clk);
-        $fclose(out);
-        $finish;
-    end
-endmodule
-"""
+    cfg = info.config_bits
+    load = [
+        f"        $readmemh(\"{config_hex}\", image);",
+        f"        for (i = 0; i < {cfg}; i = i + 1) begin cfg_in = image[0][i]; cfg_en = 1; @(negedge clk); end",
+        "        cfg_en = 0;",
+    ] if cfg else []
+    idle = (f"            valid_in = 0; repeat ({info.initiation_interval - 1}) @(negedge clk);"
+            if info.initiation_interval > 1 else "")
+    return "\n".join([
+        "`timescale 1ns / 1ps",
+        "module energy_tb;",
+        "    reg clk = 0, rst = 1, valid_in = 0;",
+        f"    reg [{width - 1}:0] calq = 0;",
+        f"    reg [{width - 1}:0] mem [0:{n_vectors - 1}];",
+        *([f"    reg [{cfg - 1}:0] image [0:0];", "    reg cfg_en = 0, cfg_in = 0;", "    wire cfg_out;"]
+          if cfg else []),
+        "    wire valid_out;",
+        f"    wire [{info.frame_bits - 1}:0] frame;",
+        f"    {info.top} dut (.clk(clk), .rst(rst), .valid_in(valid_in), .calq(calq), .valid_out(valid_out), "
+        ".frame(frame)" + (", .cfg_en(cfg_en), .cfg_in(cfg_in), .cfg_out(cfg_out));" if cfg else ");"),
+        f"    always #{period / 2:g} clk = ~clk;",
+        "    integer i, out;",
+        '    initial out = $fopen("frames.hex", "w");',
+        '    always @(posedge clk) if (valid_out === 1\'b1) $fwrite(out, "%h\\n", frame);',
+        "    initial begin",
+        f'        $readmemh("{inputs_hex}", mem);',
+        "        @(negedge clk) rst = 0;",
+        *load,
+        f"        for (i = 0; i < {n_vectors}; i = i + 1) begin",
+        f'            if (i == {skip_wafers}) begin $dumpfile("{vcd}"); $dumpvars(0, dut); end',
+        "            calq = mem[i]; valid_in = 1;",
+        "            @(negedge clk);",
+        *([idle] if idle else []),
+        "        end",
+        "        valid_in = 0;",
+        f"        repeat ({info.latency_cycles + 1}) @(negedge clk);",
+        "        $fclose(out);",
+        "        $finish;",
+        "    end",
+        "endmodule",
+        "",
+    ])
 
 
 def count_toggles(vcd_lines) -> int:
@@ -98,9 +121,14 @@ def _simulate(simulator: str, netlist: Path, work: Path, timeout: float | None) 
 
 def estimate_energy(asic_dir: str | Path, rtl_dir: str | Path, vectors_dir: str | Path, n_wafers: int = 200,
                     fj_per_toggle: float = FJ_PER_TOGGLE_65NM, timeout: float | None = None,
-                    simulator: str = "verilator") -> dict[str, Any]:
-    """Simulate ``asic_dir/netlist.v`` on ``n_wafers`` vectors and write ``energy_report.json``."""
+                    simulator: str = "verilator", config_image: str | Path | None = None) -> dict[str, Any]:
+    """Simulate ``asic_dir/netlist.v`` on ``n_wafers`` vectors and write ``energy_report.json``. A
+    reconfigurable design needs ``config_image`` (``codesign asic config``) of the model the vectors are of;
+    the weights' loading is not counted."""
     asic, info = Path(asic_dir).resolve(), RtlInfo.load(rtl_dir)
+    if bool(info.config_bits) != (config_image is not None):
+        raise InputError(f"{rtl_dir}: a reconfigurable design needs its configuration image (--config-image), "
+                         "a fixed one none")
     inputs, expected, _ = read_vectors(vectors_dir)
     n = min(n_wafers, len(inputs)) + info.latency_cycles
     words = [inputs[i % len(inputs)] for i in range(n)]
@@ -109,18 +137,27 @@ def estimate_energy(asic_dir: str | Path, rtl_dir: str | Path, vectors_dir: str 
     work.mkdir(parents=True)
     digits = (48 * info.calq_bits + 3) // 4
     write_text(work / "inputs.hex", "".join(f"{w:0{digits}x}\n" for w in words))
-    write_text(work / "energy_tb.v", testbench_verilog(info, n, "inputs.hex", "activity.vcd", info.latency_cycles))
+    if config_image is not None:
+        shutil.copy(config_image, work / "image.hex")
+    write_text(work / "energy_tb.v", testbench_verilog(info, n, "inputs.hex", "activity.vcd", info.latency_cycles,
+                                                       "image.hex" if config_image is not None else None))
     _simulate(simulator, asic / "netlist.v", work, timeout)
     frames = [int(x, 16) for x in (work / "frames.hex").read_text().split()]
     wrong = sum(f != expected[i % len(inputs)] for i, f in enumerate(frames))
     if len(frames) != n or wrong:
-        raise ValueError(f"gate-level netlist: {len(frames)} frames for {n} wafers, {wrong} differ from Keras")
+        raise VerificationError(f"gate-level netlist: {len(frames)} frames for {n} wafers, {wrong} differ from Keras")
     with (work / "activity.vcd").open() as handle:
         toggles = count_toggles(handle)
     per_wafer = toggles / (n - info.latency_cycles)
-    energy_nj = per_wafer * fj_per_toggle * 1e-6
+    signal_nj = per_wafer * fj_per_toggle * 1e-6
+    flip_flops = json.loads((asic / "asic_report.json").read_text())["flip_flops"]
+    clock_nj = flip_flops * info.initiation_interval * FJ_PER_FLIP_FLOP_CLOCK * 1e-6
+    energy_nj = signal_nj + clock_nj
     report = {"wafers": n - info.latency_cycles, "toggles": toggles, "toggles_per_wafer": per_wafer,
-              "fj_per_toggle": fj_per_toggle, "simulator": simulator, "energy_nJ_per_inference": energy_nj,
+              "fj_per_toggle": fj_per_toggle, "signal_nJ_per_inference": signal_nj, "flip_flops": flip_flops,
+              "clock_cycles_per_inference": info.initiation_interval,
+              "fj_per_flip_flop_clock_cycle": FJ_PER_FLIP_FLOP_CLOCK, "clock_nJ_per_inference": clock_nj,
+              "simulator": simulator, "energy_nJ_per_inference": energy_nj,
               "power_mW_at_40MHz": energy_nj * 1e-9 * CLOCK_MHZ * 1e6 * 1e3, "meta": provenance(netlist=str(asic))}
     write_json(asic / "energy_report.json", report)
     (work / "activity.vcd").unlink()  # large; the count is in the report

@@ -5,8 +5,8 @@ Variants (``codesign.asic.variants``): ``fixed`` (the da4ml core, weights wired 
 ``codesign rtl``), ``reconfig`` (weights in a configuration register, ``codesign asic rtl``) and
 ``reconfig_tmr`` (that register triplicated with majority voting), the reconfigurable ones optionally with a
 reuse factor (``reconfig_tmr_r4``: each multiplier shared by 4 products, the datapath clock 4 x 40 MHz).
-``asic_flow`` synthesises each with Yosys (gate equivalents, area) and estimates the fixed design's energy
-per inference from gate-level switching activity on real wafers;
+``asic_flow`` synthesises each with Yosys (gate equivalents, area) and estimates its energy per inference
+from gate-level switching activity on real wafers;
 ``fpga_flow`` runs Yosys ``synth_xilinx`` for each and places and routes them on an ECP5 where they fit.
 Both write ``summary.md`` / ``summary.json`` next to the per-variant reports.
 """
@@ -53,16 +53,25 @@ def variant_rtl(model_dir: str | Path, fixed_rtl: str | Path, rtl_root: str | Pa
 def asic_flow(model_dir: str | Path, fixed_rtl: str | Path, vectors: str | Path, out_dir: str | Path,
               liberty: str | Path | None = None, variants: tuple[str, ...] = VARIANTS,
               energy_wafers: int = 200) -> dict[str, Any]:
-    """Synthesise every variant (and estimate the fixed design's energy) into ``out_dir/VARIANT``."""
+    """Synthesise every variant and estimate its energy per inference (generic cells: gate-level simulation
+    of its netlist on the model's vectors, a reconfigurable one after loading the model's weights) into
+    ``out_dir/VARIANT``."""
     from codesign.asic.energy import estimate_energy
+    from codesign.asic.verify import write_config_image
+    from codesign.models.store import load_encoder
 
     out = Path(out_dir)
     rtl = variant_rtl(model_dir, fixed_rtl, out / "rtl", variants)
+    image = None
     rows = {}
     for name in variants:
         report = synthesize_asic(rtl[name], out / name, liberty, split=True)
-        if name == "fixed" and not liberty:
-            report["energy"] = estimate_energy(out / name, rtl[name], vectors, energy_wafers)
+        if not liberty:
+            if parse_variant(name).reconfigurable and image is None:
+                image = out / "rtl" / "config_image.hex"
+                write_config_image(*load_encoder(model_dir), image)
+            report["energy"] = estimate_energy(out / name, rtl[name], vectors, energy_wafers,
+                                               config_image=image if parse_variant(name).reconfigurable else None)
         rows[name] = report
     summary = {"variants": rows, "published_econt": ECONT_PUBLISHED, "meta": provenance(model=str(model_dir))}
     write_json(out / "summary.json", summary)
@@ -90,7 +99,8 @@ def asic_markdown(rows: dict[str, Any]) -> str:
     lines += ["", "Clock: a design with reuse factor R (suffix _rR) runs its datapath at R x 40 MHz and still takes "
               "one wafer per 25 ns. "
               "Area: NAND2 gate equivalents x 1.44 um2 (65 nm LP NAND2X1, assumed). Energy: bit toggles of "
-              "the gate-level netlist on real wafers x 5 fJ per toggle (assumed; see codesign/asic/energy.py). "
+              "the gate-level netlist on real wafers x 5 fJ per toggle, plus 2 fJ per flip-flop and clock cycle "
+              "for the clock pins, no clock gating (assumed; see codesign/asic/energy.py). "
               "The published figures are for the whole ECON-T chip (all its blocks, I/O, clocking), so they bound "
               "the encoder from above rather than compare like for like."]
     for name, r in rows.items():

@@ -20,10 +20,13 @@ def _cmd_asic_synth(args: argparse.Namespace) -> None:
 def _cmd_asic_energy(args: argparse.Namespace) -> None:
     from codesign.asic.energy import estimate_energy
 
-    r = estimate_energy(args.asic, args.rtl, args.vectors, args.wafers, args.fj_per_toggle)
+    r = estimate_energy(args.asic, args.rtl, args.vectors, args.wafers, args.fj_per_toggle,
+                        config_image=args.config_image)
     print(f"{r['wafers']} wafers through the gate-level netlist, frames equal to Keras: {r['toggles_per_wafer']:.0f} "
-          f"toggles/wafer x {r['fj_per_toggle']} fJ = {r['energy_nJ_per_inference']:.3f} nJ/inference, "
-          f"{r['power_mW_at_40MHz']:.1f} mW at 40 MHz")
+          f"toggles/wafer x {r['fj_per_toggle']} fJ = {r['signal_nJ_per_inference']:.3f} nJ, plus clock pins "
+          f"{r['flip_flops']} flip-flops x {r['clock_cycles_per_inference']} cycles x "
+          f"{r['fj_per_flip_flop_clock_cycle']} fJ = {r['clock_nJ_per_inference']:.3f} nJ: "
+          f"{r['energy_nJ_per_inference']:.3f} nJ/inference, {r['power_mW_at_40MHz']:.1f} mW at 40 MHz")
 
 
 def _cmd_asic_rtl(args: argparse.Namespace) -> None:
@@ -143,7 +146,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "core): one more, quick Yosys run; generic cells only")
     p = _add(asub, "flow", _cmd_asic_flow, "all ASIC reports of a model: fixed, reconfigurable, TMR (make asic)",
              "Synthesise the fixed-weight RTL and the reconfigurable RTL with and without TMR (generated from the "
-             "model's shape), estimate the fixed design's energy per inference on real wafers, and write "
+             "model's shape), estimate each design's energy per inference on real wafers, and write "
              "summary.md/json beside the published ECON-T figures. The reconfigurable designs take long.")
     p.add_argument("--model", required=True, help="model folder (its shape sizes the reconfigurable RTL)")
     p.add_argument("--rtl", required=True, help="fixed-weight RTL folder (codesign rtl)")
@@ -152,13 +155,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--liberty", help="standard-cell library (.lib) to map to")
     _variants_arg(p)
     p = _add(asub, "energy", _cmd_asic_energy, "energy per inference from gate-level switching activity",
-             "Simulate the netlist of `codesign asic synth` with Icarus on real-wafer vectors (frames checked "
-             "against Keras), count bit toggles in the VCD and multiply by a stated energy per toggle.")
+             "Simulate the netlist of `codesign asic synth` with Verilator on real-wafer vectors (frames checked "
+             "against Keras), count bit toggles in the VCD and multiply by a stated energy per toggle. A "
+             "reconfigurable netlist needs --config-image (`codesign asic config` of the vectors' model).")
     p.add_argument("--asic", required=True, help="folder of `codesign asic synth` (netlist.v)")
     p.add_argument("--rtl", required=True, help="the RTL folder it was synthesised from")
     p.add_argument("--vectors", required=True, help="vectors folder (codesign vectors)")
     p.add_argument("--wafers", type=int_in(1), default=200, help="real wafers simulated on the netlist")
     p.add_argument("--fj-per-toggle", type=positive_float, default=5.0, help="energy per bit toggle (65 nm LP default)")
+    p.add_argument("--config-image", help="weights loaded into a reconfigurable design first (codesign asic config)")
     p = _add(asub, "rtl", _cmd_asic_rtl, "reconfigurable encoder RTL (weights loaded at run time)",
              "Generate the encoder with weights in a configuration shift register (serial port cfg_en/cfg_in/"
              "cfg_out) behind the same CALQ-to-frame top as `codesign rtl`.")
