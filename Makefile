@@ -96,24 +96,28 @@ hls: $(MODEL_DIR)/encoder.keras  ## hls4ml project hls_projects/$(MODEL) (BACKEN
 hls-synth: $(MODEL_DIR)/encoder.keras  ## as hls, then the vendor HLS synthesis if its tool is on PATH
 	$(BIN)/codesign hls --model $(MODEL_DIR) --backend $(BACKEND) --out hls_projects/$(MODEL) $(DATA_ARG) --synth
 
-rtl: $(MODEL_DIR)/encoder.keras  ## Verilog (da4ml core + CALQ-to-frame top) in out/rtl/$(MODEL)
+# RTL and vectors are files made from the model: rebuilt only when the model is newer (make -B to force),
+# so `make asic` after `make sim` keeps the simulation results in the RTL folder
+rtl: $(RTL)/rtl.json  ## Verilog (da4ml core + CALQ-to-frame top) in out/rtl/$(MODEL)
+$(RTL)/rtl.json: $(MODEL_DIR)/encoder.keras
 	$(BIN)/codesign rtl --model $(MODEL_DIR) --out $(RTL)
 
-vectors: $(MODEL_DIR)/encoder.keras  ## test vectors (real wafers + corner cases) in out/vectors/$(MODEL)
+vectors: $(VECTORS)/vectors.json  ## test vectors (real wafers + corner cases) in out/vectors/$(MODEL)
+$(VECTORS)/vectors.json: $(MODEL_DIR)/encoder.keras
 	$(BIN)/codesign vectors --model $(MODEL_DIR) --out $(VECTORS) $(DATA_ARG)
 
-sim: rtl vectors  ## cocotb testbenches on the RTL with SIM=icarus|verilator
+sim: $(RTL)/rtl.json $(VECTORS)/vectors.json  ## cocotb testbenches on the RTL with SIM=icarus|verilator
 	$(BIN)/codesign sim --rtl $(RTL) --vectors $(VECTORS) --sim $(SIM)
 
 ## LIBERTY   standard-cell library (.lib) for `make asic` instead of the gate-equivalent model
 LIBERTY ?=
 ## VARIANTS  designs of `make asic fpga`: fixed reconfig reconfig_tmr, or with a reuse factor reconfig_tmr_r4
 VARIANTS ?= fixed reconfig reconfig_tmr
-asic: rtl vectors  ## Yosys ASIC reports (fixed, reconfigurable, TMR): GE, area, energy -> out/asic/$(MODEL)/summary.md
+asic: $(RTL)/rtl.json $(VECTORS)/vectors.json  ## Yosys ASIC reports (fixed, reconfigurable, TMR): GE, area, energy -> out/asic/$(MODEL)/summary.md
 	$(BIN)/codesign asic flow --model $(MODEL_DIR) --rtl $(RTL) --vectors $(VECTORS) --out $(OUT)/asic/$(MODEL) \
 	  --variants $(VARIANTS) $(if $(LIBERTY),--liberty $(LIBERTY),)
 
-fpga: rtl  ## synth_xilinx + ECP5 place and route (Fmax) of every variant -> out/fpga/$(MODEL)/summary.md
+fpga: $(RTL)/rtl.json  ## synth_xilinx + ECP5 place and route (Fmax) of every variant -> out/fpga/$(MODEL)/summary.md
 	$(BIN)/codesign fpga flow --model $(MODEL_DIR) --rtl $(RTL) --out $(OUT)/fpga/$(MODEL) --variants $(VARIANTS)
 
 ## SWEEP     sweep of `make sweep`: sweeps/SWEEP.yaml (default bits12)

@@ -147,6 +147,7 @@ def atomic_dir(path: str | Path, force: bool = False) -> Iterator[Path]:
     _remove_stale(path.parent.glob(f".{glob.escape(path.name)}.*.tmp"))
     _remove_stale(path.parent.glob(f".{glob.escape(path.name)}.*.old"))
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes 0700; give the folder the user's usual mode
     try:
         (tmp / OUTPUT_MARKER).write_text("written by codesign; the whole folder is replaced when rewritten\n")
         yield tmp

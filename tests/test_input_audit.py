@@ -219,3 +219,20 @@ def test_evaluate_on_a_file_too_small_for_a_test_split(tmp_path, capsys, real_di
     model = Path(__file__).parents[1] / "models" / "reference" / "econt_2elink_hybrid"
     assert main(["evaluate", "--model", str(model), "--data", str(small), "--out", str(tmp_path / "e")]) == 2
     assert "leave none for the test split" in capsys.readouterr().err
+
+
+def test_output_folders_and_files_get_the_users_usual_mode(tmp_path):
+    """issue 17: generated folders were drwx------ (mkdtemp's mode); they follow the umask like any other."""
+    import os
+    import stat
+
+    from codesign.artifacts import atomic_dir, write_text
+
+    old = os.umask(0o022)
+    try:
+        with atomic_dir(tmp_path / "rtl") as tmp:
+            write_text(tmp / "a.v", "x")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "rtl").stat().st_mode) == 0o755
+    assert stat.S_IMODE((tmp_path / "rtl" / "a.v").stat().st_mode) == 0o644
