@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from codesign.cli.common import add_command as _add
@@ -14,7 +15,8 @@ def _cmd_train(args: argparse.Namespace) -> None:
     from codesign.training import load_ae_spec, train_autoencoder
 
     spec = _with_overrides(load_ae_spec(args.config), args)
-    train_autoencoder(spec, args.out)
+    # a progress bar on a terminal; one line per epoch in a log file (a bar there is one endless line)
+    train_autoencoder(spec, args.out, progress=sys.stdout.isatty())
     print(f"trained {spec.name} into {args.out} (encoder model folder for `codesign hls/rtl`: {args.out})")
 
 
