@@ -218,7 +218,7 @@ def test_asic_and_fpga_flows_write_summaries(tmp_path, capsys):
     assert fixed["gate_equivalents"] > 0 and 0 < fixed["energy"]["energy_nJ_per_inference"] < 1
     parts = {p["part"]: p for p in fixed["split"]}
     assert sum(p["gate_equivalents"] for p in parts.values()) == pytest.approx(fixed["gate_equivalents"], abs=1)
-    assert parts[SPLIT_PARTS["econt_convert"]]["flip_flop_ge"] == pytest.approx(48 * 22 * cell_ge("$_DFF_P_"))
+    assert parts[SPLIT_PARTS["econt_convert"]]["flip_flop_ge"] == pytest.approx(48 * 22 * cell_ge("$_DFF_P_"), abs=0.1)
     assert parts[CORE_PART]["gate_equivalents"] > 0 and "sparse selector" not in parts
     assert "Area split" in (tmp_path / "asic" / "summary.md").read_text()
     assert main(["fpga", "flow", "--model", str(model), "--rtl", str(rtl), "--out", str(tmp_path / "fpga"),
