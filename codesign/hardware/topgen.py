@@ -115,7 +115,8 @@ def _adder_tree_lines(terms: list[str], bits: int, out: str) -> list[str]:
         paired = []
         for j, ((a, max_a), (b, max_b)) in enumerate(zip(nodes[::2], nodes[1::2], strict=False)):
             name, width = f"{out}{level}_{j}", (max_a + max_b).bit_length()
-            operands = (f"{{{width - top.bit_length()}'d0, {x}}}" for x, top in ((a, max_a), (b, max_b)))
+            operands = (f"{{{width - top.bit_length()}'d0, {x}}}" if width > top.bit_length() else x
+                        for x, top in ((a, max_a), (b, max_b)))
             lines.append(f"    wire [{width - 1}:0] {name} = {' + '.join(operands)};")
             paired.append((name, max_a + max_b))
         nodes = paired + nodes[len(nodes) - len(nodes) % 2:]
@@ -124,7 +125,7 @@ def _adder_tree_lines(terms: list[str], bits: int, out: str) -> list[str]:
 
 
 def _input_shift_lines(n: int, calq_bits: int, k_bits: int) -> list[str]:
-    """``inputs_c``: the low 8 bits of (CALQ << 7) >> k for each TC. The shifter takes the largest step
+    """``inputs``: the low 8 bits of (CALQ << 7) >> k for each TC. The shifter takes the largest step
     first and keeps only the bits the remaining steps can still move into the low 8: 5 stages of 39, 23, 15,
     11 and 9 bits narrow to 8 instead of 5 full-width stages."""
     after = [INPUT_BITS + (1 << b) - 1 for b in range(k_bits)]  # bits kept after the step of 2^b
