@@ -67,11 +67,12 @@ def asic_flow(model_dir: str | Path, fixed_rtl: str | Path, vectors: str | Path,
     for name in variants:
         report = synthesize_asic(rtl[name], out / name, liberty, split=True)
         if not liberty:
-            if parse_variant(name).reconfigurable and image is None:
+            reconfigurable = parse_variant(name).reconfigurable
+            if reconfigurable and image is None:
                 image = out / "rtl" / "config_image.hex"
                 write_config_image(*load_encoder(model_dir), image)
             report["energy"] = estimate_energy(out / name, rtl[name], vectors, energy_wafers,
-                                               config_image=image if parse_variant(name).reconfigurable else None)
+                                               config_image=image if reconfigurable else None)
         rows[name] = report
     summary = {"variants": rows, "published_econt": ECONT_PUBLISHED, "meta": provenance(model=str(model_dir))}
     write_json(out / "summary.json", summary)

@@ -117,11 +117,11 @@ def area_split(rtl_dir: Path, out_dir: Path, total_ge: float, timeout: float | N
         raise ToolError(f"area split: module(s) {unknown} of {rtl_dir} belong to no known part")
     ge: dict[str, float] = {}
     flops: dict[str, float] = {}
+    submodules = [*modules, info.core]
     for name, stat in modules.items():
-        own = {c: n for c, n in stat["cells"].items() if c not in modules and c != info.core}
         part = SPLIT_PARTS[name]
-        ge[part] = ge.get(part, 0.0) + sum(n * cell_ge(c) for c, n in own.items())
-        flops[part] = flops.get(part, 0.0) + sum(n * cell_ge(c) for c, n in own.items() if is_flip_flop(c))
+        ge[part] = ge.get(part, 0.0) + asic_summary(stat, submodules=submodules)["gate_equivalents"]
+        flops[part] = flops.get(part, 0.0) + sum(n * cell_ge(c) for c, n in stat["cells"].items() if is_flip_flop(c))
     parts = [AreaPart(part, round(ge[part], 1), round(flops[part], 1)) for part in dict.fromkeys(SPLIT_PARTS.values())
              if part in ge]
     return [*parts, AreaPart(CORE_PART, round(total_ge - sum(ge.values()), 1), None)]

@@ -167,7 +167,7 @@ def sparse_sources(n_tc: int, coding: CellCoding, max_occupancy: int) -> dict[st
     ]
     # a cell is {value, 63 - TC}, largest first
     cells = [f"{{k{w}[{KEY_BITS - 1} -: {v}], k{w}[{ADDRESS_BITS - 1}:0]}}" for w in net.outputs]
-    cell_bits = v + ADDRESS_BITS
+    cell_bits = coding.cell_bits  # {value, 63 - TC} in the by-TC network, as an address-coded cell
     sources = {}
     if coding.use_map:
         by_tc = selection_network(n, n)  # a larger 63 - TC is a lower TC, the next value slot
