@@ -1,11 +1,19 @@
 """Codesign of on-detector ML data compression for the CMS HGCAL (ECON-T).
 
 The Python API (see the README, "Python API"): ``load_model`` gives a ``Model`` with ``predict`` (frames as
-the chip sends them), ``reconstruct``, ``evaluate`` (against the chip's algorithms) and ``write_rtl``;
-``read_calq`` / ``load_wafers`` read wafer files. The command line (``codesign``) runs the same functions.
+the chip sends them), ``reconstruct``, ``evaluate`` (against the chip's algorithms), ``to_hls`` (an
+``HlsProject``: compile, predict, build) and ``to_rtl`` (an ``RtlDesign``: write, simulate, lint, synthesize);
+``train`` trains a spec with keyword overrides; ``read_calq`` / ``load_wafers`` read wafer files. The command
+line (``codesign``) runs the same functions.
 """
 
-from codesign.api import Evaluation, Model, load_model
-from codesign.data.io import load_wafers, read_calq
+import os
 
-__all__ = ["Evaluation", "Model", "load_model", "load_wafers", "read_calq"]
+# TensorFlow's C++ start-up lines (absl, oneDNN, CPU features) are noise for users of this package; a value
+# the user set is kept, and `codesign --verbose` shows them
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+from codesign.api import Evaluation, HlsProject, Model, RtlDesign, load_model, train  # noqa: E402
+from codesign.data.io import load_wafers, read_calq  # noqa: E402
+
+__all__ = ["Evaluation", "HlsProject", "Model", "RtlDesign", "load_model", "load_wafers", "read_calq", "train"]

@@ -74,6 +74,16 @@ class Model:
         return FrameFormat.of(self.config)
 
     @property
+    def history(self) -> dict[str, list[float]]:
+        """Loss curves of the training (``history.json``: joint fit, then decoder-only epochs)."""
+        import json
+
+        path = self.folder / "history.json"
+        if not path.is_file():
+            raise ModelFolderError(f"{self.folder}: no history.json (not a trained model folder)")
+        return json.loads(path.read_text())
+
+    @property
     def trained(self) -> bool:
         """Whether the folder holds a decoder (``reconstruct`` and ``evaluate`` need one)."""
         return (self.folder / AE_FILE).is_file() and (self.folder / SPEC_FILE).is_file()
@@ -123,10 +133,25 @@ class Model:
     def write_rtl(self, out_dir: str | Path, *, clock_period_ns: float = 25.0, calq_bits: int = 22,
                   force: bool = False) -> Any:
         """Verilog of the encoder behind the CALQ-to-frame top (``codesign rtl``); returns its ``RtlInfo``."""
-        from codesign.hardware.rtl import write_rtl
+        return self.to_rtl(out_dir, clock_period_ns=clock_period_ns, calq_bits=calq_bits).write(force=force).info
 
-        return write_rtl(self.keras_encoder, self.config, out_dir, clock_period_ns, calq_bits=calq_bits,
-                         force=force)
+    def to_hls(self, out_dir: str | Path, *, backend: str = "vitis", reuse_factor: int = 1,
+               strategy: str = "latency", clock_period_ns: float = 25.0,
+               config: dict[str, Any] | None = None) -> HlsProject:
+        """The encoder as an hls4ml project in ``out_dir`` (written now); ``config`` replaces the derived hls4ml
+        configuration, e.g. ``project.config`` of an earlier call after editing it."""
+        from codesign.hardware.hls import HlsSettings, write_hls_project
+
+        settings = HlsSettings(backend, reuse_factor, strategy, clock_period_ns)
+        graph = write_hls_project(self.keras_encoder, self.config, settings, out_dir, config=config)
+        return HlsProject(self, settings, Path(out_dir), graph)
+
+    def to_rtl(self, out_dir: str | Path, *, clock_period_ns: float = 25.0, calq_bits: int = 22,
+               latency_cutoff: float = 5.0) -> RtlDesign:
+        """The encoder behind the CALQ-to-frame top as an ``RtlDesign`` for ``out_dir`` (``.write()`` writes it;
+        the other methods write it first when needed)."""
+        return RtlDesign(self, Path(out_dir), clock_period_ns=clock_period_ns, calq_bits=calq_bits,
+                         latency_cutoff=latency_cutoff)
 
     def __repr__(self) -> str:
         fmt = self.frame_format
@@ -136,6 +161,150 @@ class Model:
         decoder = "trained decoder" if self.trained else "encoder only"
         return (f"Model({str(self.folder)!r}: {fmt.elinks} eLinks, {fmt.n_latents} x {fmt.latent_bits}-bit latents"
                 f"{mode}, {fmt.width}-bit frame, {decoder})")
+
+
+@dataclass
+class HlsProject:
+    """An hls4ml project of a model's encoder (``Model.to_hls``), as hls4ml users know it: ``compile()``,
+    ``predict()``, ``build()``, and ``config`` (hls4ml's configuration dict)."""
+
+    model: Model
+    settings: Any  # HlsSettings
+    folder: Path
+    graph: Any = field(repr=False)  # the hls4ml ModelGraph
+    compiled: bool = False
+
+    @property
+    def config(self) -> dict[str, Any]:
+        """The hls4ml configuration (``Model`` / ``LayerName`` precisions, reuse, strategy) this project was
+        converted with: edit it and pass it to ``Model.to_hls(config=...)``."""
+        return self.graph.config.config["HLSConfig"]
+
+    def compile(self) -> HlsProject:
+        """Compile the bit-accurate C simulation (g++)."""
+        from codesign.hardware.hls import compile_csim
+
+        compile_csim(self.graph)
+        self.compiled = True
+        return self
+
+    def predict(self, calq: np.ndarray) -> np.ndarray:
+        """(n, 48) CALQ charges -> (n, latents) latent integers from the C simulation (on-chip conversion
+        first, as in ``Model.predict``)."""
+        from codesign.data.onchip import onchip_convert
+        from codesign.hardware.hls import csim_latents
+        from codesign.models.encoder import encoder_inputs
+
+        if not self.compiled:
+            self.compile()
+        return csim_latents(self.graph, encoder_inputs(onchip_convert(_as_calq(calq)).inputs, self.model.config),
+                            self.model.config)
+
+    def check(self, calq: np.ndarray, source: str = "given wafers") -> Any:
+        """``CsimCheck`` of the C simulation against Keras on ``calq`` (raises ``VerificationError`` on a
+        mismatch)."""
+        from codesign.hardware.hls import check_csim
+
+        self.compiled = True
+        return check_csim(self.graph, self.model.keras_encoder, self.model.config, _as_calq(calq), source)
+
+    def build(self) -> dict[str, Any]:
+        """The vendor HLS synthesis (needs its tool on PATH; ``ToolNotFoundError`` says so otherwise)."""
+        from codesign.hardware.hls import run_hls_synthesis
+
+        return run_hls_synthesis(self.graph, self.settings, self.folder)
+
+    def __repr__(self) -> str:
+        s = self.settings
+        return (f"HlsProject({str(self.folder)!r}: {s.backend}, io_parallel, {s.strategy}, reuse {s.reuse_factor}, "
+                f"{1000 / s.clock_period_ns:.0f} MHz, {'compiled' if self.compiled else 'not compiled'})")
+
+
+@dataclass
+class RtlDesign:
+    """A model's encoder behind the CALQ-to-frame top (``Model.to_rtl``), as da4ml's RTL object: ``write()``,
+    ``simulate()``, ``lint()``, ``synthesize()``; ``info`` is what ``rtl.json`` records."""
+
+    model: Model
+    folder: Path
+    clock_period_ns: float = 25.0
+    calq_bits: int = 22
+    latency_cutoff: float = 5.0
+    simulation: Any = None  # SimResult of the last simulate()
+
+    @property
+    def written(self) -> bool:
+        return (self.folder / "rtl.json").is_file()
+
+    @property
+    def info(self) -> Any:
+        from codesign.hardware.rtl import RtlInfo
+
+        return RtlInfo.load(self._written().folder)
+
+    def write(self, *, force: bool = False) -> RtlDesign:
+        """Generate the Verilog (replaces a folder codesign wrote, or any with ``force``)."""
+        from codesign.hardware.rtl import write_rtl
+
+        write_rtl(self.model.keras_encoder, self.model.config, self.folder, self.clock_period_ns, self.latency_cutoff,
+                  self.calq_bits, force=force)
+        return self
+
+    def _written(self) -> RtlDesign:
+        return self if self.written else self.write()
+
+    def simulate(self, calq: np.ndarray | None = None, *, simulator: str = "verilator", seed: int = 0) -> Any:
+        """cocotb testbenches on ``calq`` (default: 400 real wafers when present) plus corner cases, frames
+        from Keras as expected values; returns the ``SimResult`` (``SimulationFailed`` on a mismatch)."""
+        from codesign.hardware.sim.runner import run_simulation
+        from codesign.hardware.vectors import check_wafers, make_vectors, write_vectors
+
+        self._written()
+        wafers, source = (_as_calq(calq), "given wafers") if calq is not None else check_wafers(None, 400)
+        vectors = self.folder / "vectors"
+        write_vectors(vectors, make_vectors(self.model.keras_encoder, self.model.config, wafers, self.calq_bits, seed),
+                      force=True, model=str(self.model.folder), data=source, seed=seed)
+        self.simulation = run_simulation(self.folder, vectors, simulator)
+        return self.simulation
+
+    def lint(self) -> list[str]:
+        """``verilator --lint-only -Wall`` warnings of the whole folder (the generated top and the core)."""
+        from codesign.hardware.rtl import lint_rtl
+
+        return lint_rtl(self._written().folder)
+
+    def synthesize(self, *, liberty: str | Path | None = None, split: bool = False) -> dict[str, Any]:
+        """Yosys ASIC synthesis (gate equivalents, or a library's area and OpenSTA timing) into ``asic/``."""
+        from codesign.asic.synth import synthesize_asic
+
+        return synthesize_asic(self._written().folder, self.folder / "asic", liberty, split=split)
+
+    def __repr__(self) -> str:
+        if not self.written:
+            return f"RtlDesign({str(self.folder)!r}: not written yet)"
+        i = self.info
+        sim = (f"simulated: {self.simulation.n_tests} tests passed on {self.simulation.n_vectors} vectors "
+               f"({self.simulation.simulator})" if self.simulation else "not simulated")
+        return (f"RtlDesign({str(self.folder)!r}: {i.top}, {48 * i.calq_bits}-bit CALQ in, {i.frame_bits}-bit frame "
+                f"out, latency {i.latency_cycles} cycles at {1000 / i.clock_period_ns:.0f} MHz, II "
+                f"{i.initiation_interval}, ~{i.estimated_luts:.0f} LUTs (da4ml estimate), {sim})")
+
+
+def train(spec: str | Path | Any, out_dir: str | Path, *, progress: bool = True, **overrides: Any) -> Model:
+    """Train an autoencoder spec (a YAML path or an ``AutoencoderSpec``) into model folder ``out_dir`` and load
+    it; ``overrides`` change fields by name or dotted key, validated as in the YAML
+    (``train("models/econt_demo.yaml", "out/m", epochs=3, **{"encoder.elinks": 4})``). Rerunning into the
+    same folder resumes an interrupted training."""
+    from codesign.config import with_overrides
+    from codesign.models.autoencoder import AutoencoderSpec
+    from codesign.training import load_ae_spec, train_autoencoder
+
+    where = "overrides"
+    if isinstance(spec, str | Path):
+        where, spec = f"{spec} (overrides)", load_ae_spec(spec)
+    spec = with_overrides(AutoencoderSpec, spec, overrides, where) if overrides else spec
+    train_autoencoder(spec, out_dir, progress=progress)
+    return load_model(out_dir)
 
 
 def load_model(folder: str | Path) -> Model:

@@ -19,6 +19,7 @@ from codesign.econt.algorithms import MODULE_PRESETS
 from codesign.econt.bits import ELINK_BITS
 from codesign.econt.mux import load_tc_mux
 from codesign.emd.exact import exact_emd
+from codesign.plots import EMD_AXIS, figure
 
 DEFAULT_SPLIT = (0.7, 0.1, 0.2)  # the training recipes' fractions: their test split is the held-out set
 
@@ -129,25 +130,15 @@ def write_scan(rows: Sequence[ScanRow], out_dir: str | Path, **meta: Any) -> Non
 
 
 def _plot(rows: Sequence[ScanRow], path: Path, *, title: str) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(8, 5.5))
-    styles = {"hd": ("o", "-"), "ld": ("s", "--"), "-": ("*", "none")}  # module type: marker, line
-    colours = {a: f"C{i % 10}" for i, a in enumerate(dict.fromkeys(r.algorithm for r in rows))}
-    for (algorithm, module) in dict.fromkeys((r.algorithm, r.module) for r in rows):
-        pts = sorted((r.mean_bits_used, r.mean_emd) for r in rows if (r.algorithm, r.module) == (algorithm, module))
-        label = algorithm if module == "-" else f"{algorithm} ({module})"
-        marker, line = styles[module]
-        ax.plot(*zip(*pts, strict=True), marker=marker, ls=line, ms=12 if module == "-" else 5,
-                color=colours[algorithm], label=label)
-    ax.set(xlabel="bits used per bunch crossing (mean; the links carry 32 per eLink)",
-           ylabel="mean EMD [TC pitch / 2]", yscale="log", title=title)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=7, ncol=2)
-    fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=110)
-    plt.close(fig)
+    with figure(path, figsize=(8, 5.5)) as (_, ax):
+        styles = {"hd": ("o", "-"), "ld": ("s", "--"), "-": ("*", "none")}  # module type: marker, line
+        colours = {a: f"C{i % 10}" for i, a in enumerate(dict.fromkeys(r.algorithm for r in rows))}
+        for (algorithm, module) in dict.fromkeys((r.algorithm, r.module) for r in rows):
+            pts = sorted((r.mean_bits_used, r.mean_emd) for r in rows if (r.algorithm, r.module) == (algorithm, module))
+            label = algorithm if module == "-" else f"{algorithm} ({module})"
+            marker, line = styles[module]
+            ax.plot(*zip(*pts, strict=True), marker=marker, ls=line, ms=12 if module == "-" else 5,
+                    color=colours[algorithm], label=label)
+        ax.set(xlabel="bits used per bunch crossing (mean; the links carry 32 per eLink)",
+               ylabel=f"mean {EMD_AXIS}", yscale="log", title=title)
+        ax.legend(ncol=2)

@@ -7,6 +7,7 @@ so a typo in a config never silently falls back to a default.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import types
 import typing
@@ -111,3 +112,53 @@ def to_mapping(obj: Any) -> dict[str, Any]:
         return v
 
     return plain(dataclasses.asdict(obj))
+
+
+def _section(mapping: dict[str, Any], dotted: str, where: str, kind: str) -> tuple[dict[str, Any], str]:
+    *parents, leaf = dotted.split(".")
+    node = mapping
+    for i, part in enumerate(parents):
+        node = node.get(part) if isinstance(node, dict) else None
+        if not isinstance(node, dict):
+            raise ConfigError(f"{where}: {kind} {dotted!r}: {'.'.join(parents[: i + 1])!r} is not a section")
+    if leaf not in node:
+        raise ConfigError(f"{where}: {kind} {dotted!r}: no field {leaf!r}; valid: {sorted(node)}")
+    return node, leaf
+
+
+def apply_overrides(base: dict[str, Any], overrides: dict[str, Any], where: str = "overrides",
+                    kind: str = "key") -> dict[str, Any]:
+    """A copy of config mapping ``base`` with every ``dotted.key: value`` set (a mapping value is merged into that
+    section): the one override mechanism of sweeps (grid keys), the command line and the Python API."""
+    spec = copy.deepcopy(base)
+    for dotted, value in overrides.items():
+        node, leaf = _section(spec, dotted, where, kind)
+        if isinstance(value, dict):
+            if not isinstance(node[leaf], dict):
+                raise ConfigError(f"{where}: {kind} {dotted!r} is a field, its values cannot be mappings")
+            for key in value:
+                _section(node[leaf], key, f"{where}: {kind} {dotted!r}", "key")
+            node[leaf] = {**node[leaf], **value}
+        else:
+            node[leaf] = value
+    return spec
+
+
+def dotted_key(mapping: dict[str, Any], name: str, where: str = "overrides") -> str:
+    """``name`` as a dotted key of ``mapping``: itself when dotted, else the one section field of that name
+    (``epochs`` -> ``training.epochs``); ambiguous or unknown names raise ``ConfigError`` with the options."""
+    if "." in name or name in mapping:
+        return name
+    found = [f"{section}.{name}" for section, node in mapping.items() if isinstance(node, dict) and name in node]
+    if len(found) != 1:
+        raise ConfigError(f"{where}: {name!r} " + (f"is ambiguous: use one of {found}" if found else
+                                                   "is no field of any section; give a dotted key"))
+    return found[0]
+
+
+def with_overrides(cls: type[T], obj: T, overrides: dict[str, Any], where: str = "overrides") -> T:
+    """Dataclass config ``obj`` with ``overrides`` (dotted keys, or field names unique across sections)
+    applied and every value validated again."""
+    base = to_mapping(obj)
+    dotted = {dotted_key(base, name, where): value for name, value in overrides.items()}
+    return from_mapping(cls, apply_overrides(base, dotted, where), where)

@@ -1,50 +1,90 @@
-"""The main job on the built-in default: what ``make demo`` runs.
+"""The main job on the built-in default, from data to a gate-level netlist: what ``make demo`` runs.
 
-Generate synthetic high-pileup wafers, summarise them, compare them with the real ``highpu_dev.csv`` when
-``../shared`` is present, measure the EMD scales (random pairs, wafer vs uniform) every compressor is judged
-against, then train the demo encoder (``models/econt_demo.yaml``: learned-EMD loss, synthetic wafers) and
-evaluate it against the non-ML baselines on held-out synthetic wafers and, when present, real ones.
+Stages (each timed, each printed as it starts and ends):
+1. synthetic high-pileup wafers, their statistics beside the real ``highpu_dev.csv`` when ``../shared`` is
+   present, and the EMD scales (random pairs, wafer vs uniform) every compressor is judged against;
+2. training of the demo encoder (``models/econt_demo.yaml``: the published 5-eLink shape, learned-EMD loss,
+   synthetic wafers, a few minutes);
+3. evaluation against the chip's own algorithms on held-out synthetic and real wafers, beside the shipped
+   5-eLink reference model on the same real wafers;
+4. the hls4ml project and its C simulation against Keras;
+5. the RTL (da4ml core behind ``econt_top``) and test vectors (real wafers and corner cases);
+6. the cocotb testbenches on the RTL with Verilator;
+7. Yosys synthesis with the 65 nm gate-equivalent model and the gate-level energy per inference;
+and one report: ``report.md`` and ``report.html`` (plots inline). Without ``hardware`` stages 4-7 are left out.
 """
 
 from __future__ import annotations
 
+import dataclasses
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from codesign.artifacts import atomic_path, provenance, write_json, write_text
+from codesign.artifacts import provenance, write_json
 from codesign.data.io import REFERENCE_FILE, read_calq, real_data_dir, write_wafers
 from codesign.data.stats import wafer_stats, write_comparison
 from codesign.data.synth import generate_wafers, load_synth_config
+from codesign.document import Document
 from codesign.emd.exact import reference_emds
+from codesign.plots import EMD_AXIS, OVERFLOW, figure, with_overflow
+from codesign.progress import Stages
 
-DEMO_SPEC = Path(__file__).resolve().parents[1] / "models" / "econt_demo.yaml"
-
-
-def _plot_emds(emds: dict[str, dict[str, np.ndarray]], path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
-    for ax, kind in zip(axes, ("random_pairs", "vs_uniform"), strict=True):
-        for label, values in emds.items():
-            ax.hist(values[kind], bins=np.linspace(0, 10, 51), histtype="step", density=True,
-                    label=f"{label} (mean {values[kind].mean():.2f})")
-        ax.set(xlabel="exact EMD", ylabel="density", title=kind.replace("_", " "))
-        ax.legend()
-    fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=110)
-    plt.close(fig)
+ROOT = Path(__file__).resolve().parents[1]
+DEMO_SPEC = ROOT / "models" / "econt_demo.yaml"
+REFERENCE_MODEL = ROOT / "models" / "reference" / "econt_5elink_hybrid"
+HARDWARE_WAFERS = 400  # real wafers for the HLS check, the vectors and the simulation (plus corner cases)
+ENERGY_WAFERS = 100
 
 
-def run_demo(out_dir: str | Path, n_wafers: int = 5000, n_pairs: int = 2000, seed: int = 0,
-             preset: str = "highpu") -> dict[str, Any]:
-    """Run every stage that exists on synthetic data; returns the summary also written to ``summary.json``."""
+@dataclass(frozen=True)
+class DemoResult:
+    """Where the demo wrote everything, what it measured and how long each stage took."""
+
+    out: Path
+    summary: dict[str, Any]  # also in summary.json
+    stage_seconds: dict[str, float]
+
+    @property
+    def report(self) -> Path:
+        return self.out / "report.md"
+
+    @property
+    def html(self) -> Path:
+        return self.out / "report.html"
+
+
+def run_demo(out_dir: str | Path, *, n_wafers: int = 5000, n_pairs: int = 2000, seed: int = 0,
+             preset: str = "highpu", hardware: bool = True) -> DemoResult:
+    """Run every stage on synthetic data (and the real sample when present) into ``out_dir``."""
     out = Path(out_dir)
+    stages = Stages(7 if hardware else 3)
+    with stages.stage("synthetic wafers, comparison with real data, EMD scales"):
+        sets = _wafer_sets(out, n_wafers, seed, preset)
+        emds = {name: reference_emds(calq, n_pairs, seed) for name, calq in sets.items()}
+        _plot_emds(emds, out / "emd_scales.png", n_pairs)
+    with stages.stage("training the demo encoder (one line per epoch)", beat=False):
+        ae, spec = _train(out, seed)
+    with stages.stage("evaluation against the chip's algorithms"):
+        compression = _evaluate(out, ae, spec, has_real="real" in sets)
+    summary: dict[str, Any] = {
+        "meta": provenance(seed=seed, preset=preset, n_wafers=n_wafers, n_pairs=n_pairs),
+        "stats": {name: wafer_stats(calq) for name, calq in sets.items()},
+        "emd_scales": {name: {f"mean_{kind}": float(v.mean()) for kind, v in values.items()}
+                       for name, values in emds.items()},
+        "compression_mean_emd": compression,
+    }
+    if hardware:
+        summary["hardware"] = _hardware(out, stages, seed)
+    summary["stage_seconds"] = dict(stages.times)
+    write_json(out / "summary.json", summary)
+    _report(out, summary).write(out / "report.md")
+    return DemoResult(out, summary, dict(stages.times))
+
+
+def _wafer_sets(out: Path, n_wafers: int, seed: int, preset: str) -> dict[str, np.ndarray]:
     synth = generate_wafers(load_synth_config(preset), n_wafers, seed, progress=True)
     write_wafers(out / f"synth_{preset}.csv", synth)
     sets = {"synthetic": synth}
@@ -52,61 +92,174 @@ def run_demo(out_dir: str | Path, n_wafers: int = 5000, n_pairs: int = 2000, see
     if real_path.is_file():
         sets["real"] = read_calq(real_path)
         write_comparison(synth, sets["real"], out, labels=("synthetic", f"real {REFERENCE_FILE}"))
-    emds = {name: reference_emds(calq, n_pairs, seed) for name, calq in sets.items()}
-    _plot_emds(emds, out / "emd_scales.png")
-    compression = _train_and_evaluate(out, seed, "real" in sets)
-    summary = {
-        "meta": provenance(seed=seed, preset=preset, n_wafers=n_wafers, n_pairs=n_pairs),
-        "stats": {name: wafer_stats(calq) for name, calq in sets.items()},
-        "emd_scales": {
-            name: {f"mean_{kind}": float(v.mean()) for kind, v in values.items()} for name, values in emds.items()
-        },
-        "compression_mean_emd": compression,
-    }
-    write_json(out / "summary.json", summary)
-    write_text(out / "report.md", _report(summary, has_real="real" in sets))
-    return summary
+    return sets
 
 
-def _train_and_evaluate(out: Path, seed: int, has_real: bool) -> dict[str, dict[str, float]]:
-    """Train the demo encoder and evaluate it; returns {test set: {algorithm: mean EMD}}."""
-    import dataclasses
+def _plot_emds(emds: dict[str, dict[str, np.ndarray]], path: Path, n_pairs: int) -> None:
+    titles = {"random_pairs": "two random wafers", "vs_uniform": "wafer vs uniform wafer"}
+    with figure(path, ncols=2, figsize=(11, 4)) as (_, axes):
+        for ax, kind in zip(axes, titles, strict=True):
+            for label, values in emds.items():
+                ax.hist(with_overflow(values[kind], 10.0), bins=np.linspace(0, 10, 51), histtype="step",
+                        density=True, label=f"{label} (mean {values[kind].mean():.2f})")
+            ax.set(xlabel=f"{EMD_AXIS}, {OVERFLOW}", ylabel="fraction of pairs per unit EMD",
+                   title=f"EMD scale: {titles[kind]} ({n_pairs} pairs per set)")
+            ax.legend()
 
-    from codesign.evaluation import evaluate_model, write_evaluation
-    from codesign.training import held_out_wafers, load_ae_spec, split_sources, train_autoencoder
+
+def _train(out: Path, seed: int) -> tuple[Any, Any]:
+    from codesign.training import load_ae_spec, train_autoencoder
 
     spec = load_ae_spec(DEMO_SPEC)
     spec = dataclasses.replace(spec, training=dataclasses.replace(spec.training, seed=seed))
-    ae = train_autoencoder(spec, out / "model", progress=False)
+    return train_autoencoder(spec, out / "model", progress=False), spec
+
+
+def _evaluate(out: Path, ae: Any, spec: Any, has_real: bool) -> dict[str, dict[str, float]]:
+    """{test set: {algorithm: mean EMD}} of the demo encoder, the chip's algorithms and, on the real wafers,
+    the shipped 5-eLink reference encoder."""
+    from codesign.evaluation import (
+        autoencoder_reconstruction,
+        evaluate_model,
+        evaluate_reconstructions,
+        write_evaluation,
+    )
+    from codesign.training import held_out_wafers, load_autoencoder, split_sources
+
     tests = {"synthetic": split_sources(spec)["test"]}
     if has_real:
         tests["real"] = held_out_wafers(spec)
     result = {}
     for name, calq in tests.items():
         metrics, emds = evaluate_model(ae, spec, calq)
-        write_evaluation(out / f"eval_{name}", metrics, emds, model=str(out / "model"), data=name)
+        if name == "real" and (REFERENCE_MODEL / "autoencoder.keras").is_file():
+            ref_ae, ref_spec = load_autoencoder(REFERENCE_MODEL)
+            ref_metrics, ref_emds = evaluate_reconstructions(calq, [autoencoder_reconstruction(ref_ae, ref_spec, calq)])
+            metrics, emds = {**metrics, **ref_metrics}, {**emds, **ref_emds}
+        data = "real highpu_dev.csv (held-out split)" if name == "real" else "synthetic highpu (held-out split)"
+        write_evaluation(out / f"eval_{name}", metrics, emds, model=str(out / "model"), data=data)
         result[name] = {alg: m["mean_emd"] for alg, m in metrics.items()}
     return result
 
 
-def _report(summary: dict[str, Any], has_real: bool) -> str:
-    lines = ["# codesign demo report", "", "| set | wafers | mean occupancy | median sum | p99 sum |"
-             " EMD random pairs | EMD vs uniform |", "|---|---|---|---|---|---|---|"]
+def _hardware(out: Path, stages: Stages, seed: int) -> dict[str, Any]:
+    """Stages 4-7 on the trained encoder; {stage: what it measured}."""
+    from codesign.asic.flow import asic_flow
+    from codesign.hardware.hls import HlsSettings, check_csim, write_hls_project
+    from codesign.hardware.rtl import write_rtl
+    from codesign.hardware.sim.runner import run_simulation
+    from codesign.hardware.vectors import check_wafers, corner_cases, make_vectors, write_vectors
+    from codesign.models.store import load_encoder
+
+    model, cfg = load_encoder(out / "model")
+    wafers, source = check_wafers(None, HARDWARE_WAFERS)
+    with stages.stage("HLS: hls4ml project and C simulation vs Keras"):
+        hls_model = write_hls_project(model, cfg, HlsSettings(), out / "hls")
+        corners, _ = corner_cases(22, seed=seed)
+        csim = check_csim(hls_model, model, cfg, np.concatenate([wafers, corners]),
+                          f"{len(wafers)} from {Path(source).name} + {len(corners)} corner cases")
+    with stages.stage("RTL (da4ml core + econt_top) and test vectors"):
+        rtl = write_rtl(model, cfg, out / "rtl", force=True)
+        vectors = make_vectors(model, cfg, wafers, seed=seed)
+        write_vectors(out / "vectors", vectors, force=True, model=str(out / "model"), data=source, seed=seed)
+    with stages.stage("cocotb simulation of the RTL (Verilator)"):
+        sim = run_simulation(out / "rtl", out / "vectors", "verilator")
+    with stages.stage("ASIC estimate: Yosys synthesis and gate-level energy"):
+        asic = asic_flow(out / "model", out / "rtl", out / "vectors", out / "asic", variants=("fixed",),
+                         energy_wafers=ENERGY_WAFERS)["variants"]["fixed"]
+    return {
+        "hls": dataclasses.asdict(csim),
+        "rtl": {"latency_cycles": rtl.latency_cycles, "clock_period_ns": rtl.clock_period_ns,
+                "frame_bits": rtl.frame_bits, "estimated_luts": rtl.estimated_luts},
+        "simulation": {"simulator": sim.simulator, "tests": sim.n_tests, "vectors": sim.n_vectors,
+                       "build_s": sim.build_seconds, "test_s": sim.test_seconds},
+        "asic": {key: asic[key] for key in ("gate_equivalents", "area_mm2", "cells", "flip_flops")}
+        | {"energy_nJ_per_inference": asic["energy"]["energy_nJ_per_inference"],
+           "power_mW_at_40MHz": asic["energy"]["power_mW_at_40MHz"], "split": asic.get("split", [])},
+    }
+
+
+def _report(out: Path, summary: dict[str, Any]) -> Document:
+    doc = Document("codesign demo report")
+    doc.paragraph("What `make demo` ran, what each number means and where everything lies. The demo encoder "
+                  "trains for a few minutes on synthetic wafers: a toy next to the shipped reference recipes "
+                  "(`models/econt_*elink_hybrid.yaml`, 15-40 minutes each on real and synthetic wafers), so it is "
+                  "expected to lose to the chip's best algorithm; the reference encoder on the same wafers shows "
+                  "what the full recipe reaches.")
+    _data_section(doc, out, summary)
+    _compression_section(doc, out, summary["compression_mean_emd"])
+    if "hardware" in summary:
+        _hardware_section(doc, summary["hardware"])
+    doc.heading("Time per stage")
+    doc.table(["stage", "seconds"], [[name, f"{sec:.0f}"] for name, sec in summary["stage_seconds"].items()])
+    doc.heading("Where things are")
+    doc.table(["path", "what"], [[f"`{p}`", what] for p, what in _ARTIFACTS if (out / p).exists()])
+    return doc
+
+
+_ARTIFACTS = [
+    ("summary.json", "every number of this report"),
+    ("synth_highpu.csv", "the synthetic wafers (real-data CSV format)"),
+    ("comparison.png", "synthetic vs real wafer distributions"),
+    ("model", "the trained model folder (encoder.keras, autoencoder.keras, config, history)"),
+    ("eval_real", "evaluation on held-out real wafers: report.md, metrics.json, emd.png"),
+    ("eval_synthetic", "evaluation on held-out synthetic wafers"),
+    ("hls", "the hls4ml (Vitis) project of the encoder"),
+    ("rtl", "Verilog: da4ml core + econt_top, constraints, rtl.json; sim_verilator/ holds the cocotb results"),
+    ("vectors", "inputs.hex, expected.hex (frames from Keras), expected_chip.hex"),
+    ("asic/fixed", "Yosys netlist, asic_report.md, energy_report.json"),
+]
+
+
+def _data_section(doc: Document, out: Path, summary: dict[str, Any]) -> None:
+    doc.heading("Data and EMD scales")
+    doc.paragraph("EMD is the earth mover's distance between two wafers normalised to unit sum, with the distance "
+                  "between trigger-cell centres as ground distance in units of half a trigger-cell pitch "
+                  "(neighbours are 2 apart). A compressor is useful only far below the two scales: two random "
+                  "wafers, and a wafer against a uniform one.")
+    rows = []
     for name, st in summary["stats"].items():
         e = summary["emd_scales"][name]
-        lines.append(f"| {name} | {st['n_wafers']} | {st['mean_occupancy']:.2f} | {st['median_sum']:.0f} | "
-                     f"{st['p99_sum']:.0f} | {e['mean_random_pairs']:.2f} | {e['mean_vs_uniform']:.2f} |")
-    lines += ["", "## Compression: mean EMD between input and reconstruction on held-out wafers", ""]
-    comp = summary["compression_mean_emd"]
-    algorithms = sorted(next(iter(comp.values())), key=lambda a: next(iter(comp.values()))[a])
-    lines += ["| algorithm | " + " | ".join(comp) + " |", "|---|" + "---|" * len(comp)]
-    lines += [f"| {a} | " + " | ".join(f"{comp[t][a]:.3f}" for t in comp) + " |" for a in algorithms]
-    lines += ["", "The demo encoder trains for about two minutes on 20,000 synthetic wafers, a toy next to the shipped "
-              "recipes (`models/econt_*elink_*.yaml`, 15-30 minutes each, measured against the chip's algorithms "
-              "in `docs/econt.md`); `chip:ALGORITHM:MODULE:Nelink` rows are the ECON-T's own algorithms at the "
-              "encoder's eLink count (hd: DropLSB 3, ld: DropLSB 1).",
-              "", "Plots: `emd_scales.png`, `eval_*/emd.png`"
-              + (", `comparison.png` (synthetic vs real)" if has_real else ""), ""]
-    if not has_real:
-        lines.append("Real data not found (set CODESIGN_DATA_DIR): synthetic only.")
-    return "\n".join(lines) + "\n"
+        rows.append([name, str(st["n_wafers"]), f"{st['mean_occupancy']:.2f}", f"{st['median_sum']:.0f}",
+                     f"{st['p99_sum']:.0f}", f"{e['mean_random_pairs']:.2f}", f"{e['mean_vs_uniform']:.2f}"])
+    doc.table(["set", "wafers", "mean TCs > 0", "median sum", "99 % sum", "EMD random pairs",
+               "EMD vs uniform"], rows)
+    doc.image(out / "emd_scales.png", "EMD scales: random pairs and wafer vs uniform")
+    if "real" in summary["stats"]:
+        doc.image(out / "comparison.png", "synthetic vs real wafers (occupancy, sum, cell charge, per-TC mean)")
+    else:
+        doc.paragraph("Real data not found (set CODESIGN_DATA_DIR): synthetic wafers only, no chip algorithms.")
+
+
+def _compression_section(doc: Document, out: Path, comp: dict[str, dict[str, float]]) -> None:
+    doc.heading("Compression: mean EMD between input and reconstruction on held-out wafers")
+    doc.paragraph("Lower is better. `autoencoder:econt_demo` is the demo encoder; `chip:ALGORITHM:MODULE:5elink` "
+                  "are the ECON-T's own algorithms as the chip runs them at 5 eLinks for high-density (hd, "
+                  "DropLSB 3) and low-density (ld, DropLSB 1) modules; `autoencoder:econt_5elink_hybrid` is the "
+                  "shipped reference model (real wafers only); `uniform` sends only the sum.")
+    names = sorted({a for m in comp.values() for a in m}, key=lambda a: min(m.get(a, np.inf) for m in comp.values()))
+    doc.table(["algorithm", *comp], [[a, *(f"{comp[t][a]:.3f}" if a in comp[t] else "-" for t in comp)]
+                                     for a in names])
+    for name in comp:
+        doc.image(out / f"eval_{name}" / "emd.png", f"EMD per wafer and vs occupancy, {name} wafers")
+
+
+def _hardware_section(doc: Document, hw: dict[str, Any]) -> None:
+    doc.heading("Hardware of the demo encoder")
+    hls, rtl, sim, asic = hw["hls"], hw["rtl"], hw["simulation"], hw["asic"]
+    doc.table(["check", "result", "meaning"], [
+        ["HLS C simulation (hls4ml, g++)", f"{hls['mismatches']} of {hls['n_latents']} latents differ",
+         f"bit-exactness of the hls4ml project vs Keras on {hls['n_wafers']} wafers"],
+        ["RTL", f"{rtl['latency_cycles']} cycles at {1000 / rtl['clock_period_ns']:.0f} MHz, "
+                f"{rtl['frame_bits']}-bit frame", f"~{rtl['estimated_luts']:.0f} LUTs (da4ml estimate)"],
+        [f"cocotb ({sim['simulator']})", f"{sim['tests']} tests passed on {sim['vectors']} vectors",
+         "every frame equal to Keras's, latency and idle behaviour checked"],
+        ["ASIC area (Yosys, generic cells)", f"{asic['gate_equivalents']:,.0f} GE = {asic['area_mm2']:.3f} mm2",
+         "NAND2 gate equivalents x 1.44 um2 (65 nm, assumed); published ECON-T chip: 3.6 mm2"],
+        ["energy (gate-level simulation)", f"{asic['energy_nJ_per_inference']:.3f} nJ per wafer, "
+                                           f"{asic['power_mW_at_40MHz']:.1f} mW at 40 MHz",
+         "toggles x 5 fJ + 2 fJ per flip-flop and cycle (assumed); published chip: 2.4 nJ, 95 mW"],
+    ])
+    if asic["split"]:
+        doc.table(["part of the top", "gate equivalents"],
+                  [[p["part"], f"{p['gate_equivalents']:,.0f}"] for p in asic["split"]])

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from codesign.artifacts import atomic_path, provenance, write_json, write_text
+from codesign.artifacts import provenance, write_json, write_text
 from codesign.baselines import Reconstruction, chip_reconstructions, ideal_baselines
 from codesign.data.geometry import N_TC, find_tc_groups
 from codesign.data.onchip import decode_sum, onchip_convert
@@ -22,6 +22,8 @@ from codesign.econt.mux import find_tc_mux
 from codesign.emd.exact import exact_emd
 from codesign.hardware.frame import FrameFormat
 from codesign.models.sparse import best_cells, is_sparse
+from codesign.plots import EMD_AXIS, EMD_UNIT, OVERFLOW, data_label, figure, with_overflow
+from codesign.progress import bar as progress_bar
 
 CALQ_BITS = 22
 OCCUPANCY_BINS = (0, 5, 10, 20, 30, 49)
@@ -55,14 +57,19 @@ def _binned(values: np.ndarray, key: np.ndarray, edges: np.ndarray) -> list[dict
 
 def evaluate_reconstructions(calq: np.ndarray, recos: list[Reconstruction],
                              n_jobs: int | None = None) -> tuple[dict, dict]:
-    """({algorithm: metrics}, {algorithm: per-wafer EMD}); ``n_jobs`` processes for the exact EMD."""
+    """({algorithm: metrics}, {algorithm: per-wafer EMD}); ``n_jobs`` processes for the exact EMD. A bar
+    counts the wafers solved, all algorithms together."""
     occupancy, sums = (calq > 0).sum(axis=1), calq.sum(axis=1)
     sum_edges = np.unique(np.percentile(sums, [0, 20, 40, 60, 80, 100]))
     sum_edges[-1] += 1
     energy = decode_sum(onchip_convert(calq).sum_code) / sums
     metrics, emds = {}, {}
+    wafers = progress_bar(len(calq) * len(recos), "exact EMD", "wafer", shown=len(calq) * len(recos) >= 20000,
+                          leave=False)
     for r in recos:
+        wafers.set_postfix_str(r.name)
         emd = exact_emd(calq, r.wafers, n_jobs=n_jobs)
+        wafers.update(len(calq))
         emds[r.name] = emd
         metrics[r.name] = {
             "mean_emd": float(emd.mean()), "median_emd": float(np.median(emd)),
@@ -73,6 +80,7 @@ def evaluate_reconstructions(calq: np.ndarray, recos: list[Reconstruction],
             "by_wafer_sum": _binned(emd, sums, sum_edges),
             **r.extra,
         }
+    wafers.close()
     return metrics, emds
 
 
@@ -97,25 +105,21 @@ def evaluate_model(ae: Any, spec: Any, calq: np.ndarray, n_jobs: int | None = No
     return evaluate_reconstructions(calq, recos, n_jobs)
 
 
-def _plots(metrics: dict, emds: dict, out: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(1, 2, figsize=(12, 4.5))
-    for name, emd in emds.items():
-        axes[0].hist(emd, bins=np.linspace(0, 6, 61), histtype="step", label=f"{name} ({emd.mean():.2f})")
-        rows = metrics[name]["by_occupancy"]
-        axes[1].plot([(r["lo"] + r["hi"]) / 2 for r in rows], [r["mean_emd"] for r in rows], "o-", label=name)
-    axes[0].set(xlabel="EMD(input, reconstruction)", ylabel="wafers", title="EMD per wafer (mean)")
-    axes[1].set(xlabel="TCs > 0", ylabel="mean EMD", title="Mean EMD vs occupancy")
-    for ax in axes:
-        ax.legend(fontsize=7)
-    fig.tight_layout()
-    with atomic_path(out / "emd.png") as tmp:
-        fig.savefig(tmp, format="png", dpi=100)
-    plt.close(fig)
+def _plots(metrics: dict, emds: dict, out: Path, data: str) -> None:
+    n = len(next(iter(emds.values())))
+    top = 6.0
+    with figure(out / "emd.png", ncols=2, figsize=(12, 4.5)) as (_, axes):
+        for name, emd in emds.items():
+            axes[0].hist(with_overflow(emd, top), bins=np.linspace(0, top, 61), histtype="step",
+                         label=f"{name} (mean {emd.mean():.2f})")
+            rows = metrics[name]["by_occupancy"]
+            axes[1].plot([(r["lo"] + r["hi"]) / 2 for r in rows], [r["mean_emd"] for r in rows], "o-", label=name)
+        axes[0].set(xlabel=f"EMD(input, reconstruction) {EMD_UNIT}, {OVERFLOW}", ylabel="wafers per bin",
+                    title=f"EMD per wafer: {data_label(data)}, {n} wafers")
+        axes[1].set(xlabel="occupancy (TCs > 0 per wafer)", ylabel=f"mean {EMD_AXIS}",
+                    title=f"Mean EMD vs occupancy: {data_label(data)}")
+        for ax in axes:
+            ax.legend()
 
 
 def best_chip_algorithms(metrics: dict) -> dict[str, str]:
@@ -159,4 +163,4 @@ def write_evaluation(out_dir: str | Path, metrics: dict, emds: dict, **meta: Any
     lines += _chip_comparison_lines(metrics)
     lines += ["", "Plots: `emd.png`"]
     write_text(out / "report.md", "\n".join(lines) + "\n")
-    _plots(metrics, emds, out)
+    _plots(metrics, emds, out, str(meta.get("data", "")))

@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from codesign.errors import ToolFailure
+from codesign.progress import heartbeat
 
 
 class ToolNotFoundError(ToolFailure):
@@ -38,10 +39,11 @@ def require_in_env(tool: str, hint: str) -> str:
 
 def run_tool(cmd: Sequence[str], cwd: str | Path, log: str | Path, env: Mapping[str, str] | None = None,
              timeout: float | None = None) -> None:
-    """Run ``cmd`` in ``cwd`` with stdout+stderr saved to ``log``; raise ``ToolError`` naming the log."""
+    """Run ``cmd`` in ``cwd`` with stdout+stderr saved to ``log`` (a heartbeat line names it while the tool
+    runs); raise ``ToolError`` naming the log."""
     log = Path(log)
     log.parent.mkdir(parents=True, exist_ok=True)
-    with log.open("w") as handle:
+    with log.open("w") as handle, heartbeat(Path(cmd[0]).name, log):
         proc = subprocess.run(list(cmd), cwd=cwd, stdout=handle, stderr=subprocess.STDOUT,
                               env={**os.environ, **(env or {})}, timeout=timeout, check=False)
     if proc.returncode != 0:

@@ -22,7 +22,8 @@ REFERENCE = ROOT / "models" / "reference" / "econt_2elink_hybrid"
 def test_import_codesign_loads_no_tensorflow():
     code = "import sys, codesign; print(sorted(set(sys.modules) & {'keras', 'tensorflow'}))"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout == "[]\n"
-    assert set(codesign.__all__) == {"Evaluation", "Model", "load_model", "load_wafers", "read_calq"}
+    assert set(codesign.__all__) == {"Evaluation", "HlsProject", "Model", "RtlDesign", "load_model", "load_wafers",
+                                     "read_calq", "train"}
 
 
 @pytest.mark.slow
@@ -66,3 +67,49 @@ def test_predict_is_the_vectors_frames_and_untrained_folders_say_why(tmp_path, h
         untrained.predict(np.zeros((2, 47), dtype=int))
     with pytest.raises(ModelFolderError, match="not a model folder"):
         codesign.load_model(tmp_path)
+
+
+@pytest.mark.slow
+def test_hls_and_rtl_objects_as_hls4ml_and_da4ml_users_know_them(tmp_path, highpu):
+    """issue 16: to_hls() -> compile/predict/check/config, to_rtl() -> write/lint/simulate, one readable repr."""
+    model = codesign.load_model(REFERENCE)
+    calq = highpu[:100]
+    hls = model.to_hls(tmp_path / "hls")
+    assert "not compiled" in repr(hls) and hls.config["Model"]["ReuseFactor"] == 1
+    assert np.array_equal(hls.predict(calq), model.predict(calq).latents) and "compiled" in repr(hls)
+    assert hls.check(calq).mismatches == 0
+    rtl = model.to_rtl(tmp_path / "rtl")
+    assert "not written" in repr(rtl)
+    assert rtl.lint() == []  # writes first; the generated top and da4ml's core lint clean under -Wall
+    assert rtl.info.latency_cycles == 7 and "not simulated" in repr(rtl)
+    result = rtl.simulate(calq)
+    assert result.n_tests == 3 and result.n_vectors == 100 + len(rtl_corner_cases())
+    assert "simulated: 3 tests passed" in repr(rtl) and "64-bit frame out" in repr(rtl)
+
+
+def rtl_corner_cases() -> np.ndarray:
+    from codesign.hardware.vectors import corner_cases
+
+    return corner_cases(22)[0]
+
+
+def test_overrides_by_name_or_dotted_key_are_validated_like_yaml():
+    from codesign.config import ConfigError, with_overrides
+    from codesign.models.autoencoder import AutoencoderSpec
+    from codesign.training import load_ae_spec
+
+    spec = load_ae_spec(ROOT / "models" / "econt_demo.yaml")
+    changed = with_overrides(AutoencoderSpec, spec, {"epochs": 3, "encoder.elinks": 4})
+    assert (changed.training.epochs, changed.encoder.elinks, spec.training.epochs) == (3, 4, 40)
+    with pytest.raises(ConfigError, match="'epochz' is no field"):
+        with_overrides(AutoencoderSpec, spec, {"epochz": 3})
+    with pytest.raises(ConfigError, match="epochs must be at least 1"):
+        with_overrides(AutoencoderSpec, spec, {"epochs": 0})
+
+
+@pytest.mark.slow
+def test_train_with_keyword_overrides_returns_the_model_and_its_history(tmp_path):
+    model = codesign.train(ROOT / "models" / "econt_demo.yaml", tmp_path / "m", progress=False, epochs=2,
+                           n_synth_wafers=2000)
+    assert model.trained and len(model.history["loss"]) == 2
+    assert "5 eLinks" in repr(model)

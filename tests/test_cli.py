@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import argparse
 import json
 import shutil
 import subprocess
@@ -9,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from codesign.cli import main
+from codesign.cli import build_parser, main
 from codesign.data.io import load_wafers, write_wafers
 from codesign.data.onchip import onchip_convert
 
@@ -79,13 +80,24 @@ def test_compare_and_labels(tmp_path, capsys):
 
 
 @pytest.mark.slow
-def test_demo_runs_end_to_end(tmp_path, capsys):
+def test_demo_runs_every_stage_end_to_end(tmp_path, capsys):
+    """issue 17: data -> training -> evaluation -> HLS C-sim -> RTL -> cocotb (Verilator) -> Yosys area and
+    energy, one report with the plots inline and the time of each stage."""
     assert main(["demo", "--out", str(tmp_path), "--n", "1000", "--pairs", "300"]) == 0
+    captured = capsys.readouterr()
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary["stats"]["synthetic"]["n_wafers"] == 1000
     assert 3.0 < summary["emd_scales"]["synthetic"]["mean_random_pairs"] < 6.0
+    hw = summary["hardware"]
+    assert hw["hls"]["mismatches"] == 0 and hw["hls"]["n_latents"] > 1000
+    assert hw["simulation"]["tests"] == 3 and hw["simulation"]["vectors"] > 400
+    assert hw["asic"]["gate_equivalents"] > 10_000 and hw["asic"]["energy_nJ_per_inference"] > 0
+    assert len(summary["stage_seconds"]) == 7
+    assert "[7/7] ASIC estimate" in captured.err and "report.html" in captured.out
     assert (tmp_path / "report.md").read_text().startswith("# codesign demo report")
-    assert (tmp_path / "emd_scales.png").is_file()
+    page = (tmp_path / "report.html").read_text()
+    assert page.count("data:image/png;base64,") >= 3 and "Time per stage" in page
+    assert (tmp_path / "rtl" / "sim_verilator" / "results.xml").is_file()
 
 
 def test_help_for_every_command():
@@ -110,7 +122,7 @@ def test_tensorflow_log_lines_are_hidden_unless_verbose(tmp_path, real_dir):
         return subprocess.run(cmd, env=env, capture_output=True, text=True, check=True).stderr
 
     quiet = stderr()
-    assert "I0000" not in quiet and "absl" not in quiet
+    assert "I0000" not in quiet and "absl" not in quiet and "WARNING:tensorflow" not in quiet
     assert "I0000" in stderr("--verbose")
 
 
@@ -141,3 +153,18 @@ def test_framework_errors_share_one_base():
     assert all(issubclass(c, VerificationError) for c in (SimulationFailed, TrainingFailed))
     assert all(issubclass(c, ToolFailure) for c in (ToolError, ToolNotFoundError))
     assert issubclass(InputError, CodesignError) and issubclass(InputError, ValueError)
+
+
+def _subcommands(parser: argparse.ArgumentParser, prefix: str = "codesign") -> list[str]:
+    actions = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    if not actions:
+        return [prefix]
+    return [name for cmd, sub in actions[0].choices.items() for name in _subcommands(sub, f"{prefix} {cmd}")]
+
+
+def test_readme_lists_every_subcommand():
+    """issue 17: a user finds every command in the manual."""
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    commands = _subcommands(build_parser())
+    assert len(commands) > 30
+    assert [c for c in commands if f"`{c}" not in readme] == []

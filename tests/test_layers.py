@@ -8,8 +8,9 @@ import ast
 from pathlib import Path
 
 PACKAGE = Path(__file__).parents[1] / "codesign"
-STAGES = ["errors", "artifacts", "tools", "config", "data", "emd", "econt", "models", "baselines", "training",
-          "evaluation", "chip_scan", "hardware", "asic", "sweep", "api", "demo", "cli"]
+STAGES = ["errors", "progress", "artifacts", "plots", "document", "tools", "config", "data", "emd", "econt",
+          "models", "baselines", "training", "evaluation", "chip_scan", "hardware", "asic", "sweep", "api", "demo",
+          "cli"]
 # (importing file, imported stage): Keras layers and the resumable fit used by both the learned EMD and the
 # autoencoder live in models/ (moving them renames the layers inside every saved model); the frame format
 # that evaluation reads the bit budget from lives in hardware/

@@ -13,10 +13,11 @@ from typing import Any
 
 import numpy as np
 
-from codesign.artifacts import atomic_path, provenance, write_json, write_text
+from codesign.artifacts import provenance, write_json, write_text
 from codesign.emd.exact import exact_emd
 from codesign.evaluation import autoencoder_reconstruction
 from codesign.hardware.reconfig import register_map, register_words
+from codesign.plots import EMD_AXIS, figure
 
 
 def flip_bits(words: np.ndarray, weight_bits: int, positions: np.ndarray) -> np.ndarray:
@@ -76,19 +77,11 @@ def write_upset_report(result: dict[str, Any], out_dir: str | Path, **meta: Any)
     lines += ["", "With TMR every single upset is outvoted and rewritten on the next clock edge "
               "(`codesign asic faults`): these degradations are what it removes.", "", "![](upsets.png)"]
     write_text(out / "upsets.md", "\n".join(lines) + "\n")
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6, 4))
-    scan = result["scan"]
-    ax.errorbar([r["flips"] for r in scan], [r["mean_emd"] for r in scan],
-                yerr=[r["std_over_draws"] for r in scan], fmt="o-", label="no TMR")
-    ax.axhline(result["no_upset"], ls="--", c="k", label="no upsets / TMR")
-    ax.set(xscale="log", xlabel="flipped configuration bits", ylabel="mean EMD", title="Weight upsets")
-    ax.legend()
-    fig.tight_layout()
-    with atomic_path(out / "upsets.png") as tmp:
-        fig.savefig(tmp, format="png", dpi=100)
-    plt.close(fig)
+    with figure(out / "upsets.png", figsize=(6, 4)) as (_, ax):
+        scan = result["scan"]
+        ax.errorbar([r["flips"] for r in scan], [r["mean_emd"] for r in scan],
+                    yerr=[r["std_over_draws"] for r in scan], fmt="o-", label="no TMR")
+        ax.axhline(result["no_upset"], ls="--", c="k", label="no upsets / TMR")
+        ax.set(xscale="log", xlabel=f"flipped configuration bits (of {result['register_bits']:,})",
+               ylabel=f"mean {EMD_AXIS}", title=f"Weight upsets, {result['n_wafers']} held-out wafers")
+        ax.legend()

@@ -9,22 +9,25 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import sys
-from pathlib import Path
 
 from codesign.cli import asic, data, econt, emd, hardware, sweep, training
 from codesign.cli.common import add_command as _add
 from codesign.cli.common import add_out, int_in
 from codesign.errors import CodesignError, InputError
+from codesign.progress import Level, set_level
 
 
 def _cmd_demo(args: argparse.Namespace) -> None:
     from codesign.demo import run_demo
 
-    summary = run_demo(args.out, n_wafers=args.n, n_pairs=args.pairs, seed=args.seed, preset=args.preset)
-    print(json.dumps({k: summary[k] for k in ("stats", "emd_scales", "compression_mean_emd")}, indent=2))
-    print(f"report: {Path(args.out) / 'report.md'}")
+    result = run_demo(args.out, n_wafers=args.n, n_pairs=args.pairs, seed=args.seed, preset=args.preset,
+                      hardware=not args.no_hardware)
+    print(json.dumps({k: result.summary[k] for k in ("stats", "emd_scales", "compression_mean_emd", "stage_seconds")},
+                     indent=2))
+    print(f"report: {result.report} and {result.html} (total {sum(result.stage_seconds.values()):.0f} s)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -33,26 +36,37 @@ def build_parser() -> argparse.ArgumentParser:
         description="Codesign of on-detector ML data compression for the CMS HGCAL (ECON-T): data, EMD, "
                     "training, evaluation and hardware generation.",
     )
-    parser.add_argument("--verbose", action="store_true",
-                        help="show TensorFlow's C++ log lines (oneDNN, CPU features, graph notices); hidden by default")
+    chatter = parser.add_mutually_exclusive_group()
+    chatter.add_argument("--verbose", action="store_true",
+                         help="also show the libraries' own log lines and warnings (TensorFlow's C++ log: oneDNN, "
+                              "CPU features, graph notices; hls4ml's precision overrides); hidden by default")
+    chatter.add_argument("--quiet", action="store_true",
+                         help="no progress bars, heartbeats or stage lines: only results and errors")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for module in (data, emd, econt, training, hardware, asic, sweep):
         module.register(sub)
     p = _add(sub, "demo", _cmd_demo, "run the main job end to end on built-in synthetic data",
-             "Generate synthetic wafers, compare them with real data when available, measure EMD scales "
-             "and write a report.")
+             "Generate synthetic wafers (compared with real data when available) and their EMD scales, train the "
+             "demo encoder, evaluate it against the chip's algorithms, check its hls4ml C simulation, write its "
+             "RTL and vectors, simulate them with cocotb on Verilator, and estimate area and energy with Yosys; "
+             "report.md and report.html say what each number means and how long each stage took.")
     add_out(p, "output folder (default: out/demo)", default="out/demo")
     p.add_argument("--n", type=int_in(1), default=5000, help="synthetic wafers")
     p.add_argument("--pairs", type=int_in(1), default=2000, help="pairs for the EMD scales")
     p.add_argument("--seed", type=int_in(0), default=0, help="seed of the synthetic wafers and pairs")
     p.add_argument("--preset", default="highpu", choices=["highpu", "ttbar"], help="synthetic parameter set")
+    p.add_argument("--no-hardware", action="store_true", help="stop after the evaluation (no HLS, RTL, simulation, "
+                                                              "synthesis)")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if not args.verbose:  # before any command imports TensorFlow; its errors still reach us as exceptions
-        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    set_level(Level.VERBOSE if args.verbose else Level.QUIET if args.quiet else Level.NORMAL)
+    if args.verbose:  # `import codesign` hides TensorFlow's C++ log (before any command imports TensorFlow)
+        os.environ["TF_CPP_MIN_LOG_LEVEL"] = "0"
+    else:  # its Python warnings (retracing notices); its errors still reach us as exceptions
+        logging.getLogger("tensorflow").setLevel(logging.ERROR)
     try:
         args.handler(args)
     except CodesignError as err:  # the one place that maps errors to exit codes (codesign.errors)

@@ -73,8 +73,9 @@ def add_out(p: argparse.ArgumentParser, help_: str, *, folder: bool | None = Tru
 
 
 def with_overrides(spec: Any, args: argparse.Namespace) -> Any:
-    """``spec`` with ``training.epochs`` / ``training.seed`` replaced where the command line gives them."""
-    import dataclasses
+    """``spec`` with ``training.epochs`` / ``training.seed`` replaced where the command line gives them (the
+    overrides of sweeps and the Python API, ``codesign.config.with_overrides``)."""
+    from codesign.config import with_overrides as override
 
-    changes = {k: getattr(args, k) for k in ("epochs", "seed") if getattr(args, k) is not None}
-    return dataclasses.replace(spec, training=dataclasses.replace(spec.training, **changes)) if changes else spec
+    changes = {f"training.{k}": getattr(args, k) for k in ("epochs", "seed") if getattr(args, k) is not None}
+    return override(type(spec), spec, changes, where="command line") if changes else spec

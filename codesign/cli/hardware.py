@@ -22,11 +22,8 @@ def _cmd_model_init(args: argparse.Namespace) -> None:
 
 
 def _cmd_hls(args: argparse.Namespace) -> None:
-    from codesign.data.onchip import onchip_convert
-    from codesign.errors import VerificationError
-    from codesign.hardware.hls import HlsSettings, csim_mismatches, run_hls_synthesis, write_hls_project
+    from codesign.hardware.hls import HlsSettings, check_csim, run_hls_synthesis, write_hls_project
     from codesign.hardware.vectors import check_wafers, corner_cases
-    from codesign.models.encoder import encoder_inputs, latent_integers
     from codesign.models.store import load_encoder
     from codesign.tools import ToolNotFoundError
 
@@ -36,13 +33,8 @@ def _cmd_hls(args: argparse.Namespace) -> None:
     print(f"wrote the {args.backend} hls4ml project to {args.out}")
     real, source = check_wafers(args.data, args.n_wafers)
     corners, _ = corner_cases(args.calq_bits)
-    calq, source = np.concatenate([real, corners]), f"{len(real)} from {source} + {len(corners)} corner cases"
-    x = encoder_inputs(onchip_convert(calq).inputs, cfg)
-    expected = latent_integers(model.predict(x, verbose=0, batch_size=1024), cfg)
-    bad = csim_mismatches(hls_model, x, expected, cfg)
-    print(f"C simulation vs Keras on {len(calq)} wafers ({source}): {bad} of {expected.size} latents differ")
-    if bad:
-        raise VerificationError(f"HLS C simulation differs from Keras on {bad} of {expected.size} latents")
+    print(check_csim(hls_model, model, cfg, np.concatenate([real, corners]),
+                     f"{len(real)} from {source} + {len(corners)} corner cases"))
     if args.synth:
         try:
             print(run_hls_synthesis(hls_model, settings, args.out))

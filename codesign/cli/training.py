@@ -21,6 +21,7 @@ def _cmd_train(args: argparse.Namespace) -> None:
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> None:
+    from codesign.data.io import REFERENCE_FILE
     from codesign.evaluation import evaluate_model, write_evaluation
     from codesign.training import held_out_wafers, load_autoencoder
 
@@ -28,7 +29,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> None:
     calq = held_out_wafers(spec, args.data)
     metrics, emds = evaluate_model(ae, spec, calq, elinks=args.elinks, modules=tuple(args.module),
                                    ideal=args.ideal)
-    write_evaluation(args.out, metrics, emds, model=str(args.model), data=args.data or "reference sample",
+    write_evaluation(args.out, metrics, emds, model=str(args.model), data=args.data or REFERENCE_FILE,
                      n_wafers=len(calq))
     print((Path(args.out) / "report.md").read_text())
 

@@ -8,7 +8,8 @@ from typing import Any
 import numpy as np
 from scipy.stats import ks_2samp
 
-from codesign.artifacts import atomic_path, write_json
+from codesign.artifacts import write_json
+from codesign.plots import figure
 
 
 def wafer_stats(calq: np.ndarray, n_dropped_zero: int = 0) -> dict[str, Any]:
@@ -66,35 +67,29 @@ def _integer_log_bins(top: float, n: int = 50) -> np.ndarray:
 
 def plot_comparison(synth: np.ndarray, real: np.ndarray, path: str | Path, labels: tuple[str, str]) -> None:
     """Occupancy, wafer-sum and cell-charge distributions and per-TC mean charge, synth vs real."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     obs_s, obs_r = _observables(synth), _observables(real)
-    fig, axes = plt.subplots(2, 2, figsize=(11, 8))
-    occ_bins = np.arange(-0.5, 49.5, 1)
-    axes[0, 0].hist([obs_s["occupancy"], obs_r["occupancy"]], bins=occ_bins, density=True, histtype="step",
-                    label=labels)
-    axes[0, 0].set(xlabel="TCs > 0 per wafer", ylabel="fraction of wafers", title="Occupancy")
-    sum_bins = _integer_log_bins(max(obs_s["wafer_sum"].max(), obs_r["wafer_sum"].max()))
-    axes[0, 1].hist([obs_s["wafer_sum"], obs_r["wafer_sum"]], bins=sum_bins, density=True, histtype="step",
-                    label=labels)
-    axes[0, 1].set(xscale="log", xlabel="wafer sum [CALQ counts]", title="Wafer sum")
-    cell_bins = _integer_log_bins(max(obs_s["cell_charge"].max(), obs_r["cell_charge"].max()))
-    axes[1, 0].hist([obs_s["cell_charge"], obs_r["cell_charge"]], bins=cell_bins, density=True,
-                    histtype="step", label=labels)
-    axes[1, 0].set(xscale="log", yscale="log", xlabel="TC charge > 0 [CALQ counts]", title="Cell charge")
-    tcs = np.arange(synth.shape[1])
-    axes[1, 1].plot(tcs, synth.mean(axis=0), "o-", ms=3, label=labels[0])
-    axes[1, 1].plot(tcs, real.mean(axis=0), "s-", ms=3, label=labels[1])
-    axes[1, 1].set(xlabel="TC index", ylabel="mean charge [CALQ counts]", title="Per-TC mean charge")
-    for ax in axes.ravel():
-        ax.legend()
-    fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=110)
-    plt.close(fig)
+    with figure(path, nrows=2, ncols=2, figsize=(11, 8)) as (fig, axes):
+        fig.suptitle(f"{labels[0]} ({len(synth)} wafers) vs {labels[1]} ({len(real)} wafers)")
+        occ_bins = np.arange(-0.5, 49.5, 1)
+        axes[0, 0].hist([obs_s["occupancy"], obs_r["occupancy"]], bins=occ_bins, density=True, histtype="step",
+                        label=labels)
+        axes[0, 0].set(xlabel="TCs > 0 per wafer", ylabel="fraction of wafers", title="Occupancy")
+        sum_bins = _integer_log_bins(max(obs_s["wafer_sum"].max(), obs_r["wafer_sum"].max()))
+        axes[0, 1].hist([obs_s["wafer_sum"], obs_r["wafer_sum"]], bins=sum_bins, density=True, histtype="step",
+                        label=labels)
+        axes[0, 1].set(xscale="log", xlabel="wafer sum [CALQ counts]", ylabel="fraction of wafers per count",
+                       title="Wafer sum")
+        cell_bins = _integer_log_bins(max(obs_s["cell_charge"].max(), obs_r["cell_charge"].max()))
+        axes[1, 0].hist([obs_s["cell_charge"], obs_r["cell_charge"]], bins=cell_bins, density=True,
+                        histtype="step", label=labels)
+        axes[1, 0].set(xscale="log", yscale="log", xlabel="TC charge > 0 [CALQ counts]",
+                       ylabel="fraction of cells per count", title="Cell charge")
+        tcs = np.arange(synth.shape[1])
+        axes[1, 1].plot(tcs, synth.mean(axis=0), "o-", ms=3, label=labels[0])
+        axes[1, 1].plot(tcs, real.mean(axis=0), "s-", ms=3, label=labels[1])
+        axes[1, 1].set(xlabel="TC index", ylabel="mean charge [CALQ counts]", title="Per-TC mean charge")
+        for ax in axes.ravel():
+            ax.legend()
 
 
 def write_comparison(synth: np.ndarray, real: np.ndarray, out_dir: str | Path,

@@ -23,10 +23,10 @@ from importlib import resources
 from pathlib import Path
 
 import numpy as np
-from tqdm import tqdm
 
 from codesign.config import load_config
 from codesign.data.geometry import N_TC, TC_PITCH_CM, module_centre_cm, module_radius_cm, tc_centres_cm
+from codesign.progress import bar as progress_bar
 
 PRESETS = ("highpu", "ttbar")
 _BATCH = 4096
@@ -179,7 +179,7 @@ def generate_wafers(cfg: SynthConfig, n: int, seed: int, progress: bool = False)
     points = _cell_sample_points()
     out = np.empty((n, N_TC), dtype=np.int64)
     filled = 0
-    with tqdm(total=n, desc=f"synth {cfg.name}", unit="wafer", disable=not progress) as bar:
+    with progress_bar(n, f"synth {cfg.name}", "wafer", shown=progress) as bar:
         while filled < n:
             batch = _generate_batch(rng, _BATCH, cfg, points)
             batch = batch[batch.sum(axis=1) >= max(cfg.min_wafer_sum, 1)][: n - filled]

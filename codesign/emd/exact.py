@@ -18,7 +18,6 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
-from tqdm import tqdm
 
 # POT probes every array backend it can import; TensorFlow alone costs seconds and log noise per worker.
 os.environ.setdefault("POT_BACKEND_DISABLE_TENSORFLOW", "1")
@@ -26,6 +25,7 @@ import ot  # noqa: E402
 
 from codesign.data.geometry import N_TC, ground_distance  # noqa: E402
 from codesign.data.normalise import normalise  # noqa: E402
+from codesign.progress import bar as progress_bar
 
 PR_SET_PDEATHSIG = 1  # prctl option (linux/prctl.h)
 _CHUNK = 512
@@ -92,7 +92,7 @@ def exact_emd(a: np.ndarray, b: np.ndarray, n_jobs: int | None = None, progress:
     if n_jobs < 1:
         raise ValueError(f"n_jobs must be at least 1, got {n_jobs}")
     chunks = _chunked(a, b, _CHUNK if n_jobs == 1 else max(16, min(_CHUNK, len(a) // (4 * n_jobs) + 1)))
-    bar = tqdm(total=len(a), desc="exact EMD", unit="pair", disable=not progress)
+    bar = progress_bar(len(a), "exact EMD", "pair", shown=progress)
     results = []
     with bar:
         if n_jobs == 1 or len(chunks) == 1:

@@ -13,10 +13,11 @@ from typing import Any
 
 import numpy as np
 
-from codesign.artifacts import atomic_path, write_json, write_text
+from codesign.artifacts import write_json, write_text
 from codesign.data.splits import split_indices
 from codesign.emd.labels import make_pair_labels
 from codesign.emd.learned import predict_emd
+from codesign.plots import EMD_AXIS, figure
 
 EMD_BINS = (0.0, 0.25, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 100.0)
 DEGRADED_MAX = 1.5
@@ -74,22 +75,13 @@ def evaluate(model: Any, sets: list[EvalSet]) -> tuple[dict[str, Any], dict[str,
 
 
 def _plot(sets: list[EvalSet], preds: dict[str, np.ndarray], path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     shown = [s for s in sets if not s.name.endswith("/identical")]
-    fig, axes = plt.subplots(1, len(shown), figsize=(4.2 * len(shown), 4.2), squeeze=False)
-    for ax, s in zip(axes[0], shown, strict=True):
-        top = float(max(s.true.max(), preds[s.name].max()))
-        ax.scatter(s.true, preds[s.name], s=2, alpha=0.3)
-        ax.plot([0, top], [0, top], "k--", lw=1)
-        ax.set(xlabel="exact EMD", ylabel="learned EMD", title=s.name)
-    fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=100)
-    plt.close(fig)
+    with figure(path, ncols=len(shown), figsize=(4.2 * len(shown), 4.2), squeeze=False) as (_, axes):
+        for ax, s in zip(axes[0], shown, strict=True):
+            top = float(max(s.true.max(), preds[s.name].max()))
+            ax.scatter(s.true, preds[s.name], s=2, alpha=0.3)
+            ax.plot([0, top], [0, top], "k--", lw=1)
+            ax.set(xlabel=f"exact {EMD_AXIS}", ylabel=f"learned {EMD_AXIS}", title=f"{s.name} ({len(s.true)} pairs)")
 
 
 def _markdown(results: dict[str, Any], speed: dict[str, float] | None) -> str:

@@ -23,6 +23,7 @@ import numpy as np
 
 from codesign.artifacts import atomic_path
 from codesign.emd.labels import cache_key, make_pair_labels, write_pair_labels
+from codesign.progress import bar as progress_bar
 
 INDEX = "labels.h5"
 FIELDS = ("a", "b", "emd", "kind", "idx_a", "idx_b")
@@ -100,7 +101,6 @@ def sharded_pair_labels(client: Any, calq: np.ndarray, n_random: int, n_perturbe
                         out_dir: str | Path, shard_size: int = 5000, progress: bool = True) -> dict[str, Any]:
     """Label pairs on the Dask cluster behind ``client`` into ``out_dir``; returns a throughput summary."""
     from distributed import as_completed
-    from tqdm import tqdm
 
     out = Path(out_dir).resolve()
     out.mkdir(parents=True, exist_ok=True)
@@ -111,7 +111,7 @@ def sharded_pair_labels(client: Any, calq: np.ndarray, n_random: int, n_perturbe
     futures = [client.submit(label_shard, wafers, s, str(out), key=f"emd-shard-{s.index}-{run}", pure=False)
                for s in shards]
     results = []
-    with tqdm(total=n_random + n_perturbed, desc="exact EMD (Dask)", unit="pair", disable=not progress) as bar:
+    with progress_bar(n_random + n_perturbed, "exact EMD (Dask)", "pair", shown=progress) as bar:
         for future in as_completed(futures):
             results.append(future.result())
             bar.update(results[-1]["pairs"])

@@ -1,7 +1,7 @@
 """HLS projects with hls4ml: write, compile the bit-accurate C simulation, check it against Keras, and run
 the vendor HLS synthesis when its tool is installed.
 
-Two ways into hls4ml, both bit-exact (``csim_mismatches`` proves it on real wafers):
+Two ways into hls4ml, both bit-exact (``check_csim`` proves it on real wafers):
 - Vitis and Vivado read the HGQ2 quantizers directly (hls4ml's HGQ proxy-model pass);
 - Catapult is not supported by that pass in hls4ml 1.3, so for it the encoder is rebuilt as a plain Keras
   model holding the quantized weights, with every precision stated explicitly from the EncoderConfig
@@ -11,6 +11,7 @@ Two ways into hls4ml, both bit-exact (``csim_mismatches`` proves it on real wafe
 from __future__ import annotations
 
 import shutil
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,10 @@ from typing import Any
 import numpy as np
 
 from codesign.artifacts import provenance, write_json
-from codesign.models.encoder import EncoderConfig, latent_integers
+from codesign.data.onchip import onchip_convert
+from codesign.errors import VerificationError
+from codesign.models.encoder import EncoderConfig, encoder_inputs, latent_integers
+from codesign.progress import Level, heartbeat, level
 from codesign.tools import ToolNotFoundError
 
 BACKENDS = {"vitis": "Vitis", "vivado": "Vivado", "catapult": "Catapult"}
@@ -89,30 +93,76 @@ def explicit_precision_model(model: Any, cfg: EncoderConfig) -> tuple[Any, dict[
     return plain, config
 
 
-def write_hls_project(model: Any, cfg: EncoderConfig, settings: HlsSettings, out_dir: str | Path) -> Any:
-    """Write the hls4ml project (io_parallel) into ``out_dir`` and return the hls4ml model graph."""
+def hls_config(model: Any, cfg: EncoderConfig, settings: HlsSettings) -> tuple[Any, dict[str, Any]]:
+    """(the Keras model hls4ml converts, its hls4ml configuration dict) for ``settings``."""
     import hls4ml
 
-    backend = BACKENDS[settings.backend]
     if settings.backend in HGQ_BACKENDS:
-        config = hls4ml.utils.config_from_keras_model(model, granularity="name", backend=backend)
+        config = hls4ml.utils.config_from_keras_model(model, granularity="name", backend=BACKENDS[settings.backend])
     else:
         model, config = explicit_precision_model(model, cfg)
     config["Model"]["ReuseFactor"] = settings.reuse_factor
     config["Model"]["Strategy"] = settings.strategy.capitalize()
+    return model, config
+
+
+def write_hls_project(model: Any, cfg: EncoderConfig, settings: HlsSettings, out_dir: str | Path,
+                      config: dict[str, Any] | None = None) -> Any:
+    """Write the hls4ml project (io_parallel) into ``out_dir`` and return the hls4ml model graph; ``config``
+    replaces the derived hls4ml configuration (``hls_config``), e.g. one edited by hand."""
+    import hls4ml
+
+    backend = BACKENDS[settings.backend]
+    model, derived = hls_config(model, cfg, settings)
+    config = config if config is not None else derived
     extra = {"part": settings.part} if settings.part else {}
-    hls_model = hls4ml.converters.convert_from_keras_model(
-        model, hls_config=config, backend=backend, io_type="io_parallel", output_dir=str(out_dir),
-        project_name="econt_encoder", clock_period=settings.clock_period_ns, **extra)
+    with warnings.catch_warnings():
+        if level() < Level.VERBOSE:  # the precisions above are set on purpose; hls4ml warns for each one
+            warnings.filterwarnings("ignore", message="Overriding attribute", category=UserWarning)
+        hls_model = hls4ml.converters.convert_from_keras_model(
+            model, hls_config=config, backend=backend, io_type="io_parallel", output_dir=str(out_dir),
+            project_name="econt_encoder", clock_period=settings.clock_period_ns, **extra)
     hls_model.write()
     return hls_model
 
 
-def csim_mismatches(hls_model: Any, x: np.ndarray, expected: np.ndarray, cfg: EncoderConfig) -> int:
-    """Compile the C simulation (g++) and count latent integers that differ from ``expected``."""
-    hls_model.compile()
-    got = latent_integers(hls_model.predict(np.ascontiguousarray(x)).reshape(expected.shape), cfg)
-    return int(np.count_nonzero(got != expected))
+def compile_csim(hls_model: Any) -> None:
+    """Compile the hls4ml project's bit-accurate C simulation with g++ (a heartbeat names the project)."""
+    with heartbeat("g++ (hls4ml C simulation)", Path(hls_model.config.get_output_dir())):
+        hls_model.compile()
+
+
+def csim_latents(hls_model: Any, x: np.ndarray, cfg: EncoderConfig) -> np.ndarray:
+    """(n, latents) integers from the compiled C simulation on encoder images ``x``."""
+    return latent_integers(hls_model.predict(np.ascontiguousarray(x)).reshape(len(x), -1), cfg)
+
+
+@dataclass(frozen=True)
+class CsimCheck:
+    """The hls4ml C simulation against Keras, latent integer by latent integer."""
+
+    n_wafers: int
+    source: str
+    n_latents: int
+    mismatches: int
+
+    def __str__(self) -> str:
+        return (f"C simulation vs Keras on {self.n_wafers} wafers ({self.source}): {self.mismatches} of "
+                f"{self.n_latents} latents differ")
+
+
+def check_csim(hls_model: Any, model: Any, cfg: EncoderConfig, calq: np.ndarray, source: str) -> CsimCheck:
+    """Run ``calq`` through the on-chip conversion into Keras and the compiled C simulation; raise
+    ``VerificationError`` if any latent integer differs."""
+    x = encoder_inputs(onchip_convert(calq).inputs, cfg)
+    expected = latent_integers(model.predict(x, verbose=0, batch_size=1024), cfg)
+    compile_csim(hls_model)
+    differ = int(np.count_nonzero(csim_latents(hls_model, x, cfg) != expected))
+    check = CsimCheck(len(calq), source, expected.size, differ)
+    if check.mismatches:
+        raise VerificationError(f"HLS C simulation differs from Keras on {check.mismatches} of {check.n_latents} "
+                                "latents")
+    return check
 
 
 def hls_tool(backend: str) -> str | None:

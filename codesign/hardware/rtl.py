@@ -33,6 +33,7 @@ from codesign.hardware.topgen import (
     top_verilog,
 )
 from codesign.models.encoder import EncoderConfig
+from codesign.tools import run_tool, verilator_env
 
 CORE_MODULE = "econt_encoder"
 RTL_JSON = "rtl.json"
@@ -219,3 +220,14 @@ def _write_top(folder: Path, cfg: EncoderConfig, core: str, core_latency: int, c
     )
     write_json(folder / RTL_JSON, {**asdict(info), "meta": provenance(encoder=asdict(cfg))})
     return info
+
+
+def lint_rtl(rtl_dir: str | Path) -> list[str]:
+    """The ``%Warning`` lines of ``verilator --lint-only -Wall`` on an RTL folder's sources under its top (the
+    whole log is kept as ``lint.log``)."""
+    folder = Path(rtl_dir)
+    info = RtlInfo.load(folder)
+    log = folder / "lint.log"
+    run_tool(["verilator", "--lint-only", "-Wall", "-Wno-fatal", "--top-module", info.top, *info.sources],
+             cwd=folder, log=log, env=verilator_env())
+    return [line for line in log.read_text().splitlines() if line.startswith("%Warning")]

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from codesign.errors import VerificationError
+from codesign.progress import Level, level
 
 
 class TrainingFailed(VerificationError):
@@ -90,7 +91,8 @@ def repair_backup(backup: Path, log: Path) -> None:
 
 def fit_resumable(model: Any, x: Any, y: Any, validation_data: tuple[Any, Any], out_dir: str | Path, epochs: int,
                   batch_size: int, patience: int, progress: bool = True) -> dict[str, list[float]]:
-    """Fit on arrays ``x, y`` or on a ``keras.utils.PyDataset`` ``x`` (``y`` None, it makes its own batches)."""
+    """Fit on arrays ``x, y`` or on a ``keras.utils.PyDataset`` ``x`` (``y`` None, it makes its own batches).
+    ``progress``: a bar per epoch (else one line per epoch); nothing with ``--quiet``."""
     import keras
 
     out = Path(out_dir)
@@ -102,7 +104,7 @@ def fit_resumable(model: Any, x: Any, y: Any, validation_data: tuple[Any, Any], 
     batched = isinstance(x, keras.utils.PyDataset)
     model.fit(x, y, validation_data=validation_data, epochs=epochs, batch_size=None if batched else batch_size,
               shuffle=not batched,
-              verbose=1 if progress else 2, callbacks=[
+              verbose=0 if level() == Level.QUIET else 1 if progress else 2, callbacks=[
                   keras.callbacks.BackupAndRestore(str(backup), double_checkpoint=True),
                   keras.callbacks.CSVLogger(str(log), append=True),
                   keras.callbacks.ReduceLROnPlateau(patience=max(patience // 3, 1), factor=0.5),

@@ -23,9 +23,9 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from tqdm import tqdm
 
 from codesign.artifacts import write_text
+from codesign.progress import bar as progress_bar
 from codesign.sweep.point import ERROR, RESULT, run_point
 from codesign.sweep.spec import ClusterSpec, Sweep
 
@@ -127,8 +127,7 @@ def run_sweep(sweep: Sweep, out_dir: str | Path, scheduler: str | None = None,
             futures = [client.submit(run_point, p, str(points_dir.resolve()), opts.stages, opts.evaluation,
                                      opts.synth_module, opts.cluster.threads_per_worker, key=f"point-{p.id}-{run}",
                                      pure=False) for p in pending]
-            bar = tqdm(total=len(points), initial=len(points) - len(pending), desc="sweep", unit="point",
-                       disable=not progress)
+            bar = progress_bar(len(points), "sweep", "point", initial=len(points) - len(pending), shown=progress)
             from distributed import as_completed
 
             with bar:

@@ -8,7 +8,8 @@ from typing import Any
 
 import numpy as np
 
-from codesign.artifacts import atomic_path, write_json, write_text
+from codesign.artifacts import write_json, write_text
+from codesign.plots import EMD_AXIS, figure
 
 COSTS = {"area_mm2": "ASIC area (mm2, 65 nm GE model)", "luts": "FPGA LUTs (UltraScale+)"}
 QUALITY = "mean_emd"
@@ -44,30 +45,21 @@ def _label(row: dict[str, Any], swept: list[str]) -> str:
 
 def _plot(rows: list[dict[str, Any]], cost: str, front: list[dict[str, Any]], refs: dict[str, float],
           swept: list[str], path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(8, 5.5))
-    pts = [r for r in rows if r.get(cost) is not None and r.get(QUALITY) is not None]
-    ax.scatter([r[cost] for r in pts], [r[QUALITY] for r in pts], c="tab:gray", s=25, label="sweep points")
-    ax.plot([r[cost] for r in front], [r[QUALITY] for r in front], "o-", c="tab:red", label="Pareto front")
-    for r in front:
-        ax.annotate(_label(r, swept), (r[cost], r[QUALITY]), fontsize=6, xytext=(3, 3), textcoords="offset points")
-    for (name, value), style in zip(sorted(refs.items()), ["--", ":", "-.", (0, (5, 1)), (0, (1, 3))] * 3,
-                                    strict=False):
-        if name != "uniform":  # far above everything; it would squash the axis
-            ax.axhline(value, ls=style, c="tab:blue", lw=1)
-            ax.annotate(f"{name} {value:.2f}", (ax.get_xlim()[0], value), fontsize=7, color="tab:blue",
-                        xytext=(2, 2), textcoords="offset points")
-    ax.set(xlabel=COSTS[cost], ylabel="mean EMD (exact, held-out real wafers)",
-           title=f"Compression quality vs {COSTS[cost].split(' (')[0]}")
-    ax.legend(fontsize=8, loc="upper right")
-    fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=110)
-    plt.close(fig)
+    with figure(path, figsize=(8, 5.5)) as (_, ax):
+        pts = [r for r in rows if r.get(cost) is not None and r.get(QUALITY) is not None]
+        ax.scatter([r[cost] for r in pts], [r[QUALITY] for r in pts], c="tab:gray", s=25, label="sweep points")
+        ax.plot([r[cost] for r in front], [r[QUALITY] for r in front], "o-", c="tab:red", label="Pareto front")
+        for r in front:
+            ax.annotate(_label(r, swept), (r[cost], r[QUALITY]), fontsize=6, xytext=(3, 3), textcoords="offset points")
+        for (name, value), style in zip(sorted(refs.items()), ["--", ":", "-.", (0, (5, 1)), (0, (1, 3))] * 3,
+                                        strict=False):
+            if name != "uniform":  # far above everything; it would squash the axis
+                ax.axhline(value, ls=style, c="tab:blue", lw=1)
+                ax.annotate(f"{name} {value:.2f}", (ax.get_xlim()[0], value), fontsize=7, color="tab:blue",
+                            xytext=(2, 2), textcoords="offset points")
+        ax.set(xlabel=COSTS[cost], ylabel=f"mean {EMD_AXIS} (exact, held-out real wafers)",
+               title=f"Compression quality vs {COSTS[cost].split(' (')[0]}")
+        ax.legend(fontsize=8, loc="upper right")
 
 
 def write_pareto_report(rows: list[dict[str, Any]], swept: list[str], out_dir: str | Path) -> dict[str, Any]:

@@ -21,7 +21,6 @@ spec when the sweep is loaded; a value the spec rejects (a width out of range) f
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import itertools
 import json
@@ -31,7 +30,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from codesign.config import ConfigError, from_mapping, read_yaml, to_mapping
+from codesign.config import ConfigError, apply_overrides, from_mapping, read_yaml, to_mapping
 from codesign.data.io import REFERENCE_FILE
 from codesign.models.autoencoder import AutoencoderSpec
 
@@ -119,7 +118,7 @@ class Sweep:
         if 0 < self.options.sample < len(combos):
             pick = np.random.default_rng(self.options.seed).choice(len(combos), self.options.sample, replace=False)
             combos = [combos[i] for i in sorted(pick)]
-        specs = [apply_overrides(self.base_spec, c) for c in combos]
+        specs = [apply_overrides(self.base_spec, c, kind="grid key") for c in combos]
         return [Point(point_id(spec, self.options.stages), c, spec) for c, spec in zip(combos, specs, strict=True)]
 
     def varied_columns(self) -> list[str]:
@@ -135,35 +134,6 @@ def point_id(spec: dict[str, Any], stages: tuple[str, ...] = STAGES) -> str:
     spec makes new points instead of reusing results of the old ones."""
     text = json.dumps([spec, list(stages)], sort_keys=True)
     return "p" + hashlib.sha256(text.encode()).hexdigest()[:10]
-
-
-def _section(mapping: dict[str, Any], dotted: str, where: str) -> tuple[dict[str, Any], str]:
-    *parents, leaf = dotted.split(".")
-    node = mapping
-    for i, part in enumerate(parents):
-        node = node.get(part) if isinstance(node, dict) else None
-        if not isinstance(node, dict):
-            raise ConfigError(f"{where}: grid key {dotted!r}: {'.'.join(parents[: i + 1])!r} is not a section "
-                              "of the autoencoder spec")
-    if leaf not in node:
-        raise ConfigError(f"{where}: grid key {dotted!r}: no field {leaf!r}; valid: {sorted(node)}")
-    return node, leaf
-
-
-def apply_overrides(base: dict[str, Any], overrides: dict[str, Any], where: str = "sweep") -> dict[str, Any]:
-    """The spec mapping with every ``dotted.key: value`` set (a mapping value is merged into that section)."""
-    spec = copy.deepcopy(base)
-    for dotted, value in overrides.items():
-        node, leaf = _section(spec, dotted, where)
-        if isinstance(value, dict):
-            if not isinstance(node[leaf], dict):
-                raise ConfigError(f"{where}: grid key {dotted!r} is a field, its values cannot be mappings")
-            for key in value:
-                _section(node[leaf], key, f"{where}: grid key {dotted!r}")
-            node[leaf] = {**node[leaf], **value}
-        else:
-            node[leaf] = value
-    return spec
 
 
 def _resolve(path: str, sweep_file: Path) -> Path:
@@ -192,7 +162,7 @@ def load_sweep(path: str | Path) -> Sweep:
     base = to_mapping(from_mapping(AutoencoderSpec, base_raw, where=str(base_file)))
     for key, values in grid.items():
         for value in values:
-            apply_overrides(base, {key: value}, where=str(path))
+            apply_overrides(base, {key: value}, where=str(path), kind="grid key")
     return Sweep(options, grid, base, str(path))
 
 

@@ -14,6 +14,7 @@ from codesign.errors import VerificationError
 from codesign.hardware.frame import chip_frame_problem
 from codesign.hardware.rtl import RtlInfo
 from codesign.hardware.vectors import read_vectors
+from codesign.progress import heartbeat
 from codesign.tools import require, verilator_env
 
 SIMULATORS = ("icarus", "verilator")
@@ -103,14 +104,15 @@ def run_simulation(rtl_dir: str | Path, vectors_dir: str | Path, simulator: str 
     runner = _lean(get_runner(simulator))
     args = ["-Wno-fatal", "-Wno-lint", "-Wno-style"] if simulator == "verilator" else []
     start = time.perf_counter()
-    runner.build(sources=[rtl_dir / s for s in info.sources], hdl_toplevel=info.top, build_dir=build,
-                 build_args=args, timescale=("1ns", "1ps"), waves=waves, always=True,
-                 parameters={"CHIP_FRAME": 1} if frame == "chip" else {},
-                 log_file=build / "build.log")
+    with heartbeat(f"{simulator} build", build / "build.log"):
+        runner.build(sources=[rtl_dir / s for s in info.sources], hdl_toplevel=info.top, build_dir=build,
+                     build_args=args, timescale=("1ns", "1ps"), waves=waves, always=True,
+                     parameters={"CHIP_FRAME": 1} if frame == "chip" else {},
+                     log_file=build / "build.log")
     built = time.perf_counter()
     results = build / "results.xml"
     # Under pytest the runner calls sys.exit on failing tests; the results file below decides either way.
-    with contextlib.suppress(SystemExit):
+    with contextlib.suppress(SystemExit), heartbeat(f"{simulator} cocotb tests", build / "test.log"):
         runner.test(test_module=testbench, hdl_toplevel=info.top, build_dir=build, waves=waves,
                     results_xml=str(results), log_file=build / "test.log",
                     extra_env={"CODESIGN_RTL_DIR": str(rtl_dir), "CODESIGN_VECTORS_DIR": str(vectors_dir),

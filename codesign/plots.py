@@ -1,0 +1,57 @@
+"""One plotting style for every figure the framework writes: labelled axes with units, the data set and
+wafer count in the title, overflow marked, files written atomically. Matplotlib is imported on first use
+(headless ``Agg`` backend)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from codesign.artifacts import atomic_path
+
+# the ground distance of every EMD here (codesign.emd.exact): trigger-cell centres, neighbours 2.0 apart
+EMD_UNIT = "[half TC pitch]"
+EMD_AXIS = f"EMD {EMD_UNIT}"
+_STYLE = {"axes.grid": True, "grid.alpha": 0.3, "axes.titlesize": 10, "axes.labelsize": 9, "legend.fontsize": 7,
+          "xtick.labelsize": 8, "ytick.labelsize": 8}
+
+
+@contextmanager
+def figure(path: str | Path, nrows: int = 1, ncols: int = 1, figsize: tuple[float, float] = (8, 5),
+           dpi: int = 110, squeeze: bool = True) -> Iterator[tuple[Any, Any]]:
+    """``(fig, axes)`` in the project's style; saved as PNG to ``path`` when the body finishes (not on an
+    error). ``axes`` is as ``plt.subplots`` gives it (a 2-D array with ``squeeze=False``)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    with plt.rc_context(_STYLE):
+        fig, axes = plt.subplots(nrows, ncols, figsize=figsize, squeeze=squeeze)
+        try:
+            yield fig, axes
+            fig.tight_layout()
+            with atomic_path(Path(path)) as tmp:
+                fig.savefig(tmp, format="png", dpi=dpi)
+        finally:
+            plt.close(fig)
+
+
+def with_overflow(values: np.ndarray, top: float) -> np.ndarray:
+    """``values`` clipped into the last bin below ``top`` so a histogram counts them there; label the axis
+    with ``OVERFLOW``."""
+    return np.minimum(values, np.nextafter(top, -np.inf))
+
+
+OVERFLOW = "last bin: overflow"
+
+
+def data_label(data: str) -> str:
+    """What a plot title says about its wafers: ``synthetic highpu`` for ``synth:highpu``, else ``real NAME``."""
+    name = Path(data).name if data else "wafers"
+    return f"synthetic {data.split(':', 1)[1]}" if data.startswith("synth:") else (
+        name if name.startswith(("real", "synthetic")) else f"real {name}")
