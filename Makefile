@@ -60,8 +60,9 @@ test: setup  ## the whole test suite, slow tests included (what CI runs)
 test-fast: setup  ## unit tests only (skips tests marked slow)
 	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
 
-lint: setup  ## ruff
+lint: setup  ## ruff on everything, mypy on codesign/ (what CI runs before the tests)
 	$(BIN)/ruff check codesign tests benchmarks
+	$(BIN)/mypy codesign
 
 benchmark: setup  ## print measured throughput numbers
 	$(BIN)/python benchmarks/emd_exact.py

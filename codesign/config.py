@@ -37,7 +37,7 @@ def _check_scalar(value: Any, typ: Any, where: str) -> Any:
 
 def _convert(value: Any, typ: Any, where: str) -> Any:
     origin = typing.get_origin(typ)
-    if dataclasses.is_dataclass(typ):
+    if isinstance(typ, type) and dataclasses.is_dataclass(typ):
         return from_mapping(typ, value, where)
     if origin in (tuple, list):
         if not isinstance(value, list | tuple):
@@ -116,7 +116,7 @@ def to_mapping(obj: Any) -> dict[str, Any]:
 
 def _section(mapping: dict[str, Any], dotted: str, where: str, kind: str) -> tuple[dict[str, Any], str]:
     *parents, leaf = dotted.split(".")
-    node = mapping
+    node: Any = mapping
     for i, part in enumerate(parents):
         node = node.get(part) if isinstance(node, dict) else None
         if not isinstance(node, dict):

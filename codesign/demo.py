@@ -96,14 +96,15 @@ def _wafer_sets(out: Path, n_wafers: int, seed: int, preset: str) -> dict[str, n
 
 
 def _plot_emds(emds: dict[str, dict[str, np.ndarray]], path: Path, n_pairs: int) -> None:
-    titles = {"random_pairs": "two random wafers", "vs_uniform": "wafer vs uniform wafer"}
+    titles = {"random_pairs": f"two random wafers ({n_pairs} pairs per set)",
+              "vs_uniform": f"wafer vs uniform wafer ({n_pairs} wafers per set)"}
     with figure(path, ncols=2, figsize=(11, 4)) as (_, axes):
         for ax, kind in zip(axes, titles, strict=True):
             for label, values in emds.items():
                 ax.hist(with_overflow(values[kind], 10.0), bins=np.linspace(0, 10, 51), histtype="step",
                         density=True, label=f"{label} (mean {values[kind].mean():.2f})")
-            ax.set(xlabel=f"{EMD_AXIS}, {OVERFLOW}", ylabel="fraction of pairs per unit EMD",
-                   title=f"EMD scale: {titles[kind]} ({n_pairs} pairs per set)")
+            ax.set(xlabel=f"{EMD_AXIS}, {OVERFLOW}", ylabel="fraction per unit EMD",
+                   title=f"EMD scale: {titles[kind]}")
             ax.legend()
 
 

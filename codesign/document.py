@@ -10,6 +10,7 @@ import html
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from codesign.artifacts import write_text
 
@@ -22,7 +23,7 @@ _STYLE = ("body{font-family:system-ui,sans-serif;max-width:60em;margin:2em auto;
 @dataclass
 class Document:
     title: str
-    blocks: list[tuple[str, object]] = field(default_factory=list)
+    blocks: list[tuple[str, Any]] = field(default_factory=list)
 
     def heading(self, text: str) -> None:
         self.blocks.append(("h2", text))
@@ -45,11 +46,11 @@ class Document:
             elif kind == "p":
                 lines += [str(value), ""]
             elif kind == "table":
-                header, rows = value  # type: ignore[misc]
+                header, rows = value
                 lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
                 lines += ["| " + " | ".join(row) + " |" for row in rows] + [""]
             else:
-                path, caption = value  # type: ignore[misc]
+                path, caption = value
                 lines += [f"![{caption}]({Path(path).relative_to(folder)})", "", f"*{caption}*", ""]
         return "\n".join(lines)
 
@@ -62,12 +63,12 @@ class Document:
             elif kind == "p":
                 parts.append(f"<p>{_inline(str(value))}</p>")
             elif kind == "table":
-                header, rows = value  # type: ignore[misc]
+                header, rows = value
                 head = "".join(f"<th>{_inline(h)}</th>" for h in header)
                 body = "".join("<tr>" + "".join(f"<td>{_inline(c)}</td>" for c in row) + "</tr>" for row in rows)
                 parts.append(f"<table><tr>{head}</tr>{body}</table>")
             else:
-                path, caption = value  # type: ignore[misc]
+                path, caption = value
                 data = base64.b64encode(Path(path).read_bytes()).decode()
                 parts.append(f"<figure><img src='data:image/png;base64,{data}' alt='{html.escape(caption)}'>"
                              f"<figcaption>{_inline(caption)}</figcaption></figure>")

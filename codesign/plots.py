@@ -29,8 +29,11 @@ def figure(path: str | Path, nrows: int = 1, ncols: int = 1, figsize: tuple[floa
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from cycler import cycler
 
-    with plt.rc_context(_STYLE):
+    # ten colours, solid then dashed: an evaluation plot has a dozen algorithms, none may share a look
+    lines = cycler(linestyle=["-", "--"]) * cycler(color=matplotlib.colormaps["tab10"].colors)  # type: ignore[attr-defined]
+    with plt.rc_context({**_STYLE, "axes.prop_cycle": lines}):  # type: ignore[dict-item]
         fig, axes = plt.subplots(nrows, ncols, figsize=figsize, squeeze=squeeze)
         try:
             yield fig, axes

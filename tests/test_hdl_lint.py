@@ -1,7 +1,7 @@
 """The generated top and sparse selector pass `verilator --lint-only -Wall` with zero warnings, for every
 eLink count, both frames, both sparse cell codings and the reconfigurable core's port set (issue 16). The
-encoder core is a stub with the same ports: da4ml's own cores lint clean, the reconfigurable core is not
-covered here."""
+encoder core is a stub with the same ports (da4ml's own cores lint clean: tests/test_api.py); the
+reconfigurable core is linted whole."""
 
 from __future__ import annotations
 
@@ -87,3 +87,17 @@ def test_constraints_name_every_port_of_the_top(elinks, occupancy, value_bits, c
     for port in ports - {"clk"}:
         delays = re.findall(rf"set_(?:input|output)_delay -clock clk -(max|min) .* \[get_ports \{{{port}\b", text)
         assert sorted(delays) == ["max", "min"], port
+
+
+@pytest.mark.parametrize(("reuse", "tmr"), [(1, False), (2, True)])
+def test_reconfigurable_rtl_has_no_lint_warnings(tmp_path, reuse, tmr):
+    """The run-time reconfigurable core (every sum term sign-extended to its accumulator) with the top."""
+    from codesign.hardware.rtl import lint_rtl, write_reconfigurable_rtl
+    from codesign.models.encoder import EncoderConfig
+
+    try:
+        verilator_env()
+    except ToolNotFoundError as err:
+        pytest.skip(str(err))
+    write_reconfigurable_rtl(EncoderConfig(conv_filters=2), tmp_path / "rtl", tmr=tmr, reuse=reuse)
+    assert lint_rtl(tmp_path / "rtl") == []

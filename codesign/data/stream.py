@@ -33,7 +33,7 @@ def write_wafer_store(path: str | Path, batches: Iterable[np.ndarray], compressi
     ``lzf`` compresses about as well as gzip here at a fraction of the read cost."""
     n = 0
     with atomic_path(path) as tmp, h5py.File(tmp, "w") as f, \
-            progress_bar(total, "wafer store", "wafer", shown=progress) as bar:
+            progress_bar(total or 0, "wafer store", "wafer", shown=progress) as bar:
         dset = f.create_dataset(HDF5_DATASET, shape=(0, N_TC), maxshape=(None, N_TC), dtype=np.int32,
                                 chunks=(CHUNK_ROWS, N_TC), compression=compression)
         dset.attrs["columns"] = ",".join(CALQ_COLUMNS)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -35,7 +36,8 @@ class FrameWriter:
         return Frames(bits=self.bits, lengths=lengths, used=np.minimum(self.cursor, lengths))
 
 
-def padded(n_bits: np.ndarray, multiple: int) -> np.ndarray:
+def padded(n_bits: Any, multiple: int) -> Any:
+    """``n_bits`` (an int or an array) rounded up to a multiple of ``multiple``, of the same kind."""
     return -(-np.asarray(n_bits) // multiple) * multiple
 
 

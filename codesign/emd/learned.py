@@ -116,7 +116,7 @@ class EmdLoss(keras.losses.Loss):
         self.emd_model = emd_model
         self.emd_model.trainable = False
         self.layout = layout
-        self._to_wafer = None if layout == "flat" else ImageToWafer(layout)
+        self._to_wafer = None if layout == "flat" else ImageToWafer(layout)  # type: ignore[arg-type]  # checked above
 
     def _flat(self, x):
         return ops.reshape(x, (ops.shape(x)[0], -1)) if self._to_wafer is None else self._to_wafer(x)

@@ -129,8 +129,27 @@ def image_from_i2c(registers: list[int]) -> int:
     return sum(r << (I2C_REGISTER_BITS * k) for k, r in enumerate(registers))
 
 
-def _word(index: int, bits: int) -> str:
-    return f"$signed(cfg[{index * bits} +: {bits}])"
+def _floor_clamp(name: str, bits: int, in_bits: int, shift: int) -> list[str]:
+    """Verilog function ``name``: drop ``shift`` fraction bits (floor), clamp to [0, 2^bits - 1]."""
+    top = (1 << bits) - 1
+    return [f"    function [{bits - 1}:0] {name}(input signed [{in_bits - 1}:0] a);  // floor, clamp to [0, {top}]",
+            f"        reg signed [{in_bits - 1}:0] t;",
+            f"        begin t = a >>> {shift}; {name} = t < 0 ? {bits}'d0 : (t > {top} ? {bits}'d{top} : "
+            f"t[{bits - 1}:0]); end",
+            "    endfunction"]
+
+
+def _sign_extend(wire: str, bits: int, to_bits: int) -> str:
+    """``wire`` (``bits`` wide, two's complement) widened to ``to_bits`` by replicating its sign bit: every
+    term of a sum has the sum's width, so the generated core lints clean under ``-Wall``."""
+    return f"{{{{{to_bits - bits}{{{wire}[{bits - 1}]}}}}, {wire}}}" if to_bits > bits else wire
+
+
+def _bias(word: int, bits: int, shift: int, to_bits: int) -> str:
+    """Configuration word ``word`` (signed, ``bits`` wide) times 2^``shift``, as a ``to_bits``-wide term."""
+    lsb = word * bits
+    sign = f"{{{to_bits - bits - shift}{{cfg[{lsb + bits - 1}]}}}}"
+    return "{" + ", ".join([sign, f"cfg[{lsb} +: {bits}]", *([f"{shift}'b0"] if shift else [])]) + "}"
 
 
 def _config_register(n_bits: int, tmr: bool) -> list[str]:
@@ -151,7 +170,8 @@ def _config_register(n_bits: int, tmr: bool) -> list[str]:
 def _copy_module() -> list[str]:
     """One copy of the TMR configuration register per instance: synthesis merges identical flip-flops with
     identical inputs inside a module (it would fold three copies into one), not across module instances."""
-    return [f"module {COPY_MODULE} #(parameter N = 1) (",
+    return ["/* verilator lint_off DECLFILENAME */",
+            f"module {COPY_MODULE} #(parameter N = 1) (",
             "    input  wire clk,",
             "    input  wire [N - 1:0] d,",
             "    output reg  [N - 1:0] q /*verilator public_flat_rw*/",
@@ -163,7 +183,8 @@ def _copy_module() -> list[str]:
 def _multiplier_module() -> list[str]:
     """One unsigned-by-signed multiplier module: every product instantiates it, so a hierarchical synthesis
     maps it once per operand width instead of optimising thousands of flattened copies."""
-    return [f"module {MULTIPLIER} #(parameter A = 8, parameter B = 6) (",
+    return ["/* verilator lint_off DECLFILENAME */  // a helper module in its core's file",
+            f"module {MULTIPLIER} #(parameter A = 8, parameter B = 6) (",
             "    input  wire [A - 1:0] a,  // unsigned activation",
             "    input  wire signed [B - 1:0] b,  // signed weight",
             "    output wire signed [A + B:0] p",
@@ -268,14 +289,8 @@ def core_verilog(cfg: EncoderConfig, tmr: bool = False, reuse: int = 1) -> str:
         f"    reg [{h * w * c_in * ib - 1}:0] x_r;",
         "    always @(posedge clk) " + ("if (start) " if shared else "") + "x_r <= model_inp;",
         *(_phase_counter("conv", reuse, "start") + _phase_counter("dense", reuse, "conv_last") if shared else []),
-        f"    function [{ab - 1}:0] act_q(input signed [{acc_c - 1}:0] a);  // floor to 2^-{fa}, clamp to [0, max]",
-        f"        reg signed [{acc_c - 1}:0] t;",
-        f"        begin t = a >>> {fi + fw - fa}; act_q = t < 0 ? 0 : (t > {(1 << ab) - 1} ? {(1 << ab) - 1} : t); end",
-        "    endfunction",
-        f"    function [{lb - 1}:0] lat_q(input signed [{acc_d - 1}:0] a);",
-        f"        reg signed [{acc_d - 1}:0] t;",
-        f"        begin t = a >>> {fa + fw - fl}; lat_q = t < 0 ? 0 : (t > {(1 << lb) - 1} ? {(1 << lb) - 1} : t); end",
-        "    endfunction",
+        *_floor_clamp("act_q", ab, acc_c, fi + fw - fa),
+        *_floor_clamp("lat_q", lb, acc_d, fa + fw - fl),
         "",
         f"    // convolution {cfg.conv_kernel}x{cfg.conv_kernel}, stride {cfg.conv_stride}, 'same' (zero row/column "
         "below/right)",
@@ -298,7 +313,7 @@ def core_verilog(cfg: EncoderConfig, tmr: bool = False, reuse: int = 1) -> str:
                             k = kbase + ((ky * cfg.conv_kernel + kx) * c_in + c) * cfg.conv_filters + f
                             terms.append((f"x_r[{pix * ib} +: {ib}]", k))
                 wires = _shared_products(terms, ib, wb, reuse, f"pc{idx}", "conv_ph", products)
-                lines += _accumulate(f"conv_acc[{idx}]", f"({_word(cbias + f, wb)} <<< {fi})", wires, acc_c,
+                lines += _accumulate(f"conv_acc[{idx}]", _bias(cbias + f, wb, fi, acc_c), wires, ib + wb + 1, acc_c,
                                      f"cacc{idx}", "conv" if shared else None)
     act_write = "if (conv_last) " if shared else ""
     lines += [
@@ -311,7 +326,7 @@ def core_verilog(cfg: EncoderConfig, tmr: bool = False, reuse: int = 1) -> str:
     for j in range(cfg.latent_dim):
         wires = _shared_products([(f"act[{i}]", dbase + i * cfg.latent_dim + j) for i in range(n_act)], ab, wb,
                                  reuse, f"pd{j}", "dense_ph", products)
-        lines += _accumulate(f"dense_acc_{j}", f"({_word(dbias + j, wb)} <<< {fa})", wires, acc_d, f"dacc{j}",
+        lines += _accumulate(f"dense_acc_{j}", _bias(dbias + j, wb, fa, acc_d), wires, ab + wb + 1, acc_d, f"dacc{j}",
                              "dense" if shared else None, declare=True)
         lines.append(f"    always @(posedge clk) {out_write}model_out[{j * lb} +: {lb}] <= lat_q(dense_acc_{j});")
     lines += ["endmodule", "", *_multiplier_module(), *(_copy_module() if tmr else [])]
@@ -319,12 +334,13 @@ def core_verilog(cfg: EncoderConfig, tmr: bool = False, reuse: int = 1) -> str:
     return "\n".join(lines[:first_sum] + products + lines[first_sum:])  # products declared before use
 
 
-def _accumulate(total: str, bias: str, wires: list[str], bits: int, register: str, counter: str | None,
-                declare: bool = False) -> list[str]:
+def _accumulate(total: str, bias: str, wires: list[str], product_bits: int, bits: int, register: str,
+                counter: str | None, declare: bool = False) -> list[str]:
     """``total`` = the accumulator's complete sum, available in its last phase: the bias plus every product
     at once, or (``counter`` given) the sum of the earlier phases, held in ``register``, plus this phase's
-    products; the bias enters in phase 0."""
-    this_phase = " + ".join([bias, *wires]) if counter is None else " + ".join(wires) or "0"
+    products; the bias enters in phase 0. Every term is sign-extended to ``bits`` (exact: no overflow)."""
+    terms = [_sign_extend(w, product_bits, bits) for w in wires]
+    this_phase = " + ".join([bias, *terms]) if counter is None else " + ".join(terms) or f"{bits}'d0"
     head = f"    wire signed [{bits - 1}:0] {total} = " if declare else f"    assign {total} = "
     if counter is None:
         return [head + this_phase + ";"]

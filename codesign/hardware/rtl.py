@@ -201,7 +201,7 @@ def _write_top(folder: Path, cfg: EncoderConfig, core: str, core_latency: int, c
     )
     write_text(folder / "src" / f"{TOP_MODULE}.v", top_verilog(spec))
     write_text(folder / "src" / f"{CONVERT_MODULE}.v", convert_verilog(spec.n_tc, calq_bits))
-    if spec.sparse_cells:
+    if spec.sparse_max_occupancy is not None:
         for module, text in sparse_sources(spec.n_tc, fmt.cell_coding, spec.sparse_max_occupancy).items():
             write_text(folder / "src" / f"{module}.v", text)
     constraints = top_constraints(spec, clock_period_ns)

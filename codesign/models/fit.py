@@ -42,12 +42,13 @@ def stream_batches(stream: Any) -> Any:
             return stream.n_wafers
 
         def __getitem__(self, index: int) -> Any:
-            if self._iter is None or index != self._next:  # out of order: restart the epoch and skip ahead
-                self._iter = stream.batches(self.epoch)
+            batches = self._iter
+            if batches is None or index != self._next:  # out of order: restart the epoch and skip ahead
+                batches = self._iter = stream.batches(self.epoch)
                 for _ in range(index):
-                    next(self._iter)
+                    next(batches)
             self._next = index + 1
-            return next(self._iter)
+            return next(batches)
 
         def on_epoch_end(self) -> None:
             self.epoch, self._iter = self.epoch + 1, None

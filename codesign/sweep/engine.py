@@ -35,7 +35,7 @@ def _jobqueue_cluster(spec: ClusterSpec):
     options; HTCondor as ``Key = Value`` submit-file lines (walltime becomes ``+MaxRuntime``)."""
     import dask_jobqueue
 
-    common = dict(cores=spec.cores, processes=1, memory=spec.memory)
+    common: dict[str, Any] = dict(cores=spec.cores, processes=1, memory=spec.memory)
     if spec.kind == "htcondor":
         extra = dict(line.split("=", 1) for line in spec.job_extra_directives)
         h, m, sec = (int(x) for x in spec.walltime.split(":"))

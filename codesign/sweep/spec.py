@@ -34,7 +34,8 @@ from codesign.config import ConfigError, apply_overrides, from_mapping, read_yam
 from codesign.data.io import REFERENCE_FILE
 from codesign.models.autoencoder import AutoencoderSpec
 
-STAGES = ("train", "evaluate", "rtl", "asic", "fpga")
+Stage = Literal["train", "evaluate", "rtl", "asic", "fpga"]
+STAGES: tuple[Stage, ...] = ("train", "evaluate", "rtl", "asic", "fpga")
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -74,7 +75,7 @@ class SweepOptions:
     base: str
     sample: int = 0
     seed: int = 0
-    stages: tuple[Literal["train", "evaluate", "rtl", "asic", "fpga"], ...] = STAGES
+    stages: tuple[Stage, ...] = STAGES
     synth_module: Literal["core", "top"] = "core"  # what Yosys synthesises: the encoder, or with the CALQ top
     evaluation: EvaluationSpec = field(default_factory=EvaluationSpec)
     cluster: ClusterSpec = field(default_factory=ClusterSpec)

@@ -27,7 +27,7 @@ def _setup():
 
 async def reset_with_clock(dut, rtl: RtlInfo, cycles: int = 3) -> None:
     # an even number of picoseconds: 25 / 3 ns is not a multiple of the simulator's resolution
-    cocotb.start_soon(Clock(dut.clk, 2 * round(rtl.clock_period_ns * 500), unit="ps").start())
+    cocotb.start_soon(Clock(dut.clk, 2 * round(rtl.clock_period_ns * 500), unit="ps").start())  # type: ignore[arg-type]
     dut.rst.value = 1
     dut.valid_in.value = 0
     dut.calq.value = 0
