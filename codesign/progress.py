@@ -102,6 +102,7 @@ class Stages:
 
 
 def bar(total: int, desc: str, unit: str, *, shown: bool = True, **options: Any) -> tqdm:
-    """A tqdm progress bar on stderr, hidden when ``shown`` is false or at ``--quiet`` (an explicit
-    ``disable=`` would override tqdm's own ``TQDM_DISABLE``, so every bar of the project comes from here)."""
-    return tqdm(total=total, desc=desc, unit=unit, disable=not shown or _level == Level.QUIET, **options)
+    """A tqdm progress bar on stderr (a count and a rate when ``total`` is 0: unknown), hidden when ``shown``
+    is false or at ``--quiet`` (an explicit ``disable=`` would override tqdm's own ``TQDM_DISABLE``, so every
+    bar of the project comes from here)."""
+    return tqdm(total=total or None, desc=desc, unit=unit, disable=not shown or _level == Level.QUIET, **options)

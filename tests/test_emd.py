@@ -59,3 +59,26 @@ def test_reference_scales_on_real_wafers(highpu):
 def test_bad_job_count(wafers):
     with pytest.raises(ValueError, match="n_jobs must be at least 1"):
         exact_emd(wafers, wafers, n_jobs=0)
+
+
+def test_exact_emd_of_files_streams_in_chunks_and_keeps_rows(tmp_path, highpu):
+    """issue 19 item 14: `emd exact` holds one chunk at a time; same numbers as in one piece, rows aligned."""
+    from codesign.data.io import WaferFileError, write_wafers
+    from codesign.emd.exact import exact_emd_files
+
+    a, b = highpu[:50], highpu[50:100]
+    write_wafers(tmp_path / "a.csv", a)
+    write_wafers(tmp_path / "b.h5", b)
+    result = exact_emd_files(tmp_path / "a.csv", tmp_path / "b.h5", tmp_path / "emd.csv", n_jobs=1, chunk_rows=7)
+    written = np.loadtxt(tmp_path / "emd.csv", skiprows=1)
+    assert result.n == 50 and np.allclose(written, exact_emd(a, b, n_jobs=1), atol=1e-6)
+    assert (tmp_path / "emd.csv").read_text().startswith("emd\n")
+    write_wafers(tmp_path / "short.csv", b[:49])
+    with pytest.raises(WaferFileError, match="holds 49 wafers"):
+        exact_emd_files(tmp_path / "a.csv", tmp_path / "short.csv", tmp_path / "x.csv", n_jobs=1, chunk_rows=7)
+    zero = b.copy()
+    zero[23] = 0
+    write_wafers(tmp_path / "zero.csv", zero)
+    with pytest.raises(ZeroSumError, match="wafer 23 "):
+        exact_emd_files(tmp_path / "a.csv", tmp_path / "zero.csv", tmp_path / "x.csv", n_jobs=1, chunk_rows=7)
+    assert not (tmp_path / "x.csv").exists()

@@ -13,11 +13,9 @@ from codesign.cli.common import add_out, int_in
 
 
 def _cmd_data_stats(args: argparse.Namespace) -> None:
-    from codesign.data.io import load_wafers
-    from codesign.data.stats import wafer_stats
+    from codesign.data.stats import file_stats
 
-    ws = load_wafers(args.file)
-    print(json.dumps(wafer_stats(ws.calq, ws.n_dropped_zero), indent=2))
+    print(json.dumps(file_stats(args.file), indent=2))
 
 
 def _cmd_data_synth(args: argparse.Namespace) -> None:

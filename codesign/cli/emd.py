@@ -22,12 +22,10 @@ def _write_emd_column(path: str, emd: np.ndarray, kind: str) -> None:
 
 
 def _cmd_emd_exact(args: argparse.Namespace) -> None:
-    from codesign.data.io import load_wafers
-    from codesign.emd.exact import exact_emd
+    from codesign.emd.exact import exact_emd_files
 
-    a = load_wafers(args.a, drop_zero=False).calq
-    b = load_wafers(args.b, drop_zero=False).calq
-    _write_emd_column(args.out, exact_emd(a, b, n_jobs=args.jobs, progress=True), "exact")
+    result = exact_emd_files(args.a, args.b, args.out, n_jobs=args.jobs, progress=True)
+    print(f"wrote {result.n} exact EMDs to {result.path} (mean {result.mean:.4f})")
 
 
 def _cmd_emd_labels(args: argparse.Namespace) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,6 +31,7 @@ HDF5_SUFFIXES = (".h5", ".hdf5")
 CALQ_BITS = 22  # the CALQ word of the chip
 CALQ_MAX = (1 << CALQ_BITS) - 1
 GZIP_MAGIC = b"\x1f\x8b"
+CSV_CHUNK_ROWS = 16384  # rows parsed at once: ~40 MB of strings, whatever the file's size
 
 
 class WaferFileError(InputError):
@@ -53,19 +55,18 @@ def is_hdf5(path: str | Path) -> bool:
 
 
 def load_wafers(path: str | Path, drop_zero: bool = True) -> WaferSet:
-    """Read a CSV or HDF5 wafer file, validate it and (by default) drop all-zero wafers."""
-    path = Path(path)
-    if path.is_dir():
-        raise WaferFileError(f"{path}: is a folder, expected a wafer file (.csv, .h5)")
-    if not path.is_file():
-        raise WaferFileError(f"{path}: no such file")
-    calq = _read_hdf5(path) if is_hdf5(path) else _read_csv(path)
-    if not drop_zero:
-        return WaferSet(calq, 0, str(path))
-    keep = calq.any(axis=1)
-    if not keep.any():
-        raise WaferFileError(f"{path}: all {len(calq)} wafers are all-zero: no charge to normalise or compare")
-    return WaferSet(calq[keep], int(np.count_nonzero(~keep)), str(path))
+    """Read a CSV or HDF5 wafer file, validate it and (by default) drop all-zero wafers. A CSV is parsed in
+    chunks of ``CSV_CHUNK_ROWS`` into one preallocated array: memory is the int64 result plus one chunk."""
+    path = _existing_file(path)
+    if is_hdf5(path):
+        calq = _read_hdf5(path)
+        keep = calq.any(axis=1) if drop_zero else np.ones(len(calq), dtype=bool)
+        calq, dropped = (calq, 0) if keep.all() else (calq[keep], int(np.count_nonzero(~keep)))
+    else:
+        calq, dropped = _read_csv(path, drop_zero)
+    if drop_zero and not len(calq):
+        raise WaferFileError(f"{path}: all {dropped} wafers are all-zero: no charge to normalise or compare")
+    return WaferSet(calq, dropped, str(path))
 
 
 def read_calq(path: str | Path) -> np.ndarray:
@@ -73,16 +74,58 @@ def read_calq(path: str | Path) -> np.ndarray:
     return load_wafers(path).calq
 
 
-def _csv_rows(path: Path) -> list[list[str]]:
+def iter_wafers(path: str | Path, chunk_rows: int = CSV_CHUNK_ROWS) -> Iterator[np.ndarray]:
+    """Every row of a wafer file (all-zero ones too), validated, as (k, 48) int64 chunks in file order: for
+    row-wise work on files larger than memory (``emd exact``)."""
+    path = _existing_file(path)
+    if is_hdf5(path):
+        calq = _read_hdf5(path)
+        for start in range(0, len(calq), chunk_rows):
+            yield calq[start:start + chunk_rows]
+        return
+    for _, values in _csv_chunks(path, chunk_rows):
+        yield values
+
+
+def _existing_file(path: str | Path) -> Path:
+    path = Path(path)
+    if path.is_dir():
+        raise WaferFileError(f"{path}: is a folder, expected a wafer file (.csv, .h5)")
+    if not path.is_file():
+        raise WaferFileError(f"{path}: no such file")
+    return path
+
+
+def _csv_chunks(path: Path, chunk_rows: int = CSV_CHUNK_ROWS) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """(file line numbers, validated int64 CALQ) per chunk of non-blank rows of a CSV wafer file."""
     with path.open("rb") as handle:
-        compressed = handle.read(len(GZIP_MAGIC)) == GZIP_MAGIC
-    if compressed:
-        raise WaferFileError(f"{path}: gzip-compressed; decompress it first (gunzip), wafer files are plain CSV")
+        if handle.read(len(GZIP_MAGIC)) == GZIP_MAGIC:
+            raise WaferFileError(f"{path}: gzip-compressed; decompress it first (gunzip), wafer files are plain CSV")
     reader = None
+    n_rows, header = 0, False
     try:
         with path.open(newline="", encoding="utf-8-sig") as handle:
             reader = csv.reader(handle)
-            return list(reader)
+            lines: list[int] = []
+            cells: list[list[str]] = []
+            for row in reader:
+                if reader.line_num == 1 and row and not _is_number(row[0]):
+                    _check_header(path, row)
+                    header = True
+                    continue
+                if not row:  # blank lines (e.g. a trailing newline pair) are not wafers
+                    continue
+                if len(row) != N_TC:
+                    raise WaferFileError(f"{path}, line {reader.line_num}: expected {N_TC} columns, found {len(row)}")
+                lines.append(reader.line_num)
+                cells.append(row)
+                if len(cells) == chunk_rows:
+                    n_rows += len(cells)
+                    yield _parsed(path, lines, cells)
+                    lines, cells = [], []
+            if cells:
+                n_rows += len(cells)
+                yield _parsed(path, lines, cells)
     except UnicodeDecodeError as err:
         bad = err.object[err.start:err.start + 1]
         raise WaferFileError(f"{path}: not a UTF-8 text file (byte {err.start}: {bad!r}); wafer files are UTF-8 "
@@ -90,31 +133,36 @@ def _csv_rows(path: Path) -> list[list[str]]:
     except csv.Error as err:
         line = reader.line_num if reader is not None else "?"
         raise WaferFileError(f"{path}, line {line}: unreadable CSV ({err})") from None
+    if not n_rows:
+        empty = path.stat().st_size == 0
+        raise WaferFileError(f"{path}: empty file (expected a CALQ_0..CALQ_47 header or 48 columns)" if empty else
+                             f"{path}: file has a header but no wafers" if header else
+                             f"{path}: no wafers (only blank lines)")
 
 
-def _read_csv(path: Path) -> np.ndarray:
-    rows = _csv_rows(path)
-    if not rows:
-        raise WaferFileError(f"{path}: empty file (expected a CALQ_0..CALQ_47 header or 48 columns)")
-    first_line = 1
-    if rows[0] and not _is_number(rows[0][0]):
-        _check_header(path, rows[0])
-        rows, first_line = rows[1:], 2
-    # Blank lines (e.g. a trailing newline pair) are not wafers.
-    numbered = [(first_line + i, row) for i, row in enumerate(rows) if row]
-    if not numbered:
-        raise WaferFileError(f"{path}: file has a header but no wafers" if first_line == 2
-                             else f"{path}: no wafers (only blank lines)")
-    for line, row in numbered:
-        if len(row) != N_TC:
-            raise WaferFileError(f"{path}, line {line}: expected {N_TC} columns, found {len(row)}")
-    lines = np.array([line for line, _ in numbered])
-    cells = [row for _, row in numbered]
+def _parsed(path: Path, lines: list[int], cells: list[list[str]]) -> tuple[np.ndarray, np.ndarray]:
+    numbers = np.array(lines)
     try:
         values = np.array(cells, dtype=np.float64)
     except ValueError:
-        _raise_first_unparsable(path, lines, cells)
-    return _validated_integers(path, lines, values)
+        _raise_first_unparsable(path, numbers, cells)
+    return numbers, _validated_integers(path, numbers, values)
+
+
+def _read_csv(path: Path, drop_zero: bool) -> tuple[np.ndarray, int]:
+    """(CALQ, all-zero rows dropped): chunks copied into one array sized by the file's line count."""
+    with path.open("rb") as handle:
+        max_rows = sum(block.count(b"\n") for block in iter(lambda: handle.read(1 << 20), b"")) + 1
+    calq = np.empty((max_rows, N_TC), dtype=np.int64)
+    n = dropped = 0
+    for _, values in _csv_chunks(path):
+        if drop_zero:
+            keep = values.any(axis=1)
+            dropped += int(np.count_nonzero(~keep))
+            values = values[keep]
+        calq[n:n + len(values)] = values
+        n += len(values)
+    return calq[:n], dropped
 
 
 def _is_number(text: str) -> bool:

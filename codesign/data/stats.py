@@ -9,16 +9,34 @@ import numpy as np
 from scipy.stats import ks_2samp
 
 from codesign.artifacts import write_json
+from codesign.data.io import WaferFileError, iter_wafers
 from codesign.plots import figure
 
 
 def wafer_stats(calq: np.ndarray, n_dropped_zero: int = 0) -> dict[str, Any]:
     """The headline numbers of a wafer set (all-zero wafers already removed)."""
-    sums = calq.sum(axis=1)
+    return _headline(calq.sum(axis=1), (calq > 0).sum(axis=1), n_dropped_zero)
+
+
+def file_stats(path: str | Path) -> dict[str, Any]:
+    """``wafer_stats`` of a wafer file read chunk by chunk (all-zero wafers dropped and counted): memory is
+    two numbers per wafer, whatever the file's size."""
+    sums, occupancy, dropped = [], [], 0
+    for chunk in iter_wafers(path):
+        keep = chunk.any(axis=1)
+        dropped += int(np.count_nonzero(~keep))
+        sums.append(chunk[keep].sum(axis=1))
+        occupancy.append((chunk[keep] > 0).sum(axis=1))
+    if not sum(len(s) for s in sums):
+        raise WaferFileError(f"{path}: all {dropped} wafers are all-zero: no charge to normalise or compare")
+    return _headline(np.concatenate(sums), np.concatenate(occupancy), dropped)
+
+
+def _headline(sums: np.ndarray, occupancy: np.ndarray, n_dropped_zero: int) -> dict[str, Any]:
     return {
-        "n_wafers": int(len(calq)),
+        "n_wafers": int(len(sums)),
         "n_dropped_zero": int(n_dropped_zero),
-        "mean_occupancy": float((calq > 0).sum(axis=1).mean()),
+        "mean_occupancy": float(occupancy.mean()),
         "median_sum": float(np.median(sums)),
         "p99_sum": float(np.percentile(sums, 99)),
     }

@@ -16,6 +16,8 @@ import signal
 import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -23,9 +25,11 @@ import numpy as np
 os.environ.setdefault("POT_BACKEND_DISABLE_TENSORFLOW", "1")
 import ot  # noqa: E402
 
+from codesign.artifacts import atomic_path  # noqa: E402
 from codesign.data.geometry import N_TC, ground_distance  # noqa: E402
-from codesign.data.normalise import normalise  # noqa: E402
-from codesign.progress import bar as progress_bar
+from codesign.data.io import WaferFileError, iter_wafers  # noqa: E402
+from codesign.data.normalise import ZeroSumError, normalise  # noqa: E402
+from codesign.progress import bar as progress_bar  # noqa: E402
 
 PR_SET_PDEATHSIG = 1  # prctl option (linux/prctl.h)
 _CHUNK = 512
@@ -109,6 +113,45 @@ def exact_emd(a: np.ndarray, b: np.ndarray, n_jobs: int | None = None, progress:
                     results.append(res)
                     bar.update(len(res))
     return np.concatenate(results) if results else np.empty(0)
+
+
+@dataclass(frozen=True)
+class EmdColumn:
+    """What ``exact_emd_files`` wrote: ``n`` EMDs (header ``emd``, one per line) with this mean."""
+
+    path: str
+    n: int
+    mean: float
+
+
+def exact_emd_files(a_path: str | Path, b_path: str | Path, out_path: str | Path, *, n_jobs: int | None = None,
+                    progress: bool = False, chunk_rows: int = 20_000) -> EmdColumn:
+    """Row i of wafer file A against row i of B, streamed ``chunk_rows`` at a time into ``out_path`` (written
+    atomically): memory stays that of one chunk whatever the files' size."""
+    total, count = 0.0, 0
+    bar = progress_bar(0, "exact EMD", "pair", shown=progress)
+    with atomic_path(out_path) as tmp, tmp.open("w") as out, bar:
+        out.write("emd\n")
+        chunks_b = iter_wafers(b_path, chunk_rows)
+        for a in iter_wafers(a_path, chunk_rows):
+            b = next(chunks_b, np.empty((0, N_TC), dtype=np.int64))
+            if len(b) != len(a):
+                raise WaferFileError(f"{b_path} holds {count + len(b)} wafers where {a_path} holds at least "
+                                     f"{count + len(a)}: row i of A is compared with row i of B")
+            for path, wafers in ((a_path, a), (b_path, b)):
+                zero = np.flatnonzero(~wafers.any(axis=1))
+                if zero.size:
+                    raise ZeroSumError(f"{path}: wafer {count + zero[0]} (0-based) has no charge ({zero.size} in "
+                                       "its chunk): drop such rows from both files first")
+            emd = exact_emd(a, b, n_jobs=n_jobs)
+            np.savetxt(out, emd, fmt="%.6f")
+            total, count = total + float(emd.sum()), count + len(emd)
+            bar.update(len(emd))
+        extra = sum(len(b) for b in chunks_b)
+        if extra:
+            raise WaferFileError(f"{b_path} holds {count + extra} wafers, {a_path} {count}: row i of A is compared "
+                                 "with row i of B")
+    return EmdColumn(str(out_path), count, total / count if count else float("nan"))
 
 
 def die_with_parent(parent_pid: int) -> None:
