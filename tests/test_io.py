@@ -5,7 +5,7 @@ import os
 import numpy as np
 import pytest
 
-from codesign.data.io import CALQ_COLUMNS, WaferFileError, convert_wafers, load_wafers, write_wafers
+from codesign.data.io import CALQ_COLUMNS, WaferFileError, convert_wafers, load_wafers, read_calq, write_wafers
 from tests.conftest import write_csv
 
 HEADER = ",".join(CALQ_COLUMNS)
@@ -166,3 +166,19 @@ def test_a_file_of_zero_wafers_is_an_input_error(tmp_path, capsys):
     assert "all 1 wafers are all-zero" in capsys.readouterr().err
     assert main(["data", "compare", str(path), str(path), "--out", str(tmp_path / "c")]) == 2
     assert load_wafers(path, drop_zero=False).calq.shape == (1, 48)
+
+
+def test_rows_of_a_file_read_in_chunks_equal_the_whole_read(tmp_path, highpu):
+    """issue 19 item 14: a test split is picked while streaming; all-zero wafers do not count, as in read_calq."""
+    from codesign.data import io
+
+    calq = highpu[:300].copy()
+    calq[[5, 77]] = 0
+    write_wafers(tmp_path / "w.csv", calq)
+    whole = read_calq(tmp_path / "w.csv")
+    rows = np.array([0, 4, 5, 100, 297])
+    assert io.count_wafers(tmp_path / "w.csv", 7) == len(whole) == 298
+    assert np.array_equal(io.read_wafer_rows(tmp_path / "w.csv", rows, 7), whole[rows])
+    assert np.array_equal(np.concatenate(list(io.iter_wafers(tmp_path / "w.csv", 7))), calq)
+    with pytest.raises(IndexError, match="row 298 asked"):
+        io.read_wafer_rows(tmp_path / "w.csv", np.array([298]))

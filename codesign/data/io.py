@@ -87,6 +87,26 @@ def iter_wafers(path: str | Path, chunk_rows: int = CSV_CHUNK_ROWS) -> Iterator[
         yield values
 
 
+def count_wafers(path: str | Path, chunk_rows: int = CSV_CHUNK_ROWS) -> int:
+    """Wafers with charge in a file (what ``read_calq`` would return), counted chunk by chunk."""
+    return sum(int(np.count_nonzero(chunk.any(axis=1))) for chunk in iter_wafers(path, chunk_rows))
+
+
+def read_wafer_rows(path: str | Path, rows: np.ndarray, chunk_rows: int = CSV_CHUNK_ROWS) -> np.ndarray:
+    """``read_calq(path)[rows]`` for sorted ``rows``, read chunk by chunk: memory is the rows kept (a test
+    split of a file larger than memory)."""
+    rows = np.asarray(rows)
+    kept, start = [], 0
+    for chunk in iter_wafers(path, chunk_rows):
+        chunk = chunk[chunk.any(axis=1)]
+        lo, hi = np.searchsorted(rows, [start, start + len(chunk)])
+        kept.append(chunk[rows[lo:hi] - start])
+        start += len(chunk)
+    if len(rows) and rows[-1] >= start:
+        raise IndexError(f"{path}: row {rows[-1]} asked, the file holds {start} wafers with charge")
+    return np.concatenate(kept) if kept else np.empty((0, N_TC), dtype=np.int64)
+
+
 def _existing_file(path: str | Path) -> Path:
     path = Path(path)
     if path.is_dir():

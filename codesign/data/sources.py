@@ -17,8 +17,13 @@ def source_wafers(data: str, seed: int, n_synth: int = 20000) -> np.ndarray:
     in the real-data folder."""
     if data.startswith(SYNTH_PREFIX):
         return generate_wafers(load_synth_config(data[len(SYNTH_PREFIX):]), n_synth, seed)
+    return read_calq(source_path(data))
+
+
+def source_path(data: str) -> Path:
+    """The file of a real source: ``data`` itself when it exists, else that name in the real-data folder."""
     path = Path(data)
-    return read_calq(path if path.exists() else real_data_dir() / data)
+    return path if path.exists() else real_data_dir() / data
 
 
 def source_stem(data: str) -> str:
