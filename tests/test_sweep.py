@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from codesign.config import ConfigError
-from codesign.sweep.pareto import pareto_front, write_pareto_report
+from codesign.sweep.pareto import near_front, pareto_front, write_pareto_report
 from codesign.sweep.point import ERROR, RESULT, run_point
 from codesign.sweep.spec import EvaluationSpec, load_sweep, point_id
 
@@ -199,3 +199,35 @@ def test_rows_of_an_older_spec_in_the_same_folder_are_left_out(tmp_path):
         (folder / RESULT).write_text(json.dumps({"id": pid, "status": "ok"}))
     assert [r["id"] for r in sweep_rows(sweep, tmp_path / "out")] == [current]
     assert (tmp_path / "out" / "results.csv").read_text().splitlines() == ["id,status", f"{current},ok"]
+
+
+def test_near_front_keeps_points_within_the_margin():
+    rows = [{"id": "a", "c": 10, "mean_emd": 1.0}, {"id": "b", "c": 20, "mean_emd": 0.5},
+            {"id": "c", "c": 10.4, "mean_emd": 1.02}, {"id": "d", "c": 30, "mean_emd": 0.9},
+            {"id": "e", "c": None, "mean_emd": 0.1}]
+    assert [r["id"] for r in near_front(rows, "c", 0.0)] == ["a", "b"]
+    assert [r["id"] for r in near_front(rows, "c", 0.05)] == ["a", "b", "c"]  # d is beaten by b by far
+    assert [r["id"] for r in near_front(rows, "c", 0.0)] == [r["id"] for r in pareto_front(rows, "c")]
+
+
+@pytest.mark.slow
+@pytest.mark.realdata
+def test_front_sweep_synthesises_only_points_near_the_estimated_front(tmp_path, real_dir):
+    """issue 18 item 5: every point trains, evaluates and gets RTL (da4ml's LUT estimate); Yosys runs only on
+    the points near the front of mean EMD vs that estimate; a rerun redoes nothing."""
+    from codesign.sweep.engine import run_sweep
+
+    sweep = load_sweep(_write(tmp_path, (
+        "stages: [train, evaluate, rtl, asic]\nsynthesis: front\nfront_margin: 0.0\nevaluation: {n_wafers: 100}\n"
+        "cluster: {kind: local, n_workers: 2}\n"
+        "grid:\n  encoder.elinks: [3, 5]\n  encoder.conv_filters: [2, 4]\n"
+        "  training: [{sources: [highpu_dev.csv], epochs: 1}]\n")))
+    rows = {r["id"]: r for r in run_sweep(sweep, tmp_path / "out", progress=False)}
+    assert len(rows) == 4 and all(r["status"] == "ok" and r["da4ml_luts"] > 0 for r in rows.values())
+    front = {r["id"] for r in near_front(list(rows.values()), "da4ml_luts", 0.0)}
+    assert {k for k, r in rows.items() if r["synthesized"]} == front and len(front) < 4
+    assert all((r.get("gate_equivalents") or 0) > 0 for k, r in rows.items() if k in front)
+    assert all("gate_equivalents" not in r for k, r in rows.items() if k not in front)
+    stamps = {p: p.stat().st_mtime for p in (tmp_path / "out" / "points").glob(f"*/{RESULT}")}
+    run_sweep(sweep, tmp_path / "out", progress=False)
+    assert stamps == {p: p.stat().st_mtime for p in (tmp_path / "out" / "points").glob(f"*/{RESULT}")}

@@ -26,8 +26,9 @@ import yaml
 
 from codesign.artifacts import write_text
 from codesign.progress import bar as progress_bar
+from codesign.sweep.pareto import near_front
 from codesign.sweep.point import ERROR, RESULT, run_point
-from codesign.sweep.spec import ClusterSpec, Sweep
+from codesign.sweep.spec import ClusterSpec, Point, Sweep
 
 
 def _jobqueue_cluster(spec: ClusterSpec):
@@ -100,6 +101,29 @@ def write_table(rows: list[dict[str, Any]], path: Path) -> None:
     write_text(path, buffer.getvalue())
 
 
+ESTIMATE = "da4ml_luts"  # the cost a "synthesis: front" sweep ranks points by before synthesising them
+
+
+def _run_points(sweep: Sweep, out: Path, points: list[Point], stages: tuple[str, ...], scheduler: str | None,
+                bar: Any, previous: dict[str, dict[str, Any]] | None = None) -> None:
+    """Submit ``stages`` of ``points`` (continuing ``previous`` rows) and tick ``bar`` as each finishes."""
+    if not points:
+        return
+    from distributed import as_completed
+
+    opts, points_dir = sweep.options, (out / "points").resolve()
+    run = uuid.uuid4().hex[:8]  # task keys unique per run, as a shared scheduler may remember old ones
+    with open_client(opts.cluster, scheduler) as client:
+        futures = [client.submit(run_point, p, str(points_dir), stages, opts.evaluation, opts.synth_module,
+                                 opts.cluster.threads_per_worker, (previous or {}).get(p.id),
+                                 key=f"point-{p.id}-{run}", pure=False) for p in points]
+        for future in as_completed(futures):
+            row = future.result()
+            bar.set_postfix_str(f"{row['id']} {row['status']}")
+            bar.update(1)
+            sweep_rows(sweep, out)
+
+
 def sweep_rows(sweep: Sweep, out_dir: str | Path) -> list[dict[str, Any]]:
     """The rows of this sweep's points found in ``out_dir`` (points of an earlier spec in the same folder
     are left out), written to ``out_dir/results.csv``."""
@@ -112,7 +136,9 @@ def sweep_rows(sweep: Sweep, out_dir: str | Path) -> list[dict[str, Any]]:
 
 def run_sweep(sweep: Sweep, out_dir: str | Path, scheduler: str | None = None,
               progress: bool = True) -> list[dict[str, Any]]:
-    """Run every unfinished point of ``sweep`` on Dask; return all rows (this run's and earlier ones')."""
+    """Run every unfinished point of ``sweep`` on Dask; return all rows (this run's and earlier ones'). With
+    ``synthesis: front`` the synthesis stages run afterwards on the points near the front of mean EMD vs
+    da4ml's LUT estimate only (a restarted sweep finds the same ones)."""
     out = Path(out_dir)
     points_dir = out / "points"
     points = sweep.points()
@@ -121,19 +147,14 @@ def run_sweep(sweep: Sweep, out_dir: str | Path, scheduler: str | None = None,
         sort_keys=False))
     pending = [p for p in points if not (points_dir / p.id / RESULT).is_file()]
     opts = sweep.options
-    if pending:
-        run = uuid.uuid4().hex[:8]  # task keys unique per run, as a shared scheduler may remember old ones
-        with open_client(opts.cluster, scheduler) as client:
-            futures = [client.submit(run_point, p, str(points_dir.resolve()), opts.stages, opts.evaluation,
-                                     opts.synth_module, opts.cluster.threads_per_worker, key=f"point-{p.id}-{run}",
-                                     pure=False) for p in pending]
-            bar = progress_bar(len(points), "sweep", "point", initial=len(points) - len(pending), shown=progress)
-            from distributed import as_completed
-
-            with bar:
-                for future in as_completed(futures):
-                    row = future.result()
-                    bar.set_postfix_str(f"{row['id']} {row['status']}")
-                    bar.update(1)
-                    sweep_rows(sweep, out)
+    bar = progress_bar(len(points), "sweep", "point", initial=len(points) - len(pending), shown=progress)
+    with bar:
+        _run_points(sweep, out, pending, opts.first_stages, scheduler, bar)
+        if opts.synthesis == "front" and opts.hardware_stages:
+            rows = {r["id"]: r for r in sweep_rows(sweep, out) if r.get("status") == "ok"}
+            chosen = {r["id"] for r in near_front(list(rows.values()), ESTIMATE, opts.front_margin)}
+            todo = [p for p in points if p.id in chosen and not rows[p.id].get("synthesized")]
+            bar.reset(total=len(todo))
+            bar.set_description(f"synthesis of {len(todo)} points near the front")
+            _run_points(sweep, out, todo, opts.hardware_stages, scheduler, bar, previous=rows)
     return sweep_rows(sweep, out)

@@ -28,6 +28,14 @@ def pareto_front(rows: list[dict[str, Any]], cost: str, quality: str = QUALITY) 
     return front
 
 
+def near_front(rows: list[dict[str, Any]], cost: str, margin: float, quality: str = QUALITY) -> list[dict[str, Any]]:
+    """Rows that no other row beats by more than ``margin`` (a fraction) in both cost and quality: the front
+    itself (``margin`` 0) and the points close enough to it that an estimate of the cost may misorder them."""
+    usable = [r for r in rows if r.get(cost) is not None and r.get(quality) is not None]
+    return [r for r in usable
+            if not any(q[cost] * (1 + margin) < r[cost] and q[quality] * (1 + margin) < r[quality] for q in usable)]
+
+
 def baselines(rows: list[dict[str, Any]]) -> dict[str, float]:
     """Mean EMD of every baseline, averaged over points (equal when points share their test wafers)."""
     values: dict[str, list[float]] = {}

@@ -96,13 +96,16 @@ def _output_to(path: Path) -> Iterator[None]:
 
 
 def run_point(point: Point, out_dir: str | Path, stages: tuple[str, ...], evaluation: Any, synth_module: str = "core",
-              threads: int = 1) -> dict[str, Any]:
-    """Run ``stages`` of one point in ``out_dir/ID`` and return its result row (also written to disk)."""
+              threads: int = 1, previous: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Run ``stages`` of one point in ``out_dir/ID`` and return its result row (also written to disk);
+    ``previous`` is the row of its earlier stages (synthesis after the front was found)."""
     folder = Path(out_dir) / point.id
     folder.mkdir(parents=True, exist_ok=True)
     (folder / ERROR).unlink(missing_ok=True)
-    row: dict[str, Any] = {"id": point.id, "status": "ok", **point.columns,
-                           "worker": f"{socket.gethostname()}:{os.getpid()}"}
+    row: dict[str, Any] = {**(previous or {}), "id": point.id, "status": "ok", **point.columns,
+                           "worker": f"{socket.gethostname()}:{os.getpid()}",
+                           "synthesized": bool({"asic", "fpga"} & set(stages))}
+    started = previous.get("wall_s", 0.0) if previous else 0.0
     stage, start = "setup", time.perf_counter()
     with _output_to(folder / LOG):
         try:
@@ -123,7 +126,8 @@ def run_point(point: Point, out_dir: str | Path, stages: tuple[str, ...], evalua
         except Exception as err:  # recorded; the sweep goes on
             row.update(status="failed", error=f"{stage}: {type(err).__name__}: {err}")
             write_json(folder / ERROR, {**row, "traceback": traceback.format_exc()})
+            (folder / RESULT).unlink(missing_ok=True)  # a failed synthesis after the front: the point is not done
             return row
-    row["wall_s"] = round(time.perf_counter() - start, 2)
+    row["wall_s"] = round(started + time.perf_counter() - start, 2)
     write_json(folder / RESULT, row)
     return row

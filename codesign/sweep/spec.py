@@ -77,6 +77,10 @@ class SweepOptions:
     seed: int = 0
     stages: tuple[Stage, ...] = STAGES
     synth_module: Literal["core", "top"] = "core"  # what Yosys synthesises: the encoder, or with the CALQ top
+    # "front": synthesise (asic, fpga) only the points near the Pareto front of mean EMD vs da4ml's LUT
+    # estimate, found after every point's train/evaluate/rtl; "all": every point
+    synthesis: Literal["all", "front"] = "all"
+    front_margin: float = 0.05  # "front" keeps points no other beats by more than this fraction in both
     evaluation: EvaluationSpec = field(default_factory=EvaluationSpec)
     cluster: ClusterSpec = field(default_factory=ClusterSpec)
 
@@ -85,6 +89,19 @@ class SweepOptions:
         if not order or order[0] != 0 or order != list(range(len(order))):
             raise ValueError(f"stages must be a prefix of {list(STAGES)} (each needs the one before), "
                              f"got {list(self.stages)}")
+        if self.front_margin < 0:
+            raise ValueError(f"front_margin must be >= 0, got {self.front_margin}")
+
+    @property
+    def hardware_stages(self) -> tuple[Stage, ...]:
+        """The synthesis stages of this sweep (run last, on the front only with ``synthesis: front``)."""
+        return tuple(s for s in self.stages if s in ("asic", "fpga"))
+
+    @property
+    def first_stages(self) -> tuple[Stage, ...]:
+        """What every point runs: all stages, or all but synthesis with ``synthesis: front``."""
+        hardware = self.hardware_stages if self.synthesis == "front" else ()
+        return tuple(s for s in self.stages if s not in hardware)
 
 
 @dataclass(frozen=True)
