@@ -302,3 +302,17 @@ def test_i2c_registers_invert_and_refuse_other_shapes():
     check_i2c_shape(EncoderConfig())
     with pytest.raises(ValueError, match="published encoder shape"):
         check_i2c_shape(EncoderConfig(conv_filters=4))
+
+
+def test_energy_report_is_typed_and_keeps_the_json_keys():
+    from codesign.asic.energy import EnergyReport
+
+    r = EnergyReport(wafers=10, toggles=1000, fj_per_toggle=5.0, flip_flops=100, clock_cycles_per_inference=4,
+                     simulator="verilator")
+    assert r.toggles_per_wafer == 100 and r.signal_nJ_per_inference == pytest.approx(5e-4)
+    assert r.clock_nJ_per_inference == pytest.approx(100 * 4 * 2.0 * 1e-6)
+    assert r.power_mW_at_40MHz == pytest.approx(r.energy_nJ_per_inference * 40)
+    assert set(r.to_dict()) == {"wafers", "toggles", "toggles_per_wafer", "fj_per_toggle", "signal_nJ_per_inference",
+                                "flip_flops", "clock_cycles_per_inference", "fj_per_flip_flop_clock_cycle",
+                                "clock_nJ_per_inference", "simulator", "energy_nJ_per_inference",
+                                "power_mW_at_40MHz"}

@@ -14,8 +14,10 @@ tree's buffers are not counted. A design with reuse factor R clocks every flip-f
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +31,45 @@ FJ_PER_TOGGLE_65NM = 5.0
 FJ_PER_FLIP_FLOP_CLOCK = 2.0
 CLOCK_MHZ = 40.0
 SIMCELLS = Path("/usr/share/yosys/simcells.v")
+
+
+@dataclass(frozen=True)
+class EnergyReport:
+    """Energy per inference of a netlist: signal toggles (simulated) plus clock pins (flip-flops x cycles),
+    each times its stated energy; ``to_dict()`` is ``energy_report.json`` without its provenance."""
+
+    wafers: int
+    toggles: int
+    fj_per_toggle: float
+    flip_flops: int
+    clock_cycles_per_inference: int  # the initiation interval: R for a reuse factor R
+    simulator: str
+    fj_per_flip_flop_clock_cycle: float = FJ_PER_FLIP_FLOP_CLOCK
+
+    @property
+    def toggles_per_wafer(self) -> float:
+        return self.toggles / self.wafers
+
+    @property
+    def signal_nJ_per_inference(self) -> float:  # noqa: N802  (the unit's spelling, as in the JSON)
+        return self.toggles_per_wafer * self.fj_per_toggle * 1e-6
+
+    @property
+    def clock_nJ_per_inference(self) -> float:  # noqa: N802
+        return self.flip_flops * self.clock_cycles_per_inference * self.fj_per_flip_flop_clock_cycle * 1e-6
+
+    @property
+    def energy_nJ_per_inference(self) -> float:  # noqa: N802
+        return self.signal_nJ_per_inference + self.clock_nJ_per_inference
+
+    @property
+    def power_mW_at_40MHz(self) -> float:  # noqa: N802
+        return self.energy_nJ_per_inference * 1e-9 * CLOCK_MHZ * 1e6 * 1e3
+
+    def to_dict(self) -> dict[str, Any]:
+        derived = ("toggles_per_wafer", "signal_nJ_per_inference", "clock_nJ_per_inference",
+                   "energy_nJ_per_inference", "power_mW_at_40MHz")
+        return {**dataclasses.asdict(self), **{name: getattr(self, name) for name in derived}}
 
 
 def testbench_verilog(info: RtlInfo, n_vectors: int, inputs_hex: str, vcd: str, skip_wafers: int,
@@ -121,7 +162,7 @@ def _simulate(simulator: str, netlist: Path, work: Path, timeout: float | None) 
 
 def estimate_energy(asic_dir: str | Path, rtl_dir: str | Path, vectors_dir: str | Path, n_wafers: int = 200,
                     fj_per_toggle: float = FJ_PER_TOGGLE_65NM, timeout: float | None = None,
-                    simulator: str = "verilator", config_image: str | Path | None = None) -> dict[str, Any]:
+                    simulator: str = "verilator", config_image: str | Path | None = None) -> EnergyReport:
     """Simulate ``asic_dir/netlist.v`` on ``n_wafers`` vectors and write ``energy_report.json``. A
     reconfigurable design needs ``config_image`` (``codesign asic config``) of the model the vectors are of;
     the weights' loading is not counted."""
@@ -148,18 +189,11 @@ def estimate_energy(asic_dir: str | Path, rtl_dir: str | Path, vectors_dir: str 
         raise VerificationError(f"gate-level netlist: {len(frames)} frames for {n} wafers, {wrong} differ from Keras")
     with (work / "activity.vcd").open() as handle:
         toggles = count_toggles(handle)
-    per_wafer = toggles / (n - info.latency_cycles)
-    signal_nj = per_wafer * fj_per_toggle * 1e-6
     flip_flops = json.loads((asic / "asic_report.json").read_text())["flip_flops"]
-    clock_nj = flip_flops * info.initiation_interval * FJ_PER_FLIP_FLOP_CLOCK * 1e-6
-    energy_nj = signal_nj + clock_nj
-    report = {"wafers": n - info.latency_cycles, "toggles": toggles, "toggles_per_wafer": per_wafer,
-              "fj_per_toggle": fj_per_toggle, "signal_nJ_per_inference": signal_nj, "flip_flops": flip_flops,
-              "clock_cycles_per_inference": info.initiation_interval,
-              "fj_per_flip_flop_clock_cycle": FJ_PER_FLIP_FLOP_CLOCK, "clock_nJ_per_inference": clock_nj,
-              "simulator": simulator, "energy_nJ_per_inference": energy_nj,
-              "power_mW_at_40MHz": energy_nj * 1e-9 * CLOCK_MHZ * 1e6 * 1e3, "meta": provenance(netlist=str(asic))}
-    write_json(asic / "energy_report.json", report)
+    report = EnergyReport(wafers=n - info.latency_cycles, toggles=toggles, fj_per_toggle=fj_per_toggle,
+                          flip_flops=flip_flops, clock_cycles_per_inference=info.initiation_interval,
+                          simulator=simulator)
+    write_json(asic / "energy_report.json", {**report.to_dict(), "meta": provenance(netlist=str(asic))})
     (work / "activity.vcd").unlink()  # large; the count is in the report
     shutil.rmtree(work / "obj", ignore_errors=True)
     return report

@@ -72,7 +72,7 @@ def asic_flow(model_dir: str | Path, fixed_rtl: str | Path, vectors: str | Path,
                 image = out / "rtl" / "config_image.hex"
                 write_config_image(*load_encoder(model_dir), image)
             report["energy"] = estimate_energy(out / name, rtl[name], vectors, energy_wafers,
-                                               config_image=image if reconfigurable else None)
+                                               config_image=image if reconfigurable else None).to_dict()
         rows[name] = report
     summary = {"variants": rows, "published_econt": ECONT_PUBLISHED, "meta": provenance(model=str(model_dir))}
     write_json(out / "summary.json", summary)

@@ -22,11 +22,11 @@ def _cmd_asic_energy(args: argparse.Namespace) -> None:
 
     r = estimate_energy(args.asic, args.rtl, args.vectors, args.wafers, args.fj_per_toggle,
                         config_image=args.config_image)
-    print(f"{r['wafers']} wafers through the gate-level netlist, frames equal to Keras: {r['toggles_per_wafer']:.0f} "
-          f"toggles/wafer x {r['fj_per_toggle']} fJ = {r['signal_nJ_per_inference']:.3f} nJ, plus clock pins "
-          f"{r['flip_flops']} flip-flops x {r['clock_cycles_per_inference']} cycles x "
-          f"{r['fj_per_flip_flop_clock_cycle']} fJ = {r['clock_nJ_per_inference']:.3f} nJ: "
-          f"{r['energy_nJ_per_inference']:.3f} nJ/inference, {r['power_mW_at_40MHz']:.1f} mW at 40 MHz")
+    print(f"{r.wafers} wafers through the gate-level netlist, frames equal to Keras: {r.toggles_per_wafer:.0f} "
+          f"toggles/wafer x {r.fj_per_toggle} fJ = {r.signal_nJ_per_inference:.3f} nJ, plus clock pins "
+          f"{r.flip_flops} flip-flops x {r.clock_cycles_per_inference} cycles x "
+          f"{r.fj_per_flip_flop_clock_cycle} fJ = {r.clock_nJ_per_inference:.3f} nJ: "
+          f"{r.energy_nJ_per_inference:.3f} nJ/inference, {r.power_mW_at_40MHz:.1f} mW at 40 MHz")
 
 
 def _cmd_asic_rtl(args: argparse.Namespace) -> None:
