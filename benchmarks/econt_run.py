@@ -49,7 +49,7 @@ def main() -> None:
         write_wafers(data, calq)
         settings = EcontSettings(elinks=args.elinks, drop_lsb=3, buffer=True)
         for algorithm in supported_algorithms(args.elinks):
-            t_model = _timed(lambda a=algorithm: run_algorithm(a, calq, mux, settings))
+            t_model = _timed(lambda a=algorithm: run_algorithm(a, calq, mux, settings=settings))
             command = ["econt", "run", "--algorithm", algorithm, "--elinks", str(args.elinks), "--buffer",
                        "--data", str(data), "--out", str(Path(tmp) / algorithm)]
             t_cmd = _timed(lambda c=command: cli(c))

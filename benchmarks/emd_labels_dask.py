@@ -33,7 +33,7 @@ def main() -> None:
         for workers in (1, 2):
             out = Path(tmp) / f"w{workers}"
             with open_client(ClusterSpec(n_workers=workers)) as client:
-                results[workers] = sharded_pair_labels(client, calq, half, half, seed=0, out_dir=out,
+                results[workers] = sharded_pair_labels(client, calq, half, n_perturbed=half, seed=0, out_dir=out,
                                                        shard_size=args.shard_size, progress=False)
             labels[workers] = read_pair_labels(out / "labels.h5")
     same = np.array_equal(labels[1].emd, labels[2].emd) and np.array_equal(labels[1].a, labels[2].a)

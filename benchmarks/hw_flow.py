@@ -50,7 +50,7 @@ def main() -> None:
     comb = trace_encoder(model)
     _, t = _seconds(comb.predict, x.reshape(len(x), -1))
     rates["da4ml interpreter"] = len(x) / t
-    hls_model, t_hls_write = _seconds(write_hls_project, model, cfg, HlsSettings(), out / "hls")
+    hls_model, t_hls_write = _seconds(write_hls_project, model, cfg, HlsSettings(), out_dir=out / "hls")
     _, t_hls_compile = _seconds(compile_csim, hls_model)
     _, t = _seconds(hls_model.predict, x)
     rates["hls4ml C simulation"] = len(x) / t

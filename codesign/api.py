@@ -143,7 +143,7 @@ class Model:
         from codesign.hardware.hls import HlsSettings, write_hls_project
 
         settings = HlsSettings(backend, reuse_factor, strategy, clock_period_ns)
-        graph = write_hls_project(self.keras_encoder, self.config, settings, out_dir, config=config)
+        graph = write_hls_project(self.keras_encoder, self.config, settings, out_dir=out_dir, config=config)
         return HlsProject(self, settings, Path(out_dir), graph)
 
     def to_rtl(self, out_dir: str | Path, *, clock_period_ns: float = 25.0, calq_bits: int = 22,
@@ -206,7 +206,7 @@ class HlsProject:
         from codesign.hardware.hls import check_csim
 
         self.compiled = True
-        return check_csim(self.graph, self.model.keras_encoder, self.model.config, _as_calq(calq), source)
+        return check_csim(self.graph, self.model.keras_encoder, self.model.config, calq=_as_calq(calq), source=source)
 
     def build(self) -> dict[str, Any]:
         """The vendor HLS synthesis (needs its tool on PATH; ``ToolNotFoundError`` says so otherwise)."""
@@ -246,8 +246,9 @@ class RtlDesign:
         """Generate the Verilog (replaces a folder codesign wrote, or any with ``force``)."""
         from codesign.hardware.rtl import write_rtl
 
-        write_rtl(self.model.keras_encoder, self.model.config, self.folder, self.clock_period_ns, self.latency_cutoff,
-                  self.calq_bits, force=force)
+        write_rtl(self.model.keras_encoder, self.model.config, self.folder, clock_period_ns=self.clock_period_ns,
+                  latency_cutoff=self.latency_cutoff,
+                  calq_bits=self.calq_bits, force=force)
         return self
 
     def _written(self) -> RtlDesign:
@@ -262,7 +263,8 @@ class RtlDesign:
         self._written()
         wafers, source = (_as_calq(calq), "given wafers") if calq is not None else check_wafers(None, 400)
         vectors = self.folder / "vectors"
-        write_vectors(vectors, make_vectors(self.model.keras_encoder, self.model.config, wafers, self.calq_bits, seed),
+        write_vectors(vectors, make_vectors(self.model.keras_encoder, self.model.config, wafers,
+                                            calq_bits=self.calq_bits, seed=seed),
                       force=True, model=str(self.model.folder), data=source, seed=seed)
         self.simulation = run_simulation(self.folder, vectors, simulator)
         return self.simulation

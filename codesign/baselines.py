@@ -95,7 +95,7 @@ def chip_reconstructions(calq: np.ndarray, *, elinks: int, modules: tuple[str, .
         preset = MODULE_PRESETS[module]
         settings = EcontSettings(elinks=elinks, drop_lsb=preset.drop_lsb, threshold=threshold, buffer=True)
         for algorithm in supported_algorithms(elinks):
-            out = run_algorithm(algorithm, calq, mux, settings)
+            out = run_algorithm(algorithm, calq, mux, settings=settings)
             extra = {"elinks": float(elinks), "drop_lsb": float(preset.drop_lsb)}
             if "truncated" in out.extra:
                 extra["truncated_fraction"] = float(out.extra["truncated"].mean())

@@ -127,7 +127,7 @@ def _section(mapping: dict[str, Any], dotted: str, where: str, kind: str) -> tup
 
 
 def apply_overrides(base: dict[str, Any], overrides: dict[str, Any], where: str = "overrides",
-                    kind: str = "key") -> dict[str, Any]:
+                    *, kind: str = "key") -> dict[str, Any]:
     """A copy of config mapping ``base`` with every ``dotted.key: value`` set (a mapping value is merged into that
     section): the one override mechanism of sweeps (grid keys), the command line and the Python API."""
     spec = copy.deepcopy(base)

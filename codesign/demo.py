@@ -155,10 +155,10 @@ def _hardware(out: Path, stages: Stages, seed: int) -> dict[str, Any]:
     model, cfg = load_encoder(out / "model")
     wafers, source = check_wafers(None, HARDWARE_WAFERS)
     with stages.stage("HLS: hls4ml project and C simulation vs Keras"):
-        hls_model = write_hls_project(model, cfg, HlsSettings(), out / "hls")
+        hls_model = write_hls_project(model, cfg, HlsSettings(), out_dir=out / "hls")
         corners, _ = corner_cases(22, seed=seed)
-        csim = check_csim(hls_model, model, cfg, np.concatenate([wafers, corners]),
-                          f"{len(wafers)} from {Path(source).name} + {len(corners)} corner cases")
+        csim = check_csim(hls_model, model, cfg, calq=np.concatenate([wafers, corners]),
+                          source=f"{len(wafers)} from {Path(source).name} + {len(corners)} corner cases")
     with stages.stage("RTL (da4ml core + econt_top) and test vectors"):
         rtl = write_rtl(model, cfg, out / "rtl", force=True)
         vectors = make_vectors(model, cfg, wafers, seed=seed)
@@ -166,7 +166,7 @@ def _hardware(out: Path, stages: Stages, seed: int) -> dict[str, Any]:
     with stages.stage("cocotb simulation of the RTL (Verilator)"):
         sim = run_simulation(out / "rtl", out / "vectors", "verilator")
     with stages.stage("ASIC estimate: Yosys synthesis and gate-level energy"):
-        asic = asic_flow(out / "model", out / "rtl", out / "vectors", out / "asic", variants=("fixed",),
+        asic = asic_flow(out / "model", out / "rtl", out / "vectors", out_dir=out / "asic", variants=("fixed",),
                          energy_wafers=ENERGY_WAFERS)["variants"]["fixed"]
     return {
         "hls": dataclasses.asdict(csim),

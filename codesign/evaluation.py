@@ -84,7 +84,7 @@ def evaluate_reconstructions(calq: np.ndarray, recos: list[Reconstruction],
     return metrics, emds
 
 
-def evaluate_model(ae: Any, spec: Any, calq: np.ndarray, n_jobs: int | None = None, *,
+def evaluate_model(ae: Any, spec: Any, calq: np.ndarray, *, n_jobs: int | None = None,
                    elinks: int | None = None, modules: tuple[str, ...] = ("hd", "ld"),
                    ideal: bool = False) -> tuple[dict, dict]:
     """The autoencoder against every chip algorithm at ``elinks`` (default: the encoder's own count) for

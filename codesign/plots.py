@@ -21,7 +21,7 @@ _STYLE = {"axes.grid": True, "grid.alpha": 0.3, "axes.titlesize": 10, "axes.labe
 
 
 @contextmanager
-def figure(path: str | Path, nrows: int = 1, ncols: int = 1, figsize: tuple[float, float] = (8, 5),
+def figure(path: str | Path, nrows: int = 1, ncols: int = 1, *, figsize: tuple[float, float] = (8, 5),
            dpi: int = 110, squeeze: bool = True) -> Iterator[tuple[Any, Any]]:
     """``(fig, axes)`` in the project's style; saved as PNG to ``path`` when the body finishes (not on an
     error). ``axes`` is as ``plt.subplots`` gives it (a 2-D array with ``squeeze=False``)."""

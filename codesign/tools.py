@@ -37,7 +37,7 @@ def require_in_env(tool: str, hint: str) -> str:
     return str(local) if local.is_file() else require(tool, hint)
 
 
-def run_tool(cmd: Sequence[str], cwd: str | Path, log: str | Path, env: Mapping[str, str] | None = None,
+def run_tool(cmd: Sequence[str], cwd: str | Path, log: str | Path, *, env: Mapping[str, str] | None = None,
              timeout: float | None = None) -> None:
     """Run ``cmd`` in ``cwd`` with stdout+stderr saved to ``log`` (a heartbeat line names it while the tool
     runs); raise ``ToolError`` naming the log."""

@@ -234,7 +234,7 @@ def test_variant_names_are_checked_and_shared_with_the_cli(tmp_path):
 
     for bad in ("tmr", "fixed_r2", "reconfig_r1", "reconfig_r0", "reconfig_tmr_rx"):
         with pytest.raises(ValueError, match=f"unknown design variant '{bad}'"):
-            variant_rtl(tmp_path, tmp_path, tmp_path, ("fixed", bad))
+            variant_rtl(tmp_path, tmp_path, tmp_path, variants=("fixed", bad))
     assert parse_variant("reconfig_tmr_r4") == parse_variant("reconfig_tmr_r4").__class__("reconfig_tmr_r4", True,
                                                                                           True, 4)
     args = build_parser().parse_args(["fpga", "flow", "--model", "m", "--rtl", "r", "--out", "o"])

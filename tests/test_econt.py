@@ -50,7 +50,7 @@ def test_frames_and_reconstructions_match_the_chip(conformance_dir, mux, name):
     for case in cases:
         settings = EcontSettings(elinks=case["elinks"], drop_lsb=case["drop_lsb"], threshold=case["threshold"])
         algorithm = ALGORITHM_OF_KEY.get(case["algorithm"], case["algorithm"])
-        out = run_algorithm(algorithm, calq, mux, settings)
+        out = run_algorithm(algorithm, calq, mux, settings=settings)
         label = f"{name} {case['algorithm']} {case['elinks']} eLinks DropLSB {case['drop_lsb']}"
         got = out.frames.strings()
         bad = [i for i, (a, b) in enumerate(zip(got, case["frames"], strict=True)) if a != b]
@@ -60,7 +60,8 @@ def test_frames_and_reconstructions_match_the_chip(conformance_dir, mux, name):
             np.testing.assert_array_equal(out.reconstruction, expected[key], err_msg=label)
             checked.add(key)
         if algorithm == "threshold-sum":
-            buffered = run_algorithm(algorithm, calq, mux, EcontSettings(**{**settings.__dict__, "buffer": True}))
+            buffered = run_algorithm(algorithm, calq, mux, settings=EcontSettings(**{**settings.__dict__,
+                                                                                     "buffer": True}))
             np.testing.assert_array_equal(buffered.reconstruction, expected[f"ts_buf_{key[3:]}"], err_msg=label)
             checked.add(f"ts_buf_{key[3:]}")
     assert checked == set(expected.files)
@@ -104,26 +105,26 @@ def test_bx_header_counts_per_orbit():
 def test_all_zero_wafer(mux):
     calq = np.zeros((2, 48), dtype=np.int64)
     s = EcontSettings(elinks=5, drop_lsb=3)
-    ts = run_algorithm("threshold-sum", calq, mux, s)
+    ts = run_algorithm("threshold-sum", calq, mux, settings=s)
     assert ts.frames.strings()[0] == "11111" + "000" + "0" * 8  # header at BX 0, type 000, sum 0
-    bc = run_algorithm("best-choice", calq, mux, s)
+    bc = run_algorithm("best-choice", calq, mux, settings=s)
     frame = bc.frames.strings()[1]
     assert frame[:12] == "0001" + "0" * 8 and frame[12:60] == "1" * 14 + "0" * 34  # first 14 cells flagged
     assert set(frame[60:]) == {"0"} and len(frame) == 160  # zero charges left out
-    stc = run_algorithm("stc4_9", calq, mux, s)
+    stc = run_algorithm("stc4_9", calq, mux, settings=s)
     assert stc.frames.strings()[1][4:28] == "11" * 12  # all-zero groups report index 3
-    for out in (ts, bc, stc, run_algorithm("repeater", calq, mux, s)):
+    for out in (ts, bc, stc, run_algorithm("repeater", calq, mux, settings=s)):
         assert not out.reconstruction.any()
 
 
 def test_cells_per_elink_and_frame_lengths(mux, highpu):
     calq = highpu[:50]
     for n in (1, 2, 3, 4, 5, 6, 7, 13):
-        bc = run_algorithm("best-choice", calq, mux, EcontSettings(elinks=n, drop_lsb=0))
+        bc = run_algorithm("best-choice", calq, mux, settings=EcontSettings(elinks=n, drop_lsb=0))
         assert ((bc.reconstruction > 0).sum(axis=1) <= BEST_CHOICE_CELLS[n - 1]).all()
         assert (bc.frames.lengths == min(32 * n, 400)).all() and (bc.frames.used <= bc.frames.lengths).all()
     with pytest.raises(ValueError, match="stc4_9 sends data at 1..5 eLinks only"):
-        run_algorithm("stc4_9", calq, mux, EcontSettings(elinks=6))
+        run_algorithm("stc4_9", calq, mux, settings=EcontSettings(elinks=6))
     with pytest.raises(ValueError, match="elinks must be 1..13"):
         EcontSettings(elinks=14)
 
@@ -140,14 +141,14 @@ def test_threshold_sum_buffer_truncates_at_one_elink():
 def test_back_end_options(mux, highpu):
     calq = highpu[:300]
     s = EcontSettings(elinks=5, drop_lsb=3)
-    ideal = run_algorithm("best-choice", calq, mux, s)
-    literal = run_algorithm("best-choice", calq, mux, s, BackEnd(literal_best_choice=True))
+    ideal = run_algorithm("best-choice", calq, mux, settings=s)
+    literal = run_algorithm("best-choice", calq, mux, settings=s, back_end=BackEnd(literal_best_choice=True))
     np.testing.assert_allclose(literal.reconstruction.sum(axis=1), ideal.reconstruction.sum(axis=1))
     differs = (literal.reconstruction != ideal.reconstruction).any(axis=1)
     n_sent = np.minimum((calq >> 3 > 0).sum(axis=1), 14)  # charges in the frame: the non-zero selected cells
     assert ((n_sent < 14) >= differs).all() and 0 < differs.sum() < len(calq)  # only wafers with zero cells
-    ts = run_algorithm("threshold-sum", calq, mux, s)
-    spread = run_algorithm("threshold-sum", calq, mux, s, BackEnd(spread_unsent_sum=True))
+    ts = run_algorithm("threshold-sum", calq, mux, settings=s)
+    spread = run_algorithm("threshold-sum", calq, mux, settings=s, back_end=BackEnd(spread_unsent_sum=True))
     below = np.where(calq >= 47, 0, calq).sum(axis=1)
     gained = spread.reconstruction.sum(axis=1) - ts.reconstruction.sum(axis=1)
     assert (np.abs(gained - below) <= 0.07 * below + 1).all()  # the 8-bit sum is accurate to 1/16

@@ -42,7 +42,8 @@ def _fit(out, epochs, stop_after=None):
     if stop_after:  # an interrupted run: the callback list of fit_resumable plus one that stops it
         real_fit = model.fit
         model.fit = lambda *a, callbacks, **k: real_fit(*a, callbacks=[*callbacks, _StopAfter(stop_after)], **k)
-    return fit_resumable(model, x, y, (x, y), out, epochs=epochs, batch_size=16, patience=50, progress=False)
+    return fit_resumable(model, x, y, validation_data=(x, y), out_dir=out, epochs=epochs, batch_size=16, patience=50,
+                         progress=False)
 
 
 def test_a_half_written_backup_falls_back_to_the_previous_epoch(tmp_path):

@@ -30,20 +30,20 @@ def test_each_perturbation_grows_with_strength(calq, mode):
     unit = calq / calq.sum(axis=1, keepdims=True)
     modes = np.full(len(unit), PERTURBATIONS.index(mode))
     others = np.roll(unit, 1, axis=0)
-    weak = perturb(np.random.default_rng(1), unit, others, modes, np.full(len(unit), 0.05))
-    strong = perturb(np.random.default_rng(1), unit, others, modes, np.full(len(unit), 0.8))
+    weak = perturb(np.random.default_rng(1), unit, others, mode=modes, strength=np.full(len(unit), 0.05))
+    strong = perturb(np.random.default_rng(1), unit, others, mode=modes, strength=np.full(len(unit), 0.8))
     assert np.allclose(weak.sum(axis=1), 1.0) and (weak >= 0).all()
     assert exact_emd(unit, strong, n_jobs=1).mean() > 2 * exact_emd(unit, weak, n_jobs=1).mean() > 0
 
 
 def test_cache_is_reused_and_invalidated(calq, tmp_path):
     path = tmp_path / "labels.h5"
-    first = cached_pair_labels(path, calq, 50, 50, seed=1, n_jobs=1)
+    first = cached_pair_labels(path, calq, 50, n_perturbed=50, seed=1, n_jobs=1)
     stamp = path.stat().st_mtime_ns
-    again = cached_pair_labels(path, calq, 50, 50, seed=1, n_jobs=1)
+    again = cached_pair_labels(path, calq, 50, n_perturbed=50, seed=1, n_jobs=1)
     assert path.stat().st_mtime_ns == stamp
     np.testing.assert_array_equal(first.emd, again.emd)
-    other = cached_pair_labels(path, calq, 50, 50, seed=2, n_jobs=1)
+    other = cached_pair_labels(path, calq, 50, n_perturbed=50, seed=2, n_jobs=1)
     assert path.stat().st_mtime_ns != stamp and (other.emd != first.emd).any()
 
 
@@ -57,13 +57,15 @@ def test_sharded_labels_on_two_dask_workers_match_direct_computation(tmp_path, h
 
     calq = highpu[:300]
     with open_client(ClusterSpec(n_workers=2)) as client:
-        first = sharded_pair_labels(client, calq, 120, 80, seed=4, out_dir=tmp_path, shard_size=50, progress=False)
-        again = sharded_pair_labels(client, calq, 120, 80, seed=4, out_dir=tmp_path, shard_size=50, progress=False)
+        first = sharded_pair_labels(client, calq, 120, n_perturbed=80, seed=4, out_dir=tmp_path, shard_size=50,
+                                    progress=False)
+        again = sharded_pair_labels(client, calq, 120, n_perturbed=80, seed=4, out_dir=tmp_path, shard_size=50,
+                                    progress=False)
     assert first["workers"] == 2 and first["shards"] == 5 and first["computed_pairs"] == 200
     assert again["computed_pairs"] == 0
     merged = read_pair_labels(tmp_path / "labels.h5")
     assert len(merged) == 200 and (merged.kind[:120] == 0).all() and (merged.kind[120:] == 1).all()
-    direct = [make_pair_labels(calq, s.n_random, s.n_perturbed, s.seed, n_jobs=1)
+    direct = [make_pair_labels(calq, s.n_random, s.n_perturbed, seed=s.seed, n_jobs=1)
               for s in plan_shards(120, 80, 50, seed=4)]
     assert np.array_equal(merged.emd, np.concatenate([d.emd for d in direct]))
     assert np.array_equal(merged.a, np.concatenate([d.a for d in direct]))

@@ -98,9 +98,9 @@ def test_reference_model_meets_the_targets_on_held_out_real_pairs(highpu, real_d
     from codesign.emd.training import load_learned_emd
 
     model, spec = load_learned_emd(REFERENCE)
-    sets = evaluation_sets("highpu", highpu, spec.training.split, spec.training.seed, n_pairs=1000)
+    sets = evaluation_sets("highpu", highpu, spec.training.split, seed=spec.training.seed, n_pairs=1000)
     sets += evaluation_sets("ttbar", read_calq(real_dir / "ttbar_0PU.csv"), spec.training.split,
-                            spec.training.seed, n_pairs=1000)[:1]
+                            seed=spec.training.seed, n_pairs=1000)[:1]
     results, _ = evaluate(model, sets)
     hp, deg, same, sparse = (results[s.name] for s in sets)
     assert abs(hp["bias"]) <= 0.02 and hp["std_rel"] <= 0.05

@@ -66,13 +66,13 @@ def test_hybrid_frame_sets_the_mode_bit_and_carries_cells():
     fmt = FrameFormat(16, 9, 5, sparse_mode=True)
     assert fmt.mode_bit == 153 and fmt.payload_bits == 154
     latents = np.full((2, 16), 5)
-    frames = pack_frames(latents, np.array([3, 4]), fmt, [0x3fff, None])
+    frames = pack_frames(latents, np.array([3, 4]), fmt, sparse=[0x3fff, None])
     assert frames[0] == 0x3fff | (3 << 144) | (1 << 153)
     assert frames[1] == pack_frames(latents[1:], np.array([4]), FrameFormat(16, 9, 5))[0]
     with pytest.raises(ValueError, match="does not fit the 144-bit latent field"):
-        pack_frames(latents[:1], np.array([0]), fmt, [1 << 144])
+        pack_frames(latents[:1], np.array([0]), fmt, sparse=[1 << 144])
     with pytest.raises(ValueError, match="need a hybrid frame format"):
-        pack_frames(latents[:1], np.array([0]), FrameFormat(16, 9, 5), [1])
+        pack_frames(latents[:1], np.array([0]), FrameFormat(16, 9, 5), sparse=[1])
 
 
 def test_config_range_is_checked_by_key():

@@ -86,7 +86,7 @@ def test_pareto_front_keeps_non_dominated_points(tmp_path):
 def test_a_bad_point_is_recorded_not_raised(tmp_path):
     text = "grid: {encoder: [{weight_bits: 4, weight_frac_bits: 4}]}\n"
     point = load_sweep(_write(tmp_path, text)).points()[0]
-    row = run_point(point, tmp_path / "points", ("train",), EvaluationSpec())
+    row = run_point(point, tmp_path / "points", ("train",), evaluation=EvaluationSpec())
     assert row["status"] == "failed" and "weight_frac_bits must be in [0, weight_bits)" in row["error"]
     folder = tmp_path / "points" / point.id
     assert (folder / ERROR).is_file() and not (folder / RESULT).exists()

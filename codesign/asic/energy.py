@@ -72,7 +72,7 @@ class EnergyReport:
         return {**dataclasses.asdict(self), **{name: getattr(self, name) for name in derived}}
 
 
-def testbench_verilog(info: RtlInfo, n_vectors: int, inputs_hex: str, vcd: str, skip_wafers: int,
+def testbench_verilog(info: RtlInfo, n_vectors: int, inputs_hex: str, *, vcd: str, skip_wafers: int,
                       config_hex: str | None = None) -> str:
     """A plain Verilog bench: one wafer per ``initiation_interval`` clocks from ``inputs_hex`` (a
     reconfigurable design first gets its weights, ``config_hex``, through the serial port); activity dumped
@@ -160,7 +160,7 @@ def _simulate(simulator: str, netlist: Path, work: Path, timeout: float | None) 
     run_tool([str(work / "obj" / "Venergy_tb")], cwd=work, log=work / "sim.log", env=env, timeout=timeout)
 
 
-def estimate_energy(asic_dir: str | Path, rtl_dir: str | Path, vectors_dir: str | Path, n_wafers: int = 200,
+def estimate_energy(asic_dir: str | Path, rtl_dir: str | Path, vectors_dir: str | Path, *, n_wafers: int = 200,
                     fj_per_toggle: float = FJ_PER_TOGGLE_65NM, timeout: float | None = None,
                     simulator: str = "verilator", config_image: str | Path | None = None) -> EnergyReport:
     """Simulate ``asic_dir/netlist.v`` on ``n_wafers`` vectors and write ``energy_report.json``. A
@@ -180,8 +180,9 @@ def estimate_energy(asic_dir: str | Path, rtl_dir: str | Path, vectors_dir: str 
     write_text(work / "inputs.hex", "".join(f"{w:0{digits}x}\n" for w in words))
     if config_image is not None:
         shutil.copy(config_image, work / "image.hex")
-    write_text(work / "energy_tb.v", testbench_verilog(info, n, "inputs.hex", "activity.vcd", info.latency_cycles,
-                                                       "image.hex" if config_image is not None else None))
+    write_text(work / "energy_tb.v", testbench_verilog(info, n, "inputs.hex", vcd="activity.vcd",
+                                                       skip_wafers=info.latency_cycles,
+                                                       config_hex="image.hex" if config_image is not None else None))
     _simulate(simulator, asic / "netlist.v", work, timeout)
     frames = [int(x, 16) for x in (work / "frames.hex").read_text().split()]
     wrong = sum(f != expected[i % len(inputs)] for i, f in enumerate(frames))

@@ -35,7 +35,7 @@ VARIANTS = DEFAULT_VARIANTS
 
 
 def variant_rtl(model_dir: str | Path, fixed_rtl: str | Path, rtl_root: str | Path,
-                variants: tuple[str, ...] = VARIANTS) -> dict[str, Path]:
+                *, variants: tuple[str, ...] = VARIANTS) -> dict[str, Path]:
     """RTL folder of each requested variant: the given fixed one, and the reconfigurable ones generated
     (once) from the model's shape under ``rtl_root``."""
     parsed = [parse_variant(name) for name in variants]
@@ -44,13 +44,14 @@ def variant_rtl(model_dir: str | Path, fixed_rtl: str | Path, rtl_root: str | Pa
     for variant in parsed:
         folder = Path(rtl_root) / variant.name
         if variant.reconfigurable and not (folder / "rtl.json").is_file():
-            write_reconfigurable_rtl(load_encoder_config(model_dir), folder, info.clock_period_ns, info.calq_bits,
+            write_reconfigurable_rtl(load_encoder_config(model_dir), folder, info.clock_period_ns,
+                                     calq_bits=info.calq_bits,
                                      tmr=variant.tmr, reuse=variant.reuse)
         folders.setdefault(variant.name, folder)
     return folders
 
 
-def asic_flow(model_dir: str | Path, fixed_rtl: str | Path, vectors: str | Path, out_dir: str | Path,
+def asic_flow(model_dir: str | Path, fixed_rtl: str | Path, vectors: str | Path, *, out_dir: str | Path,
               liberty: str | Path | None = None, variants: tuple[str, ...] = VARIANTS,
               energy_wafers: int = 200) -> dict[str, Any]:
     """Synthesise every variant and estimate its energy per inference (generic cells: gate-level simulation
@@ -61,7 +62,7 @@ def asic_flow(model_dir: str | Path, fixed_rtl: str | Path, vectors: str | Path,
     from codesign.models.store import load_encoder
 
     out = Path(out_dir)
-    rtl = variant_rtl(model_dir, fixed_rtl, out / "rtl", variants)
+    rtl = variant_rtl(model_dir, fixed_rtl, out / "rtl", variants=variants)
     image = None
     rows = {}
     for name in variants:
@@ -71,7 +72,7 @@ def asic_flow(model_dir: str | Path, fixed_rtl: str | Path, vectors: str | Path,
             if reconfigurable and image is None:
                 image = out / "rtl" / "config_image.hex"
                 write_config_image(*load_encoder(model_dir), image)
-            report["energy"] = estimate_energy(out / name, rtl[name], vectors, energy_wafers,
+            report["energy"] = estimate_energy(out / name, rtl[name], vectors, n_wafers=energy_wafers,
                                                config_image=image if reconfigurable else None).to_dict()
         rows[name] = report
     summary = {"variants": rows, "published_econt": ECONT_PUBLISHED, "meta": provenance(model=str(model_dir))}
@@ -111,11 +112,11 @@ def asic_markdown(rows: dict[str, Any]) -> str:
 
 
 def fpga_flow(model_dir: str | Path, fixed_rtl: str | Path, out_dir: str | Path,
-              variants: tuple[str, ...] = VARIANTS, place_and_route: bool = True,
+              *, variants: tuple[str, ...] = VARIANTS, place_and_route: bool = True,
               pnr_timeout: float = 3600) -> dict[str, Any]:
     """``synth_xilinx`` of every variant into ``out_dir/VARIANT``, ECP5 place and route of those that fit."""
     out = Path(out_dir)
-    rtl = variant_rtl(model_dir, fixed_rtl, out / "rtl", variants)
+    rtl = variant_rtl(model_dir, fixed_rtl, out / "rtl", variants=variants)
     rows = {}
     for name in variants:
         rows[name] = {"xilinx": synthesize_fpga(rtl[name], out / name / "xilinx")}

@@ -60,7 +60,7 @@ def _module(info: RtlInfo, part: str) -> str:
 
 
 def synthesize_asic(rtl_dir: str | Path, out_dir: str | Path, liberty: str | Path | None = None,
-                    um2_per_ge: float = UM2_PER_GE_65NM, timeout: float | None = None,
+                    *, um2_per_ge: float = UM2_PER_GE_65NM, timeout: float | None = None,
                     part: str = "top", split: bool = False) -> dict[str, Any]:
     """Generic-cell synthesis with the gate-equivalent area model, or a real library when ``liberty``.
     ``part="core"`` synthesises the encoder alone (what a design-space sweep varies); ``split`` adds the
@@ -74,14 +74,15 @@ def synthesize_asic(rtl_dir: str | Path, out_dir: str | Path, liberty: str | Pat
                          netlist=str(out / "netlist.v"))
         stat = _yosys(script, out, timeout)
         summary = {"cells": stat["n_cells"], "library_area_um2": stat["chip_area"], "liberty": str(liberty),
-                   "timing": static_timing(Path(liberty).resolve(), out / "netlist.v", top, info.clock_period_ns,
-                                           out, timeout)}
+                   "timing": static_timing(Path(liberty).resolve(), out / "netlist.v", top,
+                                           period_ns=info.clock_period_ns,
+                                           out=out, timeout=timeout)}
     else:
         stat = _yosys(_script("asic_generic.ys", rtl, info, out, top, netlist=str(out / "netlist.v")), out, timeout)
         summary = asic_summary(stat, um2_per_ge)
         if split and part == "top":
             summary["split"] = [dataclasses.asdict(p) for p in
-                                area_split(rtl, out / "split", summary["gate_equivalents"], timeout)]
+                                area_split(rtl, out / "split", summary["gate_equivalents"], timeout=timeout)]
     report = {"design": top, "latency_cycles": info.latency_cycles, "clock_period_ns": info.clock_period_ns,
               **summary, "cell_counts": stat["cells"], "published_econt": ECONT_PUBLISHED,
               "meta": provenance(rtl=str(rtl))}
@@ -104,7 +105,7 @@ class AreaPart:
     flip_flop_ge: float | None  # None for the core, measured as a difference
 
 
-def area_split(rtl_dir: Path, out_dir: Path, total_ge: float, timeout: float | None = None) -> list[AreaPart]:
+def area_split(rtl_dir: Path, out_dir: Path, total_ge: float, *, timeout: float | None = None) -> list[AreaPart]:
     """Gate equivalents of the conversion, the sparse selector and the frame logic, from one hierarchical
     synthesis of the top with the encoder core as a black box; the core is what the flattened total
     (``total_ge``) leaves, so that the parts add up to it."""
@@ -128,7 +129,7 @@ def area_split(rtl_dir: Path, out_dir: Path, total_ge: float, timeout: float | N
 
 
 def synthesize_fpga(rtl_dir: str | Path, out_dir: str | Path, timeout: float | None = None,
-                    part: str = "top") -> dict[str, Any]:
+                    *, part: str = "top") -> dict[str, Any]:
     """UltraScale+ synthesis (``synth_xilinx``): LUT, FF, CARRY, DSP, BRAM counts."""
     rtl, out = Path(rtl_dir).resolve(), Path(out_dir).resolve()
     out.mkdir(parents=True, exist_ok=True)
@@ -146,7 +147,7 @@ def synthesize_fpga(rtl_dir: str | Path, out_dir: str | Path, timeout: float | N
     return report
 
 
-def static_timing(liberty: Path, netlist: Path, top: str, period_ns: float, out: Path,
+def static_timing(liberty: Path, netlist: Path, top: str, *, period_ns: float, out: Path,
                   timeout: float | None = None) -> dict[str, Any]:
     """OpenSTA worst setup slack and Fmax of a library-mapped netlist; a note instead when OpenSTA is not
     installed or the library has no timing arcs."""
@@ -205,7 +206,7 @@ def _ecp5_shell(info: RtlInfo, out: Path) -> tuple[RtlInfo, int]:
     return dataclasses.replace(info, top="ecp5_shell", sources=[*info.sources, str(out / "ecp5_shell.v")]), shell_ffs
 
 
-def place_and_route_ecp5(rtl_dir: str | Path, out_dir: str | Path, device: str = "85k", package: str = "CABGA381",
+def place_and_route_ecp5(rtl_dir: str | Path, out_dir: str | Path, device: str = "85k", *, package: str = "CABGA381",
                          timeout: float | None = None, seed: int = 1, pnr_timeout: float = 3600) -> dict[str, Any]:
     """Yosys ``synth_ecp5`` + ``nextpnr-ecp5`` (the yowasp wheel) of the top in a pin-limited shell:
     utilisation and Fmax against the clock period of ``rtl.json`` (40 MHz for 25 ns). A design that fits but

@@ -41,7 +41,7 @@ def set_register_words(model: Any, cfg: Any, words: np.ndarray) -> None:
         targets[name].assign(values.astype(np.float32))
 
 
-def upset_scan(ae: Any, spec: Any, calq: np.ndarray, flips: tuple[int, ...] = (1, 2, 4, 8, 16, 32, 64),
+def upset_scan(ae: Any, spec: Any, calq: np.ndarray, *, flips: tuple[int, ...] = (1, 2, 4, 8, 16, 32, 64),
                draws: int = 10, seed: int = 0) -> dict[str, Any]:
     """Mean exact EMD (input vs reconstruction) without upsets and for each number of flips."""
     cfg = spec.encoder

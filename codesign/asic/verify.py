@@ -51,8 +51,8 @@ def write_config_image(model: Any, cfg: Any, path: str | Path, *, econt_i2c: boo
     return image
 
 
-def verify_two_weight_sets(model_a: str | Path, model_b: str | Path, calq: np.ndarray, out_dir: str | Path,
-                           simulator: str = "verilator", *, reuse: int = 1, tmr: bool = False) -> SimResult:
+def verify_two_weight_sets(model_a: str | Path, model_b: str | Path, calq: np.ndarray, *, out_dir: str | Path,
+                           simulator: str = "verilator", reuse: int = 1, tmr: bool = False) -> SimResult:
     """Build the reconfigurable RTL once (with reuse factor ``reuse``, TMR if ``tmr``), load A then B through
     the serial port, check both bit-exactly."""
     out = Path(out_dir)
@@ -69,8 +69,8 @@ def verify_two_weight_sets(model_a: str | Path, model_b: str | Path, calq: np.nd
     return run_simulation(out / "rtl", out / "vectors_A", simulator, testbench=TESTBENCH, extra_env=env)
 
 
-def fault_campaign(model_dir: str | Path, calq: np.ndarray, out_dir: str | Path, n_faults: int = 1000,
-                   seed: int = 0, *, reuse: int = 1) -> dict[str, dict[str, Any]]:
+def fault_campaign(model_dir: str | Path, calq: np.ndarray, out_dir: str | Path, *, n_faults: int = 1000,
+                   seed: int = 0, reuse: int = 1) -> dict[str, dict[str, Any]]:
     """The same upset campaign on the reconfigurable design with and without TMR; the two reports."""
     out = Path(out_dir)
     model, cfg = load_encoder(model_dir)

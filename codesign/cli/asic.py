@@ -13,14 +13,14 @@ from codesign.cli.common import add_out, int_in, positive_float
 def _cmd_asic_synth(args: argparse.Namespace) -> None:
     from codesign.asic.synth import synthesize_asic
 
-    synthesize_asic(args.rtl, args.out, args.liberty, args.um2_per_ge, split=args.split)
+    synthesize_asic(args.rtl, args.out, args.liberty, um2_per_ge=args.um2_per_ge, split=args.split)
     print((Path(args.out) / "asic_report.md").read_text())
 
 
 def _cmd_asic_energy(args: argparse.Namespace) -> None:
     from codesign.asic.energy import estimate_energy
 
-    r = estimate_energy(args.asic, args.rtl, args.vectors, args.wafers, args.fj_per_toggle,
+    r = estimate_energy(args.asic, args.rtl, args.vectors, n_wafers=args.wafers, fj_per_toggle=args.fj_per_toggle,
                         config_image=args.config_image)
     print(f"{r.wafers} wafers through the gate-level netlist, frames equal to Keras: {r.toggles_per_wafer:.0f} "
           f"toggles/wafer x {r.fj_per_toggle} fJ = {r.signal_nJ_per_inference:.3f} nJ, plus clock pins "
@@ -35,7 +35,7 @@ def _cmd_asic_rtl(args: argparse.Namespace) -> None:
     from codesign.models.encoder import EncoderConfig
 
     info = write_reconfigurable_rtl(load_config(EncoderConfig, args.config), args.out, args.clock_period,
-                                    args.calq_bits, args.tmr, reuse=args.reuse, force=args.force)
+                                    calq_bits=args.calq_bits, tmr=args.tmr, reuse=args.reuse, force=args.force)
     print(f"wrote reconfigurable RTL to {args.out}: {info.config_bits} configuration bits, latency "
           f"{info.latency_cycles} cycles at {info.clock_period_ns:g} ns, II {info.initiation_interval}, "
           f"{info.frame_bits}-bit frame")
@@ -56,7 +56,8 @@ def _cmd_asic_verify(args: argparse.Namespace) -> None:
     from codesign.hardware.vectors import check_wafers
 
     calq, source = check_wafers(args.data, args.n_wafers)
-    result = verify_two_weight_sets(args.model_a, args.model_b, calq, args.out, args.sim, reuse=args.reuse,
+    result = verify_two_weight_sets(args.model_a, args.model_b, calq, out_dir=args.out, simulator=args.sim,
+                                    reuse=args.reuse,
                                     tmr=args.tmr)
     print(f"{result.simulator}: weight sets A and B bit-exact on {result.n_vectors} vectors each ({source} + corner "
           f"cases) in one build, read-back equal; {result.results_xml}")
@@ -67,7 +68,7 @@ def _cmd_asic_faults(args: argparse.Namespace) -> None:
     from codesign.hardware.vectors import check_wafers
 
     calq, _ = check_wafers(args.data, args.n_wafers)
-    reports = fault_campaign(args.model, calq, args.out, args.faults, args.seed, reuse=args.reuse)
+    reports = fault_campaign(args.model, calq, args.out, n_faults=args.faults, seed=args.seed, reuse=args.reuse)
     for name, r in reports.items():
         print(f"{name:>6}: {r['injections']} single-bit upsets while streaming {r['frames']} wafers -> "
               f"{r['wrong_frames']} wrong output frames")
@@ -79,7 +80,7 @@ def _cmd_asic_upsets(args: argparse.Namespace) -> None:
 
     ae, spec = load_autoencoder(args.model)
     calq = held_out_wafers(spec, args.data, args.n_wafers)
-    result = upset_scan(ae, spec, calq, tuple(args.flips), args.draws, args.seed)
+    result = upset_scan(ae, spec, calq, flips=tuple(args.flips), draws=args.draws, seed=args.seed)
     write_upset_report(result, args.out, model=str(args.model), data=args.data or "reference sample")
     print((Path(args.out) / "upsets.md").read_text())
 
@@ -94,21 +95,23 @@ def _cmd_fpga_synth(args: argparse.Namespace) -> None:
 def _cmd_asic_flow(args: argparse.Namespace) -> None:
     from codesign.asic.flow import asic_flow
 
-    asic_flow(args.model, args.rtl, args.vectors, args.out, args.liberty, tuple(args.variants))
+    asic_flow(args.model, args.rtl, args.vectors, out_dir=args.out, liberty=args.liberty, variants=tuple(args.variants))
     print((Path(args.out) / "summary.md").read_text())
 
 
 def _cmd_fpga_flow(args: argparse.Namespace) -> None:
     from codesign.asic.flow import fpga_flow
 
-    fpga_flow(args.model, args.rtl, args.out, tuple(args.variants), not args.no_pnr, args.pnr_timeout)
+    fpga_flow(args.model, args.rtl, args.out, variants=tuple(args.variants), place_and_route=not args.no_pnr,
+              pnr_timeout=args.pnr_timeout)
     print((Path(args.out) / "summary.md").read_text())
 
 
 def _cmd_fpga_pnr(args: argparse.Namespace) -> None:
     from codesign.asic.synth import place_and_route_ecp5
 
-    place_and_route_ecp5(args.rtl, args.out, args.device, args.package, seed=args.seed, pnr_timeout=args.pnr_timeout)
+    place_and_route_ecp5(args.rtl, args.out, args.device, package=args.package, seed=args.seed,
+                         pnr_timeout=args.pnr_timeout)
     print((Path(args.out) / "ecp5_report.md").read_text())
 
 

@@ -32,7 +32,7 @@ def _cmd_data_store(args: argparse.Namespace) -> None:
     from codesign.data.synth import load_synth_config
 
     cfg = load_synth_config(args.config or args.preset)
-    n = write_wafer_store(args.out, synthetic_batches(cfg, args.n, args.seed, args.batch), progress=True,
+    n = write_wafer_store(args.out, synthetic_batches(cfg, args.n, args.seed, batch=args.batch), progress=True,
                           total=args.n)
     print(f"wrote a store of {n} synthetic '{cfg.name}' wafers (seed {args.seed}) to {args.out}")
 

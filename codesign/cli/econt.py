@@ -24,7 +24,7 @@ def _cmd_run(args: argparse.Namespace) -> None:
     settings = _settings(args)
     calq = load_wafers(args.data, drop_zero=False).calq
     back_end = BackEnd(spread_unsent_sum=args.spread_unsent_sum, literal_best_choice=args.literal_best_choice)
-    output = run_algorithm(args.algorithm, calq, load_tc_mux(args.mux), settings, back_end)
+    output = run_algorithm(args.algorithm, calq, load_tc_mux(args.mux), settings=settings, back_end=back_end)
     summary = write_chip_output(output, args.out, data=str(args.data), module=args.module)
     truncations = "" if summary.buffer_truncations is None else f", {summary.buffer_truncations} truncated"
     print(f"{args.algorithm}: {summary.wafers} wafers at {settings.elinks} eLinks (DropLSB {settings.drop_lsb}): "

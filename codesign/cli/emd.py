@@ -35,7 +35,7 @@ def _cmd_emd_labels(args: argparse.Namespace) -> None:
     calq = np.concatenate([read_calq(f) for f in args.data])
     if args.shard_size:
         return _sharded_labels(args, calq)
-    labels = cached_pair_labels(args.out, calq, args.n_random, args.n_perturbed, args.seed,
+    labels = cached_pair_labels(args.out, calq, args.n_random, n_perturbed=args.n_perturbed, seed=args.seed,
                                 n_jobs=args.jobs, progress=True)
     for k, kind in enumerate(KINDS):
         emd = labels.emd[labels.kind == k]
@@ -51,8 +51,9 @@ def _sharded_labels(args: argparse.Namespace, calq: np.ndarray) -> None:
     from codesign.sweep.spec import ClusterSpec
 
     with open_client(ClusterSpec(n_workers=args.jobs or 0), args.scheduler) as client:
-        r = sharded_pair_labels(client, calq, args.n_random, args.n_perturbed, args.seed, args.out,
-                                args.shard_size)
+        r = sharded_pair_labels(client, calq, args.n_random, n_perturbed=args.n_perturbed, seed=args.seed,
+                                out_dir=args.out,
+                                shard_size=args.shard_size)
     print(f"{r['pairs']} pairs in {r['shards']} shards on {r['workers']} Dask workers: {r['computed_pairs']} "
           f"computed in {r['wall_s']:.1f} s ({r['pairs_per_s']:.0f} pairs/s); index {r['index']}")
 
@@ -72,9 +73,9 @@ def _cmd_emd_eval(args: argparse.Namespace) -> None:
 
     model, spec = load_learned_emd(args.model)
     sets = [s for f in args.data for s in evaluation_sets(Path(f).stem, read_calq(f), spec.training.split,
-                                                           spec.training.seed, args.pairs)]
+                                                           seed=spec.training.seed, n_pairs=args.pairs)]
     results, preds = evaluate(model, sets)
-    write_report(args.out, sets, results, preds)
+    write_report(args.out, sets, results, preds=preds)
     print((Path(args.out) / "report.md").read_text())
 
 

@@ -29,12 +29,12 @@ def _cmd_hls(args: argparse.Namespace) -> None:
 
     model, cfg = load_encoder(args.model)
     settings = HlsSettings(args.backend, args.reuse_factor, args.strategy, args.clock_period)
-    hls_model = write_hls_project(model, cfg, settings, args.out)
+    hls_model = write_hls_project(model, cfg, settings, out_dir=args.out)
     print(f"wrote the {args.backend} hls4ml project to {args.out}")
     real, source = check_wafers(args.data, args.n_wafers)
     corners, _ = corner_cases(args.calq_bits)
-    print(check_csim(hls_model, model, cfg, np.concatenate([real, corners]),
-                     f"{len(real)} from {source} + {len(corners)} corner cases"))
+    print(check_csim(hls_model, model, cfg, calq=np.concatenate([real, corners]),
+                     source=f"{len(real)} from {source} + {len(corners)} corner cases"))
     if args.synth:
         try:
             print(run_hls_synthesis(hls_model, settings, args.out))
@@ -47,7 +47,8 @@ def _cmd_rtl(args: argparse.Namespace) -> None:
     from codesign.models.store import load_encoder
 
     model, cfg = load_encoder(args.model)
-    info = write_rtl(model, cfg, args.out, args.clock_period, args.latency_cutoff, args.calq_bits, args.vhdl,
+    info = write_rtl(model, cfg, args.out, clock_period_ns=args.clock_period, latency_cutoff=args.latency_cutoff,
+                     calq_bits=args.calq_bits, vhdl=args.vhdl,
                      force=args.force)
     print(f"wrote RTL to {args.out}: latency {info.latency_cycles} cycles at {info.clock_period_ns} ns, II 1, "
           f"{info.frame_bits}-bit frame, core {info.core_registers} register bits, ~{info.estimated_luts:.0f} LUTs")
@@ -59,7 +60,7 @@ def _cmd_vectors(args: argparse.Namespace) -> None:
 
     model, cfg = load_encoder(args.model)
     calq, source = check_wafers(args.data, args.n_wafers)
-    vec = make_vectors(model, cfg, calq, args.calq_bits, args.seed)
+    vec = make_vectors(model, cfg, calq, calq_bits=args.calq_bits, seed=args.seed)
     write_vectors(args.out, vec, force=args.force, model=str(args.model), data=source, seed=args.seed)
     print(f"wrote {len(vec.frames)} vectors ({len(calq)} wafers from {source} + corner cases) to {args.out}")
 
@@ -67,7 +68,8 @@ def _cmd_vectors(args: argparse.Namespace) -> None:
 def _cmd_sim(args: argparse.Namespace) -> None:
     from codesign.hardware.sim.runner import run_simulation
 
-    result = run_simulation(args.rtl, args.vectors, args.sim, args.build_dir, args.waves, frame=args.frame)
+    result = run_simulation(args.rtl, args.vectors, args.sim, build_dir=args.build_dir, waves=args.waves,
+                            frame=args.frame)
     print(f"{result.simulator}: {result.n_tests} cocotb tests passed on {result.n_vectors} vectors "
           f"({args.frame} frame) "
           f"(build {result.build_seconds:.1f} s, tests {result.test_seconds:.1f} s, "

@@ -83,7 +83,7 @@ def _integer_log_bins(top: float, n: int = 50) -> np.ndarray:
     return np.unique(np.round(np.logspace(0, np.log10(top + 1), n))) - 0.5
 
 
-def plot_comparison(synth: np.ndarray, real: np.ndarray, path: str | Path, labels: tuple[str, str]) -> None:
+def plot_comparison(synth: np.ndarray, real: np.ndarray, path: str | Path, *, labels: tuple[str, str]) -> None:
     """Occupancy, wafer-sum and cell-charge distributions and per-TC mean charge, synth vs real."""
     obs_s, obs_r = _observables(synth), _observables(real)
     with figure(path, nrows=2, ncols=2, figsize=(11, 8)) as (fig, axes):
@@ -111,11 +111,11 @@ def plot_comparison(synth: np.ndarray, real: np.ndarray, path: str | Path, label
 
 
 def write_comparison(synth: np.ndarray, real: np.ndarray, out_dir: str | Path,
-                     labels: tuple[str, str] = ("synthetic", "real")) -> dict[str, Any]:
+                     *, labels: tuple[str, str] = ("synthetic", "real")) -> dict[str, Any]:
     """Write ``comparison.json`` and ``comparison.png`` into ``out_dir``; return the JSON content."""
     out_dir = Path(out_dir)
     result = compare_wafer_sets(synth, real)
     result["labels"] = list(labels)
     write_json(out_dir / "comparison.json", result)
-    plot_comparison(synth, real, out_dir / "comparison.png", labels)
+    plot_comparison(synth, real, out_dir / "comparison.png", labels=labels)
     return result

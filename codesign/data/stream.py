@@ -28,7 +28,7 @@ CHUNK_ROWS = 4096
 
 
 def write_wafer_store(path: str | Path, batches: Iterable[np.ndarray], compression: str | None = "lzf",
-                      progress: bool = False, total: int | None = None) -> int:
+                      *, progress: bool = False, total: int | None = None) -> int:
     """Append (n, 48) CALQ batches to a new HDF5 store at ``path`` (atomically); returns the wafer count.
     ``lzf`` compresses about as well as gzip here at a fraction of the read cost."""
     n = 0
@@ -49,7 +49,7 @@ def write_wafer_store(path: str | Path, batches: Iterable[np.ndarray], compressi
     return n
 
 
-def synthetic_batches(cfg: Any, n: int, seed: int, batch: int = 100_000) -> Iterator[np.ndarray]:
+def synthetic_batches(cfg: Any, n: int, seed: int, *, batch: int = 100_000) -> Iterator[np.ndarray]:
     """``n`` synthetic wafers (a ``SynthConfig``) in batches, batch ``i`` seeded from ``(seed, i)``: a store of
     any size is made in bounded memory, and the same seed gives the same store."""
     from codesign.data.synth import generate_wafers

@@ -171,7 +171,7 @@ def _generate_batch(rng: np.random.Generator, n: int, cfg: SynthConfig, points: 
     return np.minimum(calq, cfg.saturation)
 
 
-def generate_wafers(cfg: SynthConfig, n: int, seed: int, progress: bool = False) -> np.ndarray:
+def generate_wafers(cfg: SynthConfig, n: int, seed: int, *, progress: bool = False) -> np.ndarray:
     """``n`` synthetic wafers, (n, 48) int64 CALQ, none below ``min_wafer_sum``; deterministic per seed."""
     if n <= 0:
         raise ValueError(f"number of wafers must be positive, got {n}")

@@ -155,7 +155,7 @@ def check_supported(algorithm: str, elinks: int) -> None:
                          f"sends idle words at {elinks})")
 
 
-def run_algorithm(algorithm: str, calq: np.ndarray, mux: TcMux, settings: EcontSettings,
+def run_algorithm(algorithm: str, calq: np.ndarray, mux: TcMux, *, settings: EcontSettings,
                   back_end: BackEnd = BackEnd()) -> ChipOutput:
     """Frames and reconstruction of one algorithm (``ALGORITHMS``) for (n, 48) CALQ wafers."""
     check_supported(algorithm, settings.elinks)
@@ -166,13 +166,14 @@ def run_algorithm(algorithm: str, calq: np.ndarray, mux: TcMux, settings: EcontS
     counter = bx_counter(len(calq), settings.first_bx)
     if algorithm == "threshold-sum":
         thresholds = np.broadcast_to(np.asarray(settings.threshold, dtype=np.int64), (N_TC,))
-        frames, reco, extra = threshold_sum(chip, counter, settings, mux.to_chip(thresholds[None])[0], back_end)
+        frames, reco, extra = threshold_sum(chip, counter, settings, thresholds=mux.to_chip(thresholds[None])[0],
+                                            back_end=back_end)
     elif algorithm == "best-choice":
-        frames, reco, extra = best_choice(chip, counter, settings, back_end)
+        frames, reco, extra = best_choice(chip, counter, settings, back_end=back_end)
     elif algorithm == "repeater":
         frames, reco, extra = repeater(chip, counter, settings)
     else:
-        frames, reco, extra = super_trigger_cells(chip, counter, settings, STC_TYPES[algorithm])
+        frames, reco, extra = super_trigger_cells(chip, counter, settings, stc=STC_TYPES[algorithm])
     return ChipOutput(algorithm, settings, frames, mux.from_chip(reco), extra)
 
 
@@ -183,7 +184,7 @@ def _shifted(chip: np.ndarray, drop_lsb: int) -> np.ndarray:
     return np.minimum(chip >> drop_lsb, SHIFTED_MAX)
 
 
-def threshold_sum(chip: np.ndarray, counter: np.ndarray, settings: EcontSettings, thresholds: np.ndarray,
+def threshold_sum(chip: np.ndarray, counter: np.ndarray, settings: EcontSettings, *, thresholds: np.ndarray,
                   back_end: BackEnd) -> Result:
     """Cells at or above their threshold: 3-bit type, then up to 7 addresses or the 48-bit map, 7-bit
     charges (4E3M after DropLSB) in ascending TC order; the 8-bit sum of the cells not sent."""
@@ -225,7 +226,7 @@ def threshold_sum(chip: np.ndarray, counter: np.ndarray, settings: EcontSettings
     return frames, reco, extra
 
 
-def best_choice(chip: np.ndarray, counter: np.ndarray, settings: EcontSettings, back_end: BackEnd) -> Result:
+def best_choice(chip: np.ndarray, counter: np.ndarray, settings: EcontSettings, *, back_end: BackEnd) -> Result:
     """The chip's Best-Choice: the largest (CALQ >> DropLSB) by the Batcher network, cells at their
     addresses (6 bits each below 8 cells, else a 48-bit map), 7-bit 4E3M charges in ascending address
     order with the zero-valued ones left out (the chip's quirk), the 8-bit sum of the cells not sent."""
@@ -265,7 +266,7 @@ def _literal_best_choice(reco: np.ndarray, selected: np.ndarray) -> np.ndarray:
 
 
 def super_trigger_cells(chip: np.ndarray, counter: np.ndarray, settings: EcontSettings,
-                        stc: SuperCellType) -> Result:
+                        *, stc: SuperCellType) -> Result:
     """Sums of 2x2 (or 4x4) groups with the index of each group's largest cell (ties: the highest index);
     4-bit header, all indices, then all sums; the back end puts each sum on its largest cell (CTC4_7, which
     sends no index, spreads it evenly)."""

@@ -80,7 +80,7 @@ def _check_pairs(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return normalise(a, "a"), normalise(b, "b")
 
 
-def exact_emd(a: np.ndarray, b: np.ndarray, n_jobs: int | None = None, progress: bool = False) -> np.ndarray:
+def exact_emd(a: np.ndarray, b: np.ndarray, n_jobs: int | None = None, *, progress: bool = False) -> np.ndarray:
     """EMD between row i of ``a`` and row i of ``b`` for every i.
 
     Parameters
@@ -182,7 +182,7 @@ def distinct_pairs(rng: np.random.Generator, n_wafers: int, n_pairs: int) -> tup
     return first, (first + rng.integers(1, n_wafers, n_pairs)) % n_wafers
 
 
-def reference_emds(calq: np.ndarray, n_pairs: int, seed: int, n_jobs: int | None = None) -> dict[str, np.ndarray]:
+def reference_emds(calq: np.ndarray, n_pairs: int, seed: int, *, n_jobs: int | None = None) -> dict[str, np.ndarray]:
     """The two scales a compressor is judged against: EMD of random pairs of distinct wafers and EMD of
     each wafer against a uniform wafer (``n_pairs`` of each, drawn with ``seed``)."""
     ia, ib = distinct_pairs(np.random.default_rng(seed), len(calq), n_pairs)

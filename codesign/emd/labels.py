@@ -48,7 +48,7 @@ def _neighbours() -> list[np.ndarray]:
     return [np.flatnonzero((dist[i] > 0) & (dist[i] < 2.01)) for i in range(N_TC)]
 
 
-def perturb(rng: np.random.Generator, wafers: np.ndarray, others: np.ndarray, mode: np.ndarray,
+def perturb(rng: np.random.Generator, wafers: np.ndarray, others: np.ndarray, *, mode: np.ndarray,
             strength: np.ndarray) -> np.ndarray:
     """Degrade unit-sum ``wafers`` (n, 48) and return unit-sum copies.
 
@@ -82,7 +82,7 @@ def perturb(rng: np.random.Generator, wafers: np.ndarray, others: np.ndarray, mo
     return normalise(out, "perturbed wafers")
 
 
-def make_pair_labels(calq: np.ndarray, n_random: int, n_perturbed: int, seed: int,
+def make_pair_labels(calq: np.ndarray, n_random: int, n_perturbed: int, *, seed: int,
                      n_jobs: int | None = None, progress: bool = False) -> PairLabels:
     """Draw ``n_random`` random pairs and ``n_perturbed`` wafer-vs-degraded pairs and label them."""
     rng = np.random.default_rng(seed)
@@ -91,7 +91,7 @@ def make_pair_labels(calq: np.ndarray, n_random: int, n_perturbed: int, seed: in
     pa, partner = distinct_pairs(rng, len(unit), n_perturbed)
     mode = rng.integers(0, len(PERTURBATIONS), n_perturbed)
     strength = np.exp(rng.uniform(np.log(_MIN_STRENGTH), 0.0, n_perturbed))
-    perturbed = perturb(rng, unit[pa], unit[partner], mode, strength)
+    perturbed = perturb(rng, unit[pa], unit[partner], mode=mode, strength=strength)
     mixed = mode == PERTURBATIONS.index("mix")
     a = np.concatenate([unit[ia], unit[pa]])
     b = np.concatenate([unit[ib], perturbed])
@@ -105,7 +105,7 @@ def make_pair_labels(calq: np.ndarray, n_random: int, n_perturbed: int, seed: in
     )
 
 
-def cache_key(calq: np.ndarray, n_random: int, n_perturbed: int, seed: int) -> str:
+def cache_key(calq: np.ndarray, n_random: int, n_perturbed: int, *, seed: int) -> str:
     digest = hashlib.sha256(np.ascontiguousarray(calq, dtype=np.int64).tobytes())
     digest.update(f"{n_random},{n_perturbed},{seed},v{_LABELS_VERSION}".encode())
     return digest.hexdigest()
@@ -126,17 +126,17 @@ def read_pair_labels(path: str | Path) -> PairLabels:
         return PairLabels(**{name: f[name][...] for name in ("a", "b", "emd", "kind", "idx_a", "idx_b")})
 
 
-def cached_pair_labels(path: str | Path, calq: np.ndarray, n_random: int, n_perturbed: int, seed: int,
+def cached_pair_labels(path: str | Path, calq: np.ndarray, n_random: int, *, n_perturbed: int, seed: int,
                        n_jobs: int | None = None, progress: bool = False) -> PairLabels:
     """Labels for these wafers and settings, read from ``path`` if it already holds them, else computed
     and written there (a file made from other wafers or settings is recomputed and replaced)."""
     path = Path(path)
-    key = cache_key(calq, n_random, n_perturbed, seed)
+    key = cache_key(calq, n_random, n_perturbed, seed=seed)
     if path.is_file():
         with h5py.File(path, "r") as f:
             hit = f.attrs.get("key") == key
         if hit:
             return read_pair_labels(path)
-    labels = make_pair_labels(calq, n_random, n_perturbed, seed, n_jobs=n_jobs, progress=progress)
+    labels = make_pair_labels(calq, n_random, n_perturbed, seed=seed, n_jobs=n_jobs, progress=progress)
     write_pair_labels(path, labels, key=key, seed=seed, n_random=n_random, n_perturbed=n_perturbed)
     return labels

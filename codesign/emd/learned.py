@@ -91,7 +91,7 @@ def relative_error_loss(floor: float):
     return loss
 
 
-def predict_emd(model: keras.Model, a: np.ndarray, b: np.ndarray, batch_size: int = 4096) -> np.ndarray:
+def predict_emd(model: keras.Model, a: np.ndarray, b: np.ndarray, *, batch_size: int = 4096) -> np.ndarray:
     """Row-wise learned EMD of two (n, 48) arrays."""
     a = np.asarray(a, dtype=np.float32)
     b = np.asarray(b, dtype=np.float32)

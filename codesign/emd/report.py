@@ -31,7 +31,7 @@ class EvalSet:
     true: np.ndarray
 
 
-def evaluation_sets(name: str, calq: np.ndarray, split: tuple[float, float, float], seed: int,
+def evaluation_sets(name: str, calq: np.ndarray, split: tuple[float, float, float], *, seed: int,
                     n_pairs: int = 3000) -> list[EvalSet]:
     test = calq[split_indices(len(calq), split, seed=seed).test]
     labels = make_pair_labels(test, n_pairs, 2 * n_pairs, seed=seed + 999)
@@ -102,7 +102,7 @@ def _markdown(results: dict[str, Any], speed: dict[str, float] | None) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_report(out_dir: str | Path, sets: list[EvalSet], results: dict[str, Any], preds: dict[str, np.ndarray],
+def write_report(out_dir: str | Path, sets: list[EvalSet], results: dict[str, Any], *, preds: dict[str, np.ndarray],
                  speed: dict[str, float] | None = None) -> None:
     out = Path(out_dir)
     write_json(out / "report.json", {"sets": results, "speed": speed or {}})

@@ -41,7 +41,7 @@ class Shard:
         return f"shard_{self.index:05d}.h5"
 
 
-def plan_shards(n_random: int, n_perturbed: int, shard_size: int, seed: int) -> list[Shard]:
+def plan_shards(n_random: int, n_perturbed: int, shard_size: int, *, seed: int) -> list[Shard]:
     """Shards of at most ``shard_size`` pairs, random pairs first, each with a seed from ``(seed, index)``."""
     if shard_size < 1:
         raise ValueError(f"shard_size must be positive, got {shard_size}")
@@ -66,11 +66,11 @@ def _has_key(path: Path, key: str) -> bool:
 def label_shard(calq: np.ndarray, shard: Shard, out_dir: str | Path) -> dict[str, Any]:
     """Compute one shard (exact EMD in this process) unless its file is already there; returns timing."""
     path = Path(out_dir) / shard.name
-    key = cache_key(calq, shard.n_random, shard.n_perturbed, shard.seed)
+    key = cache_key(calq, shard.n_random, shard.n_perturbed, seed=shard.seed)
     start = time.perf_counter()
     computed = not _has_key(path, key)
     if computed:
-        labels = make_pair_labels(calq, shard.n_random, shard.n_perturbed, shard.seed, n_jobs=1)
+        labels = make_pair_labels(calq, shard.n_random, shard.n_perturbed, seed=shard.seed, n_jobs=1)
         write_pair_labels(path, labels, key=key, seed=shard.seed, shard=shard.index)
     return {"shard": shard.index, "pairs": shard.n_random + shard.n_perturbed, "computed": computed,
             "seconds": time.perf_counter() - start}
@@ -97,14 +97,14 @@ def write_index(out_dir: str | Path, shards: list[Shard]) -> Path:
     return out / INDEX
 
 
-def sharded_pair_labels(client: Any, calq: np.ndarray, n_random: int, n_perturbed: int, seed: int,
+def sharded_pair_labels(client: Any, calq: np.ndarray, n_random: int, *, n_perturbed: int, seed: int,
                         out_dir: str | Path, shard_size: int = 5000, progress: bool = True) -> dict[str, Any]:
     """Label pairs on the Dask cluster behind ``client`` into ``out_dir``; returns a throughput summary."""
     from distributed import as_completed
 
     out = Path(out_dir).resolve()
     out.mkdir(parents=True, exist_ok=True)
-    shards = plan_shards(n_random, n_perturbed, shard_size, seed)
+    shards = plan_shards(n_random, n_perturbed, shard_size, seed=seed)
     start = time.perf_counter()
     wafers = client.scatter(calq, broadcast=True, hash=False)
     run = uuid.uuid4().hex[:8]  # keys unique per call: a key reused while the last call's are released is lost

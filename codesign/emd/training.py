@@ -77,7 +77,7 @@ def training_pairs(cfg: EmdTrainingConfig, label_dir: Path, progress: bool = Tru
         for part, scale in (("train", 1.0), ("val", cfg.val_fraction_of_pairs)):
             parts[part].append(cached_pair_labels(
                 label_dir / _label_name(src, part), wafers[part], int(src.n_random * scale),
-                int(src.n_perturbed * scale), seed=cfg.seed + 100 * k + (part == "val"), progress=progress))
+                n_perturbed=int(src.n_perturbed * scale), seed=cfg.seed + 100 * k + (part == "val"), progress=progress))
     return {part: _concat(labels) for part, labels in parts.items()}
 
 
@@ -98,14 +98,15 @@ def train_learned_emd(spec: LearnedEmdSpec, out_dir: str | Path, progress: bool 
     model = build_learned_emd(spec.model, cfg.seed)
     model.compile(keras.optimizers.Adam(cfg.learning_rate), loss=relative_error_loss(cfg.loss_floor))
     history = fit_resumable(model, [pairs["train"].a, pairs["train"].b], pairs["train"].emd.astype("float32"),
-                            ([pairs["val"].a, pairs["val"].b], pairs["val"].emd.astype("float32")), out,
-                            cfg.epochs, cfg.batch_size, cfg.patience, progress)
+                            validation_data=([pairs["val"].a, pairs["val"].b],
+                                             pairs["val"].emd.astype("float32")), out_dir=out,
+                            epochs=cfg.epochs, batch_size=cfg.batch_size, patience=cfg.patience, progress=progress)
     save_learned_emd(model, spec, out, history=history,
                      n_train_pairs=len(pairs["train"]), n_val_pairs=len(pairs["val"]))
     return model
 
 
-def save_learned_emd(model: Any, spec: LearnedEmdSpec, out_dir: Path, history: dict[str, list[float]],
+def save_learned_emd(model: Any, spec: LearnedEmdSpec, out_dir: Path, *, history: dict[str, list[float]],
                      **meta: Any) -> None:
     with atomic_path(out_dir / MODEL_FILE) as tmp:
         model.save(tmp)

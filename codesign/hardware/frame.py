@@ -87,7 +87,7 @@ class FrameFormat:
 
 
 def pack_frames(latents: np.ndarray, sum_codes: np.ndarray, fmt: FrameFormat,
-                sparse: Sequence[int | None] | None = None) -> list[int]:
+                *, sparse: Sequence[int | None] | None = None) -> list[int]:
     """(n, n_latents) unsigned latent integers and (n,) sum codes -> n frames as Python integers. With a
     hybrid format, ``sparse[i]`` is wafer i's packed cells when it goes in sparse mode, else None."""
     latents = np.asarray(latents, dtype=np.int64)
@@ -139,7 +139,7 @@ def chip_frame_problem(fmt: FrameFormat) -> str | None:
     return None
 
 
-def pack_chip_frames(latents: np.ndarray, sum_codes: np.ndarray, fmt: FrameFormat, first_bx: int = 0) -> list[int]:
+def pack_chip_frames(latents: np.ndarray, sum_codes: np.ndarray, fmt: FrameFormat, *, first_bx: int = 0) -> list[int]:
     """Frames as the ECON-T chip sends them (wafer i at bunch crossing ``first_bx + i``), as integers whose
     most significant bit is sent first."""
     problem = chip_frame_problem(fmt)

@@ -106,7 +106,7 @@ def hls_config(model: Any, cfg: EncoderConfig, settings: HlsSettings) -> tuple[A
     return model, config
 
 
-def write_hls_project(model: Any, cfg: EncoderConfig, settings: HlsSettings, out_dir: str | Path,
+def write_hls_project(model: Any, cfg: EncoderConfig, settings: HlsSettings, *, out_dir: str | Path,
                       config: dict[str, Any] | None = None) -> Any:
     """Write the hls4ml project (io_parallel) into ``out_dir`` and return the hls4ml model graph; ``config``
     replaces the derived hls4ml configuration (``hls_config``), e.g. one edited by hand."""
@@ -151,7 +151,7 @@ class CsimCheck:
                 f"{self.n_latents} latents differ")
 
 
-def check_csim(hls_model: Any, model: Any, cfg: EncoderConfig, calq: np.ndarray, source: str) -> CsimCheck:
+def check_csim(hls_model: Any, model: Any, cfg: EncoderConfig, *, calq: np.ndarray, source: str) -> CsimCheck:
     """Run ``calq`` through the on-chip conversion into Keras and the compiled C simulation; raise
     ``VerificationError`` if any latent integer differs."""
     x = encoder_inputs(onchip_convert(calq).inputs, cfg)

@@ -97,8 +97,8 @@ def regular_format(kifs: np.ndarray) -> tuple[int, int]:
     return int(i.max() + f.max()), int(f.max())
 
 
-def write_rtl(model: Any, cfg: EncoderConfig, out_dir: str | Path, clock_period_ns: float = 25.0,
-              latency_cutoff: float = 5.0, calq_bits: int = 22, vhdl: bool = False, *,
+def write_rtl(model: Any, cfg: EncoderConfig, out_dir: str | Path, *, clock_period_ns: float = 25.0,
+              latency_cutoff: float = 5.0, calq_bits: int = 22, vhdl: bool = False,
               force: bool = False) -> RtlInfo:
     """Generate the RTL folder for ``model`` and return what ``rtl.json`` records. An existing ``out_dir``
     is replaced only if codesign wrote it (or ``force``)."""
@@ -126,7 +126,7 @@ def write_rtl(model: Any, cfg: EncoderConfig, out_dir: str | Path, clock_period_
 
 
 def write_reconfigurable_rtl(cfg: EncoderConfig, out_dir: str | Path, clock_period_ns: float = 25.0,
-                             calq_bits: int = 22, tmr: bool = False, *, reuse: int = 1,
+                             *, calq_bits: int = 22, tmr: bool = False, reuse: int = 1,
                              force: bool = False) -> RtlInfo:
     """RTL folder of the run-time reconfigurable encoder (``codesign.hardware.reconfig``) behind the same top;
     ``tmr`` triplicates the configuration register with majority voting and self-correction. ``reuse`` R

@@ -96,10 +96,11 @@ def encode(model: Any, cfg: EncoderConfig, calq: np.ndarray) -> EncodedWafers:
         return EncodedWafers(latents, words.sum_code, sparse, pack_frames(latents, words.sum_code, fmt), chip, fmt)
     payloads = fmt.cell_coding.pack(*best_cells(words.inputs, fmt.sparse_cells))
     mixed = [p if s else None for p, s in zip(payloads, sparse, strict=True)]
-    return EncodedWafers(latents, words.sum_code, sparse, pack_frames(latents, words.sum_code, fmt, mixed), None, fmt)
+    return EncodedWafers(latents, words.sum_code, sparse, pack_frames(latents, words.sum_code, fmt, sparse=mixed),
+                         None, fmt)
 
 
-def make_vectors(model: Any, cfg: EncoderConfig, real_calq: np.ndarray, calq_bits: int = 22,
+def make_vectors(model: Any, cfg: EncoderConfig, real_calq: np.ndarray, *, calq_bits: int = 22,
                  seed: int = 0) -> Vectors:
     real_calq = np.asarray(real_calq, dtype=np.int64)
     if real_calq.size and real_calq.max() >= 1 << calq_bits:

@@ -90,7 +90,7 @@ def repair_backup(backup: Path, log: Path) -> None:
         log.write_text("".join(lines[: epoch + 1]))  # header + one row per finished epoch
 
 
-def fit_resumable(model: Any, x: Any, y: Any, validation_data: tuple[Any, Any], out_dir: str | Path, epochs: int,
+def fit_resumable(model: Any, x: Any, y: Any, *, validation_data: tuple[Any, Any], out_dir: str | Path, epochs: int,
                   batch_size: int, patience: int, progress: bool = True) -> dict[str, list[float]]:
     """Fit on arrays ``x, y`` or on a ``keras.utils.PyDataset`` ``x`` (``y`` None, it makes its own batches).
     ``progress``: a bar per epoch (else one line per epoch); nothing with ``--quiet``."""

@@ -114,9 +114,10 @@ def _run_points(sweep: Sweep, out: Path, points: list[Point], stages: tuple[str,
     opts, points_dir = sweep.options, (out / "points").resolve()
     run = uuid.uuid4().hex[:8]  # task keys unique per run, as a shared scheduler may remember old ones
     with open_client(opts.cluster, scheduler) as client:
-        futures = [client.submit(run_point, p, str(points_dir), stages, opts.evaluation, opts.synth_module,
-                                 opts.cluster.threads_per_worker, (previous or {}).get(p.id),
-                                 key=f"point-{p.id}-{run}", pure=False) for p in points]
+        futures = [client.submit(run_point, p, str(points_dir), stages, evaluation=opts.evaluation,
+                                 synth_module=opts.synth_module, threads=opts.cluster.threads_per_worker,
+                                 previous=(previous or {}).get(p.id), key=f"point-{p.id}-{run}", pure=False)
+                   for p in points]
         for future in as_completed(futures):
             row = future.result()
             bar.set_postfix_str(f"{row['id']} {row['status']}")
@@ -135,7 +136,7 @@ def sweep_rows(sweep: Sweep, out_dir: str | Path) -> list[dict[str, Any]]:
 
 
 def run_sweep(sweep: Sweep, out_dir: str | Path, scheduler: str | None = None,
-              progress: bool = True) -> list[dict[str, Any]]:
+              *, progress: bool = True) -> list[dict[str, Any]]:
     """Run every unfinished point of ``sweep`` on Dask; return all rows (this run's and earlier ones'). With
     ``synthesis: front`` the synthesis stages run afterwards on the points near the front of mean EMD vs
     da4ml's LUT estimate only (a restarted sweep finds the same ones)."""

@@ -28,7 +28,7 @@ def pareto_front(rows: list[dict[str, Any]], cost: str, quality: str = QUALITY) 
     return front
 
 
-def near_front(rows: list[dict[str, Any]], cost: str, margin: float, quality: str = QUALITY) -> list[dict[str, Any]]:
+def near_front(rows: list[dict[str, Any]], cost: str, margin: float, *, quality: str = QUALITY) -> list[dict[str, Any]]:
     """Rows that no other row beats by more than ``margin`` (a fraction) in both cost and quality: the front
     itself (``margin`` 0) and the points close enough to it that an estimate of the cost may misorder them."""
     usable = [r for r in rows if r.get(cost) is not None and r.get(quality) is not None]

@@ -95,8 +95,8 @@ def _output_to(path: Path) -> Iterator[None]:
         yield
 
 
-def run_point(point: Point, out_dir: str | Path, stages: tuple[str, ...], evaluation: Any, synth_module: str = "core",
-              threads: int = 1, previous: dict[str, Any] | None = None) -> dict[str, Any]:
+def run_point(point: Point, out_dir: str | Path, stages: tuple[str, ...], *, evaluation: Any,
+              synth_module: str = "core", threads: int = 1, previous: dict[str, Any] | None = None) -> dict[str, Any]:
     """Run ``stages`` of one point in ``out_dir/ID`` and return its result row (also written to disk);
     ``previous`` is the row of its earlier stages (synthesis after the front was found)."""
     folder = Path(out_dir) / point.id

@@ -54,7 +54,7 @@ async def _stream_and_check(dut, rtl: RtlInfo, vectors_dir: str, idle_seed: int 
     await drive(dut, words)
     await monitor
     await FallingEdge(dut.clk)  # leave the monitor's read-only phase before driving again
-    check_frames(seen, expected, issue_edges, rtl.latency_cycles)
+    check_frames(seen, expected, issue_edges, latency=rtl.latency_cycles)
     return len(seen)
 
 

@@ -74,7 +74,7 @@ def _lean(runner: Any) -> Any:
 
 
 def run_simulation(rtl_dir: str | Path, vectors_dir: str | Path, simulator: str = "icarus",
-                   build_dir: str | Path | None = None, waves: bool = False, testbench: str = TESTBENCH,
+                   *, build_dir: str | Path | None = None, waves: bool = False, testbench: str = TESTBENCH,
                    extra_env: dict[str, str] | None = None, frame: str = "project") -> SimResult:
     """Build ``rtl_dir`` with ``simulator``, run every cocotb test of ``testbench``, raise ``SimulationFailed``
     on a failure. ``extra_env`` reaches the testbench (e.g. configuration images). ``frame="chip"`` builds

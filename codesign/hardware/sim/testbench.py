@@ -73,7 +73,7 @@ async def monitor_frames(dut, n_edges: int, seen: list[tuple[int, int]]) -> None
             seen.append((edge, int(dut.frame.value)))
 
 
-def check_frames(seen: list[tuple[int, int]], expected: list[int], issue_edges: list[int], latency: int) -> None:
+def check_frames(seen: list[tuple[int, int]], expected: list[int], issue_edges: list[int], *, latency: int) -> None:
     assert len(seen) == len(expected), f"{len(seen)} frames out for {len(expected)} wafers in"
     bad = [i for i, ((_, got), want) in enumerate(zip(seen, expected, strict=True)) if got != want]
     assert not bad, f"{len(bad)} wrong frames, first at vector {bad[0]}: {seen[bad[0]][1]:#x} != {expected[bad[0]]:#x}"
@@ -114,7 +114,7 @@ async def stream_every_vector_back_to_back(dut):
     monitor = cocotb.start_soon(monitor_frames(dut, len(words) + rtl.latency_cycles + 2, seen))
     await drive(dut, words)
     await monitor
-    check_frames(seen, expected, issue_edges, rtl.latency_cycles)
+    check_frames(seen, expected, issue_edges, latency=rtl.latency_cycles)
     dut._log.info("%d wafers bit-exact, latency %d cycles", len(seen), rtl.latency_cycles)
 
 
@@ -130,4 +130,4 @@ async def stream_with_idle_cycles(dut):
     monitor = cocotb.start_soon(monitor_frames(dut, len(words) + rtl.latency_cycles + 2, seen))
     await drive(dut, words)
     await monitor
-    check_frames(seen, expected[:n], issue_edges, rtl.latency_cycles)
+    check_frames(seen, expected[:n], issue_edges, latency=rtl.latency_cycles)
