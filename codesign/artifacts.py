@@ -28,7 +28,8 @@ from typing import Any
 
 from codesign.errors import InputError
 
-OUTPUT_MARKER = ".codesign-output"  # in every folder atomic_dir writes: it may be replaced as a whole
+OUTPUT_MARKER = ".codesign-output"  # in every folder atomic_dir writes: the entries it wrote, one per line
+_MARKER_HEAD = "written by codesign; a rewrite replaces the entries listed below and keeps any others\n"
 
 
 class OutputError(InputError):
@@ -126,8 +127,12 @@ def _remove_stale(paths: Iterator[Path]) -> None:
 
 
 def check_replaceable(path: Path, force: bool = False) -> None:
-    """Refuse to replace ``path`` unless it is missing, an empty folder, a folder the framework wrote, or
-    ``force`` is given."""
+    """Refuse to replace ``path`` unless it is missing, an empty folder, a folder the framework wrote (whose
+    other entries a rewrite keeps: ``atomic_dir``), or ``force`` is given."""
+    cwd = Path.cwd().resolve()
+    if path.resolve() == cwd or path.resolve() in cwd.parents:  # the shell would be left in a deleted folder
+        raise OutputError(f"{path}: is the current folder or holds it; the output folder is replaced by a new one, "
+                          "so name a folder inside it (e.g. --out vectors)")
     if not path.exists() or force:
         return
     check_output(path, folder=True)
@@ -136,10 +141,32 @@ def check_replaceable(path: Path, force: bool = False) -> None:
                           "delete; choose a new or empty folder, or pass --force to replace it")
 
 
+def _written_entries(folder: Path) -> set[str] | None:
+    """What an earlier ``atomic_dir`` wrote into ``folder`` (None: a marker without a list, all of it)."""
+    lines = (folder / OUTPUT_MARKER).read_text().splitlines()
+    return set(lines[1:]) if lines and lines[0] + "\n" == _MARKER_HEAD else None
+
+
+def _keep_foreign(path: Path, tmp: Path) -> None:
+    """Move the entries of ``path`` that codesign did not write (a user's notes, a simulator's build) into
+    the new folder ``tmp``; refuse, moving nothing, when the new output has one of their names."""
+    written = _written_entries(path) if (path / OUTPUT_MARKER).is_file() else set()
+    if written is None:
+        return
+    foreign = [e for e in path.iterdir() if e.name not in written and e.name != OUTPUT_MARKER]
+    clashes = sorted(e.name for e in foreign if (tmp / e.name).exists())
+    if clashes:
+        raise OutputError(f"{path}: holds {clashes}, not written by codesign, which the new output would replace; "
+                          "move them away or pass --force")
+    for entry in foreign:
+        os.replace(entry, tmp / entry.name)
+
+
 @contextlib.contextmanager
 def atomic_dir(path: str | Path, force: bool = False) -> Iterator[Path]:
-    """Yield a temporary folder next to ``path``; it replaces ``path`` (and all it held) on success. Only a
-    missing or empty ``path`` or one that an earlier ``atomic_dir`` wrote is replaced (``check_replaceable``),
+    """Yield a temporary folder next to ``path``; on success it replaces what an earlier run wrote into
+    ``path`` and keeps every other entry (moved into the new folder; all of it goes with ``force``). Only a
+    missing or empty ``path`` or one that an earlier ``atomic_dir`` wrote is used (``check_replaceable``),
     checked before the work starts."""
     path = Path(path).absolute()
     check_replaceable(path, force)
@@ -149,9 +176,12 @@ def atomic_dir(path: str | Path, force: bool = False) -> Iterator[Path]:
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
     os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes 0700; give the folder the user's usual mode
     try:
-        (tmp / OUTPUT_MARKER).write_text("written by codesign; the whole folder is replaced when rewritten\n")
         yield tmp
+        names = sorted(e.name for e in tmp.iterdir())
+        (tmp / OUTPUT_MARKER).write_text(_MARKER_HEAD + "".join(f"{name}\n" for name in names))
         if path.exists():
+            if not force:
+                _keep_foreign(path, tmp)
             old = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".old", dir=path.parent))
             os.replace(path, old / path.name)
             os.replace(tmp, path)

@@ -236,3 +236,39 @@ def test_output_folders_and_files_get_the_users_usual_mode(tmp_path):
         os.umask(old)
     assert stat.S_IMODE((tmp_path / "rtl").stat().st_mode) == 0o755
     assert stat.S_IMODE((tmp_path / "rtl" / "a.v").stat().st_mode) == 0o644
+
+
+def test_a_rewrite_keeps_what_the_user_added_to_an_output_folder(tmp_path):
+    """Audit rerun: `vectors --out .` twice with a thesis.tex (and a simulator's build folder) added between
+    the runs deleted them; a rewrite now replaces only what codesign wrote."""
+    from codesign.artifacts import OutputError, atomic_dir
+
+    out = tmp_path / "rtl"
+    with atomic_dir(out) as tmp:
+        (tmp / "rtl.json").write_text("1")
+    (out / "thesis.tex").write_text("mine")
+    (out / "sim_icarus").mkdir()
+    (out / "sim_icarus" / "results.xml").write_text("<x/>")
+    with atomic_dir(out) as tmp:
+        (tmp / "rtl.json").write_text("2")
+    assert (out / "rtl.json").read_text() == "2" and (out / "thesis.tex").read_text() == "mine"
+    assert (out / "sim_icarus" / "results.xml").is_file()
+    with pytest.raises(OutputError, match="thesis.tex"), atomic_dir(out) as tmp:  # the new output has its name
+        (tmp / "thesis.tex").write_text("generated")
+    assert (out / "thesis.tex").read_text() == "mine" and (out / "rtl.json").read_text() == "2"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["rtl"]  # no temporary left behind
+    with atomic_dir(out, force=True) as tmp:
+        (tmp / "rtl.json").write_text("3")
+    assert not (out / "thesis.tex").exists()
+
+
+def test_the_current_folder_is_never_replaced(tmp_path, monkeypatch, capsys):
+    """`vectors --out .` replaced the shell's working folder by a new one (the shell was left in a deleted
+    folder); it is refused, as is any folder holding the current one."""
+    (tmp_path / "work").mkdir()
+    monkeypatch.chdir(tmp_path / "work")
+    model = str(Path(__file__).parents[1] / "models" / "reference" / "econt_2elink_hybrid")
+    for out in (".", ".."):
+        assert main(["vectors", "--model", model, "--out", out, "--n-wafers", "3"]) == 2
+        assert "is the current folder or holds it" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["work"] and not any((tmp_path / "work").iterdir())
