@@ -29,12 +29,12 @@ from codesign.data.stats import wafer_stats, write_comparison
 from codesign.data.synth import generate_wafers, load_synth_config
 from codesign.document import Document
 from codesign.emd.exact import reference_emds
+from codesign.paths import MODELS_DIR
 from codesign.plots import EMD_AXIS, OVERFLOW, figure, with_overflow
 from codesign.progress import Stages
 
-ROOT = Path(__file__).resolve().parents[1]
-DEMO_SPEC = ROOT / "models" / "econt_demo.yaml"
-REFERENCE_MODEL = ROOT / "models" / "reference" / "econt_5elink_hybrid"
+DEMO_SPEC = MODELS_DIR / "econt_demo.yaml"
+REFERENCE_MODEL = MODELS_DIR / "reference" / "econt_5elink_hybrid"
 HARDWARE_WAFERS = 400  # real wafers for the HLS check, the vectors and the simulation (plus corner cases)
 ENERGY_WAFERS = 100
 

@@ -34,10 +34,10 @@ from codesign.models.encoder import encoder_inputs
 from codesign.models.fit import TrainingFailed, fit_resumable
 from codesign.models.losses import combined_loss
 from codesign.models.store import AE_FILE, SPEC_FILE, save_encoder
+from codesign.paths import PROJECT_ROOT
 
 JOINT_FILE = "joint.keras"  # the autoencoder after the joint fit, while the decoder stage runs
 JOINT_HISTORY_FILE = "joint_history.json"
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 
 def load_ae_spec(path: str | Path) -> AutoencoderSpec:

@@ -8,7 +8,7 @@ import ast
 from pathlib import Path
 
 PACKAGE = Path(__file__).parents[1] / "codesign"
-STAGES = ["errors", "progress", "artifacts", "plots", "document", "tools", "config", "data", "emd", "econt",
+STAGES = ["errors", "paths", "progress", "artifacts", "plots", "document", "tools", "config", "data", "emd", "econt",
           "models", "baselines", "training", "evaluation", "chip_scan", "hardware", "asic", "sweep", "api", "demo",
           "cli"]
 # (importing file, imported stage): Keras layers and the resumable fit used by both the learned EMD and the

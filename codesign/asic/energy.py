@@ -25,12 +25,21 @@ from codesign.artifacts import provenance, write_json, write_text
 from codesign.errors import InputError, VerificationError
 from codesign.hardware.rtl import RtlInfo
 from codesign.hardware.vectors import read_vectors
-from codesign.tools import require, run_tool, verilator_env
+from codesign.tools import ToolNotFoundError, require, run_tool, verilator_env
 
 FJ_PER_TOGGLE_65NM = 5.0
 FJ_PER_FLIP_FLOP_CLOCK = 2.0
 CLOCK_MHZ = 40.0
-SIMCELLS = Path("/usr/share/yosys/simcells.v")
+
+
+def simcells() -> Path:
+    """Yosys' simulation models of its generic cells, from the installation the ``yosys`` on PATH belongs
+    to (PREFIX/bin/yosys -> PREFIX/share/yosys/simcells.v)."""
+    yosys = require("yosys", "install Yosys (apt-get install yosys, or `make setup`)")
+    path = Path(yosys).resolve().parent.parent / "share" / "yosys" / "simcells.v"
+    if not path.is_file():
+        raise ToolNotFoundError(f"{path}: Yosys' simcells.v not found beside {yosys}")
+    return path
 
 
 @dataclass(frozen=True)
@@ -148,7 +157,7 @@ def _simulate(simulator: str, netlist: Path, work: Path, timeout: float | None) 
     """Run ``energy_tb.v`` + ``netlist`` in ``work`` (writes frames.hex and activity.vcd)."""
     if simulator == "icarus":
         iverilog = require("iverilog", "install Icarus Verilog (apt-get install iverilog, or `make setup`)")
-        run_tool([iverilog, "-o", "sim.vvp", "-s", "energy_tb", "energy_tb.v", str(netlist), str(SIMCELLS)],
+        run_tool([iverilog, "-o", "sim.vvp", "-s", "energy_tb", "energy_tb.v", str(netlist), str(simcells())],
                  cwd=work, log=work / "iverilog.log", timeout=timeout)
         run_tool(["vvp", "-n", "sim.vvp"], cwd=work, log=work / "vvp.log", timeout=timeout)
         return

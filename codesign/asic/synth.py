@@ -27,9 +27,10 @@ from codesign.asic.reports import (
 from codesign.hardware.rtl import RtlInfo
 from codesign.hardware.sparse_select import BY_TC_MODULE, SPARSE_MODULE
 from codesign.hardware.topgen import CONVERT_MODULE, TOP_MODULE
+from codesign.paths import ASIC_FLOW_DIR
 from codesign.tools import ToolError, require, require_in_env, run_tool
 
-FLOW_DIR = Path(__file__).resolve().parents[2] / "asic_flow"
+FLOW_DIR = ASIC_FLOW_DIR
 # The published ECON-T ASIC (65 nm LP CMOS), for the side-by-side table: the whole chip, not the encoder only.
 ECONT_PUBLISHED = {"area_mm2": 3.6, "power_mW_at_40MHz": 95.0, "energy_nJ_per_inference": 2.4}
 

@@ -22,6 +22,7 @@ import numpy as np
 from codesign.artifacts import atomic_path
 from codesign.data.geometry import N_TC
 from codesign.errors import InputError
+from codesign.paths import SHARED_DATA_DIR
 
 # The real high-pileup development sample: default held-out evaluation and hardware-verification set.
 REFERENCE_FILE = "highpu_dev.csv"
@@ -291,4 +292,4 @@ def real_data_dir() -> Path:
     env = os.environ.get("CODESIGN_DATA_DIR")
     if env:
         return Path(env)
-    return Path(__file__).resolve().parents[2].parent / "shared" / "data" / "hgcal"
+    return SHARED_DATA_DIR

@@ -33,10 +33,10 @@ import numpy as np
 from codesign.config import ConfigError, apply_overrides, from_mapping, read_yaml, to_mapping
 from codesign.data.io import REFERENCE_FILE
 from codesign.models.autoencoder import AutoencoderSpec
+from codesign.paths import PROJECT_ROOT
 
 Stage = Literal["train", "evaluate", "rtl", "asic", "fpga"]
 STAGES: tuple[Stage, ...] = ("train", "evaluate", "rtl", "asic", "fpga")
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
 @dataclass(frozen=True)
