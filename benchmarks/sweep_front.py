@@ -4,7 +4,7 @@ mean EMD vs da4ml's LUT estimate synthesised (``synthesis: front``), both measur
 Prints wall time, points per hour and the number of Yosys runs of each, their ratio, and whether the true
 front (mean EMD vs ASIC area of the synthesised points) of the full sweep is kept by the front-only one.
 
-    python benchmarks/sweep_front.py [--elinks 3 4 5] [--filters 2 4 8] [--epochs 1] [--margin 0.05]
+    python benchmarks/sweep_front.py [--elinks 3 4 5] [--filters 1 2 4] [--epochs 1] [--margin 0.05]
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ def _sweep_file(folder: Path, args: argparse.Namespace, synthesis: str) -> Path:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--elinks", type=int, nargs="+", default=[3, 4, 5])
-    parser.add_argument("--filters", type=int, nargs="+", default=[2, 4, 8])
+    parser.add_argument("--filters", type=int, nargs="+", default=[1, 2, 4])
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--margin", type=float, default=0.05)
     args = parser.parse_args()
