@@ -272,3 +272,31 @@ def test_the_current_folder_is_never_replaced(tmp_path, monkeypatch, capsys):
         assert main(["vectors", "--model", model, "--out", out, "--n-wafers", "3"]) == 2
         assert "is the current folder or holds it" in capsys.readouterr().err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["work"] and not any((tmp_path / "work").iterdir())
+
+
+def test_unreadable_input_and_unwritable_output_name_the_file(tmp_path, monkeypatch, capsys, highpu):
+    """Audit item 5, checkable as root too (root reads mode-000 files): the OS refusal is simulated."""
+    import os
+
+    from codesign.data.io import write_wafers
+
+    write_wafers(tmp_path / "w.csv", highpu[:5])
+    real_open = Path.open
+
+    def deny(self, *args, **kwargs):
+        if self.name == "w.csv":
+            raise PermissionError(13, "Permission denied", str(self))
+        return real_open(self, *args, **kwargs)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(Path, "open", deny)
+        assert main(["data", "stats", str(tmp_path / "w.csv")]) == 2
+    err = capsys.readouterr().err
+    assert "Permission denied" in err and str(tmp_path / "w.csv") in err
+    (tmp_path / "ro").mkdir()
+    real_access = os.access
+    monkeypatch.setattr(os, "access", lambda p, mode: False if Path(p) == tmp_path / "ro" else real_access(p, mode))
+    with pytest.raises(SystemExit) as exit_:  # --out is checked while the arguments are parsed
+        main(["data", "synth", "--n", "5", "--seed", "0", "--out", str(tmp_path / "ro" / "x.csv")])
+    assert exit_.value.code == 2 and not (tmp_path / "ro" / "x.csv").exists()
+    assert f"no permission to write in {tmp_path / 'ro'}" in capsys.readouterr().err
