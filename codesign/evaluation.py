@@ -113,7 +113,7 @@ def _plots(metrics: dict, emds: dict, out: Path, data: str) -> None:
             axes[0].hist(with_overflow(emd, top), bins=np.linspace(0, top, 61), histtype="step",
                          label=f"{name} (mean {emd.mean():.2f})")
             rows = metrics[name]["by_occupancy"]
-            axes[1].plot([(r["lo"] + r["hi"]) / 2 for r in rows], [r["mean_emd"] for r in rows], "o-", label=name)
+            axes[1].plot([(r["lo"] + r["hi"]) / 2 for r in rows], [r["mean_emd"] for r in rows], marker="o", label=name)
         axes[0].set(xlabel=f"EMD(input, reconstruction) {EMD_UNIT}, {OVERFLOW}", ylabel="wafers per bin",
                     title=f"EMD per wafer: {data_label(data)}, {n} wafers")
         axes[1].set(xlabel="occupancy (TCs > 0 per wafer)", ylabel=f"mean {EMD_AXIS}",
