@@ -84,8 +84,7 @@ def iter_wafers(path: str | Path, chunk_rows: int = CSV_CHUNK_ROWS) -> Iterator[
         for start in range(0, len(calq), chunk_rows):
             yield calq[start:start + chunk_rows]
         return
-    for _, values in _csv_chunks(path, chunk_rows):
-        yield values
+    yield from _csv_chunks(path, chunk_rows)
 
 
 def count_wafers(path: str | Path, chunk_rows: int = CSV_CHUNK_ROWS) -> int:
@@ -117,8 +116,8 @@ def _existing_file(path: str | Path) -> Path:
     return path
 
 
-def _csv_chunks(path: Path, chunk_rows: int = CSV_CHUNK_ROWS) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-    """(file line numbers, validated int64 CALQ) per chunk of non-blank rows of a CSV wafer file."""
+def _csv_chunks(path: Path, chunk_rows: int = CSV_CHUNK_ROWS) -> Iterator[np.ndarray]:
+    """Validated int64 CALQ per chunk of non-blank rows of a CSV wafer file (errors name the file's line)."""
     with path.open("rb") as handle:
         if handle.read(len(GZIP_MAGIC)) == GZIP_MAGIC:
             raise WaferFileError(f"{path}: gzip-compressed; decompress it first (gunzip), wafer files are plain CSV")
@@ -161,13 +160,13 @@ def _csv_chunks(path: Path, chunk_rows: int = CSV_CHUNK_ROWS) -> Iterator[tuple[
                              f"{path}: no wafers (only blank lines)")
 
 
-def _parsed(path: Path, lines: list[int], cells: list[list[str]]) -> tuple[np.ndarray, np.ndarray]:
+def _parsed(path: Path, lines: list[int], cells: list[list[str]]) -> np.ndarray:
     numbers = np.array(lines)
     try:
         values = np.array(cells, dtype=np.float64)
     except ValueError:
         _raise_first_unparsable(path, numbers, cells)
-    return numbers, _validated_integers(path, numbers, values)
+    return _validated_integers(path, numbers, values)
 
 
 def _read_csv(path: Path, drop_zero: bool) -> tuple[np.ndarray, int]:
@@ -176,7 +175,7 @@ def _read_csv(path: Path, drop_zero: bool) -> tuple[np.ndarray, int]:
         max_rows = sum(block.count(b"\n") for block in iter(lambda: handle.read(1 << 20), b"")) + 1
     calq = np.empty((max_rows, N_TC), dtype=np.int64)
     n = dropped = 0
-    for _, values in _csv_chunks(path):
+    for values in _csv_chunks(path):
         if drop_zero:
             keep = values.any(axis=1)
             dropped += int(np.count_nonzero(~keep))
