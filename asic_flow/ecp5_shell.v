@@ -1,4 +1,4 @@
-// Pin-limited shell for place and route of {top} on an ECP5 (filled in by codesign/asic/synth.py).
+// Pin-limited shell for place and route of {top} on an ECP5 (filled in by codesign/fpga/synth.py).
 // The design has more I/O bits than the package has pins, so the CALQ bus is loaded through a shift
 // register from one pin and the frame leaves as the parity of a register, which keeps every output bit
 // live; the shell adds {shell_ffs} flip-flops and a parity tree to the counts.

@@ -37,7 +37,7 @@ def main() -> None:
     from codesign.data.splits import split_indices
     from codesign.emd.exact import exact_emd
     from codesign.evaluation import autoencoder_reconstruction
-    from codesign.hardware.frame import FrameFormat
+    from codesign.models.frame import FrameFormat
     from codesign.models.sparse import occupancy
     from codesign.training import held_out_wafers, load_autoencoder
 

@@ -17,14 +17,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from codesign.data.geometry import N_TC
-from codesign.hardware.frame import FrameFormat
 from codesign.models.encoder import EncoderConfig
+from codesign.models.frame import FrameFormat
 from codesign.models.store import AE_FILE, ENCODER_FILE, SPEC_FILE, ModelFolderError, load_encoder_config
+
+if TYPE_CHECKING:  # imported when called: Yosys' flow is not needed to load a model
+    from codesign.asic.synth import AsicReport
 
 
 @dataclass(frozen=True)
@@ -275,7 +278,7 @@ class RtlDesign:
 
         return lint_rtl(self._written().folder)
 
-    def synthesize(self, *, liberty: str | Path | None = None, split: bool = False) -> dict[str, Any]:
+    def synthesize(self, *, liberty: str | Path | None = None, split: bool = False) -> AsicReport:
         """Yosys ASIC synthesis (gate equivalents, or a library's area and OpenSTA timing) into ``asic/``."""
         from codesign.asic.synth import synthesize_asic
 

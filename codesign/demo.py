@@ -176,7 +176,7 @@ def _hardware(out: Path, stages: Stages, seed: int) -> dict[str, Any]:
                 "frame_bits": rtl.frame_bits, "estimated_luts": rtl.estimated_luts},
         "simulation": {"simulator": sim.simulator, "tests": sim.n_tests, "vectors": sim.n_vectors,
                        "build_s": sim.build_seconds, "test_s": sim.test_seconds},
-        "asic": {key: asic[key] for key in ("gate_equivalents", "area_mm2", "cells", "flip_flops")}
+        "asic": {key: getattr(asic.area, key) for key in ("gate_equivalents", "area_mm2", "cells", "flip_flops")}
         | {"energy_nJ_per_inference": energy.energy_nJ_per_inference, "power_mW_at_40MHz": energy.power_mW_at_40MHz},
     }
 

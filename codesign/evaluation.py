@@ -20,13 +20,15 @@ from codesign.data.geometry import N_TC, find_tc_groups
 from codesign.data.onchip import decode_sum, onchip_convert
 from codesign.econt.mux import find_tc_mux
 from codesign.emd.exact import exact_emd
-from codesign.hardware.frame import FrameFormat
+from codesign.models.frame import FrameFormat
 from codesign.models.sparse import best_cells, is_sparse
 from codesign.plots import EMD_AXIS, EMD_UNIT, OVERFLOW, data_label, figure, with_overflow
 from codesign.progress import bar as progress_bar
 
 CALQ_BITS = 22
 OCCUPANCY_BINS = (0, 5, 10, 20, 30, 49)
+
+Metrics = dict[str, dict[str, Any]]  # per algorithm: mean/median/p90 EMD, bits per BX, binned curves
 
 
 def autoencoder_reconstruction(ae: Any, spec: Any, calq: np.ndarray) -> Reconstruction:
@@ -56,7 +58,7 @@ def _binned(values: np.ndarray, key: np.ndarray, edges: np.ndarray) -> list[dict
 
 
 def evaluate_reconstructions(calq: np.ndarray, recos: list[Reconstruction],
-                             n_jobs: int | None = None) -> tuple[dict, dict]:
+                             n_jobs: int | None = None) -> tuple[Metrics, dict[str, np.ndarray]]:
     """({algorithm: metrics}, {algorithm: per-wafer EMD}); ``n_jobs`` processes for the exact EMD. A bar
     counts the wafers solved, all algorithms together."""
     occupancy, sums = (calq > 0).sum(axis=1), calq.sum(axis=1)
@@ -86,7 +88,7 @@ def evaluate_reconstructions(calq: np.ndarray, recos: list[Reconstruction],
 
 def evaluate_model(ae: Any, spec: Any, calq: np.ndarray, *, n_jobs: int | None = None,
                    elinks: int | None = None, modules: tuple[str, ...] = ("hd", "ld"),
-                   ideal: bool = False) -> tuple[dict, dict]:
+                   ideal: bool = False) -> tuple[Metrics, dict[str, np.ndarray]]:
     """The autoencoder against every chip algorithm at ``elinks`` (default: the encoder's own count) for
     each module type; ``ideal`` adds the idealised algorithms at the encoder's frame width. Without the
     chip's TC mux table (no real-data folder) the idealised algorithms stand in, under their own names."""
@@ -105,7 +107,7 @@ def evaluate_model(ae: Any, spec: Any, calq: np.ndarray, *, n_jobs: int | None =
     return evaluate_reconstructions(calq, recos, n_jobs)
 
 
-def _plots(metrics: dict, emds: dict, out: Path, data: str) -> None:
+def _plots(metrics: Metrics, emds: dict[str, np.ndarray], out: Path, data: str) -> None:
     n = len(next(iter(emds.values())))
     top = 6.0
     with figure(out / "emd.png", ncols=2, figsize=(12, 4.5)) as (_, axes):
@@ -122,7 +124,7 @@ def _plots(metrics: dict, emds: dict, out: Path, data: str) -> None:
             ax.legend()
 
 
-def best_chip_algorithms(metrics: dict) -> dict[str, str]:
+def best_chip_algorithms(metrics: Metrics) -> dict[str, str]:
     """{module type: name of the chip algorithm with the lowest mean EMD} among ``chip:...`` entries."""
     best: dict[str, str] = {}
     for name, m in metrics.items():
@@ -133,7 +135,7 @@ def best_chip_algorithms(metrics: dict) -> dict[str, str]:
     return best
 
 
-def _chip_comparison_lines(metrics: dict) -> list[str]:
+def _chip_comparison_lines(metrics: Metrics) -> list[str]:
     encoders = [n for n in metrics if n.startswith("autoencoder:")]
     lines = []
     for module, chip in sorted(best_chip_algorithms(metrics).items()):
@@ -147,7 +149,7 @@ def _chip_comparison_lines(metrics: dict) -> list[str]:
     return ["", *lines] if lines else []
 
 
-def write_evaluation(out_dir: str | Path, metrics: dict, emds: dict, **meta: Any) -> None:
+def write_evaluation(out_dir: str | Path, metrics: Metrics, emds: dict[str, np.ndarray], **meta: Any) -> None:
     out = Path(out_dir)
     write_json(out / "metrics.json", {"algorithms": metrics, "meta": provenance(**meta)})
     lines = ["# Compression quality", "", "| algorithm | mean EMD | median | 90 % | bits/BX | compression |",

@@ -31,9 +31,9 @@ from codesign.data.sources import SYNTH_PREFIX, source_path, source_wafers
 from codesign.data.splits import split_indices
 from codesign.models.autoencoder import AutoencoderSpec, build_autoencoder
 from codesign.models.encoder import encoder_inputs
-from codesign.models.fit import TrainingFailed, fit_resumable
 from codesign.models.losses import combined_loss
 from codesign.models.store import AE_FILE, SPEC_FILE, save_encoder
+from codesign.nn.fit import TrainingFailed, fit_resumable
 from codesign.paths import PROJECT_ROOT
 
 JOINT_FILE = "joint.keras"  # the autoencoder after the joint fit, while the decoder stage runs
@@ -88,7 +88,7 @@ def _training_set(spec: AutoencoderSpec, calq: np.ndarray) -> tuple[Any, Any]:
     if not cfg.stream_store:
         return model_arrays(spec, calq)
     from codesign.data.stream import WaferStream
-    from codesign.models.fit import stream_batches
+    from codesign.nn.fit import stream_batches
 
     stream = WaferStream(cfg.stream_store, cfg.batch_size, cfg.seed, transform=lambda c: model_arrays(spec, c))
     return stream_batches(stream), None
@@ -150,8 +150,8 @@ def check_latents_alive(encoder: Any, x: np.ndarray, spec: AutoencoderSpec, *, w
         "(in LSBs, e.g. 1.0) or fewer encoder.latent_int_bits.")
 
 
-def _fit_decoder(ae: Any, encoder: Any, loss: Any, joint_history: dict, out: Path, cfg: Any,
-                 fit: dict) -> dict[str, list[float]]:
+def _fit_decoder(ae: Any, encoder: Any, loss: Any, joint_history: dict[str, list[float]], out: Path, cfg: Any,
+                 fit: dict[str, Any]) -> dict[str, list[float]]:
     """Second stage: the decoder alone on the frozen encoder; returns the joint curves followed by its own."""
     import keras
 
@@ -170,7 +170,7 @@ def _fit_decoder(ae: Any, encoder: Any, loss: Any, joint_history: dict, out: Pat
 def load_autoencoder(model_dir: str | Path) -> tuple[Any, AutoencoderSpec]:
     import hgq  # noqa: F401  (quantized layers)
 
-    import codesign.models.layers  # noqa: F401  (custom layers)
+    import codesign.nn.layers  # noqa: F401  (custom layers)
 
     folder = Path(model_dir)
     for name in (AE_FILE, SPEC_FILE):

@@ -7,42 +7,52 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from codesign.asic.reports import (
-    UnknownCellError,
-    asic_summary,
-    cell_ge,
-    fpga_summary,
-    parse_yosys_modules,
-    parse_yosys_stat,
-)
+from codesign.asic.reports import UnknownCellError, cell_ge, gate_area
+from codesign.fpga.synth import XilinxResources
+from codesign.hardware.yosys import parse_chip_area, parse_stat_json
 
 DATA = Path(__file__).parent / "data"
 
 
 def test_generic_report_gate_equivalents():
-    stat = parse_yosys_stat((DATA / "yosys_stat_generic.txt").read_text())
-    assert stat["module"] == "econt_top" and stat["n_cells"] == 31945 and stat["chip_area"] is None
-    assert stat["cells"]["$_NAND_"] == 11105 and sum(stat["cells"].values()) == 31945
-    summary = asic_summary(stat, um2_per_ge=2.0)
-    assert summary["flip_flops"] == 3403 + 3 + 8 + 9
-    expected = sum(n * cell_ge(c) for c, n in stat["cells"].items())
-    assert summary["gate_equivalents"] == pytest.approx(expected, abs=0.1)
-    assert summary["area_mm2"] == pytest.approx(expected * 2.0e-6)
+    stat = parse_stat_json((DATA / "yosys_stat_generic.json").read_text()).design
+    assert stat.n_cells == 31945 and stat.cells["$_NAND_"] == 11105 and sum(stat.cells.values()) == 31945
+    area = gate_area(stat, um2_per_ge=2.0)
+    assert area.flip_flops == 3403 + 3 + 8 + 9
+    expected = sum(n * cell_ge(c) for c, n in stat.cells.items())
+    assert area.gate_equivalents == pytest.approx(expected, abs=0.1)
+    assert area.area_mm2 == pytest.approx(expected * 2.0e-6)
+    assert 0 < area.flip_flop_ge < area.gate_equivalents
 
 
 def test_hierarchical_report_counts_each_module_once():
     """`asic synth --split` on the 2-eLink hybrid: the top (core a black box) with its conversion and
     sparse selector kept apart; a module's instances of other modules are not cells of its own."""
-    modules = parse_yosys_modules((DATA / "yosys_stat_split.txt").read_text())
+    stats = parse_stat_json((DATA / "yosys_stat_split.json").read_text())
+    modules = stats.modules
     assert sorted(modules) == ["econt_convert", "econt_sparse", "econt_top"]
-    top = modules["econt_top"]["cells"]
+    top = modules["econt_top"].cells
     assert top["econt_convert"] == top["econt_sparse"] == top["econt_encoder_wrapper"] == 1
     with pytest.raises(UnknownCellError, match="econt_convert"):
-        asic_summary(modules["econt_top"])
-    own = asic_summary(modules["econt_top"], submodules=["econt_convert", "econt_sparse", "econt_encoder_wrapper"])
-    convert = asic_summary(modules["econt_convert"])
+        gate_area(modules["econt_top"])
+    own = gate_area(modules["econt_top"], submodules=["econt_convert", "econt_sparse", "econt_encoder_wrapper"])
+    convert = gate_area(modules["econt_convert"])
     # the selector's input register, 4 cycles of {sum code, 4 cells, mode}, the 58 used frame bits, valid
-    assert convert["flip_flops"] == 48 * 22 and own["flip_flops"] == 48 * 8 + 9 + 4 * 58 + 58 + 7
+    assert convert.flip_flops == 48 * 22 and own.flip_flops == 48 * 8 + 9 + 4 * 58 + 58 + 7
+    assert stats.design.n_cells == sum(m.n_cells for m in modules.values()) - 3 + 1  # the black box counts once
+
+
+def test_yosys_statistics_errors_name_the_source():
+    with pytest.raises(ValueError, match="stats.json: not the JSON"):
+        parse_stat_json("nothing here", source="stats.json")
+    with pytest.raises(ValueError, match="no modules"):
+        parse_stat_json('{"modules": {}}')
+    with pytest.raises(ValueError, match="2 modules and no design total"):
+        parse_stat_json('{"modules": {"a": {"num_cells": 0, "num_cells_by_type": {}}, '
+                        '"b": {"num_cells": 0, "num_cells_by_type": {}}}}')
+    assert parse_chip_area("Chip area for module '\\econt_top': 1234.5\n") == 1234.5
+    with pytest.raises(ValueError, match="Chip area"):
+        parse_chip_area("no area")
 
 
 @pytest.mark.parametrize(("cell", "ge"), [("$_NAND_", 1.0), ("$_XOR_", 2.33), ("$_DFF_P_", 4.33),
@@ -55,8 +65,6 @@ def test_cell_costs(cell, ge):
 def test_unknown_cells_are_an_error():
     with pytest.raises(UnknownCellError, match=r"\$_ALDFF_PP_"):
         cell_ge("$_ALDFF_PP_")
-    with pytest.raises(ValueError, match="no '=== module ===' block"):
-        parse_yosys_stat("nothing here")
 
 
 def test_toggle_count_skips_the_initial_dump():
@@ -68,10 +76,10 @@ def test_toggle_count_skips_the_initial_dump():
 
 
 def test_xilinx_report():
-    summary = fpga_summary(parse_yosys_stat((DATA / "yosys_stat_xilinx.txt").read_text()))
-    assert summary["LUT"] == 4200 + 4508 + 1598 + 1131 + 654 + 8814
-    assert summary["FF"] == 3359 + 12 and summary["CARRY"] == 857 and summary["DSP"] == 0
-    assert summary["MUXF"] == 7757 + 3537 + 1711 and summary["SRL"] == 9
+    r = XilinxResources.count(parse_stat_json((DATA / "yosys_stat_xilinx.json").read_text()).design.cells)
+    assert r.LUT == 4200 + 4508 + 1598 + 1131 + 654 + 8814
+    assert r.FF == 3359 + 12 and r.CARRY == 857 and r.DSP == 0
+    assert r.MUXF == 7757 + 3537 + 1711 and r.SRL == 9
 
 
 @pytest.mark.slow
@@ -228,9 +236,8 @@ def test_asic_and_fpga_flows_write_summaries(tmp_path, capsys):
 
 
 def test_variant_names_are_checked_and_shared_with_the_cli(tmp_path):
-    from codesign.asic.flow import VARIANTS, variant_rtl
-    from codesign.asic.variants import parse_variant
     from codesign.cli import build_parser
+    from codesign.hardware.variants import DEFAULT_VARIANTS, parse_variant, variant_rtl
 
     for bad in ("tmr", "fixed_r2", "reconfig_r1", "reconfig_r0", "reconfig_tmr_rx"):
         with pytest.raises(ValueError, match=f"unknown design variant '{bad}'"):
@@ -238,7 +245,7 @@ def test_variant_names_are_checked_and_shared_with_the_cli(tmp_path):
     assert parse_variant("reconfig_tmr_r4") == parse_variant("reconfig_tmr_r4").__class__("reconfig_tmr_r4", True,
                                                                                           True, 4)
     args = build_parser().parse_args(["fpga", "flow", "--model", "m", "--rtl", "r", "--out", "o"])
-    assert tuple(args.variants) == VARIANTS
+    assert tuple(args.variants) == DEFAULT_VARIANTS
     args = build_parser().parse_args(["asic", "flow", "--model", "m", "--rtl", "r", "--vectors", "v", "--out", "o",
                                       "--variants", "fixed", "reconfig_r2"])
     assert args.variants == ["fixed", "reconfig_r2"]
@@ -248,8 +255,8 @@ def test_variant_names_are_checked_and_shared_with_the_cli(tmp_path):
 def test_ecp5_place_and_route_reports_fmax(tmp_path):
     """`codesign fpga pnr` on a tiny encoder: synth_ecp5 + nextpnr route it; utilisation comes from nextpnr
     (LUT4s including the carry cells' halves) and Fmax is a real timing result."""
-    from codesign.asic.synth import ecp5_logic_cells
     from codesign.cli import main
+    from codesign.fpga.synth import ecp5_logic_cells
 
     config = tmp_path / "tiny.yaml"
     config.write_text("layout: 8x8\nconv_filters: 1\nlatent_dim: 2\nelinks: 2\nlatent_int_bits: 1\n")

@@ -57,7 +57,7 @@ def test_trained_encoder_is_bit_exact_in_hls4ml(trained, capsys):
 def test_same_seed_same_weights(trained, tmp_path):
     import keras
 
-    import codesign.models.layers  # noqa: F401
+    import codesign.nn.layers  # noqa: F401
 
     spec = trained / "spec.yaml"
     assert main(["train", "--config", str(spec), "--out", str(tmp_path / "again")]) == 0
@@ -70,7 +70,7 @@ def test_decoder_stage_trains_the_decoder_alone(trained, tmp_path):
     import keras
     import yaml
 
-    import codesign.models.layers  # noqa: F401
+    import codesign.nn.layers  # noqa: F401
 
     spec = yaml.safe_load((trained / "spec.yaml").read_text())
     spec["training"]["decoder_epochs"] = 2

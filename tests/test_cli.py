@@ -146,7 +146,7 @@ def test_framework_errors_share_one_base():
     from codesign.data.io import WaferFileError
     from codesign.errors import CodesignError, InputError, ToolFailure, VerificationError
     from codesign.hardware.sim.runner import SimulationFailed
-    from codesign.models.fit import TrainingFailed
+    from codesign.nn.fit import TrainingFailed
     from codesign.tools import ToolError, ToolNotFoundError
 
     assert all(issubclass(c, InputError) for c in (ConfigError, WaferFileError))

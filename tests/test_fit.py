@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from codesign.models.fit import BACKUP_FILES, PREVIOUS_SUFFIX, fit_resumable
+from codesign.nn.fit import BACKUP_FILES, PREVIOUS_SUFFIX, fit_resumable
 
 keras = pytest.importorskip("keras")
 

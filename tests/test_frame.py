@@ -12,8 +12,8 @@ from codesign.econt.autoencoder import (
     latent_mask,
     outputs_from_frames,
 )
-from codesign.hardware.frame import FrameFormat, pack_chip_frames, pack_frames, unpack_frame
 from codesign.models.encoder import LATENT_BITS_BY_ELINKS
+from codesign.models.frame import FrameFormat, pack_chip_frames, pack_frames, unpack_frame
 
 
 @pytest.mark.parametrize("elinks", sorted(LATENT_BITS_BY_ELINKS))

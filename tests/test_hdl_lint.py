@@ -11,10 +11,10 @@ import subprocess
 import pytest
 
 from codesign.data.arrange import PIXEL_MASK, TC_OF_PIXEL
-from codesign.hardware.frame import FrameFormat
 from codesign.hardware.sparse_select import sparse_sources
 from codesign.hardware.topgen import TopSpec, convert_verilog, top_verilog
 from codesign.models.encoder import LATENT_BITS_BY_ELINKS
+from codesign.models.frame import FrameFormat
 from codesign.tools import ToolNotFoundError, verilator_env
 
 STUB = """`default_nettype none

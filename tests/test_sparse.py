@@ -7,8 +7,8 @@ import pytest
 
 from codesign.config import ConfigError, from_mapping
 from codesign.data.onchip import onchip_convert
-from codesign.hardware.frame import FrameFormat, pack_frames
 from codesign.models.encoder import EncoderConfig
+from codesign.models.frame import FrameFormat, pack_frames
 from codesign.models.sparse import CellCoding, best_cells, is_sparse
 
 

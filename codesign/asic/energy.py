@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import shutil
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -132,7 +133,7 @@ def testbench_verilog(info: RtlInfo, n_vectors: int, inputs_hex: str, *, vcd: st
     ])
 
 
-def count_toggles(vcd_lines) -> int:
+def count_toggles(vcd_lines: Iterable[str]) -> int:
     """Bit changes in a VCD after its initial ``$dumpvars`` block (the first values are not toggles)."""
     last: dict[str, str] = {}
     toggles = 0

@@ -13,7 +13,7 @@ import logging
 import os
 import sys
 
-from codesign.cli import asic, data, econt, emd, hardware, sweep, training
+from codesign.cli import asic, data, econt, emd, fpga, hardware, sweep, training
 from codesign.cli.common import add_command as _add
 from codesign.cli.common import add_out, int_in
 from codesign.errors import CodesignError, InputError
@@ -43,7 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     chatter.add_argument("--quiet", action="store_true",
                          help="no progress bars, heartbeats or stage lines: only results and errors")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (data, emd, econt, training, hardware, asic, sweep):
+    for module in (data, emd, econt, training, hardware, asic, fpga, sweep):
         module.register(sub)
     p = _add(sub, "demo", _cmd_demo, "run the main job end to end on built-in synthetic data",
              "Generate synthetic wafers (compared with real data when available) and their EMD scales, train the "

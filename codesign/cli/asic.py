@@ -1,13 +1,12 @@
-"""`codesign asic ...` and `codesign fpga ...`: implementation."""
+"""`codesign asic ...`: ASIC implementation (synthesis, energy, reconfigurable RTL, upsets)."""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
 
-from codesign.asic.variants import DEFAULT_VARIANTS, parse_variant
 from codesign.cli.common import add_command as _add
-from codesign.cli.common import add_out, int_in, positive_float
+from codesign.cli.common import add_out, add_variants, int_in, positive_float
 
 
 def _cmd_asic_synth(args: argparse.Namespace) -> None:
@@ -85,47 +84,11 @@ def _cmd_asic_upsets(args: argparse.Namespace) -> None:
     print((Path(args.out) / "upsets.md").read_text())
 
 
-def _cmd_fpga_synth(args: argparse.Namespace) -> None:
-    from codesign.asic.synth import synthesize_fpga
-
-    synthesize_fpga(args.rtl, args.out)
-    print((Path(args.out) / "fpga_report.md").read_text())
-
-
 def _cmd_asic_flow(args: argparse.Namespace) -> None:
     from codesign.asic.flow import asic_flow
 
     asic_flow(args.model, args.rtl, args.vectors, out_dir=args.out, liberty=args.liberty, variants=tuple(args.variants))
     print((Path(args.out) / "summary.md").read_text())
-
-
-def _cmd_fpga_flow(args: argparse.Namespace) -> None:
-    from codesign.asic.flow import fpga_flow
-
-    fpga_flow(args.model, args.rtl, args.out, variants=tuple(args.variants), place_and_route=not args.no_pnr,
-              pnr_timeout=args.pnr_timeout)
-    print((Path(args.out) / "summary.md").read_text())
-
-
-def _cmd_fpga_pnr(args: argparse.Namespace) -> None:
-    from codesign.asic.synth import place_and_route_ecp5
-
-    place_and_route_ecp5(args.rtl, args.out, args.device, package=args.package, seed=args.seed,
-                         pnr_timeout=args.pnr_timeout)
-    print((Path(args.out) / "ecp5_report.md").read_text())
-
-
-def _variant_name(text: str) -> str:
-    try:
-        return parse_variant(text).name
-    except ValueError as err:
-        raise argparse.ArgumentTypeError(str(err)) from None
-
-
-def _variants_arg(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--variants", nargs="+", type=_variant_name, default=list(DEFAULT_VARIANTS),
-                   help="designs to implement: fixed, reconfig, reconfig_tmr; a reconfigurable one with a reuse "
-                        "factor R as e.g. reconfig_tmr_r4")
 
 
 def _reuse_arg(p: argparse.ArgumentParser) -> None:
@@ -134,7 +97,7 @@ def _reuse_arg(p: argparse.ArgumentParser) -> None:
                         "the wafer rate (--clock-period / R) and takes one wafer per R cycles")
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     asic = sub.add_parser("asic", help="ASIC implementation reports", description="ASIC synthesis with Yosys.")
     asub = asic.add_subparsers(dest="asic_command", required=True, metavar="COMMAND")
     p = _add(asub, "synth", _cmd_asic_synth, "Yosys synthesis: cells, flip-flops, gate equivalents, area",
@@ -156,7 +119,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--vectors", required=True, help="vectors folder (codesign vectors), for the energy")
     add_out(p, "report folder")
     p.add_argument("--liberty", help="standard-cell library (.lib) to map to")
-    _variants_arg(p)
+    add_variants(p)
     p = _add(asub, "energy", _cmd_asic_energy, "energy per inference from gate-level switching activity",
              "Simulate the netlist of `codesign asic synth` with Verilator on real-wafer vectors (frames checked "
              "against Keras), count bit toggles in the VCD and multiply by a stated energy per toggle. A "
@@ -218,29 +181,3 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--draws", type=int_in(1), default=10, help="random draws per flip count")
     p.add_argument("--seed", type=int_in(0), default=0, help="seed of the flipped bits")
     add_out(p, "report folder")
-    fpga = sub.add_parser("fpga", help="FPGA implementation reports", description="FPGA synthesis with Yosys.")
-    fsub = fpga.add_subparsers(dest="fpga_command", required=True, metavar="COMMAND")
-    p = _add(fsub, "synth", _cmd_fpga_synth, "Yosys synth_xilinx (UltraScale+): LUT/FF/CARRY/DSP counts",
-             "Synthesise an RTL folder for AMD/Xilinx UltraScale+ with Yosys and count LUTs, flip-flops, "
-             "carry chains, DSPs and block RAMs.")
-    p.add_argument("--rtl", required=True, help="RTL folder (codesign rtl)")
-    add_out(p, "report folder")
-    p = _add(fsub, "flow", _cmd_fpga_flow, "all FPGA reports of a model: fixed, reconfigurable, TMR (make fpga)",
-             "synth_xilinx of every variant, ECP5 place and route of those that fit the LFE5U-85F, the da4ml "
-             "Vivado project if vivado is on PATH; summary.md/json.")
-    p.add_argument("--model", required=True, help="model folder")
-    p.add_argument("--rtl", required=True, help="fixed-weight RTL folder (codesign rtl)")
-    add_out(p, "report folder")
-    _variants_arg(p)
-    p.add_argument("--no-pnr", action="store_true", help="skip ECP5 place and route")
-    p.add_argument("--pnr-timeout", type=positive_float, default=3600,
-                   help="seconds before a place and route is given up")
-    p = _add(fsub, "pnr", _cmd_fpga_pnr, "open place and route on a Lattice ECP5: utilisation and Fmax",
-             "Yosys synth_ecp5 and nextpnr-ecp5 (yowasp wheel) of the top inside a pin-limited shell; reports "
-             "LUT4/FF utilisation and Fmax against the RTL's clock (40 MHz). Large designs take minutes to hours.")
-    p.add_argument("--rtl", required=True, help="RTL folder (codesign rtl or codesign asic rtl)")
-    add_out(p, "report folder")
-    p.add_argument("--device", default="85k", choices=["25k", "45k", "85k"], help="LFE5U size")
-    p.add_argument("--package", default="CABGA381", help="ECP5 package")
-    p.add_argument("--seed", type=int_in(0), default=1, help="placer seed")
-    p.add_argument("--pnr-timeout", type=positive_float, default=3600, help="seconds before nextpnr is given up")

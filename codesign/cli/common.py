@@ -7,6 +7,8 @@ import math
 from collections.abc import Callable
 from typing import Any
 
+from codesign.hardware.variants import DEFAULT_VARIANTS, parse_variant
+
 Handler = Callable[[argparse.Namespace], None]
 
 
@@ -20,7 +22,7 @@ class DefaultsHelpFormatter(argparse.HelpFormatter):
         return f"{text} (default: %(default)s)"
 
 
-def add_command(sub: argparse._SubParsersAction, name: str, handler: Handler, help_: str,
+def add_command(sub: argparse._SubParsersAction[argparse.ArgumentParser], name: str, handler: Handler, help_: str,
          description: str | None = None) -> argparse.ArgumentParser:
     p = sub.add_parser(name, help=help_, description=description or help_,
                        formatter_class=DefaultsHelpFormatter)
@@ -79,3 +81,16 @@ def with_overrides(spec: Any, args: argparse.Namespace) -> Any:
 
     changes = {f"training.{k}": getattr(args, k) for k in ("epochs", "seed") if getattr(args, k) is not None}
     return override(type(spec), spec, changes, where="command line") if changes else spec
+
+
+def _variant_name(text: str) -> str:
+    try:
+        return parse_variant(text).name
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+
+
+def add_variants(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--variants", nargs="+", type=_variant_name, default=list(DEFAULT_VARIANTS),
+                   help="designs to implement: fixed, reconfig, reconfig_tmr; a reconfigurable one with a reuse "
+                        "factor R as e.g. reconfig_tmr_r4")

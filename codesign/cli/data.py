@@ -75,7 +75,7 @@ def _generator_args(p: argparse.ArgumentParser, out_help: str) -> None:
     p.add_argument("--config", help="YAML file with generator parameters (overrides --preset)")
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     data = sub.add_parser("data", help="wafer files: statistics, synthetic data, conversion",
                           description="Wafer files (CALQ CSV or HDF5): inspect, generate, compare, convert.")
     dsub = data.add_subparsers(dest="data_command", required=True, metavar="COMMAND")

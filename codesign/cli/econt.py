@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Any
 
 from codesign.cli.common import add_command as _add
 from codesign.cli.common import add_out, int_in
 
 
-def _settings(args: argparse.Namespace):  # noqa: ANN202 (lazy import keeps --help fast)
+def _settings(args: argparse.Namespace) -> Any:  # ChipSettings (lazy import keeps --help fast)
     from codesign.econt import MODULE_PRESETS, EcontSettings
 
     drop = args.drop_lsb if args.drop_lsb is not None else MODULE_PRESETS[args.module].drop_lsb
@@ -56,7 +57,7 @@ def _count_range(text: str) -> list[int]:
         raise ValueError(f"--elinks: expected a range like 1..7 or a list like 2,3,5, got {text!r}") from None
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     from codesign.econt.algorithms import ALGORITHMS, DEFAULT_THRESHOLD, MODULE_PRESETS
 
     econt = sub.add_parser("econt", help="the ECON-T chip's own algorithms, bit for bit",

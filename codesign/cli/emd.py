@@ -89,7 +89,7 @@ def _cmd_emd_predict(args: argparse.Namespace) -> None:
     _write_emd_column(args.out, predict_emd(model, a, b), "learned")
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     emd = sub.add_parser("emd", help="Earth Mover's Distance between wafers",
                          description="Exact optimal-transport EMD between wafers and EMD pair labels.")
     esub = emd.add_subparsers(dest="emd_command", required=True, metavar="COMMAND")

@@ -76,7 +76,7 @@ def _cmd_sim(args: argparse.Namespace) -> None:
           f"{result.stream_wafers_per_s:.0f} wafers/s streamed); {result.results_xml}")
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("model", help="model folders (encoder.keras + config.yaml)",
                        description="Create model folders; training (`codesign train`) writes the same layout.")
     msub = p.add_subparsers(dest="model_command", required=True, metavar="COMMAND")

@@ -33,7 +33,7 @@ def _cmd_sweep(args: argparse.Namespace) -> None:
                                 f"{out}/points/*/error.json); rerun the same command to retry them")
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = _add(sub, "sweep", _cmd_sweep, "design-space sweep on Dask (train, evaluate, RTL, synthesis per point)",
              "Expand the sweep YAML's grid over an autoencoder spec; run every point (train -> exact-EMD "
              "evaluation on held-out real wafers -> RTL -> Yosys ASIC and FPGA synthesis) as one Dask task; "

@@ -34,7 +34,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> None:
     print((Path(args.out) / "report.md").read_text())
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = _add(sub, "train", _cmd_train, "train a quantization-aware autoencoder from a YAML spec",
              "Split the sources by wafer, train encoder (quantized, on chip) + decoder (float) with the "
              "configured losses, early stopping; rerun the same command to resume. The output folder is "

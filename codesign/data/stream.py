@@ -100,7 +100,7 @@ class WaferStream:
         local = np.array([offset[c] for c in (rows // self.chunk_rows).tolist()]) + rows % self.chunk_rows
         return np.concatenate(blocks)[local]
 
-    def _produce(self, epoch: int, out: queue.Queue, stop: threading.Event) -> None:
+    def _produce(self, epoch: int, out: queue.Queue[Any], stop: threading.Event) -> None:
         try:
             with h5py.File(self.path, "r") as f:
                 dset = f[HDF5_DATASET]
@@ -123,7 +123,7 @@ class WaferStream:
     def batches(self, epoch: int = 0) -> Iterator[Any]:
         """The batches of one epoch; the reader runs ahead by ``prefetch`` windows' worth of batches."""
         per_window = max(1, self.window_chunks * self.chunk_rows // self.batch_size)
-        out: queue.Queue = queue.Queue(maxsize=self.prefetch * per_window)
+        out: queue.Queue[Any] = queue.Queue(maxsize=self.prefetch * per_window)
         stop = threading.Event()
         reader = threading.Thread(target=self._produce, args=(epoch, out, stop), daemon=True)
         reader.start()

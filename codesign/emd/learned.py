@@ -16,6 +16,7 @@ Two architectures, both symmetric by construction and taking any non-negative wa
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -25,7 +26,7 @@ from keras import ops
 
 from codesign.data.arrange import PIXEL_OF_TC
 from codesign.data.geometry import N_TC
-from codesign.models.layers import ImageToWafer, UnitSum, WaferImage
+from codesign.nn.layers import ImageToWafer, UnitSum, WaferImage
 
 Architecture = Literal["difference_mlp", "published_cnn"]
 
@@ -46,7 +47,7 @@ class LearnedEmdConfig:
             raise ValueError("hidden must list at least one positive layer width")
 
 
-def _difference_mlp(cfg: LearnedEmdConfig, a, b):
+def _difference_mlp(cfg: LearnedEmdConfig, a: Any, b: Any) -> Any:
     layers = [keras.layers.Dense(w, use_bias=False, activation="relu", name=f"hidden_{i}")
               for i, w in enumerate(cfg.hidden)]
     g = keras.Sequential([keras.Input((N_TC,)), *layers, keras.layers.Dense(1, use_bias=False, name="cost")],
@@ -56,7 +57,7 @@ def _difference_mlp(cfg: LearnedEmdConfig, a, b):
     return keras.layers.ReLU(name="non_negative")(both)
 
 
-def _published_cnn(cfg: LearnedEmdConfig, a, b):
+def _published_cnn(cfg: LearnedEmdConfig, a: Any, b: Any) -> Any:
     image = WaferImage("4x4x3", name="image")
     ia, ib = image(a), image(b)
     stack = [keras.Input((4, 4, 6))]
@@ -81,10 +82,10 @@ def build_learned_emd(cfg: LearnedEmdConfig, seed: int) -> keras.Model:
     return keras.Model([a_in, b_in], out, name=f"learned_emd_{cfg.architecture}")
 
 
-def relative_error_loss(floor: float):
+def relative_error_loss(floor: float) -> Callable[[Any, Any], Any]:
     """Squared error relative to the true EMD plus ``floor``: relative at large EMD, absolute near zero."""
 
-    def loss(y_true, y_pred):
+    def loss(y_true: Any, y_pred: Any) -> Any:
         y_true = ops.reshape(ops.cast(y_true, y_pred.dtype), (-1, 1))
         return ops.mean(ops.square((y_pred - y_true) / (y_true + floor)))
 
@@ -118,8 +119,8 @@ class EmdLoss(keras.losses.Loss):
         self.layout = layout
         self._to_wafer = None if layout == "flat" else ImageToWafer(layout)  # type: ignore[arg-type]  # checked above
 
-    def _flat(self, x):
+    def _flat(self, x: Any) -> Any:
         return ops.reshape(x, (ops.shape(x)[0], -1)) if self._to_wafer is None else self._to_wafer(x)
 
-    def call(self, y_true, y_pred):
+    def call(self, y_true: Any, y_pred: Any) -> Any:
         return ops.squeeze(self.emd_model([self._flat(y_true), self._flat(y_pred)], training=False), axis=-1)

@@ -3,7 +3,7 @@
 Every source (a real wafer file, or ``synth:PRESET``) is split by wafer first (train/val/test with the
 config's seed), and exact-EMD pair labels are drawn inside each split, so no wafer of an evaluation pair
 ever appears in a training pair. Labels are cached under ``OUT/labels``; an interrupted fit resumes when the
-command is rerun (``codesign.models.fit``); the final model, config and history are written atomically.
+command is rerun (``codesign.nn.fit``); the final model, config and history are written atomically.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from codesign.data.sources import source_stem, source_wafers
 from codesign.data.splits import split_indices
 from codesign.emd.labels import PairLabels, cached_pair_labels
 from codesign.emd.learned import LearnedEmdConfig, build_learned_emd, relative_error_loss
-from codesign.models.fit import fit_resumable
+from codesign.nn.fit import fit_resumable
 
 MODEL_FILE = "model.keras"
 CONFIG_FILE = "config.yaml"

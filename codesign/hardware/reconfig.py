@@ -26,6 +26,7 @@ with identical inputs within a module and would otherwise keep one copy of three
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -77,7 +78,7 @@ def register_map(cfg: EncoderConfig) -> RegisterMap:
                        dense_bias=(cfg.latent_dim,), weight_bits=cfg.weight_bits)
 
 
-def register_words(model, cfg: EncoderConfig) -> np.ndarray:
+def register_words(model: Any, cfg: EncoderConfig) -> np.ndarray:
     """The trained encoder's quantized weights as signed integers in register-map order."""
     conv, dense = model.get_layer("conv"), model.get_layer("latent")
     scale = 2.0**cfg.weight_frac_bits

@@ -22,7 +22,6 @@ import numpy as np
 from codesign.artifacts import atomic_dir, provenance, write_json, write_text
 from codesign.data.arrange import PIXEL_MASK, TC_OF_PIXEL
 from codesign.data.onchip import INPUT_BITS
-from codesign.hardware.frame import FrameFormat, chip_frame_problem
 from codesign.hardware.sparse_select import sparse_sources
 from codesign.hardware.topgen import (
     CONVERSION_STAGES,
@@ -33,6 +32,7 @@ from codesign.hardware.topgen import (
     top_verilog,
 )
 from codesign.models.encoder import EncoderConfig
+from codesign.models.frame import FrameFormat, chip_frame_problem
 from codesign.tools import run_tool, verilator_env
 
 CORE_MODULE = "econt_encoder"
@@ -71,6 +71,12 @@ class RtlInfo:
         data = json.loads(path.read_text())
         return cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})
 
+    def module(self, part: str) -> str:
+        """The module to synthesise: ``"top"`` (CALQ in, frame out) or ``"core"`` (the encoder alone)."""
+        if part not in ("top", "core"):
+            raise ValueError(f"part must be 'top' (CALQ in, frame out) or 'core' (the encoder alone), got {part!r}")
+        return self.top if part == "top" else self.core
+
     def frame_format(self) -> FrameFormat:
         return FrameFormat(self.n_latents, self.latent_bits, self.elinks, self.sparse_max_occupancy is not None,
                            self.sparse_value_bits)
@@ -81,7 +87,7 @@ class RtlInfo:
         return chip_frame_problem(self.frame_format()) is None
 
 
-def trace_encoder(model: Any):  # -> da4ml CombLogic
+def trace_encoder(model: Any) -> Any:  # da4ml CombLogic
     from da4ml.converter import trace_model
     from da4ml.trace import comb_trace
 

@@ -5,13 +5,13 @@ cycle adds the wafer sum S (adder tree), finds k = floor(log2 S) (priority encod
 ``(CALQ << 7) >> k`` and forms the 9-bit sum code, exactly as ``codesign.data.onchip``. The converted
 inputs go straight into the encoder core (``core_latency`` cycles), whose first edge registers them (da4ml's
 cores and the reconfigurable core both do), in the model's image layout (masked pixels tied to zero); the
-sum code travels alongside and the output frame is registered (``codesign.hardware.frame``). A hybrid encoder
+sum code travels alongside and the output frame is registered (``codesign.models.frame``). A hybrid encoder
 (``sparse_max_occupancy``) also registers the inputs for the selector of the largest ones
 (``codesign.hardware.sparse_select``) and, for a wafer with few enough non-zero inputs, sends them as cells
 with the mode bit instead of the latents. A latents-only encoder whose format fits the chip's autoencoder
 frame also has the input ``bx_cnt`` (the 5-bit BX_CNT of the wafer's bunch crossing, delayed with it) and the
 parameter ``CHIP_FRAME``: 0 (default) emits the project frame, 1 the frame the ECON-T chip sends
-(``codesign.hardware.frame.pack_chip_frames``). ``valid_in`` travels with the data; ``rst`` (synchronous,
+(``codesign.models.frame.pack_chip_frames``). ``valid_in`` travels with the data; ``rst`` (synchronous,
 active high) only clears the valid pipeline: the datapath needs no reset.
 """
 
@@ -22,9 +22,9 @@ from dataclasses import dataclass
 
 from codesign.data.onchip import INPUT_BITS, INPUT_FRAC_BITS, SUM_CODE_BITS, SUM_MANTISSA_BITS
 from codesign.econt.autoencoder import HEADER_BITS
-from codesign.hardware.frame import FrameFormat, chip_frame_problem, chip_latent_offset
 from codesign.hardware.sparse_select import SPARSE_MODULE
 from codesign.hardware.verilog import verilog_module
+from codesign.models.frame import FrameFormat, chip_frame_problem, chip_latent_offset
 
 CONVERSION_STAGES = 1  # the input register; the conversion then feeds the core's own input register
 CONFIG_PORTS = ["input  wire cfg_en", "input  wire cfg_in", "output wire cfg_out"]

@@ -2,7 +2,7 @@
 
 A vectors folder holds
     inputs.hex     one wafer per line: the 48 CALQ values packed, CALQ_0 in the least significant bits
-    expected.hex   the expected output frame per line (``codesign.hardware.frame`` layout)
+    expected.hex   the expected output frame per line (``codesign.models.frame`` layout)
     expected_chip.hex  the same wafers in the chip's autoencoder frame (wafer i at bunch crossing i), when the
                    encoder's format fits it (the RTL top's CHIP_FRAME = 1)
     vectors.json   formats, counts and the kind of every row (real / zero / one_hot / saturated / random)
@@ -22,8 +22,8 @@ import numpy as np
 from codesign.artifacts import atomic_dir, provenance, write_json, write_text
 from codesign.data.geometry import N_TC
 from codesign.data.onchip import onchip_convert
-from codesign.hardware.frame import FRAME_KINDS, FrameFormat, chip_frame_problem, pack_chip_frames, pack_frames
 from codesign.models.encoder import EncoderConfig, encoder_inputs, latent_integers
+from codesign.models.frame import FRAME_KINDS, FrameFormat, chip_frame_problem, pack_chip_frames, pack_frames
 from codesign.models.sparse import best_cells, is_sparse
 
 MIP_T = 35  # CALQ counts per transverse MIP
@@ -71,7 +71,7 @@ def corner_cases(calq_bits: int, n_random: int = 32, seed: int = 0) -> tuple[np.
 @dataclass(frozen=True)
 class EncodedWafers:
     """What the chip makes of wafers, according to the Keras model: per wafer the latent integers, the sum
-    code, whether it went in sparse mode, and the frame (``codesign.hardware.frame`` layout, an integer);
+    code, whether it went in sparse mode, and the frame (``codesign.models.frame`` layout, an integer);
     ``chip_frames`` in the chip's autoencoder frame where the format fits it (else None)."""
 
     latents: np.ndarray  # (n, n_latents) unsigned integers

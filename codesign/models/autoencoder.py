@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 import keras
 
 from codesign.models.encoder import EncoderConfig, build_encoder
-from codesign.models.layers import ImageToWafer
 from codesign.models.losses import LossConfig
+from codesign.nn.layers import ImageToWafer
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ did it) and quantize their output (``enable_oq=True``); ReLU is a layer, not a f
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 
@@ -97,7 +97,7 @@ def encoder_inputs(onchip_inputs: np.ndarray, cfg: EncoderConfig) -> np.ndarray:
     return np.ascontiguousarray(to_image(scaled, cfg.layout), dtype=np.float32)
 
 
-def build_encoder(cfg: EncoderConfig, seed: int, full_range_init: bool = True):  # -> keras.Model
+def build_encoder(cfg: EncoderConfig, seed: int, full_range_init: bool = True) -> Any:  # keras.Model
     """The quantized encoder, seeded. ``full_range_init`` draws weights uniformly over the whole weight range,
     so an untrained model already exercises every bit of the datapath (the hardware stand-in); training
     starts from Glorot-uniform weights instead (``full_range_init=False``)."""

@@ -3,6 +3,7 @@ exact EMD, and weighted sums of them. Each returns one value per wafer."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,21 +28,21 @@ class LossConfig:
             raise ValueError("loss weights must be non-negative and not all zero")
 
 
-def mse_loss(y_true, y_pred):
+def mse_loss(y_true: Any, y_pred: Any) -> Any:
     return ops.mean(ops.square(y_true - y_pred), axis=-1)
 
 
-def telescope_loss(groups: TcGroups):
+def telescope_loss(groups: TcGroups) -> Callable[[Any, Any], Any]:
     """ECON-T telescope loss: 4 L1 + 2 L2 + L3, each the mean of (t - p)^2 max(t, p) over single TCs (L1),
     the 36 weighted 2x2 groups (L2) and the three 16-TC blocks (L3)."""
     pairs = ops.convert_to_tensor(groups.membership().astype("float32"))
     weights = ops.convert_to_tensor(groups.weights.astype("float32"))
     blocks = ops.convert_to_tensor(block_membership().astype("float32"))
 
-    def term(t, p):
+    def term(t: Any, p: Any) -> Any:
         return ops.square(t - p) * ops.maximum(t, p)
 
-    def loss(y_true, y_pred):
+    def loss(y_true: Any, y_pred: Any) -> Any:
         y_true = ops.cast(y_true, y_pred.dtype)
         l1 = ops.mean(term(y_true, y_pred), axis=-1)
         l2 = ops.mean(weights * term(ops.matmul(y_true, pairs), ops.matmul(y_pred, pairs)), axis=-1)
@@ -51,7 +52,7 @@ def telescope_loss(groups: TcGroups):
     return loss
 
 
-def combined_loss(cfg: LossConfig, groups: TcGroups | None, root: Path | None = None):
+def combined_loss(cfg: LossConfig, groups: TcGroups | None, root: Path | None = None) -> Callable[[Any, Any], Any]:
     """Weighted sum of the configured losses; the learned-EMD model is loaded (frozen) only if used."""
     parts: list[tuple[float, Any]] = []
     if cfg.mse:
@@ -72,7 +73,7 @@ def combined_loss(cfg: LossConfig, groups: TcGroups | None, root: Path | None = 
     if cfg.exact_emd:
         parts.append((cfg.exact_emd, exact_emd_loss))
 
-    def loss(y_true, y_pred):
+    def loss(y_true: Any, y_pred: Any) -> Any:
         return sum(w * f(y_true, y_pred) for w, f in parts)
 
     return loss
@@ -86,18 +87,18 @@ def _emd_and_potentials(t: np.ndarray, p: np.ndarray) -> tuple[np.ndarray, np.nd
     return cost.astype(np.float32), grad.astype(np.float32)
 
 
-def exact_emd_loss(y_true, y_pred):
+def exact_emd_loss(y_true: Any, y_pred: Any) -> Any:
     """The exact EMD (the evaluation metric itself) as a loss: each batch is solved with POT on the CPU and
     the dual potentials give the gradient. TensorFlow backend only (``tf.numpy_function``)."""
     import tensorflow as tf
 
-    @tf.custom_gradient
-    def emd(t, p):
+    @tf.custom_gradient  # type: ignore[untyped-decorator]  # TensorFlow has no type information
+    def emd(t: Any, p: Any) -> Any:
         cost, grad = tf.numpy_function(_emd_and_potentials, [t, p], [tf.float32, tf.float32], stateful=False)
         cost.set_shape(p.shape[:1])
         grad.set_shape(p.shape)
 
-        def backward(upstream):
+        def backward(upstream: Any) -> Any:
             return tf.zeros_like(t), upstream[:, None] * grad
 
         return cost, backward

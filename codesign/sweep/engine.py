@@ -31,22 +31,23 @@ from codesign.sweep.point import ERROR, RESULT, run_point
 from codesign.sweep.spec import ClusterSpec, Point, Sweep
 
 
-def _jobqueue_cluster(spec: ClusterSpec):
+def _jobqueue_cluster(spec: ClusterSpec) -> Any:
     """A dask-jobqueue cluster, one worker process per job. Slurm takes ``job_extra_directives`` as sbatch
     options; HTCondor as ``Key = Value`` submit-file lines (walltime becomes ``+MaxRuntime``)."""
-    import dask_jobqueue
+    from dask_jobqueue.htcondor import HTCondorCluster
+    from dask_jobqueue.slurm import SLURMCluster
 
     common: dict[str, Any] = dict(cores=spec.cores, processes=1, memory=spec.memory)
     if spec.kind == "htcondor":
         extra = dict(line.split("=", 1) for line in spec.job_extra_directives)
         h, m, sec = (int(x) for x in spec.walltime.split(":"))
         extra = {k.strip(): v.strip() for k, v in extra.items()} | {"+MaxRuntime": str(3600 * h + 60 * m + sec)}
-        return dask_jobqueue.HTCondorCluster(disk=spec.disk, job_extra_directives=extra, **common)
-    return dask_jobqueue.SLURMCluster(queue=spec.queue, walltime=spec.walltime,
-                                      job_extra_directives=list(spec.job_extra_directives), **common)
+        return HTCondorCluster(disk=spec.disk, job_extra_directives=extra, **common)
+    return SLURMCluster(queue=spec.queue, walltime=spec.walltime,
+                        job_extra_directives=list(spec.job_extra_directives), **common)
 
 
-def make_cluster(spec: ClusterSpec):
+def make_cluster(spec: ClusterSpec) -> Any:
     """A Dask cluster object for ``spec`` (not yet connected to)."""
     import dask
     from distributed import LocalCluster

@@ -75,17 +75,18 @@ def _rtl(folder: Path, row: dict[str, Any]) -> None:
 def _asic(folder: Path, part: str, row: dict[str, Any]) -> None:
     from codesign.asic.synth import synthesize_asic
 
-    r = synthesize_asic(folder / "rtl", folder / "asic", part=part)
-    row.update(cells=r["cells"], flip_flops=r["flip_flops"], gate_equivalents=r["gate_equivalents"],
-               area_mm2=r["area_mm2"])
+    area = synthesize_asic(folder / "rtl", folder / "asic", part=part).area
+    assert area is not None  # generic cells, no library
+    row.update(cells=area.cells, flip_flops=area.flip_flops, gate_equivalents=area.gate_equivalents,
+               area_mm2=area.area_mm2)
     (folder / "asic" / "netlist.v").unlink(missing_ok=True)  # tens of MB per point; the counts are kept
 
 
 def _fpga(folder: Path, part: str, row: dict[str, Any]) -> None:
-    from codesign.asic.synth import synthesize_fpga
+    from codesign.fpga.synth import synthesize_fpga
 
-    r = synthesize_fpga(folder / "rtl", folder / "fpga", part=part)
-    row.update(luts=r["LUT"], fpga_ff=r["FF"], carry=r["CARRY"], dsp=r["DSP"])
+    r = synthesize_fpga(folder / "rtl", folder / "fpga", part=part).resources
+    row.update(luts=r.LUT, fpga_ff=r.FF, carry=r.CARRY, dsp=r.DSP)
 
 
 @contextlib.contextmanager

@@ -12,6 +12,7 @@ import json
 import os
 import random
 from pathlib import Path
+from typing import Any
 
 import cocotb
 from cocotb.triggers import FallingEdge, ReadWrite
@@ -24,7 +25,8 @@ from codesign.hardware.vectors import read_vectors
 INJECTION_GAP = 3  # clock cycles between upsets
 
 
-async def _inject(dut, registers: list, n_bits: int, n_faults: int, rng: random.Random, log: list) -> None:
+async def _inject(dut: Any, registers: list[Any], n_bits: int, n_faults: int, rng: random.Random,
+                  log: list[tuple[int, int]]) -> None:
     for _ in range(n_faults):
         for _ in range(INJECTION_GAP):
             await FallingEdge(dut.clk)
@@ -37,7 +39,7 @@ async def _inject(dut, registers: list, n_bits: int, n_faults: int, rng: random.
 
 
 @cocotb.test()
-async def single_upsets_while_streaming(dut):
+async def single_upsets_while_streaming(dut: Any) -> None:
     rtl = RtlInfo.load(os.environ["CODESIGN_RTL_DIR"])
     inputs, expected, _ = read_vectors(os.environ["CODESIGN_VECTORS_DIR"])
     n_faults = int(os.environ["CODESIGN_FAULTS"])

