@@ -42,6 +42,17 @@ def test_hierarchical_report_counts_each_module_once():
     assert stats.design.n_cells == sum(m.n_cells for m in modules.values()) - 3 + 1  # the black box counts once
 
 
+def test_nested_hierarchy_statistics_are_read_despite_yosys_tree_lines():
+    """Yosys 0.23 prints its hierarchy tree below the first level into `stat -json` (unquoted lines, here
+    `econt_sparse_by_tc 1` of the 5-eLink reference's split run); they are skipped, the rest is JSON."""
+    text = (DATA / "yosys_stat_nested.json").read_text()
+    assert any(line.split() == ["econt_sparse_by_tc", "1"] for line in text.splitlines())
+    stats = parse_stat_json(text)
+    assert sorted(stats.modules) == ["econt_convert", "econt_sparse", "econt_sparse_by_tc", "econt_top"]
+    assert stats.modules["econt_sparse"].cells["econt_sparse_by_tc"] == 1
+    assert stats.design.n_cells == 40439
+
+
 def test_yosys_statistics_errors_name_the_source():
     with pytest.raises(ValueError, match="stats.json: not the JSON"):
         parse_stat_json("nothing here", source="stats.json")

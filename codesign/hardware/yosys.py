@@ -18,6 +18,7 @@ from codesign.paths import ASIC_FLOW_DIR
 from codesign.tools import ToolError, require, run_tool
 
 STAT_FILE = "yosys_stat.json"
+_TREE_LINE = re.compile(r"^\s+[^\s\"{}\[\]]+\s+\d+\s*$")  # "   econt_sparse_by_tc   1": not JSON
 LIBERTY_STAT_FILE = "yosys_stat_liberty.txt"
 
 
@@ -47,7 +48,10 @@ def _module_stat(name: str, entry: dict[str, object]) -> ModuleStat:
 
 def parse_stat_json(text: str, *, source: str = "Yosys statistics") -> YosysStats:
     """The output of ``stat -json``: every module (names without Yosys' leading backslash) and the design
-    total (Yosys' ``design`` entry; a single module when there is none)."""
+    total (Yosys' ``design`` entry; a single module when there is none). Yosys 0.23 also prints the lines of
+    its hierarchy tree below the first level (``   name   count``, unquoted) between the modules and the total;
+    they are left out."""
+    text = "\n".join(line for line in text.splitlines() if not _TREE_LINE.match(line))
     try:
         data = json.loads(text)
     except json.JSONDecodeError as err:
