@@ -10,13 +10,15 @@ sparse-mode cells alone, per wafer, then for every threshold T the hybrid (cells
 non-zero on-chip inputs, latents otherwise), its ratio to the chip's best algorithm at the encoder's eLink
 count (the lower of the two module types' best), and the fraction of wafers in sparse mode, for each cell
 value width (fewer bits: more cells per frame, see ``codesign.models.sparse.CellCoding``). The threshold
-the model's config uses is marked, and the best (value bits, T) printed last.
+the model's config uses is marked, and the best (cells, T) printed last. ``--charge`` adds the charge cells
+(``sparse_values: charge``: the chip's 4E3M words of the CALQ, chosen and counted on those words).
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+from typing import Any
 
 import numpy as np
 
@@ -27,6 +29,8 @@ def main() -> None:
     parser.add_argument("--data", help="wafer file (default: real highpu_dev.csv)")
     parser.add_argument("--split", choices=("test", "val"), default="test", help="which split of the file")
     parser.add_argument("--value-bits", type=int, nargs="+", help="cell value widths (default: the config's)")
+    parser.add_argument("--charge", action="store_true",
+                        help="also the charge cells (sparse_values: charge, the chip's 4E3M words)")
     args = parser.parse_args()
 
     from codesign.baselines import chip_reconstructions
@@ -38,7 +42,7 @@ def main() -> None:
     from codesign.emd.exact import exact_emd
     from codesign.evaluation import autoencoder_reconstruction
     from codesign.models.frame import FrameFormat
-    from codesign.models.sparse import occupancy
+    from codesign.models.sparse import cell_values, occupancy
     from codesign.training import held_out_wafers, load_autoencoder
 
     ae, spec = load_autoencoder(args.model)
@@ -48,33 +52,40 @@ def main() -> None:
         wafers = source_wafers(args.data or REFERENCE_FILE, spec.training.seed, spec.training.n_synth_wafers)
         calq = wafers[split_indices(len(wafers), spec.training.split, seed=spec.training.seed).val]
 
-    def emd_at(threshold: int | None, value_bits: int) -> np.ndarray:  # the model with other sparse settings
-        encoder = dataclasses.replace(spec.encoder, sparse_max_occupancy=threshold, sparse_value_bits=value_bits)
-        return exact_emd(calq, autoencoder_reconstruction(ae, dataclasses.replace(spec, encoder=encoder), calq).wafers)
+    def encoder(threshold: int | None, coding: tuple[str, int]) -> Any:  # the model with other sparse settings
+        return dataclasses.replace(spec.encoder, sparse_max_occupancy=threshold, sparse_values=coding[0],
+                                   sparse_value_bits=coding[1])
 
-    widths = args.value_bits or [spec.encoder.sparse_value_bits]
-    emd_ae = emd_at(None, widths[0])  # latents only
-    emd_cells = {v: emd_at(N_TC, v) for v in widths}  # cells only
+    def emd_at(threshold: int | None, coding: tuple[str, int]) -> np.ndarray:
+        model = dataclasses.replace(spec, encoder=encoder(threshold, coding))
+        return exact_emd(calq, autoencoder_reconstruction(ae, model, calq).wafers)
+
+    codings = [("input", v) for v in args.value_bits or [spec.encoder.sparse_value_bits]]
+    codings += [("charge", 8)] if args.charge else []
+    emd_ae = emd_at(None, codings[0])  # latents only
+    emd_cells = {c: emd_at(N_TC, c) for c in codings}  # cells only
+    inputs = onchip_convert(calq).inputs
+    occ = {c: occupancy(cell_values(calq, inputs, FrameFormat.of(encoder(N_TC, c)).cell_coding)) for c in codings}
     chip = {r.name: exact_emd(calq, r.wafers).mean() for r in chip_reconstructions(calq, elinks=spec.encoder.elinks)}
     best_chip = min(chip, key=chip.__getitem__)
     emd_bc = chip[best_chip]
-    occ = occupancy(onchip_convert(calq).inputs)
     print(f"{len(calq)} {args.split} wafers; autoencoder alone {emd_ae.mean():.4f}, best chip algorithm {best_chip} "
           f"{emd_bc:.4f}")
-    for v in widths:
-        coding = FrameFormat.of(dataclasses.replace(spec.encoder, sparse_max_occupancy=N_TC, sparse_value_bits=v))
-        print(f"  {v}-bit values: {coding.cell_coding.describe()}, cells alone {emd_cells[v].mean():.4f}")
-    print("  T  sparse  " + "  ".join(f"hybrid {v}b  vs chip" for v in widths))
-    best = (np.inf, 0, 0)
+    names = {c: "charge" if c[0] == "charge" else f"{c[1]}b" for c in codings}
+    for c in codings:
+        coding = FrameFormat.of(encoder(N_TC, c)).cell_coding
+        print(f"  {names[c]}: {coding.describe()}, cells alone {emd_cells[c].mean():.4f}")
+    print("  T  " + "  ".join(f"sparse hybrid {names[c]:>6s} vs chip" for c in codings))
+    best: tuple[float, str, int] = (np.inf, "", 0)
     for t in range(0, N_TC + 1):
-        sparse = occ <= t
-        hybrid = {v: np.where(sparse, emd_cells[v], emd_ae).mean() for v in widths}
-        best = min(best, *((h, v, t) for v, h in hybrid.items()))
+        hybrid = {c: np.where(occ[c] <= t, emd_cells[c], emd_ae) for c in codings}
+        best = min(best, *((h.mean(), names[c], t) for c, h in hybrid.items()))
         mark = "  <- config" if t == spec.encoder.sparse_max_occupancy else ""
         if t % 2 == 0 or mark:
-            cells = "  ".join(f"   {h:.4f}    {h / emd_bc:.3f}" for h in hybrid.values())
-            print(f"{t:3d}  {sparse.mean():6.1%}  {cells}{mark}")
-    print(f"best: {best[1]}-bit values, T = {best[2]}: {best[0]:.4f} ({best[0] / emd_bc:.3f} of {best_chip})")
+            cells = "  ".join(f"{(occ[c] <= t).mean():6.1%} {h.mean():.4f} {h.mean() / emd_bc:.3f}"
+                              for c, h in hybrid.items())
+            print(f"{t:3d}  {cells}{mark}")
+    print(f"best: {best[1]} cells, T = {best[2]}: {best[0]:.4f} ({best[0] / emd_bc:.3f} of {best_chip})")
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ from codesign.data.onchip import decode_sum, onchip_convert
 from codesign.econt.mux import find_tc_mux
 from codesign.emd.exact import exact_emd
 from codesign.models.frame import FrameFormat
-from codesign.models.sparse import best_cells, is_sparse
+from codesign.models.sparse import best_cells, cell_values, is_sparse
 from codesign.plots import EMD_AXIS, EMD_UNIT, OVERFLOW, data_label, figure, with_overflow
 from codesign.progress import bar as progress_bar
 
@@ -41,9 +41,9 @@ def autoencoder_reconstruction(ae: Any, spec: Any, calq: np.ndarray) -> Reconstr
     wafers /= wafers.sum(axis=1, keepdims=True)
     frame, extra = FrameFormat.of(spec.encoder), {}
     if frame.sparse_mode:
-        inputs = onchip_convert(calq).inputs
-        sparse = is_sparse(inputs, spec.encoder.sparse_max_occupancy)
-        wafers[sparse] = frame.cell_coding.wafers(*best_cells(inputs[sparse], frame.sparse_cells))
+        values = cell_values(calq, onchip_convert(calq).inputs, frame.cell_coding)
+        sparse = is_sparse(values, spec.encoder.sparse_max_occupancy)
+        wafers[sparse] = frame.cell_coding.wafers(*best_cells(values[sparse], frame.sparse_cells))
         extra = {"sparse_fraction": float(sparse.mean())}
     return Reconstruction(f"autoencoder:{spec.name}", wafers, float(frame.payload_bits), extra)
 

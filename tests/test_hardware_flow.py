@@ -110,7 +110,9 @@ def test_other_input_and_output_formats_stay_bit_exact(tmp_path, real_dir, capsy
 @pytest.mark.parametrize(("edit", "n_wafers", "cells"), [
     ({"sparse_max_occupancy": "20"}, 3000, 12),  # 5 eLinks: a 48-bit map and 8-bit values
     ({"elinks": "2", "latent_int_bits": "1", "sparse_max_occupancy": "7", "sparse_value_bits": "6"}, 1500, 4),
-], ids=["map-8bit", "addresses-6bit"])
+    # the chip's 4E3M words of the CALQ: 14 cells and a map, using the bits above the mode bit too
+    ({"sparse_max_occupancy": "31", "sparse_values": "charge"}, 3000, 14),
+], ids=["map-8bit", "addresses-6bit", "map-charge"])
 def test_hybrid_encoder_rtl_matches_keras_in_both_modes(flow, tmp_path, real_dir, capsys, edit, n_wafers, cells):
     """Sparse mode on chip (codesign.models.sparse), both cell codings: Verilator streams real wafers and
     corner cases, both modes, every frame bit-exact."""

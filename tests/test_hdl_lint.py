@@ -37,8 +37,16 @@ CASES = [(e, None, 8, False) for e in sorted(LATENT_BITS_BY_ELINKS)] + [
     (2, 7, 6, False),  # hybrid, addresses
     (5, 20, 8, False),  # hybrid, 48-bit map
     (4, 19, 7, False),  # hybrid, map with 7-bit values
+    (5, 31, "charge", False),  # hybrid, the chip's 4E3M words from the CALQ, a map and the padding bits
     (5, None, 8, True),  # reconfigurable core's ports
 ]
+
+
+def _format(elinks: int, occupancy: int | None, value_bits: int | str) -> FrameFormat:
+    """``value_bits`` "charge": charge cells."""
+    charge = value_bits == "charge"
+    return FrameFormat(16, LATENT_BITS_BY_ELINKS[elinks], elinks, occupancy is not None,
+                       8 if charge else int(value_bits), "charge" if charge else "input")
 
 
 @pytest.mark.parametrize(("elinks", "occupancy", "value_bits", "config_port"), CASES)
@@ -47,12 +55,13 @@ def test_generated_hdl_has_no_lint_warnings(tmp_path, elinks, occupancy, value_b
         env = {**os.environ, **verilator_env()}
     except ToolNotFoundError as err:
         pytest.skip(str(err))
-    fmt = FrameFormat(16, LATENT_BITS_BY_ELINKS[elinks], elinks, occupancy is not None, value_bits)
+    fmt = _format(elinks, occupancy, value_bits)
     mask, tcs = PIXEL_MASK["8x8"], TC_OF_PIXEL["8x8"]
     spec = TopSpec(core_module="stub_core", core_latency=3, pixel_tc=[int(t) if m else None for t, m in
                    zip(tcs, mask, strict=True)], core_input_bits=8, frame=fmt, config_port=config_port,
                    sparse_max_occupancy=occupancy)
-    files = {"econt_top.v": top_verilog(spec), "econt_convert.v": convert_verilog(spec.n_tc, spec.calq_bits)}
+    files = {"econt_top.v": top_verilog(spec),
+             "econt_convert.v": convert_verilog(spec.n_tc, spec.calq_bits, charges=fmt.cell_coding.charge)}
     if occupancy is not None:
         files.update((f"{module}.v", text) for module, text in sparse_sources(spec.n_tc, fmt.cell_coding,
                                                                                 occupancy).items())
@@ -74,7 +83,7 @@ def test_constraints_name_every_port_of_the_top(elinks, occupancy, value_bits, c
 
     from codesign.hardware.rtl import top_constraints
 
-    fmt = FrameFormat(16, LATENT_BITS_BY_ELINKS[elinks], elinks, occupancy is not None, value_bits)
+    fmt = _format(elinks, occupancy, value_bits)
     mask, tcs = PIXEL_MASK["8x8"], TC_OF_PIXEL["8x8"]
     spec = TopSpec(core_module="stub_core", core_latency=3, pixel_tc=[int(t) if m else None for t, m in
                    zip(tcs, mask, strict=True)], core_input_bits=8, frame=fmt, config_port=config_port,

@@ -9,7 +9,7 @@ from codesign.config import ConfigError, from_mapping
 from codesign.data.onchip import onchip_convert
 from codesign.models.encoder import EncoderConfig
 from codesign.models.frame import FrameFormat, pack_frames
-from codesign.models.sparse import CellCoding, best_cells, is_sparse
+from codesign.models.sparse import CellCoding, best_cells, cell_values, is_sparse, occupancy
 
 
 def test_best_cells_rank_by_value_then_lower_index():
@@ -69,7 +69,7 @@ def test_hybrid_frame_sets_the_mode_bit_and_carries_cells():
     frames = pack_frames(latents, np.array([3, 4]), fmt, sparse=[0x3fff, None])
     assert frames[0] == 0x3fff | (3 << 144) | (1 << 153)
     assert frames[1] == pack_frames(latents[1:], np.array([4]), FrameFormat(16, 9, 5))[0]
-    with pytest.raises(ValueError, match="does not fit the 144-bit latent field"):
+    with pytest.raises(ValueError, match="does not fit the 144-bit cell field"):
         pack_frames(latents[:1], np.array([0]), fmt, sparse=[1 << 144])
     with pytest.raises(ValueError, match="need a hybrid frame format"):
         pack_frames(latents[:1], np.array([0]), FrameFormat(16, 9, 5), sparse=[1])
@@ -97,3 +97,31 @@ def test_hybrid_evaluation_sends_sparse_wafers_as_cells(highpu):
     np.testing.assert_array_equal(reco.wafers[sparse], coding.wafers(*best_cells(inputs[sparse], 12)))
     plain = autoencoder_reconstruction(ae, AutoencoderSpec("plain"), calq)
     np.testing.assert_array_equal(reco.wafers[~sparse], plain.wafers[~sparse])
+
+
+def test_charge_cells_are_the_chips_best_choice_words(highpu):
+    """sparse_values: charge: cells chosen from and counted on the chip's 4E3M words of the CALQ (small cells the
+    on-chip conversion rounds to zero stay), decoded at their bin middle, placed above the mode bit too."""
+    from codesign.econt.algorithms import charge_codes
+
+    fmt = FrameFormat.of(EncoderConfig(sparse_max_occupancy=31, sparse_values="charge"))
+    coding = fmt.cell_coding
+    assert (coding.n_cells, coding.value_bits, coding.use_map, coding.charge) == (14, 7, True, True)
+    assert fmt.cell_field_bits == 150 and coding.bits == 146 and fmt.payload_bits == 156
+    calq = highpu[:500]
+    values = cell_values(calq, onchip_convert(calq).inputs, coding)
+    np.testing.assert_array_equal(values, charge_codes(calq))
+    assert (occupancy(values) == (calq > 0).sum(axis=1)).all()  # a code is 0 only for a zero CALQ
+    assert (occupancy(values) > occupancy(onchip_convert(calq).inputs)).any()
+    addresses, codes = best_cells(values, 14)
+    wafers = coding.wafers(addresses, codes)
+    few = occupancy(values) <= 14  # all cells sent: only the 4E3M rounding (at most 1/16 of a cell) remains
+    exact = calq[few] / calq[few].sum(axis=1, keepdims=True)
+    assert np.abs(wafers[few] - exact).max() < 0.07 and (wafers[few] > 0).sum() == (calq[few] > 0).sum()
+    payload = (1 << 145) | 1  # the last value bit and map bit 0
+    frame = pack_frames(np.zeros((1, 16), dtype=int), np.array([5]), fmt, sparse=[payload])[0]
+    assert frame == 1 | (5 << 144) | (1 << 153) | (1 << 155)
+    with pytest.raises(ValueError, match="does not fit the 150-bit cell field"):
+        pack_frames(np.zeros((1, 16), dtype=int), np.array([5]), fmt, sparse=[1 << 150])
+    with pytest.raises(ValueError, match="sparse_value_bits applies to input cells"):
+        EncoderConfig(sparse_max_occupancy=31, sparse_values="charge", sparse_value_bits=6)

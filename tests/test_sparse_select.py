@@ -73,22 +73,24 @@ endmodule
 
 @pytest.mark.parametrize(("coding", "max_occupancy"), [
     (CellCoding(4, 6, False), 7), (CellCoding(6, 7, False), 14),
-    (CellCoding(9, 7, True), 19), (CellCoding(12, 8, True), 23)])
+    (CellCoding(9, 7, True), 19), (CellCoding(12, 8, True), 23),
+    (CellCoding.for_field(54, charge=True), 9), (CellCoding.for_field(150, charge=True), 31)])
 def test_selector_rtl_matches_the_golden_cells(tmp_path, coding, max_occupancy):
+    """The 2- and 5-eLink charge codings (4 cells with addresses, 14 with a map) choose from 7-bit words."""
     if shutil.which("iverilog") is None:
         pytest.skip("iverilog not installed (make setup)")
-    inputs = hostile_inputs(1500, seed=coding.n_cells)
+    inputs = hostile_inputs(1500, seed=coding.n_cells) >> (INPUT_BITS - coding.source_bits)
     words = coding.pack(*best_cells(inputs, coding.n_cells))
     sparse = is_sparse(inputs, max_occupancy)
-    stimulus = [sum(int(x) << (INPUT_BITS * i) for i, x in enumerate(row)) for row in inputs]
+    stimulus = [sum(int(x) << (coding.source_bits * i) for i, x in enumerate(row)) for row in inputs]
     (tmp_path / "stimulus.hex").write_text("".join(f"{w:x}\n" for w in stimulus))
     (tmp_path / "expected.hex").write_text("".join(f"{(w << 1) | int(s):x}\n" for w, s in zip(words, sparse,
                                                                                             strict=True)))
     sources = sparse_sources(N_TC, coding, max_occupancy)
     for module, text in sources.items():
         (tmp_path / f"{module}.v").write_text(text)
-    (tmp_path / "tb.v").write_text(TESTBENCH.format(ib=N_TC * INPUT_BITS - 1, cb=coding.bits, cells_msb=coding.bits - 1,
-                                                    last=len(inputs) - 1,
+    (tmp_path / "tb.v").write_text(TESTBENCH.format(ib=N_TC * coding.source_bits - 1, cb=coding.bits,
+                                                    cells_msb=coding.bits - 1, last=len(inputs) - 1,
                                                     module=SPARSE_MODULE))
     subprocess.run(["iverilog", "-g2005", "-o", "sim", "tb.v", *(f"{m}.v" for m in sources)], cwd=tmp_path, check=True)
     result = subprocess.run(["vvp", "-n", "sim"], cwd=tmp_path, capture_output=True, text=True, check=True)

@@ -184,6 +184,12 @@ def _shifted(chip: np.ndarray, drop_lsb: int) -> np.ndarray:
     return np.minimum(chip >> drop_lsb, SHIFTED_MAX)
 
 
+def charge_codes(calq: np.ndarray, drop_lsb: int = 0) -> np.ndarray:
+    """The 7-bit 4E3M words Best-Choice sends for each cell: (CALQ >> DropLSB) clipped to 18 bits, encoded
+    (any TC order: one word per cell)."""
+    return E4M3.encode(_shifted(np.asarray(calq, dtype=np.int64), drop_lsb))
+
+
 def threshold_sum(chip: np.ndarray, counter: np.ndarray, settings: EcontSettings, *, thresholds: np.ndarray,
                   back_end: BackEnd) -> Result:
     """Cells at or above their threshold: 3-bit type, then up to 7 addresses or the 48-bit map, 7-bit

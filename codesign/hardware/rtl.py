@@ -62,6 +62,7 @@ class RtlInfo:
     sparse_max_occupancy: int | None = None  # hybrid encoder: sparse mode up to this many non-zero inputs
     sparse_cells: int = 0  # cells per sparse-mode frame
     sparse_value_bits: int = INPUT_BITS  # bits per sparse-mode cell value
+    sparse_values: str = "input"  # or "charge" (EncoderConfig.sparse_values)
 
     @classmethod
     def load(cls, rtl_dir: str | Path) -> RtlInfo:
@@ -79,7 +80,7 @@ class RtlInfo:
 
     def frame_format(self) -> FrameFormat:
         return FrameFormat(self.n_latents, self.latent_bits, self.elinks, self.sparse_max_occupancy is not None,
-                           self.sparse_value_bits)
+                           self.sparse_value_bits, self.sparse_values)
 
     @property
     def chip_frame(self) -> bool:
@@ -206,7 +207,8 @@ def _write_top(folder: Path, cfg: EncoderConfig, core: str, core_latency: int, c
         sparse_max_occupancy=cfg.sparse_max_occupancy,
     )
     write_text(folder / "src" / f"{TOP_MODULE}.v", top_verilog(spec))
-    write_text(folder / "src" / f"{CONVERT_MODULE}.v", convert_verilog(spec.n_tc, calq_bits))
+    write_text(folder / "src" / f"{CONVERT_MODULE}.v", convert_verilog(spec.n_tc, calq_bits,
+                                                                           charges=fmt.cell_coding.charge))
     if spec.sparse_max_occupancy is not None:
         for module, text in sparse_sources(spec.n_tc, fmt.cell_coding, spec.sparse_max_occupancy).items():
             write_text(folder / "src" / f"{module}.v", text)
@@ -222,7 +224,7 @@ def _write_top(folder: Path, cfg: EncoderConfig, core: str, core_latency: int, c
         n_latents=fmt.n_latents, elinks=fmt.elinks, sum_code_offset=fmt.sum_offset,
         core_registers=core_registers, estimated_luts=estimated_luts, sources=sources, config_bits=config_bits,
         tmr=tmr, sparse_max_occupancy=cfg.sparse_max_occupancy, sparse_cells=spec.sparse_cells,
-        sparse_value_bits=fmt.sparse_value_bits,
+        sparse_value_bits=fmt.sparse_value_bits, sparse_values=fmt.sparse_values,
     )
     write_json(folder / RTL_JSON, {**asdict(info), "meta": provenance(encoder=asdict(cfg))})
     return info

@@ -1,6 +1,7 @@
 """Verilog of the hybrid encoder's sparse-mode selector ``econt_sparse`` (a pure function returning text).
 
-The selector finds the ``n_cells`` largest of the 48 on-chip inputs (ties to the lower TC, as
+The selector finds the ``n_cells`` largest of the 48 on-chip inputs, or of the 48 charge words
+(``CellCoding.charge``), ties to the lower TC (as
 ``codesign.models.sparse.best_cells``) with a selection network on {value, 63 - TC} keys: the keys are all
 distinct, so any sorting network gives exactly that order. Map coding then sorts the chosen cells by TC with
 a second, small network and decodes their addresses into the map. One 14-bit comparison and at most two
@@ -14,14 +15,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from codesign.data.geometry import ADDRESS_BITS
-from codesign.data.onchip import INPUT_BITS
 from codesign.hardware.verilog import verilog_module
 from codesign.models.sparse import CellCoding
 
 GENERATOR = "codesign/hardware/sparse_select.py"
 SPARSE_MODULE = "econt_sparse"
 BY_TC_MODULE = "econt_sparse_by_tc"
-KEY_BITS = INPUT_BITS + ADDRESS_BITS  # {value, 63 - TC}: larger key, earlier cell
 ADDRESS_MAX = (1 << ADDRESS_BITS) - 1
 
 
@@ -140,20 +139,21 @@ def sparse_sources(n_tc: int, coding: CellCoding, max_occupancy: int) -> dict[st
     ``codesign.models.sparse``. Map coding adds ``econt_sparse_by_tc``, the chosen cells in TC order, as a
     module Yosys keeps whole (``keep_hierarchy``): flattened into the selection network, whose outputs it
     compares, it took ABC's mapping over 20 minutes; on its own it maps in seconds."""
-    b, v, n = INPUT_BITS, coding.value_bits, coding.n_cells
+    b, v, n = coding.source_bits, coding.value_bits, coding.n_cells
+    key_bits = b + ADDRESS_BITS  # {value, 63 - TC}: larger key, earlier cell
     net = selection_network(n_tc, n)
     count_bits = n_tc.bit_length()
     body = [
         "    // keys {value, 63 - TC}: all distinct, the larger key is the earlier cell; the value's low bits",
         "    // rank the cells but are not sent",
         "    /* verilator lint_off UNUSEDSIGNAL */",
-        *(f"    wire [{KEY_BITS - 1}:0] k{i} = {{inputs[{i * b} +: {b}], {ADDRESS_BITS}'d{ADDRESS_MAX - i}}};"
+        *(f"    wire [{key_bits - 1}:0] k{i} = {{inputs[{i * b} +: {b}], {ADDRESS_BITS}'d{ADDRESS_MAX - i}}};"
           for i in range(n_tc)),
-        *_network_lines(net, "k", KEY_BITS, ""),
+        *_network_lines(net, "k", key_bits, ""),
         "    /* verilator lint_on UNUSEDSIGNAL */",
     ]
     # a cell is {value, 63 - TC}, largest first
-    cells = [f"{{k{w}[{KEY_BITS - 1} -: {v}], k{w}[{ADDRESS_BITS - 1}:0]}}" for w in net.outputs]
+    cells = [f"{{k{w}[{key_bits - 1} -: {v}], k{w}[{ADDRESS_BITS - 1}:0]}}" for w in net.outputs]
     cell_bits = coding.cell_bits  # {value, 63 - TC} in the by-TC network, as an address-coded cell
     sources = {}
     if coding.use_map:
@@ -175,7 +175,7 @@ def sparse_sources(n_tc: int, coding: CellCoding, max_occupancy: int) -> dict[st
             "    assign cells = {values, map};",
         ]
     else:
-        body.append("    assign cells = {" + ", ".join(f"~k{w}[{ADDRESS_BITS - 1}:0], k{w}[{KEY_BITS - 1} -: {v}]"
+        body.append("    assign cells = {" + ", ".join(f"~k{w}[{ADDRESS_BITS - 1}:0], k{w}[{key_bits - 1} -: {v}]"
                                                     for w in reversed(net.outputs)) + "};")
     body += [
         f"    reg [{count_bits - 1}:0] nonzero;",

@@ -20,7 +20,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from codesign.data.floats import E4M3
 from codesign.data.onchip import INPUT_BITS, INPUT_FRAC_BITS, SUM_CODE_BITS, SUM_MANTISSA_BITS
+from codesign.econt.algorithms import SHIFTED_MAX
 from codesign.econt.autoencoder import HEADER_BITS
 from codesign.hardware.sparse_select import SPARSE_MODULE
 from codesign.hardware.verilog import verilog_module
@@ -31,6 +33,7 @@ CONFIG_PORTS = ["input  wire cfg_en", "input  wire cfg_in", "output wire cfg_out
 GENERATOR = "codesign/hardware/topgen.py"
 TOP_MODULE = "econt_top"
 CONVERT_MODULE = "econt_convert"
+CHARGE_CLIP_BITS = SHIFTED_MAX.bit_length()  # the chip clips (CALQ >> DropLSB) to 18 bits before 4E3M
 
 
 @dataclass(frozen=True)
@@ -145,13 +148,43 @@ def _input_shift_lines(n: int, calq_bits: int, k_bits: int) -> list[str]:
     return [*lines, f"            inputs[i * {INPUT_BITS} +: {INPUT_BITS}] = shift0_c;", "        end", "    end"]
 
 
-def convert_verilog(n_tc: int, calq_bits: int) -> str:
+def _charge_lines(n: int, calq_bits: int) -> list[str]:
+    """``charges``: each registered CALQ as the chip's 7-bit 4E3M Best-Choice word
+    (``codesign.econt.algorithms.charge_codes``): clipped to 18 bits, exponent e = bit length - 3 (0 below
+    8), the 3 bits below the leading one as mantissa."""
+    clip, e_bits, m_bits = CHARGE_CLIP_BITS, E4M3.exponent_bits, E4M3.mantissa_bits
+    value = f"calq_s1[i * {calq_bits} +: {calq_bits}]"
+    clipped = (f"{value} > {calq_bits}'d{(1 << clip) - 1} ? {clip}'d{(1 << clip) - 1} : "
+               f"calq_s1[i * {calq_bits} +: {clip}]") if calq_bits > clip else f"{{{clip - calq_bits}'d0, {value}}}"
+    return [
+        f"    reg [{clip - 1}:0] clip_c;",
+        f"    reg [{e_bits - 1}:0] cexp_c;",
+        "    /* verilator lint_off UNUSEDSIGNAL */  // the mantissa is the 3 bits below the leading one",
+        f"    reg [{clip - 1}:0] cmant_c;",
+        "    /* verilator lint_on UNUSEDSIGNAL */",
+        "    integer j;",
+        "    always @* begin",
+        f"        for (i = 0; i < {n}; i = i + 1) begin",
+        f"            clip_c = {clipped};",
+        "            cexp_c = 0;",
+        f"            for (j = {m_bits}; j < {clip}; j = j + 1) if (clip_c[j]) cexp_c = j[{e_bits - 1}:0] - "
+        f"{e_bits}'d{m_bits - 1};",
+        f"            cmant_c = cexp_c == 0 ? clip_c : clip_c >> (cexp_c - {e_bits}'d1);",
+        f"            charges[i * {E4M3.bits} +: {E4M3.bits}] = {{cexp_c, cmant_c[{m_bits - 1}:0]}};",
+        "        end",
+        "    end",
+    ]
+
+
+def convert_verilog(n_tc: int, calq_bits: int, *, charges: bool = False) -> str:
     """``econt_convert``: the input register, then (combinational) the wafer sum S, k = floor(log2 S), the
-    inputs (CALQ << 7) >> k and the 9-bit sum code of the registered wafer."""
+    inputs (CALQ << 7) >> k and the 9-bit sum code of the registered wafer; with ``charges`` also each
+    CALQ's 4E3M word (a hybrid encoder's charge cells)."""
     sb = calq_bits + (n_tc - 1).bit_length()
     kb = max(sb - 1, 1).bit_length()
     ports = ["input  wire clk", f"input  wire [{n_tc * calq_bits - 1}:0] calq",
-             f"output reg  [{n_tc * INPUT_BITS - 1}:0] inputs", f"output reg  [{SUM_CODE_BITS - 1}:0] code"]
+             f"output reg  [{n_tc * INPUT_BITS - 1}:0] inputs", f"output reg  [{SUM_CODE_BITS - 1}:0] code",
+             *([f"output reg  [{n_tc * E4M3.bits - 1}:0] charges"] if charges else [])]
     return verilog_module(CONVERT_MODULE, ports, [
         f"    reg [{n_tc * calq_bits - 1}:0] calq_s1;",
         "    always @(posedge clk) calq_s1 <= calq;",
@@ -164,6 +197,7 @@ def convert_verilog(n_tc: int, calq_bits: int) -> str:
         "    end",
         *_sum_code_block(sb, kb),
         *_input_shift_lines(n_tc, calq_bits, kb),
+        *(_charge_lines(n_tc, calq_bits) if charges else []),
     ], generator=GENERATOR, comment="the on-chip conversion (codesign.data.onchip).")
 
 
@@ -195,7 +229,9 @@ def top_verilog(spec: TopSpec) -> str:
         "    // stage 1: input register; stage 2: the on-chip conversion, into the core's input register",
         f"    wire [{n * INPUT_BITS - 1}:0] inputs_c;",
         f"    wire [{SUM_CODE_BITS - 1}:0] code_c;",
-        f"    {CONVERT_MODULE} convert (.clk(clk), .calq(calq), .inputs(inputs_c), .code(code_c));",
+        *([f"    wire [{n * E4M3.bits - 1}:0] charges_c;"] if fr.cell_coding.charge else []),
+        f"    {CONVERT_MODULE} convert (.clk(clk), .calq(calq), .inputs(inputs_c), .code(code_c)"
+        + (", .charges(charges_c));" if fr.cell_coding.charge else ");"),
         *([f"    reg [{hb - 1}:0] bx_s1;", "    always @(posedge clk) bx_s1 <= bx_cnt;"] if hb else []),
         "    integer i;",
         "",
@@ -229,7 +265,7 @@ def top_verilog(spec: TopSpec) -> str:
         "        frame <= 0;",
         *(["        if (CHIP_FRAME) frame <= chip_frame;", "        else begin"] if hb else []),
         *(["        if (side[0]) begin",
-           f"            frame[0 +: {cells}] <= side[1 +: {cells}];",
+           *_cell_frame_lines(fr),
            f"            frame[{fr.mode_bit}] <= 1'b1;",
            "        end else begin"] if spec.sparse_cells else []),
         *(f"        {'    ' if spec.sparse_cells or hb else ''}frame[{j * lb + spec.core_output_shift} +: {ob}] <= "
@@ -243,6 +279,16 @@ def top_verilog(spec: TopSpec) -> str:
     return verilog_module(TOP_MODULE, ports, lines, generator=GENERATOR, parameters="#(parameter CHIP_FRAME = 0) "
                           if hb else "", comment="CALQ -> on-chip conversion -> encoder -> frame.\n"
                           f"// Latency {spec.latency} clock cycles, one wafer per clock.")
+
+
+def _cell_frame_lines(fr: FrameFormat) -> list[str]:
+    """The sparse-mode cells from ``side[1 +: bits]`` into the frame: the latent field, then (charge cells)
+    the bits above the mode bit (``FrameFormat.place_cells``)."""
+    cells, low = fr.cell_coding.bits, min(fr.cell_coding.bits, fr.sum_offset)
+    lines = [f"            frame[0 +: {low}] <= side[1 +: {low}];"]
+    if cells > low:
+        lines.append(f"            frame[{fr.mode_bit + 1} +: {cells - low}] <= side[{1 + low} +: {cells - low}];")
+    return lines
 
 
 def _chip_frame_lines(spec: TopSpec, ob: int) -> list[str]:
@@ -271,16 +317,18 @@ def _chip_frame_lines(spec: TopSpec, ob: int) -> list[str]:
 
 
 def _sparse_instance(spec: TopSpec) -> list[str]:
-    """The sparse-mode selector on the converted inputs, registered first (the core registers its own copy):
-    ``side_c = {code_s2, cells, mode}``, one cycle behind the core's input."""
+    """The sparse-mode selector on the converted inputs (or the charge words), registered first (the core
+    registers its own copy): ``side_c = {code_s2, cells, mode}``, one cycle behind the core's input."""
     coding = spec.frame.cell_coding
+    values = "charges" if coding.charge else "inputs"
     return [
         "",
-        f"    // sparse mode: the {coding.describe()}; at most {spec.sparse_max_occupancy} non-zero inputs selects it",
-        f"    reg [{spec.n_tc * INPUT_BITS - 1}:0] inputs_s2;",
+        f"    // sparse mode: the {coding.describe()}; at most {spec.sparse_max_occupancy} non-zero {values} "
+        "selects it",
+        f"    reg [{spec.n_tc * coding.source_bits - 1}:0] inputs_s2;",
         f"    reg [{SUM_CODE_BITS - 1}:0] code_s2;",
         "    always @(posedge clk) begin",
-        "        inputs_s2 <= inputs_c;",
+        f"        inputs_s2 <= {values}_c;",
         "        code_s2 <= code_c;",
         "    end",
         "    wire sparse_c;",

@@ -24,7 +24,7 @@ from codesign.data.geometry import N_TC
 from codesign.data.onchip import onchip_convert
 from codesign.models.encoder import EncoderConfig, encoder_inputs, latent_integers
 from codesign.models.frame import FRAME_KINDS, FrameFormat, chip_frame_problem, pack_chip_frames, pack_frames
-from codesign.models.sparse import best_cells, is_sparse
+from codesign.models.sparse import best_cells, cell_values, is_sparse
 
 MIP_T = 35  # CALQ counts per transverse MIP
 EXPECTED_FILES = {"project": "expected.hex", "chip": "expected_chip.hex"}
@@ -90,11 +90,12 @@ def encode(model: Any, cfg: EncoderConfig, calq: np.ndarray) -> EncodedWafers:
     words = onchip_convert(calq)
     latents = latent_integers(model.predict(encoder_inputs(words.inputs, cfg), verbose=0, batch_size=1024), cfg)
     fmt = FrameFormat.of(cfg)
-    sparse = is_sparse(words.inputs, cfg.sparse_max_occupancy)
+    values = cell_values(calq, words.inputs, fmt.cell_coding)
+    sparse = is_sparse(values, cfg.sparse_max_occupancy)
     if not fmt.sparse_mode:
         chip = None if chip_frame_problem(fmt) else pack_chip_frames(latents, words.sum_code, fmt)
         return EncodedWafers(latents, words.sum_code, sparse, pack_frames(latents, words.sum_code, fmt), chip, fmt)
-    payloads = fmt.cell_coding.pack(*best_cells(words.inputs, fmt.sparse_cells))
+    payloads = fmt.cell_coding.pack(*best_cells(values, fmt.sparse_cells))
     mixed = [p if s else None for p, s in zip(payloads, sparse, strict=True)]
     return EncodedWafers(latents, words.sum_code, sparse, pack_frames(latents, words.sum_code, fmt, sparse=mixed),
                          None, fmt)
@@ -137,7 +138,8 @@ def write_vectors(out_dir: str | Path, vec: Vectors, *, force: bool = False, **m
             "calq_bits": vec.calq_bits,
             "frame": {"width": vec.fmt.width, "latent_bits": vec.fmt.latent_bits, "n_latents": vec.fmt.n_latents,
                       "sum_code_offset": vec.fmt.sum_offset, "elinks": vec.fmt.elinks,
-                      "sparse_mode": vec.fmt.sparse_mode, "sparse_value_bits": vec.fmt.sparse_value_bits},
+                      "sparse_mode": vec.fmt.sparse_mode, "sparse_value_bits": vec.fmt.sparse_value_bits,
+                      "sparse_values": vec.fmt.sparse_values},
             "frame_kinds": [k for k in FRAME_KINDS if k == "project" or vec.chip_frames is not None],
             "sparse_frames": sum((f >> vec.fmt.mode_bit) & 1 for f in vec.frames) if vec.fmt.sparse_mode else 0,
             "kinds": vec.kinds,

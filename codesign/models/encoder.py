@@ -61,6 +61,10 @@ class EncoderConfig:
     sparse_max_occupancy: int | None = None
     # bits kept of each sparse-mode cell's 8-bit input (its top bits): fewer bits, more cells per frame
     sparse_value_bits: int = INPUT_BITS
+    # what a sparse-mode cell carries: "input", the top ``sparse_value_bits`` bits of its 8-bit on-chip input
+    # (sent in the latent field); or "charge", its CALQ as the chip's 7-bit 4E3M Best-Choice word (sent in
+    # every frame bit but the sum code and mode bit; small cells that the on-chip conversion rounds to 0 stay)
+    sparse_values: Literal["input", "charge"] = "input"
 
     def __post_init__(self) -> None:
         for name, lo, hi in _RANGES:
@@ -80,6 +84,10 @@ class EncoderConfig:
             raise ValueError(f"sparse_max_occupancy must be in [0, {N_TC}], got {self.sparse_max_occupancy}")
         if not 1 <= self.sparse_value_bits <= INPUT_BITS:
             raise ValueError(f"sparse_value_bits must be in [1, {INPUT_BITS}], got {self.sparse_value_bits}")
+        if self.sparse_values not in ("input", "charge"):
+            raise ValueError(f"sparse_values must be 'input' or 'charge', got {self.sparse_values!r}")
+        if self.sparse_values == "charge" and self.sparse_value_bits != INPUT_BITS:
+            raise ValueError("sparse_value_bits applies to input cells; charge cells are 7-bit 4E3M words")
 
     @property
     def latent_bits(self) -> int:

@@ -10,6 +10,8 @@ For 5 eLinks: 16 x 9 = 144 latent bits, the sum code in bits 152..144, bits 159.
 
 A hybrid encoder (``sparse_mode``, see ``codesign.models.sparse``) uses the bit above the sum code as the mode
 bit: 1 = the latent field holds the wafer's largest cells (``CellCoding``) from bit 0 up, instead of latents.
+Charge cells (``sparse_values: charge``) use the padding above the mode bit too: cell payload bits from the
+latent field's width up continue at bit 16*B + 10.
 
 The **chip frame** (``pack_chip_frames``) is the same information as the ECON-T chip sends an autoencoder's
 output (``codesign.econt.autoencoder``): 5-bit BX header, sum code, then the latents, latent 0 first. Each
@@ -41,6 +43,7 @@ class FrameFormat:
     elinks: int
     sparse_mode: bool = False
     sparse_value_bits: int = INPUT_BITS  # bits per sparse-mode cell value
+    sparse_values: str = "input"  # or "charge": EncoderConfig.sparse_values
 
     def __post_init__(self) -> None:
         if self.payload_bits > self.width:
@@ -52,7 +55,7 @@ class FrameFormat:
     def of(cls, cfg: Any) -> FrameFormat:
         """The frame of an ``EncoderConfig``."""
         return cls(cfg.latent_dim, cfg.latent_bits, cfg.elinks, cfg.sparse_max_occupancy is not None,
-                   cfg.sparse_value_bits)
+                   cfg.sparse_value_bits, cfg.sparse_values)
 
     @property
     def width(self) -> int:
@@ -68,14 +71,28 @@ class FrameFormat:
 
     @property
     def payload_bits(self) -> int:
-        return self.mode_bit + self.sparse_mode
+        """Bits up to the highest one a frame may use."""
+        above_mode = max(self.cell_coding.bits - self.sum_offset, 0)
+        return self.mode_bit + self.sparse_mode + above_mode
+
+    @property
+    def cell_field_bits(self) -> int:
+        """Bits a sparse-mode frame has for its cells: the latent field, and for charge cells the padding."""
+        charge = self.sparse_values == "charge"
+        return self.width - SUM_CODE_BITS - 1 if charge else self.sum_offset
 
     @property
     def cell_coding(self) -> CellCoding:
-        """How a sparse-mode frame carries cells in the latent field (0 cells without the mode)."""
+        """How a sparse-mode frame carries cells (0 cells without the mode)."""
         if not self.sparse_mode:
             return CellCoding(0, self.sparse_value_bits)
-        return CellCoding.for_field(self.sum_offset, self.sparse_value_bits)
+        return CellCoding.for_field(self.cell_field_bits, self.sparse_value_bits,
+                                    charge=self.sparse_values == "charge")
+
+    def place_cells(self, payload: int) -> int:
+        """A cell payload at its frame bits: the latent field, the rest above the mode bit."""
+        low = payload & ((1 << self.sum_offset) - 1)
+        return low | (payload >> self.sum_offset) << (self.mode_bit + 1)
 
     @property
     def sparse_cells(self) -> int:
@@ -105,9 +122,9 @@ def pack_frames(latents: np.ndarray, sum_codes: np.ndarray, fmt: FrameFormat,
         word = code << fmt.sum_offset
         cells = None if sparse is None else sparse[n]
         if cells is not None:
-            if cells >> fmt.sum_offset:
-                raise ValueError(f"sparse payload {cells:#x} does not fit the {fmt.sum_offset}-bit latent field")
-            word |= cells | (1 << fmt.mode_bit)
+            if cells >> fmt.cell_field_bits:
+                raise ValueError(f"sparse payload {cells:#x} does not fit the {fmt.cell_field_bits}-bit cell field")
+            word |= fmt.place_cells(cells) | (1 << fmt.mode_bit)
         else:
             for i, value in enumerate(row):
                 word |= value << (fmt.latent_bits * i)

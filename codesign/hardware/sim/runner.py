@@ -108,10 +108,11 @@ def run_simulation(rtl_dir: str | Path, vectors_dir: str | Path, simulator: str 
         kinds = {True: "a hybrid encoder (sparse mode)", False: "a latents-only encoder"}
         raise ValueError(f"vectors of {kinds[vec_sparse]} do not match the RTL of {kinds[rtl_sparse]}: make both "
                          "from the same model folder")
-    vec_value_bits = vec_info["frame"].get("sparse_value_bits", info.sparse_value_bits)
-    if vec_sparse and vec_value_bits != info.sparse_value_bits:
-        raise ValueError(f"vectors with {vec_value_bits}-bit sparse cells do not match the RTL's "
-                         f"{info.sparse_value_bits}-bit cells: make both from the same model folder")
+    vec_cells = (vec_info["frame"].get("sparse_values", "input"), vec_info["frame"].get("sparse_value_bits"))
+    rtl_cells = (info.sparse_values, info.sparse_value_bits)
+    if vec_sparse and vec_cells != rtl_cells:
+        raise ValueError(f"vectors with {vec_cells[0]} cells of {vec_cells[1]} bits do not match the RTL's "
+                         f"{rtl_cells[0]} cells of {rtl_cells[1]} bits: make both from the same model folder")
     build = Path(build_dir or rtl_dir / f"sim_{simulator}{'_chip' if frame == 'chip' else ''}").resolve()
     runner = get_runner(simulator)
     args: list[str] = []  # the generated HDL lints clean (tests/test_hdl_lint.py): any warning fails the build
