@@ -58,6 +58,8 @@ def test_random_sample_is_seeded(tmp_path):
     ("stages: [train, rtl]\ngrid: {encoder.elinks: [4]}\n", "stages must be a prefix"),
     ("cluster: {kind: pbs}\ngrid: {encoder.elinks: [4]}\n", "cluster.kind"),
     ("", "grid: expected a mapping"),
+    ("variants: [fixed]\ngrid: {encoder.elinks: [4]}\n", "variants lists reconfigurable designs"),
+    ("variants: [reconfig_r1]\ngrid: {encoder.elinks: [4]}\n", "unknown design variant 'reconfig_r1'"),
 ])
 def test_bad_sweep_files_name_the_key(tmp_path, text, message):
     path = _write(tmp_path, text)
@@ -81,6 +83,37 @@ def test_pareto_front_keeps_non_dominated_points(tmp_path):
     text = (tmp_path / "pareto.md").read_text()
     assert "3 of 4 points finished" in text and "| d | train: boom |" in text
     assert (tmp_path / "pareto_area_mm2.png").stat().st_size > 1000
+    # a design variant's columns get a front of their own
+    for r, area in zip(rows[:3], (0.9, 0.5, 0.7), strict=True):
+        r["area_mm2:reconfig_tmr_r4"] = area
+    summary = write_pareto_report(rows, ["x"], tmp_path)
+    assert summary["fronts"]["area_mm2:reconfig_tmr_r4"] == ["b"]
+    assert "ASIC area of reconfig_tmr_r4 (mm2" in (tmp_path / "pareto.md").read_text()
+    assert (tmp_path / "pareto_area_mm2_reconfig_tmr_r4.png").is_file()
+
+
+def test_design_variants_are_part_of_a_points_identity(tmp_path):
+    grid = "grid: {encoder.elinks: [4]}\n"
+    plain = load_sweep(_write(tmp_path, grid)).points()[0]
+    with_r4 = load_sweep(_write(tmp_path, "variants: [reconfig_tmr_r4]\n" + grid)).points()[0]
+    assert plain.spec == with_r4.spec and plain.id != with_r4.id and plain.id == point_id(plain.spec)
+
+
+@pytest.mark.slow
+@pytest.mark.realdata
+def test_a_point_synthesises_its_reconfigurable_variant(tmp_path, real_dir):
+    """issue 18: the reuse factor as a sweep dimension: a point's reconfigurable design with R = 2 is
+    synthesised beside its fixed core, from the same trained shape, into columns of its own."""
+    text = ("stages: [train, evaluate, rtl, asic]\nvariants: [reconfig_r2]\nevaluation: {n_wafers: 50}\n"
+            "grid:\n  encoder.conv_filters: [1]\n  encoder.elinks: [3]\n"
+            "  training: [{sources: [highpu_dev.csv], epochs: 1, decoder_epochs: 0}]\n")
+    sweep = load_sweep(_write(tmp_path, text))
+    point = sweep.points()[0]
+    row = run_point(point, tmp_path / "points", sweep.options.stages, evaluation=sweep.options.evaluation,
+                    variants=sweep.options.variants)
+    assert row["status"] == "ok", row.get("error")
+    assert row["gate_equivalents"] > 0 and row["gate_equivalents:reconfig_r2"] > row["gate_equivalents"]
+    assert (tmp_path / "points" / point.id / "variants" / "reconfig_r2" / "rtl.json").is_file()
 
 
 def test_a_bad_point_is_recorded_not_raised(tmp_path):

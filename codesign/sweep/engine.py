@@ -117,6 +117,7 @@ def _run_points(sweep: Sweep, out: Path, points: list[Point], stages: tuple[str,
     with open_client(opts.cluster, scheduler) as client:
         futures = [client.submit(run_point, p, str(points_dir), stages, evaluation=opts.evaluation,
                                  synth_module=opts.synth_module, threads=opts.cluster.threads_per_worker,
+                                 variants=opts.variants,
                                  previous=(previous or {}).get(p.id), key=f"point-{p.id}-{run}", pure=False)
                    for p in points]
         for future in as_completed(futures):

@@ -1,5 +1,6 @@
 """Pareto reports of a sweep: compression quality (mean exact EMD, lower is better) against silicon
-(gate equivalents / mm2, FPGA LUTs), with the non-ML baselines as reference lines."""
+(gate equivalents / mm2, FPGA LUTs; of the fixed core and of every synthesised design variant, columns
+``area_mm2:VARIANT``), with the non-ML baselines as reference lines."""
 
 from __future__ import annotations
 
@@ -46,12 +47,21 @@ def baselines(rows: list[dict[str, Any]]) -> dict[str, float]:
     return {name: float(np.mean(v)) for name, v in values.items()}
 
 
+def costs(rows: list[dict[str, Any]]) -> dict[str, str]:
+    """Cost columns of these rows and their axis labels: the fixed core's, then each design variant's."""
+    found = dict(COSTS)
+    for key in sorted({k for r in rows for k in r if ":" in k and k.split(":", 1)[0] in COSTS}):
+        base, variant = key.split(":", 1)
+        found[key] = f"{COSTS[base].split(' (')[0]} of {variant} ({COSTS[base].split(' (', 1)[1]}"
+    return found
+
+
 def _label(row: dict[str, Any], swept: list[str]) -> str:
     return " ".join(f"{k.split('.')[-1]}={row[k]}" if not isinstance(row[k], dict)
                     else " ".join(f"{a}={b}" for a, b in row[k].items()) for k in swept)
 
 
-def _plot(rows: list[dict[str, Any]], cost: str, front: list[dict[str, Any]], refs: dict[str, float],
+def _plot(rows: list[dict[str, Any]], cost: str, label: str, front: list[dict[str, Any]], refs: dict[str, float],
           swept: list[str], path: Path) -> None:
     with figure(path, figsize=(8, 5.5)) as (_, ax):
         pts = [r for r in rows if r.get(cost) is not None and r.get(QUALITY) is not None]
@@ -65,8 +75,8 @@ def _plot(rows: list[dict[str, Any]], cost: str, front: list[dict[str, Any]], re
                 ax.axhline(value, ls=style, c="tab:blue", lw=1)
                 ax.annotate(f"{name} {value:.2f}", (ax.get_xlim()[0], value), fontsize=7, color="tab:blue",
                             xytext=(2, 2), textcoords="offset points")
-        ax.set(xlabel=COSTS[cost], ylabel=f"mean {EMD_AXIS} (exact, held-out real wafers)",
-               title=f"Compression quality vs {COSTS[cost].split(' (')[0]}")
+        ax.set(xlabel=label, ylabel=f"mean {EMD_AXIS} (exact, held-out real wafers)",
+               title=f"Compression quality vs {label.split(' (')[0]}")
         ax.legend(fontsize=8, loc="upper right")
 
 
@@ -75,7 +85,8 @@ def write_pareto_report(rows: list[dict[str, Any]], swept: list[str], out_dir: s
     out = Path(out_dir)
     ok = [r for r in rows if r.get("status") == "ok"]
     refs = baselines(ok)
-    fronts = {cost: pareto_front(ok, cost) for cost in COSTS}
+    labels = costs(ok)
+    fronts = {cost: pareto_front(ok, cost) for cost in labels}
     lines = [f"# Sweep: Pareto front ({len(ok)} of {len(rows)} points finished)", ""]
     if refs:
         lines += ["Baselines (mean EMD on the same wafers): " +
@@ -83,8 +94,9 @@ def write_pareto_report(rows: list[dict[str, Any]], swept: list[str], out_dir: s
     for cost, front in fronts.items():
         if not front:
             continue
-        _plot(ok, cost, front, refs, swept, out / f"pareto_{cost}.png")
-        lines += [f"## Mean EMD vs {COSTS[cost]}", "", f"![](pareto_{cost}.png)", "",
+        png = f"pareto_{cost.replace(':', '_')}.png"
+        _plot(ok, cost, labels[cost], front, refs, swept, out / png)
+        lines += [f"## Mean EMD vs {labels[cost]}", "", f"![]({png})", "",
                   "| point | " + " | ".join(swept) + f" | mean EMD | median EMD | {cost} |",
                   "|---" * (len(swept) + 4) + "|"]
         for r in front:

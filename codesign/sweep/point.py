@@ -72,21 +72,37 @@ def _rtl(folder: Path, row: dict[str, Any]) -> None:
                da4ml_luts=info.estimated_luts)
 
 
-def _asic(folder: Path, part: str, row: dict[str, Any]) -> None:
+def variant_column(key: str, variant: str) -> str:
+    """A result column of a design variant: ``area_mm2`` for the fixed core, ``area_mm2:reconfig_r4`` else."""
+    return key if variant == "fixed" else f"{key}:{variant}"
+
+
+def _variant_rtl(folder: Path, variants: tuple[str, ...]) -> dict[str, Path]:
+    """RTL folders of the fixed core and of each reconfigurable variant of the point's encoder shape."""
+    from codesign.hardware.variants import variant_rtl
+
+    return variant_rtl(folder / "model", folder / "rtl", folder / "variants", variants=("fixed", *variants))
+
+
+def _asic(folder: Path, part: str, row: dict[str, Any], variants: tuple[str, ...]) -> None:
     from codesign.asic.synth import synthesize_asic
 
-    area = synthesize_asic(folder / "rtl", folder / "asic", part=part).area
-    assert area is not None  # generic cells, no library
-    row.update(cells=area.cells, flip_flops=area.flip_flops, gate_equivalents=area.gate_equivalents,
-               area_mm2=area.area_mm2)
-    (folder / "asic" / "netlist.v").unlink(missing_ok=True)  # tens of MB per point; the counts are kept
+    for name, rtl in _variant_rtl(folder, variants).items():
+        out = folder / ("asic" if name == "fixed" else f"asic_{name}")
+        area = synthesize_asic(rtl, out, part=part).area
+        assert area is not None  # generic cells, no library
+        row.update({variant_column(key, name): getattr(area, key)
+                    for key in ("cells", "flip_flops", "gate_equivalents", "area_mm2")})
+        (out / "netlist.v").unlink(missing_ok=True)  # tens of MB per point; the counts are kept
 
 
-def _fpga(folder: Path, part: str, row: dict[str, Any]) -> None:
+def _fpga(folder: Path, part: str, row: dict[str, Any], variants: tuple[str, ...]) -> None:
     from codesign.fpga.synth import synthesize_fpga
 
-    r = synthesize_fpga(folder / "rtl", folder / "fpga", part=part).resources
-    row.update(luts=r.LUT, fpga_ff=r.FF, carry=r.CARRY, dsp=r.DSP)
+    for name, rtl in _variant_rtl(folder, variants).items():
+        r = synthesize_fpga(rtl, folder / ("fpga" if name == "fixed" else f"fpga_{name}"), part=part).resources
+        row.update({variant_column(key, name): value
+                    for key, value in (("luts", r.LUT), ("fpga_ff", r.FF), ("carry", r.CARRY), ("dsp", r.DSP))})
 
 
 @contextlib.contextmanager
@@ -97,9 +113,11 @@ def _output_to(path: Path) -> Iterator[None]:
 
 
 def run_point(point: Point, out_dir: str | Path, stages: tuple[str, ...], *, evaluation: Any,
-              synth_module: str = "core", threads: int = 1, previous: dict[str, Any] | None = None) -> dict[str, Any]:
+              synth_module: str = "core", threads: int = 1, previous: dict[str, Any] | None = None,
+              variants: tuple[str, ...] = ()) -> dict[str, Any]:
     """Run ``stages`` of one point in ``out_dir/ID`` and return its result row (also written to disk);
-    ``previous`` is the row of its earlier stages (synthesis after the front was found)."""
+    ``previous`` is the row of its earlier stages (synthesis after the front was found); ``variants``
+    (reconfigurable designs of the same shape) are synthesised beside the fixed core."""
     folder = Path(out_dir) / point.id
     folder.mkdir(parents=True, exist_ok=True)
     (folder / ERROR).unlink(missing_ok=True)
@@ -120,9 +138,9 @@ def run_point(point: Point, out_dir: str | Path, stages: tuple[str, ...], *, eva
                 elif stage == "rtl":
                     _rtl(folder, row)
                 elif stage == "asic":
-                    _asic(folder, synth_module, row)
+                    _asic(folder, synth_module, row, variants)
                 elif stage == "fpga":
-                    _fpga(folder, synth_module, row)
+                    _fpga(folder, synth_module, row, variants)
                 row[f"{stage}_s"] = round(time.perf_counter() - t0, 2)
         except Exception as err:  # recorded; the sweep goes on
             row.update(status="failed", error=f"{stage}: {type(err).__name__}: {err}")

@@ -11,6 +11,7 @@ A sweep YAML::
       encoder.elinks: [3, 4, 5]
     sample: 0                              # > 0: a seeded random sample of that many grid points
     stages: [train, evaluate, rtl, asic, fpga]
+    variants: [reconfig_tmr_r4]            # also synthesise these designs of each point's shape (optional)
     evaluation: {data: highpu_dev.csv, n_wafers: 600}
     cluster: {kind: local, n_workers: 2}
 
@@ -32,6 +33,7 @@ import numpy as np
 
 from codesign.config import ConfigError, apply_overrides, from_mapping, read_yaml, to_mapping
 from codesign.data.io import REFERENCE_FILE
+from codesign.hardware.variants import parse_variant
 from codesign.models.autoencoder import AutoencoderSpec
 from codesign.paths import PROJECT_ROOT
 
@@ -81,6 +83,10 @@ class SweepOptions:
     # estimate, found after every point's train/evaluate/rtl; "all": every point
     synthesis: Literal["all", "front"] = "all"
     front_margin: float = 0.05  # "front" keeps points no other beats by more than this fraction in both
+    # reconfigurable designs of each point's encoder shape synthesised beside its fixed core (names as
+    # `make asic VARIANTS`, e.g. reconfig_tmr_r4 for a reuse factor of 4): columns area_mm2:VARIANT,
+    # luts:VARIANT, ... and a Pareto front each
+    variants: tuple[str, ...] = ()
     evaluation: EvaluationSpec = field(default_factory=EvaluationSpec)
     cluster: ClusterSpec = field(default_factory=ClusterSpec)
 
@@ -91,6 +97,9 @@ class SweepOptions:
                              f"got {list(self.stages)}")
         if self.front_margin < 0:
             raise ValueError(f"front_margin must be >= 0, got {self.front_margin}")
+        if any(not parse_variant(name).reconfigurable for name in self.variants):
+            raise ValueError("variants lists reconfigurable designs (e.g. reconfig_tmr_r4); the fixed core is "
+                             "always synthesised")
 
     @property
     def hardware_stages(self) -> tuple[Stage, ...]:
@@ -137,7 +146,8 @@ class Sweep:
             pick = np.random.default_rng(self.options.seed).choice(len(combos), self.options.sample, replace=False)
             combos = [combos[i] for i in sorted(pick)]
         specs = [apply_overrides(self.base_spec, c, kind="grid key") for c in combos]
-        return [Point(point_id(spec, self.options.stages), c, spec) for c, spec in zip(combos, specs, strict=True)]
+        return [Point(point_id(spec, self.options.stages, self.options.variants), c, spec)
+                for c, spec in zip(combos, specs, strict=True)]
 
     def varied_columns(self) -> list[str]:
         """Override columns that take more than one value over the points (what a report should show)."""
@@ -146,11 +156,11 @@ class Sweep:
         return [k for k in keys if len({json.dumps(p.get(k), sort_keys=True) for p in points}) > 1]
 
 
-def point_id(spec: dict[str, Any], stages: tuple[str, ...] = STAGES) -> str:
-    """Stable short name of a point, from the full spec it trains and the stages it runs: the same point
-    keeps its folder when the grid grows or is reordered (a restarted sweep skips it), while a changed base
-    spec makes new points instead of reusing results of the old ones."""
-    text = json.dumps([spec, list(stages)], sort_keys=True)
+def point_id(spec: dict[str, Any], stages: tuple[str, ...] = STAGES, variants: tuple[str, ...] = ()) -> str:
+    """Stable short name of a point, from the full spec it trains, the stages it runs and the design variants
+    it synthesises: the same point keeps its folder when the grid grows or is reordered (a restarted sweep
+    skips it), while a changed base spec makes new points instead of reusing results of the old ones."""
+    text = json.dumps([spec, list(stages), *([list(variants)] if variants else [])], sort_keys=True)
     return "p" + hashlib.sha256(text.encode()).hexdigest()[:10]
 
 
