@@ -77,10 +77,6 @@ class AsicReport:
     energy: EnergyReport | None = None
     published_econt: PublishedChip = ECONT_PUBLISHED
 
-    @property
-    def cells(self) -> int:
-        return self.area.cells if self.area else self.library.cells if self.library else 0
-
     def to_dict(self) -> dict[str, Any]:
         """``asic_report.json``: the area's or the library's fields at the top level."""
         fields = dataclasses.asdict(self.area) if self.area else dataclasses.asdict(self.library) if self.library \
