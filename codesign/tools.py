@@ -38,12 +38,12 @@ def require_in_env(tool: str, hint: str) -> str:
 
 
 def run_tool(cmd: Sequence[str], cwd: str | Path, log: str | Path, *, env: Mapping[str, str] | None = None,
-             timeout: float | None = None) -> None:
-    """Run ``cmd`` in ``cwd`` with stdout+stderr saved to ``log`` (a heartbeat line names it while the tool
-    runs); raise ``ToolError`` naming the log."""
+             timeout: float | None = None, progress_log: str | Path | None = None) -> None:
+    """Run ``cmd`` in ``cwd`` with stdout+stderr saved to ``log``; raise ``ToolError`` naming the log. While
+    the tool runs a heartbeat line names ``progress_log`` (a tool's own log, where it writes one), else ``log``."""
     log = Path(log)
     log.parent.mkdir(parents=True, exist_ok=True)
-    with log.open("w") as handle, heartbeat(Path(cmd[0]).name, log):
+    with log.open("w") as handle, heartbeat(Path(cmd[0]).name, Path(progress_log or log)):
         proc = subprocess.run(list(cmd), cwd=cwd, stdout=handle, stderr=subprocess.STDOUT,
                               env={**os.environ, **(env or {})}, timeout=timeout, check=False)
     if proc.returncode != 0:

@@ -107,15 +107,17 @@ def test_other_input_and_output_formats_stay_bit_exact(tmp_path, real_dir, capsy
 
 
 @pytest.mark.simulator
-@pytest.mark.parametrize(("edit", "n_wafers", "cells"), [
-    ({"sparse_max_occupancy": "20"}, 3000, 12),  # 5 eLinks: a 48-bit map and 8-bit values
-    ({"elinks": "2", "latent_int_bits": "1", "sparse_max_occupancy": "7", "sparse_value_bits": "6"}, 1500, 4),
-    # the chip's 4E3M words of the CALQ: 14 cells and a map, using the bits above the mode bit too
-    ({"sparse_max_occupancy": "31", "sparse_values": "charge"}, 3000, 14),
+@pytest.mark.parametrize(("edit", "n_wafers", "cells", "selector_stages"), [
+    ({"sparse_max_occupancy": "20"}, 3000, 12, 1),  # 5 eLinks: a 48-bit map and 8-bit values
+    ({"elinks": "2", "latent_int_bits": "1", "sparse_max_occupancy": "7", "sparse_value_bits": "6"}, 1500, 4, 2),
+    # the chip's 4E3M words of the CALQ: 14 cells and a map, using the bits above the mode bit too; the
+    # selector pipelined over all the cycles the core leaves it, as for an FPGA
+    ({"sparse_max_occupancy": "31", "sparse_values": "charge"}, 3000, 14, 4),
 ], ids=["map-8bit", "addresses-6bit", "map-charge"])
-def test_hybrid_encoder_rtl_matches_keras_in_both_modes(flow, tmp_path, real_dir, capsys, edit, n_wafers, cells):
-    """Sparse mode on chip (codesign.models.sparse), both cell codings: Verilator streams real wafers and
-    corner cases, both modes, every frame bit-exact."""
+def test_hybrid_encoder_rtl_matches_keras_in_both_modes(flow, tmp_path, real_dir, capsys, edit, n_wafers, cells,
+                                                        selector_stages):
+    """Sparse mode on chip (codesign.models.sparse), both cell codings, combinational and pipelined
+    selectors: Verilator streams real wafers and corner cases, both modes, every frame bit-exact."""
     config = tmp_path / "hybrid.yaml"
     lines = (Path(__file__).parents[1] / "models" / "econt_5elink_seeded.yaml").read_text().splitlines()
     keys = {line.split(":")[0] for line in lines}
@@ -124,12 +126,13 @@ def test_hybrid_encoder_rtl_matches_keras_in_both_modes(flow, tmp_path, real_dir
                       + "".join(f"\n{k}: {v}" for k, v in edit.items() if k not in keys) + "\n")
     model, rtl, vectors = (tmp_path / name for name in ("model", "rtl", "vectors"))
     assert main(["model", "init", "--config", str(config), "--seed", "1", "--out", str(model)]) == 0
-    assert main(["rtl", "--model", str(model), "--out", str(rtl)]) == 0
+    assert main(["rtl", "--model", str(model), "--out", str(rtl), "--selector-stages", str(selector_stages)]) == 0
     assert main(["vectors", "--model", str(model), "--data", str(real_dir / "highpu_dev.csv"),
                  "--n-wafers", str(n_wafers), "--out", str(vectors)]) == 0
     info = json.loads((vectors / "vectors.json").read_text())
     assert info["frame"]["sparse_mode"] and 300 < info["sparse_frames"] < info["n_vectors"] - 300
-    assert json.loads((rtl / "rtl.json").read_text())["sparse_cells"] == cells
+    rtl_info = json.loads((rtl / "rtl.json").read_text())
+    assert (rtl_info["sparse_cells"], rtl_info["selector_stages"]) == (cells, selector_stages)
     capsys.readouterr()
     assert main(["sim", "--rtl", str(rtl), "--vectors", str(vectors), "--sim", "verilator"]) == 0
     assert f"3 cocotb tests passed on {n_wafers + 130} vectors" in capsys.readouterr().out

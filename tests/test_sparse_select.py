@@ -48,21 +48,27 @@ module tb;
     reg [{ib}:0] stimulus [0:{last}];
     reg [{cb}:0] expected [0:{last}];
     reg [{ib}:0] inputs;
+    reg clk;
     wire sparse;
     wire [{cells_msb}:0] cells;
     integer v, errors;
-    {module} dut (.inputs(inputs), .sparse(sparse), .cells(cells));
+    {module} dut ({clk_port}.inputs(inputs), .sparse(sparse), .cells(cells));
     initial begin
         $readmemh("stimulus.hex", stimulus);
         $readmemh("expected.hex", expected);
         errors = 0;
-        for (v = 0; v <= {last}; v = v + 1) begin
-            inputs = stimulus[v];
+        clk = 0;
+        // a new wafer every clock; the outputs follow {latency} clocks later
+        for (v = 0; v <= {last} + {latency}; v = v + 1) begin
+            inputs = stimulus[v <= {last} ? v : {last}];
             #1;
-            if ({{cells, sparse}} !== expected[v]) begin
+            if (v >= {latency} && {{cells, sparse}} !== expected[v - {latency}]) begin
                 errors = errors + 1;
-                if (errors <= 5) $display("vector %0d: got %h, expected %h", v, {{cells, sparse}}, expected[v]);
+                if (errors <= 5) $display("vector %0d: got %h, expected %h", v - {latency}, {{cells, sparse}},
+                                          expected[v - {latency}]);
             end
+            #4 clk = 1;
+            #5 clk = 0;
         end
         $display("ERRORS %0d", errors);
         $finish;
@@ -71,12 +77,14 @@ endmodule
 """
 
 
-@pytest.mark.parametrize(("coding", "max_occupancy"), [
-    (CellCoding(4, 6, False), 7), (CellCoding(6, 7, False), 14),
-    (CellCoding(9, 7, True), 19), (CellCoding(12, 8, True), 23),
-    (CellCoding.for_field(54, charge=True), 9), (CellCoding.for_field(150, charge=True), 31)])
-def test_selector_rtl_matches_the_golden_cells(tmp_path, coding, max_occupancy):
-    """The 2- and 5-eLink charge codings (4 cells with addresses, 14 with a map) choose from 7-bit words."""
+@pytest.mark.parametrize(("coding", "max_occupancy", "stages"), [
+    (CellCoding(4, 6, False), 7, 1), (CellCoding(6, 7, False), 14, 3),
+    (CellCoding(9, 7, True), 19, 1), (CellCoding(12, 8, True), 23, 2),
+    (CellCoding.for_field(54, charge=True), 9, 4), (CellCoding.for_field(150, charge=True), 31, 1),
+    (CellCoding.for_field(150, charge=True), 31, 4), (CellCoding.for_field(150, charge=True), 31, 9)])
+def test_selector_rtl_matches_the_golden_cells(tmp_path, coding, max_occupancy, stages):
+    """The 2- and 5-eLink charge codings (4 cells with addresses, 14 with a map) choose from 7-bit words;
+    pipelined selectors (``stages`` > 1) take a wafer every clock and give the same cells."""
     if shutil.which("iverilog") is None:
         pytest.skip("iverilog not installed (make setup)")
     inputs = hostile_inputs(1500, seed=coding.n_cells) >> (INPUT_BITS - coding.source_bits)
@@ -86,12 +94,14 @@ def test_selector_rtl_matches_the_golden_cells(tmp_path, coding, max_occupancy):
     (tmp_path / "stimulus.hex").write_text("".join(f"{w:x}\n" for w in stimulus))
     (tmp_path / "expected.hex").write_text("".join(f"{(w << 1) | int(s):x}\n" for w, s in zip(words, sparse,
                                                                                             strict=True)))
-    sources = sparse_sources(N_TC, coding, max_occupancy)
+    sources = sparse_sources(N_TC, coding, max_occupancy, stages=stages)
+    assert ("input  wire clk" in sources[SPARSE_MODULE]) == (stages > 1)
     for module, text in sources.items():
         (tmp_path / f"{module}.v").write_text(text)
     (tmp_path / "tb.v").write_text(TESTBENCH.format(ib=N_TC * coding.source_bits - 1, cb=coding.bits,
                                                     cells_msb=coding.bits - 1, last=len(inputs) - 1,
-                                                    module=SPARSE_MODULE))
+                                                    module=SPARSE_MODULE, latency=stages - 1,
+                                                    clk_port=".clk(clk), " if stages > 1 else ""))
     subprocess.run(["iverilog", "-g2005", "-o", "sim", "tb.v", *(f"{m}.v" for m in sources)], cwd=tmp_path, check=True)
     result = subprocess.run(["vvp", "-n", "sim"], cwd=tmp_path, capture_output=True, text=True, check=True)
     assert "ERRORS 0" in result.stdout, result.stdout[-2000:]

@@ -130,7 +130,7 @@ def ecp5_logic_cells(cells: dict[str, int]) -> int:
 def _ecp5_shell(info: RtlInfo, out: Path) -> tuple[RtlInfo, int]:
     """The top inside a pin-limited shell (``asic_flow/ecp5_shell.v``); returns (info of the shell, its FFs)."""
     calq_width = 48 * info.calq_bits
-    shell_ffs = calq_width + info.frame_bits
+    shell_ffs = calq_width + info.frame_bits + 1  # the CALQ shift register, the frame and its parity
     cfg = bool(info.config_bits)
     text = (ASIC_FLOW_DIR / "ecp5_shell.v").read_text().format(
         top=info.top, calq_width=calq_width, frame_bits=info.frame_bits, shell_ffs=shell_ffs,

@@ -63,6 +63,7 @@ class RtlInfo:
     sparse_cells: int = 0  # cells per sparse-mode frame
     sparse_value_bits: int = INPUT_BITS  # bits per sparse-mode cell value
     sparse_values: str = "input"  # or "charge" (EncoderConfig.sparse_values)
+    selector_stages: int = 1  # clock cycles of the sparse selector's comparator networks (TopSpec)
 
     @classmethod
     def load(cls, rtl_dir: str | Path) -> RtlInfo:
@@ -105,10 +106,12 @@ def regular_format(kifs: np.ndarray) -> tuple[int, int]:
 
 
 def write_rtl(model: Any, cfg: EncoderConfig, out_dir: str | Path, *, clock_period_ns: float = 25.0,
-              latency_cutoff: float = 5.0, calq_bits: int = 22, vhdl: bool = False,
+              latency_cutoff: float = 5.0, calq_bits: int = 22, vhdl: bool = False, selector_stages: int = 1,
               force: bool = False) -> RtlInfo:
     """Generate the RTL folder for ``model`` and return what ``rtl.json`` records. An existing ``out_dir``
-    is replaced only if codesign wrote it (or ``force``)."""
+    is replaced only if codesign wrote it (or ``force``). ``latency_cutoff`` is da4ml's delay per pipeline
+    stage of the core, ``selector_stages`` the clock cycles of a hybrid's sparse selector (at most the core's
+    latency minus one): smaller / more for a faster clock (an FPGA), at the price of registers."""
     from da4ml.codegen import VerilogModel, VHDLModel
 
     comb = trace_encoder(model)
@@ -129,7 +132,8 @@ def write_rtl(model: Any, cfg: EncoderConfig, out_dir: str | Path, *, clock_peri
         # the wrapper presents every port in one regular format; registered input and output around it
         return _write_top(tmp, cfg, f"{CORE_MODULE}_wrapper", int(da4ml_meta["latency"]) + 1, in_bits, calq_bits,
                           clock_period_ns, int(da4ml_meta["reg_bits"]), float(da4ml_meta["cost"]),
-                          core_input_frac_bits=in_frac, core_output_bits=out_bits, core_output_shift=shift)
+                          core_input_frac_bits=in_frac, core_output_bits=out_bits, core_output_shift=shift,
+                          selector_stages=selector_stages)
 
 
 def write_reconfigurable_rtl(cfg: EncoderConfig, out_dir: str | Path, clock_period_ns: float = 25.0,
@@ -187,7 +191,7 @@ def _write_top(folder: Path, cfg: EncoderConfig, core: str, core_latency: int, c
                calq_bits: int, clock_period_ns: float, core_registers: int, estimated_luts: float,
                config_bits: int = 0, tmr: bool = False, core_input_frac_bits: int | None = None,
                core_output_bits: int | None = None, core_output_shift: int = 0,
-               initiation_interval: int = 1) -> RtlInfo:
+               initiation_interval: int = 1, selector_stages: int = 1) -> RtlInfo:
     """Write src/econt_top.v around ``core`` (with the conversion and sparse selector) and rtl.json into
     ``folder``."""
     fmt = FrameFormat.of(cfg)
@@ -205,12 +209,14 @@ def _write_top(folder: Path, cfg: EncoderConfig, core: str, core_latency: int, c
         config_port=config_bits > 0,
         core_control=initiation_interval > 1,
         sparse_max_occupancy=cfg.sparse_max_occupancy,
+        selector_stages=selector_stages,
     )
     write_text(folder / "src" / f"{TOP_MODULE}.v", top_verilog(spec))
     write_text(folder / "src" / f"{CONVERT_MODULE}.v", convert_verilog(spec.n_tc, calq_bits,
                                                                            charges=fmt.cell_coding.charge))
     if spec.sparse_max_occupancy is not None:
-        for module, text in sparse_sources(spec.n_tc, fmt.cell_coding, spec.sparse_max_occupancy).items():
+        for module, text in sparse_sources(spec.n_tc, fmt.cell_coding, spec.sparse_max_occupancy,
+                                           stages=selector_stages).items():
             write_text(folder / "src" / f"{module}.v", text)
     constraints = top_constraints(spec, clock_period_ns)
     for suffix in ("sdc", "xdc"):
@@ -225,6 +231,7 @@ def _write_top(folder: Path, cfg: EncoderConfig, core: str, core_latency: int, c
         core_registers=core_registers, estimated_luts=estimated_luts, sources=sources, config_bits=config_bits,
         tmr=tmr, sparse_max_occupancy=cfg.sparse_max_occupancy, sparse_cells=spec.sparse_cells,
         sparse_value_bits=fmt.sparse_value_bits, sparse_values=fmt.sparse_values,
+        selector_stages=selector_stages if spec.sparse_max_occupancy is not None else 1,
     )
     write_json(folder / RTL_JSON, {**asdict(info), "meta": provenance(encoder=asdict(cfg))})
     return info

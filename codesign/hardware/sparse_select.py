@@ -44,14 +44,19 @@ class SelectionNetwork:
     exchanges: tuple[Exchange, ...]
     outputs: tuple[int, ...]
 
+    def levels(self) -> list[int]:
+        """Per exchange, the comparators on the longest path from an input through it (1 for the first)."""
+        level = dict.fromkeys(range(self.n_inputs), 0)
+        levels = []
+        for x in self.exchanges:
+            levels.append(max(level[x.a], level[x.b]) + 1)
+            level.update({w: levels[-1] for w in (x.high, x.low) if w is not None})
+        return levels
+
     @property
     def depth(self) -> int:
         """Comparators on the longest input-to-output path."""
-        level = dict.fromkeys(range(self.n_inputs), 0)
-        for x in self.exchanges:
-            d = max(level[x.a], level[x.b]) + 1
-            level.update({w: d for w in (x.high, x.low) if w is not None})
-        return max(level[w] for w in self.outputs)
+        return max(self.levels(), default=0)
 
     def apply(self, keys: np.ndarray) -> np.ndarray:
         """The network on integer keys, (n, n_inputs) -> (n, len(outputs)): the golden model of the RTL."""
@@ -120,63 +125,134 @@ def selection_network(n_inputs: int, n_outputs: int) -> SelectionNetwork:
     return SelectionNetwork(n_inputs, tuple(reversed(kept)), outputs)
 
 
-def _network_lines(net: SelectionNetwork, prefix: str, bits: int, key: str) -> list[str]:
-    """Wires ``{prefix}{id}`` of ``bits`` bits; an exchange compares the ``key`` slice of its two wires."""
+class _Stages:
+    """Register cuts through generated logic: a signal made in slice ``s`` and read in a later slice passes one
+    register per cut it crosses (each made once and shared by every reader). Slice 0 follows the module's
+    inputs; without cuts nothing is registered and the logic is combinational."""
+
+    def __init__(self) -> None:
+        self._made: dict[str, tuple[int, int]] = {}  # name -> (bits, slice)
+        self.declarations: list[str] = []
+        self.updates: list[str] = []
+
+    def make(self, name: str, bits: int, slice_: int) -> str:
+        self._made[name] = (bits, slice_)
+        return name
+
+    def at(self, name: str, slice_: int) -> str:
+        """The name under which ``name`` is read in ``slice_``."""
+        bits, made = self._made[name]
+        if slice_ <= made:
+            return name
+        reg = f"{name}_s{slice_}"
+        if reg not in self._made:
+            earlier = self.at(name, slice_ - 1)
+            self.make(reg, bits, slice_)
+            self.declarations.append(f"    reg [{bits - 1}:0] {reg};")
+            self.updates.append(f"        {reg} <= {earlier};")
+        return reg
+
+    def registers(self) -> list[str]:
+        return ["    always @(posedge clk) begin", *self.updates, "    end"] if self.updates else []
+
+
+@dataclass(frozen=True)
+class _Slicing:
+    """``stages`` slices of about equal comparator depth over ``depth`` levels (the selection network's, then
+    the by-TC network's): level 0 is the module's inputs."""
+
+    stages: int
+    depth: int
+
+    def of(self, level: int) -> int:
+        return 0 if level <= 0 else min(self.stages - 1, (level - 1) * self.stages // self.depth)
+
+
+def _network_lines(net: SelectionNetwork, prefix: str, bits: int, key: str, stages: _Stages,
+                   slicing: _Slicing, first_level: int) -> list[str]:
+    """Wires ``{prefix}{id}`` of ``bits`` bits; an exchange compares the ``key`` slice of its two wires. The
+    inputs are made in the slice of ``first_level``; an exchange at level L of ``net`` lies in the slice of
+    ``first_level + L``."""
+    for w in range(net.n_inputs):
+        stages.make(f"{prefix}{w}", bits, slicing.of(first_level))
     lines = []
-    for x in net.exchanges:
-        a, b, g = f"{prefix}{x.a}", f"{prefix}{x.b}", f"{prefix}gt{x.high if x.high is not None else x.low}"
+    for x, level in zip(net.exchanges, net.levels(), strict=True):
+        s = slicing.of(first_level + level)
+        a, b = stages.at(f"{prefix}{x.a}", s), stages.at(f"{prefix}{x.b}", s)
+        g = f"{prefix}gt{x.high if x.high is not None else x.low}"
         lines.append(f"    wire {g} = {a}{key} > {b}{key};")
         if x.high is not None:
-            lines.append(f"    wire [{bits - 1}:0] {prefix}{x.high} = {g} ? {a} : {b};")
+            lines.append(f"    wire [{bits - 1}:0] {stages.make(f'{prefix}{x.high}', bits, s)} = {g} ? {a} : {b};")
         if x.low is not None:
-            lines.append(f"    wire [{bits - 1}:0] {prefix}{x.low} = {g} ? {b} : {a};")
+            lines.append(f"    wire [{bits - 1}:0] {stages.make(f'{prefix}{x.low}', bits, s)} = {g} ? {b} : {a};")
     return lines
 
 
-def sparse_sources(n_tc: int, coding: CellCoding, max_occupancy: int) -> dict[str, str]:
-    """Verilog of the combinational ``econt_sparse`` (module name -> text): the ``coding.n_cells`` largest of
-    ``n_tc`` on-chip inputs packed as ``coding`` says, and the mode (at most ``max_occupancy`` non-zero), as
-    ``codesign.models.sparse``. Map coding adds ``econt_sparse_by_tc``, the chosen cells in TC order, as a
+def sparse_sources(n_tc: int, coding: CellCoding, max_occupancy: int, *, stages: int = 1) -> dict[str, str]:
+    """Verilog of ``econt_sparse`` (module name -> text): the ``coding.n_cells`` largest of ``n_tc`` on-chip
+    inputs packed as ``coding`` says, and the mode (at most ``max_occupancy`` non-zero), as
+    ``codesign.models.sparse``. ``stages`` > 1 cuts the comparator networks into that many slices of about
+    equal depth with registers between them (a ``clk`` port; outputs ``stages - 1`` clocks after the inputs);
+    1 is combinational. Map coding adds ``econt_sparse_by_tc``, the chosen cells in TC order, as a
     module Yosys keeps whole (``keep_hierarchy``): flattened into the selection network, whose outputs it
     compares, it took ABC's mapping over 20 minutes; on its own it maps in seconds."""
+    if stages < 1:
+        raise ValueError(f"the sparse selector needs at least 1 stage, got {stages}")
     b, v, n = coding.source_bits, coding.value_bits, coding.n_cells
     key_bits = b + ADDRESS_BITS  # {value, 63 - TC}: larger key, earlier cell
     net = selection_network(n_tc, n)
+    by_tc = selection_network(n, n) if coding.use_map else None  # a larger 63 - TC is a lower TC
+    slicing = _Slicing(stages, net.depth + (by_tc.depth if by_tc else 0))
+    last = stages - 1
     count_bits = n_tc.bit_length()
+    top = _Stages()
+    network = _network_lines(net, "k", key_bits, "", top, slicing, 0)
+    chosen = net.outputs
     body = [
         "    // keys {value, 63 - TC}: all distinct, the larger key is the earlier cell; the value's low bits",
         "    // rank the cells but are not sent",
         "    /* verilator lint_off UNUSEDSIGNAL */",
         *(f"    wire [{key_bits - 1}:0] k{i} = {{inputs[{i * b} +: {b}], {ADDRESS_BITS}'d{ADDRESS_MAX - i}}};"
           for i in range(n_tc)),
-        *_network_lines(net, "k", key_bits, ""),
+        *network,
         "    /* verilator lint_on UNUSEDSIGNAL */",
     ]
-    # a cell is {value, 63 - TC}, largest first
-    cells = [f"{{k{w}[{key_bits - 1} -: {v}], k{w}[{ADDRESS_BITS - 1}:0]}}" for w in net.outputs]
-    cell_bits = coding.cell_bits  # {value, 63 - TC} in the by-TC network, as an address-coded cell
     sources = {}
-    if coding.use_map:
-        by_tc = selection_network(n, n)  # a larger 63 - TC is a lower TC, the next value slot
+    if by_tc is not None:
+        selected = slicing.of(net.depth)  # where the chosen cells are complete
+        cell_bits = coding.cell_bits  # {value, 63 - TC} in the by-TC network, as an address-coded cell
+        cells = [f"{{{k}[{key_bits - 1} -: {v}], {k}[{ADDRESS_BITS - 1}:0]}}"
+                 for k in (top.at(f"k{w}", selected) for w in chosen)]
+        inner = _Stages()
+        by_tc_network = _network_lines(by_tc, "c", cell_bits, f"[{ADDRESS_BITS - 1}:0]", inner, slicing,
+                                       net.depth)
+        values = ", ".join(f"{inner.at(f'c{w}', last)}[{cell_bits - 1} -: {v}]" for w in reversed(by_tc.outputs))
+        clk = ["input  wire clk"] if inner.updates else []
         sources[BY_TC_MODULE] = verilog_module(
-            BY_TC_MODULE, [f"input  wire [{n * cell_bits - 1}:0] cells", f"output wire [{n * v - 1}:0] values"],
+            BY_TC_MODULE, [*clk, f"input  wire [{n * cell_bits - 1}:0] cells", f"output wire [{n * v - 1}:0] values"],
             [*(f"    wire [{cell_bits - 1}:0] c{s} = cells[{s * cell_bits} +: {cell_bits}];" for s in range(n)),
              "    /* verilator lint_off UNUSEDSIGNAL */  // the TCs order the values and are not sent",
-             *_network_lines(by_tc, "c", cell_bits, f"[{ADDRESS_BITS - 1}:0]"),
+             *inner.declarations,
+             *by_tc_network,
              "    /* verilator lint_on UNUSEDSIGNAL */",
-             f"    assign values = {{{', '.join(f'c{w}[{cell_bits - 1} -: {v}]' for w in reversed(by_tc.outputs))}}};"],
+             *inner.registers(),
+             f"    assign values = {{{values}}};"],
             generator=GENERATOR, comment=f"the sparse selector's cells in TC order, a {len(by_tc.exchanges)}-"
             "comparator network.", attribute="(* keep_hierarchy *)\n")
-        addresses = [f"~k{w}[{ADDRESS_BITS - 1}:0]" for w in net.outputs]
+        addresses = [f"~{top.at(f'k{w}', selected)}[{ADDRESS_BITS - 1}:0]" for w in chosen]
+        top.make("map", n_tc, selected)
         body += [
             f"    wire [{n * v - 1}:0] values;",
-            f"    {BY_TC_MODULE} by_tc (.cells({{{', '.join(reversed(cells))}}}), .values(values));",
+            f"    {BY_TC_MODULE} by_tc ({'.clk(clk), ' if clk else ''}.cells({{{', '.join(reversed(cells))}}}), "
+            ".values(values));",
             f"    wire [{n_tc - 1}:0] map = " + " | ".join(f"({n_tc}'d1 << {a})" for a in addresses) + ";",
-            "    assign cells = {values, map};",
+            f"    assign cells = {{values, {top.at('map', last)}}};",
         ]
     else:
-        body.append("    assign cells = {" + ", ".join(f"~k{w}[{ADDRESS_BITS - 1}:0], k{w}[{key_bits - 1} -: {v}]"
-                                                    for w in reversed(net.outputs)) + "};")
+        keys = [top.at(f"k{w}", last) for w in reversed(chosen)]
+        body.append("    assign cells = {" + ", ".join(f"~{k}[{ADDRESS_BITS - 1}:0], {k}[{key_bits - 1} -: {v}]"
+                                                    for k in keys) + "};")
+    top.make("sparse_now", 1, 0)
     body += [
         f"    reg [{count_bits - 1}:0] nonzero;",
         "    integer i;",
@@ -185,11 +261,17 @@ def sparse_sources(n_tc: int, coding: CellCoding, max_occupancy: int) -> dict[st
         f"        for (i = 0; i < {n_tc}; i = i + 1)",
         f"            nonzero = nonzero + {{{count_bits - 1}'d0, |inputs[i * {b} +: {b}]}};",
         "    end",
-        f"    assign sparse = nonzero <= {count_bits}'d{max_occupancy};",
+        f"    wire sparse_now = nonzero <= {count_bits}'d{max_occupancy};",
+        f"    assign sparse = {top.at('sparse_now', last)};",
+        *top.registers(),
     ]
+    pipelined = f", in {stages} stages" if stages > 1 else ""
     sources[SPARSE_MODULE] = verilog_module(
-        SPARSE_MODULE, [f"input  wire [{n_tc * b - 1}:0] inputs", "output wire sparse",
-                        f"output wire [{coding.bits - 1}:0] cells"], body, generator=GENERATOR,
+        SPARSE_MODULE, [*(["input  wire clk"] if stages > 1 else []), f"input  wire [{n_tc * b - 1}:0] inputs",
+                        "output wire sparse", f"output wire [{coding.bits - 1}:0] cells"],
+        ["    /* verilator lint_off UNUSEDSIGNAL */  // a key's low value bits are not sent",
+         *top.declarations, "    /* verilator lint_on UNUSEDSIGNAL */", *body] if top.declarations else body,
+        generator=GENERATOR,
         comment=f"the hybrid encoder's sparse-mode selector,\n// the {coding.describe()}; a selection network of "
-        f"{len(net.exchanges)} comparators, {net.depth} deep.")
+        f"{len(net.exchanges)} comparators, {net.depth} deep{pipelined}.")
     return sources

@@ -54,12 +54,18 @@ class TopSpec:
     # a time-multiplexed core (reuse factor): it takes rst and start, the valid of its model_inp
     core_control: bool = False
     sparse_max_occupancy: int | None = None  # hybrid encoder (codesign.models.sparse); None: latents only
+    # clock cycles of the sparse selector (pipeline slices of its comparator networks): more slices make a
+    # shorter critical path (an FPGA needs it) at the price of registers; the core's latency bounds them
+    selector_stages: int = 1
 
     def __post_init__(self) -> None:
         if (self.sparse_max_occupancy is not None) != self.frame.sparse_mode:
             raise ValueError("sparse_max_occupancy and the frame's sparse_mode must be set together")
+        if self.selector_stages < 1:
+            raise ValueError(f"selector_stages must be at least 1, got {self.selector_stages}")
         if self.side_delay < 1:
-            raise ValueError(f"a core of latency {self.core_latency} leaves no cycle for the sparse selector")
+            raise ValueError(f"a core of latency {self.core_latency} leaves no cycle for a sparse selector of "
+                             f"{self.selector_stages} stage(s): at most {self.core_latency - 1}")
 
     @property
     def sparse_cells(self) -> int:
@@ -73,8 +79,8 @@ class TopSpec:
     @property
     def side_delay(self) -> int:
         """Cycles the side word (sum code, cells, BX_CNT) waits for the core: the selector's input register
-        takes one of them."""
-        return self.core_latency - (1 if self.sparse_max_occupancy is not None else 0)
+        and its pipeline take ``selector_stages`` of them."""
+        return self.core_latency - (self.selector_stages if self.sparse_max_occupancy is not None else 0)
 
     @property
     def latency(self) -> int:
@@ -318,22 +324,31 @@ def _chip_frame_lines(spec: TopSpec, ob: int) -> list[str]:
 
 def _sparse_instance(spec: TopSpec) -> list[str]:
     """The sparse-mode selector on the converted inputs (or the charge words), registered first (the core
-    registers its own copy): ``side_c = {code_s2, cells, mode}``, one cycle behind the core's input."""
-    coding = spec.frame.cell_coding
+    registers its own copy): ``side_c = {code_s2, cells, mode}``, ``selector_stages`` cycles behind the core's
+    input (the sum code waits beside a pipelined selector)."""
+    coding, stages = spec.frame.cell_coding, spec.selector_stages
     values = "charges" if coding.charge else "inputs"
     return [
         "",
         f"    // sparse mode: the {coding.describe()}; at most {spec.sparse_max_occupancy} non-zero {values} "
         "selects it",
         f"    reg [{spec.n_tc * coding.source_bits - 1}:0] inputs_s2;",
-        f"    reg [{SUM_CODE_BITS - 1}:0] code_s2;",
-        "    always @(posedge clk) begin",
-        f"        inputs_s2 <= {values}_c;",
-        "        code_s2 <= code_c;",
-        "    end",
+        *([f"    reg [{SUM_CODE_BITS - 1}:0] code_s2;",
+           "    always @(posedge clk) begin",
+           f"        inputs_s2 <= {values}_c;",
+           "        code_s2 <= code_c;",
+           "    end"] if stages == 1 else
+          [f"    reg [{SUM_CODE_BITS - 1}:0] code_pipe [0:{stages - 1}];  // beside the pipelined selector",
+           f"    wire [{SUM_CODE_BITS - 1}:0] code_s2 = code_pipe[{stages - 1}];",
+           "    always @(posedge clk) begin",
+           f"        inputs_s2 <= {values}_c;",
+           "        code_pipe[0] <= code_c;",
+           f"        for (i = 1; i < {stages}; i = i + 1) code_pipe[i] <= code_pipe[i - 1];",
+           "    end"]),
         "    wire sparse_c;",
         f"    wire [{coding.bits - 1}:0] cells_c;",
-        f"    {SPARSE_MODULE} sparse_select (.inputs(inputs_s2), .sparse(sparse_c), .cells(cells_c));",
+        f"    {SPARSE_MODULE} sparse_select ({'.clk(clk), ' if stages > 1 else ''}.inputs(inputs_s2), "
+        ".sparse(sparse_c), .cells(cells_c));",
         f"    wire [{SUM_CODE_BITS + coding.bits}:0] side_c = {{code_s2, cells_c, sparse_c}};",
     ]
 

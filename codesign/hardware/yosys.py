@@ -96,8 +96,9 @@ def run_yosys(script: Path, out: Path, *, timeout: float | None = None) -> Yosys
     yosys = require("yosys", "install Yosys (apt-get install yosys, or `make setup`)")
     for stale in (STAT_FILE, LIBERTY_STAT_FILE):  # of an earlier run into the same folder
         (out / stale).unlink(missing_ok=True)
+    # -q keeps the terminal output to warnings and errors (yosys_stdout.log); the full log is yosys.log
     run_tool([yosys, "-q", "-l", str(out / "yosys.log"), str(script)], cwd=out, log=out / "yosys_stdout.log",
-             timeout=timeout)
+             timeout=timeout, progress_log=out / "yosys.log")
     stat_file = out / STAT_FILE
     if not stat_file.is_file():
         raise ToolError(f"Yosys wrote no statistics ({stat_file}); log: {out / 'yosys.log'}")
