@@ -150,12 +150,14 @@ class Model:
         return HlsProject(self, settings, Path(out_dir), graph)
 
     def to_rtl(self, out_dir: str | Path, *, clock_period_ns: float = 25.0, calq_bits: int = 22,
-               latency_cutoff: float = 5.0, selector_stages: int = 1) -> RtlDesign:
+               latency_cutoff: float = 5.0, selector_stages: int = 1, conversion_stages: int = 1) -> RtlDesign:
         """The encoder behind the CALQ-to-frame top as an ``RtlDesign`` for ``out_dir`` (``.write()`` writes it;
-        the other methods write it first when needed). ``latency_cutoff`` and ``selector_stages`` pipeline the
-        core and a hybrid's sparse selector deeper (``codesign.hardware.rtl.write_rtl``)."""
+        the other methods write it first when needed). ``latency_cutoff``, ``selector_stages`` and
+        ``conversion_stages`` pipeline the core, a hybrid's sparse selector and the conversion deeper
+        (``codesign.hardware.rtl.write_rtl``)."""
         return RtlDesign(self, Path(out_dir), clock_period_ns=clock_period_ns, calq_bits=calq_bits,
-                         latency_cutoff=latency_cutoff, selector_stages=selector_stages)
+                         latency_cutoff=latency_cutoff, selector_stages=selector_stages,
+                         conversion_stages=conversion_stages)
 
     def __repr__(self) -> str:
         fmt = self.frame_format
@@ -235,6 +237,7 @@ class RtlDesign:
     calq_bits: int = 22
     latency_cutoff: float = 5.0
     selector_stages: int = 1
+    conversion_stages: int = 1
     simulation: Any = None  # SimResult of the last simulate()
 
     @property
@@ -253,6 +256,7 @@ class RtlDesign:
 
         write_rtl(self.model.keras_encoder, self.model.config, self.folder, clock_period_ns=self.clock_period_ns,
                   latency_cutoff=self.latency_cutoff, selector_stages=self.selector_stages,
+                  conversion_stages=self.conversion_stages,
                   calq_bits=self.calq_bits, force=force)
         return self
 

@@ -87,17 +87,18 @@ def test_chip_frame_rtl_matches_keras(flow, tmp_path, capsys):
 
 
 @pytest.mark.simulator
-@pytest.mark.parametrize("config_text", ["input_int_bits: 1\ninput_frac_bits: 5\n",
-                                         "input_int_bits: 0\ninput_frac_bits: 8\n", "conv_filters: 2\n"],
-                         ids=["floor-2-lsbs", "wrap-msb", "narrow-latents"])
-def test_other_input_and_output_formats_stay_bit_exact(tmp_path, real_dir, capsys, config_text):
+@pytest.mark.parametrize(("config_text", "rtl_args"), [
+    ("input_int_bits: 1\ninput_frac_bits: 5\n", []), ("input_int_bits: 0\ninput_frac_bits: 8\n", []),
+    # with the conversion in two stages (BX_CNT delayed with it into the chip frame)
+    ("conv_filters: 2\n", ["--conversion-stages", "2"])], ids=["floor-2-lsbs", "wrap-msb", "narrow-latents"])
+def test_other_input_and_output_formats_stay_bit_exact(tmp_path, real_dir, capsys, config_text, rtl_args):
     """The top converts the 8-bit on-chip inputs to the encoder's input format like its quantizer (TRN,
     WRAP), and places core outputs narrower than the latent format (here: 8 of 9 bits used) in their field."""
     config = tmp_path / "enc.yaml"
     config.write_text(config_text)
     model, rtl, vectors = tmp_path / "model", tmp_path / "rtl", tmp_path / "vectors"
     assert main(["model", "init", "--config", str(config), "--seed", "2", "--out", str(model)]) == 0
-    assert main(["rtl", "--model", str(model), "--out", str(rtl)]) == 0
+    assert main(["rtl", "--model", str(model), "--out", str(rtl), *rtl_args]) == 0
     assert main(["vectors", "--model", str(model), "--data", str(real_dir / "highpu_dev.csv"), "--n-wafers", "400",
                  "--out", str(vectors)]) == 0
     assert main(["sim", "--rtl", str(rtl), "--vectors", str(vectors), "--sim", "verilator"]) == 0
@@ -107,15 +108,17 @@ def test_other_input_and_output_formats_stay_bit_exact(tmp_path, real_dir, capsy
 
 
 @pytest.mark.simulator
-@pytest.mark.parametrize(("edit", "n_wafers", "cells", "selector_stages"), [
-    ({"sparse_max_occupancy": "20"}, 3000, 12, 1),  # 5 eLinks: a 48-bit map and 8-bit values
-    ({"elinks": "2", "latent_int_bits": "1", "sparse_max_occupancy": "7", "sparse_value_bits": "6"}, 1500, 4, 2),
-    # the chip's 4E3M words of the CALQ: 14 cells and a map, using the bits above the mode bit too; the
-    # selector pipelined over all the cycles the core leaves it, as for an FPGA
-    ({"sparse_max_occupancy": "31", "sparse_values": "charge"}, 3000, 14, 4),
+@pytest.mark.parametrize(("edit", "n_wafers", "cells", "rtl_args"), [
+    ({"sparse_max_occupancy": "20"}, 3000, 12, []),  # 5 eLinks: a 48-bit map and 8-bit values
+    ({"elinks": "2", "latent_int_bits": "1", "sparse_max_occupancy": "7", "sparse_value_bits": "6"}, 1500, 4,
+     ["--selector-stages", "2"]),
+    # the chip's 4E3M words of the CALQ: 14 cells and a map, using the bits above the mode bit too; pipelined
+    # as for an FPGA: the selector over all the cycles the core leaves it, the conversion in two stages
+    ({"sparse_max_occupancy": "31", "sparse_values": "charge"}, 3000, 14,
+     ["--selector-stages", "4", "--conversion-stages", "2"]),
 ], ids=["map-8bit", "addresses-6bit", "map-charge"])
 def test_hybrid_encoder_rtl_matches_keras_in_both_modes(flow, tmp_path, real_dir, capsys, edit, n_wafers, cells,
-                                                        selector_stages):
+                                                        rtl_args):
     """Sparse mode on chip (codesign.models.sparse), both cell codings, combinational and pipelined
     selectors: Verilator streams real wafers and corner cases, both modes, every frame bit-exact."""
     config = tmp_path / "hybrid.yaml"
@@ -126,13 +129,15 @@ def test_hybrid_encoder_rtl_matches_keras_in_both_modes(flow, tmp_path, real_dir
                       + "".join(f"\n{k}: {v}" for k, v in edit.items() if k not in keys) + "\n")
     model, rtl, vectors = (tmp_path / name for name in ("model", "rtl", "vectors"))
     assert main(["model", "init", "--config", str(config), "--seed", "1", "--out", str(model)]) == 0
-    assert main(["rtl", "--model", str(model), "--out", str(rtl), "--selector-stages", str(selector_stages)]) == 0
+    assert main(["rtl", "--model", str(model), "--out", str(rtl), *rtl_args]) == 0
     assert main(["vectors", "--model", str(model), "--data", str(real_dir / "highpu_dev.csv"),
                  "--n-wafers", str(n_wafers), "--out", str(vectors)]) == 0
     info = json.loads((vectors / "vectors.json").read_text())
     assert info["frame"]["sparse_mode"] and 300 < info["sparse_frames"] < info["n_vectors"] - 300
     rtl_info = json.loads((rtl / "rtl.json").read_text())
-    assert (rtl_info["sparse_cells"], rtl_info["selector_stages"]) == (cells, selector_stages)
+    stages = dict(zip(rtl_args[::2], rtl_args[1::2], strict=True))
+    assert (rtl_info["sparse_cells"], rtl_info["selector_stages"], rtl_info["conversion_cycles"]) == \
+        (cells, int(stages.get("--selector-stages", 1)), int(stages.get("--conversion-stages", 1)))
     capsys.readouterr()
     assert main(["sim", "--rtl", str(rtl), "--vectors", str(vectors), "--sim", "verilator"]) == 0
     assert f"3 cocotb tests passed on {n_wafers + 130} vectors" in capsys.readouterr().out

@@ -33,14 +33,16 @@ CFG_BODY = """
     /* verilator lint_on UNUSEDSIGNAL */
     assign cfg_out = cfg_in;"""
 
-CASES = [(e, None, 8, False, 1) for e in sorted(LATENT_BITS_BY_ELINKS)] + [
-    (2, 7, 6, False, 1),  # hybrid, addresses
-    (2, 7, 6, False, 2),  # hybrid, addresses, pipelined selector
-    (5, 20, 8, False, 1),  # hybrid, 48-bit map
-    (4, 19, 7, False, 1),  # hybrid, map with 7-bit values
-    (5, 31, "charge", False, 1),  # hybrid, the chip's 4E3M words from the CALQ, a map and the padding bits
-    (5, 31, "charge", False, 2),  # the same with a pipelined selector (clocked selection and by-TC networks)
-    (5, None, 8, True, 1),  # reconfigurable core's ports
+CASES = [(e, None, 8, False, {}) for e in sorted(LATENT_BITS_BY_ELINKS)] + [
+    (5, None, 8, False, {"conversion_stages": 2}),  # the conversion in two stages, BX_CNT delayed to match
+    (2, 7, 6, False, {}),  # hybrid, addresses
+    (2, 7, 6, False, {"selector_stages": 2}),  # hybrid, addresses, pipelined selector
+    (5, 20, 8, False, {}),  # hybrid, 48-bit map
+    (4, 19, 7, False, {}),  # hybrid, map with 7-bit values
+    (5, 31, "charge", False, {}),  # hybrid, the chip's 4E3M words from the CALQ, a map and the padding bits
+    # the same pipelined for an FPGA (clocked selection and by-TC networks, two-stage conversion)
+    (5, 31, "charge", False, {"selector_stages": 2, "conversion_stages": 2}),
+    (5, None, 8, True, {}),  # reconfigurable core's ports
 ]
 
 
@@ -51,8 +53,8 @@ def _format(elinks: int, occupancy: int | None, value_bits: int | str) -> FrameF
                        8 if charge else int(value_bits), "charge" if charge else "input")
 
 
-@pytest.mark.parametrize(("elinks", "occupancy", "value_bits", "config_port", "selector_stages"), CASES)
-def test_generated_hdl_has_no_lint_warnings(tmp_path, elinks, occupancy, value_bits, config_port, selector_stages):
+@pytest.mark.parametrize(("elinks", "occupancy", "value_bits", "config_port", "pipelining"), CASES)
+def test_generated_hdl_has_no_lint_warnings(tmp_path, elinks, occupancy, value_bits, config_port, pipelining):
     try:
         env = {**os.environ, **verilator_env()}
     except ToolNotFoundError as err:
@@ -61,11 +63,12 @@ def test_generated_hdl_has_no_lint_warnings(tmp_path, elinks, occupancy, value_b
     mask, tcs = PIXEL_MASK["8x8"], TC_OF_PIXEL["8x8"]
     spec = TopSpec(core_module="stub_core", core_latency=3, pixel_tc=[int(t) if m else None for t, m in
                    zip(tcs, mask, strict=True)], core_input_bits=8, frame=fmt, config_port=config_port,
-                   sparse_max_occupancy=occupancy, selector_stages=selector_stages)
+                   sparse_max_occupancy=occupancy, **pipelining)
     files = {"econt_top.v": top_verilog(spec),
-             "econt_convert.v": convert_verilog(spec.n_tc, spec.calq_bits, charges=fmt.cell_coding.charge)}
+             "econt_convert.v": convert_verilog(spec.n_tc, spec.calq_bits, charges=fmt.cell_coding.charge,
+                                                stages=spec.conversion_stages)}
     if occupancy is not None:
-        selector = sparse_sources(spec.n_tc, fmt.cell_coding, occupancy, stages=selector_stages)
+        selector = sparse_sources(spec.n_tc, fmt.cell_coding, occupancy, stages=spec.selector_stages)
         files.update((f"{module}.v", text) for module, text in selector.items())
     n_out = 16 * fmt.latent_bits
     files["stub_core.v"] = STUB.format(i=len(spec.pixel_tc) * 8 - 1, o=n_out - 1, n=n_out,
@@ -78,8 +81,8 @@ def test_generated_hdl_has_no_lint_warnings(tmp_path, elinks, occupancy, value_b
     assert files["econt_top.v"].startswith("`timescale 1ns / 1ps\n`default_nettype none")
 
 
-@pytest.mark.parametrize(("elinks", "occupancy", "value_bits", "config_port", "selector_stages"), CASES)
-def test_constraints_name_every_port_of_the_top(elinks, occupancy, value_bits, config_port, selector_stages):
+@pytest.mark.parametrize(("elinks", "occupancy", "value_bits", "config_port", "pipelining"), CASES)
+def test_constraints_name_every_port_of_the_top(elinks, occupancy, value_bits, config_port, pipelining):
     """econt_top.sdc/.xdc constrain exactly the top's ports: the clock, and a delay on every other one."""
     import re
 

@@ -49,7 +49,7 @@ def _cmd_rtl(args: argparse.Namespace) -> None:
     model, cfg = load_encoder(args.model)
     info = write_rtl(model, cfg, args.out, clock_period_ns=args.clock_period, latency_cutoff=args.latency_cutoff,
                      calq_bits=args.calq_bits, vhdl=args.vhdl, selector_stages=args.selector_stages,
-                     force=args.force)
+                     conversion_stages=args.conversion_stages, force=args.force)
     print(f"wrote RTL to {args.out}: latency {info.latency_cycles} cycles at {info.clock_period_ns} ns, II 1, "
           f"{info.frame_bits}-bit frame, core {info.core_registers} register bits, ~{info.estimated_luts:.0f} LUTs")
 
@@ -114,6 +114,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--selector-stages", type=int_in(1, 64), default=1,
                    help="clock cycles of a hybrid encoder's sparse selector, at most the core's latency minus 1 "
                         "(default 1: combinational; an FPGA at 40 MHz needs more, see docs/hardware.md)")
+    p.add_argument("--conversion-stages", type=int, choices=(1, 2), default=1,
+                   help="clock cycles of the on-chip conversion: 2 registers the wafer sum before the shifters "
+                        "(one cycle more latency, a shorter critical path)")
     p.add_argument("--calq-bits", type=int_in(1, 32), default=22, help="width of each CALQ input")
     p.add_argument("--vhdl", action="store_true", help="also write the core in VHDL")
 

@@ -101,6 +101,7 @@ class Ecp5Report:
     FF: int | None = None  # noqa: N815
     shell_FF: int | None = None  # noqa: N815  (flip-flops the pin-limited shell adds)
     placed_fmax_estimate_mhz: float | None = None  # when routing did not finish
+    critical_path: str | None = None  # routed: "FROM -> TO (N ns)", the cells at the ends of the slowest path
     utilization: dict[str, Any] = dataclasses.field(default_factory=dict)
     clocks: dict[str, Any] = dataclasses.field(default_factory=dict)
     meta: dict[str, Any] = dataclasses.field(default_factory=dict)
@@ -160,6 +161,12 @@ def _route(out: Path, *, device: str, package: str, target: float, seed: int, pn
                               "fmax_mhz": min((f["achieved"] for f in clocks.values()), default=None)}
     if "TRELLIS_COMB" in used:
         routed["LUT4"] = used["TRELLIS_COMB"]["used"]
+    paths = [p["path"] for p in report.get("critical_paths", [])  # register to register, not to or from pins
+             if p.get("path") and "<async>" not in (p.get("from"), p.get("to"))]
+    if paths:
+        slowest = max(paths, key=lambda path: sum(step["delay"] for step in path))
+        routed["critical_path"] = (f"{slowest[0]['from']['cell']} -> {slowest[-1]['to']['cell']} "
+                                   f"({sum(step['delay'] for step in slowest):.1f} ns)")
     return routed
 
 
@@ -192,5 +199,6 @@ def place_and_route_ecp5(rtl_dir: str | Path, out_dir: str | Path, device: str =
                f"In a pin-limited shell that adds {shell_ffs} flip-flops (serial CALQ load, frame parity).\n\n"
                "| design | device | LUT4 | FF | Fmax | target | meets timing |\n|---|---|---|---|---|---|---|\n"
                f"| {design.top} | {result.device} | {result.LUT4} | {result.FF} | {fmax} | {target:g} MHz | "
-               f"{'yes' if result.meets_timing else 'no'} |\n")
+               f"{'yes' if result.meets_timing else 'no'} |\n"
+               + (f"\nCritical path: {result.critical_path}\n" if result.critical_path else ""))
     return result

@@ -24,7 +24,6 @@ from codesign.data.arrange import PIXEL_MASK, TC_OF_PIXEL
 from codesign.data.onchip import INPUT_BITS
 from codesign.hardware.sparse_select import sparse_sources
 from codesign.hardware.topgen import (
-    CONVERSION_STAGES,
     CONVERT_MODULE,
     TOP_MODULE,
     TopSpec,
@@ -107,11 +106,12 @@ def regular_format(kifs: np.ndarray) -> tuple[int, int]:
 
 def write_rtl(model: Any, cfg: EncoderConfig, out_dir: str | Path, *, clock_period_ns: float = 25.0,
               latency_cutoff: float = 5.0, calq_bits: int = 22, vhdl: bool = False, selector_stages: int = 1,
-              force: bool = False) -> RtlInfo:
+              conversion_stages: int = 1, force: bool = False) -> RtlInfo:
     """Generate the RTL folder for ``model`` and return what ``rtl.json`` records. An existing ``out_dir``
     is replaced only if codesign wrote it (or ``force``). ``latency_cutoff`` is da4ml's delay per pipeline
     stage of the core, ``selector_stages`` the clock cycles of a hybrid's sparse selector (at most the core's
-    latency minus one): smaller / more for a faster clock (an FPGA), at the price of registers."""
+    latency minus one), ``conversion_stages`` (1 or 2) those of the on-chip conversion: smaller / more for a
+    faster clock (an FPGA), at the price of registers (and a cycle of latency for the conversion)."""
     from da4ml.codegen import VerilogModel, VHDLModel
 
     comb = trace_encoder(model)
@@ -133,7 +133,7 @@ def write_rtl(model: Any, cfg: EncoderConfig, out_dir: str | Path, *, clock_peri
         return _write_top(tmp, cfg, f"{CORE_MODULE}_wrapper", int(da4ml_meta["latency"]) + 1, in_bits, calq_bits,
                           clock_period_ns, int(da4ml_meta["reg_bits"]), float(da4ml_meta["cost"]),
                           core_input_frac_bits=in_frac, core_output_bits=out_bits, core_output_shift=shift,
-                          selector_stages=selector_stages)
+                          selector_stages=selector_stages, conversion_stages=conversion_stages)
 
 
 def write_reconfigurable_rtl(cfg: EncoderConfig, out_dir: str | Path, clock_period_ns: float = 25.0,
@@ -191,7 +191,7 @@ def _write_top(folder: Path, cfg: EncoderConfig, core: str, core_latency: int, c
                calq_bits: int, clock_period_ns: float, core_registers: int, estimated_luts: float,
                config_bits: int = 0, tmr: bool = False, core_input_frac_bits: int | None = None,
                core_output_bits: int | None = None, core_output_shift: int = 0,
-               initiation_interval: int = 1, selector_stages: int = 1) -> RtlInfo:
+               initiation_interval: int = 1, selector_stages: int = 1, conversion_stages: int = 1) -> RtlInfo:
     """Write src/econt_top.v around ``core`` (with the conversion and sparse selector) and rtl.json into
     ``folder``."""
     fmt = FrameFormat.of(cfg)
@@ -210,10 +210,12 @@ def _write_top(folder: Path, cfg: EncoderConfig, core: str, core_latency: int, c
         core_control=initiation_interval > 1,
         sparse_max_occupancy=cfg.sparse_max_occupancy,
         selector_stages=selector_stages,
+        conversion_stages=conversion_stages,
     )
     write_text(folder / "src" / f"{TOP_MODULE}.v", top_verilog(spec))
     write_text(folder / "src" / f"{CONVERT_MODULE}.v", convert_verilog(spec.n_tc, calq_bits,
-                                                                           charges=fmt.cell_coding.charge))
+                                                                           charges=fmt.cell_coding.charge,
+                                                                           stages=conversion_stages))
     if spec.sparse_max_occupancy is not None:
         for module, text in sparse_sources(spec.n_tc, fmt.cell_coding, spec.sparse_max_occupancy,
                                            stages=selector_stages).items():
@@ -226,7 +228,7 @@ def _write_top(folder: Path, cfg: EncoderConfig, core: str, core_latency: int, c
     info = RtlInfo(
         top=TOP_MODULE, core=core, calq_bits=calq_bits, clock_period_ns=clock_period_ns,
         initiation_interval=initiation_interval, latency_cycles=spec.latency, core_latency_cycles=spec.core_latency,
-        conversion_cycles=CONVERSION_STAGES, frame_bits=fmt.width, latent_bits=fmt.latent_bits,
+        conversion_cycles=conversion_stages, frame_bits=fmt.width, latent_bits=fmt.latent_bits,
         n_latents=fmt.n_latents, elinks=fmt.elinks, sum_code_offset=fmt.sum_offset,
         core_registers=core_registers, estimated_luts=estimated_luts, sources=sources, config_bits=config_bits,
         tmr=tmr, sparse_max_occupancy=cfg.sparse_max_occupancy, sparse_cells=spec.sparse_cells,

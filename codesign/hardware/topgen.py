@@ -28,7 +28,6 @@ from codesign.hardware.sparse_select import SPARSE_MODULE
 from codesign.hardware.verilog import verilog_module
 from codesign.models.frame import FrameFormat, chip_frame_problem, chip_latent_offset
 
-CONVERSION_STAGES = 1  # the input register; the conversion then feeds the core's own input register
 CONFIG_PORTS = ["input  wire cfg_en", "input  wire cfg_in", "output wire cfg_out"]
 GENERATOR = "codesign/hardware/topgen.py"
 TOP_MODULE = "econt_top"
@@ -57,6 +56,9 @@ class TopSpec:
     # clock cycles of the sparse selector (pipeline slices of its comparator networks): more slices make a
     # shorter critical path (an FPGA needs it) at the price of registers; the core's latency bounds them
     selector_stages: int = 1
+    # clock cycles of the conversion: the input register, then (2) a register between the sum and the shifters;
+    # the conversion then feeds the core's own input register
+    conversion_stages: int = 1
 
     def __post_init__(self) -> None:
         if (self.sparse_max_occupancy is not None) != self.frame.sparse_mode:
@@ -84,11 +86,11 @@ class TopSpec:
 
     @property
     def latency(self) -> int:
-        return CONVERSION_STAGES + self.core_latency + 1
+        return self.conversion_stages + self.core_latency + 1
 
 
-def _sum_code_block(sum_bits: int, k_bits: int) -> list[str]:
-    """Combinational 9-bit float code of ``sum_c`` given ``k``; see codesign.data.onchip.encode_sum."""
+def _sum_code_block(sum_bits: int, k_bits: int, out: str) -> list[str]:
+    """Combinational 9-bit float code ``out`` of ``sum_c`` given ``k_c``; see codesign.data.onchip.encode_sum."""
     small = 1 << SUM_MANTISSA_BITS
     eb = SUM_CODE_BITS - SUM_MANTISSA_BITS
     max_k = (1 << eb) - 1 + SUM_MANTISSA_BITS - 1  # e = k - 3 <= 31
@@ -103,14 +105,14 @@ def _sum_code_block(sum_bits: int, k_bits: int) -> list[str]:
         f"        exp_c = k_c - {k_bits}'d{SUM_MANTISSA_BITS - 1};",
         f"        mant_c = sum_c >> (k_c - {k_bits}'d{SUM_MANTISSA_BITS});",
         f"        if (sum_c < {sum_bits}'d{small})",
-        f"            code = sum_c[{SUM_CODE_BITS - 1}:0];",
+        f"            {out} = sum_c[{SUM_CODE_BITS - 1}:0];",
     ]
     if sum_bits - 1 > max_k:
         saturated = f"{SUM_CODE_BITS}'d{(1 << SUM_CODE_BITS) - 1}"
-        lines += [f"        else if (k_c > {k_bits}'d{max_k})", f"            code = {saturated};"]
+        lines += [f"        else if (k_c > {k_bits}'d{max_k})", f"            {out} = {saturated};"]
     lines += [
         "        else",
-        f"            code = {{{exponent}, mant_c[{SUM_MANTISSA_BITS - 1}:0]}};",
+        f"            {out} = {{{exponent}, mant_c[{SUM_MANTISSA_BITS - 1}:0]}};",
         "    end",
     ]
     return lines
@@ -135,7 +137,7 @@ def _adder_tree_lines(terms: list[str], bits: int, out: str) -> list[str]:
     return [*lines, f"    wire [{top.bit_length() - 1}:0] {out} = {root};"]
 
 
-def _input_shift_lines(n: int, calq_bits: int, k_bits: int) -> list[str]:
+def _input_shift_lines(n: int, calq_bits: int, k_bits: int, calq: str, k: str) -> list[str]:
     """``inputs``: the low 8 bits of (CALQ << 7) >> k for each TC. The shifter takes the largest step
     first and keeps only the bits the remaining steps can still move into the low 8: 5 stages of 39, 23, 15,
     11 and 9 bits narrow to 8 instead of 5 full-width stages."""
@@ -146,22 +148,22 @@ def _input_shift_lines(n: int, calq_bits: int, k_bits: int) -> list[str]:
              *(f"    reg [{after[b] - 1}:0] shift{b}_c;" for b in reversed(range(k_bits))),
              "    always @* begin",
              f"        for (i = 0; i < {n}; i = i + 1) begin",
-             f"            shift{k_bits}_c = {{{top - data}'d0, calq_s1[i * {calq_bits} +: {calq_bits}], "
+             f"            shift{k_bits}_c = {{{top - data}'d0, {calq}[i * {calq_bits} +: {calq_bits}], "
              f"{INPUT_FRAC_BITS}'d0}};"]
     for b in reversed(range(k_bits)):
-        lines.append(f"            shift{b}_c = k_c[{b}] ? shift{b + 1}_c[{1 << b} +: {after[b]}] : "
+        lines.append(f"            shift{b}_c = {k}[{b}] ? shift{b + 1}_c[{1 << b} +: {after[b]}] : "
                      f"shift{b + 1}_c[0 +: {after[b]}];")
     return [*lines, f"            inputs[i * {INPUT_BITS} +: {INPUT_BITS}] = shift0_c;", "        end", "    end"]
 
 
-def _charge_lines(n: int, calq_bits: int) -> list[str]:
+def _charge_lines(n: int, calq_bits: int, calq: str) -> list[str]:
     """``charges``: each registered CALQ as the chip's 7-bit 4E3M Best-Choice word
     (``codesign.econt.algorithms.charge_codes``): clipped to 18 bits, exponent e = bit length - 3 (0 below
     8), the 3 bits below the leading one as mantissa."""
     clip, e_bits, m_bits = CHARGE_CLIP_BITS, E4M3.exponent_bits, E4M3.mantissa_bits
-    value = f"calq_s1[i * {calq_bits} +: {calq_bits}]"
+    value = f"{calq}[i * {calq_bits} +: {calq_bits}]"
     clipped = (f"{value} > {calq_bits}'d{(1 << clip) - 1} ? {clip}'d{(1 << clip) - 1} : "
-               f"calq_s1[i * {calq_bits} +: {clip}]") if calq_bits > clip else f"{{{clip - calq_bits}'d0, {value}}}"
+               f"{calq}[i * {calq_bits} +: {clip}]") if calq_bits > clip else f"{{{clip - calq_bits}'d0, {value}}}"
     return [
         f"    reg [{clip - 1}:0] clip_c;",
         f"    reg [{e_bits - 1}:0] cexp_c;",
@@ -182,15 +184,29 @@ def _charge_lines(n: int, calq_bits: int) -> list[str]:
     ]
 
 
-def convert_verilog(n_tc: int, calq_bits: int, *, charges: bool = False) -> str:
+def convert_verilog(n_tc: int, calq_bits: int, *, charges: bool = False, stages: int = 1) -> str:
     """``econt_convert``: the input register, then (combinational) the wafer sum S, k = floor(log2 S), the
     inputs (CALQ << 7) >> k and the 9-bit sum code of the registered wafer; with ``charges`` also each
-    CALQ's 4E3M word (a hybrid encoder's charge cells)."""
+    CALQ's 4E3M word (a hybrid encoder's charge cells). ``stages`` 2 registers the sum code, k and a copy of
+    the CALQ between the sum and the shifters (a shorter critical path for an FPGA, one cycle more)."""
+    if stages not in (1, 2):
+        raise ValueError(f"the conversion has 1 or 2 stages, got {stages}")
     sb = calq_bits + (n_tc - 1).bit_length()
     kb = max(sb - 1, 1).bit_length()
     ports = ["input  wire clk", f"input  wire [{n_tc * calq_bits - 1}:0] calq",
              f"output reg  [{n_tc * INPUT_BITS - 1}:0] inputs", f"output reg  [{SUM_CODE_BITS - 1}:0] code",
              *([f"output reg  [{n_tc * E4M3.bits - 1}:0] charges"] if charges else [])]
+    calq, k = ("calq_s1", "k_c") if stages == 1 else ("calq_s2", "k_s2")
+    second = [] if stages == 1 else [
+        f"    reg [{SUM_CODE_BITS - 1}:0] code_c;",
+        f"    reg [{n_tc * calq_bits - 1}:0] calq_s2;",
+        f"    reg [{kb - 1}:0] k_s2;",
+        "    always @(posedge clk) begin  // the second stage: the shifters and charge words",
+        "        calq_s2 <= calq_s1;",
+        "        k_s2 <= k_c;",
+        "        code <= code_c;",
+        "    end",
+    ]
     return verilog_module(CONVERT_MODULE, ports, [
         f"    reg [{n_tc * calq_bits - 1}:0] calq_s1;",
         "    always @(posedge clk) calq_s1 <= calq;",
@@ -201,10 +217,12 @@ def convert_verilog(n_tc: int, calq_bits: int, *, charges: bool = False) -> str:
         "        k_c = 0;",
         f"        for (i = 0; i < {sb}; i = i + 1) if (sum_c[i]) k_c = i[{kb - 1}:0];",
         "    end",
-        *_sum_code_block(sb, kb),
-        *_input_shift_lines(n_tc, calq_bits, kb),
-        *(_charge_lines(n_tc, calq_bits) if charges else []),
-    ], generator=GENERATOR, comment="the on-chip conversion (codesign.data.onchip).")
+        *second,
+        *_sum_code_block(sb, kb, "code" if stages == 1 else "code_c"),
+        *_input_shift_lines(n_tc, calq_bits, kb, calq, k),
+        *(_charge_lines(n_tc, calq_bits, calq) if charges else []),
+    ], generator=GENERATOR, comment="the on-chip conversion (codesign.data.onchip)"
+       + ("." if stages == 1 else ", in two stages."))
 
 
 def top_verilog(spec: TopSpec) -> str:
@@ -232,14 +250,16 @@ def top_verilog(spec: TopSpec) -> str:
         else "        else valid_pipe <= valid_in;",
         "    end",
         "",
-        "    // stage 1: input register; stage 2: the on-chip conversion, into the core's input register",
+        "    // stage 1: input register; stage 2: the on-chip conversion, into the core's input register"
+        if spec.conversion_stages == 1 else
+        "    // stages 1-2: input register, wafer sum and k; stage 3: the shifters, into the core's input register",
         f"    wire [{n * INPUT_BITS - 1}:0] inputs_c;",
         f"    wire [{SUM_CODE_BITS - 1}:0] code_c;",
         *([f"    wire [{n * E4M3.bits - 1}:0] charges_c;"] if fr.cell_coding.charge else []),
         f"    {CONVERT_MODULE} convert (.clk(clk), .calq(calq), .inputs(inputs_c), .code(code_c)"
         + (", .charges(charges_c));" if fr.cell_coding.charge else ");"),
-        *([f"    reg [{hb - 1}:0] bx_s1;", "    always @(posedge clk) bx_s1 <= bx_cnt;"] if hb else []),
         "    integer i;",
+        *(_bx_lines(hb, spec.conversion_stages) if hb else []),
         "",
         "    // encoder core (da4ml): pixels in the model's image layout",
         f"    wire [{core_in - 1}:0] core_in;",
@@ -255,7 +275,7 @@ def top_verilog(spec: TopSpec) -> str:
         + (", .cfg_en(cfg_en), .cfg_in(cfg_in), .cfg_out(cfg_out));" if spec.config_port else ");"),
         "",
         *(_sparse_instance(spec) if spec.sparse_cells else
-          [f"    wire [{side - 1}:0] side_c = " + ("{code_c, bx_s1};" if hb else "code_c;")]),
+          [f"    wire [{side - 1}:0] side_c = " + ("{code_c, bx_c};" if hb else "code_c;")]),
         "",
         "    // what travels beside the core: the sum code (and the sparse-mode cells and mode bit, or the BX_CNT)",
         f"    reg [{side - 1}:0] side_pipe [0:{spec.side_delay - 1}];",
@@ -320,6 +340,18 @@ def _chip_frame_lines(spec: TopSpec, ob: int) -> list[str]:
         if high:
             lines.append(f"    assign chip_frame[{base + low + ob} +: {high}] = {high}'d0;")
     return lines
+
+
+def _bx_lines(bits: int, stages: int) -> list[str]:
+    """``bx_c``: the BX_CNT delayed like the conversion's outputs."""
+    if stages == 1:
+        return [f"    reg [{bits - 1}:0] bx_c;", "    always @(posedge clk) bx_c <= bx_cnt;"]
+    return [f"    reg [{bits - 1}:0] bx_pipe [0:{stages - 1}];",
+            f"    wire [{bits - 1}:0] bx_c = bx_pipe[{stages - 1}];",
+            "    always @(posedge clk) begin",
+            "        bx_pipe[0] <= bx_cnt;",
+            f"        for (i = 1; i < {stages}; i = i + 1) bx_pipe[i] <= bx_pipe[i - 1];",
+            "    end"]
 
 
 def _sparse_instance(spec: TopSpec) -> list[str]:
