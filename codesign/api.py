@@ -28,6 +28,7 @@ from codesign.models.store import AE_FILE, ENCODER_FILE, SPEC_FILE, ModelFolderE
 
 if TYPE_CHECKING:  # imported when called: Yosys' flow is not needed to load a model
     from codesign.asic.synth import AsicReport
+    from codesign.hardware.rtl import Pipelining
 
 
 @dataclass(frozen=True)
@@ -134,9 +135,10 @@ class Model:
         return Evaluation(f"autoencoder:{spec.name}", metrics, emds)
 
     def write_rtl(self, out_dir: str | Path, *, clock_period_ns: float = 25.0, calq_bits: int = 22,
-                  force: bool = False) -> Any:
+                  pipelining: Pipelining | str = "asic", force: bool = False) -> Any:
         """Verilog of the encoder behind the CALQ-to-frame top (``codesign rtl``); returns its ``RtlInfo``."""
-        return self.to_rtl(out_dir, clock_period_ns=clock_period_ns, calq_bits=calq_bits).write(force=force).info
+        return self.to_rtl(out_dir, clock_period_ns=clock_period_ns, calq_bits=calq_bits,
+                           pipelining=pipelining).write(force=force).info
 
     def to_hls(self, out_dir: str | Path, *, backend: str = "vitis", reuse_factor: int = 1,
                strategy: str = "latency", clock_period_ns: float = 25.0,
@@ -150,14 +152,12 @@ class Model:
         return HlsProject(self, settings, Path(out_dir), graph)
 
     def to_rtl(self, out_dir: str | Path, *, clock_period_ns: float = 25.0, calq_bits: int = 22,
-               latency_cutoff: float = 5.0, selector_stages: int = 1, conversion_stages: int = 1) -> RtlDesign:
+               pipelining: Pipelining | str = "asic") -> RtlDesign:
         """The encoder behind the CALQ-to-frame top as an ``RtlDesign`` for ``out_dir`` (``.write()`` writes it;
-        the other methods write it first when needed). ``latency_cutoff``, ``selector_stages`` and
-        ``conversion_stages`` pipeline the core, a hybrid's sparse selector and the conversion deeper
-        (``codesign.hardware.rtl.write_rtl``)."""
+        the other methods write it first when needed). ``pipelining``: "asic" (fewest registers), "fpga" (deep
+        enough for 40 MHz on an ECP5) or a ``codesign.hardware.rtl.Pipelining``."""
         return RtlDesign(self, Path(out_dir), clock_period_ns=clock_period_ns, calq_bits=calq_bits,
-                         latency_cutoff=latency_cutoff, selector_stages=selector_stages,
-                         conversion_stages=conversion_stages)
+                         pipelining=pipelining)
 
     def __repr__(self) -> str:
         fmt = self.frame_format
@@ -235,9 +235,7 @@ class RtlDesign:
     folder: Path
     clock_period_ns: float = 25.0
     calq_bits: int = 22
-    latency_cutoff: float = 5.0
-    selector_stages: int = 1
-    conversion_stages: int = 1
+    pipelining: Pipelining | str = "asic"  # a preset name or a codesign.hardware.rtl.Pipelining
     simulation: Any = None  # SimResult of the last simulate()
 
     @property
@@ -255,9 +253,7 @@ class RtlDesign:
         from codesign.hardware.rtl import write_rtl
 
         write_rtl(self.model.keras_encoder, self.model.config, self.folder, clock_period_ns=self.clock_period_ns,
-                  latency_cutoff=self.latency_cutoff, selector_stages=self.selector_stages,
-                  conversion_stages=self.conversion_stages,
-                  calq_bits=self.calq_bits, force=force)
+                  pipelining=self.pipelining, calq_bits=self.calq_bits, force=force)
         return self
 
     def _written(self) -> RtlDesign:

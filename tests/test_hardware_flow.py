@@ -113,9 +113,8 @@ def test_other_input_and_output_formats_stay_bit_exact(tmp_path, real_dir, capsy
     ({"elinks": "2", "latent_int_bits": "1", "sparse_max_occupancy": "7", "sparse_value_bits": "6"}, 1500, 4,
      ["--selector-stages", "2"]),
     # the chip's 4E3M words of the CALQ: 14 cells and a map, using the bits above the mode bit too; pipelined
-    # as for an FPGA: the selector over all the cycles the core leaves it, the conversion in two stages
-    ({"sparse_max_occupancy": "31", "sparse_values": "charge"}, 3000, 14,
-     ["--selector-stages", "4", "--conversion-stages", "2"]),
+    # for an FPGA: a deeper core, the selector over all the cycles it leaves, the conversion in two stages
+    ({"sparse_max_occupancy": "31", "sparse_values": "charge"}, 3000, 14, ["--pipeline", "fpga"]),
 ], ids=["map-8bit", "addresses-6bit", "map-charge"])
 def test_hybrid_encoder_rtl_matches_keras_in_both_modes(flow, tmp_path, real_dir, capsys, edit, n_wafers, cells,
                                                         rtl_args):
@@ -135,9 +134,11 @@ def test_hybrid_encoder_rtl_matches_keras_in_both_modes(flow, tmp_path, real_dir
     info = json.loads((vectors / "vectors.json").read_text())
     assert info["frame"]["sparse_mode"] and 300 < info["sparse_frames"] < info["n_vectors"] - 300
     rtl_info = json.loads((rtl / "rtl.json").read_text())
-    stages = dict(zip(rtl_args[::2], rtl_args[1::2], strict=True))
+    fpga = rtl_args == ["--pipeline", "fpga"]  # else at most --selector-stages N
+    selector_stages = rtl_info["core_latency_cycles"] - 1 if fpga else int(rtl_args[1]) if rtl_args else 1
     assert (rtl_info["sparse_cells"], rtl_info["selector_stages"], rtl_info["conversion_cycles"]) == \
-        (cells, int(stages.get("--selector-stages", 1)), int(stages.get("--conversion-stages", 1)))
+        (cells, selector_stages, 2 if fpga else 1)
+    assert not fpga or rtl_info["latency_cutoff"] == 2.0 and selector_stages > 4
     capsys.readouterr()
     assert main(["sim", "--rtl", str(rtl), "--vectors", str(vectors), "--sim", "verilator"]) == 0
     assert f"3 cocotb tests passed on {n_wafers + 130} vectors" in capsys.readouterr().out

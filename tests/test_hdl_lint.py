@@ -11,6 +11,7 @@ import subprocess
 import pytest
 
 from codesign.data.arrange import PIXEL_MASK, TC_OF_PIXEL
+from codesign.hardware.rtl import PIPELINES, Pipelining
 from codesign.hardware.sparse_select import sparse_sources
 from codesign.hardware.topgen import TopSpec, convert_verilog, top_verilog
 from codesign.models.encoder import LATENT_BITS_BY_ELINKS
@@ -115,3 +116,21 @@ def test_reconfigurable_rtl_has_no_lint_warnings(tmp_path, reuse, tmr):
         pytest.skip(str(err))
     write_reconfigurable_rtl(EncoderConfig(conv_filters=2), tmp_path / "rtl", tmr=tmr, reuse=reuse)
     assert lint_rtl(tmp_path / "rtl") == []
+
+
+def test_pipelining_presets_and_their_checks():
+    assert Pipelining.of("asic") == Pipelining() == PIPELINES["asic"]
+    fpga = Pipelining.of("fpga")
+    assert (fpga.latency_cutoff, fpga.selector_stages, fpga.conversion_stages) == (2.0, None, 2)
+    assert Pipelining.of(fpga) is fpga
+    with pytest.raises(ValueError, match="unknown pipelining preset 'fast': choose from asic, fpga"):
+        Pipelining.of("fast")
+    for bad, field in (({"conversion_stages": 3}, "conversion_stages"), ({"selector_stages": 0}, "selector_stages"),
+                       ({"latency_cutoff": 0.0}, "latency_cutoff")):
+        with pytest.raises(ValueError, match=field):
+            Pipelining(**bad)
+    fmt = _format(5, 31, "charge")
+    mask, tcs = PIXEL_MASK["8x8"], TC_OF_PIXEL["8x8"]
+    with pytest.raises(ValueError, match="a core of latency 3 leaves no cycle for a sparse selector of 3 stage"):
+        TopSpec(core_module="stub_core", core_latency=3, pixel_tc=[int(t) if m else None for t, m in
+                zip(tcs, mask, strict=True)], core_input_bits=8, frame=fmt, sparse_max_occupancy=31, selector_stages=3)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 
 import numpy as np
 
@@ -43,13 +44,15 @@ def _cmd_hls(args: argparse.Namespace) -> None:
 
 
 def _cmd_rtl(args: argparse.Namespace) -> None:
-    from codesign.hardware.rtl import write_rtl
+    from codesign.hardware.rtl import PIPELINES, write_rtl
     from codesign.models.store import load_encoder
 
     model, cfg = load_encoder(args.model)
-    info = write_rtl(model, cfg, args.out, clock_period_ns=args.clock_period, latency_cutoff=args.latency_cutoff,
-                     calq_bits=args.calq_bits, vhdl=args.vhdl, selector_stages=args.selector_stages,
-                     conversion_stages=args.conversion_stages, force=args.force)
+    overrides = {key: value for key in ("latency_cutoff", "selector_stages", "conversion_stages")
+                 if (value := getattr(args, key)) is not None}
+    pipelining = dataclasses.replace(PIPELINES[args.pipeline], **overrides)
+    info = write_rtl(model, cfg, args.out, clock_period_ns=args.clock_period, pipelining=pipelining,
+                     calq_bits=args.calq_bits, vhdl=args.vhdl, force=args.force)
     print(f"wrote RTL to {args.out}: latency {info.latency_cycles} cycles at {info.clock_period_ns} ns, II 1, "
           f"{info.frame_bits}-bit frame, core {info.core_registers} register bits, ~{info.estimated_luts:.0f} LUTs")
 
@@ -109,14 +112,17 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     add_out(p, "RTL folder to write (replaced whole: refused if it holds files codesign did not write)")
     p.add_argument("--force", action="store_true", help="replace --out even if it holds other files")
     p.add_argument("--clock-period", type=positive_float, default=25.0, help="ns (default 25: 40 MHz)")
-    p.add_argument("--latency-cutoff", type=positive_float, default=5.0,
-                   help="da4ml pipelining: delay per stage of the core (smaller: more stages, a faster clock)")
-    p.add_argument("--selector-stages", type=int_in(1, 64), default=1,
+    p.add_argument("--pipeline", choices=("asic", "fpga"), default="asic",
+                   help="pipelining preset: asic (default, fewest registers) or fpga (deeper core, selector and "
+                        "conversion for 40 MHz on an ECP5; docs/hardware.md); the three options below override it")
+    p.add_argument("--latency-cutoff", type=positive_float, default=None,
+                   help="da4ml's delay per stage of the core (asic 5, fpga 2; smaller: more stages)")
+    p.add_argument("--selector-stages", type=int_in(1, 64), default=None,
                    help="clock cycles of a hybrid encoder's sparse selector, at most the core's latency minus 1 "
-                        "(default 1: combinational; an FPGA at 40 MHz needs more, see docs/hardware.md)")
-    p.add_argument("--conversion-stages", type=int, choices=(1, 2), default=1,
+                        "(asic 1: combinational; fpga: that maximum)")
+    p.add_argument("--conversion-stages", type=int, choices=(1, 2), default=None,
                    help="clock cycles of the on-chip conversion: 2 registers the wafer sum before the shifters "
-                        "(one cycle more latency, a shorter critical path)")
+                        "(asic 1; fpga 2: one cycle more latency, a shorter critical path)")
     p.add_argument("--calq-bits", type=int_in(1, 32), default=22, help="width of each CALQ input")
     p.add_argument("--vhdl", action="store_true", help="also write the core in VHDL")
 

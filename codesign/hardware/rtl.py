@@ -39,6 +39,41 @@ RTL_JSON = "rtl.json"
 
 
 @dataclass(frozen=True)
+class Pipelining:
+    """How deeply ``write_rtl`` pipelines the top: more registers for a shorter critical path. The core's
+    ``latency_cutoff`` is da4ml's delay per stage; ``selector_stages`` are the clock cycles of a hybrid's
+    sparse selector (None: every cycle the core leaves it, i.e. the core's latency minus one, at no cost in
+    latency); ``conversion_stages`` (1 or 2) those of the on-chip conversion (2 adds a cycle of latency).
+    Presets in ``PIPELINES``: "asic" (the fewest registers; 40 MHz is easy for a 65 nm library) and "fpga"
+    (what the full-size encoder needs for 40 MHz on an ECP5 of speed grade 6, docs/hardware.md)."""
+
+    latency_cutoff: float = 5.0
+    selector_stages: int | None = 1
+    conversion_stages: int = 1
+
+    def __post_init__(self) -> None:
+        if self.latency_cutoff <= 0:
+            raise ValueError(f"latency_cutoff must be positive, got {self.latency_cutoff}")
+        if self.selector_stages is not None and self.selector_stages < 1:
+            raise ValueError(f"selector_stages must be at least 1 (or None: as many as the core allows), got "
+                             f"{self.selector_stages}")
+        if self.conversion_stages not in (1, 2):
+            raise ValueError(f"conversion_stages must be 1 or 2, got {self.conversion_stages}")
+
+    @classmethod
+    def of(cls, pipelining: Pipelining | str) -> Pipelining:
+        """A ``Pipelining``, or the preset of that name."""
+        if isinstance(pipelining, Pipelining):
+            return pipelining
+        if pipelining not in PIPELINES:
+            raise ValueError(f"unknown pipelining preset {pipelining!r}: choose from {', '.join(PIPELINES)}")
+        return PIPELINES[pipelining]
+
+
+PIPELINES = {"asic": Pipelining(), "fpga": Pipelining(latency_cutoff=2.0, selector_stages=None, conversion_stages=2)}
+
+
+@dataclass(frozen=True)
 class RtlInfo:
     top: str
     core: str
@@ -63,6 +98,7 @@ class RtlInfo:
     sparse_value_bits: int = INPUT_BITS  # bits per sparse-mode cell value
     sparse_values: str = "input"  # or "charge" (EncoderConfig.sparse_values)
     selector_stages: int = 1  # clock cycles of the sparse selector's comparator networks (TopSpec)
+    latency_cutoff: float | None = None  # da4ml's delay per core stage (None: not a da4ml core)
 
     @classmethod
     def load(cls, rtl_dir: str | Path) -> RtlInfo:
@@ -105,15 +141,14 @@ def regular_format(kifs: np.ndarray) -> tuple[int, int]:
 
 
 def write_rtl(model: Any, cfg: EncoderConfig, out_dir: str | Path, *, clock_period_ns: float = 25.0,
-              latency_cutoff: float = 5.0, calq_bits: int = 22, vhdl: bool = False, selector_stages: int = 1,
-              conversion_stages: int = 1, force: bool = False) -> RtlInfo:
-    """Generate the RTL folder for ``model`` and return what ``rtl.json`` records. An existing ``out_dir``
-    is replaced only if codesign wrote it (or ``force``). ``latency_cutoff`` is da4ml's delay per pipeline
-    stage of the core, ``selector_stages`` the clock cycles of a hybrid's sparse selector (at most the core's
-    latency minus one), ``conversion_stages`` (1 or 2) those of the on-chip conversion: smaller / more for a
-    faster clock (an FPGA), at the price of registers (and a cycle of latency for the conversion)."""
+              pipelining: Pipelining | str = "asic", calq_bits: int = 22, vhdl: bool = False,
+              force: bool = False) -> RtlInfo:
+    """Generate the RTL folder for ``model`` and return what ``rtl.json`` records. ``pipelining``: a
+    ``Pipelining`` or a preset name ("asic", "fpga"). An existing ``out_dir`` is replaced only if codesign
+    wrote it (or ``force``)."""
     from da4ml.codegen import VerilogModel, VHDLModel
 
+    pipe = Pipelining.of(pipelining)
     comb = trace_encoder(model)
     in_bits, in_frac = regular_format(comb.inp_kifs)
     out_bits, out_frac = regular_format(comb.out_kifs)
@@ -123,17 +158,19 @@ def write_rtl(model: Any, cfg: EncoderConfig, out_dir: str | Path, *, clock_peri
                          f"{cfg.latent_bits}-bit latent format of {cfg.elinks} eLinks")
     out = Path(out_dir)
     with atomic_dir(out, force) as tmp:
-        core = VerilogModel(comb, CORE_MODULE, tmp, latency_cutoff=latency_cutoff, clock_period=clock_period_ns)
+        core = VerilogModel(comb, CORE_MODULE, tmp, latency_cutoff=pipe.latency_cutoff, clock_period=clock_period_ns)
         core.write()
         if vhdl:
-            VHDLModel(comb, CORE_MODULE, tmp / "vhdl", latency_cutoff=latency_cutoff,
+            VHDLModel(comb, CORE_MODULE, tmp / "vhdl", latency_cutoff=pipe.latency_cutoff,
                       clock_period=clock_period_ns).write()
         da4ml_meta = json.loads((tmp / "metadata.json").read_text())
+        core_latency = int(da4ml_meta["latency"]) + 1
         # the wrapper presents every port in one regular format; registered input and output around it
-        return _write_top(tmp, cfg, f"{CORE_MODULE}_wrapper", int(da4ml_meta["latency"]) + 1, in_bits, calq_bits,
+        return _write_top(tmp, cfg, f"{CORE_MODULE}_wrapper", core_latency, in_bits, calq_bits,
                           clock_period_ns, int(da4ml_meta["reg_bits"]), float(da4ml_meta["cost"]),
                           core_input_frac_bits=in_frac, core_output_bits=out_bits, core_output_shift=shift,
-                          selector_stages=selector_stages, conversion_stages=conversion_stages)
+                          selector_stages=pipe.selector_stages or max(core_latency - 1, 1),
+                          conversion_stages=pipe.conversion_stages, latency_cutoff=pipe.latency_cutoff)
 
 
 def write_reconfigurable_rtl(cfg: EncoderConfig, out_dir: str | Path, clock_period_ns: float = 25.0,
@@ -191,7 +228,8 @@ def _write_top(folder: Path, cfg: EncoderConfig, core: str, core_latency: int, c
                calq_bits: int, clock_period_ns: float, core_registers: int, estimated_luts: float,
                config_bits: int = 0, tmr: bool = False, core_input_frac_bits: int | None = None,
                core_output_bits: int | None = None, core_output_shift: int = 0,
-               initiation_interval: int = 1, selector_stages: int = 1, conversion_stages: int = 1) -> RtlInfo:
+               initiation_interval: int = 1, selector_stages: int = 1, conversion_stages: int = 1,
+               latency_cutoff: float | None = None) -> RtlInfo:
     """Write src/econt_top.v around ``core`` (with the conversion and sparse selector) and rtl.json into
     ``folder``."""
     fmt = FrameFormat.of(cfg)
@@ -234,6 +272,7 @@ def _write_top(folder: Path, cfg: EncoderConfig, core: str, core_latency: int, c
         tmr=tmr, sparse_max_occupancy=cfg.sparse_max_occupancy, sparse_cells=spec.sparse_cells,
         sparse_value_bits=fmt.sparse_value_bits, sparse_values=fmt.sparse_values,
         selector_stages=selector_stages if spec.sparse_max_occupancy is not None else 1,
+        latency_cutoff=latency_cutoff,
     )
     write_json(folder / RTL_JSON, {**asdict(info), "meta": provenance(encoder=asdict(cfg))})
     return info
