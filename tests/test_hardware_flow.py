@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from codesign.cli import main
+from codesign.hardware.rtl import PIPELINES
 from codesign.hardware.sim.runner import SimulationFailed, run_simulation
 
 pytestmark = pytest.mark.slow
@@ -137,7 +138,7 @@ def test_hybrid_encoder_rtl_matches_keras_in_both_modes(flow, tmp_path, real_dir
     fpga = rtl_args == ["--pipeline", "fpga"]  # else at most --selector-stages N
     selector_stages = rtl_info["core_latency_cycles"] - 1 if fpga else int(rtl_args[1]) if rtl_args else 1
     assert (rtl_info["sparse_cells"], rtl_info["selector_stages"], rtl_info["conversion_cycles"]) == \
-        (cells, selector_stages, 2 if fpga else 1)
+        (cells, selector_stages, PIPELINES["fpga"].conversion_stages if fpga else 1)
     assert not fpga or rtl_info["latency_cutoff"] == 2.0 and selector_stages > 4
     capsys.readouterr()
     assert main(["sim", "--rtl", str(rtl), "--vectors", str(vectors), "--sim", "verilator"]) == 0

@@ -36,13 +36,14 @@ CFG_BODY = """
 
 CASES = [(e, None, 8, False, {}) for e in sorted(LATENT_BITS_BY_ELINKS)] + [
     (5, None, 8, False, {"conversion_stages": 2}),  # the conversion in two stages, BX_CNT delayed to match
+    (4, None, 7, False, {"conversion_stages": 3}),  # in three
     (2, 7, 6, False, {}),  # hybrid, addresses
     (2, 7, 6, False, {"selector_stages": 2}),  # hybrid, addresses, pipelined selector
     (5, 20, 8, False, {}),  # hybrid, 48-bit map
     (4, 19, 7, False, {}),  # hybrid, map with 7-bit values
     (5, 31, "charge", False, {}),  # hybrid, the chip's 4E3M words from the CALQ, a map and the padding bits
     # the same pipelined for an FPGA (clocked selection and by-TC networks, two-stage conversion)
-    (5, 31, "charge", False, {"selector_stages": 2, "conversion_stages": 2}),
+    (5, 31, "charge", False, {"selector_stages": 2, "conversion_stages": 3}),
     (5, None, 8, True, {}),  # reconfigurable core's ports
 ]
 
@@ -121,11 +122,11 @@ def test_reconfigurable_rtl_has_no_lint_warnings(tmp_path, reuse, tmr):
 def test_pipelining_presets_and_their_checks():
     assert Pipelining.of("asic") == Pipelining() == PIPELINES["asic"]
     fpga = Pipelining.of("fpga")
-    assert (fpga.latency_cutoff, fpga.selector_stages, fpga.conversion_stages) == (2.0, None, 2)
+    assert (fpga.latency_cutoff, fpga.selector_stages, fpga.conversion_stages) == (2.0, None, 3)
     assert Pipelining.of(fpga) is fpga
     with pytest.raises(ValueError, match="unknown pipelining preset 'fast': choose from asic, fpga"):
         Pipelining.of("fast")
-    for bad, field in (({"conversion_stages": 3}, "conversion_stages"), ({"selector_stages": 0}, "selector_stages"),
+    for bad, field in (({"conversion_stages": 4}, "conversion_stages"), ({"selector_stages": 0}, "selector_stages"),
                        ({"latency_cutoff": 0.0}, "latency_cutoff")):
         with pytest.raises(ValueError, match=field):
             Pipelining(**bad)

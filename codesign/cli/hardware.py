@@ -120,9 +120,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--selector-stages", type=int_in(1, 64), default=None,
                    help="clock cycles of a hybrid encoder's sparse selector, at most the core's latency minus 1 "
                         "(asic 1: combinational; fpga: that maximum)")
-    p.add_argument("--conversion-stages", type=int, choices=(1, 2), default=None,
-                   help="clock cycles of the on-chip conversion: 2 registers the wafer sum before the shifters "
-                        "(asic 1; fpga 2: one cycle more latency, a shorter critical path)")
+    p.add_argument("--conversion-stages", type=int, choices=(1, 2, 3), default=None,
+                   help="clock cycles of the on-chip conversion: 2 registers the wafer sum, 3 also k, before the "
+                        "shifters (asic 1; fpga 3: a cycle of latency each, a shorter critical path)")
     p.add_argument("--calq-bits", type=int_in(1, 32), default=22, help="width of each CALQ input")
     p.add_argument("--vhdl", action="store_true", help="also write the core in VHDL")
 

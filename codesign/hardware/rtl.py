@@ -24,6 +24,7 @@ from codesign.data.arrange import PIXEL_MASK, TC_OF_PIXEL
 from codesign.data.onchip import INPUT_BITS
 from codesign.hardware.sparse_select import sparse_sources
 from codesign.hardware.topgen import (
+    CONVERSION_STAGES,
     CONVERT_MODULE,
     TOP_MODULE,
     TopSpec,
@@ -43,8 +44,8 @@ class Pipelining:
     """How deeply ``write_rtl`` pipelines the top: more registers for a shorter critical path. The core's
     ``latency_cutoff`` is da4ml's delay per stage; ``selector_stages`` are the clock cycles of a hybrid's
     sparse selector (None: every cycle the core leaves it, i.e. the core's latency minus one, at no cost in
-    latency); ``conversion_stages`` (1 or 2) those of the on-chip conversion (2 adds a cycle of latency).
-    Presets in ``PIPELINES``: "asic" (the fewest registers; 40 MHz is easy for a 65 nm library) and "fpga"
+    latency); ``conversion_stages`` (1 to 3) those of the on-chip conversion (a cycle of latency each).
+    Presets in ``PIPELINES``: "asic" (the fewest registers, for a chip at 40 MHz) and "fpga"
     (what the full-size encoder needs for 40 MHz on an ECP5 of speed grade 6, docs/hardware.md)."""
 
     latency_cutoff: float = 5.0
@@ -57,8 +58,8 @@ class Pipelining:
         if self.selector_stages is not None and self.selector_stages < 1:
             raise ValueError(f"selector_stages must be at least 1 (or None: as many as the core allows), got "
                              f"{self.selector_stages}")
-        if self.conversion_stages not in (1, 2):
-            raise ValueError(f"conversion_stages must be 1 or 2, got {self.conversion_stages}")
+        if self.conversion_stages not in CONVERSION_STAGES:
+            raise ValueError(f"conversion_stages must be one of {CONVERSION_STAGES}, got {self.conversion_stages}")
 
     @classmethod
     def of(cls, pipelining: Pipelining | str) -> Pipelining:
@@ -70,7 +71,7 @@ class Pipelining:
         return PIPELINES[pipelining]
 
 
-PIPELINES = {"asic": Pipelining(), "fpga": Pipelining(latency_cutoff=2.0, selector_stages=None, conversion_stages=2)}
+PIPELINES = {"asic": Pipelining(), "fpga": Pipelining(latency_cutoff=2.0, selector_stages=None, conversion_stages=3)}
 
 
 @dataclass(frozen=True)

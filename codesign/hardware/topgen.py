@@ -32,6 +32,7 @@ CONFIG_PORTS = ["input  wire cfg_en", "input  wire cfg_in", "output wire cfg_out
 GENERATOR = "codesign/hardware/topgen.py"
 TOP_MODULE = "econt_top"
 CONVERT_MODULE = "econt_convert"
+CONVERSION_STAGES = (1, 2, 3)
 CHARGE_CLIP_BITS = SHIFTED_MAX.bit_length()  # the chip clips (CALQ >> DropLSB) to 18 bits before 4E3M
 
 
@@ -89,8 +90,8 @@ class TopSpec:
         return self.conversion_stages + self.core_latency + 1
 
 
-def _sum_code_block(total: str, sum_bits: int, k_bits: int) -> list[str]:
-    """Combinational 9-bit float ``code`` of the wafer sum ``total`` given its ``k_c``; see
+def _sum_code_block(total: str, k: str, sum_bits: int, k_bits: int) -> list[str]:
+    """Combinational 9-bit float ``code`` of the wafer sum ``total`` given its ``k``; see
     codesign.data.onchip.encode_sum."""
     small = 1 << SUM_MANTISSA_BITS
     eb = SUM_CODE_BITS - SUM_MANTISSA_BITS
@@ -103,14 +104,14 @@ def _sum_code_block(total: str, sum_bits: int, k_bits: int) -> list[str]:
         "    /* verilator lint_on UNUSEDSIGNAL */",
         "    always @* begin",
         # e = k - 3 above the 4-bit mantissa, the 4 bits after the leading one below it
-        f"        exp_c = k_c - {k_bits}'d{SUM_MANTISSA_BITS - 1};",
-        f"        mant_c = {total} >> (k_c - {k_bits}'d{SUM_MANTISSA_BITS});",
+        f"        exp_c = {k} - {k_bits}'d{SUM_MANTISSA_BITS - 1};",
+        f"        mant_c = {total} >> ({k} - {k_bits}'d{SUM_MANTISSA_BITS});",
         f"        if ({total} < {sum_bits}'d{small})",
         f"            code = {total}[{SUM_CODE_BITS - 1}:0];",
     ]
     if sum_bits - 1 > max_k:
         saturated = f"{SUM_CODE_BITS}'d{(1 << SUM_CODE_BITS) - 1}"
-        lines += [f"        else if (k_c > {k_bits}'d{max_k})", f"            code = {saturated};"]
+        lines += [f"        else if ({k} > {k_bits}'d{max_k})", f"            code = {saturated};"]
     lines += [
         "        else",
         f"            code = {{{exponent}, mant_c[{SUM_MANTISSA_BITS - 1}:0]}};",
@@ -138,7 +139,7 @@ def _adder_tree_lines(terms: list[str], bits: int, out: str) -> list[str]:
     return [*lines, f"    wire [{top.bit_length() - 1}:0] {out} = {root};"]
 
 
-def _input_shift_lines(n: int, calq_bits: int, k_bits: int, calq: str) -> list[str]:
+def _input_shift_lines(n: int, calq_bits: int, k_bits: int, calq: str, k: str) -> list[str]:
     """``inputs``: the low 8 bits of (CALQ << 7) >> k for each TC. The shifter takes the largest step
     first and keeps only the bits the remaining steps can still move into the low 8: 5 stages of 39, 23, 15,
     11 and 9 bits narrow to 8 instead of 5 full-width stages."""
@@ -152,7 +153,7 @@ def _input_shift_lines(n: int, calq_bits: int, k_bits: int, calq: str) -> list[s
              f"            shift{k_bits}_c = {{{top - data}'d0, {calq}[i * {calq_bits} +: {calq_bits}], "
              f"{INPUT_FRAC_BITS}'d0}};"]
     for b in reversed(range(k_bits)):
-        lines.append(f"            shift{b}_c = k_c[{b}] ? shift{b + 1}_c[{1 << b} +: {after[b]}] : "
+        lines.append(f"            shift{b}_c = {k}[{b}] ? shift{b + 1}_c[{1 << b} +: {after[b]}] : "
                      f"shift{b + 1}_c[0 +: {after[b]}];")
     return [*lines, f"            inputs[i * {INPUT_BITS} +: {INPUT_BITS}] = shift0_c;", "        end", "    end"]
 
@@ -188,40 +189,39 @@ def _charge_lines(n: int, calq_bits: int, calq: str) -> list[str]:
 def convert_verilog(n_tc: int, calq_bits: int, *, charges: bool = False, stages: int = 1) -> str:
     """``econt_convert``: the input register, then (combinational) the wafer sum S, k = floor(log2 S), the
     inputs (CALQ << 7) >> k and the 9-bit sum code of the registered wafer; with ``charges`` also each
-    CALQ's 4E3M word (a hybrid encoder's charge cells). ``stages`` 2 registers the sum and a copy of the
-    CALQ after the adder tree (a shorter critical path for an FPGA, one cycle more)."""
-    if stages not in (1, 2):
-        raise ValueError(f"the conversion has 1 or 2 stages, got {stages}")
+    CALQ's 4E3M word (a hybrid encoder's charge cells). More ``stages`` shorten the critical path for an
+    FPGA, one clock cycle each: 2 registers the sum (and a copy of the CALQ) after the adder tree, 3 also k
+    after the priority encoder, whose 5 bits steer all 48 shifters."""
+    if stages not in CONVERSION_STAGES:
+        raise ValueError(f"the conversion has 1 to {max(CONVERSION_STAGES)} stages, got {stages}")
     sb = calq_bits + (n_tc - 1).bit_length()
     kb = max(sb - 1, 1).bit_length()
     ports = ["input  wire clk", f"input  wire [{n_tc * calq_bits - 1}:0] calq",
              f"output reg  [{n_tc * INPUT_BITS - 1}:0] inputs", f"output reg  [{SUM_CODE_BITS - 1}:0] code",
              *([f"output reg  [{n_tc * E4M3.bits - 1}:0] charges"] if charges else [])]
-    calq, total = ("calq_s1", "sum_c") if stages == 1 else ("calq_s2", "sum_s2")
-    second = [] if stages == 1 else [
-        f"    reg [{n_tc * calq_bits - 1}:0] calq_s2;",
-        f"    reg [{sb - 1}:0] sum_s2;",
-        "    always @(posedge clk) begin  // the second stage: k, the sum code, the shifters and charge words",
-        "        calq_s2 <= calq_s1;",
-        "        sum_s2 <= sum_c;",
-        "    end",
-    ]
+    calq, total, k = f"calq_s{stages}", "sum_c" if stages == 1 else "sum_s2", "k_c" if stages < 3 else "k_s3"
+    registers = [(f"calq_s{s}", n_tc * calq_bits, f"calq_s{s - 1}") for s in range(2, stages + 1)]
+    registers += [("sum_s2", sb, "sum_c")] if stages >= 2 else []
+    registers += [("sum_s3", sb, "sum_s2"), ("k_s3", kb, "k_c")] if stages == 3 else []
+    code_sum = "sum_s3" if stages == 3 else total
     return verilog_module(CONVERT_MODULE, ports, [
         f"    reg [{n_tc * calq_bits - 1}:0] calq_s1;",
         "    always @(posedge clk) calq_s1 <= calq;",
         *_adder_tree_lines([f"calq_s1[{i * calq_bits} +: {calq_bits}]" for i in range(n_tc)], calq_bits, "sum_c"),
-        *second,
         "    integer i;",
         f"    reg [{kb - 1}:0] k_c;",
         "    always @* begin",
         "        k_c = 0;",
         f"        for (i = 0; i < {sb}; i = i + 1) if ({total}[i]) k_c = i[{kb - 1}:0];",
         "    end",
-        *_sum_code_block(total, sb, kb),
-        *_input_shift_lines(n_tc, calq_bits, kb, calq),
+        *([f"    reg [{bits - 1}:0] {name};" for name, bits, _ in registers]),
+        *(["    always @(posedge clk) begin  // between the stages",
+           *(f"        {name} <= {source};" for name, _, source in registers), "    end"] if registers else []),
+        *_sum_code_block(code_sum, k, sb, kb),
+        *_input_shift_lines(n_tc, calq_bits, kb, calq, k),
         *(_charge_lines(n_tc, calq_bits, calq) if charges else []),
     ], generator=GENERATOR, comment="the on-chip conversion (codesign.data.onchip)"
-       + ("." if stages == 1 else ", in two stages."))
+       + ("." if stages == 1 else f", in {stages} stages."))
 
 
 def top_verilog(spec: TopSpec) -> str:
