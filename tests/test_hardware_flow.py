@@ -111,8 +111,9 @@ def test_other_input_and_output_formats_stay_bit_exact(tmp_path, real_dir, capsy
 @pytest.mark.simulator
 @pytest.mark.parametrize(("edit", "n_wafers", "cells", "rtl_args"), [
     ({"sparse_max_occupancy": "20"}, 3000, 12, []),  # 5 eLinks: a 48-bit map and 8-bit values
+    # a selector of more stages than the core's 5 cycles allow: the latents wait for it
     ({"elinks": "2", "latent_int_bits": "1", "sparse_max_occupancy": "7", "sparse_value_bits": "6"}, 1500, 4,
-     ["--selector-stages", "2"]),
+     ["--selector-stages", "7"]),
     # the chip's 4E3M words of the CALQ: 14 cells and a map, using the bits above the mode bit too; pipelined
     # for an FPGA: a deeper core, the selector over all the cycles it leaves, the conversion in two stages
     ({"sparse_max_occupancy": "31", "sparse_values": "charge"}, 3000, 14, ["--pipeline", "fpga"]),

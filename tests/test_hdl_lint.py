@@ -44,6 +44,7 @@ CASES = [(e, None, 8, False, {}) for e in sorted(LATENT_BITS_BY_ELINKS)] + [
     (5, 31, "charge", False, {}),  # hybrid, the chip's 4E3M words from the CALQ, a map and the padding bits
     # the same pipelined for an FPGA (clocked selection and by-TC networks, two-stage conversion)
     (5, 31, "charge", False, {"selector_stages": 2, "conversion_stages": 3}),
+    (5, 31, "charge", False, {"selector_stages": 5}),  # more than the core's spare cycles: the latents wait
     (5, None, 8, True, {}),  # reconfigurable core's ports
 ]
 
@@ -132,6 +133,8 @@ def test_pipelining_presets_and_their_checks():
             Pipelining(**bad)
     fmt = _format(5, 31, "charge")
     mask, tcs = PIXEL_MASK["8x8"], TC_OF_PIXEL["8x8"]
-    with pytest.raises(ValueError, match="a core of latency 3 leaves no cycle for a sparse selector of 3 stage"):
-        TopSpec(core_module="stub_core", core_latency=3, pixel_tc=[int(t) if m else None for t, m in
-                zip(tcs, mask, strict=True)], core_input_bits=8, frame=fmt, sparse_max_occupancy=31, selector_stages=3)
+    pixel_tc = [int(t) if m else None for t, m in zip(tcs, mask, strict=True)]
+    spans = [TopSpec(core_module="stub_core", core_latency=3, pixel_tc=pixel_tc, core_input_bits=8, frame=fmt,
+                     sparse_max_occupancy=31, selector_stages=stages, conversion_stages=2) for stages in (1, 2, 5)]
+    # a selector longer than the core's spare cycles delays the latents; the side word waits the rest
+    assert [(s.latents_delay, s.side_delay, s.latency) for s in spans] == [(0, 2, 6), (0, 1, 6), (3, 1, 9)]

@@ -118,8 +118,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--latency-cutoff", type=positive_float, default=None,
                    help="da4ml's delay per stage of the core (asic 5, fpga 2; smaller: more stages)")
     p.add_argument("--selector-stages", type=int_in(1, 64), default=None,
-                   help="clock cycles of a hybrid encoder's sparse selector, at most the core's latency minus 1 "
-                        "(asic 1: combinational; fpga: that maximum)")
+                   help="clock cycles of a hybrid encoder's sparse selector (asic 1: combinational; fpga: the "
+                        "core's latency minus 1, free in latency; beyond it the latents wait for the selector)")
     p.add_argument("--conversion-stages", type=int, choices=(1, 2, 3), default=None,
                    help="clock cycles of the on-chip conversion: 2 registers the wafer sum, 3 also k, before the "
                         "shifters (asic 1; fpga 3: a cycle of latency each, a shorter critical path)")

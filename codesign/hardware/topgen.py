@@ -55,7 +55,8 @@ class TopSpec:
     core_control: bool = False
     sparse_max_occupancy: int | None = None  # hybrid encoder (codesign.models.sparse); None: latents only
     # clock cycles of the sparse selector (pipeline slices of its comparator networks): more slices make a
-    # shorter critical path (an FPGA needs it) at the price of registers; the core's latency bounds them
+    # shorter critical path (an FPGA needs it) at the price of registers; beyond the core's latency minus one
+    # the latents wait for it (latency grows)
     selector_stages: int = 1
     # clock cycles of the conversion: the input register, then (2) a register between the sum and the shifters;
     # the conversion then feeds the core's own input register
@@ -66,9 +67,6 @@ class TopSpec:
             raise ValueError("sparse_max_occupancy and the frame's sparse_mode must be set together")
         if self.selector_stages < 1:
             raise ValueError(f"selector_stages must be at least 1, got {self.selector_stages}")
-        if self.side_delay < 1:
-            raise ValueError(f"a core of latency {self.core_latency} leaves no cycle for a sparse selector of "
-                             f"{self.selector_stages} stage(s): at most {self.core_latency - 1}")
 
     @property
     def sparse_cells(self) -> int:
@@ -80,14 +78,22 @@ class TopSpec:
         return chip_frame_problem(self.frame) is None
 
     @property
+    def latents_delay(self) -> int:
+        """Cycles the core's outputs wait for a selector with more stages than the core has cycles to spare."""
+        if self.sparse_max_occupancy is None:
+            return 0
+        return max(0, self.selector_stages + 1 - self.core_latency)
+
+    @property
     def side_delay(self) -> int:
         """Cycles the side word (sum code, cells, BX_CNT) waits for the core: the selector's input register
         and its pipeline take ``selector_stages`` of them."""
-        return self.core_latency - (self.selector_stages if self.sparse_max_occupancy is not None else 0)
+        return (self.core_latency + self.latents_delay
+                - (self.selector_stages if self.sparse_max_occupancy is not None else 0))
 
     @property
     def latency(self) -> int:
-        return self.conversion_stages + self.core_latency + 1
+        return self.conversion_stages + self.core_latency + self.latents_delay + 1
 
 
 def _sum_code_block(total: str, k: str, sum_bits: int, k_bits: int) -> list[str]:
@@ -263,15 +269,24 @@ def top_verilog(spec: TopSpec) -> str:
         "    // encoder core (da4ml): pixels in the model's image layout",
         f"    wire [{core_in - 1}:0] core_in;",
         f"    wire [{core_out - 1}:0] core_out;",
+        *([f"    wire [{core_out - 1}:0] core_q;  // as the core gives them"] if spec.latents_delay else []),
     ]
     for p, tc in enumerate(spec.pixel_tc):
         src = f"{ib}'d0" if tc is None else _core_input(tc * INPUT_BITS, ib, spec.core_input_frac_bits)
         lines.append(f"    assign core_in[{p * ib} +: {ib}] = {src};")
+    delay = spec.latents_delay
     lines += [
         f"    {spec.core_module} core (.clk(clk), "
         + (".rst(rst), .start(valid_pipe[0]), " if spec.core_control else "")
-        + ".model_inp(core_in), .model_out(core_out)"
+        + f".model_inp(core_in), .model_out({'core_q' if delay else 'core_out'})"
         + (", .cfg_en(cfg_en), .cfg_in(cfg_in), .cfg_out(cfg_out));" if spec.config_port else ");"),
+        *([f"    // the latents wait {delay} cycle(s) for the sparse selector",
+           f"    reg [{core_out - 1}:0] latents_pipe [0:{delay - 1}];",
+           "    always @(posedge clk) begin",
+           "        latents_pipe[0] <= core_q;",
+           f"        for (i = 1; i < {delay}; i = i + 1) latents_pipe[i] <= latents_pipe[i - 1];",
+           "    end",
+           f"    assign core_out = latents_pipe[{delay - 1}];"] if delay else []),
         "",
         *(_sparse_instance(spec) if spec.sparse_cells else
           [f"    wire [{side - 1}:0] side_c = " + ("{code_c, bx_c};" if hb else "code_c;")]),
