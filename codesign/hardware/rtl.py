@@ -44,9 +44,9 @@ class Pipelining:
     """How deeply ``write_rtl`` pipelines the top: more registers for a shorter critical path. The core's
     ``latency_cutoff`` is da4ml's delay per stage; ``selector_stages`` are the clock cycles of a hybrid's
     sparse selector (None: every cycle the core leaves it, i.e. the core's latency minus one, at no cost in
-    latency; more delay the latents to match); ``conversion_stages`` (1 to 3) those of the on-chip conversion (a cycle of latency each).
-    Presets in ``PIPELINES``: "asic" (the fewest registers, for a chip at 40 MHz) and "fpga"
-    (what the full-size encoder needs for 40 MHz on an ECP5 of speed grade 6, docs/hardware.md)."""
+    latency; more delay the latents to match); ``conversion_stages`` (1 to 3) those of the on-chip
+    conversion (a cycle of latency each). Presets in ``PIPELINES``: "asic" (the fewest registers, for a chip
+    at 40 MHz) and "fpga" (deep enough for 40 MHz on an ECP5 of speed grade 6, docs/hardware.md)."""
 
     latency_cutoff: float = 5.0
     selector_stages: int | None = 1
