@@ -154,8 +154,8 @@ class Model:
     def to_rtl(self, out_dir: str | Path, *, clock_period_ns: float = 25.0, calq_bits: int = 22,
                pipelining: Pipelining | str = "asic") -> RtlDesign:
         """The encoder behind the CALQ-to-frame top as an ``RtlDesign`` for ``out_dir`` (``.write()`` writes it;
-        the other methods write it first when needed). ``pipelining``: "asic" (fewest registers), "fpga" (deep
-        enough for 40 MHz on an ECP5) or a ``codesign.hardware.rtl.Pipelining``."""
+        the other methods write it first when needed). ``pipelining``: "asic" (fewest registers), "fpga" (for 40 MHz
+        on an ECP5) or a ``codesign.hardware.rtl.Pipelining``."""
         return RtlDesign(self, Path(out_dir), clock_period_ns=clock_period_ns, calq_bits=calq_bits,
                          pipelining=pipelining)
 

@@ -46,7 +46,8 @@ class Pipelining:
     sparse selector (None: every cycle the core leaves it, i.e. the core's latency minus one, at no cost in
     latency; more delay the latents to match); ``conversion_stages`` (1 to 3) those of the on-chip
     conversion (a cycle of latency each). Presets in ``PIPELINES``: "asic" (the fewest registers, for a chip
-    at 40 MHz) and "fpga" (deep enough for 40 MHz on an ECP5 of speed grade 6, docs/hardware.md)."""
+    at 40 MHz) and "fpga" (for 40 MHz on an ECP5 of speed grade 6: small encoders route at 46-61 MHz, the
+    full-size one places at 53 MHz, docs/hardware.md)."""
 
     latency_cutoff: float = 5.0
     selector_stages: int | None = 1
