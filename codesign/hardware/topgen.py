@@ -58,8 +58,8 @@ class TopSpec:
     # shorter critical path (an FPGA needs it) at the price of registers; beyond the core's latency minus one
     # the latents wait for it (latency grows)
     selector_stages: int = 1
-    # clock cycles of the conversion: the input register, then (2) a register between the sum and the shifters;
-    # the conversion then feeds the core's own input register
+    # clock cycles of the conversion: the input register, then (2) the wafer sum and (3) k registered before the
+    # shifters; the conversion then feeds the core's own input register
     conversion_stages: int = 1
 
     def __post_init__(self) -> None:
@@ -264,12 +264,11 @@ def top_verilog(spec: TopSpec) -> str:
         f"    {CONVERT_MODULE} convert (.clk(clk), .calq(calq), .inputs(inputs_c), .code(code_c)"
         + (", .charges(charges_c));" if fr.cell_coding.charge else ");"),
         "    integer i;",
-        *(_bx_lines(hb, spec.conversion_stages) if hb else []),
+        *(_delay_lines("bx_c", "bx_cnt", hb, spec.conversion_stages) if hb else []),  # with the conversion
         "",
         "    // encoder core (da4ml): pixels in the model's image layout",
         f"    wire [{core_in - 1}:0] core_in;",
-        f"    wire [{core_out - 1}:0] core_out;",
-        *([f"    wire [{core_out - 1}:0] core_q;  // as the core gives them"] if spec.latents_delay else []),
+        f"    wire [{core_out - 1}:0] {'core_q' if spec.latents_delay else 'core_out'};  // as the core gives them",
     ]
     for p, tc in enumerate(spec.pixel_tc):
         src = f"{ib}'d0" if tc is None else _core_input(tc * INPUT_BITS, ib, spec.core_input_frac_bits)
@@ -281,23 +280,13 @@ def top_verilog(spec: TopSpec) -> str:
         + f".model_inp(core_in), .model_out({'core_q' if delay else 'core_out'})"
         + (", .cfg_en(cfg_en), .cfg_in(cfg_in), .cfg_out(cfg_out));" if spec.config_port else ");"),
         *([f"    // the latents wait {delay} cycle(s) for the sparse selector",
-           f"    reg [{core_out - 1}:0] latents_pipe [0:{delay - 1}];",
-           "    always @(posedge clk) begin",
-           "        latents_pipe[0] <= core_q;",
-           f"        for (i = 1; i < {delay}; i = i + 1) latents_pipe[i] <= latents_pipe[i - 1];",
-           "    end",
-           f"    assign core_out = latents_pipe[{delay - 1}];"] if delay else []),
+           *_delay_lines("core_out", "core_q", core_out, delay)] if delay else []),
         "",
         *(_sparse_instance(spec) if spec.sparse_cells else
           [f"    wire [{side - 1}:0] side_c = " + ("{code_c, bx_c};" if hb else "code_c;")]),
         "",
         "    // what travels beside the core: the sum code (and the sparse-mode cells and mode bit, or the BX_CNT)",
-        f"    reg [{side - 1}:0] side_pipe [0:{spec.side_delay - 1}];",
-        "    always @(posedge clk) begin",
-        "        side_pipe[0] <= side_c;",
-        f"        for (i = 1; i < {spec.side_delay}; i = i + 1) side_pipe[i] <= side_pipe[i - 1];",
-        "    end",
-        f"    wire [{side - 1}:0] side = side_pipe[{spec.side_delay - 1}];",
+        *_delay_lines("side", "side_c", side, spec.side_delay),
         "",
         "    // output frame: latents (or sparse cells) from bit 0 up, the sum code, the mode bit, zero padding",
         *(_chip_frame_lines(spec, ob) if hb else []),
@@ -356,16 +345,16 @@ def _chip_frame_lines(spec: TopSpec, ob: int) -> list[str]:
     return lines
 
 
-def _bx_lines(bits: int, stages: int) -> list[str]:
-    """``bx_c``: the BX_CNT delayed like the conversion's outputs."""
-    if stages == 1:
-        return [f"    reg [{bits - 1}:0] bx_c;", "    always @(posedge clk) bx_c <= bx_cnt;"]
-    return [f"    reg [{bits - 1}:0] bx_pipe [0:{stages - 1}];",
-            f"    wire [{bits - 1}:0] bx_c = bx_pipe[{stages - 1}];",
+def _delay_lines(out: str, source: str, bits: int, cycles: int) -> list[str]:
+    """``out`` = ``source`` ``cycles`` clock edges later, through the register array ``{out}_pipe`` (the
+    module's ``integer i`` steps it)."""
+    pipe = f"{out}_pipe"
+    return [f"    reg [{bits - 1}:0] {pipe} [0:{cycles - 1}];",
             "    always @(posedge clk) begin",
-            "        bx_pipe[0] <= bx_cnt;",
-            f"        for (i = 1; i < {stages}; i = i + 1) bx_pipe[i] <= bx_pipe[i - 1];",
-            "    end"]
+            f"        {pipe}[0] <= {source};",
+            *([f"        for (i = 1; i < {cycles}; i = i + 1) {pipe}[i] <= {pipe}[i - 1];"] if cycles > 1 else []),
+            "    end",
+            f"    wire [{bits - 1}:0] {out} = {pipe}[{cycles - 1}];"]
 
 
 def _sparse_instance(spec: TopSpec) -> list[str]:
@@ -379,18 +368,8 @@ def _sparse_instance(spec: TopSpec) -> list[str]:
         f"    // sparse mode: the {coding.describe()}; at most {spec.sparse_max_occupancy} non-zero {values} "
         "selects it",
         f"    reg [{spec.n_tc * coding.source_bits - 1}:0] inputs_s2;",
-        *([f"    reg [{SUM_CODE_BITS - 1}:0] code_s2;",
-           "    always @(posedge clk) begin",
-           f"        inputs_s2 <= {values}_c;",
-           "        code_s2 <= code_c;",
-           "    end"] if stages == 1 else
-          [f"    reg [{SUM_CODE_BITS - 1}:0] code_pipe [0:{stages - 1}];  // beside the pipelined selector",
-           f"    wire [{SUM_CODE_BITS - 1}:0] code_s2 = code_pipe[{stages - 1}];",
-           "    always @(posedge clk) begin",
-           f"        inputs_s2 <= {values}_c;",
-           "        code_pipe[0] <= code_c;",
-           f"        for (i = 1; i < {stages}; i = i + 1) code_pipe[i] <= code_pipe[i - 1];",
-           "    end"]),
+        f"    always @(posedge clk) inputs_s2 <= {values}_c;",
+        *_delay_lines("code_s2", "code_c", SUM_CODE_BITS, stages),  # beside the selector's input and pipeline
         "    wire sparse_c;",
         f"    wire [{coding.bits - 1}:0] cells_c;",
         f"    {SPARSE_MODULE} sparse_select ({'.clk(clk), ' if stages > 1 else ''}.inputs(inputs_s2), "
