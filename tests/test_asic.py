@@ -284,6 +284,19 @@ def test_ecp5_place_and_route_reports_fmax(tmp_path):
     assert ecp5_logic_cells({"LUT4": 10, "CCU2C": 3, "TRELLIS_FF": 7}) == 16
 
 
+def test_ecp5_router_is_checked(tmp_path, capsys):
+    """`--router` names one of nextpnr's routers; anything else is refused before Yosys runs."""
+    from codesign.cli import main
+    from codesign.fpga.synth import place_and_route_ecp5
+
+    with pytest.raises(SystemExit) as err:
+        main(["fpga", "pnr", "--rtl", str(tmp_path), "--out", str(tmp_path / "o"), "--router", "router3"])
+    assert err.value.code == 2 and "--router" in capsys.readouterr().err
+    with pytest.raises(ValueError, match="router"):
+        place_and_route_ecp5(tmp_path, tmp_path / "o", router="router3")
+    assert not (tmp_path / "o").exists()
+
+
 def test_econt_i2c_registers_read_back_into_the_weights(tmp_path):
     """`asic config --format econt-i2c`: 12 registers of 1,072 bits, read back the way the chip's spec
     describes (each value prepended as 1,072 binary digits; element i of a tensor at offset + 6i, 6-bit two's

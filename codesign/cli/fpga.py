@@ -28,7 +28,7 @@ def _cmd_fpga_pnr(args: argparse.Namespace) -> None:
     from codesign.fpga.synth import place_and_route_ecp5
 
     place_and_route_ecp5(args.rtl, args.out, args.device, package=args.package, seed=args.seed,
-                         pnr_timeout=args.pnr_timeout, threads=args.threads)
+                         pnr_timeout=args.pnr_timeout, threads=args.threads, router=args.router)
     print((Path(args.out) / "ecp5_report.md").read_text())
 
 
@@ -61,3 +61,5 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--pnr-timeout", type=positive_float, default=3600, help="seconds before nextpnr is given up")
     p.add_argument("--threads", type=int_in(1), default=1,
                    help="nextpnr threads (its analytic placer and router2 use them)")
+    p.add_argument("--router", default="router2", choices=["router2", "router1"],
+                   help="nextpnr's router: router2 (negotiated congestion) or router1 (rip-up and reroute)")

