@@ -2,8 +2,10 @@
 command line's ``--quiet`` / ``--verbose`` level.
 
 Progress bars (tqdm) are used where the amount of work is known; a step whose length is unknown (a Yosys
-run, a simulator build, a g++ compile) runs inside ``heartbeat``, which prints a line with the elapsed time
-and the log being written every ``HEARTBEAT_S`` seconds, so that a hang never looks the same as work.
+run, a simulator build, a g++ compile, a place and route) runs inside ``heartbeat``, which prints a line
+with the elapsed time, where the tool is (its log's last progress line: a Yosys pass, a router iteration)
+and the log being written, every ``HEARTBEAT_S`` seconds and at most one a minute for hours-long work, so
+that a hang never looks the same as work.
 Everything here writes to stderr; results stay on stdout.
 """
 
@@ -14,7 +16,7 @@ import os
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -56,10 +58,13 @@ def note(message: str) -> None:
 
 
 @contextmanager
-def heartbeat(what: str, log: str | Path | None = None, every: float | None = None) -> Iterator[None]:
-    """Run the body while a background thread prints ``what: still running, N s (log: LOG)`` every
-    ``every`` seconds (default ``HEARTBEAT_S``); silent for bodies shorter than that. Nested heartbeats (a tool
-    run inside a stage) print only the innermost one."""
+def heartbeat(what: str, log: str | Path | None = None, every: float | None = None, *,
+              status: Callable[[], str | None] | None = None) -> Iterator[None]:
+    """Run the body while a background thread prints ``what: still running, N s[: STATUS] (log: LOG)``;
+    silent for bodies shorter than ``every`` seconds (default ``HEARTBEAT_S``), then a line every ``every``
+    seconds, spacing out to one a minute for work of hours. ``status`` says where the work is (the last
+    progress line of the tool's log, see ``log_status``). Nested heartbeats (a tool run inside a stage) print
+    only the innermost one."""
     every = every or HEARTBEAT_S
     done = threading.Event()
     start = time.monotonic()
@@ -67,9 +72,11 @@ def heartbeat(what: str, log: str | Path | None = None, every: float | None = No
     token = f"{what}#{id(done)}"
 
     def beat() -> None:
-        while not done.wait(every):
+        while not done.wait(max(every, min(60.0, (time.monotonic() - start) / 10))):
             if _beating and _beating[-1] == token:
-                note(f"  {what}: still running, {time.monotonic() - start:.0f} s{where}")
+                found = status() if status else None
+                note(f"  {what}: still running, {time.monotonic() - start:,.0f} s"
+                     f"{f': {found}' if found else ''}{where}")
 
     _beating.append(token)
     thread = threading.Thread(target=beat, daemon=True)
@@ -80,6 +87,22 @@ def heartbeat(what: str, log: str | Path | None = None, every: float | None = No
         done.set()
         thread.join()
         _beating.remove(token)
+
+
+def log_status(log: str | Path, describe: Callable[[str], str | None], tail_bytes: int = 16384,
+               ) -> Callable[[], str | None]:
+    """A ``heartbeat`` status: what ``describe`` says of the last line near the end of ``log`` it recognises
+    (None before the tool has written one)."""
+    def status() -> None | str:
+        try:
+            with Path(log).open("rb") as handle:
+                handle.seek(max(0, handle.seek(0, os.SEEK_END) - tail_bytes))
+                lines = handle.read().decode(errors="replace").splitlines()
+        except OSError:
+            return None
+        return next((found for line in reversed(lines) if (found := describe(line))), None)
+
+    return status
 
 
 @dataclass

@@ -7,11 +7,11 @@ import shutil
 import stat
 import subprocess
 import sysconfig
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from codesign.errors import ToolFailure
-from codesign.progress import heartbeat
+from codesign.progress import heartbeat, log_status
 
 
 class ToolNotFoundError(ToolFailure):
@@ -38,12 +38,16 @@ def require_in_env(tool: str, hint: str) -> str:
 
 
 def run_tool(cmd: Sequence[str], cwd: str | Path, log: str | Path, *, env: Mapping[str, str] | None = None,
-             timeout: float | None = None, progress_log: str | Path | None = None) -> None:
+             timeout: float | None = None, progress_log: str | Path | None = None,
+             describe: Callable[[str], str | None] | None = None) -> None:
     """Run ``cmd`` in ``cwd`` with stdout+stderr saved to ``log``; raise ``ToolError`` naming the log. While
-    the tool runs a heartbeat line names ``progress_log`` (a tool's own log, where it writes one), else ``log``."""
+    the tool runs a heartbeat line names ``progress_log`` (a tool's own log, where it writes one), else ``log``,
+    and what ``describe`` says of that log's last progress line (``progress.log_status``)."""
     log = Path(log)
     log.parent.mkdir(parents=True, exist_ok=True)
-    with log.open("w") as handle, heartbeat(Path(cmd[0]).name, Path(progress_log or log)):
+    watched = Path(progress_log or log)
+    with log.open("w") as handle, heartbeat(Path(cmd[0]).name, watched,
+                                             status=log_status(watched, describe) if describe else None):
         proc = subprocess.run(list(cmd), cwd=cwd, stdout=handle, stderr=subprocess.STDOUT,
                               env={**os.environ, **(env or {})}, timeout=timeout, check=False)
     if proc.returncode != 0:

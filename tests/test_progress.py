@@ -3,6 +3,7 @@ render to markdown and a self-contained HTML page; plots follow one style."""
 
 from __future__ import annotations
 
+import re
 import sys
 import time
 
@@ -11,6 +12,8 @@ import pytest
 
 from codesign import progress
 from codesign.document import Document
+from codesign.fpga.synth import nextpnr_step
+from codesign.hardware.yosys import yosys_pass
 from codesign.plots import data_label, figure, with_overflow
 from codesign.tools import run_tool
 
@@ -48,6 +51,44 @@ def test_a_tool_run_beats_while_it_runs(tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(progress, "HEARTBEAT_S", 0.05)
     run_tool([sys.executable, "-c", "import time; time.sleep(0.3)"], cwd=tmp_path, log=tmp_path / "tool.log")
     assert "still running" in capsys.readouterr().err
+
+
+def test_a_tool_heartbeat_says_where_the_tool_is(tmp_path, capsys, monkeypatch):
+    """The heartbeat quotes the last progress line of the tool's log, as its ``describe`` reads it."""
+    monkeypatch.setattr(progress, "HEARTBEAT_S", 0.05)
+    script = ("import sys, time\n"
+              "print('Info:     iter=1 wires=10 overused=45998 overuse=1', flush=True)\n"
+              "print('Info: a line that says nothing', flush=True)\n"
+              "time.sleep(0.4)\n")
+    run_tool([sys.executable, "-c", script], cwd=tmp_path, log=tmp_path / "nextpnr.log", describe=nextpnr_step)
+    assert re.search(r"still running, \d+ s: router2 iteration 1, 45998 wires overused \(log: .*nextpnr\.log\)",
+                     capsys.readouterr().err)
+
+
+def test_log_lines_of_nextpnr_and_yosys_are_read_as_progress(tmp_path):
+    """Placement, its refinement, the placed estimate, router2 and router1 lines of nextpnr 0.11; Yosys
+    passes; a log that is missing or says nothing yet gives no status."""
+    lines = {
+        "Info:     at iteration #18, type ALL: wirelen solved = 398057, spread = 477756, legal = 493788; time = 2.59s":
+            "analytic placement, iteration 18",
+        "Info:   at iteration #25: temp = 0.000000, timing cost = 6417, wirelen = 428436":
+            "placement refinement, iteration 25",
+        "Info: Max frequency for clock '$glbnet$clk$TRELLIS_IO_IN': 53.44 MHz (PASS at 40.00 MHz)":
+            "53.44 MHz estimated after placement",
+        "Info:     iter=7 wires=636241 overused=9660 overuse=9847 archfail=NA":
+            "router2 iteration 7, 9660 wires overused",
+        "Info:      97000 |    35968      61031 |  416   584 |    111615|      12.19     419.47|":
+            "router1, 111615 arcs to route",
+        "Info:    IterCnt |  w/ripup   wo/ripup |  w/r  wo/r |      arcs| batch(sec) total(sec)|": None,
+    }
+    assert {line: nextpnr_step(line) for line in lines} == lines
+    assert yosys_pass("21.49. Executing CHECK pass (checking for obvious problems).") == "CHECK pass"
+    assert yosys_pass("Number of cells:              49144") is None
+    log = tmp_path / "yosys.log"
+    status = progress.log_status(log, yosys_pass)
+    assert status() is None
+    log.write_text("1. Executing Verilog-2005 frontend.\n2. Executing HIERARCHY pass.\n2.1. Executing ABC pass.\nx\n")
+    assert status() == "ABC pass"
 
 
 def test_stages_time_each_stage(capsys):

@@ -142,6 +142,23 @@ def _ecp5_shell(info: RtlInfo, out: Path) -> tuple[RtlInfo, int]:
     return dataclasses.replace(info, top="ecp5_shell", sources=[*info.sources, str(out / "ecp5_shell.v")]), shell_ffs
 
 
+_NEXTPNR_STEPS = (  # (a line of nextpnr's log, what it says), the heartbeat's status during place and route
+    (re.compile(r"at iteration #(\d+), type ALL"), "analytic placement, iteration {0}"),
+    (re.compile(r"at iteration #(\d+): temp"), "placement refinement, iteration {0}"),
+    (re.compile(r"Max frequency for clock .*?: ([\d.]+) MHz"), "{0} MHz estimated after placement"),
+    (re.compile(r"iter=(\d+) wires=\d+ overused=(\d+)"), "router2 iteration {0}, {1} wires overused"),
+    (re.compile(r"Info:\s+\d+ \|.*\|\s*(\d+)\|\s+[\d.]+\s+[\d.]+\|$"), "router1, {0} arcs to route"),
+)
+
+
+def nextpnr_step(line: str) -> str | None:
+    """Where nextpnr is, from one line of its log (None for lines that do not say)."""
+    for pattern, text in _NEXTPNR_STEPS:
+        if found := pattern.search(line):
+            return text.format(*found.groups())
+    return None
+
+
 def _route(out: Path, *, device: str, package: str, target: float, seed: int, pnr_timeout: float,
            threads: int, router: str) -> dict[str, Any]:
     """nextpnr on ``out/netlist.json``: the fields of ``Ecp5Report`` it determines."""
@@ -150,7 +167,7 @@ def _route(out: Path, *, device: str, package: str, target: float, seed: int, pn
         run_tool([nextpnr, f"--{device}", "--package", package, "--json", "netlist.json", "--freq", f"{target:g}",
                   "--seed", str(seed), "--threads", str(threads), "--report", "nextpnr_report.json",
                   "--timing-allow-fail", "--router", router],
-                 cwd=out, log=out / "nextpnr.log", timeout=pnr_timeout)
+                 cwd=out, log=out / "nextpnr.log", timeout=pnr_timeout, describe=nextpnr_step)
     except (ToolError, subprocess.TimeoutExpired) as err:  # a congested design: report it, do not crash
         reason = f"timed out after {pnr_timeout:.0f} s" if isinstance(err, subprocess.TimeoutExpired) else "failed"
         return {"status": f"place and route {reason}; log {out / 'nextpnr.log'}",

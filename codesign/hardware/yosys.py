@@ -91,6 +91,12 @@ def yosys_script(template: str, rtl_dir: Path, info: RtlInfo, out: Path, top: st
     return script
 
 
+def yosys_pass(line: str) -> str | None:
+    """The pass a Yosys log line starts ("21.49. Executing CHECK pass (...)" -> "CHECK pass"), for heartbeats."""
+    found = re.match(r"\d+(?:\.\d+)*\. Executing (\S+) pass", line)
+    return f"{found.group(1)} pass" if found else None
+
+
 def run_yosys(script: Path, out: Path, *, timeout: float | None = None) -> YosysStats:
     """Run a filled-in script in ``out`` (log ``out/yosys.log``) and read its statistics."""
     yosys = require("yosys", "install Yosys (apt-get install yosys, or `make setup`)")
@@ -98,7 +104,7 @@ def run_yosys(script: Path, out: Path, *, timeout: float | None = None) -> Yosys
         (out / stale).unlink(missing_ok=True)
     # -q keeps the terminal output to warnings and errors (yosys_stdout.log); the full log is yosys.log
     run_tool([yosys, "-q", "-l", str(out / "yosys.log"), str(script)], cwd=out, log=out / "yosys_stdout.log",
-             timeout=timeout, progress_log=out / "yosys.log")
+             timeout=timeout, progress_log=out / "yosys.log", describe=yosys_pass)
     stat_file = out / STAT_FILE
     if not stat_file.is_file():
         raise ToolError(f"Yosys wrote no statistics ({stat_file}); log: {out / 'yosys.log'}")
