@@ -89,11 +89,11 @@ def heartbeat(what: str, log: str | Path | None = None, every: float | None = No
         _beating.remove(token)
 
 
-def log_status(log: str | Path, describe: Callable[[str], str | None], tail_bytes: int = 16384,
-               ) -> Callable[[], str | None]:
+def log_status(log: str | Path, describe: Callable[[str], str | None],
+               tail_bytes: int = 16384) -> Callable[[], str | None]:
     """A ``heartbeat`` status: what ``describe`` says of the last line near the end of ``log`` it recognises
     (None before the tool has written one)."""
-    def status() -> None | str:
+    def status() -> str | None:
         try:
             with Path(log).open("rb") as handle:
                 handle.seek(max(0, handle.seek(0, os.SEEK_END) - tail_bytes))
