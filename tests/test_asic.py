@@ -297,6 +297,27 @@ def test_ecp5_router_is_checked(tmp_path, capsys):
     assert not (tmp_path / "o").exists()
 
 
+def test_an_unrouted_design_reports_how_far_routing_got(tmp_path, monkeypatch):
+    """A place and route stopped by its timeout says where nextpnr was (router2's overused wires) and keeps
+    the placement's Fmax estimate, read from the log nextpnr left."""
+    import subprocess
+
+    from codesign.fpga import synth
+
+    def stopped(cmd, cwd, log, **options):
+        Path(log).write_text("Info: Max frequency for clock 'clk': 53.44 MHz (PASS at 40.00 MHz)\n"
+                             "Info:     iter=10 wires=647272 overused=8449 overuse=8569 archfail=NA\n")
+        raise subprocess.TimeoutExpired(cmd, options["timeout"])
+
+    monkeypatch.setattr(synth, "require_in_env", lambda tool, hint: tool)
+    monkeypatch.setattr(synth, "run_tool", stopped)
+    fields = synth._route(tmp_path, device="85k", package="CABGA381", target=40.0, seed=1, pnr_timeout=60,
+                          threads=1, router="router2")
+    assert fields["status"].startswith("place and route timed out after 60 s at router2 iteration 10, 8449 wires "
+                                       "overused; log ")
+    assert fields["placed_fmax_estimate_mhz"] == 53.44
+
+
 def test_econt_i2c_registers_read_back_into_the_weights(tmp_path):
     """`asic config --format econt-i2c`: 12 registers of 1,072 bits, read back the way the chip's spec
     describes (each value prepended as 1,072 binary digits; element i of a tensor at offset + 6i, 6-bit two's

@@ -18,6 +18,7 @@ from codesign.artifacts import provenance, write_json, write_text
 from codesign.hardware.rtl import RtlInfo
 from codesign.hardware.yosys import run_yosys, yosys_script
 from codesign.paths import ASIC_FLOW_DIR
+from codesign.progress import log_status
 from codesign.tools import ToolError, require_in_env, run_tool
 
 XILINX_GROUPS = {
@@ -170,7 +171,8 @@ def _route(out: Path, *, device: str, package: str, target: float, seed: int, pn
                  cwd=out, log=out / "nextpnr.log", timeout=pnr_timeout, describe=nextpnr_step)
     except (ToolError, subprocess.TimeoutExpired) as err:  # a congested design: report it, do not crash
         reason = f"timed out after {pnr_timeout:.0f} s" if isinstance(err, subprocess.TimeoutExpired) else "failed"
-        return {"status": f"place and route {reason}; log {out / 'nextpnr.log'}",
+        last = log_status(out / "nextpnr.log", nextpnr_step)()  # how far it got, e.g. router2's overused wires
+        return {"status": f"place and route {reason}{f' at {last}' if last else ''}; log {out / 'nextpnr.log'}",
                 "placed_fmax_estimate_mhz": _placed_fmax_estimate(out / "nextpnr.log")}
     return _routed_fields(out / "nextpnr_report.json")
 
