@@ -116,11 +116,13 @@ class Ecp5Report:
         return {**dataclasses.asdict(self), "meets_timing": self.meets_timing}
 
 
+_MAX_FREQUENCY = re.compile(r"Max frequency for clock .*?: ([\d.]+) MHz")  # nextpnr's log, after placement
+
+
 def _placed_fmax_estimate(log: Path) -> float | None:
     """nextpnr's Fmax after placement (routing delays estimated), from its log: the best figure known when
     routing does not finish."""
-    found = re.findall(r"Max frequency for clock .*?: ([\d.]+) MHz", log.read_text(errors="replace")) \
-        if log.is_file() else []
+    found = _MAX_FREQUENCY.findall(log.read_text(errors="replace")) if log.is_file() else []
     return float(found[-1]) if found else None
 
 
@@ -146,7 +148,7 @@ def _ecp5_shell(info: RtlInfo, out: Path) -> tuple[RtlInfo, int]:
 _NEXTPNR_STEPS = (  # (a line of nextpnr's log, what it says), the heartbeat's status during place and route
     (re.compile(r"at iteration #(\d+), type ALL"), "analytic placement, iteration {0}"),
     (re.compile(r"at iteration #(\d+): temp"), "placement refinement, iteration {0}"),
-    (re.compile(r"Max frequency for clock .*?: ([\d.]+) MHz"), "{0} MHz estimated after placement"),
+    (_MAX_FREQUENCY, "{0} MHz estimated after placement"),
     (re.compile(r"iter=(\d+) wires=\d+ overused=(\d+)"), "router2 iteration {0}, {1} wires overused"),
     (re.compile(r"Info:\s+\d+ \|.*\|\s*(\d+)\|\s+[\d.]+\s+[\d.]+\|$"), "router1, {0} arcs to route"),
 )
