@@ -46,14 +46,16 @@ def test_same_seed_same_weights():
     assert not all(np.array_equal(x, y) for x, y in zip(a, c, strict=True))
 
 
-def test_da4ml_trace_matches_keras(encoder_and_inputs):
-    from da4ml.converter import trace_model
-    from da4ml.trace import comb_trace
+@pytest.mark.parametrize("dense_by_position", [False, True], ids=["one-product", "by-position"])
+def test_da4ml_trace_matches_keras(encoder_and_inputs, dense_by_position):
+    from codesign.hardware.rtl import trace_encoder
 
     model, x, expected = encoder_and_inputs
-    comb = comb_trace(*trace_model(model))
+    comb = trace_encoder(model, dense_by_position=dense_by_position)
     got = latent_integers(comb.predict(x.reshape(len(x), -1)), CFG)
     assert np.count_nonzero(got != expected) == 0
+    # per position: 16 products of 8 filters x 16 latents, more adders than the one 128 x 16 product
+    assert (comb.cost > trace_encoder(model).cost) == dense_by_position
 
 
 @pytest.mark.slow

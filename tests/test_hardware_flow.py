@@ -90,8 +90,9 @@ def test_chip_frame_rtl_matches_keras(flow, tmp_path, capsys):
 @pytest.mark.simulator
 @pytest.mark.parametrize(("config_text", "rtl_args"), [
     ("input_int_bits: 1\ninput_frac_bits: 5\n", []), ("input_int_bits: 0\ninput_frac_bits: 8\n", []),
-    # with the conversion in two stages (BX_CNT delayed with it into the chip frame)
-    ("conv_filters: 2\n", ["--conversion-stages", "2"])], ids=["floor-2-lsbs", "wrap-msb", "narrow-latents"])
+    # with the conversion in two stages (BX_CNT delayed with it into the chip frame), the Dense layer by position
+    ("conv_filters: 2\n", ["--conversion-stages", "2", "--dense-by-position"])],
+    ids=["floor-2-lsbs", "wrap-msb", "narrow-latents"])
 def test_other_input_and_output_formats_stay_bit_exact(tmp_path, real_dir, capsys, config_text, rtl_args):
     """The top converts the 8-bit on-chip inputs to the encoder's input format like its quantizer (TRN,
     WRAP), and places core outputs narrower than the latent format (here: 8 of 9 bits used) in their field."""
@@ -100,6 +101,7 @@ def test_other_input_and_output_formats_stay_bit_exact(tmp_path, real_dir, capsy
     model, rtl, vectors = tmp_path / "model", tmp_path / "rtl", tmp_path / "vectors"
     assert main(["model", "init", "--config", str(config), "--seed", "2", "--out", str(model)]) == 0
     assert main(["rtl", "--model", str(model), "--out", str(rtl), *rtl_args]) == 0
+    assert json.loads((rtl / "rtl.json").read_text())["dense_by_position"] == ("--dense-by-position" in rtl_args)
     assert main(["vectors", "--model", str(model), "--data", str(real_dir / "highpu_dev.csv"), "--n-wafers", "400",
                  "--out", str(vectors)]) == 0
     assert main(["sim", "--rtl", str(rtl), "--vectors", str(vectors), "--sim", "verilator"]) == 0
@@ -140,7 +142,7 @@ def test_hybrid_encoder_rtl_matches_keras_in_both_modes(flow, tmp_path, real_dir
     selector_stages = rtl_info["core_latency_cycles"] - 1 if fpga else int(rtl_args[1]) if rtl_args else 1
     assert (rtl_info["sparse_cells"], rtl_info["selector_stages"], rtl_info["conversion_cycles"]) == \
         (cells, selector_stages, PIPELINES["fpga"].conversion_stages if fpga else 1)
-    assert not fpga or rtl_info["latency_cutoff"] == 2.0 and selector_stages > 4
+    assert not fpga or rtl_info["latency_cutoff"] == 2.0 and selector_stages > 4 and rtl_info["dense_by_position"]
     capsys.readouterr()
     assert main(["sim", "--rtl", str(rtl), "--vectors", str(vectors), "--sim", "verilator"]) == 0
     assert f"3 cocotb tests passed on {n_wafers + 130} vectors" in capsys.readouterr().out

@@ -123,7 +123,8 @@ def test_reconfigurable_rtl_has_no_lint_warnings(tmp_path, reuse, tmr):
 def test_pipelining_presets_and_their_checks():
     assert Pipelining.of("asic") == Pipelining() == PIPELINES["asic"]
     fpga = Pipelining.of("fpga")
-    assert (fpga.latency_cutoff, fpga.selector_stages, fpga.conversion_stages) == (2.0, None, 3)
+    assert (fpga.latency_cutoff, fpga.selector_stages, fpga.conversion_stages, fpga.dense_by_position) == \
+        (2.0, None, 3, True)
     assert Pipelining.of(fpga) is fpga
     with pytest.raises(ValueError, match="unknown pipelining preset 'fast': choose from asic, fpga"):
         Pipelining.of("fast")

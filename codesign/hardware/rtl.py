@@ -47,11 +47,14 @@ class Pipelining:
     latency; more delay the latents to match); ``conversion_stages`` (1 to 3) those of the on-chip
     conversion (a cycle of latency each). Presets in ``PIPELINES``: "asic" (the fewest registers, for a chip
     at 40 MHz) and "fpga" (for 40 MHz on an ECP5 of speed grade 6: small encoders route at 46-61 MHz, the
-    full-size one places at 53 MHz, docs/hardware.md)."""
+    full-size one at 58.9 MHz, docs/hardware.md). ``dense_by_position``: the core's Dense layer as one
+    product per convolution position, summed in a tree (``trace_encoder``): without it the full-size core
+    does not route on an ECP5."""
 
     latency_cutoff: float = 5.0
     selector_stages: int | None = 1
     conversion_stages: int = 1
+    dense_by_position: bool = False
 
     def __post_init__(self) -> None:
         if self.latency_cutoff <= 0:
@@ -72,7 +75,8 @@ class Pipelining:
         return PIPELINES[pipelining]
 
 
-PIPELINES = {"asic": Pipelining(), "fpga": Pipelining(latency_cutoff=2.0, selector_stages=None, conversion_stages=3)}
+PIPELINES = {"asic": Pipelining(),
+             "fpga": Pipelining(latency_cutoff=2.0, selector_stages=None, conversion_stages=3, dense_by_position=True)}
 
 
 @dataclass(frozen=True)
@@ -101,6 +105,7 @@ class RtlInfo:
     sparse_values: str = "input"  # or "charge" (EncoderConfig.sparse_values)
     selector_stages: int = 1  # clock cycles of the sparse selector's comparator networks (TopSpec)
     latency_cutoff: float | None = None  # da4ml's delay per core stage (None: not a da4ml core)
+    dense_by_position: bool = False  # the core's Dense layer summed per convolution position (Pipelining)
 
     @classmethod
     def load(cls, rtl_dir: str | Path) -> RtlInfo:
@@ -126,11 +131,39 @@ class RtlInfo:
         return chip_frame_problem(self.frame_format()) is None
 
 
-def trace_encoder(model: Any) -> Any:  # da4ml CombLogic
+def trace_encoder(model: Any, *, dense_by_position: bool = False) -> Any:  # da4ml CombLogic
+    """The encoder as da4ml's combinational program. ``dense_by_position`` computes the latent Dense layer as
+    one constant-matrix product per convolution position (its filters' outputs), summed in a balanced tree,
+    instead of one product over the whole flattened image: da4ml then shares subexpressions only within a
+    position, so each position's adders sit together and only the tree crosses the die (a third less placed
+    wire on the ECP5; docs/hardware.md), for about a fifth more adders. The sums are exact, so the outputs
+    are the same bits."""
     from da4ml.converter import trace_model
     from da4ml.trace import comb_trace
 
-    return comb_trace(*trace_model(model))
+    if not dense_by_position:
+        return comb_trace(*trace_model(model))
+    from da4ml.trace.ops import einsum
+    from hgq._dais_tracer.layers import _registry  # HGQ2's per-layer replay: quantizer and ReLU as traced
+
+    dump = trace_model(model, dump=True)  # every layer's output, by the names build_encoder gives them
+    conv_out, flat = dump["/conv_relu/final"][0], dump["/flatten/final"][0]
+    layer = model.get_layer("latent")
+    kernel, bias = np.asarray(layer.qkernel), np.asarray(layer.qbias)
+    group = conv_out.shape[-1]  # Flatten keeps each position's filters together
+
+    def by_position(x: Any) -> Any:
+        parts = [einsum("...c,cC->...C", x[None, i:i + group], kernel[i:i + group])[0]
+                 for i in range(0, kernel.shape[0], group)]
+        while len(parts) > 1:
+            parts = [parts[i] + parts[i + 1] if i + 1 < len(parts) else parts[i] for i in range(0, len(parts), 2)]
+        return parts[0] + bias
+
+    dense = _registry[type(layer)](layer)
+    dense.call = by_position  # the layer's own replay around it: output quantizer exactly as traced
+    relu = model.get_layer("latent_relu")
+    latents = _registry[type(relu)](relu)(dense(flat)["final"][0])["final"][0]
+    return comb_trace(dump["inputs"][0], latents)
 
 
 def regular_format(kifs: np.ndarray) -> tuple[int, int]:
@@ -151,7 +184,7 @@ def write_rtl(model: Any, cfg: EncoderConfig, out_dir: str | Path, *, clock_peri
     from da4ml.codegen import VerilogModel, VHDLModel
 
     pipe = Pipelining.of(pipelining)
-    comb = trace_encoder(model)
+    comb = trace_encoder(model, dense_by_position=pipe.dense_by_position)
     in_bits, in_frac = regular_format(comb.inp_kifs)
     out_bits, out_frac = regular_format(comb.out_kifs)
     shift = cfg.latent_frac_bits - out_frac
@@ -172,7 +205,8 @@ def write_rtl(model: Any, cfg: EncoderConfig, out_dir: str | Path, *, clock_peri
                           clock_period_ns, int(da4ml_meta["reg_bits"]), float(da4ml_meta["cost"]),
                           core_input_frac_bits=in_frac, core_output_bits=out_bits, core_output_shift=shift,
                           selector_stages=pipe.selector_stages or max(core_latency - 1, 1),
-                          conversion_stages=pipe.conversion_stages, latency_cutoff=pipe.latency_cutoff)
+                          conversion_stages=pipe.conversion_stages, latency_cutoff=pipe.latency_cutoff,
+                          dense_by_position=pipe.dense_by_position)
 
 
 def write_reconfigurable_rtl(cfg: EncoderConfig, out_dir: str | Path, clock_period_ns: float = 25.0,
@@ -231,7 +265,7 @@ def _write_top(folder: Path, cfg: EncoderConfig, core: str, core_latency: int, c
                config_bits: int = 0, tmr: bool = False, core_input_frac_bits: int | None = None,
                core_output_bits: int | None = None, core_output_shift: int = 0,
                initiation_interval: int = 1, selector_stages: int = 1, conversion_stages: int = 1,
-               latency_cutoff: float | None = None) -> RtlInfo:
+               latency_cutoff: float | None = None, dense_by_position: bool = False) -> RtlInfo:
     """Write src/econt_top.v around ``core`` (with the conversion and sparse selector) and rtl.json into
     ``folder``."""
     fmt = FrameFormat.of(cfg)
@@ -274,7 +308,7 @@ def _write_top(folder: Path, cfg: EncoderConfig, core: str, core_latency: int, c
         tmr=tmr, sparse_max_occupancy=cfg.sparse_max_occupancy, sparse_cells=spec.sparse_cells,
         sparse_value_bits=fmt.sparse_value_bits, sparse_values=fmt.sparse_values,
         selector_stages=selector_stages if spec.sparse_max_occupancy is not None else 1,
-        latency_cutoff=latency_cutoff,
+        latency_cutoff=latency_cutoff, dense_by_position=dense_by_position,
     )
     write_json(folder / RTL_JSON, {**asdict(info), "meta": provenance(encoder=asdict(cfg))})
     return info
