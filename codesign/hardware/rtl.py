@@ -47,9 +47,9 @@ class Pipelining:
     latency; more delay the latents to match); ``conversion_stages`` (1 to 3) those of the on-chip
     conversion (a cycle of latency each). Presets in ``PIPELINES``: "asic" (the fewest registers, for a chip
     at 40 MHz) and "fpga" (for 40 MHz on an ECP5 of speed grade 6: a 1-filter and the full 8-filter encoder
-    route at 58-59 MHz, the full hybrid at 40.1 MHz, docs/hardware.md). ``dense_by_position``: the core's
-    Dense layer as one product per convolution position, summed in a tree (``trace_encoder``): without it
-    the full-size core does not route on an ECP5."""
+    route at 58-59 MHz, the full hybrid at 52.6 MHz with 14 selector stages, docs/hardware.md).
+    ``dense_by_position``: the core's Dense layer as one product per convolution position, summed in a tree
+    (``trace_encoder``): without it the full-size core does not route on an ECP5."""
 
     latency_cutoff: float = 5.0
     selector_stages: int | None = 1
