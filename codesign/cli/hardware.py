@@ -44,12 +44,13 @@ def _cmd_hls(args: argparse.Namespace) -> None:
 
 
 def _cmd_rtl(args: argparse.Namespace) -> None:
-    from codesign.hardware.rtl import PIPELINES, write_rtl
+    from codesign.hardware.rtl import PIPELINES, Pipelining, write_rtl
     from codesign.models.store import load_encoder
 
     model, cfg = load_encoder(args.model)
-    overrides = {key: value for key in ("latency_cutoff", "selector_stages", "conversion_stages", "dense_by_position")
-                 if (value := getattr(args, key)) is not None}
+    # every Pipelining field has an option of the same name that overrides the preset when given
+    overrides = {field.name: value for field in dataclasses.fields(Pipelining)
+                 if (value := getattr(args, field.name)) is not None}
     pipelining = dataclasses.replace(PIPELINES[args.pipeline], **overrides)
     info = write_rtl(model, cfg, args.out, clock_period_ns=args.clock_period, pipelining=pipelining,
                      calq_bits=args.calq_bits, vhdl=args.vhdl, force=args.force)

@@ -143,14 +143,15 @@ def trace_encoder(model: Any, *, dense_by_position: bool = False) -> Any:  # da4
 
     if not dense_by_position:
         return comb_trace(*trace_model(model))
+    import keras
     from da4ml.trace.ops import einsum
     from hgq._dais_tracer.layers import _registry  # HGQ2's per-layer replay: quantizer and ReLU as traced
 
-    dump = trace_model(model, dump=True)  # every layer's output, by the names build_encoder gives them
-    conv_out, flat = dump["/conv_relu/final"][0], dump["/flatten/final"][0]
+    # the layers as build_encoder names them: trace up to Flatten, then the Dense layer by hand
+    inputs, flat = trace_model(keras.Model(model.inputs, model.get_layer("flatten").output))
     layer = model.get_layer("latent")
     kernel, bias = np.asarray(layer.qkernel), np.asarray(layer.qbias)
-    group = conv_out.shape[-1]  # Flatten keeps each position's filters together
+    group = model.get_layer("conv").filters  # Flatten keeps each position's filters together
 
     def by_position(x: Any) -> Any:
         parts = [einsum("...c,cC->...C", x[None, i:i + group], kernel[i:i + group])[0]
@@ -163,7 +164,7 @@ def trace_encoder(model: Any, *, dense_by_position: bool = False) -> Any:  # da4
     dense.call = by_position  # the layer's own replay around it: output quantizer exactly as traced
     relu = model.get_layer("latent_relu")
     latents = _registry[type(relu)](relu)(dense(flat)["final"][0])["final"][0]
-    return comb_trace(dump["inputs"][0], latents)
+    return comb_trace(inputs, latents)
 
 
 def regular_format(kifs: np.ndarray) -> tuple[int, int]:
