@@ -33,8 +33,9 @@ if TYPE_CHECKING:  # imported when called: Yosys' flow is not needed to load a m
 
 @dataclass(frozen=True)
 class Evaluation:
-    """Exact EMD of an encoder and of the chip's algorithms on the same wafers: ``metrics[name]`` (mean,
-    median, p90, bits per BX, ...) and ``emd[name]`` (per wafer)."""
+    """Exact EMD of an encoder and of the arena's systems on the same wafers: ``metrics[name]`` (mean,
+    median, p90, bits per BX, back end, ...) and ``emd[name]`` (per wafer). Names: ``chip:<algorithm>:
+    <module>:<n>elink`` (best back end), ``naive:chip:...``, ``codec:entropy:...``, ``floor:<module>``."""
 
     encoder: str
     metrics: dict[str, dict[str, Any]]
@@ -44,13 +45,22 @@ class Evaluation:
         """Mean EMD of ``name`` (default: the encoder)."""
         return float(self.metrics[name or self.encoder]["mean_emd"])
 
-    def best_chip(self, module: str) -> tuple[str, float]:
-        """(name, mean EMD) of the chip's best algorithm for module type ``module`` (hd or ld)."""
-        chips = {k: v["mean_emd"] for k, v in self.metrics.items() if k.startswith("chip:") and f":{module}:" in k}
-        if not chips:
-            raise KeyError(f"no chip algorithm for module type {module!r} in this evaluation")
-        name = min(chips, key=chips.__getitem__)
-        return name, float(chips[name])
+    def best_chip(self, module: str, *, prefixes: tuple[str, ...] = ("chip:",)) -> tuple[str, float]:
+        """(name, mean EMD) of the chip's best algorithm (with its best back end) for module type ``module``
+        (hd or ld); ``prefixes=("naive:chip:",)``: as the emulator decodes, ``NON_LEARNED``: with the codec."""
+        from codesign.evaluation import best_systems
+
+        name = best_systems(self.metrics, prefixes).get(module)
+        if name is None:
+            raise KeyError(f"no {' or '.join(prefixes)} system for module type {module!r} in this evaluation")
+        return name, float(self.metrics[name]["mean_emd"])
+
+    def best_non_learned(self, module: str) -> tuple[str, float]:
+        """(name, mean EMD) of the best non-learned system of the arena (chip algorithms with their best back
+        ends, the entropy codec) for module type ``module``."""
+        from codesign.evaluation import NON_LEARNED
+
+        return self.best_chip(module, prefixes=NON_LEARNED)
 
     def __repr__(self) -> str:
         lines = [f"Evaluation of {self.encoder} on {len(self.emd[self.encoder])} wafers: mean EMD {self.mean():.4f}"]
@@ -60,6 +70,9 @@ class Evaluation:
             except KeyError:
                 continue
             lines.append(f"  best chip ({module}): {name} {value:.4f} ({self.mean() / value - 1:+.1%})")
+            if any(k.startswith("codec:") for k in self.metrics):
+                name, value = self.best_non_learned(module)
+                lines.append(f"  best non-learned ({module}): {name} {value:.4f} ({self.mean() / value - 1:+.1%})")
         return "\n".join(lines)
 
 
@@ -126,8 +139,9 @@ class Model:
 
     def evaluate(self, calq: np.ndarray, *, elinks: int | None = None,
                  modules: tuple[str, ...] = ("hd", "ld")) -> Evaluation:
-        """Exact EMD of this encoder and of every chip algorithm at ``elinks`` (default: the encoder's) for
-        each module type, on the same wafers."""
+        """Exact EMD of this encoder and of the arena (every chip algorithm with its best back end and
+        naively, the entropy codec, the floor) at ``elinks`` (default: the encoder's) for each module type,
+        on the same wafers."""
         from codesign.evaluation import evaluate_model
 
         ae, spec = self._trained()

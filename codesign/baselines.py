@@ -1,10 +1,9 @@
 """The non-ML algorithms an encoder is compared with, as unit-sum reconstructions of (n, 48) CALQ wafers
 (the wafer sum travels separately in every case) with their bits per bunch crossing.
 
-The headline comparison is the chip itself: ``chip_reconstructions`` runs the ECON-T's Threshold-Sum (with
-its buffer), Best-Choice, STC types and Repeater exactly as the chip does (``codesign.econt``) at an eLink
-count and module type. The idealised variants below (exact values, stable sort, any cell count) stay for
-studies and carry "ideal" in their names:
+The headline comparison is the arena (``codesign.arena``): the chip's own algorithms exactly as the chip
+runs them, each decoded as well as its frame allows, and the entropy codec. The idealised variants below
+(exact values, stable sort, any cell count) stay for studies and carry "ideal" in their names:
 
 - ``ideal_threshold``: cells at or above a threshold (CALQ counts; 35 = 1 MIP_T) sent exactly with a 48-bit
   map; the rest is lost (variable size: the bit count is the mean).
@@ -17,6 +16,7 @@ A wafer with nothing sent reconstructs as uniform: its sum is known, its shape i
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -24,14 +24,6 @@ import numpy as np
 from codesign.data.geometry import ADDRESS_BITS, N_TC, TcGroups
 from codesign.data.normalise import unit_or_uniform
 from codesign.data.onchip import SUM_CODE_BITS
-from codesign.econt.algorithms import (
-    DEFAULT_THRESHOLD,
-    MODULE_PRESETS,
-    EcontSettings,
-    run_algorithm,
-    supported_algorithms,
-)
-from codesign.econt.mux import TcMux, load_tc_mux
 
 VALUE_BITS = 7  # ECON-T sends cell values as compact 7-bit floating-point words
 
@@ -41,7 +33,7 @@ class Reconstruction:
     name: str
     wafers: np.ndarray  # (n, 48) unit sum
     bits_per_bx: float
-    extra: dict[str, float] = field(default_factory=dict)  # algorithm-specific figures for metrics.json
+    extra: Mapping[str, float | str] = field(default_factory=dict)  # algorithm-specific figures for metrics.json
 
 
 def ideal_threshold(calq: np.ndarray, threshold: int = 35) -> Reconstruction:
@@ -82,23 +74,3 @@ def ideal_baselines(calq: np.ndarray, groups: TcGroups | None, budget_bits: int)
 
 def chip_algorithm_name(algorithm: str, module: str, elinks: int) -> str:
     return f"chip:{algorithm}:{module}:{elinks}elink"
-
-
-def chip_reconstructions(calq: np.ndarray, *, elinks: int, modules: tuple[str, ...] = ("hd", "ld"),
-                         mux: TcMux | None = None, threshold: int = DEFAULT_THRESHOLD) -> list[Reconstruction]:
-    """Every ECON-T algorithm that sends data at ``elinks``, for each module type (its DropLSB), as the chip
-    runs it: Threshold-Sum through the buffer with the wafers streamed one per bunch crossing. Bits per BX
-    are the mean bits that carry data (the links carry 32 per eLink)."""
-    mux = mux or load_tc_mux()
-    recos = []
-    for module in modules:
-        preset = MODULE_PRESETS[module]
-        settings = EcontSettings(elinks=elinks, drop_lsb=preset.drop_lsb, threshold=threshold, buffer=True)
-        for algorithm in supported_algorithms(elinks):
-            out = run_algorithm(algorithm, calq, mux, settings=settings)
-            extra = {"elinks": float(elinks), "drop_lsb": float(preset.drop_lsb)}
-            if "truncated" in out.extra:
-                extra["truncated_fraction"] = float(out.extra["truncated"].mean())
-            recos.append(Reconstruction(chip_algorithm_name(algorithm, module, elinks),
-                                        unit_or_uniform(out.reconstruction), float(out.frames.used.mean()), extra))
-    return recos

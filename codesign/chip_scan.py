@@ -12,8 +12,9 @@ from typing import Any
 
 import numpy as np
 
+from codesign.arena import Arena, arena_reconstructions, detector_mean, lossless_fraction
 from codesign.artifacts import atomic_path, provenance, write_json, write_text
-from codesign.baselines import Reconstruction, chip_reconstructions
+from codesign.baselines import Reconstruction
 from codesign.data.splits import split_indices
 from codesign.econt.algorithms import MODULE_PRESETS
 from codesign.econt.bits import ELINK_BITS
@@ -38,6 +39,8 @@ class ScanRow:
     mean_bits_used: float
     link_bits: int
     n_wafers: int
+    back_end: str = "-"  # the spreading rule of the arena's back end, "naive", or "-"
+    lossless_fraction: float | None = None  # floor rows: wafers whose every cell a lossless code fits
 
 
 def held_out_split(calq: np.ndarray, seed: int, fractions: tuple[float, float, float] = DEFAULT_SPLIT) -> np.ndarray:
@@ -48,19 +51,31 @@ def held_out_split(calq: np.ndarray, seed: int, fractions: tuple[float, float, f
 def _row(reco: Reconstruction, calq: np.ndarray, *, algorithm: str, module: str, elinks: int, drop_lsb: int,
          n_jobs: int | None) -> ScanRow:
     emd = exact_emd(calq, reco.wafers, n_jobs=n_jobs)
+    back_end = "naive" if algorithm.startswith("naive:") else str(reco.extra.get("back_end", "-"))
+    lossless = lossless_fraction(calq, module, elinks) if algorithm == "floor" else None
     return ScanRow(algorithm, module, elinks, drop_lsb, float(emd.mean()), float(np.median(emd)),
-                   float(np.percentile(emd, 90)), reco.bits_per_bx, ELINK_BITS * elinks, len(calq))
+                   float(np.percentile(emd, 90)), reco.bits_per_bx, ELINK_BITS * elinks, len(calq), back_end, lossless)
+
+
+def _scan_name(reco_name: str) -> str:
+    """``chip:best-choice:hd:2elink`` -> ``best-choice``; ``naive:chip:...`` -> ``naive:best-choice``;
+    ``codec:entropy:...`` -> ``entropy``; ``floor:hd`` -> ``floor``."""
+    parts = reco_name.split(":")
+    if parts[0] == "naive":
+        return f"naive:{parts[2]}"
+    return parts[0] if parts[0] == "floor" else parts[1]
 
 
 def scan_chip_algorithms(calq: np.ndarray, *, elinks: Sequence[int], modules: Sequence[str] = ("hd", "ld"),
-                         n_jobs: int | None = None, progress: bool = True) -> list[ScanRow]:
-    """Exact EMD of every chip algorithm that sends data, at each eLink count and module type."""
+                         arena: Arena | None = None, n_jobs: int | None = None, progress: bool = True) -> list[ScanRow]:
+    """Exact EMD of every chip algorithm that sends data, at each eLink count and module type: with an
+    ``arena``, decoded with its best back end and naively (``naive:<algorithm>``), with the entropy codec
+    and the floor; without, decoded naively."""
     mux, rows = load_tc_mux(), []
     for i, n in enumerate(elinks):
         for module in modules:
-            for reco in chip_reconstructions(calq, elinks=n, modules=(module,), mux=mux):
-                algorithm = reco.name.split(":")[1]
-                rows.append(_row(reco, calq, algorithm=algorithm, module=module, elinks=n,
+            for reco in arena_reconstructions(calq, arena, elinks=n, modules=(module,), mux=mux):
+                rows.append(_row(reco, calq, algorithm=_scan_name(reco.name), module=module, elinks=n,
                                  drop_lsb=MODULE_PRESETS[module].drop_lsb, n_jobs=n_jobs))
         if progress:
             print(f"[scan] {i + 1}/{len(elinks)} eLink counts done ({n} eLinks)", file=sys.stderr, flush=True)
@@ -83,11 +98,13 @@ def scan_encoders(model_dirs: Sequence[str | Path], calq: np.ndarray, n_jobs: in
 
 
 def best_chip_rows(rows: Sequence[ScanRow]) -> dict[tuple[str, int], ScanRow]:
-    """{(module, eLinks): the chip algorithm with the lowest mean EMD there}."""
+    """{(module, eLinks): the non-learned system (a chip algorithm with its best back end, or the entropy
+    codec) with the lowest mean EMD there}."""
     best: dict[tuple[str, int], ScanRow] = {}
     for r in rows:
         key = (r.module, r.elinks)
-        if r.module != "-" and (key not in best or r.mean_emd < best[key].mean_emd):
+        eligible = r.module != "-" and not r.algorithm.startswith("naive:") and r.algorithm != "floor"
+        if eligible and (key not in best or r.mean_emd < best[key].mean_emd):
             best[key] = r
     return best
 
@@ -111,7 +128,45 @@ def scan_table(rows: Sequence[ScanRow]) -> str:
     return "\n".join(lines)
 
 
-def write_scan(rows: Sequence[ScanRow], out_dir: str | Path, **meta: Any) -> None:
+def arena_table(rows: Sequence[ScanRow]) -> str:
+    """Markdown: per module type and eLink count, the best non-learned system with its bits and EMD, the
+    best chip algorithm decoded naively, the floor and the fraction of wafers a lossless code fits."""
+    best = best_chip_rows(rows)
+    lines = ["| module | eLinks | best non-learned system (back end) | bits/BX | mean / median / p90 EMD | "
+             "best chip, naive back end | floor (7-bit cells) | lossless fits |", "|---|---|---|---|---|---|---|---|"]
+    for (module, n), r in sorted(best.items()):
+        naive = [x for x in rows if (x.module, x.elinks) == (module, n) and x.algorithm.startswith("naive:")]
+        naive += [x for x in rows if (x.module, x.elinks, x.back_end) == (module, n, "naive")
+                  and not x.algorithm.startswith("naive:")]
+        floor = next((x for x in rows if (x.algorithm, x.module, x.elinks) == ("floor", module, n)), None)
+        best_naive = min(naive, key=lambda x: x.mean_emd) if naive else None
+        lines.append(
+            f"| {module} | {n} | {r.algorithm} ({r.back_end}) | {r.mean_bits_used:.0f} | {r.mean_emd:.3f} / "
+            f"{r.median_emd:.3f} / {r.p90_emd:.3f} | "
+            + (f"{best_naive.algorithm.removeprefix('naive:')} {best_naive.mean_emd:.3f}" if best_naive else "-")
+            + (f" | {floor.mean_emd:.3f} | {100 * (floor.lossless_fraction or 0):.0f} % |" if floor else " | - | - |"))
+    return "\n".join(lines)
+
+
+def detector_lines(rows: Sequence[ScanRow], counts: dict[tuple[str, int], int]) -> list[str]:
+    """Module-weighted mean EMD of each non-learned system over the detector's modules, and of the best
+    non-learned system per module."""
+    systems: dict[str, dict[tuple[str, int], float]] = {}
+    for r in rows:
+        if r.module != "-" and r.algorithm != "floor":
+            systems.setdefault(r.algorithm, {})[(r.module, r.elinks)] = r.mean_emd
+    systems["best non-learned per module"] = {k: r.mean_emd for k, r in best_chip_rows(rows).items()}
+    scanned = {r.elinks for r in rows}
+    counts = {k: v for k, v in counts.items() if k[1] in scanned}
+    lines = ["| system | module-weighted mean EMD | modules covered |", "|---|---|---|"]
+    for name, emd in sorted(systems.items(), key=lambda kv: detector_mean(kv[1], counts)[0]):
+        mean, covered = detector_mean(emd, counts)
+        lines.append(f"| {name} | {mean:.3f} | {100 * covered:.0f} % |")
+    return lines
+
+
+def write_scan(rows: Sequence[ScanRow], out_dir: str | Path, *, counts: dict[tuple[str, int], int] | None = None,
+               **meta: Any) -> None:
     """``scan.csv``, ``scan.json``, ``scan.md`` and ``scan.png`` (mean EMD against bits used per BX)."""
     out = Path(out_dir)
     with atomic_path(out / "scan.csv") as tmp, tmp.open("w", newline="") as handle:
@@ -121,10 +176,19 @@ def write_scan(rows: Sequence[ScanRow], out_dir: str | Path, **meta: Any) -> Non
     write_json(out / "scan.json", {"rows": [asdict(r) for r in rows], "meta": provenance(**meta)})
     n = rows[0].n_wafers if rows else 0
     text = ["# ECON-T algorithms: mean / median exact EMD", "",
-            f"{n} wafers ({meta.get('data', 'data')}); bold: the best chip algorithm for that module type and "
-            "eLink count. Module types: hd = DropLSB 3, ld = DropLSB 1. Threshold-Sum runs through the "
-            "chip's buffer (wafers streamed one per bunch crossing).", "", scan_table(rows), "",
-            "Plot: `scan.png`"]
+            f"{n} wafers ({meta.get('data', 'data')}); bold: the best non-learned system for that module type "
+            "and eLink count. Module types: hd = DropLSB 3, ld = DropLSB 1. Threshold-Sum runs through the "
+            "chip's buffer (wafers streamed one per bunch crossing). `naive:` rows: the same frames decoded "
+            "as the public emulator does (sums ignored); the others with the best back end their frame "
+            "allows; `entropy`: the entropy-coded sparse codec; `floor`: every cell at 7 bits, no budget.",
+            "", scan_table(rows), ""]
+    if any(r.algorithm == "floor" for r in rows):
+        text += ["## The arena", "", arena_table(rows), ""]
+    if counts:
+        text += ["## Detector level", "", "Each system's mean EMD weighted by how many of the detector's "
+                 "modules have each module type and eLink count (`module_links.csv`), over the cells it covers.",
+                 "", *detector_lines(rows, counts), ""]
+    text += ["Plot: `scan.png`"]
     write_text(out / "scan.md", "\n".join(text) + "\n")
     _plot(rows, out / "scan.png", title=f"ECON-T algorithms, {n} wafers ({meta.get('data', '')})")
 

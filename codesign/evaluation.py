@@ -14,8 +14,9 @@ from typing import Any
 
 import numpy as np
 
+from codesign.arena import Arena, arena_reconstructions, load_arena
 from codesign.artifacts import provenance, write_json, write_text
-from codesign.baselines import Reconstruction, chip_reconstructions, ideal_baselines
+from codesign.baselines import Reconstruction, ideal_baselines
 from codesign.data.geometry import N_TC, find_tc_groups
 from codesign.data.onchip import decode_sum, onchip_convert
 from codesign.econt.mux import find_tc_mux
@@ -86,12 +87,21 @@ def evaluate_reconstructions(calq: np.ndarray, recos: list[Reconstruction],
     return metrics, emds
 
 
+BACK_ENDS = ("best", "naive")
+
+
 def evaluate_model(ae: Any, spec: Any, calq: np.ndarray, *, n_jobs: int | None = None,
                    elinks: int | None = None, modules: tuple[str, ...] = ("hd", "ld"),
-                   ideal: bool = False) -> tuple[Metrics, dict[str, np.ndarray]]:
-    """The autoencoder against every chip algorithm at ``elinks`` (default: the encoder's own count) for
-    each module type; ``ideal`` adds the idealised algorithms at the encoder's frame width. Without the
-    chip's TC mux table (no real-data folder) the idealised algorithms stand in, under their own names."""
+                   ideal: bool = False, back_end: str = "best",
+                   arena: Arena | None = None) -> tuple[Metrics, dict[str, np.ndarray]]:
+    """The autoencoder in the arena at ``elinks`` (default: the encoder's own count) for each module type:
+    with ``back_end="best"`` every chip algorithm decoded with the arena's back end (and naively, as
+    ``naive:chip:...``), the entropy codec and the floor (``arena``: default the committed reference
+    table); with ``"naive"`` the chip's algorithms as the public emulator decodes them. ``ideal`` adds the
+    idealised algorithms at the encoder's frame width. Without the chip's TC mux table (no real-data folder)
+    the idealised algorithms stand in, under their own names."""
+    if back_end not in BACK_ENDS:
+        raise ValueError(f"back_end must be one of {', '.join(BACK_ENDS)}, got {back_end!r}")
     frame = FrameFormat.of(spec.encoder)
     recos = [autoencoder_reconstruction(ae, spec, calq)]
     mux = find_tc_mux()
@@ -100,7 +110,8 @@ def evaluate_model(ae: Any, spec: Any, calq: np.ndarray, *, n_jobs: int | None =
               "idealised ones stand in", file=sys.stderr)
         ideal = True
     else:
-        recos += chip_reconstructions(calq, elinks=elinks or frame.elinks, modules=modules, mux=mux)
+        tables = None if back_end == "naive" else (arena or load_arena())
+        recos += arena_reconstructions(calq, tables, elinks=elinks or frame.elinks, modules=modules, mux=mux)
     if ideal:
         recos += ideal_baselines(calq, find_tc_groups(), frame.width)
     recos.append(Reconstruction("uniform", np.full(calq.shape, 1.0 / N_TC), 9.0))
@@ -111,7 +122,8 @@ def _plots(metrics: Metrics, emds: dict[str, np.ndarray], out: Path, data: str) 
     n = len(next(iter(emds.values())))
     top = 6.0
     with figure(out / "emd.png", ncols=2, figsize=(12, 4.5)) as (_, axes):
-        for name, emd in emds.items():
+        for name in _headline(metrics):
+            emd = emds[name]
             axes[0].hist(with_overflow(emd, top), bins=np.linspace(0, top, 61), histtype="step",
                          label=f"{name} (mean {emd.mean():.2f})")
             rows = metrics[name]["by_occupancy"]
@@ -124,45 +136,67 @@ def _plots(metrics: Metrics, emds: dict[str, np.ndarray], out: Path, data: str) 
             ax.legend()
 
 
-def best_chip_algorithms(metrics: Metrics) -> dict[str, str]:
-    """{module type: name of the chip algorithm with the lowest mean EMD} among ``chip:...`` entries."""
+NON_LEARNED = ("chip:", "codec:")  # the arena's non-learned systems (best back ends) by metrics key
+
+
+def best_systems(metrics: Metrics, prefixes: tuple[str, ...] = ("chip:",)) -> dict[str, str]:
+    """{module type: the entry with the lowest mean EMD} among the entries named ``<prefix><algorithm>:
+    <module>:...`` (default: the chip's algorithms with the best back end; ``NON_LEARNED`` adds the codec)."""
     best: dict[str, str] = {}
     for name, m in metrics.items():
-        if name.startswith("chip:"):
-            module = name.split(":")[2]
+        prefix = next((p for p in prefixes if name.startswith(p)), None)
+        if prefix is not None:
+            module = name[len(prefix):].split(":")[1]
             if module not in best or m["mean_emd"] < metrics[best[module]]["mean_emd"]:
                 best[module] = name
     return best
 
 
-def _chip_comparison_lines(metrics: Metrics) -> list[str]:
+def _headline(metrics: Metrics) -> list[str]:
+    """What the plots show: the encoders, per module type the best non-learned system and the best chip
+    algorithm as decoded naively, and the uniform wafer."""
+    names = [n for n in metrics if n.startswith("autoencoder:")]
+    best = set(best_systems(metrics, NON_LEARNED).values()) | set(best_systems(metrics, ("naive:chip:",)).values())
+    names += sorted(best)
+    return names + [n for n in metrics if n == "uniform"] or list(metrics)
+
+
+def _comparison_lines(metrics: Metrics) -> list[str]:
     encoders = [n for n in metrics if n.startswith("autoencoder:")]
     lines = []
-    for module, chip in sorted(best_chip_algorithms(metrics).items()):
-        ref = metrics[chip]
-        lines.append(f"Best chip algorithm for {module} modules: {chip} (mean {ref['mean_emd']:.3f}, "
+    for module, best in sorted(best_systems(metrics, NON_LEARNED).items()):
+        ref = metrics[best]
+        lines.append(f"Best non-learned system for {module} modules: {best} (mean {ref['mean_emd']:.3f}, "
                      f"median {ref['median_emd']:.3f}).")
         for enc in encoders:
             m = metrics[enc]
             change = 100 * (m["mean_emd"] / ref["mean_emd"] - 1)
-            lines.append(f"- {enc}: mean {m['mean_emd']:.3f} ({change:+.1f} %), median {m['median_emd']:.3f}.")
+            verdict = "wins" if m["mean_emd"] < ref["mean_emd"] and m["median_emd"] < ref["median_emd"] else "loses"
+            lines.append(f"- {enc}: mean {m['mean_emd']:.3f} ({change:+.1f} %), median {m['median_emd']:.3f}: "
+                         f"{verdict}.")
     return ["", *lines] if lines else []
 
 
 def write_evaluation(out_dir: str | Path, metrics: Metrics, emds: dict[str, np.ndarray], **meta: Any) -> None:
     out = Path(out_dir)
     write_json(out / "metrics.json", {"algorithms": metrics, "meta": provenance(**meta)})
-    lines = ["# Compression quality", "", "| algorithm | mean EMD | median | 90 % | bits/BX | compression |",
-             "|---|---|---|---|---|---|"]
+    lines = ["# Compression quality", "",
+             "Every system is an on-chip encoder, its frame and a back end: `chip:` the chip's algorithms with "
+             "the best back end its frame allows (the arena table's rule), `naive:chip:` the same frames as the "
+             "public emulator decodes them, `codec:entropy:` the entropy-coded sparse codec, `floor:` every "
+             "cell at the chip's 7-bit precision with no bit budget.", "",
+             "| system | mean EMD | median | 90 % | bits/BX | compression | back end |",
+             "|---|---|---|---|---|---|---|"]
     for name, m in sorted(metrics.items(), key=lambda kv: kv[1]["mean_emd"]):
+        back_end = m.get("back_end", "float decoder (unbounded back end)" if name.startswith("autoencoder:") else "-")
         lines.append(f"| {name} | {m['mean_emd']:.3f} | {m['median_emd']:.3f} | {m['p90_emd']:.3f} | "
-                     f"{m['bits_per_bx']:.0f} | {m['compression_ratio']:.1f}x |")
+                     f"{m['bits_per_bx']:.0f} | {m['compression_ratio']:.1f}x | {back_end} |")
     any_m = next(iter(metrics.values()))
     lines += ["", f"Energy: the 9-bit sum code keeps {100 * any_m['energy_ratio_mean']:.1f} % of the wafer sum on "
               f"average (rms {100 * any_m['energy_ratio_rms']:.1f} %) for every algorithm.", ""]
     lines += [f"{name} is a hybrid encoder: {100 * m['sparse_fraction']:.1f} % of the wafers went in sparse mode "
               "(their largest cells instead of latents)." for name, m in metrics.items() if "sparse_fraction" in m]
-    lines += _chip_comparison_lines(metrics)
+    lines += _comparison_lines(metrics)
     lines += ["", "Plots: `emd.png`"]
     write_text(out / "report.md", "\n".join(lines) + "\n")
     _plots(metrics, emds, out, str(meta.get("data", "")))

@@ -15,6 +15,7 @@ from codesign.data.floats import E4M3, E5M3, E5M4
 from codesign.data.io import load_wafers
 from codesign.econt import BackEnd, EcontSettings, load_tc_mux, run_algorithm
 from codesign.econt.algorithms import BEST_CHOICE_CELLS, bx_counter, short_header
+from codesign.econt.backend import Spreading
 from codesign.econt.buffer import buffer_truncations
 from codesign.econt.sorting import batcher_sort_descending
 
@@ -148,17 +149,19 @@ def test_back_end_options(mux, highpu):
     n_sent = np.minimum((calq >> 3 > 0).sum(axis=1), 14)  # charges in the frame: the non-zero selected cells
     assert ((n_sent < 14) >= differs).all() and 0 < differs.sum() < len(calq)  # only wafers with zero cells
     ts = run_algorithm("threshold-sum", calq, mux, settings=s)
-    spread = run_algorithm("threshold-sum", calq, mux, settings=s, back_end=BackEnd(spread_unsent_sum=True))
+    spread = ts.decoded(Spreading("even"), np.ones(48))
     below = np.where(calq >= 47, 0, calq).sum(axis=1)
-    gained = spread.reconstruction.sum(axis=1) - ts.reconstruction.sum(axis=1)
+    gained = spread.sum(axis=1) - ts.reconstruction.sum(axis=1)
     assert (np.abs(gained - below) <= 0.07 * below + 1).all()  # the 8-bit sum is accurate to 1/16
+    assert (spread[calq < 47] <= 46).all()  # a cell not sent stays below the threshold
+    assert ts.decoded(None, np.ones(48)) is ts.reconstruction
 
 
 def test_cli_run_writes_frames_reconstruction_summary(conformance_dir, tmp_path, capsys):
     data = conformance_dir / "dev200.csv"
     out = tmp_path / "bc"
     assert main(["econt", "run", "--algorithm", "best-choice", "--elinks", "2", "--module", "ld",
-                 "--data", str(data), "--out", str(out)]) == 0
+                 "--back-end", "naive", "--data", str(data), "--out", str(out)]) == 0
     case = next(c for c in _cases(conformance_dir, "dev200")
                 if (c["algorithm"], c["elinks"], c["drop_lsb"]) == ("bc", 2, 1))
     assert (out / "frames.txt").read_text().splitlines() == case["frames"]
@@ -169,6 +172,11 @@ def test_cli_run_writes_frames_reconstruction_summary(conformance_dir, tmp_path,
     assert main(["econt", "run", "--algorithm", "stc16_9", "--elinks", "3", "--data", str(data),
                  "--out", str(tmp_path / "x")]) == 2
     assert "stc16_9 sends data at 1..2 eLinks only" in capsys.readouterr().err
+    assert main(["econt", "run", "--algorithm", "best-choice", "--elinks", "2", "--module", "ld",
+                 "--data", str(data), "--out", str(tmp_path / "best")]) == 0
+    best = np.loadtxt(tmp_path / "best" / "reconstructed.csv", delimiter=",", skiprows=1)
+    assert (best >= reco).all() and best.sum() > reco.sum()  # the unsent sum placed on top of the cells
+    assert json.loads((tmp_path / "best" / "summary.json").read_text())["meta"]["back_end"] == "best"
 
 
 def test_scan_scores_every_algorithm_that_sends_data(highpu, tmp_path, capsys):

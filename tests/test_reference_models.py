@@ -1,5 +1,6 @@
 """The committed reference encoders (models/reference/): they load with no other setup, evaluate on any
-wafer file, reproduce their committed held-out report exactly, and beat the chip's best algorithm there."""
+wafer file, reproduce their committed held-out report exactly, and beat the chip's frames as the emulator
+decodes them (in the fair arena they lose: docs/econt.md; that verdict is in each committed report)."""
 
 from __future__ import annotations
 
@@ -27,8 +28,10 @@ def test_reference_model_reproduces_its_report(name, tmp_path, real_dir):
     assert got == json.loads((REFERENCE / name / "eval" / "metrics.json").read_text())["algorithms"]
     encoder = got[f"autoencoder:{name}"]["mean_emd"]
     for module in ("hd", "ld"):
-        best_chip = min(v["mean_emd"] for k, v in got.items() if k.startswith("chip:") and f":{module}:" in k)
-        assert encoder < best_chip, f"{name}: {encoder:.4f} not below the best {module} chip algorithm {best_chip:.4f}"
+        naive = min(v["mean_emd"] for k, v in got.items() if k.startswith("naive:chip:") and f":{module}:" in k)
+        assert encoder < naive, f"{name}: {encoder:.4f} not below the naively decoded {module} chip {naive:.4f}"
+        best = min(v["mean_emd"] for k, v in got.items() if k.startswith(("chip:", "codec:")) and f":{module}:" in k)
+        assert best < naive  # the arena's best decodes better than the emulator
 
 
 @pytest.mark.parametrize("name", NAMES)

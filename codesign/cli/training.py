@@ -21,16 +21,19 @@ def _cmd_train(args: argparse.Namespace) -> None:
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> None:
+    from codesign.arena import load_arena
     from codesign.data.io import REFERENCE_FILE
     from codesign.evaluation import evaluate_model, write_evaluation
     from codesign.training import held_out_wafers, load_autoencoder
 
+    arena = None if args.back_end == "naive" else load_arena(args.arena)
     ae, spec = load_autoencoder(args.model)
     calq = held_out_wafers(spec, args.data)
     metrics, emds = evaluate_model(ae, spec, calq, elinks=args.elinks, modules=tuple(args.module),
-                                   ideal=args.ideal)
+                                   ideal=args.ideal, back_end=args.back_end, arena=arena)
     write_evaluation(args.out, metrics, emds, model=str(args.model), data=args.data or REFERENCE_FILE,
-                     n_wafers=len(calq))
+                     n_wafers=len(calq), back_end=args.back_end,
+                     arena=None if arena is None else str(args.arena or "models/reference/arena"))
     print((Path(args.out) / "report.md").read_text())
 
 
@@ -43,11 +46,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     add_out(p, "output folder")
     p.add_argument("--epochs", type=int_in(1), help="override training.epochs")
     p.add_argument("--seed", type=int_in(0), help="override training.seed (splits, synthetic wafers, initial weights)")
-    p = _add(sub, "evaluate", _cmd_evaluate, "compare an autoencoder with the ECON-T chip's algorithms (exact EMD)",
+    p = _add(sub, "evaluate", _cmd_evaluate, "place an autoencoder in the arena of non-learned systems (exact EMD)",
              "On the held-out test split (the training spec's fractions and seed) of a wafer file: exact EMD "
-             "for the autoencoder and for every chip algorithm that sends data at the encoder's eLink count "
-             "(Threshold-Sum through the buffer, Best-Choice, the STC types, Repeater), for each module type; "
-             "metrics.json, report.md (with the best chip algorithm per module type), emd.png.")
+             "for the autoencoder and, at the encoder's eLink count and for each module type, every chip "
+             "algorithm that sends data (Threshold-Sum through the buffer, Best-Choice, the STC types, "
+             "Repeater) decoded with the best back end its frame allows (chip:...) and naively "
+             "(naive:chip:...), the entropy-coded sparse codec (codec:entropy:...) and the 7-bit floor; "
+             "metrics.json, report.md (with the best non-learned system per module type), emd.png.")
     p.add_argument("--model", required=True, help="folder written by `codesign train`")
     p.add_argument("--data", help="wafer file (default: real highpu_dev.csv)")
     p.add_argument("--elinks", type=int_in(1, 13), help="eLink count of the chip algorithms (default: the encoder's)")
@@ -55,4 +60,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                    help="module types of the chip algorithms: hd = DropLSB 3, ld = DropLSB 1 (default: hd ld)")
     p.add_argument("--ideal", action="store_true",
                    help="also score the idealised algorithms (exact values, stable sort) at the frame width")
+    p.add_argument("--back-end", choices=("best", "naive"), default="best",
+                   help="best (default): the arena as above; naive: only the chip's algorithms, decoded as the "
+                        "public emulator does (the cells sent, sums ignored)")
+    p.add_argument("--arena", help="arena table folder (default: models/reference/arena)")
     add_out(p, "report folder")

@@ -15,6 +15,7 @@ import numpy as np
 
 from codesign.data.floats import E4M3, E5M3, E5M4
 from codesign.data.geometry import N_TC
+from codesign.econt.backend import Leftover, Spreading, spread
 from codesign.econt.bits import ELINK_BITS, WORD_BITS, Frames, FrameWriter, padded
 from codesign.econt.buffer import buffer_truncations
 from codesign.econt.mux import TcMux
@@ -91,17 +92,15 @@ class EcontSettings:
 
 @dataclass(frozen=True)
 class BackEnd:
-    """How the back end rebuilds wafers where the frame leaves a choice.
+    """How the naive back end parses frames where they leave a choice (the sums a frame carries beyond its
+    cells are placed by ``codesign.econt.backend`` on top of it: ``ChipOutput.leftover``).
 
-    ``spread_unsent_sum``: Threshold-Sum's module-sum field (the sum of the cells not sent, or of all cells
-    in a truncated BX) is spread evenly over the cells not sent, instead of ignored.
     ``literal_best_choice``: Best-Choice frames are parsed literally: the chip leaves out the charges of
     selected cells whose value is 0 but keeps their map bits, so the back end assigns the charges to the
     first flagged addresses and the trailing flagged cells get 0 (misplacing charges whenever a selected
     cell was 0). The default puts every selected cell's own value at its address, which is what the chip
     meant to send and what the conformance reconstructions hold."""
 
-    spread_unsent_sum: bool = False
     literal_best_choice: bool = False
 
 
@@ -121,7 +120,9 @@ MODULE_PRESETS = {"hd": ModulePreset("hd", 3, "stc4_9"), "ld": ModulePreset("ld"
 class ChipOutput:
     """What one algorithm sends for n wafers and what a back end rebuilds from it.
 
-    ``reconstruction``: (n, 48) float64 CALQ counts in this project's TC order (bin midpoints; code 0 as 0).
+    ``reconstruction``: (n, 48) float64 CALQ counts in this project's TC order (bin midpoints; code 0 as 0)
+    from the cells the frame sends: the naive back end, as the public emulator decodes.
+    ``leftover``: what the frame says of the cells it did not send (sums), this project's TC order.
     ``extra``: per-algorithm arrays (Threshold-Sum with the buffer: ``truncated``)."""
 
     algorithm: str
@@ -129,6 +130,13 @@ class ChipOutput:
     frames: Frames
     reconstruction: np.ndarray
     extra: dict[str, np.ndarray] = field(default_factory=dict)
+    leftover: Leftover | None = None
+
+    def decoded(self, rule: Spreading | None, prior: np.ndarray) -> np.ndarray:
+        """The reconstruction with the leftover placed by ``rule`` (None: the naive back end)."""
+        if rule is None or self.leftover is None:
+            return self.reconstruction
+        return spread(self.reconstruction, self.leftover, rule, prior)
 
 
 def bx_counter(n: int, first_bx: int = 0) -> np.ndarray:
@@ -166,18 +174,30 @@ def run_algorithm(algorithm: str, calq: np.ndarray, mux: TcMux, *, settings: Eco
     counter = bx_counter(len(calq), settings.first_bx)
     if algorithm == "threshold-sum":
         thresholds = np.broadcast_to(np.asarray(settings.threshold, dtype=np.int64), (N_TC,))
-        frames, reco, extra = threshold_sum(chip, counter, settings, thresholds=mux.to_chip(thresholds[None])[0],
-                                            back_end=back_end)
+        result = threshold_sum(chip, counter, settings, thresholds=mux.to_chip(thresholds[None])[0])
     elif algorithm == "best-choice":
-        frames, reco, extra = best_choice(chip, counter, settings, back_end=back_end)
+        result = best_choice(chip, counter, settings, back_end=back_end)
     elif algorithm == "repeater":
-        frames, reco, extra = repeater(chip, counter, settings)
+        result = repeater(chip, counter, settings)
     else:
-        frames, reco, extra = super_trigger_cells(chip, counter, settings, stc=STC_TYPES[algorithm])
-    return ChipOutput(algorithm, settings, frames, mux.from_chip(reco), extra)
+        result = super_trigger_cells(chip, counter, settings, stc=STC_TYPES[algorithm])
+    leftover = None if result.leftover is None else result.leftover.from_chip(mux.tc_of_post, mux.post_of_tc)
+    return ChipOutput(algorithm, settings, result.frames, mux.from_chip(result.reco), result.extra, leftover)
 
 
-Result = tuple[Frames, np.ndarray, dict[str, np.ndarray]]
+@dataclass(frozen=True)
+class Result:
+    """One algorithm's frames and naive reconstruction in the chip's post-mux order."""
+
+    frames: Frames
+    reco: np.ndarray
+    extra: dict[str, np.ndarray] = field(default_factory=dict)
+    leftover: Leftover | None = None
+
+
+def _one_group(unsent: np.ndarray, amount: np.ndarray, cap: np.ndarray) -> Leftover:
+    """A leftover of one group: every unsent cell of the module."""
+    return Leftover(unsent[:, None, :], amount[:, None].astype(np.float64), cap[:, None].astype(np.float64))
 
 
 def _shifted(chip: np.ndarray, drop_lsb: int) -> np.ndarray:
@@ -190,10 +210,10 @@ def charge_codes(calq: np.ndarray, drop_lsb: int = 0) -> np.ndarray:
     return E4M3.encode(_shifted(np.asarray(calq, dtype=np.int64), drop_lsb))
 
 
-def threshold_sum(chip: np.ndarray, counter: np.ndarray, settings: EcontSettings, *, thresholds: np.ndarray,
-                  back_end: BackEnd) -> Result:
+def threshold_sum(chip: np.ndarray, counter: np.ndarray, settings: EcontSettings, *, thresholds: np.ndarray) -> Result:
     """Cells at or above their threshold: 3-bit type, then up to 7 addresses or the 48-bit map, 7-bit
-    charges (4E3M after DropLSB) in ascending TC order; the 8-bit sum of the cells not sent."""
+    charges (4E3M after DropLSB) in ascending TC order; the 8-bit sum of the cells not sent (each of them
+    below its threshold: the leftover's cap)."""
     passed = chip >= thresholds
     n_cells = passed.sum(axis=1)
     codes = E4M3.encode(chip, settings.drop_lsb)
@@ -226,10 +246,11 @@ def threshold_sum(chip: np.ndarray, counter: np.ndarray, settings: EcontSettings
         frames = dataclasses.replace(frames, used=np.where(truncated, WORD_BITS, frames.used))
         passed = passed & ~truncated[:, None]
         unsent_sum = np.where(truncated, E5M3.decode(E5M3.encode(chip.sum(axis=1))), unsent_sum)
-    if back_end.spread_unsent_sum:
-        n_unsent = np.maximum(N_TC - passed.sum(axis=1), 1)
-        reco += np.where(passed, 0, (unsent_sum / n_unsent)[:, None])
-    return frames, reco, extra
+    else:
+        truncated = np.zeros(len(chip), dtype=bool)
+    sent_total = np.where(passed, reco, 0).sum(axis=1) if settings.use_sum else 0.0
+    cap = np.where(truncated, np.inf, float(thresholds.max(initial=1)) - 1)
+    return Result(frames, reco, extra, _one_group(~passed, unsent_sum - sent_total, cap))
 
 
 def best_choice(chip: np.ndarray, counter: np.ndarray, settings: EcontSettings, *, back_end: BackEnd) -> Result:
@@ -258,7 +279,9 @@ def best_choice(chip: np.ndarray, counter: np.ndarray, settings: EcontSettings, 
     if back_end.literal_best_choice:
         reco = _literal_best_choice(reco, selected)
     length = min(settings.link_bits, padded(BEST_CHOICE_MAX_BITS, WORD_BITS))  # 2n words, at most 25
-    return writer.frames(np.full(len(chip), length)), reco, {}
+    amount = E5M3.decode(sum_code, settings.drop_lsb) - (reco.sum(axis=1) if settings.use_sum else 0.0)
+    smallest_sent = np.where(selected, reco, np.inf).min(axis=1)
+    return Result(writer.frames(np.full(len(chip), length)), reco, {}, _one_group(~selected, amount, smallest_sent))
 
 
 def _literal_best_choice(reco: np.ndarray, selected: np.ndarray) -> np.ndarray:
@@ -294,11 +317,16 @@ def super_trigger_cells(chip: np.ndarray, counter: np.ndarray, settings: EcontSe
         writer.write(codes[:, g], stc.sum_bits)
     reco = np.zeros(chip.shape, dtype=np.float64)
     placed = reco.reshape(len(chip), -1, stc.group_size)[:, :n_groups]
-    if stc.index_bits:
-        np.put_along_axis(placed, index[:, :, None], decoded[:, :, None].astype(np.float64), axis=2)
-    else:
+    frames = writer.frames(padded(writer.cursor, ELINK_BITS))
+    if not stc.index_bits:
         placed[:] = decoded[:, :, None] / stc.group_size
-    return writer.frames(padded(writer.cursor, ELINK_BITS)), reco, {}
+        return Result(frames, reco)
+    np.put_along_axis(placed, index[:, :, None], decoded[:, :, None].astype(np.float64), axis=2)
+    anchor = np.arange(n_groups) * stc.group_size + index  # post-mux position of each group's largest cell
+    cell = np.arange(N_TC)[None, None, :]
+    others = (cell // stc.group_size == np.arange(n_groups)[None, :, None]) & (cell != anchor[:, :, None])
+    sums = decoded.astype(np.float64)
+    return Result(frames, reco, {}, Leftover(others, sums, np.full(sums.shape, np.inf), anchor))
 
 
 def repeater(chip: np.ndarray, counter: np.ndarray, settings: EcontSettings) -> Result:
@@ -312,4 +340,4 @@ def repeater(chip: np.ndarray, counter: np.ndarray, settings: EcontSettings) -> 
     sent = min(N_TC, (settings.link_bits - 5) // 7)
     reco = np.zeros(chip.shape, dtype=np.float64)
     reco[:, :sent] = E4M3.decode(codes[:, :sent], settings.drop_lsb)
-    return writer.frames(np.full(len(chip), settings.link_bits)), reco, {}
+    return Result(writer.frames(np.full(len(chip), settings.link_bits)), reco)

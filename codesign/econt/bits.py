@@ -29,6 +29,14 @@ class FrameWriter:
         self.bits[rows[:, None], self.cursor[rows, None] + np.arange(width)] = (values[:, None] >> shifts) & 1
         self.cursor[rows] += width
 
+    def write_varying(self, values: np.ndarray, widths: np.ndarray) -> None:
+        """Write each frame's value as a field of that frame's own width (0: nothing), MSB first."""
+        values, widths = np.asarray(values, dtype=np.int64), np.asarray(widths, dtype=np.int64)
+        for bit in range(int(widths.max(initial=0))):
+            rows = np.flatnonzero(widths > bit)
+            self.bits[rows, self.cursor[rows] + bit] = (values[rows] >> (widths[rows] - 1 - bit)) & 1
+        self.cursor += widths
+
     def frames(self, lengths: np.ndarray) -> Frames:
         """The frames, each ``lengths`` bits long (zero padding included, or cut to what the links carry);
         bits used: the data bits within that length."""

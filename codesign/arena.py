@@ -1,0 +1,272 @@
+"""The fair arena: every system is an on-chip encoder, its frame and the back end that decodes it.
+
+``fit_arena`` fits what the non-learned systems' back ends and the entropy codec may learn from training
+wafers (a per-cell prior, the super trigger cells' share on their largest cell, Huffman tables) and
+chooses, on the validation split, the spreading rule of every chip algorithm that sends a sum and the
+entropy codec's mantissa bits, at each eLink count and module type. The result (``Arena``) is stored like a
+model (``arena.json``: tables, choices, every candidate's validation score, provenance); the committed
+reference is ``models/reference/arena`` (fitted on ``highpu_dev.csv`` with the training recipes' split).
+
+``arena_reconstructions`` then gives, on any wafers, the chip algorithms with the best back end
+(``chip:<algorithm>:<module>:<n>elink``), the same frames decoded naively (``naive:chip:...``, the public
+emulator's reconstruction) and the entropy codec (``codec:entropy:<module>:<n>elink``); ``floor:<module>``
+is every cell at the chip's 7-bit precision with no bit budget.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from codesign.artifacts import provenance, write_json
+from codesign.baselines import Reconstruction, chip_algorithm_name
+from codesign.data.floats import E4M3
+from codesign.data.io import WaferFileError, real_data_dir
+from codesign.data.normalise import unit_or_uniform
+from codesign.data.splits import split_indices
+from codesign.econt.algorithms import MODULE_PRESETS, STC_TYPES, EcontSettings, run_algorithm, supported_algorithms
+from codesign.econt.backend import WEIGHTINGS, BackEndTable, Spreading, fit_prior, spread
+from codesign.econt.entropy import MANTISSA_CHOICES, EntropyCodec, fit_code_lengths
+from codesign.econt.mux import TcMux, load_tc_mux
+from codesign.emd.exact import exact_emd
+from codesign.errors import InputError
+from codesign.paths import MODELS_DIR
+
+ARENA_DIR = MODELS_DIR / "reference" / "arena"
+ARENA_FILE = "arena.json"
+ARENA_SPLIT = (0.7, 0.1, 0.2)  # the training recipes' split: train / validation (choices) / test (reports)
+NEAR_SIGMAS = (1.0, 2.0, 4.0)
+DEFAULT_ELINKS = tuple(range(1, 8))
+FLOOR_MANTISSA = 3  # the chip's 7-bit charges: 4E3M
+
+
+MODULE_LINKS_FILE = "module_links.csv"
+VU13P_LUTS, VU13P_DSPS = 1_728_000, 12_288
+MODULES_PER_STAGE1_FPGA = 300
+
+
+@dataclass(frozen=True)
+class BackEndBudget:
+    """What one module's decoder may spend in a Stage-1 trigger FPGA at one wafer per 25 ns: by default
+    1/300 of a VU13P-class device (Serenity boards decode about 300 ECON-Ts each; public talk on the ECON-T
+    receiver firmware, indico event 1255624), and only if the FPGA did nothing else."""
+
+    luts: float = VU13P_LUTS / MODULES_PER_STAGE1_FPGA
+    dsps: float = VU13P_DSPS / MODULES_PER_STAGE1_FPGA
+
+    def fits(self, luts: float, dsps: float) -> bool:
+        return luts <= self.luts and dsps <= self.dsps
+
+
+def module_counts(path: str | Path | None = None) -> dict[tuple[str, int], int]:
+    """{(hd|ld, ECON-T eLinks): modules} of the detector's module map (``module_links.csv``)."""
+    path = Path(path) if path is not None else real_data_dir() / MODULE_LINKS_FILE
+    if not path.is_file():
+        raise WaferFileError(f"{path}: no such file (the detector's module map)")
+    counts: dict[tuple[str, int], int] = {}
+    with path.open(newline="") as handle:
+        for line, row in enumerate(csv.DictReader(handle), start=2):
+            try:
+                key = (row["HD_LD"].strip().lower(), int(row["ECONT_eTX"]))
+            except (KeyError, ValueError, AttributeError):
+                raise WaferFileError(f"{path}: line {line}: expected HD_LD and an integer ECONT_eTX") from None
+            if key[0] not in MODULE_PRESETS:
+                raise WaferFileError(f"{path}: line {line}: HD_LD must be HD or LD, got {row['HD_LD']!r}")
+            counts[key] = counts.get(key, 0) + 1
+    return counts
+
+
+def detector_mean(emd: dict[tuple[str, int], float], counts: dict[tuple[str, int], int]) -> tuple[float, float]:
+    """(module-weighted mean EMD over the (module type, eLinks) cells that ``emd`` covers, the fraction of
+    the modules in ``counts`` those cells hold)."""
+    covered = {k: counts.get(k, 0) for k in emd}
+    total = sum(covered.values())
+    if total == 0:
+        return float("nan"), 0.0
+    return sum(emd[k] * w for k, w in covered.items()) / total, total / sum(counts.values())
+
+
+def _key(module: str, elinks: int) -> str:
+    return f"{module}:{elinks}elink"
+
+
+@dataclass(frozen=True)
+class Arena:
+    """Back-end rules for the chip's frames, entropy codecs per ``<module>:<n>elink``, and how they were
+    chosen: ``scores[<system>:<module>:<n>elink][<candidate>]`` = validation mean EMD."""
+
+    back_ends: BackEndTable
+    codecs: dict[str, EntropyCodec] = field(default_factory=dict)
+    scores: dict[str, dict[str, float]] = field(default_factory=dict)
+
+    def codec(self, module: str, elinks: int) -> EntropyCodec | None:
+        return self.codecs.get(_key(module, elinks))
+
+    def codec_rule(self, module: str, elinks: int) -> Spreading:
+        return self.back_ends.rule("entropy", module, elinks) or self.back_ends.default
+
+    def to_json(self) -> dict[str, Any]:
+        return {"back_ends": self.back_ends.to_json(),
+                "codecs": {k: asdict(c) for k, c in sorted(self.codecs.items())},
+                "scores": self.scores}
+
+    @classmethod
+    def from_json(cls, obj: dict[str, Any], where: str) -> Arena:
+        try:
+            codecs = {str(k): EntropyCodec(**{**v, "code_lengths": tuple(v["code_lengths"])})
+                      for k, v in obj.get("codecs", {}).items()}
+            return cls(BackEndTable.from_json(obj["back_ends"], where), codecs, dict(obj.get("scores", {})))
+        except (KeyError, TypeError, ValueError) as err:
+            raise InputError(f"{where}: not an arena table ({err})") from None
+
+
+def write_arena(arena: Arena, folder: str | Path, **meta: Any) -> Path:
+    path = Path(folder) / ARENA_FILE
+    write_json(path, {**arena.to_json(), "meta": provenance(**meta)})
+    return path
+
+
+def load_arena(folder: str | Path | None = None) -> Arena:
+    """The arena tables of ``folder`` (default: the committed reference, ``models/reference/arena``)."""
+    path = Path(folder if folder is not None else ARENA_DIR) / ARENA_FILE
+    if not path.is_file():
+        raise InputError(f"{path}: no such file (an arena table: `codesign arena fit --out DIR` writes one)")
+    try:
+        obj = json.loads(path.read_text())
+    except json.JSONDecodeError as err:
+        raise InputError(f"{path}: line {err.lineno}: not JSON ({err.msg})") from None
+    return Arena.from_json(obj, str(path))
+
+
+def _candidates(algorithm: str, anchor_share: float) -> dict[str, Spreading | None]:
+    """The rules tried for one algorithm: the naive back end, then each weighting (and, for a super trigger
+    cell, each with the fitted share on its largest cell)."""
+    rules: list[Spreading] = [Spreading(w) for w in WEIGHTINGS if w != "near"]
+    rules += [Spreading("near", sigma=s) for s in NEAR_SIGMAS]
+    if algorithm in STC_TYPES:
+        rules += [Spreading(r.weighting, r.sigma, anchor_share) for r in rules]
+    out: dict[str, Spreading | None] = {"naive": None} if algorithm != "entropy" else {}
+    return out | {r.label(): r for r in rules}
+
+
+def fitted_anchor_share(calq: np.ndarray, mux: TcMux, group_size: int) -> float:
+    """Mean share of a super trigger cell's sum on its largest cell over the (training) wafers' non-empty
+    groups of ``group_size`` post-mux cells."""
+    groups = mux.to_chip(np.asarray(calq, dtype=np.float64)).reshape(len(calq), -1, group_size)
+    sums = groups.sum(axis=2)
+    return float((groups.max(axis=2)[sums > 0] / sums[sums > 0]).mean())
+
+
+def _best(calq: np.ndarray, naive: np.ndarray, leftover: Any, candidates: dict[str, Spreading | None],
+          prior: np.ndarray, n_jobs: int | None) -> tuple[Spreading | None, dict[str, float]]:
+    scores = {}
+    for label, rule in candidates.items():
+        reco = naive if rule is None else spread(naive, leftover, rule, prior)
+        scores[label] = float(exact_emd(calq, unit_or_uniform(reco), n_jobs=n_jobs).mean())
+    best = min(scores, key=lambda label: scores[label])  # ties: the first (simplest) rule
+    return candidates[best], scores
+
+
+def fit_arena(calq: np.ndarray, *, seed: int = 0, elinks: Sequence[int] = DEFAULT_ELINKS,
+              modules: Sequence[str] = ("hd", "ld"), mux: TcMux | None = None, n_jobs: int | None = None,
+              progress: bool = True) -> Arena:
+    """Fit on the training split, choose on the validation split (``ARENA_SPLIT`` with ``seed``)."""
+    mux = mux or load_tc_mux()
+    split = split_indices(len(calq), ARENA_SPLIT, seed=seed)
+    train, val = calq[split.train], calq[split.val]
+    prior = fit_prior(train)
+    shares = {name: fitted_anchor_share(train, mux, t.group_size) for name, t in STC_TYPES.items() if t.index_bits}
+    rules: dict[str, Spreading | None] = {}
+    codecs: dict[str, EntropyCodec] = {}
+    scores: dict[str, dict[str, float]] = {}
+    for module in modules:
+        drop = MODULE_PRESETS[module].drop_lsb
+        for n in elinks:
+            settings = EcontSettings(elinks=n, drop_lsb=drop, buffer=True)
+            for algorithm in supported_algorithms(n):
+                out = run_algorithm(algorithm, val, mux, settings=settings)
+                if out.leftover is None:
+                    continue
+                rule, scores[f"{algorithm}:{_key(module, n)}"] = _best(
+                    val, out.reconstruction, out.leftover, _candidates(algorithm, shares.get(algorithm, 1.0)),
+                    prior, n_jobs)
+                rules[f"{algorithm}:{_key(module, n)}"] = rule
+            best_codec, best_score = None, np.inf
+            for m in MANTISSA_CHOICES:
+                codec = fit_code_lengths(train, elinks=n, drop_lsb=drop, mantissa_bits=m)
+                naive, leftover = codec.reconstruction(codec.encode(val))
+                rule, codec_scores = _best(val, naive, leftover, _candidates("entropy", 1.0), prior, n_jobs)
+                scores.setdefault(f"entropy:{_key(module, n)}", {}).update(
+                    {f"m={m}, {label}": s for label, s in codec_scores.items()})
+                if min(codec_scores.values()) < best_score:
+                    best_codec, best_score = codec, min(codec_scores.values())
+                    assert rule is not None
+                    rules[f"entropy:{_key(module, n)}"] = rule
+            assert best_codec is not None
+            codecs[_key(module, n)] = best_codec
+            if progress:
+                print(f"[arena] {module} {n} eLinks: entropy codec m = {best_codec.mantissa_bits} "
+                      f"(validation mean EMD {best_score:.3f})", file=sys.stderr, flush=True)
+    return Arena(BackEndTable(prior, rules), codecs, scores)
+
+
+def floor_reconstruction(calq: np.ndarray, module: str) -> Reconstruction:
+    """Every cell at the chip's 7-bit precision (4E3M after the module's DropLSB), no bit budget."""
+    drop = MODULE_PRESETS[module].drop_lsb
+    codes = E4M3.encode(np.minimum(np.asarray(calq, dtype=np.int64) >> drop, (1 << 18) - 1))
+    return Reconstruction(f"floor:{module}", unit_or_uniform(E4M3.decode(codes, drop).astype(np.float64)),
+                          float(7 * 48))
+
+
+def lossless_fraction(calq: np.ndarray, module: str, elinks: int) -> float:
+    """Fraction of wafers whose every non-zero cell fits the entropy codec's frame at the chip's 7-bit
+    precision (a Huffman code fitted on these wafers): what a lossless code of those cells would fit."""
+    codec = fit_code_lengths(calq, elinks=elinks, drop_lsb=MODULE_PRESETS[module].drop_lsb,
+                             mantissa_bits=FLOOR_MANTISSA, rounds=1)
+    nonzero = (codec.values(calq) > 0).sum(axis=1)
+    return float((codec.cells_sent(calq) == nonzero).mean())
+
+
+def arena_reconstructions(calq: np.ndarray, arena: Arena | None, *, elinks: int,
+                          modules: Sequence[str] = ("hd", "ld"), mux: TcMux | None = None) -> list[Reconstruction]:
+    """Every non-learned system at ``elinks`` for each module type, as the chip runs it (Threshold-Sum
+    through its buffer, wafers one per bunch crossing; bits per BX: the mean bits that carry data).
+
+    With an ``arena``: the chip's algorithms with the arena's back end (``chip:...``), the same frames decoded
+    naively where the frame carries a sum (``naive:chip:...``), the entropy codec (``codec:entropy:...``)
+    and the floor (``floor:<module>``). Without one: the chip's algorithms decoded naively, as ``chip:...``."""
+    mux = mux or load_tc_mux()
+    recos = []
+    for module in modules:
+        drop = MODULE_PRESETS[module].drop_lsb
+        settings = EcontSettings(elinks=elinks, drop_lsb=drop, buffer=True)
+        extra = {"elinks": float(elinks), "drop_lsb": float(drop)}
+        outputs = [run_algorithm(a, calq, mux, settings=settings) for a in supported_algorithms(elinks)]
+        codec = None if arena is None else arena.codec(module, elinks)
+        if codec is not None:
+            outputs.append(codec.run(calq))
+        for out in outputs:
+            name = (f"codec:entropy:{module}:{elinks}elink" if out.algorithm == "entropy"
+                    else chip_algorithm_name(out.algorithm, module, elinks))
+            more = extra | {f"{k}_fraction" if v.dtype == bool else f"mean_{k}": float(v.mean())
+                            for k, v in out.extra.items()}
+            bits = float(out.frames.used.mean())
+            if arena is None:
+                recos.append(Reconstruction(name, unit_or_uniform(out.reconstruction), bits, more))
+                continue
+            rule = arena.back_ends.rule(out.algorithm, module, elinks) if out.leftover is not None else None
+            label = "cells only" if out.leftover is None else rule.label() if rule else "naive"
+            recos.append(Reconstruction(name, unit_or_uniform(out.decoded(rule, arena.back_ends.prior)), bits,
+                                        more | {"back_end": label}))
+            if out.leftover is not None and out.algorithm != "entropy":
+                recos.append(Reconstruction(f"naive:{name}", unit_or_uniform(out.reconstruction), bits, more))
+        if arena is not None:
+            recos.append(floor_reconstruction(calq, module))
+    return recos
