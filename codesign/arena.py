@@ -45,6 +45,7 @@ ARENA_SPLIT = (0.7, 0.1, 0.2)  # the training recipes' split: train / validation
 NEAR_SIGMAS = (1.0, 2.0, 4.0)
 DEFAULT_ELINKS = tuple(range(1, 8))
 FLOOR_MANTISSA = 3  # the chip's 7-bit charges: 4E3M
+SIMPLER_WITHIN = 0.005  # a rule must beat a simpler one by 0.5 % on validation to be chosen over it
 
 
 MODULE_LINKS_FILE = "module_links.csv"
@@ -170,7 +171,10 @@ def _best(calq: np.ndarray, naive: np.ndarray, leftover: Any, candidates: dict[s
     for label, rule in candidates.items():
         reco = naive if rule is None else spread(naive, leftover, rule, prior)
         scores[label] = float(exact_emd(calq, unit_or_uniform(reco), n_jobs=n_jobs).mean())
-    best = min(scores, key=lambda label: scores[label])  # ties: the first (simplest) rule
+    # the simplest rule (candidates come simplest first) within SIMPLER_WITHIN of the best: 300 validation
+    # wafers cannot tell apart rules closer than that, and a simpler back end costs less firmware
+    good_enough = min(scores.values()) * (1 + SIMPLER_WITHIN)
+    best = next(label for label, score in scores.items() if score <= good_enough)
     return candidates[best], scores
 
 
@@ -205,9 +209,8 @@ def fit_arena(calq: np.ndarray, *, seed: int = 0, elinks: Sequence[int] = DEFAUL
                 rule, codec_scores = _best(val, naive, leftover, _candidates("entropy", 1.0), prior, n_jobs)
                 scores.setdefault(f"entropy:{_key(module, n)}", {}).update(
                     {f"m={m}, {label}": s for label, s in codec_scores.items()})
-                if min(codec_scores.values()) < best_score:
-                    best_codec, best_score = codec, min(codec_scores.values())
-                    assert rule is not None
+                if rule is not None and codec_scores[rule.label()] < best_score:
+                    best_codec, best_score = codec, codec_scores[rule.label()]
                     rules[f"entropy:{_key(module, n)}"] = rule
             assert best_codec is not None
             codecs[_key(module, n)] = best_codec

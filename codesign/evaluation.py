@@ -122,7 +122,7 @@ def _plots(metrics: Metrics, emds: dict[str, np.ndarray], out: Path, data: str) 
     n = len(next(iter(emds.values())))
     top = 6.0
     with figure(out / "emd.png", ncols=2, figsize=(12, 4.5)) as (_, axes):
-        for name in _headline(metrics):
+        for name in headline_systems(metrics):
             emd = emds[name]
             axes[0].hist(with_overflow(emd, top), bins=np.linspace(0, top, 61), histtype="step",
                          label=f"{name} (mean {emd.mean():.2f})")
@@ -152,7 +152,7 @@ def best_systems(metrics: Metrics, prefixes: tuple[str, ...] = ("chip:",)) -> di
     return best
 
 
-def _headline(metrics: Metrics) -> list[str]:
+def headline_systems(metrics: Metrics) -> list[str]:
     """What the plots show: the encoders, per module type the best non-learned system and the best chip
     algorithm as decoded naively, and the uniform wafer."""
     names = [n for n in metrics if n.startswith("autoencoder:")]
