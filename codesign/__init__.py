@@ -9,9 +9,12 @@ line (``codesign``) runs the same functions.
 
 import os
 
+from codesign.quiet import quiet_tensorflow_import  # noqa: E402
+
 # TensorFlow's C++ start-up lines (absl, oneDNN, CPU features) are noise for users of this package; a value
-# the user set is kept, and `codesign --verbose` shows them
+# the user set is kept, and `codesign --verbose` (TF_CPP_MIN_LOG_LEVEL=0) shows them
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+quiet_tensorflow_import()
 
 from codesign.api import Evaluation, HlsProject, Model, RtlDesign, load_model, train  # noqa: E402
 from codesign.data.io import load_wafers, read_calq  # noqa: E402

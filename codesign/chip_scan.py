@@ -4,6 +4,7 @@ placed against them: one table and one plot of mean EMD against the bits a bunch
 from __future__ import annotations
 
 import csv
+import dataclasses
 import sys
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, fields
@@ -194,15 +195,30 @@ def write_scan(rows: Sequence[ScanRow], out_dir: str | Path, *, counts: dict[tup
 
 
 def _plot(rows: Sequence[ScanRow], path: Path, *, title: str) -> None:
-    with figure(path, figsize=(8, 5.5)) as (_, ax):
+    """Mean EMD against bits per BX: every system with its best back end, the best chip algorithm decoded
+    naively (dotted), the encoders (stars) and the floor (a horizontal line per module type)."""
+    naive_best = {(r.module, r.elinks): r for r in rows if r.algorithm.startswith("naive:")}
+    for r in rows:
+        key = (r.module, r.elinks)
+        if r.algorithm.startswith("naive:") and r.mean_emd < naive_best[key].mean_emd:
+            naive_best[key] = r
+    shown = [r for r in rows if not r.algorithm.startswith("naive:") and r.algorithm != "floor"]
+    shown += [dataclasses.replace(r, algorithm="best chip, naive back end") for r in naive_best.values()]
+    with figure(path, figsize=(9, 6)) as (_, ax):
         styles = {"hd": ("o", "-"), "ld": ("s", "--"), "-": ("*", "none")}  # module type: marker, line
-        colours = {a: f"C{i % 10}" for i, a in enumerate(dict.fromkeys(r.algorithm for r in rows))}
-        for (algorithm, module) in dict.fromkeys((r.algorithm, r.module) for r in rows):
-            pts = sorted((r.mean_bits_used, r.mean_emd) for r in rows if (r.algorithm, r.module) == (algorithm, module))
+        colours = {a: f"C{i % 10}" for i, a in enumerate(dict.fromkeys(r.algorithm for r in shown))}
+        for (algorithm, module) in dict.fromkeys((r.algorithm, r.module) for r in shown):
+            pts = sorted((r.mean_bits_used, r.mean_emd) for r in shown
+                         if (r.algorithm, r.module) == (algorithm, module))
             label = algorithm if module == "-" else f"{algorithm} ({module})"
             marker, line = styles[module]
-            ax.plot(*zip(*pts, strict=True), marker=marker, ls=line, ms=12 if module == "-" else 5,
-                    color=colours[algorithm], label=label)
+            ax.plot(*zip(*pts, strict=True), marker=marker, ls=":" if "naive" in algorithm else line,
+                    ms=12 if module == "-" else 5, color="k" if "naive" in algorithm else colours[algorithm],
+                    label=label)
+        for module, line in (("hd", "-"), ("ld", "--")):
+            floor = next((r for r in rows if (r.algorithm, r.module) == ("floor", module)), None)
+            if floor is not None:
+                ax.axhline(floor.mean_emd, color="grey", ls=line, lw=0.8, label=f"floor: 7-bit cells ({module})")
         ax.set(xlabel="bits used per bunch crossing (mean; the links carry 32 per eLink)",
                ylabel=f"mean {EMD_AXIS}", yscale="log", title=title)
-        ax.legend(ncol=2)
+        ax.legend(ncol=2, fontsize="small")
