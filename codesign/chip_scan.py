@@ -156,7 +156,12 @@ def detector_lines(rows: Sequence[ScanRow], counts: dict[tuple[str, int], int]) 
     for r in rows:
         if r.module != "-" and r.algorithm != "floor":
             systems.setdefault(r.algorithm, {})[(r.module, r.elinks)] = r.mean_emd
-    systems["best non-learned per module"] = {k: r.mean_emd for k, r in best_chip_rows(rows).items()}
+    best = {k: r.mean_emd for k, r in best_chip_rows(rows).items()}
+    systems["best non-learned per module"] = best
+    encoders = {(m, r.elinks): r.mean_emd for r in rows if r.module == "-" for m in ("hd", "ld")}
+    if encoders:  # a trained encoder serves both module types at its eLink count
+        systems["trained encoders (one per eLink count)"] = encoders
+        systems["best non-learned, the encoders' modules"] = {k: best[k] for k in encoders if k in best}
     scanned = {r.elinks for r in rows}
     counts = {k: v for k, v in counts.items() if k[1] in scanned}
     lines = ["| system | module-weighted mean EMD | modules covered |", "|---|---|---|"]
@@ -204,7 +209,7 @@ def _plot(rows: Sequence[ScanRow], path: Path, *, title: str) -> None:
             naive_best[key] = r
     shown = [r for r in rows if not r.algorithm.startswith("naive:") and r.algorithm != "floor"]
     shown += [dataclasses.replace(r, algorithm="best chip, naive back end") for r in naive_best.values()]
-    with figure(path, figsize=(9, 6)) as (_, ax):
+    with figure(path, figsize=(12, 6)) as (_, ax):
         styles = {"hd": ("o", "-"), "ld": ("s", "--"), "-": ("*", "none")}  # module type: marker, line
         colours = {a: f"C{i % 10}" for i, a in enumerate(dict.fromkeys(r.algorithm for r in shown))}
         for (algorithm, module) in dict.fromkeys((r.algorithm, r.module) for r in shown):
@@ -221,4 +226,4 @@ def _plot(rows: Sequence[ScanRow], path: Path, *, title: str) -> None:
                 ax.axhline(floor.mean_emd, color="grey", ls=line, lw=0.8, label=f"floor: 7-bit cells ({module})")
         ax.set(xlabel="bits used per bunch crossing (mean; the links carry 32 per eLink)",
                ylabel=f"mean {EMD_AXIS}", yscale="log", title=title)
-        ax.legend(ncol=2, fontsize="small")
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small")  # outside: no curve hidden
