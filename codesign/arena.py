@@ -146,23 +146,32 @@ def load_arena(folder: str | Path | None = None) -> Arena:
     return Arena.from_json(obj, str(path))
 
 
-def _candidates(algorithm: str, anchor_share: float) -> dict[str, Spreading | None]:
+def _candidates(algorithm: str, anchor_shares: tuple[float, ...]) -> dict[str, Spreading | None]:
     """The rules tried for one algorithm: the naive back end, then each weighting (and, for a super trigger
     cell, each with the fitted share on its largest cell)."""
     rules: list[Spreading] = [Spreading(w) for w in WEIGHTINGS if w != "near"]
     rules += [Spreading("near", sigma=s) for s in NEAR_SIGMAS]
     if algorithm in STC_TYPES:
-        rules += [Spreading(r.weighting, r.sigma, anchor_share) for r in rules]
+        rules += [Spreading(r.weighting, r.sigma, anchor_shares) for r in rules]
     out: dict[str, Spreading | None] = {"naive": None} if algorithm != "entropy" else {}
     return out | {r.label(): r for r in rules}
 
 
-def fitted_anchor_share(calq: np.ndarray, mux: TcMux, group_size: int) -> float:
+def fitted_anchor_shares(calq: np.ndarray, mux: TcMux, group_size: int, *, min_groups: int = 20) -> tuple[float, ...]:
     """Mean share of a super trigger cell's sum on its largest cell over the (training) wafers' non-empty
-    groups of ``group_size`` post-mux cells."""
-    groups = mux.to_chip(np.asarray(calq, dtype=np.float64)).reshape(len(calq), -1, group_size)
-    sums = groups.sum(axis=2)
-    return float((groups.max(axis=2)[sums > 0] / sums[sums > 0]).mean())
+    groups of ``group_size`` post-mux cells, by the bit length of the group sum (a bin with fewer than
+    ``min_groups`` groups takes its neighbour's share below, or 1.0)."""
+    groups = mux.to_chip(np.asarray(calq, dtype=np.int64)).reshape(-1, group_size)
+    groups = groups[groups.sum(axis=1) > 0]
+    sums = groups.sum(axis=1)
+    length = np.frexp(sums.astype(np.float64))[1]
+    share = groups.max(axis=1) / sums
+    shares, last = [], 1.0
+    for bits in range(int(length.max(initial=0)) + 1):
+        in_bin = length == bits
+        last = float(share[in_bin].mean()) if in_bin.sum() >= min_groups else last
+        shares.append(round(last, 4))
+    return tuple(shares)
 
 
 def _best(calq: np.ndarray, naive: np.ndarray, leftover: Any, candidates: dict[str, Spreading | None],
@@ -186,7 +195,7 @@ def fit_arena(calq: np.ndarray, *, seed: int = 0, elinks: Sequence[int] = DEFAUL
     split = split_indices(len(calq), ARENA_SPLIT, seed=seed)
     train, val = calq[split.train], calq[split.val]
     prior = fit_prior(train)
-    shares = {name: fitted_anchor_share(train, mux, t.group_size) for name, t in STC_TYPES.items() if t.index_bits}
+    shares = {name: fitted_anchor_shares(train, mux, t.group_size) for name, t in STC_TYPES.items() if t.index_bits}
     rules: dict[str, Spreading | None] = {}
     codecs: dict[str, EntropyCodec] = {}
     scores: dict[str, dict[str, float]] = {}
@@ -199,14 +208,14 @@ def fit_arena(calq: np.ndarray, *, seed: int = 0, elinks: Sequence[int] = DEFAUL
                 if out.leftover is None:
                     continue
                 rule, scores[f"{algorithm}:{_key(module, n)}"] = _best(
-                    val, out.reconstruction, out.leftover, _candidates(algorithm, shares.get(algorithm, 1.0)),
+                    val, out.reconstruction, out.leftover, _candidates(algorithm, shares.get(algorithm, ())),
                     prior, n_jobs)
                 rules[f"{algorithm}:{_key(module, n)}"] = rule
             best_codec, best_score = None, np.inf
             for m in MANTISSA_CHOICES:
                 codec = fit_code_lengths(train, elinks=n, drop_lsb=drop, mantissa_bits=m)
                 naive, leftover = codec.reconstruction(codec.encode(val))
-                rule, codec_scores = _best(val, naive, leftover, _candidates("entropy", 1.0), prior, n_jobs)
+                rule, codec_scores = _best(val, naive, leftover, _candidates("entropy", ()), prior, n_jobs)
                 scores.setdefault(f"entropy:{_key(module, n)}", {}).update(
                     {f"m={m}, {label}": s for label, s in codec_scores.items()})
                 if rule is not None and codec_scores[rule.label()] < best_score:

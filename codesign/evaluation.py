@@ -171,7 +171,7 @@ def _comparison_lines(metrics: Metrics) -> list[str]:
         for enc in encoders:
             m = metrics[enc]
             change = 100 * (m["mean_emd"] / ref["mean_emd"] - 1)
-            verdict = "wins" if m["mean_emd"] < ref["mean_emd"] and m["median_emd"] < ref["median_emd"] else "loses"
+            verdict = "wins" if m["mean_emd"] < ref["mean_emd"] and m["median_emd"] <= ref["median_emd"] else "loses"
             lines.append(f"- {enc}: mean {m['mean_emd']:.3f} ({change:+.1f} %), median {m['median_emd']:.3f}: "
                          f"{verdict}.")
     return ["", *lines] if lines else []

@@ -48,7 +48,7 @@ def test_super_trigger_cell_keeps_its_share_on_the_largest_cell():
     others = np.zeros((1, 1, 48), dtype=bool)
     others[0, 0, [4, 6, 7]] = True
     left = Leftover(others, np.array([[100.0]]), np.array([[np.inf]]), np.array([[5]]))
-    reco = spread(naive, left, Spreading("even", anchor_share=0.4), np.ones(48))
+    reco = spread(naive, left, Spreading("even", anchor_shares=(1.0,) * 5 + (0.4,)), np.ones(48))
     np.testing.assert_allclose(reco[0, [4, 5, 6, 7]], [20.0, 40.0, 20.0, 20.0])
     np.testing.assert_allclose(spread(naive, left, Spreading("even"), np.ones(48)), naive)
 

@@ -48,23 +48,33 @@ class Leftover:
 class Spreading:
     """One rule. ``weighting``: how the leftover is shared among a group's unsent cells (even; a per-cell
     prior; the sent energy seen through a Gaussian of width ``sigma`` in EMD units, plus a little of the
-    prior so that a frame with nothing sent still spreads). ``anchor_share``: of a super trigger cell's sum,
-    the share left on its largest cell (1.0: the naive back end); the rest spreads over its other cells,
-    each capped at what the largest keeps."""
+    prior so that a frame with nothing sent still spreads). ``anchor_shares``: of a super trigger cell's sum
+    S, the share left on its largest cell, indexed by the bit length of S (the last entry serves larger
+    sums; empty: all of it, the naive back end); the rest spreads over the group's other cells, each capped
+    at what the largest keeps. A small sum is mostly one cell, a large one is spread: one share for all
+    sums fits high-pileup wafers and ruins sparse ones."""
 
     weighting: str = "even"
     sigma: float = 2.0
-    anchor_share: float = 1.0
+    anchor_shares: tuple[float, ...] = ()
 
     def __post_init__(self) -> None:
         if self.weighting not in WEIGHTINGS:
             raise ValueError(f"spreading weighting must be one of {', '.join(WEIGHTINGS)}, got {self.weighting!r}")
-        if self.sigma <= 0 or not 0 < self.anchor_share <= 1:
-            raise ValueError(f"spreading needs sigma > 0 and 0 < anchor_share <= 1, got {self}")
+        if self.sigma <= 0 or not all(0 < s <= 1 for s in self.anchor_shares):
+            raise ValueError(f"spreading needs sigma > 0 and anchor shares in (0, 1], got {self}")
+        object.__setattr__(self, "anchor_shares", tuple(float(s) for s in self.anchor_shares))
 
     def label(self) -> str:
         text = self.weighting + (f"(sigma {self.sigma:g})" if self.weighting == "near" else "")
-        return text + (f", largest keeps {self.anchor_share:.2f}" if self.anchor_share < 1 else "")
+        return text + (", largest keeps its fitted share" if self.anchor_shares else "")
+
+    def anchor_share(self, sums: np.ndarray) -> np.ndarray:
+        """The share each group sum leaves on its largest cell."""
+        if not self.anchor_shares:
+            return np.ones(np.shape(sums))
+        length = np.frexp(np.maximum(np.asarray(sums, dtype=np.float64), 0.0))[1]  # bit length of the integer part
+        return np.asarray(self.anchor_shares)[np.minimum(length, len(self.anchor_shares) - 1)]
 
 
 def _cell_weights(rule: Spreading, sent: np.ndarray, prior: np.ndarray) -> np.ndarray:
@@ -108,10 +118,11 @@ def spread(naive: np.ndarray, leftover: Leftover, rule: Spreading, prior: np.nda
     amount, cap = leftover.amount.astype(np.float64), leftover.cap.astype(np.float64)
     cells = leftover.cells
     if leftover.anchor is not None:  # a super trigger cell: its largest cell gives up part of the sum
-        moved = np.where(cells.any(axis=2), (1.0 - rule.anchor_share) * amount, 0.0)
+        share = rule.anchor_share(amount)
+        moved = np.where(cells.any(axis=2), (1.0 - share) * amount, 0.0)
         rows = np.repeat(np.arange(n), groups)
         np.subtract.at(reco, (rows, leftover.anchor.ravel()), moved.ravel())
-        amount, cap = moved, np.where(moved > 0, rule.anchor_share * leftover.amount, 0.0)
+        amount, cap = moved, np.where(moved > 0, share * leftover.amount, 0.0)
     base = _cell_weights(rule, np.where(reco > 0, reco, 0.0), prior)
     weights = np.where(cells, base[:, None, :], 0.0).reshape(n * groups, N_TC)
     placed = water_fill(weights, amount.ravel(), cap.ravel()).reshape(n, groups, N_TC).sum(axis=1)
