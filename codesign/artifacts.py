@@ -57,6 +57,12 @@ def check_output(path: str | Path, *, folder: bool | None) -> Path:
 
 
 def _umask() -> int:
+    """The process's umask, read without changing it where Linux says it (setting and restoring it would
+    give every other thread a window of umask 0)."""
+    with contextlib.suppress(OSError, ValueError):
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
     mask = os.umask(0)
     os.umask(mask)
     return mask
@@ -77,6 +83,8 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     try:
         yield tmp_path
         os.chmod(tmp_path, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual file mode
+        with tmp_path.open("rb") as written:  # on disk before the rename, or a crash can leave an empty file
+            os.fsync(written.fileno())
         os.replace(tmp_path, path)
     finally:
         tmp_path.unlink(missing_ok=True)
@@ -178,8 +186,16 @@ def _keep_foreign(path: Path, tmp: Path) -> None:
     if clashes:
         raise OutputError(f"{path}: holds {clashes}, not written by codesign, which the new output would replace; "
                           "move them away or pass --force")
+    moved: list[Path] = []
     for entry in foreign:
-        os.replace(entry, tmp / entry.name)
+        try:
+            os.replace(entry, tmp / entry.name)
+        except OSError as err:  # put back what was moved: the new folder is deleted when this fails
+            for back in reversed(moved):
+                os.replace(tmp / back.name, back)
+            raise OutputError(f"{path}: could not keep {entry.name} in the new output ({err.strerror}); nothing "
+                              "was replaced") from None
+        moved.append(entry)
 
 
 @contextlib.contextmanager
