@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import stat
 import subprocess
 import sysconfig
@@ -20,6 +21,31 @@ class ToolNotFoundError(ToolFailure):
 
 class ToolError(ToolFailure):
     """An external tool ran and failed; the message points at its log."""
+
+
+class ToolTimeout(ToolError):
+    """An external tool ran past its time limit and was stopped with every process it started."""
+
+    def __init__(self, message: str, seconds: float) -> None:
+        super().__init__(message)
+        self.seconds = seconds
+
+
+KILL_GRACE_S = 5.0  # after SIGTERM, how long a tool's process group gets before SIGKILL
+
+
+def _stop_group(proc: subprocess.Popen[bytes]) -> None:
+    """End the tool and everything it started (yosys-abc, g++, make's children share its process group)."""
+    for sig, wait in ((signal.SIGTERM, KILL_GRACE_S), (signal.SIGKILL, None)):
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            proc.wait(timeout=wait)
+            return
+        except subprocess.TimeoutExpired:
+            continue
 
 
 def require(tool: str, hint: str) -> str:
@@ -40,16 +66,27 @@ def require_in_env(tool: str, hint: str) -> str:
 def run_tool(cmd: Sequence[str], cwd: str | Path, log: str | Path, *, env: Mapping[str, str] | None = None,
              timeout: float | None = None, progress_log: str | Path | None = None,
              describe: Callable[[str], str | None] | None = None) -> None:
-    """Run ``cmd`` in ``cwd`` with stdout+stderr saved to ``log``; raise ``ToolError`` naming the log. While
-    the tool runs a heartbeat line names ``progress_log`` (a tool's own log, where it writes one), else ``log``,
-    and what ``describe`` says of that log's last progress line (``progress.log_status``)."""
+    """Run ``cmd`` in ``cwd`` with stdout+stderr saved to ``log``; raise ``ToolError`` naming the log
+    (``ToolTimeout`` past ``timeout`` seconds, the tool and its children stopped). While the tool runs a
+    heartbeat line names ``progress_log`` (a tool's own log, where it writes one), else ``log``, and what
+    ``describe`` says of that log's last progress line (``progress.log_status``)."""
     log = Path(log)
     log.parent.mkdir(parents=True, exist_ok=True)
     watched = Path(progress_log or log)
     with log.open("w") as handle, heartbeat(Path(cmd[0]).name, watched,
                                              status=log_status(watched, describe) if describe else None):
-        proc = subprocess.run(list(cmd), cwd=cwd, stdout=handle, stderr=subprocess.STDOUT,
-                              env={**os.environ, **(env or {})}, timeout=timeout, check=False)
+        # its own process group, so that a timeout or Ctrl-C also ends the tool's children
+        proc = subprocess.Popen(list(cmd), cwd=cwd, stdout=handle, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                env={**os.environ, **(env or {})}, start_new_session=True)
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            _stop_group(proc)
+            raise ToolTimeout(f"{cmd[0]} timed out after {timeout:.0f} s and was stopped with the processes it "
+                              f"started; log: {log}", float(timeout or 0)) from None
+        except BaseException:  # Ctrl-C: stop the tool too, then let the interrupt through
+            _stop_group(proc)
+            raise
     if proc.returncode != 0:
         tail = "\n".join(log.read_text(errors="replace").splitlines()[-15:])
         raise ToolError(f"{cmd[0]} failed (exit {proc.returncode}); log: {log}\n{tail}")

@@ -300,14 +300,13 @@ def test_ecp5_router_is_checked(tmp_path, capsys):
 def test_an_unrouted_design_reports_how_far_routing_got(tmp_path, monkeypatch):
     """A place and route stopped by its timeout says where nextpnr was (router2's overused wires) and keeps
     the placement's Fmax estimate, read from the log nextpnr left."""
-    import subprocess
-
     from codesign.fpga import synth
+    from codesign.tools import ToolTimeout
 
     def stopped(cmd, cwd, log, **options):
         Path(log).write_text("Info: Max frequency for clock 'clk': 53.44 MHz (PASS at 40.00 MHz)\n"
                              "Info:     iter=10 wires=647272 overused=8449 overuse=8569 archfail=NA\n")
-        raise subprocess.TimeoutExpired(cmd, options["timeout"])
+        raise ToolTimeout(f"{cmd[0]} timed out", options["timeout"])
 
     monkeypatch.setattr(synth, "require_in_env", lambda tool, hint: tool)
     monkeypatch.setattr(synth, "run_tool", stopped)

@@ -123,3 +123,22 @@ def test_plots_mark_overflow_and_say_what_the_wafers_are():
     assert clipped[0] == 1.0 and np.all(clipped[1:] < 6.0) and np.all(clipped[1:] > 5.99)
     assert data_label("synth:highpu") == "synthetic highpu"
     assert data_label("../shared/data/hgcal/highpu_dev.csv") == "real highpu_dev.csv"
+
+
+def test_a_tool_past_its_timeout_is_stopped_with_its_children(tmp_path):
+    """issue 33, item 2: the timeout is a ToolFailure (exit 3, not a traceback) and a grandchild (yosys-abc,
+    g++) does not outlive it."""
+    import os
+
+    from codesign.errors import ToolFailure
+    from codesign.tools import ToolTimeout, run_tool
+
+    script = "sleep 60 & echo $! > child.pid; wait"
+    start = time.monotonic()
+    with pytest.raises(ToolTimeout, match="timed out after 1 s.*log: ") as err:
+        run_tool(["bash", "-c", script], cwd=tmp_path, log=tmp_path / "tool.log", timeout=1)
+    assert isinstance(err.value, ToolFailure) and time.monotonic() - start < 20
+    child = int((tmp_path / "child.pid").read_text())
+    time.sleep(0.2)
+    with pytest.raises(ProcessLookupError):
+        os.kill(child, 0)

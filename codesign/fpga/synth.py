@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +18,7 @@ from codesign.hardware.rtl import RtlInfo
 from codesign.hardware.yosys import run_yosys, yosys_script
 from codesign.paths import ASIC_FLOW_DIR
 from codesign.progress import log_status
-from codesign.tools import ToolError, require_in_env, run_tool
+from codesign.tools import ToolError, ToolTimeout, require_in_env, run_tool
 
 XILINX_GROUPS = {
     "LUT": ("LUT1", "LUT2", "LUT3", "LUT4", "LUT5", "LUT6", "LUT6_2"),
@@ -171,8 +170,8 @@ def _route(out: Path, *, device: str, package: str, target: float, seed: int, pn
                   "--seed", str(seed), "--threads", str(threads), "--report", "nextpnr_report.json",
                   "--timing-allow-fail", "--router", router],
                  cwd=out, log=out / "nextpnr.log", timeout=pnr_timeout, describe=nextpnr_step)
-    except (ToolError, subprocess.TimeoutExpired) as err:  # a congested design: report it, do not crash
-        reason = f"timed out after {pnr_timeout:.0f} s" if isinstance(err, subprocess.TimeoutExpired) else "failed"
+    except ToolError as err:  # a congested design: report it, do not crash
+        reason = f"timed out after {pnr_timeout:.0f} s" if isinstance(err, ToolTimeout) else "failed"
         last = log_status(out / "nextpnr.log", nextpnr_step)()  # how far it got, e.g. router2's overused wires
         return {"status": f"place and route {reason}{f' at {last}' if last else ''}; log {out / 'nextpnr.log'}",
                 "placed_fmax_estimate_mhz": _placed_fmax_estimate(out / "nextpnr.log")}
