@@ -18,5 +18,7 @@ quiet_tensorflow_import()
 
 from codesign.api import Evaluation, HlsProject, Model, RtlDesign, load_model, train  # noqa: E402
 from codesign.data.io import load_wafers, read_calq  # noqa: E402
+from codesign.errors import CodesignError, InputError, ToolFailure, VerificationError  # noqa: E402
 
-__all__ = ["Evaluation", "HlsProject", "Model", "RtlDesign", "load_model", "load_wafers", "read_calq", "train"]
+__all__ = ["CodesignError", "Evaluation", "HlsProject", "InputError", "Model", "RtlDesign", "ToolFailure",
+           "VerificationError", "load_model", "load_wafers", "read_calq", "train"]

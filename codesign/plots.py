@@ -1,6 +1,7 @@
 """One plotting style for every figure the framework writes: labelled axes with units, the data set and
-wafer count in the title, overflow marked, files written atomically. Matplotlib is imported on first use
-(headless ``Agg`` backend)."""
+wafer count in the title, overflow marked, files written atomically. Matplotlib is imported on first use;
+figures are ``matplotlib.figure.Figure`` objects drawn without pyplot, so a notebook's backend and its open
+figures are left alone."""
 
 from __future__ import annotations
 
@@ -24,24 +25,22 @@ _STYLE = {"axes.grid": True, "grid.alpha": 0.3, "axes.titlesize": 10, "axes.labe
 def figure(path: str | Path, nrows: int = 1, ncols: int = 1, *, figsize: tuple[float, float] = (8, 5),
            dpi: int = 110, squeeze: bool = True) -> Iterator[tuple[Any, Any]]:
     """``(fig, axes)`` in the project's style; saved as PNG to ``path`` when the body finishes (not on an
-    error). ``axes`` is as ``plt.subplots`` gives it (a 2-D array with ``squeeze=False``)."""
+    error). ``axes`` is as ``Figure.subplots`` gives it (a 2-D array with ``squeeze=False``)."""
     import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     from cycler import cycler
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
 
     # ten colours, solid then dashed: an evaluation plot has a dozen algorithms, none may share a look
     lines = cycler(linestyle=["-", "--"]) * cycler(color=matplotlib.colormaps["tab10"].colors)  # type: ignore[attr-defined]
-    with plt.rc_context({**_STYLE, "axes.prop_cycle": lines}):  # type: ignore[dict-item]
-        fig, axes = plt.subplots(nrows, ncols, figsize=figsize, squeeze=squeeze)
-        try:
-            yield fig, axes
-            fig.tight_layout()
-            with atomic_path(Path(path)) as tmp:
-                fig.savefig(tmp, format="png", dpi=dpi)
-        finally:
-            plt.close(fig)
+    with matplotlib.rc_context({**_STYLE, "axes.prop_cycle": lines}):  # type: ignore[dict-item]
+        fig = Figure(figsize=figsize)
+        FigureCanvasAgg(fig)  # draws PNGs itself: no pyplot, no global backend switch
+        axes = fig.subplots(nrows, ncols, squeeze=squeeze)
+        yield fig, axes
+        fig.tight_layout()
+        with atomic_path(Path(path)) as tmp:
+            fig.savefig(tmp, format="png", dpi=dpi)
 
 
 def with_overflow(values: np.ndarray, top: float) -> np.ndarray:
