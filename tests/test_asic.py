@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -191,6 +192,10 @@ def test_liberty_flow_maps_and_times_with_opensta(tmp_path, capsys):
         pytest.skip("OpenSTA not installed (apt-get install opensta); mapping checked")
     assert timing["status"] == "ok" and timing["meets_timing"] and 40 < timing["fmax_mhz"] < 5000
     assert "OpenSTA: worst setup slack" in capsys.readouterr().out
+    # issue 33, item 6: OpenSTA times against the RTL's own SDC (40 % of 25 ns outside each port, 10 % margin)
+    log = (tmp_path / "asic" / "sta.log").read_text()
+    assert re.search(r"10\.000\s+[\d.]+ [\^v] (input|output) external delay", log), log[-2000:]
+    assert re.search(r"-2\.500\s+[\d.]+\s+clock uncertainty", log)
 
 
 def test_flip_bits_inverts_register_bits_in_twos_complement():

@@ -108,7 +108,7 @@ def synthesize_asic(rtl_dir: str | Path, out_dir: str | Path, liberty: str | Pat
         library = LibraryArea(liberty=str(liberty), cells=stats.design.n_cells,
                               library_area_um2=stats.chip_area or 0.0,
                               timing=static_timing(lib, out / "netlist.v", top, period_ns=info.clock_period_ns,
-                                                   out=out, timeout=timeout))
+                                                   out=out, sdc=_constraints(rtl, info, top), timeout=timeout))
     else:
         stats = run_yosys(yosys_script("asic_generic.ys", rtl, info, out, top, netlist=str(out / "netlist.v")),
                           out, timeout=timeout)
@@ -160,19 +160,32 @@ def area_split(rtl_dir: Path, out_dir: Path, total_ge: float, *, timeout: float 
     return [*parts, AreaPart(CORE_PART, round(total_ge - sum(ge.values()), 1), None)]
 
 
-def static_timing(liberty: Path, netlist: Path, top: str, *, period_ns: float, out: Path,
+def _constraints(rtl: Path, info: RtlInfo, top: str) -> Path | None:
+    """The RTL folder's generated SDC when the top itself is timed (a part alone has other ports)."""
+    sdc = rtl / "src" / f"{info.top}.sdc"
+    return sdc if top == info.top and sdc.is_file() else None
+
+
+def _has_timing_tables(liberty: Path) -> bool:
+    """Whether a liberty file has delay tables, read line by line (libraries run to hundreds of MB)."""
+    with liberty.open(errors="replace") as handle:
+        return any("cell_rise" in line for line in handle)
+
+
+def static_timing(liberty: Path, netlist: Path, top: str, *, period_ns: float, out: Path, sdc: Path | None = None,
                   timeout: float | None = None) -> TimingReport:
-    """OpenSTA worst setup slack and Fmax of a library-mapped netlist; a note instead when OpenSTA is not
+    """OpenSTA worst setup slack and Fmax of a library-mapped netlist under ``sdc`` (the RTL's generated
+    constraints; without one, a ``period_ns`` clock and zero I/O delay); a note instead when OpenSTA is not
     installed or the library has no timing arcs."""
-    if "cell_rise" not in liberty.read_text(errors="replace"):
+    if not _has_timing_tables(liberty):
         return TimingReport(f"skipped: {liberty.name} has no timing tables")
     sta = shutil.which("sta")
     if sta is None:
         return TimingReport("skipped: OpenSTA (sta) not installed; apt-get install opensta")
-    script = out / "sta.tcl"
-    script.write_text((ASIC_FLOW_DIR / "sta.tcl").read_text().format(liberty=liberty, netlist=netlist, top=top,
-                                                                 period=period_ns))
-    run_tool([sta, "-no_splash", "-exit", str(script)], cwd=out, log=out / "sta.log", timeout=timeout)
+    env = {"STA_LIBERTY": str(liberty), "STA_NETLIST": str(netlist), "STA_TOP": top, "STA_PERIOD": f"{period_ns:g}",
+           **({"STA_SDC": str(sdc)} if sdc is not None else {})}
+    run_tool([sta, "-no_splash", "-exit", str(ASIC_FLOW_DIR / "sta.tcl")], cwd=out, log=out / "sta.log", env=env,
+             timeout=timeout)
     slacks = re.findall(r"^\s*(-?[\d.]+)\s+slack \((MET|VIOLATED)\)", (out / "sta.log").read_text(), re.M)
     if not slacks:
         raise ToolError(f"OpenSTA reported no timing path; log: {out / 'sta.log'}")
