@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from codesign.data.geometry import N_TC
+from codesign.errors import InputError
 from codesign.models.encoder import EncoderConfig
 from codesign.models.frame import FrameFormat
 from codesign.models.store import AE_FILE, ENCODER_FILE, SPEC_FILE, ModelFolderError, load_encoder_config
@@ -142,8 +143,14 @@ class Model:
         """Exact EMD of this encoder and of the arena (every chip algorithm with its best back end and
         naively, the entropy codec, the floor) at ``elinks`` (default: the encoder's) for each module type,
         on the same wafers."""
+        from codesign.econt.algorithms import MAX_ELINKS, MODULE_PRESETS
         from codesign.evaluation import evaluate_model
 
+        if elinks is not None and not 1 <= elinks <= MAX_ELINKS:
+            raise InputError(f"elinks: 1..{MAX_ELINKS} or None (the encoder's own count), got {elinks}")
+        unknown = sorted(set(modules) - set(MODULE_PRESETS))
+        if unknown or not modules:
+            raise InputError(f"modules: a non-empty choice of {', '.join(sorted(MODULE_PRESETS))}, got {modules}")
         ae, spec = self._trained()
         metrics, emds = evaluate_model(ae, spec, _as_calq(calq), elinks=elinks, modules=modules)
         return Evaluation(f"autoencoder:{spec.name}", metrics, emds)
@@ -336,8 +343,18 @@ def load_model(folder: str | Path) -> Model:
     return Model(path, load_encoder_config(path))
 
 
+CALQ_MAX = (1 << 22) - 1  # the chip's CALQ words are 22 bits
+
+
 def _as_calq(calq: np.ndarray) -> np.ndarray:
+    """The same checks as a wafer file's: (n >= 1, 48) integers in the chip's 22-bit range."""
     calq = np.asarray(calq)
     if calq.ndim != 2 or calq.shape[1] != N_TC or not np.issubdtype(calq.dtype, np.integer):
-        raise ValueError(f"expected (n, {N_TC}) integer CALQ charges, got {calq.dtype} of shape {calq.shape}")
+        raise InputError(f"expected (n, {N_TC}) integer CALQ charges, got {calq.dtype} of shape {calq.shape}")
+    if len(calq) == 0:
+        raise InputError("no wafers: expected (n, 48) CALQ charges with n >= 1")
+    bad = np.argwhere((calq < 0) | (calq > CALQ_MAX))
+    if bad.size:
+        row, col = (int(x) for x in bad[0])
+        raise InputError(f"wafer {row}, CALQ_{col} = {calq[row, col]}: CALQ charges are 0..{CALQ_MAX} (22 bits)")
     return calq

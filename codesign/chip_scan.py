@@ -99,12 +99,12 @@ def scan_encoders(model_dirs: Sequence[str | Path], calq: np.ndarray, n_jobs: in
 
 
 def best_chip_rows(rows: Sequence[ScanRow]) -> dict[tuple[str, int], ScanRow]:
-    """{(module, eLinks): the non-learned system (a chip algorithm with its best back end, or the entropy
-    codec) with the lowest mean EMD there}."""
+    """{(module, eLinks): the non-learned system (a chip algorithm with its best back end or decoded naively,
+    or the entropy codec) with the lowest mean EMD there}."""
     best: dict[tuple[str, int], ScanRow] = {}
     for r in rows:
         key = (r.module, r.elinks)
-        eligible = r.module != "-" and not r.algorithm.startswith("naive:") and r.algorithm != "floor"
+        eligible = r.module != "-" and r.algorithm != "floor"
         if eligible and (key not in best or r.mean_emd < best[key].mean_emd):
             best[key] = r
     return best

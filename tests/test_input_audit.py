@@ -300,3 +300,25 @@ def test_unreadable_input_and_unwritable_output_name_the_file(tmp_path, monkeypa
         main(["data", "synth", "--n", "5", "--seed", "0", "--out", str(tmp_path / "ro" / "x.csv")])
     assert exit_.value.code == 2 and not (tmp_path / "ro" / "x.csv").exists()
     assert f"no permission to write in {tmp_path / 'ro'}" in capsys.readouterr().err
+
+
+def test_hostile_audit_rerun_arguments_that_were_silently_wrong(tmp_path, capsys, real_dir):
+    """issue 33, item 10: a falling eLink range gave an empty table (exit 0); --buffer on Best-Choice was
+    recorded as used; the Python API took an impossible eLink count, an unknown module type, no wafers or
+    charges beyond the chip's 22 bits."""
+    import codesign
+
+    data = str(real_dir / "highpu_dev.csv")
+    assert main(["econt", "scan", "--data", data, "--elinks", "7..1", "--out", str(tmp_path / "s")]) == 2
+    assert "eLink counts are 1..13" in capsys.readouterr().err
+    assert main(["econt", "run", "--algorithm", "best-choice", "--buffer", "--data", data,
+                 "--out", str(tmp_path / "r")]) == 2
+    assert "only Threshold-Sum" in capsys.readouterr().err
+    model = codesign.load_model(Path(__file__).parents[1] / "models" / "reference" / "econt_2elink_hybrid")
+    calq = np.full((2, 48), 40)
+    for call, match in ((lambda: model.evaluate(calq, elinks=0), "elinks: 1..13"),
+                        (lambda: model.evaluate(calq, modules=("xx",)), "modules: a non-empty choice"),
+                        (lambda: model.evaluate(calq[:0]), "no wafers"),
+                        (lambda: model.predict(np.full((1, 48), 1 << 22)), "CALQ_0 = 4194304")):
+        with pytest.raises(codesign.InputError, match=match):
+            call()

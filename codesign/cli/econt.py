@@ -24,6 +24,8 @@ def _cmd_run(args: argparse.Namespace) -> None:
     from codesign.data.io import load_wafers
     from codesign.econt import BackEnd, load_tc_mux, run_algorithm, write_chip_output
 
+    if args.buffer and args.algorithm != "threshold-sum":
+        raise ValueError(f"--buffer: only Threshold-Sum frames go through the chip's buffer, not {args.algorithm}")
     settings = _settings(args)
     arena = load_arena(args.arena)
     calq = load_wafers(args.data, drop_zero=False).calq
@@ -84,10 +86,14 @@ def _count_range(text: str) -> list[int]:
     try:
         if ".." in text:
             lo, hi = (int(x) for x in text.split(".."))
-            return list(range(lo, hi + 1))
-        return [int(x) for x in text.split(",")]
+            counts = list(range(lo, hi + 1))
+        else:
+            counts = [int(x) for x in text.split(",")]
     except ValueError:
         raise ValueError(f"--elinks: expected a range like 1..7 or a list like 2,3,5, got {text!r}") from None
+    if not counts or not all(1 <= n <= 13 for n in counts):
+        raise ValueError(f"--elinks: eLink counts are 1..13, in a rising range like 1..7 or a list, got {text!r}")
+    return counts
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
