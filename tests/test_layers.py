@@ -7,8 +7,8 @@ import ast
 from pathlib import Path
 
 PACKAGE = Path(__file__).parents[1] / "codesign"
-STAGES = ["errors", "paths", "progress", "artifacts", "plots", "document", "tools", "config", "data", "nn", "emd",
-          "econt", "models", "baselines", "training", "evaluation", "chip_scan", "hardware", "asic", "fpga", "sweep",
+STAGES = ["quiet", "errors", "paths", "progress", "artifacts", "plots", "document", "tools", "config", "data", "nn", "emd",
+          "econt", "models", "baselines", "arena", "training", "evaluation", "chip_scan", "hardware", "asic", "fpga", "sweep",
           "api", "demo", "cli"]
 
 
