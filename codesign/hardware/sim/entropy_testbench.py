@@ -1,0 +1,103 @@
+"""cocotb tests of ``econt_entropy`` (the entropy codec's encoder): load the Huffman table through the serial
+port with idle cycles between its bits, stream every wafer back to back and compare each frame bit for bit
+with ``EntropyCodec.encode``; optionally load a second table without rebuilding and stream its wafers with
+random idle cycles; read the table back.
+
+Run through ``codesign.hardware.sim.entropy_runner``, which sets CODESIGN_RTL_DIR, CODESIGN_VECTORS_DIR and
+CODESIGN_IMAGE (the table's image, hex), optionally CODESIGN_VECTORS_B_DIR and CODESIGN_IMAGE_B, and
+CODESIGN_REPORT: a JSON file this testbench writes with, per phase, the wafers checked and the first wrong
+frame (index, expected and received bits), for the runner's error message.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+from pathlib import Path
+from typing import Any
+
+import cocotb
+from cocotb.triggers import FallingEdge, RisingEdge
+
+from codesign.hardware.rtl import RtlInfo
+from codesign.hardware.sim.reconfig_testbench import read_back
+from codesign.hardware.sim.testbench import (  # noqa: F401  (cocotb runs reset_and_idle here too)
+    check_frames,
+    drive,
+    monitor_frames,
+    reset_and_idle,
+    reset_with_clock,
+    spaced,
+)
+from codesign.hardware.vectors import read_vectors
+
+
+async def load_image_with_gaps(dut: Any, image: int, n_bits: int, rng: random.Random) -> None:
+    """Shift the image in bit 0 first, with 0-3 idle clocks (cfg_en low, cfg_in random) after each bit."""
+    for i in range(n_bits):
+        dut.cfg_en.value = 1
+        dut.cfg_in.value = (image >> i) & 1
+        await RisingEdge(dut.clk)
+        dut.cfg_en.value = 0
+        for _ in range(rng.choice((0, 0, 1, 3))):
+            dut.cfg_in.value = rng.getrandbits(1)
+            await RisingEdge(dut.clk)
+
+
+def first_mismatch(seen: list[tuple[int, int]], expected: list[int], width: int) -> dict[str, Any] | None:
+    """The first frame that differs from the expected one, as bit strings (first transmitted bit first)."""
+    for i, ((_, got), want) in enumerate(zip(seen, expected, strict=False)):
+        if got != want:
+            return {"wafer": i, "expected": f"{want:0{width}b}", "got": f"{got:0{width}b}",
+                    "first_bit": width - (got ^ want).bit_length()}
+    return None
+
+
+async def stream_phase(dut: Any, rtl: RtlInfo, vectors_dir: str,
+                       idle_seed: int | None) -> tuple[dict[str, Any], list[tuple[int, int]], list[int], list[int]]:
+    """Every wafer of ``vectors_dir`` back to back (or with random idle cycles when ``idle_seed``): the
+    phase's summary for the report, the (edge, frame) pairs seen, the expected frames, the issue edges."""
+    inputs, expected, _ = read_vectors(vectors_dir)
+    rng = random.Random(idle_seed)
+    idle = [rng.choice((0, 0, 1, 3)) for _ in inputs] if idle_seed is not None else None
+    words, issue_edges = spaced(list(inputs), rtl.initiation_interval, idle)
+    seen: list[tuple[int, int]] = []
+    monitor = cocotb.start_soon(monitor_frames(dut, len(words) + rtl.latency_cycles + 2, seen))
+    await drive(dut, words)
+    await monitor
+    await FallingEdge(dut.clk)  # leave the monitor's read-only phase before driving again
+    summary = {"vectors": vectors_dir, "wafers": len(expected), "frames_out": len(seen),
+               "wrong": sum(got != want for (_, got), want in zip(seen, expected, strict=False)),
+               "first": first_mismatch(seen, expected, rtl.frame_bits)}
+    return summary, seen, expected, issue_edges
+
+
+@cocotb.test()
+async def load_table_and_stream(dut: Any) -> None:
+    """Each phase: load its table, stream its wafers, every frame bit-exact at the latency of rtl.json;
+    then the last table reads back unchanged."""
+    rtl = RtlInfo.load(os.environ["CODESIGN_RTL_DIR"])
+    phases: list[tuple[str, str, int | None]] = [(os.environ["CODESIGN_IMAGE"], os.environ["CODESIGN_VECTORS_DIR"],
+                                                  None)]
+    if os.environ.get("CODESIGN_VECTORS_B_DIR"):
+        phases.append((os.environ["CODESIGN_IMAGE_B"], os.environ["CODESIGN_VECTORS_B_DIR"], 7))
+    report_file = Path(os.environ["CODESIGN_REPORT"])
+    await reset_with_clock(dut, rtl)
+    dut.cfg_en.value = 0
+    dut.cfg_in.value = 0
+    rng = random.Random(3)
+    report: dict[str, Any] = {"phases": []}
+    image = 0
+    for image_file, vectors_dir, idle_seed in phases:
+        image = int(Path(image_file).read_text(), 16)
+        await load_image_with_gaps(dut, image, rtl.config_bits, rng)
+        summary, seen, expected, issue_edges = await stream_phase(dut, rtl, vectors_dir, idle_seed)
+        report["phases"].append(summary)
+        report_file.write_text(json.dumps(report))  # before any assertion: the runner names the wrong frame
+        check_frames(seen, expected, issue_edges, latency=rtl.latency_cycles)
+    back = await read_back(dut, rtl.config_bits)
+    report["read_back_equal"] = back == image
+    report_file.write_text(json.dumps(report))
+    assert back == image, "the table read back through cfg_out differs from the one loaded"
+    dut._log.info("%s", "; ".join(f"{p['wafers']} wafers bit-exact" for p in report["phases"]))

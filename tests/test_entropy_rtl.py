@@ -1,0 +1,189 @@
+"""The entropy codec's encoder RTL (``codesign.hardware.entropy_rtl``): lint-clean Verilog for every shape, the
+configuration image, and (slow) Verilator + cocotb against ``EntropyCodec.encode`` on real and corner-case
+wafers, frame by frame, bit for bit."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from codesign.arena import load_arena
+from codesign.data.geometry import N_TC
+from codesign.data.io import CALQ_MAX, read_calq
+from codesign.econt.algorithms import SHIFTED_MAX
+from codesign.econt.entropy import EntropyCodec, fit_code_lengths, limited_code_lengths
+from codesign.hardware.entropy_rtl import (
+    ENTRY_BITS,
+    LENGTH_BITS,
+    EntropyRtlSpec,
+    codec_from_image,
+    config_image,
+    write_entropy_rtl,
+)
+from codesign.tools import ToolNotFoundError, verilator_env
+
+ARENA_CASES = [("ld", 2), ("ld", 3), ("hd", 4), ("hd", 5)]
+
+
+@pytest.mark.parametrize(("elinks", "drop_lsb", "mantissa_bits"),
+                         [(1, 0, 0), (2, 1, 1), (3, 1, 2), (5, 3, 3), (13, 4, 0)])
+def test_generated_verilog_has_no_lint_warnings(tmp_path, elinks, drop_lsb, mantissa_bits):
+    from codesign.hardware.rtl import lint_rtl
+
+    try:
+        verilator_env()
+    except ToolNotFoundError as err:
+        pytest.skip(str(err))
+    spec = EntropyRtlSpec(elinks, drop_lsb, mantissa_bits)
+    info = write_entropy_rtl(spec, tmp_path / "rtl")
+    assert lint_rtl(tmp_path / "rtl") == []
+    assert info.config_bits == ENTRY_BITS << (4 + mantissa_bits) and info.frame_bits == 32 * elinks
+    for source in info.sources:
+        assert (tmp_path / "rtl" / source).read_text().startswith("`timescale 1ns / 1ps\n`default_nettype none")
+
+
+def test_shape_bounds():
+    """K: the most cells a frame carries with 1-bit codes (6 + A(k) + k <= 32 n - 14); the rank register
+    holds the longest A(k) up to K."""
+    assert [(EntropyRtlSpec(n, 0, 0).max_cells, EntropyRtlSpec(n, 0, 0).rank_bits) for n in (1, 2, 3, 5)] == \
+        [(1, 6), (10, 33), (48, 45), (48, 45)]
+    with pytest.raises(ValueError, match="mantissa_bits"):
+        EntropyRtlSpec(2, 1, 5)
+
+
+def test_configuration_image_round_trips():
+    arena = load_arena()
+    for module, elinks in ARENA_CASES:
+        codec = arena.codec(module, elinks)
+        assert codec is not None
+        image, n_bits = config_image(codec)
+        spec = EntropyRtlSpec.of(codec)
+        assert n_bits == spec.config_bits and 0 <= image < 1 << n_bits
+        assert codec_from_image(image, spec) == codec
+        # entry s: the length in the low 4 bits, the code left-aligned in the 15 above
+        s = int(np.argmin(codec.code_lengths))
+        entry = (image >> (ENTRY_BITS * s)) & ((1 << ENTRY_BITS) - 1)
+        length = codec.code_lengths[s]
+        assert entry & ((1 << LENGTH_BITS) - 1) == length
+        assert entry >> (LENGTH_BITS + 15 - length) == codec.codes[s]
+        with pytest.raises(ValueError, match="canonical"):
+            codec_from_image(image ^ 1 << (ENTRY_BITS * s + LENGTH_BITS), spec)  # a one below the code
+
+
+def _symbol_ranges(codec: EntropyCodec) -> tuple[np.ndarray, np.ndarray]:
+    """(lowest, highest) v of each symbol; lowest > highest where no v has it (the code is monotonic in v)."""
+    symbols = codec.value_format.encode(np.arange(SHIFTED_MAX + 1))
+    every = np.arange(1 << codec.value_format.bits)
+    return np.searchsorted(symbols, every, "left"), np.searchsorted(symbols, every, "right") - 1
+
+
+def corner_wafers(codec: EntropyCodec, seed: int = 0) -> tuple[np.ndarray, list[str]]:
+    """Wafers at the edges of what the encoder computes. The largest CALQ sum (every cell 2^22 - 1) is the
+    largest 5E4M sum code there is: 48 x 22-bit CALQ never saturate the 5-bit exponent (at most 24 of 31)."""
+    rng = np.random.default_rng(seed)
+    drop = codec.drop_lsb
+    low, high = _symbol_ranges(codec)
+    used = np.flatnonzero((low > 0) & (low <= high))  # the symbols of non-zero v
+    edges = np.unique(np.concatenate([low[used], high[used]]))
+
+    def calq_of(v: np.ndarray) -> np.ndarray:  # a CALQ with that v, random in the dropped bits
+        return np.minimum((v << drop) + rng.integers(0, 1 << drop, v.shape), CALQ_MAX)
+
+    magnitudes = np.array([1 << drop, 35, 1 << 16, CALQ_MAX])
+    cases = [
+        (np.zeros((1, N_TC), dtype=np.int64), "zero"),
+        (np.full((1, N_TC), CALQ_MAX), "saturated"),
+        (np.concatenate([np.eye(N_TC, dtype=np.int64) * m for m in magnitudes]), "one_hot"),
+        # all 48 equal: ties everywhere, at each symbol's edges and at the clip of v
+        (np.repeat(np.minimum(np.append(edges, SHIFTED_MAX + 1) << drop, CALQ_MAX)[:, None], N_TC, axis=1),
+         "all_equal"),
+        (calq_of(rng.choice(edges, (64, N_TC))), "bin_edges"),
+        # two or three values over a random number of cells: ties across the cut
+        (np.where(rng.random((100, N_TC)) < rng.random((100, 1)),
+                  np.take_along_axis(calq_of(rng.choice(edges, (100, 3))), rng.integers(0, 3, (100, N_TC)), 1),
+                  0), "few_values"),
+    ]
+    # many cells whose codes fill the frame to its last bit: random symbols (likely ones more often, as the
+    # code expects), kept where the frame's used bits are exactly its width
+    p = 2.0 ** -np.asarray(codec.code_lengths, dtype=np.float64)[used]
+    symbols = rng.choice(used, (20000, N_TC), p=p / p.sum())
+    v = rng.integers(low[symbols], high[symbols] + 1)
+    candidates = calq_of(np.where(rng.random((20000, N_TC)) < rng.random((20000, 1)), v, 0))
+    sent = codec.encode(candidates)
+    full = np.flatnonzero(sent.frames.used == sent.frames.lengths)
+    counts = sent.n_cells[full]
+    chosen = [i for k in sorted(set(counts.tolist()), reverse=True) for i in full[counts == k][:10]][:80]
+    cases.append((candidates[chosen], "budget_edge"))
+    calq = np.concatenate([c for c, _ in cases]).astype(np.int64)
+    return calq, [kind for c, kind in cases for _ in range(len(c))]
+
+
+def test_corner_wafers_reach_the_edges():
+    codec = load_arena().codec("hd", 5)
+    assert codec is not None
+    calq, kinds = corner_wafers(codec)
+    sent = codec.encode(calq)
+    edge = np.array(kinds) == "budget_edge"
+    assert edge.sum() >= 40 and (sent.frames.used[edge] == 160).all() and sent.n_cells[edge].max() >= 20
+    assert calq.max() == CALQ_MAX and calq.min() == 0
+
+
+@pytest.fixture(scope="module")
+def ttbar(real_dir):
+    return read_calq(real_dir / "ttbar_0PU.csv")
+
+
+def _one_bit_codec(codec: EntropyCodec, calq: np.ndarray) -> EntropyCodec:
+    """A second table of the codec's shape: Huffman on ``calq``'s symbols, the commonest given a 1-bit code,
+    so that a frame can carry as many cells as the hardware allows (K: 10 at 2 eLinks, all 48 from 3)."""
+    values = codec.values(calq)
+    counts = np.bincount(codec.value_format.encode(values[values > 0]), minlength=1 << codec.value_format.bits) + 1
+    counts[np.argmax(counts)] = 4 * counts.sum()
+    lengths = tuple(int(x) for x in limited_code_lengths(counts))
+    assert min(lengths) == 1
+    return EntropyCodec(codec.elinks, codec.drop_lsb, codec.mantissa_bits, lengths)
+
+
+def _check_against_golden(codec: EntropyCodec, highpu: np.ndarray, ttbar: np.ndarray, out: Path) -> None:
+    """One Verilator build for the codec's shape: its table, 3,000 high-pileup + 500 ttbar wafers + the corner
+    cases back to back; then another table of the same shape with a 1-bit code (loaded without rebuilding) on
+    300 more ttbar wafers and its own corner cases, with idle cycles between wafers. Every frame equal, bit
+    for bit, to ``EntropyCodec.encode``'s."""
+    from codesign.hardware.sim.entropy_runner import verify_entropy_rtl
+
+    try:
+        verilator_env()
+    except ToolNotFoundError as err:
+        pytest.skip(str(err))
+    corners, kinds = corner_wafers(codec)
+    calq = np.concatenate([highpu[:3000], ttbar[:500], corners])
+    kinds = ["highpu"] * len(highpu[:3000]) + ["ttbar"] * 500 + kinds
+    other = _one_bit_codec(codec, ttbar[1000:3000])
+    other_corners, _ = corner_wafers(other, seed=1)
+    second = np.concatenate([ttbar[500:800], other_corners])
+    start = time.perf_counter()
+    check = verify_entropy_rtl(codec, calq, out, kinds=kinds, second=(other, second))
+    assert check.wafers == (len(calq), len(second))
+    print(f"{EntropyRtlSpec.of(codec)}: {sum(check.wafers)} wafers bit-exact; build {check.build_seconds:.0f} s, "
+          f"simulation {check.test_seconds:.0f} s, total {time.perf_counter() - start:.0f} s")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("module", "elinks"), ARENA_CASES)
+def test_rtl_frames_equal_the_golden_model(tmp_path, highpu, ttbar, module, elinks):
+    """The committed arena's codecs (2 to 5 eLinks, DropLSB 1 and 3, 4E1M to 4E3M)."""
+    codec = load_arena().codec(module, elinks)
+    assert codec is not None
+    _check_against_golden(codec, highpu, ttbar, tmp_path)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("elinks", "drop_lsb", "mantissa_bits"), [(1, 0, 0), (7, 4, 2)])
+def test_rtl_frames_equal_the_golden_model_at_other_shapes(tmp_path, highpu, ttbar, elinks, drop_lsb, mantissa_bits):
+    """What the arena does not use: DropLSB 0 (v clipped from 22 bits) and 4, 4E0M (exponent only) and 4E2M
+    (their exponents saturate, from v = 2^15 and 2^17), one cell a frame at most (1 eLink), 7 eLinks."""
+    codec = fit_code_lengths(highpu[:2100], elinks=elinks, drop_lsb=drop_lsb, mantissa_bits=mantissa_bits)
+    _check_against_golden(codec, highpu, ttbar, tmp_path)
