@@ -41,6 +41,7 @@ from codesign.paths import MODELS_DIR
 
 ARENA_DIR = MODELS_DIR / "reference" / "arena"
 ARENA_FILE = "arena.json"
+COSTS_FILE = "costs.json"
 ARENA_SPLIT = (0.7, 0.1, 0.2)  # the training recipes' split: train / validation (choices) / test (reports)
 NEAR_SIGMAS = (1.0, 2.0, 4.0)
 DEFAULT_ELINKS = tuple(range(1, 8))
@@ -64,6 +65,39 @@ class BackEndBudget:
 
     def fits(self, luts: float, dsps: float) -> bool:
         return luts <= self.luts and dsps <= self.dsps
+
+
+@dataclass(frozen=True)
+class SystemCost:
+    """What one system costs, as measured (``benchmarks/arena_costs.py`` writes them): the on-chip encoder's
+    gate equivalents (Yosys, the project's 65 nm model) and the back-end decoder's UltraScale+ resources per
+    module at one wafer per 25 ns (Yosys ``synth_xilinx``); None where not measured."""
+
+    on_chip_ge: float | None = None
+    luts: int | None = None
+    ffs: int | None = None
+    dsps: int | None = None
+    brams: float | None = None
+    note: str = ""
+
+    def back_end(self, budget: BackEndBudget) -> str:
+        """``LUT / DSP (fits | over budget)``, or the note where the decoder was not measured."""
+        if self.luts is None or self.dsps is None:
+            return self.note or "-"
+        verdict = "fits" if budget.fits(self.luts, self.dsps) else "over budget"
+        return f"{self.luts:,} LUT / {self.dsps} DSP ({verdict})"
+
+
+def load_costs(folder: str | Path | None = None) -> dict[str, SystemCost]:
+    """{``<algorithm>:<module>:<n>elink``: cost} from ``costs.json`` beside the arena table (empty when none
+    was measured)."""
+    path = Path(folder if folder is not None else ARENA_DIR) / COSTS_FILE
+    if not path.is_file():
+        return {}
+    try:
+        return {str(k): SystemCost(**v) for k, v in json.loads(path.read_text())["systems"].items()}
+    except (json.JSONDecodeError, KeyError, TypeError) as err:
+        raise InputError(f"{path}: not a cost table ({err})") from None
 
 
 def module_counts(path: str | Path | None = None) -> dict[tuple[str, int], int]:

@@ -6,14 +6,14 @@ from __future__ import annotations
 import csv
 import dataclasses
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from codesign.arena import Arena, arena_reconstructions, detector_mean, lossless_fraction
+from codesign.arena import Arena, BackEndBudget, SystemCost, arena_reconstructions, detector_mean, lossless_fraction
 from codesign.artifacts import atomic_path, provenance, write_json, write_text
 from codesign.baselines import Reconstruction
 from codesign.data.splits import split_indices
@@ -129,21 +129,24 @@ def scan_table(rows: Sequence[ScanRow]) -> str:
     return "\n".join(lines)
 
 
-def arena_table(rows: Sequence[ScanRow]) -> str:
-    """Markdown: per module type and eLink count, the best non-learned system with its bits and EMD, the
-    best chip algorithm decoded naively, the floor and the fraction of wafers a lossless code fits."""
-    best = best_chip_rows(rows)
+def arena_table(rows: Sequence[ScanRow], costs: Mapping[str, SystemCost] | None = None,
+                budget: BackEndBudget | None = None) -> str:
+    """Markdown: per module type and eLink count, the best non-learned system with its bits, EMD and costs
+    (on-chip gate equivalents, back-end resources per module against ``budget``, where measured), the best
+    chip algorithm decoded naively, the floor and the fraction of wafers a lossless code fits."""
+    best, costs, budget = best_chip_rows(rows), costs or {}, budget or BackEndBudget()
     lines = ["| module | eLinks | best non-learned system (back end) | bits/BX | mean / median / p90 EMD | "
-             "best chip, naive back end | floor (7-bit cells) | lossless fits |", "|---|---|---|---|---|---|---|---|"]
+             "on-chip GE | back end per module | best chip, naive back end | floor (7-bit cells) | lossless fits |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
     for (module, n), r in sorted(best.items()):
         naive = [x for x in rows if (x.module, x.elinks) == (module, n) and x.algorithm.startswith("naive:")]
-        naive += [x for x in rows if (x.module, x.elinks, x.back_end) == (module, n, "naive")
-                  and not x.algorithm.startswith("naive:")]
         floor = next((x for x in rows if (x.algorithm, x.module, x.elinks) == ("floor", module, n)), None)
         best_naive = min(naive, key=lambda x: x.mean_emd) if naive else None
+        cost = costs.get(f"{r.algorithm}:{module}:{n}elink", SystemCost())
+        ge = "-" if cost.on_chip_ge is None else f"{cost.on_chip_ge:,.0f}"
         lines.append(
             f"| {module} | {n} | {r.algorithm} ({r.back_end}) | {r.mean_bits_used:.0f} | {r.mean_emd:.3f} / "
-            f"{r.median_emd:.3f} / {r.p90_emd:.3f} | "
+            f"{r.median_emd:.3f} / {r.p90_emd:.3f} | {ge} | {cost.back_end(budget)} | "
             + (f"{best_naive.algorithm.removeprefix('naive:')} {best_naive.mean_emd:.3f}" if best_naive else "-")
             + (f" | {floor.mean_emd:.3f} | {100 * (floor.lossless_fraction or 0):.0f} % |" if floor else " | - | - |"))
     return "\n".join(lines)
@@ -172,7 +175,7 @@ def detector_lines(rows: Sequence[ScanRow], counts: dict[tuple[str, int], int]) 
 
 
 def write_scan(rows: Sequence[ScanRow], out_dir: str | Path, *, counts: dict[tuple[str, int], int] | None = None,
-               **meta: Any) -> None:
+               costs: Mapping[str, SystemCost] | None = None, **meta: Any) -> None:
     """``scan.csv``, ``scan.json``, ``scan.md`` and ``scan.png`` (mean EMD against bits used per BX)."""
     out = Path(out_dir)
     with atomic_path(out / "scan.csv") as tmp, tmp.open("w", newline="") as handle:
@@ -189,7 +192,11 @@ def write_scan(rows: Sequence[ScanRow], out_dir: str | Path, *, counts: dict[tup
             "allows; `entropy`: the entropy-coded sparse codec; `floor`: every cell at 7 bits, no budget.",
             "", scan_table(rows), ""]
     if any(r.algorithm == "floor" for r in rows):
-        text += ["## The arena", "", arena_table(rows), ""]
+        budget = BackEndBudget()
+        text += ["## The arena", "", f"Back-end budget per module: {budget.luts:,.0f} LUTs and {budget.dsps:.0f} "
+                 "DSPs (1/300 of a VU13P-class Stage-1 FPGA at one wafer per 25 ns; `codesign.arena.BackEndBudget`); "
+                 "costs as measured in `models/reference/arena/costs.json`, '-' where not measured.", "",
+                 arena_table(rows, costs, budget), ""]
     if counts:
         text += ["## Detector level", "", "Each system's mean EMD weighted by how many of the detector's "
                  "modules have each module type and eLink count (`module_links.csv`), over the cells it covers.",

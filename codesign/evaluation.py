@@ -9,12 +9,13 @@ Writes ``metrics.json`` (one entry per algorithm), ``report.md`` and PNG plots.
 from __future__ import annotations
 
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from codesign.arena import Arena, arena_reconstructions, load_arena
+from codesign.arena import Arena, BackEndBudget, SystemCost, arena_reconstructions, load_arena
 from codesign.artifacts import provenance, write_json, write_text
 from codesign.baselines import Reconstruction, ideal_baselines
 from codesign.data.geometry import N_TC, find_tc_groups
@@ -180,20 +181,40 @@ def _comparison_lines(metrics: Metrics) -> list[str]:
     return ["", *lines] if lines else []
 
 
-def write_evaluation(out_dir: str | Path, metrics: Metrics, emds: dict[str, np.ndarray], **meta: Any) -> None:
-    out = Path(out_dir)
+def _cost_key(name: str) -> str:
+    """metrics key -> cost key: ``chip:best-choice:ld:2elink`` -> ``best-choice:ld:2elink``,
+    ``naive:chip:...`` -> ``naive:best-choice:...``, ``codec:entropy:...`` -> ``entropy:...``."""
+    parts = name.split(":")
+    return ":".join(["naive", *parts[2:]] if parts[0] == "naive" else parts[1:])
+
+
+def _cost_cells(name: str, costs: Mapping[str, SystemCost], budget: BackEndBudget) -> str:
+    if name.startswith("autoencoder:"):
+        return "see docs/hardware.md | float decoder: unbounded back end"
+    cost = costs.get(_cost_key(name), SystemCost())
+    return f"{'-' if cost.on_chip_ge is None else format(cost.on_chip_ge, ',.0f')} | {cost.back_end(budget)}"
+
+
+def write_evaluation(out_dir: str | Path, metrics: Metrics, emds: dict[str, np.ndarray], *,
+                     costs: Mapping[str, SystemCost] | None = None, **meta: Any) -> None:
+    """metrics.json, report.md (every system with its back end and, where measured (``costs``), its on-chip
+    gate equivalents and back-end resources against ``BackEndBudget``) and emd.png."""
+    out, budget = Path(out_dir), BackEndBudget()
     write_json(out / "metrics.json", {"algorithms": metrics, "meta": provenance(**meta)})
     lines = ["# Compression quality", "",
              "Every system is an on-chip encoder, its frame and a back end: `chip:` the chip's algorithms with "
              "the best back end its frame allows (the arena table's rule), `naive:chip:` the same frames as the "
              "public emulator decodes them, `codec:entropy:` the entropy-coded sparse codec, `floor:` every "
-             "cell at the chip's 7-bit precision with no bit budget.", "",
-             "| system | mean EMD | median | 90 % | bits/BX | compression | back end |",
-             "|---|---|---|---|---|---|---|"]
+             "cell at the chip's 7-bit precision with no bit budget. Costs where measured: the on-chip encoder's "
+             f"gate equivalents, the back-end decoder's resources per module against the budget ({budget.luts:,.0f} "
+             f"LUTs, {budget.dsps:.0f} DSPs: 1/300 of a VU13P-class Stage-1 FPGA at one wafer per 25 ns).", "",
+             "| system | mean EMD | median | 90 % | bits/BX | compression | back end | on-chip GE | back-end cost |",
+             "|---|---|---|---|---|---|---|---|---|"]
     for name, m in sorted(metrics.items(), key=lambda kv: kv[1]["mean_emd"]):
-        back_end = m.get("back_end", "float decoder (unbounded back end)" if name.startswith("autoencoder:") else "-")
+        back_end = m.get("back_end", "float decoder" if name.startswith("autoencoder:") else "-")
         lines.append(f"| {name} | {m['mean_emd']:.3f} | {m['median_emd']:.3f} | {m['p90_emd']:.3f} | "
-                     f"{m['bits_per_bx']:.0f} | {m['compression_ratio']:.1f}x | {back_end} |")
+                     f"{m['bits_per_bx']:.0f} | {m['compression_ratio']:.1f}x | {back_end} | "
+                     f"{_cost_cells(name, costs or {}, budget)} |")
     any_m = next(iter(metrics.values()))
     lines += ["", f"Energy: the 9-bit sum code keeps {100 * any_m['energy_ratio_mean']:.1f} % of the wafer sum on "
               f"average (rms {100 * any_m['energy_ratio_rms']:.1f} %) for every algorithm.", ""]

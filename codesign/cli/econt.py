@@ -49,7 +49,7 @@ def _cmd_run(args: argparse.Namespace) -> None:
 
 
 def _cmd_scan(args: argparse.Namespace) -> None:
-    from codesign.arena import load_arena, module_counts
+    from codesign.arena import load_arena, load_costs, module_counts
     from codesign.chip_scan import held_out_split, scan_chip_algorithms, scan_encoders, write_scan
     from codesign.data.io import read_calq
 
@@ -59,8 +59,8 @@ def _cmd_scan(args: argparse.Namespace) -> None:
         calq = held_out_split(calq, args.held_out_seed)
     rows = scan_chip_algorithms(calq, elinks=_count_range(args.elinks), modules=tuple(args.module), arena=arena)
     rows += scan_encoders(args.model, calq)
-    write_scan(rows, args.out, counts=module_counts(), data=str(args.data), held_out_seed=args.held_out_seed,
-               back_end=args.back_end)
+    write_scan(rows, args.out, counts=module_counts(), costs=load_costs(args.arena), data=str(args.data),
+               held_out_seed=args.held_out_seed, back_end=args.back_end)
     print((Path(args.out) / "scan.md").read_text())
 
 

@@ -21,7 +21,7 @@ def _cmd_train(args: argparse.Namespace) -> None:
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> None:
-    from codesign.arena import load_arena
+    from codesign.arena import load_arena, load_costs
     from codesign.data.io import REFERENCE_FILE
     from codesign.evaluation import evaluate_model, write_evaluation
     from codesign.training import held_out_wafers, load_autoencoder
@@ -31,7 +31,8 @@ def _cmd_evaluate(args: argparse.Namespace) -> None:
     calq = held_out_wafers(spec, args.data)
     metrics, emds = evaluate_model(ae, spec, calq, elinks=args.elinks, modules=tuple(args.module),
                                    ideal=args.ideal, back_end=args.back_end, arena=arena)
-    write_evaluation(args.out, metrics, emds, model=str(args.model), data=args.data or REFERENCE_FILE,
+    write_evaluation(args.out, metrics, emds, costs=load_costs(args.arena), model=str(args.model),
+                     data=args.data or REFERENCE_FILE,
                      n_wafers=len(calq), back_end=args.back_end,
                      arena=None if arena is None else str(args.arena or "models/reference/arena"))
     print((Path(args.out) / "report.md").read_text())
