@@ -119,6 +119,7 @@ def _train(out: Path, seed: int) -> tuple[Any, Any]:
 def _evaluate(out: Path, ae: Any, spec: Any, has_real: bool) -> dict[str, dict[str, float]]:
     """{test set: {algorithm: mean EMD}} of the demo encoder, the chip's algorithms and, on the real wafers,
     the shipped 5-eLink reference encoder."""
+    from codesign.arena import load_costs
     from codesign.evaluation import (
         autoencoder_reconstruction,
         evaluate_model,
@@ -126,7 +127,6 @@ def _evaluate(out: Path, ae: Any, spec: Any, has_real: bool) -> dict[str, dict[s
         headline_systems,
         write_evaluation,
     )
-    from codesign.arena import load_costs
     from codesign.training import held_out_wafers, load_autoencoder, split_sources
 
     tests = {"synthetic": split_sources(spec)["test"]}
