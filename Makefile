@@ -16,7 +16,10 @@ PYTEST_ARGS ?=
 # folder first if it does not exist.
 ## MODEL     models/MODEL.yaml, built into out/models/MODEL (default econt_5elink_seeded)
 MODEL   ?= econt_5elink_seeded
-MODEL_DIR := $(OUT)/models/$(MODEL)
+TRAINED_DIR := $(OUT)/models/$(MODEL)
+REFERENCE_DIR := models/reference/$(MODEL)
+## MODEL_DIR model folder of evaluate and the hardware targets (default: out/models/MODEL once built, else the shipped models/reference/MODEL if any)
+MODEL_DIR ?= $(if $(or $(filter train,$(MAKECMDGOALS)),$(wildcard $(TRAINED_DIR)/encoder.keras)),$(TRAINED_DIR),$(if $(wildcard $(REFERENCE_DIR)/encoder.keras),$(REFERENCE_DIR),$(TRAINED_DIR)))
 ## BACKEND   hls4ml backend of `make hls`: vitis, vivado or catapult
 BACKEND ?= vitis
 RTL     ?= $(OUT)/rtl/$(MODEL)
@@ -31,7 +34,7 @@ DATA_ARG := $(if $(DATA),--data $(DATA),)
 
 help:  ## list the targets and the variables that steer them (make asic VARIANTS="fixed reconfig_tmr_r4")
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
-	@echo; echo "variables:"; grep -E '^## [A-Z]+ ' $(MAKEFILE_LIST) | sed 's/^## /  /'
+	@echo; echo "variables:"; grep -E '^## [A-Z_]+ ' $(MAKEFILE_LIST) | sed 's/^## /  /'
 
 setup: system-deps $(STAMP)  ## install system tools (apt) and the Python environment (.venv)
 
@@ -77,10 +80,10 @@ emd-cnn: setup  ## train and evaluate the reference learned EMD in models/emd_cn
 	  --data ../shared/data/hgcal/highpu_dev.csv ../shared/data/hgcal/ttbar_0PU.csv
 
 train: setup  ## train models/$(MODEL).yaml (an autoencoder spec) into out/models/$(MODEL)
-	$(BIN)/codesign train --config models/$(MODEL).yaml --out $(MODEL_DIR)
+	$(BIN)/codesign train --config models/$(MODEL).yaml --out $(TRAINED_DIR)
 
-evaluate: $(MODEL_DIR)/encoder.keras  ## exact-EMD report vs the baselines on the held-out split -> out/models/$(MODEL)/eval
-	$(BIN)/codesign evaluate --model $(MODEL_DIR) --out $(MODEL_DIR)/eval $(DATA_ARG)
+evaluate: $(MODEL_DIR)/encoder.keras  ## the model in the arena on the held-out split -> out/eval/$(MODEL)
+	$(BIN)/codesign evaluate --model $(MODEL_DIR) --out $(OUT)/eval/$(MODEL) $(DATA_ARG)
 
 model: $(MODEL_DIR)/encoder.keras  ## build out/models/$(MODEL) (train a spec, or seed an encoder config)
 
