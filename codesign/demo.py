@@ -264,10 +264,10 @@ def _hardware_section(doc: Document, hw: dict[str, Any]) -> None:
         [f"cocotb ({sim['simulator']})", f"{sim['tests']} tests passed on {sim['vectors']} vectors",
          "every frame equal to Keras's, latency and idle behaviour checked"],
         ["ASIC area (Yosys, generic cells)", f"{asic['gate_equivalents']:,.0f} GE = {asic['area_mm2']:.3f} mm2",
-         "NAND2 gate equivalents x 1.44 um2 (65 nm, assumed); published ECON-T chip: 3.6 mm2"],
+         "NAND2 gate equivalents x 1.44 um2 (65 nm, assumed); published ECON-T autoencoder block: 3.6 mm2"],
         ["energy (gate-level simulation)", f"{asic['energy_nJ_per_inference']:.3f} nJ per wafer, "
                                            f"{asic['power_mW_at_40MHz']:.1f} mW at 40 MHz",
-         "toggles x 5 fJ + 2 fJ per flip-flop and cycle (assumed); published chip: 2.4 nJ, 95 mW"],
+         "toggles x 5 fJ + 2 fJ per flip-flop and cycle (assumed); published autoencoder block: 2.4 nJ, 95 mW"],
     ])
     doc.paragraph("`make asic MODEL=econt_demo` adds the area of each part of the top and the reconfigurable "
                   "variants (with TMR, with a reuse factor); `docs/hardware.md` has them for the reference models.")

@@ -81,8 +81,8 @@ def asic_markdown(rows: dict[str, AsicReport]) -> str:
         elif r.library:
             lines.append(f"| {name} | {timing} | {r.library.cells} | - | - | "
                          f"{r.library.library_area_um2 / 1e6:.3f} (library) | {energy} |")
-    lines.append(f"| published ECON-T ASIC (whole chip) | 40 | - | - | - | - | {pub.area_mm2} | "
-                 f"{pub.energy_nJ_per_inference} | {pub.power_mW_at_40MHz} |")
+    lines.append(f"| published ECON-T autoencoder block (converter, encoder, I2C) | 40 | - | - | - | - | "
+                 f"{pub.area_mm2} | {pub.energy_nJ_per_inference} | {pub.power_mW_at_40MHz} |")
     lines += ["", "Clock: a design with reuse factor R (suffix _rR) runs its datapath at R x 40 MHz and still takes "
               "one wafer per 25 ns. "
               "Area: NAND2 gate equivalents x 1.44 um2 (65 nm LP NAND2X1, assumed). Energy: bit toggles of "

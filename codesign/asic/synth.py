@@ -25,8 +25,8 @@ from codesign.tools import ToolError, run_tool
 
 @dataclasses.dataclass(frozen=True)
 class PublishedChip:
-    """The published ECON-T ASIC (65 nm LP CMOS), for the side-by-side tables: the whole chip, not the
-    encoder only."""
+    """The published ECON-T autoencoder block (65 nm LP CMOS: input converter, encoder and I2C weight
+    registers), for the side-by-side tables; not the whole chip, not the encoder alone."""
 
     area_mm2: float = 3.6
     power_mW_at_40MHz: float = 95.0  # noqa: N815  (the unit's spelling, as in the JSON)
@@ -228,6 +228,6 @@ def _asic_markdown(r: AsicReport) -> str:
                   f"{r.energy.energy_nJ_per_inference:.3f} nJ/inference, {r.energy.power_mW_at_40MHz:.1f} mW "
                   "at 40 MHz."]
     pub = r.published_econt
-    lines += ["", f"Published ECON-T ASIC (whole chip, 65 nm LP): {pub.area_mm2} mm2, "
+    lines += ["", f"Published ECON-T autoencoder block (converter, encoder, I2C; 65 nm LP): {pub.area_mm2} mm2, "
               f"{pub.power_mW_at_40MHz} mW at 40 MHz, {pub.energy_nJ_per_inference} nJ/inference."]
     return "\n".join(lines) + "\n"
