@@ -23,7 +23,8 @@ def test_import_codesign_loads_no_tensorflow():
     code = "import sys, codesign; print(sorted(set(sys.modules) & {'keras', 'tensorflow'}))"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout == "[]\n"
     assert set(codesign.__all__) == {"Evaluation", "HlsProject", "Model", "RtlDesign", "load_model", "load_wafers",
-                                     "read_calq", "train"}
+                                     "read_calq", "train", "CodesignError", "InputError", "VerificationError",
+                                     "ToolFailure"}
 
 
 @pytest.mark.slow
