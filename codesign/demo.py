@@ -140,7 +140,8 @@ def _evaluate(out: Path, ae: Any, spec: Any, has_real: bool) -> dict[str, dict[s
             ref_metrics, ref_emds = evaluate_reconstructions(calq, [autoencoder_reconstruction(ref_ae, ref_spec, calq)])
             metrics, emds = {**metrics, **ref_metrics}, {**emds, **ref_emds}
         data = "real highpu_dev.csv (held-out split)" if name == "real" else "synthetic highpu (held-out split)"
-        write_evaluation(out / f"eval_{name}", metrics, emds, costs=load_costs(), model=str(out / "model"), data=data)
+        write_evaluation(out / f"eval_{name}", metrics, emds, costs=load_costs(), force=True,  # the demo's own folder
+                         model=str(out / "model"), data=data)
         shown = headline_systems(metrics) + [n for n in metrics if n.startswith("floor:")]
         result[name] = {alg: metrics[alg]["mean_emd"] for alg in dict.fromkeys(shown)}
     return result

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from codesign.arena import Arena, BackEndBudget, SystemCost, arena_reconstructions, load_arena
-from codesign.artifacts import provenance, write_json, write_text
+from codesign.artifacts import atomic_dir, provenance, write_json, write_text
 from codesign.baselines import Reconstruction, ideal_baselines
 from codesign.data.geometry import N_TC, find_tc_groups
 from codesign.data.onchip import decode_sum, onchip_convert
@@ -196,10 +196,18 @@ def _cost_cells(name: str, costs: Mapping[str, SystemCost], budget: BackEndBudge
 
 
 def write_evaluation(out_dir: str | Path, metrics: Metrics, emds: dict[str, np.ndarray], *,
-                     costs: Mapping[str, SystemCost] | None = None, **meta: Any) -> None:
+                     costs: Mapping[str, SystemCost] | None = None, force: bool = False, **meta: Any) -> None:
     """metrics.json, report.md (every system with its back end and, where measured (``costs``), its on-chip
-    gate equivalents and back-end resources against ``BackEndBudget``) and emd.png."""
-    out, budget = Path(out_dir), BackEndBudget()
+    gate equivalents and back-end resources against ``BackEndBudget``) and emd.png, as one folder
+    (``atomic_dir``: a folder holding files codesign did not write is refused unless ``force``; a rewrite
+    keeps what a user added)."""
+    with atomic_dir(out_dir, force) as out:
+        _write_evaluation(out, metrics, emds, costs or {}, **meta)
+
+
+def _write_evaluation(out: Path, metrics: Metrics, emds: dict[str, np.ndarray], costs: Mapping[str, SystemCost],
+                      **meta: Any) -> None:
+    budget = BackEndBudget()
     write_json(out / "metrics.json", {"algorithms": metrics, "meta": provenance(**meta)})
     lines = ["# Compression quality", "",
              "Every system is an on-chip encoder, its frame and a back end: `chip:` the chip's algorithms with "
@@ -214,7 +222,7 @@ def write_evaluation(out_dir: str | Path, metrics: Metrics, emds: dict[str, np.n
         back_end = m.get("back_end", "float decoder" if name.startswith("autoencoder:") else "-")
         lines.append(f"| {name} | {m['mean_emd']:.3f} | {m['median_emd']:.3f} | {m['p90_emd']:.3f} | "
                      f"{m['bits_per_bx']:.0f} | {m['compression_ratio']:.1f}x | {back_end} | "
-                     f"{_cost_cells(name, costs or {}, budget)} |")
+                     f"{_cost_cells(name, costs, budget)} |")
     any_m = next(iter(metrics.values()))
     lines += ["", f"Energy: the 9-bit sum code keeps {100 * any_m['energy_ratio_mean']:.1f} % of the wafer sum on "
               f"average (rms {100 * any_m['energy_ratio_rms']:.1f} %) for every algorithm.", ""]

@@ -322,3 +322,13 @@ def test_hostile_audit_rerun_arguments_that_were_silently_wrong(tmp_path, capsys
                         (lambda: model.predict(np.full((1, 48), 1 << 22)), "CALQ_0 = 4194304")):
         with pytest.raises(codesign.InputError, match=match):
             call()
+
+
+def test_evaluate_refuses_a_folder_of_the_users_before_any_work(tmp_path, capsys):
+    """issue 33, item 10: `evaluate --out DIR` silently overwrote a user's report.md in DIR."""
+    out = tmp_path / "notes"
+    out.mkdir()
+    (out / "report.md").write_text("my notes")
+    model = str(Path(__file__).parents[1] / "models" / "reference" / "econt_2elink_hybrid")
+    assert main(["evaluate", "--model", model, "--out", str(out)]) == 2
+    assert "did not write" in capsys.readouterr().err and (out / "report.md").read_text() == "my notes"

@@ -22,16 +22,18 @@ def _cmd_train(args: argparse.Namespace) -> None:
 
 def _cmd_evaluate(args: argparse.Namespace) -> None:
     from codesign.arena import load_arena, load_costs
+    from codesign.artifacts import check_replaceable
     from codesign.data.io import REFERENCE_FILE
     from codesign.evaluation import evaluate_model, write_evaluation
     from codesign.training import held_out_wafers, load_autoencoder
 
+    check_replaceable(Path(args.out), args.force)  # before minutes of work, not after
     arena = None if args.back_end == "naive" else load_arena(args.arena)
     ae, spec = load_autoencoder(args.model)
     calq = held_out_wafers(spec, args.data)
     metrics, emds = evaluate_model(ae, spec, calq, elinks=args.elinks, modules=tuple(args.module),
                                    ideal=args.ideal, back_end=args.back_end, arena=arena)
-    write_evaluation(args.out, metrics, emds, costs=load_costs(args.arena), model=str(args.model),
+    write_evaluation(args.out, metrics, emds, costs=load_costs(args.arena), force=args.force, model=str(args.model),
                      data=args.data or REFERENCE_FILE,
                      n_wafers=len(calq), back_end=args.back_end,
                      arena=None if arena is None else str(args.arena or "models/reference/arena"))
@@ -65,4 +67,5 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                    help="best (default): the arena as above; naive: only the chip's algorithms, decoded as the "
                         "public emulator does (the cells sent, sums ignored)")
     p.add_argument("--arena", help="arena table folder (default: models/reference/arena)")
+    p.add_argument("--force", action="store_true", help="replace --out even if it holds files codesign did not write")
     add_out(p, "report folder")

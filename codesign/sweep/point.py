@@ -55,7 +55,7 @@ def _evaluate(ae: Any, spec: Any, folder: Path, evaluation: Any, row: dict[str, 
 
     calq = held_out_wafers(spec, evaluation.data, evaluation.n_wafers)
     metrics, emds = evaluate_model(ae, spec, calq, n_jobs=1)
-    write_evaluation(folder / "eval", metrics, emds, model=str(folder / "model"), data=evaluation.data)
+    write_evaluation(folder / "eval", metrics, emds, force=True, model=str(folder / "model"), data=evaluation.data)
     ours = metrics.pop(f"autoencoder:{spec.name}")
     row.update(n_eval_wafers=len(calq), mean_emd=ours["mean_emd"], median_emd=ours["median_emd"],
                p90_emd=ours["p90_emd"], bits_per_bx=ours["bits_per_bx"])
