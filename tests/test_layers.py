@@ -7,9 +7,9 @@ import ast
 from pathlib import Path
 
 PACKAGE = Path(__file__).parents[1] / "codesign"
-STAGES = ["quiet", "errors", "paths", "progress", "artifacts", "plots", "document", "tools", "config", "data", "nn", "emd",
-          "econt", "models", "baselines", "arena", "training", "evaluation", "chip_scan", "hardware", "asic", "fpga", "sweep",
-          "api", "demo", "cli"]
+STAGES = ["quiet", "errors", "paths", "progress", "artifacts", "plots", "document", "tools", "config", "data", "nn",
+          "emd", "econt", "models", "baselines", "arena", "training", "evaluation", "chip_scan", "hardware", "asic",
+          "fpga", "sweep", "api", "demo", "cli"]
 
 
 def _stage(module: str) -> str | None:

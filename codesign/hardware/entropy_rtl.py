@@ -51,10 +51,10 @@ from codesign.econt.entropy import (
     EntropyCodec,
     address_bits,
 )
-from codesign.hardware.reconfig import _config_register
+from codesign.hardware.reconfig import config_register
 from codesign.hardware.rtl import RTL_JSON, RtlInfo
-from codesign.hardware.sparse_select import _network_lines, _Slicing, _Stages, selection_network
-from codesign.hardware.topgen import CONFIG_PORTS, _adder_tree_lines, _sum_code_block
+from codesign.hardware.sparse_select import PipelineStages, Slicing, network_lines, selection_network
+from codesign.hardware.topgen import CONFIG_PORTS, adder_tree_lines, sum_code_block
 from codesign.hardware.verilog import verilog_module
 
 GENERATOR = "codesign/hardware/entropy_rtl.py"
@@ -203,9 +203,9 @@ def sort_verilog(spec: EntropyRtlSpec) -> str:
     sort cut at K, ``selection_network``); the keys are distinct, so the order is the golden model's."""
     k = spec.max_cells
     net = selection_network(N_TC, k)
-    stages = _Stages()
+    stages = PipelineStages()
     body = [*(f"    wire [{SORT_BITS - 1}:0] s{a} = cells[{a * SORT_BITS} +: {SORT_BITS}];" for a in range(N_TC)),
-            *_network_lines(net, "s", SORT_BITS, f"[{SORT_BITS - 1}:{LENGTH_BITS}]", stages, _Slicing(1, net.depth),
+            *network_lines(net, "s", SORT_BITS, f"[{SORT_BITS - 1}:{LENGTH_BITS}]", stages, Slicing(1, net.depth),
                             0),
             "    assign sorted = {" + ", ".join(f"s{w}" for w in reversed(net.outputs)) + "};"]
     return verilog_module(SORT_MODULE, [f"input  wire [{N_TC * SORT_BITS - 1}:0] cells",
@@ -296,7 +296,7 @@ def entropy_verilog(spec: EntropyRtlSpec) -> str:
         f"        else valid_pipe <= {{valid_pipe[{LATENCY - 2}:0], valid_in}};",
         "    end",
         f"    // the Huffman table: {spec.n_symbols} entries of {{left-aligned code, length}}, shifted in bit 0 first",
-        *_config_register(spec.config_bits, False),
+        *config_register(spec.config_bits, False),
         "",
         "    // stage 1: input register, then per cell v, symbol, code length and code; the sum code",
         f"    reg [{n * CALQ_BITS - 1}:0] calq_r;",
@@ -314,7 +314,7 @@ def entropy_verilog(spec: EntropyRtlSpec) -> str:
                  f".length(len{a}), .code(cw{a}));",
                  f"    wire [{KEY_BITS - 1}:0] key{a} = {{v{a}, {ADDRESS_BITS}'d{ADDRESS_MAX - a}}};"]
     body += [
-        *_adder_tree_lines([f"calq_r[{a * CALQ_BITS} +: {CALQ_BITS}]" for a in range(n)], CALQ_BITS, "sum_c"),
+        *adder_tree_lines([f"calq_r[{a * CALQ_BITS} +: {CALQ_BITS}]" for a in range(n)], CALQ_BITS, "sum_c"),
         "    integer i;",
         f"    reg [{sum_k_bits - 1}:0] ksum_c;  // floor(log2 sum)",
         "    always @* begin",
@@ -322,7 +322,7 @@ def entropy_verilog(spec: EntropyRtlSpec) -> str:
         f"        for (i = 0; i < {SUM_BITS}; i = i + 1) if (sum_c[i]) ksum_c = i[{sum_k_bits - 1}:0];",
         "    end",
         f"    reg [{E5M4.bits - 1}:0] code;  // 5E4M of the CALQ sum",
-        *_sum_code_block("sum_c", "ksum_c", SUM_BITS, sum_k_bits),
+        *sum_code_block("sum_c", "ksum_c", SUM_BITS, sum_k_bits),
         "",
         f"    // rank order: the {k} largest keys with their code lengths",
         f"    wire [{k * SORT_BITS - 1}:0] sorted;",

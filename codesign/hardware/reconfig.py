@@ -153,7 +153,7 @@ def _bias(word: int, bits: int, shift: int, to_bits: int) -> str:
     return "{" + ", ".join([sign, f"cfg[{lsb} +: {bits}]", *([f"{shift}'b0"] if shift else [])]) + "}"
 
 
-def _config_register(n_bits: int, tmr: bool) -> list[str]:
+def config_register(n_bits: int, tmr: bool) -> list[str]:
     public = " /*verilator public_flat_rw*/"
     if not tmr:
         return [f"    reg [{n_bits - 1}:0] cfg{public};",
@@ -285,7 +285,7 @@ def core_verilog(cfg: EncoderConfig, tmr: bool = False, reuse: int = 1) -> str:
         "    input  wire cfg_in,",
         "    output wire cfg_out",
         ");",
-        *_config_register(rmap.n_bits, tmr),
+        *config_register(rmap.n_bits, tmr),
         "",
         f"    reg [{h * w * c_in * ib - 1}:0] x_r;",
         "    always @(posedge clk) " + ("if (start) " if shared else "") + "x_r <= model_inp;",

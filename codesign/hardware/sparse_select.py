@@ -125,7 +125,7 @@ def selection_network(n_inputs: int, n_outputs: int) -> SelectionNetwork:
     return SelectionNetwork(n_inputs, tuple(reversed(kept)), outputs)
 
 
-class _Stages:
+class PipelineStages:
     """Register cuts through generated logic: a signal made in slice ``s`` and read in a later slice passes one
     register per cut it crosses (each made once and shared by every reader). Slice 0 follows the module's
     inputs; without cuts nothing is registered and the logic is combinational."""
@@ -157,7 +157,7 @@ class _Stages:
 
 
 @dataclass(frozen=True)
-class _Slicing:
+class Slicing:
     """``stages`` slices of about equal comparator depth over ``depth`` levels (the selection network's, then
     the by-TC network's): level 0 is the module's inputs."""
 
@@ -168,8 +168,8 @@ class _Slicing:
         return 0 if level <= 0 else min(self.stages - 1, (level - 1) * self.stages // self.depth)
 
 
-def _network_lines(net: SelectionNetwork, prefix: str, bits: int, key: str, stages: _Stages,
-                   slicing: _Slicing, first_level: int) -> list[str]:
+def network_lines(net: SelectionNetwork, prefix: str, bits: int, key: str, stages: PipelineStages,
+                   slicing: Slicing, first_level: int) -> list[str]:
     """Wires ``{prefix}{id}`` of ``bits`` bits; an exchange compares the ``key`` slice of its two wires. The
     inputs are made in the slice of ``first_level``; an exchange at level L of ``net`` lies in the slice of
     ``first_level + L``."""
@@ -202,11 +202,11 @@ def sparse_sources(n_tc: int, coding: CellCoding, max_occupancy: int, *, stages:
     key_bits = b + ADDRESS_BITS  # {value, 63 - TC}: larger key, earlier cell
     net = selection_network(n_tc, n)
     by_tc = selection_network(n, n) if coding.use_map else None  # a larger 63 - TC is a lower TC
-    slicing = _Slicing(stages, net.depth + (by_tc.depth if by_tc else 0))
+    slicing = Slicing(stages, net.depth + (by_tc.depth if by_tc else 0))
     last = stages - 1
     count_bits = n_tc.bit_length()
-    top = _Stages()
-    network = _network_lines(net, "k", key_bits, "", top, slicing, 0)
+    top = PipelineStages()
+    network = network_lines(net, "k", key_bits, "", top, slicing, 0)
     chosen = net.outputs
     body = [
         "    // keys {value, 63 - TC}: all distinct, the larger key is the earlier cell; the value's low bits",
@@ -223,8 +223,8 @@ def sparse_sources(n_tc: int, coding: CellCoding, max_occupancy: int, *, stages:
         cell_bits = coding.cell_bits  # {value, 63 - TC} in the by-TC network, as an address-coded cell
         cells = [f"{{{k}[{key_bits - 1} -: {v}], {k}[{ADDRESS_BITS - 1}:0]}}"
                  for k in (top.at(f"k{w}", selected) for w in chosen)]
-        inner = _Stages()
-        by_tc_network = _network_lines(by_tc, "c", cell_bits, f"[{ADDRESS_BITS - 1}:0]", inner, slicing,
+        inner = PipelineStages()
+        by_tc_network = network_lines(by_tc, "c", cell_bits, f"[{ADDRESS_BITS - 1}:0]", inner, slicing,
                                        net.depth)
         values = ", ".join(f"{inner.at(f'c{w}', last)}[{cell_bits - 1} -: {v}]" for w in reversed(by_tc.outputs))
         clk = ["input  wire clk"] if inner.updates else []

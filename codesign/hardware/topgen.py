@@ -96,7 +96,7 @@ class TopSpec:
         return self.conversion_stages + self.core_latency + self.latents_delay + 1
 
 
-def _sum_code_block(total: str, k: str, sum_bits: int, k_bits: int) -> list[str]:
+def sum_code_block(total: str, k: str, sum_bits: int, k_bits: int) -> list[str]:
     """Combinational 9-bit float ``code`` of the wafer sum ``total`` given its ``k``; see
     codesign.data.onchip.encode_sum."""
     small = 1 << SUM_MANTISSA_BITS
@@ -126,7 +126,7 @@ def _sum_code_block(total: str, k: str, sum_bits: int, k_bits: int) -> list[str]
     return lines
 
 
-def _adder_tree_lines(terms: list[str], bits: int, out: str) -> list[str]:
+def adder_tree_lines(terms: list[str], bits: int, out: str) -> list[str]:
     """``out`` = the sum of ``terms`` (unsigned, ``bits`` each) as a balanced tree of two-input adders, each
     only as wide as its largest possible sum (1,123 adder bits for 48 TCs against 1,316 for a running sum)."""
     nodes = [(term, (1 << bits) - 1) for term in terms]
@@ -213,7 +213,7 @@ def convert_verilog(n_tc: int, calq_bits: int, *, charges: bool = False, stages:
     return verilog_module(CONVERT_MODULE, ports, [
         f"    reg [{n_tc * calq_bits - 1}:0] calq_s1;",
         "    always @(posedge clk) calq_s1 <= calq;",
-        *_adder_tree_lines([f"calq_s1[{i * calq_bits} +: {calq_bits}]" for i in range(n_tc)], calq_bits, "sum_c"),
+        *adder_tree_lines([f"calq_s1[{i * calq_bits} +: {calq_bits}]" for i in range(n_tc)], calq_bits, "sum_c"),
         "    integer i;",
         f"    reg [{kb - 1}:0] k_c;",
         "    always @* begin",
@@ -223,7 +223,7 @@ def convert_verilog(n_tc: int, calq_bits: int, *, charges: bool = False, stages:
         *([f"    reg [{bits - 1}:0] {name};" for name, bits, _ in registers]),
         *(["    always @(posedge clk) begin  // between the stages",
            *(f"        {name} <= {source};" for name, _, source in registers), "    end"] if registers else []),
-        *_sum_code_block(code_sum, k, sb, kb),
+        *sum_code_block(code_sum, k, sb, kb),
         *_input_shift_lines(n_tc, calq_bits, kb, calq, k),
         *(_charge_lines(n_tc, calq_bits, calq) if charges else []),
     ], generator=GENERATOR, comment="the on-chip conversion (codesign.data.onchip)"

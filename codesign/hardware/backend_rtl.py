@@ -1,0 +1,506 @@
+"""Verilog of the back-end decoders of the non-learned systems (pure functions returning text), and RTL
+folders of them that ``codesign.fpga.synth.synthesize_fpga`` accepts.
+
+A decoder takes one frame per clock (``frame``, its first bit the MSB) and gives, a fixed number of clocks
+later, the 48 cells as unsigned fixed-point CALQ counts (``cells``, TC t at bits t*W and up; the integer golden
+model ``codesign.hardware.backend_model`` bit for bit). It is cut into slices with a register after each:
+slice 0 follows the input register, the cells are registered after the last slice, one frame per clock at
+any depth; ``valid_in`` runs along to ``valid_out`` (reset by ``rst``), the data registers have no reset.
+
+Best-Choice (``BestChoiceDecoder``): slice 0 decodes the unsent sum (saturated) and the first levels of the
+cap's minimum tree; slices 1.. divide (restoring, exact floor, 8 steps a slice, each a 7-bit subtraction whose
+borrow decides) by the constant 48 - n_cells; the slice before the last routes the charge words to their
+cells (map: the flagged cells' prefix counts one slice earlier); the last takes min(quotient, cap) and puts
+each cell's charge or that fill on it.
+
+Entropy codec (``EntropyDecoder``): slice 0 reads k, the rank (shifted by the code's width A(k)) and the
+Huffman stream (shifted to A(k) in steps of 8, the rest an offset); slice 1 + i decodes symbol i (its window
+at the offset against the canonical code's limits, then the stream moves on by 0, 8 or 16 bits); the next
+slice adds its charge to the sent sum and keeps the smallest; R = module sum - sent sum, then the divider by
+48 - k. The greedy address decoding (6 steps a slice, non-restoring: one adder per step) ends in the slice
+before the routing, where each cell takes its symbol; the last slice places charges and fill.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from math import comb
+from pathlib import Path
+
+import numpy as np
+
+from codesign.artifacts import atomic_dir, provenance, write_json, write_text
+from codesign.data.floats import E4M3, E5M3, E5M4, FloatFormat
+from codesign.data.geometry import ADDRESS_BITS, N_TC
+from codesign.data.io import CALQ_BITS
+from codesign.econt.entropy import COUNT_BITS, HEADER_BITS, MAX_CODE_BITS, address_bits
+from codesign.hardware.backend_model import (
+    ALIGN,
+    BC_ADDRESS_OFFSET,
+    CHARGE_BITS,
+    COUNT_OFFSET,
+    RANK_OFFSET,
+    SUM_CODE_OFFSET,
+    BestChoiceDecoder,
+    EntropyDecoder,
+)
+from codesign.hardware.rtl import RTL_JSON, RtlInfo
+from codesign.hardware.sparse_select import PipelineStages
+from codesign.hardware.verilog import verilog_module
+
+GENERATOR = "codesign/hardware/backend_rtl.py"
+DIVIDER_STEPS = 8  # restoring-division steps per slice (a 7-bit subtraction and a 6-bit multiplexer each)
+ADDRESS_STEPS = 6  # greedy address-decoding steps per slice (a subtraction of up to 45 bits and a multiplexer each)
+MIN_LEVELS = 2  # levels of the cap's minimum tree per slice
+DIVISOR_BITS = 6  # 48 - cells; the remainder is below it
+CLOCK_NS = 25.0
+Decoder = BestChoiceDecoder | EntropyDecoder
+
+
+@dataclass(frozen=True)
+class DecoderRtl:
+    """One decoder's Verilog: ``latency`` clocks from the edge that takes a frame to the one that puts out its
+    cells (the frame at edge t: cells valid after edge t + latency)."""
+
+    module: str
+    verilog: str
+    latency: int
+    frame_bits: int
+    out_bits: int
+
+
+def _const(bits: int, value: int) -> str:
+    return f"{bits}'d{value}"
+
+
+def _zext(expr: str, bits: int, to: int) -> str:
+    """``expr`` of ``bits`` bits zero-extended to ``to`` bits."""
+    return expr if bits == to else f"{{{_const(to - bits, 0)}, {expr}}}"
+
+
+class _Design:
+    """Lines of a sliced design over ``PipelineStages``: a signal made in a slice is read in a later slice through
+    the registers the stages insert."""
+
+    def __init__(self) -> None:
+        self.stages = PipelineStages()
+        self.lines: list[str] = []
+
+    def wire(self, name: str, bits: int, slice_: int, expr: str) -> str:
+        self.lines.append(f"    wire [{bits - 1}:0] {name} = {expr};")
+        return self.stages.make(name, bits, slice_)
+
+    def case(self, name: str, bits: int, slice_: int, select: str, arms: list[tuple[str, str]]) -> str:
+        """``name`` = the arm whose label matches ``select`` (the label "default" for the rest)."""
+        self.lines += [f"    reg [{bits - 1}:0] {name};", "    always @* begin", f"        case ({select})",
+                       *(f"            {label}: {name} = {value};" for label, value in arms),
+                       "        endcase", "    end"]
+        return self.stages.make(name, bits, slice_)
+
+    def at(self, name: str, slice_: int) -> str:
+        return self.stages.at(name, slice_)
+
+    def count(self, prefix: str, flags: list[str], slice_: int) -> tuple[str, int]:
+        """How many of the 1-bit ``flags`` are set, by a balanced adder tree in ``slice_``: (name, bits)."""
+        terms = [(f, 1) for f in flags]  # (expression, the largest value it takes)
+        level = 0
+        while len(terms) > 1:
+            paired = []
+            for i in range(0, len(terms) - 1, 2):
+                (a, ma), (b, mb) = terms[i], terms[i + 1]
+                bits = (ma + mb).bit_length()
+                expr = f"{_zext(a, ma.bit_length(), bits)} + {_zext(b, mb.bit_length(), bits)}"
+                paired.append((self.wire(f"{prefix}{level}_{i // 2}", bits, slice_, expr), ma + mb))
+            terms = paired + terms[len(terms) - len(terms) % 2:]
+            level += 1
+        expr, most = terms[0]
+        return self.wire(prefix, most.bit_length(), slice_, expr), most.bit_length()
+
+    def min_tree(self, prefix: str, terms: list[str], bits: int, first: int) -> tuple[str, int]:
+        """The smallest of ``terms`` (signals made by slice ``first``), ``MIN_LEVELS`` levels a slice:
+        (name, slice it is made in)."""
+        level, names = 0, terms
+        while len(names) > 1:
+            s = first + level // MIN_LEVELS
+            merged = []
+            for i in range(0, len(names) - 1, 2):
+                a, b = self.at(names[i], s), self.at(names[i + 1], s)
+                merged.append(self.wire(f"{prefix}{level}_{i // 2}", bits, s, f"({b} < {a}) ? {b} : {a}"))
+            names = merged + names[len(names) - len(names) % 2:]
+            level += 1
+        return names[0], first + max(level - 1, 0) // MIN_LEVELS
+
+    def divide(self, dividend: str, made: int, rem_bits: int, frac_bits: int, divisor: str,
+               first: int) -> tuple[str, int]:
+        """Restoring division of ``dividend`` * 2^frac_bits by the 6-bit ``divisor`` (0: all ones), steps from
+        slice ``first`` (the dividend is made in slice ``made``): (name of the quotient, slice it is made in). A
+        remainder below the divisor takes 6 bits, shifted 7: a step subtracts in 8 (its borrow compares)."""
+        q_bits = rem_bits + frac_bits
+        low = _const(DIVISOR_BITS, 0)
+        quotient = []
+        for j in range(q_bits):
+            s = first + j // DIVIDER_STEPS
+            bit = self.at(self.wire(f"dv_x{j}", 1, made, f"{dividend}[{rem_bits - 1 - j}]"), s) if j < rem_bits \
+                else "1'b0"
+            t = self.wire(f"dv_t{j}", DIVISOR_BITS + 1, s, f"{{{low}, {bit}}}")
+            d = self.at(divisor, s) if divisor.isidentifier() else divisor
+            self.lines.append("    /* verilator lint_off UNUSEDSIGNAL */  // a remainder below 48 has 6 bits")
+            diff = self.wire(f"dv_s{j}", DIVISOR_BITS + 2, s, f"{_zext(t, DIVISOR_BITS + 1, DIVISOR_BITS + 2)} - "
+                             f"{_zext(d, DIVISOR_BITS, DIVISOR_BITS + 2)}")
+            self.lines.append("    /* verilator lint_on UNUSEDSIGNAL */")
+            quotient.append(self.wire(f"dv_q{j}", 1, s, f"~{diff}[{DIVISOR_BITS + 1}]"))
+            if j < q_bits - 1:
+                rem = self.wire(f"dv_r{j}", DIVISOR_BITS, s, f"{quotient[-1]} ? {diff}[{DIVISOR_BITS - 1}:0] : "
+                                f"{t}[{DIVISOR_BITS - 1}:0]")
+                low = self.at(rem, first + (j + 1) // DIVIDER_STEPS)
+        last = first + (q_bits - 1) // DIVIDER_STEPS
+        return self.wire("quotient", q_bits, last, "{" + ", ".join(self.at(q, last) for q in quotient) + "}"), last
+
+    def registers(self) -> list[str]:
+        return self.stages.declarations + self.stages.registers()
+
+
+def float_function(name: str, fmt: FloatFormat, drop: int, bits: int) -> list[str]:
+    """A Verilog function: the value of a ``fmt`` code (``fmt.decode(code, drop)``, code 0 as 0) saturated at
+    ``bits`` bits. An exponent's values all fit or all overflow: the largest, {1, m, 1, 0...}, has as many bits
+    as the leading one of the smallest is high."""
+    m = fmt.mantissa_bits
+    arms = []
+    for e in range(1 << fmt.exponent_bits):
+        if e == 0:  # m * 2^drop + 2^(drop - 1): {m, 1, 0...}
+            tail = ", 1'b1" + (f", {_const(drop - 1, 0)}" if drop > 1 else "") if drop else ""
+            low = _zext(f"{{code[{m - 1}:0]{tail}}}", m + drop, bits)
+            value = f"(code[{m - 1}:0] == {_const(m, 0)}) ? {_const(bits, 0)} : {low}"
+        else:  # (2^m + m) * 2^s + 2^(s - 1), s = e - 1 + drop: {1, m, 1, 0...}
+            shift = e - 1 + drop
+            tail = ", 1'b1" + (f", {_const(shift - 1, 0)}" if shift > 1 else "") if shift else ""
+            value = (_zext(f"{{1'b1, code[{m - 1}:0]{tail}}}", m + 1 + shift, bits) if m + 1 + shift <= bits
+                     else _const(bits, (1 << bits) - 1))
+        arms.append(f"                {_const(fmt.exponent_bits, e)}: {name} = {value};")
+    return [f"    function [{bits - 1}:0] {name};", f"        input [{fmt.bits - 1}:0] code;", "        begin",
+            f"            case (code[{fmt.bits - 1}:{m}])", *arms, "            endcase", "        end",
+            "    endfunction"]
+
+
+def ge_const(bits: list[str], value: int) -> str:
+    """A logic expression of "the unsigned number of ``bits`` (MSB first) >= ``value``", for LUTs rather than a
+    carry chain: x >= c iff at the first bit from the top where c has a 1 and x has a 0, ... (recursively)."""
+    if value >= 1 << len(bits):
+        return "1'b0"
+    expr = ""  # empty: true
+    for i in range(len(bits) - 1, -1, -1):  # from the LSB up: expr = (the bits below i of x >= those of c)
+        bit, one = bits[i], (value >> (len(bits) - 1 - i)) & 1
+        if one:
+            expr = f"({bit} & {expr})" if expr else bit
+        elif expr:
+            expr = f"({bit} | {expr})"
+    return expr or "1'b1"
+
+
+def _frame_bit(frame_bits: int, position: int) -> int:
+    """Index in the ``frame`` port of the frame's bit ``position`` (the first bit is the MSB)."""
+    return frame_bits - 1 - position
+
+
+def _frame_field(frame_bits: int, start: int, width: int, source: str = "f0") -> str:
+    """The MSB-first field at ``start``, zeros past the frame's end."""
+    inside = max(0, min(width, frame_bits - start))
+    text = f"{source}[{_frame_bit(frame_bits, start)} -: {inside}]" if inside else ""
+    if inside == width:
+        return text
+    pad = _const(width - inside, 0)
+    return f"{{{text}, {pad}}}" if text else pad
+
+
+def _shell(design: _Design, frame_bits: int, slices: int, cells: list[str]) -> list[str]:
+    """The input register, the valid pipeline and the output register around the slices."""
+    return [
+        "    /* verilator lint_off UNUSEDSIGNAL */  // the header and the padding are not read",
+        f"    reg [{frame_bits - 1}:0] f0;",
+        "    /* verilator lint_on UNUSEDSIGNAL */",
+        f"    reg [{slices - 1}:0] valid_pipe;",
+        *design.lines,
+        *design.registers(),
+        "    always @(posedge clk) begin",
+        "        f0 <= frame;",
+        "        if (rst) begin",
+        f"            valid_pipe <= {_const(slices, 0)};",
+        "            valid_out <= 1'b0;",
+        "        end else begin",
+        f"            valid_pipe <= {{valid_pipe[{slices - 2}:0], valid_in}};",
+        f"            valid_out <= valid_pipe[{slices - 1}];",
+        "        end",
+        "        cells <= {" + ", ".join(reversed(cells)) + "};",
+        "    end",
+    ]
+
+
+def _ports(frame_bits: int, out_bits: int) -> list[str]:
+    return ["input  wire clk", "input  wire rst", "input  wire valid_in", f"input  wire [{frame_bits - 1}:0] frame",
+            "output reg  valid_out", f"output reg  [{N_TC * out_bits - 1}:0] cells"]
+
+
+def _place(design: _Design, codes: list[str], selected: list[str], fill: str, frac_bits: int, slice_: int,
+           value: str, int_bits: int) -> list[str]:
+    """Each cell's charge (``value`` of its code) or the fill, in ``slice_``."""
+    out_bits = int_bits + frac_bits
+    frac = f", {_const(frac_bits, 0)}" if frac_bits else ""
+    return [design.wire(f"cell{c}", out_bits, slice_,
+                        f"{design.at(selected[c], slice_)} ? {{{value}({design.at(codes[c], slice_)}){frac}}} "
+                        f": {design.at(fill, slice_)}")
+            for c in range(N_TC)]
+
+
+def _fill(design: _Design, quotient: str, q_bits: int, cap: str, frac_bits: int, int_bits: int, slice_: int) -> str:
+    """min(quotient, cap * 2^F) in ``slice_``."""
+    out_bits = int_bits + frac_bits
+    cap_fixed = design.wire("cap_fixed", out_bits, slice_,
+                            f"{{{design.at(cap, slice_)}{', ' + _const(frac_bits, 0) if frac_bits else ''}}}")
+    q = design.at(quotient, slice_)
+    return design.wire("fill", out_bits, slice_,
+                       f"({q} < {_zext(cap_fixed, out_bits, q_bits)}) ? {q}[{out_bits - 1}:0] : {cap_fixed}")
+
+
+def _flag_indices(d: _Design, flags: str, slice_: int) -> list[str]:
+    """Per cell p, the number of flagged cells below p (``flags``: 48 bits, cell 0 the MSB): counts per block
+    of 8 cells, their running sums, and a running count inside each block."""
+    bits = N_TC.bit_length()
+    blocks = N_TC // ALIGN
+    base = _const(bits, 0)
+    indices = []
+    for b in range(blocks):
+        inside = _const(3, 0)
+        for r in range(ALIGN):
+            p = ALIGN * b + r
+            indices.append(d.wire(f"index{p}", bits, slice_, f"{base} + {_zext(inside, 3, bits)}"))
+            if r < ALIGN - 1:
+                inside = d.wire(f"inblk{p}", 3, slice_, f"{inside} + {_zext(f'{flags}[{N_TC - 1 - p}]', 1, 3)}")
+        if b < blocks - 1:
+            name, width = d.count(f"blk{b}_", [f"{flags}[{N_TC - 1 - p}]" for p in range(ALIGN * b, ALIGN * b + ALIGN)],
+                                  slice_)
+            base = d.wire(f"below{b + 1}", bits, slice_, f"{base} + {_zext(name, width, bits)}")
+    return indices
+
+
+def best_choice_rtl(dec: BestChoiceDecoder) -> DecoderRtl:
+    """The Best-Choice back end as Verilog (module ``bc_decoder_<n>elink_drop<d>``)."""
+    fw, nc, frac = dec.frame_bits, dec.n_cells, dec.frac_bits
+    d = _Design()
+    words = [d.wire(f"word{i}", CHARGE_BITS, 0, _frame_field(fw, dec.word_offset + CHARGE_BITS * i, CHARGE_BITS))
+             for i in range(nc)]
+    sum_code = d.wire("sum_code", E5M3.bits, 0, _frame_field(fw, SUM_CODE_OFFSET, E5M3.bits))
+    residual = d.wire("residual", dec.rem_bits, 0, f"sum_value({sum_code})")
+    if dec.few:
+        addresses = [d.wire(f"addr{i}", ADDRESS_BITS, 0, _frame_field(fw, BC_ADDRESS_OFFSET + ADDRESS_BITS * i,
+                                                                       ADDRESS_BITS)) for i in range(nc)]
+        capped = [d.wire(f"capword{i}", CHARGE_BITS, 0, f"({a} < {_const(ADDRESS_BITS, N_TC)}) ? {w} : "
+                         f"{_const(CHARGE_BITS, (1 << CHARGE_BITS) - 1)}")
+                  for i, (a, w) in enumerate(zip(addresses, words, strict=True))]
+    else:
+        capped = words
+        flags = d.wire("flags", N_TC, 0, _frame_field(fw, BC_ADDRESS_OFFSET, N_TC))
+    divisor = _const(DIVISOR_BITS, N_TC - nc)  # Best-Choice always sends n_cells cells
+    cap_code, _ = d.min_tree("capmin", capped, CHARGE_BITS, 0)
+    quotient, q_slice = d.divide(residual, 0, dec.rem_bits, frac, divisor, 1)
+    last = q_slice + 1
+    route = last - 1
+    codes, selected = [], []
+    if dec.few:
+        for p in range(N_TC):
+            hits = [f"({d.at(a, route)} == {_const(ADDRESS_BITS, p)})" for a in addresses]
+            selected.append(d.wire(f"sel{p}", 1, route, " | ".join(hits)))
+            codes.append(d.wire(f"code{p}", CHARGE_BITS, route, " | ".join(
+                f"({h} ? {d.at(w, route)} : {_const(CHARGE_BITS, 0)})" for h, w in zip(hits, words, strict=True))))
+    else:
+        flags_early = d.at(flags, route - 1)
+        indices = _flag_indices(d, flags_early, route - 1)
+        for p in range(N_TC):
+            selected.append(d.wire(f"sel{p}", 1, route - 1, f"{flags_early}[{N_TC - 1 - p}]"))
+            arms = [(_const(N_TC.bit_length(), j), d.at(words[j], route)) for j in range(min(p + 1, nc))]
+            codes.append(d.case(f"code{p}", CHARGE_BITS, route, d.at(indices[p], route),
+                                [*arms, ("default", _const(CHARGE_BITS, 0))]))
+    cap_value = d.wire("cap_value", dec.int_bits, last - 1, f"charge_value({d.at(cap_code, last - 1)})")
+    fill = _fill(d, quotient, dec.rem_bits + frac, cap_value, frac, dec.int_bits, last)
+    out = _place(d, codes, selected, fill, frac, last, "charge_value", dec.int_bits)
+    module = f"bc_decoder_{dec.elinks}elink_drop{dec.drop_lsb}"
+    body = [*float_function("sum_value", E5M3, dec.drop_lsb, dec.rem_bits),
+            *float_function("charge_value", E4M3, dec.drop_lsb, dec.int_bits),
+            *_shell(d, fw, last + 1, [out[dec.post_of_tc[t]] for t in range(N_TC)])]
+    comment = (f"the Best-Choice back end, {dec.elinks} eLinks, DropLSB {dec.drop_lsb}, {nc} cells\n// "
+               f"({'addresses' if dec.few else 'map'}); cells: unsigned {dec.int_bits}.{frac} fixed-point CALQ, "
+               f"TC t at cells[t*{dec.out_bits} +: {dec.out_bits}]; latency {last + 1} clocks.")
+    return DecoderRtl(module, verilog_module(module, _ports(fw, dec.out_bits), body, generator=GENERATOR,
+                                             comment=comment), last + 1, fw, dec.out_bits)
+
+
+def _huffman_stage(d: _Design, dec: EntropyDecoder, i: int, buffer: str, offset: str) -> tuple[str, str, str]:
+    """Symbol ``i`` in slice 1 + i from the stream ``buffer`` (its first ``offset`` bits already read):
+    (the symbol, the next stage's buffer and offset; empty after the last symbol)."""
+    code, s, width = dec.code, 1 + i, dec.stream_width(i)
+    sb, used, len_bits = code.symbol_bits, code.lengths, MAX_CODE_BITS.bit_length()
+    window = used[-1]  # the longest code
+    buf, off = d.at(buffer, s), d.at(offset, s)
+    win = d.case(f"win{i}", window, s, off,
+                 [(_const(3, o), f"{buf}[{width - 1 - o} -: {window}]") for o in range(ALIGN)])
+    length = _const(len_bits, used[0])
+    for j, limit in enumerate(code.limits[:-1]):  # the window's top used[j] bits against the limit's
+        top = [f"{win}[{window - 1 - b}]" for b in range(used[j])]
+        ge = d.wire(f"ge{i}_{j}", 1, s, ge_const(top, limit >> (MAX_CODE_BITS - used[j])))
+        length = f"{ge} ? {_const(len_bits, used[j + 1])} : ({length})"
+    length = d.wire(f"len{i}", len_bits, s, length)
+    arms = []
+    for j, bits in enumerate(used):
+        low = f"{win}[{window - bits + min(sb, bits) - 1}:{window - bits}]"
+        arms.append((_const(len_bits, bits) if j < len(used) - 1 else "default",
+                     f"{_zext(low, min(sb, bits), sb)} + {_const(sb, code.offsets[j])}"))
+    index = d.case(f"sidx{i}", sb, s, length, arms)
+    symbol = d.case(f"sym{i}", sb, s, index, [(_const(sb, x), _const(sb, code.order[x])) for x in range(1 << sb)])
+    if i == dec.max_cells - 1:
+        return symbol, "", ""
+    nxt = dec.stream_width(i + 1)
+    pos = d.wire(f"pos{i}", 5, s, f"{_zext(off, 3, 5)} + {_zext(length, len_bits, 5)}")
+    moved = []
+    for shift in (0, ALIGN, 2 * ALIGN):
+        kept = min(nxt, width - shift)
+        text = f"{buf}[{width - 1 - shift} -: {kept}]"
+        moved.append(text if kept == nxt else f"{{{text}, {_const(nxt - kept, 0)}}}")
+    step = d.case(f"buf{i + 1}", nxt, s, f"{pos}[4:3]", [("2'd0", moved[0]), ("2'd1", moved[1]), ("default", moved[2])])
+    return symbol, step, d.wire(f"off{i + 1}", 3, s, f"{pos}[2:0]")
+
+
+def entropy_rtl(dec: EntropyDecoder) -> DecoderRtl:
+    """The entropy codec's back end as Verilog (module ``entropy_decoder_<n>elink_m<m>``)."""
+    codec, code, fw, frac = dec.codec, dec.code, dec.frame_bits, dec.frac_bits
+    k_max, sb = dec.max_cells, code.symbol_bits
+    if k_max < 1:
+        raise ValueError(f"entropy decoder: the codec's frame holds no cell ({codec})")
+    k_bits, idx_bits = k_max.bit_length(), max((k_max - 1).bit_length(), 1)
+    d = _Design()
+    raw_k = d.wire("k_field", COUNT_BITS, 0, _frame_field(fw, COUNT_OFFSET, COUNT_BITS))
+    k = d.wire("k", k_bits, 0,
+               f"({raw_k} > {_const(COUNT_BITS, k_max)}) ? {_const(k_bits, k_max)} : {raw_k}[{k_bits - 1}:0]")
+    module_sum = d.wire("module_sum", dec.sum_bits, 0, f"sum_value({_frame_field(fw, HEADER_BITS, E5M4.bits)})")
+    rank_bits, widths = dec.rank_bits, address_bits()
+    window = d.wire("rank_window", rank_bits, 0, _frame_field(fw, RANK_OFFSET, rank_bits))
+    stream_bits, width0 = fw - RANK_OFFSET, dec.stream_width(0)
+    stream = d.wire("stream", stream_bits, 0, _frame_field(fw, RANK_OFFSET, stream_bits))
+    arms_rank, arms_buf, arms_off = [], [], []
+    for kk in range(k_max + 1):
+        a, label = int(widths[kk]), _const(k_bits, kk) if kk < k_max else "default"
+        arms_rank.append((label, _zext(f"{window}[{rank_bits - 1} -: {a}]", a, rank_bits) if a
+                          else _const(rank_bits, 0)))
+        skip = ALIGN * (a // ALIGN)
+        kept = min(width0, stream_bits - skip)
+        moved = f"{stream}[{stream_bits - 1 - skip} -: {kept}]"
+        arms_buf.append((label, moved if kept == width0 else f"{{{moved}, {_const(width0 - kept, 0)}}}"))
+        arms_off.append((label, _const(3, a % ALIGN)))
+    rank = d.case("rank47", rank_bits, 0, k, arms_rank)
+    buffer, offset = d.case("buf0", width0, 0, k, arms_buf), d.case("off0", 3, 0, k, arms_off)
+
+    symbols: list[str] = []
+    sent_sum, least = "", ""
+    for i in range(k_max):  # symbol i in slice 1 + i; the next slice adds its charge and keeps the least
+        symbol, buffer, offset = _huffman_stage(d, dec, i, buffer, offset)
+        symbols.append(symbol)
+        s = 2 + i
+        sent, sym = f"({d.at(k, s)} > {_const(k_bits, i)})", d.at(symbol, s)
+        charge = _zext(f"({sent} ? charge_value({sym}) : {_const(dec.int_bits, 0)})", dec.int_bits,
+                       dec.sent_sum_bits)
+        if i == 0:
+            sent_sum = d.wire("sent1", dec.sent_sum_bits, s, charge)
+            least = d.wire("least1", sb, s, f"{sent} ? {sym} : {_const(sb, (1 << sb) - 1)}")
+        else:
+            prev_sum, prev_least = d.at(sent_sum, s), d.at(least, s)
+            sent_sum = d.wire(f"sent{i + 1}", dec.sent_sum_bits, s, f"{prev_sum} + {charge}")
+            least = d.wire(f"least{i + 1}", sb, s, f"({sent} && {sym} < {prev_least}) ? {sym} : {prev_least}")
+    r_slice = k_max + 2
+    total = d.at(module_sum, r_slice)
+    sent_total = _zext(d.at(sent_sum, r_slice), dec.sent_sum_bits, dec.sum_bits)
+    left_over = d.wire("left_over", dec.sum_bits, r_slice, f"({total} > {sent_total}) ? {total} - {sent_total} : "
+                       f"{_const(dec.sum_bits, 0)}")
+    saturated = _const(dec.rem_bits, (1 << dec.rem_bits) - 1)
+    residual = d.wire("residual", dec.rem_bits, r_slice, f"(|{left_over}[{dec.sum_bits - 1}:{dec.rem_bits}]) ? "
+                      f"{saturated} : {left_over}[{dec.rem_bits - 1}:0]")
+    divisor = d.wire("divisor", DIVISOR_BITS, 0, f"{_const(DIVISOR_BITS, N_TC)} - {_zext(k, k_bits, DIVISOR_BITS)}")
+    quotient, q_slice = d.divide(residual, r_slice, dec.rem_bits, frac, divisor, r_slice + 1)
+
+    address_slices = -(-N_TC // ADDRESS_STEPS)  # greedy address decoding, ending in the slice before the routing
+    first = max(1, q_slice - address_slices)
+    last = first + address_slices + 1
+    index_bits = k_bits + 1  # cells left minus one, two's complement: negative when none is left
+    c_top = d.case("binom_top", rank_bits, first, d.at(k, first), [
+        *((_const(k_bits, j), _const(rank_bits, comb(N_TC - 1, j))) for j in range(1, k_max + 1)),
+        ("default", _const(rank_bits, 0))])
+    trial = d.wire(f"trial{N_TC - 1}", rank_bits + 1, first, f"{{1'b0, {d.at(rank, first)}}} - {{1'b0, {c_top}}}")
+    index = d.wire(f"index{N_TC - 1}", index_bits, first,
+                   f"{_zext(d.at(k, first), k_bits, index_bits)} - {_const(index_bits, 1)}")
+    selected, slots = [""] * N_TC, [""] * N_TC
+    for step, a in enumerate(range(N_TC - 1, -1, -1)):
+        s, bits = first + step // ADDRESS_STEPS, dec.trial_bits(a)
+        idx, t = d.at(index, s), d.at(trial, s)
+        selected[a] = d.wire(f"take{a}", 1, s, f"~{idx}[{k_bits}] & ~{t}[{bits - 1}]")
+        slots[a] = d.wire(f"slot{a}", idx_bits, s, f"{idx}[{idx_bits - 1}:0]")
+        if not a:
+            break
+        nxt = dec.trial_bits(a - 1)  # t -/+ C(a - 1, left - 1): one adder, the table inverted and carry in on a take
+        table = d.case(f"binom{a - 1}", nxt, s, f"{idx}[{k_bits - 1}:0]", [
+            *((_const(k_bits, j), _const(nxt, comb(a - 1, j))) for j in range(k_max)), ("default", _const(nxt, 0))])
+        d.lines.append("    /* verilator lint_off UNUSEDSIGNAL */  // the trial's high bits: only its sign is read")
+        acc = d.wire(f"acc{a - 1}", nxt + 1, s, f"{{{t}[{nxt - 1}:0], 1'b1}} + {{{table} ^ {{{nxt}{{{selected[a]}}}}}, "
+                     f"{selected[a]}}}")
+        d.lines.append("    /* verilator lint_on UNUSEDSIGNAL */")
+        trial = d.wire(f"trial{a - 1}", nxt, s, f"{acc}[{nxt}:1]")
+        index = d.wire(f"index{a - 1}", index_bits, s, f"{idx} - {_zext(selected[a], 1, index_bits)}")
+    route = last - 1
+    codes = []
+    for a in range(N_TC):
+        options = min(a + 1, k_max)
+        arms = [(_const(idx_bits, j), d.at(symbols[j], route)) for j in range(options)]
+        if options < 1 << idx_bits:
+            arms.append(("default", _const(sb, 0)))
+        codes.append(d.case(f"code{a}", sb, route, d.at(slots[a], route), arms))
+    cap_value = d.wire("cap_value", dec.int_bits, last - 1, f"charge_value({d.at(least, last - 1)})")
+    fill = _fill(d, quotient, dec.rem_bits + frac, cap_value, frac, dec.int_bits, last)
+    cells = _place(d, codes, selected, fill, frac, last, "charge_value", dec.int_bits)
+    module = f"entropy_decoder_{codec.elinks}elink_m{codec.mantissa_bits}"
+    body = [*float_function("sum_value", E5M4, 0, dec.sum_bits),
+            *float_function("charge_value", dec.fmt, codec.drop_lsb, dec.int_bits),
+            *_shell(d, fw, last + 1, cells)]
+    comment = (f"the entropy codec's back end, {codec.elinks} eLinks, DropLSB {codec.drop_lsb}, "
+               f"4E{codec.mantissa_bits}M charges, up to {k_max} cells;\n// cells: unsigned {dec.int_bits}.{frac} "
+               f"fixed-point CALQ, TC t at cells[t*{dec.out_bits} +: {dec.out_bits}]; latency {last + 1} clocks.")
+    return DecoderRtl(module, verilog_module(module, _ports(fw, dec.out_bits), body, generator=GENERATOR,
+                                             comment=comment), last + 1, fw, dec.out_bits)
+
+
+def decoder_rtl(dec: Decoder) -> DecoderRtl:
+    """The Verilog of either decoder."""
+    return best_choice_rtl(dec) if isinstance(dec, BestChoiceDecoder) else entropy_rtl(dec)
+
+
+def decoder_meta(dec: Decoder) -> dict[str, object]:
+    """What a decoder folder's ``rtl.json`` says of the decoder beyond ``RtlInfo``."""
+    if isinstance(dec, BestChoiceDecoder):
+        return {"kind": "best-choice", "elinks": dec.elinks, "drop_lsb": dec.drop_lsb, "frac_bits": dec.frac_bits,
+                "n_cells": dec.n_cells, "post_of_tc": list(dec.post_of_tc)}
+    return {"kind": "entropy", "codec": {**asdict(dec.codec), "code_lengths": list(dec.codec.code_lengths)},
+            "frac_bits": dec.frac_bits, "max_cells": dec.max_cells}
+
+
+def write_backend_rtl(dec: Decoder, out_dir: str | Path, *, force: bool = False) -> RtlInfo:
+    """An RTL folder of ``dec`` (``src/<module>.v`` and ``rtl.json``), written atomically: what
+    ``synthesize_fpga`` and ``lint_rtl`` take. ``rtl.json`` holds ``RtlInfo``'s fields (the decoder is top and
+    core; ``calq_bits``: the CALQ the cells rebuild; no latents, no da4ml estimate: NaN) and ``cell_bits``,
+    ``frac_bits`` and ``decoder`` (``decoder_meta``)."""
+    rtl = decoder_rtl(dec)
+    with atomic_dir(Path(out_dir), force) as tmp:
+        source = f"src/{rtl.module}.v"
+        write_text(tmp / source, rtl.verilog)
+        info = RtlInfo(top=rtl.module, core=rtl.module, calq_bits=CALQ_BITS, clock_period_ns=CLOCK_NS,
+                       initiation_interval=1, latency_cycles=rtl.latency, core_latency_cycles=rtl.latency,
+                       conversion_cycles=0, frame_bits=rtl.frame_bits, latent_bits=0, n_latents=0,
+                       elinks=dec.elinks if isinstance(dec, BestChoiceDecoder) else dec.codec.elinks,
+                       sum_code_offset=0, core_registers=0, estimated_luts=float(np.nan), sources=[source])
+        write_json(tmp / RTL_JSON, {**asdict(info), "cell_bits": rtl.out_bits, "frac_bits": dec.frac_bits,
+                                    "decoder": decoder_meta(dec), "meta": provenance()})
+    return info
