@@ -41,8 +41,9 @@ def test_evaluation_covers_every_algorithm(trained, capsys):
     metrics = json.loads((trained / "eval" / "metrics.json").read_text())["algorithms"]
     algorithms = ("threshold-sum", "best-choice", "stc4_9", "repeater")  # the ones sending data at 5 eLinks
     chip = {f"chip:{a}:{m}:5elink" for a in algorithms for m in ("hd", "ld")}
-    assert chip | {"uniform"} < set(metrics) and not any(name.startswith("ideal_") for name in metrics)
-    assert "Best chip algorithm for hd modules" in (trained / "eval" / "report.md").read_text()
+    arena = {f"naive:chip:best-choice:{m}:5elink" for m in ("hd", "ld")} | {"codec:entropy:ld:5elink", "floor:hd"}
+    assert chip | arena | {"uniform"} < set(metrics) and not any(name.startswith("ideal_") for name in metrics)
+    assert "Best non-learned system for hd modules" in (trained / "eval" / "report.md").read_text()
     ae = next(m for name, m in metrics.items() if name.startswith("autoencoder:"))
     assert 0 < ae["mean_emd"] < metrics["uniform"]["mean_emd"]
     assert ae["bits_per_bx"] == 153 and ae["by_occupancy"]
