@@ -182,3 +182,31 @@ def test_rows_of_a_file_read_in_chunks_equal_the_whole_read(tmp_path, highpu):
     assert np.array_equal(np.concatenate(list(io.iter_wafers(tmp_path / "w.csv", 7))), calq)
     with pytest.raises(IndexError, match="row 298 asked"):
         io.read_wafer_rows(tmp_path / "w.csv", np.array([298]))
+
+
+def test_hdf5_stores_stream_in_chunks(tmp_path):
+    """issue 33, item 3: iter_wafers / count_wafers / read_wafer_rows read the whole dataset (and made two
+    copies) of an HDF5 store; now one chunk at a time, so memory does not grow with the store."""
+    import tracemalloc
+
+    import h5py
+
+    from codesign.data.io import count_wafers, read_wafer_rows
+
+    n = 200_000
+    path = tmp_path / "big.h5"
+    with h5py.File(path, "w") as f:
+        data = f.create_dataset("calq", shape=(n, 48), dtype="int32")
+        for start in range(0, n, 50_000):
+            block = np.zeros((50_000, 48), dtype=np.int32)
+            block[:, start // 50_000] = np.arange(start, start + 50_000) % 1000
+            data[start:start + 50_000] = block
+    tracemalloc.start()
+    try:
+        counted = count_wafers(path)
+        rows = read_wafer_rows(path, np.array([0, 7, counted - 1]))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert counted == n - n // 1000 and rows.shape == (3, 48)
+    assert peak < 40e6, f"peak {peak / 1e6:.0f} MB for a {n * 48 * 4 / 1e6:.0f} MB store"

@@ -79,12 +79,7 @@ def iter_wafers(path: str | Path, chunk_rows: int = CSV_CHUNK_ROWS) -> Iterator[
     """Every row of a wafer file (all-zero ones too), validated, as (k, 48) int64 chunks in file order: for
     row-wise work on files larger than memory (``emd exact``)."""
     path = _existing_file(path)
-    if is_hdf5(path):
-        calq = _read_hdf5(path)
-        for start in range(0, len(calq), chunk_rows):
-            yield calq[start:start + chunk_rows]
-        return
-    yield from _csv_chunks(path, chunk_rows)
+    yield from _hdf5_chunks(path, chunk_rows) if is_hdf5(path) else _csv_chunks(path, chunk_rows)
 
 
 def count_wafers(path: str | Path, chunk_rows: int = CSV_CHUNK_ROWS) -> int:
@@ -232,26 +227,51 @@ def _validated_integers(path: Path, lines: np.ndarray, values: np.ndarray, unit:
     return values.astype(np.int64)
 
 
-def _read_hdf5(path: Path) -> np.ndarray:
+def _checked_dataset(path: Path, f: h5py.File) -> h5py.Dataset:
+    """The file's wafer dataset, its kind and shape checked (nothing read yet)."""
+    if HDF5_DATASET not in f:
+        raise WaferFileError(f"{path}: no dataset {HDF5_DATASET!r} (found {sorted(f.keys())})")
+    node = f[HDF5_DATASET]
+    if not isinstance(node, h5py.Dataset):
+        raise WaferFileError(f"{path}: {HDF5_DATASET!r} is a group, expected a dataset of shape (n, {N_TC})")
+    if node.dtype.kind not in "iuf":
+        raise WaferFileError(f"{path}: dataset {HDF5_DATASET!r} holds {node.dtype}, expected numbers")
+    if node.ndim != 2 or node.shape[1] != N_TC:
+        raise WaferFileError(f"{path}: dataset {HDF5_DATASET!r} has shape {node.shape}, expected (n, {N_TC})")
+    if node.shape[0] == 0:
+        raise WaferFileError(f"{path}: dataset {HDF5_DATASET!r} holds no wafers")
+    return node
+
+
+def _hdf5_chunks(path: Path, chunk_rows: int = CSV_CHUNK_ROWS) -> Iterator[np.ndarray]:
+    """The dataset's rows, validated, ``chunk_rows`` at a time: memory is one chunk, whatever the store's
+    size. HDF5 errors name the 0-based row of the dataset; CSV errors name the 1-based line of the file."""
     try:
-        with h5py.File(path, "r") as f:
-            if HDF5_DATASET not in f:
-                raise WaferFileError(f"{path}: no dataset {HDF5_DATASET!r} (found {sorted(f.keys())})")
-            node = f[HDF5_DATASET]
-            if not isinstance(node, h5py.Dataset):
-                raise WaferFileError(f"{path}: {HDF5_DATASET!r} is a group, expected a dataset of shape (n, {N_TC})")
-            if node.dtype.kind not in "iuf":
-                raise WaferFileError(f"{path}: dataset {HDF5_DATASET!r} holds {node.dtype}, expected numbers")
-            values = node[...]
+        f = h5py.File(path, "r")
     except OSError as err:
         raise WaferFileError(f"{path}: not a readable HDF5 file ({err})") from err
-    if values.ndim != 2 or values.shape[1] != N_TC:
-        raise WaferFileError(f"{path}: dataset {HDF5_DATASET!r} has shape {values.shape}, expected (n, {N_TC})")
-    if len(values) == 0:
-        raise WaferFileError(f"{path}: dataset {HDF5_DATASET!r} holds no wafers")
-    # HDF5 errors name the 0-based row of the dataset; CSV errors name the 1-based line of the file. Integers
-    # above 2^53 lose bits as float64 but stay above the CALQ range, so the check still catches them.
-    return _validated_integers(path, np.arange(len(values)), values.astype(np.float64), unit="row")
+    with f:
+        node = _checked_dataset(path, f)
+        for start in range(0, node.shape[0], chunk_rows):
+            values = node[start:start + chunk_rows]
+            # integers above 2^53 lose bits as float64 but stay above the CALQ range: the check still fires
+            yield _validated_integers(path, np.arange(start, start + len(values)), values.astype(np.float64),
+                                      unit="row")
+
+
+def _read_hdf5(path: Path) -> np.ndarray:
+    """The whole dataset, validated, read chunk by chunk into one preallocated array."""
+    try:
+        with h5py.File(path, "r") as f:
+            n = _checked_dataset(path, f).shape[0]
+    except OSError as err:
+        raise WaferFileError(f"{path}: not a readable HDF5 file ({err})") from err
+    calq = np.empty((n, N_TC), dtype=np.int64)
+    start = 0
+    for chunk in _hdf5_chunks(path):
+        calq[start:start + len(chunk)] = chunk
+        start += len(chunk)
+    return calq
 
 
 def write_int_csv(path: str | Path, header: tuple[str, ...] | list[str], table: np.ndarray) -> None:
