@@ -82,3 +82,14 @@ def test_reference_yaml_is_the_published_layout(tmp_path):
     bad.write_text(path.read_text().replace("elinks: 5", "elinks: 6"))
     with pytest.raises(ConfigError, match=r"bad\.yaml\.elinks: 6 is not one of \[2, 3, 4, 5\]"):
         load_config(EncoderConfig, bad)
+
+
+def test_trace_uses_hgq2_replay_classes_not_its_registry():
+    """issue 33, item 8: the by-position trace subclasses HGQ2's QDense replay (registered for no layer type)
+    instead of reading HGQ2's private handler registry and replacing a method of the instance it returns."""
+    import inspect
+
+    from codesign.hardware.rtl import trace_encoder
+
+    source = inspect.getsource(trace_encoder)
+    assert "_registry" not in source and ".call = " not in source and "handles = ()" in source

@@ -145,25 +145,32 @@ def trace_encoder(model: Any, *, dense_by_position: bool = False) -> Any:  # da4
         return comb_trace(*trace_model(model))
     import keras
     from da4ml.trace.ops import einsum
-    from hgq._dais_tracer.layers import _registry  # HGQ2's per-layer replay: quantizer and ReLU as traced
 
-    # the layers as build_encoder names them: trace up to Flatten, then the Dense layer by hand
+    # HGQ2's replay operations (its da4ml tracer plugin): each layer's quantizers exactly as traced
+    from hgq._dais_tracer.layers.activation import ReplayReLU
+    from hgq._dais_tracer.layers.dense import ReplayQDense
+
+    class LatentDenseByPosition(ReplayQDense):
+        """HGQ2's QDense replay (input and output quantizers as traced) with the product summed by position.
+        ``handles = ()`` registers it for no layer type: it is built here for the one latent layer."""
+
+        handles = ()
+
+        def __init__(self, layer: Any, group: int) -> None:
+            self.op, self.group = layer, group  # HGQ2's __init__ only checks the layer type against handles
+
+        def call(self, x: Any) -> Any:
+            kernel, bias, group = np.asarray(self.op.qkernel), np.asarray(self.op.qbias), self.group
+            parts = [einsum("...c,cC->...C", x[None, i:i + group], kernel[i:i + group])[0]
+                     for i in range(0, kernel.shape[0], group)]
+            while len(parts) > 1:
+                parts = [parts[i] + parts[i + 1] if i + 1 < len(parts) else parts[i] for i in range(0, len(parts), 2)]
+            return parts[0] + bias
+
+    # the layers as build_encoder names them: trace up to Flatten, then the Dense layer by position
     inputs, flat = trace_model(keras.Model(model.inputs, model.get_layer("flatten").output))
-    layer = model.get_layer("latent")
-    kernel, bias = np.asarray(layer.qkernel), np.asarray(layer.qbias)
-    group = model.get_layer("conv").filters  # Flatten keeps each position's filters together
-
-    def by_position(x: Any) -> Any:
-        parts = [einsum("...c,cC->...C", x[None, i:i + group], kernel[i:i + group])[0]
-                 for i in range(0, kernel.shape[0], group)]
-        while len(parts) > 1:
-            parts = [parts[i] + parts[i + 1] if i + 1 < len(parts) else parts[i] for i in range(0, len(parts), 2)]
-        return parts[0] + bias
-
-    dense = _registry[type(layer)](layer)
-    dense.call = by_position  # the layer's own replay around it: output quantizer exactly as traced
-    relu = model.get_layer("latent_relu")
-    latents = _registry[type(relu)](relu)(dense(flat)["final"][0])["final"][0]
+    dense = LatentDenseByPosition(model.get_layer("latent"), group=model.get_layer("conv").filters)
+    latents = ReplayReLU(model.get_layer("latent_relu"))(dense(flat)["final"][0])["final"][0]
     return comb_trace(inputs, latents)
 
 
