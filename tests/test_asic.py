@@ -248,7 +248,7 @@ def test_asic_and_fpga_flows_write_summaries(tmp_path, capsys):
     assert main(["fpga", "flow", "--model", str(model), "--rtl", str(rtl), "--out", str(tmp_path / "fpga"),
                  "--variants", "fixed", "--no-pnr"]) == 0
     assert "| fixed |" in (tmp_path / "fpga" / "summary.md").read_text()
-    assert "published ECON-T ASIC" in capsys.readouterr().out
+    assert "published ECON-T autoencoder block" in capsys.readouterr().out
 
 
 def test_variant_names_are_checked_and_shared_with_the_cli(tmp_path):
