@@ -24,11 +24,10 @@ from codesign.hardware.rtl import RtlInfo
 from codesign.hardware.sim.reconfig_testbench import read_back
 from codesign.hardware.sim.testbench import (  # noqa: F401  (cocotb runs reset_and_idle here too)
     check_frames,
-    drive,
-    monitor_frames,
+    random_idle,
     reset_and_idle,
     reset_with_clock,
-    spaced,
+    stream,
 )
 from codesign.hardware.vectors import read_vectors
 
@@ -59,13 +58,8 @@ async def stream_phase(dut: Any, rtl: RtlInfo, vectors_dir: str,
     """Every wafer of ``vectors_dir`` back to back (or with random idle cycles when ``idle_seed``): the
     phase's summary for the report, the (edge, frame) pairs seen, the expected frames, the issue edges."""
     inputs, expected, _ = read_vectors(vectors_dir)
-    rng = random.Random(idle_seed)
-    idle = [rng.choice((0, 0, 1, 3)) for _ in inputs] if idle_seed is not None else None
-    words, issue_edges = spaced(list(inputs), rtl.initiation_interval, idle)
-    seen: list[tuple[int, int]] = []
-    monitor = cocotb.start_soon(monitor_frames(dut, len(words) + rtl.latency_cycles + 2, seen))
-    await drive(dut, words)
-    await monitor
+    idle = random_idle(len(inputs), idle_seed) if idle_seed is not None else None
+    seen, issue_edges = await stream(dut, rtl, list(inputs), idle)
     await FallingEdge(dut.clk)  # leave the monitor's read-only phase before driving again
     summary = {"vectors": vectors_dir, "wafers": len(expected), "frames_out": len(seen),
                "wrong": sum(got != want for (_, got), want in zip(seen, expected, strict=False)),

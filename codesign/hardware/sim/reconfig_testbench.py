@@ -9,7 +9,6 @@ CODESIGN_VECTORS_B_DIR, CODESIGN_IMAGE_A, CODESIGN_IMAGE_B (configuration images
 from __future__ import annotations
 
 import os
-import random
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +16,7 @@ import cocotb
 from cocotb.triggers import FallingEdge, RisingEdge
 
 from codesign.hardware.rtl import RtlInfo
-from codesign.hardware.sim.testbench import check_frames, drive, monitor_frames, reset_with_clock, spaced
+from codesign.hardware.sim.testbench import check_frames, random_idle, reset_with_clock, stream
 from codesign.hardware.vectors import read_vectors
 
 
@@ -47,13 +46,8 @@ async def read_back(dut: Any, n_bits: int) -> int:
 async def _stream_and_check(dut: Any, rtl: RtlInfo, vectors_dir: str, idle_seed: int | None = None) -> int:
     """Every vector at the initiation interval, with random idle cycles between them when ``idle_seed``."""
     inputs, expected, _ = read_vectors(vectors_dir)
-    rng = random.Random(idle_seed)
-    idle = [rng.choice((0, 0, 1, 3)) for _ in inputs] if idle_seed is not None else None
-    words, issue_edges = spaced(list(inputs), rtl.initiation_interval, idle)
-    seen: list[tuple[int, int]] = []
-    monitor = cocotb.start_soon(monitor_frames(dut, len(words) + rtl.latency_cycles + 2, seen))
-    await drive(dut, words)
-    await monitor
+    idle = random_idle(len(inputs), idle_seed) if idle_seed is not None else None
+    seen, issue_edges = await stream(dut, rtl, list(inputs), idle)
     await FallingEdge(dut.clk)  # leave the monitor's read-only phase before driving again
     check_frames(seen, expected, issue_edges, latency=rtl.latency_cycles)
     return len(seen)

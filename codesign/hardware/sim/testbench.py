@@ -74,6 +74,24 @@ async def monitor_frames(dut: Any, n_edges: int, seen: list[tuple[int, int]]) ->
             seen.append((edge, int(dut.frame.value)))
 
 
+def random_idle(n: int, seed: int) -> list[int]:
+    """Idle cycles after each of ``n`` wafers, mostly none, sometimes 1 or 3 (seeded)."""
+    rng = random.Random(seed)
+    return [rng.choice((0, 0, 1, 3)) for _ in range(n)]
+
+
+async def stream(dut: Any, rtl: RtlInfo, inputs: list[int],
+                 idle: list[int] | None = None) -> tuple[list[tuple[int, int]], list[int]]:
+    """Drive ``inputs`` at the initiation interval (``idle`` extra cycles after each) and collect every frame
+    until the pipeline drains: (the (edge, frame) pairs seen, the edges the inputs went in)."""
+    words, issue_edges = spaced(inputs, rtl.initiation_interval, idle)
+    seen: list[tuple[int, int]] = []
+    monitor = cocotb.start_soon(monitor_frames(dut, len(words) + rtl.latency_cycles + 2, seen))
+    await drive(dut, words)
+    await monitor
+    return seen, issue_edges
+
+
 def check_frames(seen: list[tuple[int, int]], expected: list[int], issue_edges: list[int], *, latency: int) -> None:
     assert len(seen) == len(expected), f"{len(seen)} frames out for {len(expected)} wafers in"
     bad = [i for i, ((_, got), want) in enumerate(zip(seen, expected, strict=True)) if got != want]
@@ -110,11 +128,7 @@ async def stream_every_vector_back_to_back(dut: Any) -> None:
     factor R): every frame bit-exact, latency as in rtl.json."""
     rtl, inputs, expected = _setup()
     await reset_with_clock(dut, rtl)
-    words, issue_edges = spaced(list(inputs), rtl.initiation_interval)
-    seen: list[tuple[int, int]] = []
-    monitor = cocotb.start_soon(monitor_frames(dut, len(words) + rtl.latency_cycles + 2, seen))
-    await drive(dut, words)
-    await monitor
+    seen, issue_edges = await stream(dut, rtl, list(inputs))
     check_frames(seen, expected, issue_edges, latency=rtl.latency_cycles)
     dut._log.info("%d wafers bit-exact, latency %d cycles", len(seen), rtl.latency_cycles)
 
@@ -124,11 +138,6 @@ async def stream_with_idle_cycles(dut: Any) -> None:
     """Random idle cycles between wafers: frames stay aligned with their inputs."""
     rtl, inputs, expected = _setup()
     await reset_with_clock(dut, rtl)
-    rng = random.Random(7)
     n = min(300, len(inputs))
-    words, issue_edges = spaced(list(inputs[:n]), rtl.initiation_interval, [rng.choice((0, 0, 1, 3)) for _ in range(n)])
-    seen: list[tuple[int, int]] = []
-    monitor = cocotb.start_soon(monitor_frames(dut, len(words) + rtl.latency_cycles + 2, seen))
-    await drive(dut, words)
-    await monitor
+    seen, issue_edges = await stream(dut, rtl, list(inputs[:n]), random_idle(n, seed=7))
     check_frames(seen, expected[:n], issue_edges, latency=rtl.latency_cycles)
