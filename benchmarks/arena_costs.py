@@ -1,12 +1,15 @@
 """What the arena's non-learned systems cost, measured: the entropy codec's on-chip encoder (Yosys, the
 project's 65 nm gate-equivalent model) at each eLink count and module type, and the back-end decoders'
 UltraScale+ resources per module (Yosys ``synth_xilinx -family xcup``; ``codesign/hardware/backend_rtl.py``:
-Best-Choice and the entropy codec, even spreading, F = 8 fractional bits, one frame per clock). Writes (merges
-into) ``costs.json`` beside the arena table, which ``codesign econt scan`` and ``codesign evaluate`` put in
-their arena tables, and prints each decoder against ``BackEndBudget`` (shift registers count as LUTs: they
-take LUT sites).
+Best-Choice, the entropy codec and Threshold-Sum with even spreading, the super trigger cells with the arena's
+shares and even weighting; F = 8 fractional bits, one frame per clock). Writes (merges into) ``costs.json``
+beside the arena table, which ``codesign econt scan`` and ``codesign evaluate`` put in their arena tables, and
+prints each decoder against ``BackEndBudget`` (shift registers count as LUTs: they take LUT sites). Decoders
+whose Verilog is the same (Threshold-Sum at any eLink count, 9-bit super trigger cells of either module) are
+synthesised once. ``--decoders`` picks the back ends to measure (an STC type only where it sends data).
 
     python benchmarks/arena_costs.py [--elinks 2 3 4 5] [--module hd ld] [--part onchip backend]
+        [--decoders best-choice entropy threshold-sum stc4_9 stc16_9 stc4_7]
         [--arena models/reference/arena] [--work out/arena_costs]
 """
 
@@ -18,14 +21,14 @@ import time
 from pathlib import Path
 from typing import Any
 
-from codesign.arena import ARENA_DIR, COSTS_FILE, BackEndBudget, load_arena
+from codesign.arena import ARENA_DIR, COSTS_FILE, Arena, BackEndBudget, load_arena
 from codesign.artifacts import provenance, write_json
 from codesign.asic.synth import synthesize_asic
-from codesign.econt.algorithms import MODULE_PRESETS
+from codesign.econt.algorithms import MODULE_PRESETS, STC_TYPES
 from codesign.econt.mux import load_tc_mux
-from codesign.fpga.synth import synthesize_fpga
-from codesign.hardware.backend_model import BestChoiceDecoder, EntropyDecoder
-from codesign.hardware.backend_rtl import write_backend_rtl
+from codesign.fpga.synth import XilinxReport, synthesize_fpga
+from codesign.hardware.backend_model import BestChoiceDecoder, EntropyDecoder, SuperCellDecoder, ThresholdSumDecoder
+from codesign.hardware.backend_rtl import Decoder, decoder_rtl, write_backend_rtl
 from codesign.hardware.entropy_rtl import EntropyRtlSpec, write_entropy_rtl
 
 
@@ -53,31 +56,79 @@ def onchip_entropy(arena_dir: Path, work: Path, modules: list[str], elinks: list
     return out
 
 
-def backend_decoders(arena_dir: Path, work: Path, modules: list[str], elinks: list[int],
-                     budget: BackEndBudget) -> dict[str, dict[str, Any]]:
-    """{best-choice|entropy:<module>:<n>elink: {luts, ffs, dsps, brams, note}} of each decoder's synthesis."""
-    arena, post_of_tc, out = load_arena(arena_dir), tuple(int(p) for p in load_tc_mux().post_of_tc), {}
+DECODERS = ("best-choice", "entropy", "threshold-sum", *(t for t, k in STC_TYPES.items() if k.index_bits))
+
+
+def module_decoders(arena: Arena, post_of_tc: tuple[int, ...], module: str, elinks: int,
+                    kinds: tuple[str, ...]) -> dict[str, Decoder]:
+    """{kind: decoder} of ``module`` at ``elinks`` among ``kinds`` (``DECODERS``): those the arena has a codec
+    for (entropy) or that send data at ``elinks`` (STC types); an STC type with the arena's shares."""
+    drop = MODULE_PRESETS[module].drop_lsb
+    out: dict[str, Decoder] = {}
+    for kind in kinds:
+        if kind == "best-choice":
+            out[kind] = BestChoiceDecoder(elinks, drop, post_of_tc)
+        elif kind == "entropy":
+            codec = arena.codec(module, elinks)
+            if codec is not None:
+                out[kind] = EntropyDecoder(codec)
+        elif kind == "threshold-sum":
+            out[kind] = ThresholdSumDecoder(elinks, drop, post_of_tc)
+        elif elinks <= STC_TYPES[kind].max_elinks:
+            rule = arena.back_ends.rule(kind, module, elinks)
+            out[kind] = SuperCellDecoder(kind, elinks, drop, post_of_tc, () if rule is None else rule.anchor_shares)
+    return out
+
+
+def _note(kind: str, decoder: Decoder, latency: int, arena_weighting: str) -> str:
+    if isinstance(decoder, SuperCellDecoder):
+        rule = (f"the largest keeps the arena's share ({decoder.share_bits}-bit), the rest even"
+                if decoder.anchor_shares else "naive (the sum on the largest cell)")
+        if arena_weighting != "even":
+            rule += f" (the arena weights {arena_weighting})"
+        return f"decoder: parse, {rule}, {_clocks(latency)}"
+    parse = ("the frame's own parse (charge i to the i-th flagged cell)" if kind == "best-choice" else
+             "parse, truncated frames too" if kind == "threshold-sum" else "parse")
+    return f"decoder: {parse}, even spreading, {_clocks(latency)}"
+
+
+def _clocks(latency: int) -> str:
+    return f"{latency} clock{'' if latency == 1 else 's'}"
+
+
+def backend_decoders(arena_dir: Path, work: Path, modules: list[str], elinks: list[int], budget: BackEndBudget,
+                     kinds: tuple[str, ...] = DECODERS) -> dict[str, dict[str, Any]]:
+    """{<kind>:<module>:<n>elink: {luts, ffs, dsps, brams, note}} of each decoder's synthesis (one per distinct
+    Verilog)."""
+    arena, post_of_tc = load_arena(arena_dir), tuple(int(p) for p in load_tc_mux().post_of_tc)
+    out: dict[str, dict[str, Any]] = {}
+    by_verilog: dict[str, XilinxReport] = {}
     for module in modules:
         for n in elinks:
-            codec = arena.codec(module, n)
-            decoders: dict[str, BestChoiceDecoder | EntropyDecoder] = {
-                "best-choice": BestChoiceDecoder(n, MODULE_PRESETS[module].drop_lsb, post_of_tc)}
-            if codec is not None:
-                decoders["entropy"] = EntropyDecoder(codec)
-            for name, decoder in decoders.items():
-                key = f"{name}:{module}:{n}elink"
+            for kind, decoder in module_decoders(arena, post_of_tc, module, n, kinds).items():
+                key = f"{kind}:{module}:{n}elink"
+                rule = arena.back_ends.rule(kind, module, n)
+                weighting = "even" if rule is None else rule.weighting
                 folder = work / key.replace(":", "_")
                 info = write_backend_rtl(decoder, folder / "rtl", force=True)
+                verilog = decoder_rtl(decoder).verilog
                 start = time.perf_counter()
-                r = synthesize_fpga(folder / "rtl", folder / "fpga").resources
+                if verilog not in by_verilog:
+                    by_verilog[verilog] = synthesize_fpga(folder / "rtl", folder / "fpga")
+                    took = f"synth_xilinx {time.perf_counter() - start:.0f} s"
+                else:
+                    took = "the same Verilog as above"
+                r, cells = by_verilog[verilog].resources, by_verilog[verilog].cell_counts
                 luts = r.LUT + r.SRL
-                print(f"{key}: {r.LUT:,} LUT + {r.SRL} SRL, {r.FF:,} FF, {r.CARRY} CARRY, {r.DSP} DSP, {r.BRAM} BRAM; "
-                      f"{luts / budget.luts:.0%} of the LUT budget ({'fits' if budget.fits(luts, r.DSP) else 'over'}); "
-                      f"{info.latency_cycles} clocks; synth_xilinx {time.perf_counter() - start:.0f} s", flush=True)
-                parse = ("the frame's own parse (charge i to the i-th flagged cell)" if name == "best-choice"
-                         else "parse")
-                out[key] = {"luts": luts, "ffs": r.FF, "dsps": r.DSP, "brams": r.BRAM,
-                            "note": f"decoder: {parse}, even spreading, {info.latency_cycles} clocks"}
+                brams = cells.get("RAMB36E2", 0) + cells.get("RAMB18E2", 0) / 2  # in 36 Kb blocks
+                print(f"{key}: {r.LUT:,} LUT + {r.SRL} SRL, {r.FF:,} FF, {r.CARRY} CARRY, {r.DSP} DSP, "
+                      f"{brams:g} BRAM36 ({cells.get('RAMB18E2', 0)} RAMB18); {luts / budget.luts:.0%} of the LUT "
+                      f"budget ({'fits' if budget.fits(luts, r.DSP) else 'over'}); {_clocks(info.latency_cycles)}; "
+                      f"{took}",
+                      flush=True)
+                tables = f"; its tables in {brams:g} BRAM36 (the budget counts none)" if brams else ""
+                out[key] = {"luts": luts, "ffs": r.FF, "dsps": r.DSP, "brams": brams,
+                            "note": _note(kind, decoder, info.latency_cycles, weighting) + tables}
     return out
 
 
@@ -86,6 +137,7 @@ def main() -> None:
     parser.add_argument("--elinks", type=int, nargs="+", default=[2, 3, 4, 5])
     parser.add_argument("--module", nargs="+", default=["hd", "ld"])
     parser.add_argument("--part", nargs="+", choices=("onchip", "backend"), default=["onchip", "backend"])
+    parser.add_argument("--decoders", nargs="+", choices=DECODERS, default=DECODERS)
     parser.add_argument("--arena", type=Path, default=ARENA_DIR)
     parser.add_argument("--work", type=Path, default=Path("out/arena_costs"))
     args = parser.parse_args()
@@ -96,7 +148,8 @@ def main() -> None:
             systems[key] = {**systems.get(key, {}), **cost}
     budget = BackEndBudget()
     if "backend" in args.part:
-        for key, cost in backend_decoders(args.arena, args.work, args.module, args.elinks, budget).items():
+        for key, cost in backend_decoders(args.arena, args.work, args.module, args.elinks, budget,
+                                          tuple(args.decoders)).items():
             systems[key] = {**systems.get(key, {}), **cost}
     write_json(path, {"systems": dict(sorted(systems.items())),
                       "budget": {"luts": budget.luts, "dsps": budget.dsps},

@@ -1,7 +1,8 @@
-"""The back-end decoders (codesign/hardware/backend_rtl.py): the generated Verilog lints clean, the integer golden
-model (codesign/hardware/backend_model.py) agrees with the float back end within the fixed-point step and moves
-the exact EMD by < 1e-3, and (slow) the RTL equals the integer model bit for bit under Verilator on real wafers,
-corner-case wafers and random frames."""
+"""The back-end decoders (codesign/hardware/backend_rtl.py): Best-Choice, the entropy codec, Threshold-Sum and the
+super trigger cells. The generated Verilog lints clean, the integer golden model (codesign/hardware/backend_model.py)
+agrees with the float back end within the fixed-point step (and the super trigger cells' share quantisation) and
+moves the exact EMD by < 1e-3, and (slow) the RTL equals the integer model bit for bit under Verilator on real
+wafers, corner-case wafers and random frames."""
 
 from __future__ import annotations
 
@@ -13,20 +14,39 @@ import numpy as np
 import pytest
 
 from codesign.arena import load_arena
+from codesign.data.floats import E5M3
 from codesign.data.normalise import unit_or_uniform
-from codesign.econt.algorithms import BEST_CHOICE_CELLS, BackEnd, EcontSettings, run_algorithm
+from codesign.econt.algorithms import (
+    BEST_CHOICE_CELLS,
+    DEFAULT_THRESHOLD,
+    MODULE_PRESETS,
+    STC_TYPES,
+    BackEnd,
+    ChipOutput,
+    EcontSettings,
+    run_algorithm,
+)
 from codesign.econt.backend import Spreading, spread
+from codesign.econt.bits import FrameWriter
 from codesign.econt.entropy import MAX_CODE_BITS, canonical_codes
 from codesign.econt.mux import TcMux, load_tc_mux
 from codesign.emd.exact import exact_emd
 from codesign.hardware.backend_model import (
+    SHARE_BITS,
+    TS_FRAME_BITS,
+    TS_SUM_OFFSET,
+    TS_TYPE_BITS,
+    TS_TYPE_OFFSET,
     BestChoiceDecoder,
     CanonicalCode,
     EntropyDecoder,
+    SuperCellDecoder,
+    ThresholdSumDecoder,
+    field,
     fill_value,
     frame_matrix,
 )
-from codesign.hardware.backend_rtl import decoder_rtl, ge_const, write_backend_rtl
+from codesign.hardware.backend_rtl import Decoder, decoder_rtl, ge_const, write_backend_rtl
 from codesign.hardware.rtl import RtlInfo, lint_rtl
 from codesign.hardware.vectors import corner_cases
 from codesign.tools import ToolNotFoundError, verilator_env
@@ -67,14 +87,60 @@ def _check_bound(cells: np.ndarray, float_reco: np.ndarray, selected: np.ndarray
     assert (gap >= -1e-9 * scale).all() and (gap < 2.0 ** -frac_bits + 1e-9 * scale).all(), (gap.min(), gap.max())
 
 
+def _threshold_sum(calq: np.ndarray, mux: TcMux, module: str, elinks: int,
+                   threshold: int | tuple[int, ...] = DEFAULT_THRESHOLD) -> tuple[ChipOutput, np.ndarray]:
+    """Threshold-Sum through the buffer, and its frames with each truncated BX's as the chip sends it (the golden
+    model keeps the untruncated bits): header | 110 or 111 (alternately; the decoder reads neither's last bit) |
+    the module sum's 5E3M code."""
+    settings = EcontSettings(elinks=elinks, drop_lsb=MODULE_PRESETS[module].drop_lsb, threshold=threshold,
+                             buffer=True)
+    out = run_algorithm("threshold-sum", calq, mux, settings=settings)
+    bits = frame_matrix(out.frames, TS_FRAME_BITS)
+    rows = np.flatnonzero(out.extra["truncated"])
+    writer = FrameWriter(len(rows), TS_SUM_OFFSET + E5M3.bits)
+    writer.write(field(bits[rows], 0, TS_TYPE_OFFSET), TS_TYPE_OFFSET)  # the header
+    writer.write(0b110 | (rows & 1), TS_TYPE_BITS)
+    writer.write(E5M3.encode(calq[rows].sum(axis=1)), E5M3.bits)
+    bits[rows] = 0
+    bits[rows, :writer.bits.shape[1]] = writer.bits
+    return out, bits
+
+
+def _super_cells(calq: np.ndarray, mux: TcMux, stc: str, module: str, elinks: int) -> ChipOutput:
+    settings = EcontSettings(elinks=elinks, drop_lsb=MODULE_PRESETS[module].drop_lsb)
+    return run_algorithm(stc, calq, mux, settings=settings)
+
+
+def _decoder(kind: str, module: str, elinks: int, arena, post_of_tc: tuple[int, ...] = IDENTITY,
+             naive: bool = False) -> Decoder:
+    """The decoder of ``kind`` (``threshold-sum`` or an STC type) for ``module`` at ``elinks``; an STC type with the
+    arena's shares (even weighting where the arena chose "near"), or none (``naive``)."""
+    drop = MODULE_PRESETS[module].drop_lsb
+    if kind == "threshold-sum":
+        return ThresholdSumDecoder(elinks, drop, post_of_tc)
+    rule = arena.back_ends.rule(kind, module, elinks)
+    return SuperCellDecoder(kind, elinks, drop, post_of_tc, () if naive or rule is None else rule.anchor_shares)
+
+
 LINT_CASES = [("bc", n, d) for n in (1, 2, 3, 4, 5) for d in (DROP,)] + [("bc", 3, 0), ("bc", 6, 4)] + \
-    [("entropy", m, n) for m in ("ld", "hd") for n in (2, 5)]
+    [("entropy", m, n) for m in ("ld", "hd") for n in (2, 5)] + \
+    [("threshold-sum", m, n) for m, n in (("hd", 2), ("ld", 5))] + \
+    [(stc, m, n) for stc, m, n in (("stc16_9", "ld", 2), ("stc4_9", "hd", 5), ("stc4_7", "ld", 4), ("stc4_7", "hd", 1),
+                                   ("stc16_9", "hd", 1))] + [("naive-stc4_9", "hd", 5), ("per-cell-ts", "ld", 5)]
 
 
 @pytest.mark.parametrize(("kind", "a", "b"), LINT_CASES)
 def test_decoders_lint_clean(tmp_path, arena, kind, a, b):
     env = _env()
-    dec = BestChoiceDecoder(a, b, IDENTITY) if kind == "bc" else EntropyDecoder(arena.codec(a, b))
+    dec: Decoder
+    if kind == "bc":
+        dec = BestChoiceDecoder(a, b, IDENTITY)
+    elif kind == "entropy":
+        dec = EntropyDecoder(arena.codec(a, b))
+    elif kind == "per-cell-ts":
+        dec = ThresholdSumDecoder(b, MODULE_PRESETS[a].drop_lsb, IDENTITY, tuple(range(20, 68)))
+    else:
+        dec = _decoder(kind.removeprefix("naive-"), a, b, arena, naive=kind.startswith("naive-"))
     rtl = decoder_rtl(dec)
     path = tmp_path / f"{rtl.module}.v"
     path.write_text(rtl.verilog)
@@ -160,6 +226,89 @@ def test_entropy_model_matches_the_float_back_end(highpu, arena, module, elinks)
     _check_bound(dec.decode(frames.bits), spread(reco, leftover, EVEN, np.ones(48)), parsed.selected, dec.frac_bits)
 
 
+@pytest.mark.parametrize(("module", "elinks"), [("hd", 2), ("ld", 2), ("hd", 5), ("ld", 5)])
+def test_threshold_sum_model_matches_the_float_back_end(highpu, mux, module, elinks):
+    """Through the buffer: every frame type (000, 010, 100, and 11x: the module sum, no cap) within the step."""
+    calq = _wafers(highpu, 3000)
+    out, bits = _threshold_sum(calq, mux, module, elinks)
+    dec = ThresholdSumDecoder(elinks, MODULE_PRESETS[module].drop_lsb, tuple(int(p) for p in mux.post_of_tc))
+    assert out.leftover is not None
+    _check_bound(dec.decode(bits), out.decoded(EVEN, np.ones(48)), ~out.leftover.cells[:, 0, :], dec.frac_bits)
+    assert set((field(bits, TS_TYPE_OFFSET, TS_TYPE_BITS) >> 1).tolist()) == {0, 1, 2, 3}
+
+
+def test_threshold_sum_per_cell_thresholds_cap_at_the_largest(highpu, mux):
+    thresholds = tuple(int(t) for t in np.random.default_rng(5).integers(30, 80, 48))
+    calq = _wafers(highpu, 1000)
+    out, bits = _threshold_sum(calq, mux, "ld", 5, thresholds)
+    dec = ThresholdSumDecoder(5, MODULE_PRESETS["ld"].drop_lsb, tuple(int(p) for p in mux.post_of_tc), thresholds)
+    assert out.leftover is not None and dec.cap == max(thresholds) - 1
+    _check_bound(dec.decode(bits), out.decoded(EVEN, np.ones(48)), ~out.leftover.cells[:, 0, :], dec.frac_bits)
+
+
+STC_CASES = [("stc16_9", "ld", 1), ("stc16_9", "ld", 2), ("stc16_9", "hd", 2), ("stc4_9", "hd", 3), ("stc4_9", "hd", 5),
+             ("stc4_9", "ld", 5), ("stc4_7", "ld", 4), ("stc4_7", "hd", 4), ("stc4_7", "hd", 2)]
+
+
+@pytest.mark.parametrize(("stc", "module", "elinks"), STC_CASES)
+def test_super_cell_model_matches_the_float_back_end(highpu, mux, arena, stc, module, elinks):
+    """Within the step of the float back end with the quantised shares, S 2^-(Q+1) more from the arena's (S: the
+    cell's group sum); the naive decoder (no shares) exactly as the naive back end."""
+    calq = _wafers(highpu, 3000)
+    out = _super_cells(calq, mux, stc, module, elinks)
+    post = tuple(int(p) for p in mux.post_of_tc)
+    dec = _decoder(stc, module, elinks, arena, post)
+    assert isinstance(dec, SuperCellDecoder) and dec.anchor_shares and out.leftover is not None
+    assert out.leftover.anchor is not None
+    cells = dec.decode(out.frames.bits)
+    _check_bound(cells, out.decoded(dec.quantised_rule(), np.ones(48)), np.zeros(cells.shape, dtype=bool),
+                 dec.frac_bits)
+    group_sum = np.zeros(cells.shape)
+    for g in range(dec.n_groups):
+        members = out.leftover.cells[:, g, :] | (np.arange(48) == out.leftover.anchor[:, g:g + 1])
+        group_sum = np.where(members, out.leftover.amount[:, g:g + 1], group_sum)
+    gap = np.abs(out.decoded(Spreading(anchor_shares=dec.anchor_shares), np.ones(48)) - cells / 2.0 ** dec.frac_bits)
+    assert (gap <= group_sum * 2.0 ** -(SHARE_BITS + 1) + 2.0 ** -dec.frac_bits).all()
+    assert (gap > 2.0 ** -dec.frac_bits).any()  # the quantisation shows
+    naive = _decoder(stc, module, elinks, arena, post, naive=True)
+    assert np.array_equal(naive.decode(out.frames.bits), out.reconstruction * 2 ** dec.frac_bits)
+
+
+def test_super_cell_shares_quantise_within_half_a_step_and_never_add_energy(arena):
+    for key, rule in arena.back_ends.rules.items():
+        stc, module, elinks = key.split(":")
+        if stc not in STC_TYPES or rule is None or not STC_TYPES[stc].index_bits:
+            continue
+        dec = _decoder(stc, module, int(elinks.removesuffix("elink")), arena)
+        assert isinstance(dec, SuperCellDecoder)
+        error = np.abs(np.subtract(dec.quantised_rule().anchor_shares, rule.anchor_shares))
+        assert error.max() <= 2.0 ** -(SHARE_BITS + 1)
+        keep, fill, size = dec.keep_table, dec.fill_table, dec.kind.group_size
+        assert (fill <= keep).all() and (keep + (size - 1) * fill <= dec.sums << dec.frac_bits).all()
+
+
+def _emd_shift(calq: np.ndarray, float_reco: np.ndarray, cells: np.ndarray, frac_bits: int) -> float:
+    shift = exact_emd(calq, unit_or_uniform(cells / 2.0 ** frac_bits), n_jobs=1) - \
+        exact_emd(calq, unit_or_uniform(float_reco), n_jobs=1)
+    return float(np.abs(shift).mean())
+
+
+def test_threshold_sum_and_super_cells_move_the_exact_emd_by_less_than_1e3(highpu, mux, arena):
+    """Threshold-Sum through the buffer; the super trigger cells against the arena's shares, even weighting."""
+    calq = highpu[:600]
+    post = tuple(int(p) for p in mux.post_of_tc)
+    for module, n in (("hd", 2), ("ld", 5)):
+        out, bits = _threshold_sum(calq, mux, module, n)
+        dec = _decoder("threshold-sum", module, n, arena, post)
+        assert _emd_shift(calq, out.decoded(EVEN, np.ones(48)), dec.decode(bits), dec.frac_bits) < 1e-3
+    for stc, module, n in (("stc16_9", "ld", 2), ("stc4_9", "hd", 5), ("stc4_7", "ld", 4)):
+        out = _super_cells(calq, mux, stc, module, n)
+        stc_dec = _decoder(stc, module, n, arena, post)
+        assert isinstance(stc_dec, SuperCellDecoder)
+        float_reco = out.decoded(Spreading(anchor_shares=stc_dec.anchor_shares), np.ones(48))
+        assert _emd_shift(calq, float_reco, stc_dec.decode(out.frames.bits), stc_dec.frac_bits) < 1e-3
+
+
 def test_fixed_point_moves_the_exact_emd_by_less_than_1e3(highpu, mux, arena):
     calq = highpu[:600]
     cases = []
@@ -173,35 +322,45 @@ def test_fixed_point_moves_the_exact_emd_by_less_than_1e3(highpu, mux, arena):
         cases.append((spread(*codec.reconstruction(sent), EVEN, np.ones(48)), entropy.decode(sent.frames.bits),
                       entropy.frac_bits))
     for float_reco, cells, frac in cases:
-        shift = exact_emd(calq, unit_or_uniform(cells / 2.0 ** frac), n_jobs=1) - \
-            exact_emd(calq, unit_or_uniform(float_reco), n_jobs=1)
-        assert np.abs(shift).mean() < 1e-3
+        assert _emd_shift(calq, float_reco, cells, frac) < 1e-3
 
 
-RTL_CASES = [("bc", 2), ("bc", 5), ("entropy", 2), ("entropy", 5)]
+RTL_CASES = [("bc", "ld", 2), ("bc", "ld", 5), ("entropy", "ld", 2), ("entropy", "ld", 5), ("threshold-sum", "hd", 2),
+             ("threshold-sum", "ld", 5), ("stc16_9", "ld", 2), ("stc4_9", "hd", 5), ("stc4_7", "ld", 4),
+             ("naive-stc16_9", "ld", 2)]
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(("kind", "elinks"), RTL_CASES)
-def test_rtl_equals_the_integer_model(tmp_path, highpu, mux, arena, kind, elinks):
+@pytest.mark.parametrize(("kind", "module", "elinks"), RTL_CASES)
+def test_rtl_equals_the_integer_model(tmp_path, highpu, mux, arena, kind, module, elinks):
     """1,000 real wafers, the corner cases (all zero, all saturated, one cell at each position, random),
-    300 random frames (what no encoder writes), with random idle clocks between frames; after reset."""
+    300 random frames (what no encoder writes), with random idle clocks between frames; after reset.
+    Threshold-Sum through the buffer (its truncated frames too)."""
     from codesign.hardware.sim.backend_harness import build_decoder_sim
 
     _env()
     calq = _wafers(highpu, 1000)
+    post = tuple(int(p) for p in mux.post_of_tc)
+    dec: Decoder
     if kind == "bc":
-        dec: BestChoiceDecoder | EntropyDecoder = BestChoiceDecoder(elinks, DROP, tuple(int(p) for p in mux.post_of_tc))
-        frames = _best_choice(calq, mux, elinks).frames
+        dec = BestChoiceDecoder(elinks, DROP, post)
+        frames = _best_choice(calq, mux, elinks).frames.bits
+    elif kind == "entropy":
+        dec = EntropyDecoder(arena.codec(module, elinks))
+        frames = dec.codec.encode(calq).frames.bits
+    elif kind == "threshold-sum":
+        dec = _decoder(kind, module, elinks, arena, post)
+        frames = _threshold_sum(calq, mux, module, elinks)[1]
     else:
-        dec = EntropyDecoder(arena.codec("ld", elinks))
-        frames = dec.codec.encode(calq).frames
+        dec = _decoder(kind.removeprefix("naive-"), module, elinks, arena, post, naive=kind.startswith("naive-"))
+        frames = _super_cells(calq, mux, kind.removeprefix("naive-"), module, elinks).frames.bits
     rng = np.random.default_rng(elinks)
     bits = np.concatenate([frame_matrix(frames, dec.frame_bits), rng.integers(0, 2, (300, dec.frame_bits))])
     write_backend_rtl(dec, tmp_path / "rtl")
     sim = build_decoder_sim(tmp_path / "rtl", tmp_path / "sim")
     cells = sim.stream(bits, idle=rng.choice([0, 0, 0, 1, 4], len(bits)))
     want = dec.decode(bits)
+    assert len(np.unique(want[:len(calq)])) > 100  # not degenerate: charges and fills of many values
     bad = np.flatnonzero((cells != want).any(axis=1))
     assert not bad.size, f"{bad.size} frames differ, first {bad[0]}: {cells[bad[0]]} != {want[bad[0]]}"
     assert cells.shape == (len(calq) + 300, 48) and len(calq) == 1000 + 130

@@ -1,23 +1,34 @@
 """Integer golden models of the back-end decoders (``codesign.hardware.backend_rtl``): what the RTL computes,
 bit for bit, from any frame, vectorised over frames.
 
-Both decoders rebuild the 48 cells of a module from one frame as unsigned fixed-point integers: CALQ counts
-with ``frac_bits`` (F) fractional bits and as many integer bits as the largest charge the frame can carry.
+Every decoder rebuilds the 48 cells of a module from one frame as unsigned fixed-point integers: CALQ counts
+with ``frac_bits`` (F) fractional bits and as many integer bits as the largest value a cell can take.
 A sent cell gets its charge (the middle of its code's bin, an integer: exact); every unsent cell gets the
 even spreading of what the frame says is left over (``codesign.econt.backend``, ``Spreading("even")``):
 
     fill = min(floor(R * 2^F / n_unsent), cap * 2^F)
 
-with R the leftover (Best-Choice: the decoded unsent sum; entropy codec: the decoded module sum minus the
-decoded sent charges, at least 0) and cap the smallest sent charge (nothing sent: the largest charge, where
-the float back end has no bound; only frames no encoder writes come near it). With one cap and even weights
-one round of water-filling is exact, so the float back end gives min(R / n_unsent, cap): the integer fill is
-at most 2^-F below it and never above. The floor division is exact (a restoring divider in the RTL); R is
-first saturated at ``rem_bits`` bits, which changes nothing (the saturated R / 48 already exceeds any cap).
+with R the leftover (Best-Choice and Threshold-Sum: the decoded unsent sum; entropy codec: the decoded module
+sum minus the decoded sent charges, at least 0) and cap the smallest sent charge (Threshold-Sum: the
+threshold - 1; nothing sent: the largest charge, where the float back end has no bound; only frames no
+encoder writes come near it). With one cap and even weights one round of water-filling is exact, so the
+float back end gives min(R / n_unsent, cap): the integer fill is at most 2^-F below it and never above. The
+floor division is exact (a restoring divider in the RTL); R is first saturated at ``rem_bits`` bits, which
+changes nothing (the saturated R / 48 already exceeds any cap, and a frame without a cap, a truncated
+Threshold-Sum frame, carries no sum above it).
+
+A super trigger cell sends no unsent sum but a group sum S and the group's largest cell, which keeps a
+fitted share s of S (``Spreading.anchor_share``: by the bit length of S); the rest goes evenly to the
+group's G - 1 other cells, capped at what the largest keeps. The decoder quantises s to ``share_bits`` (Q)
+bits, q = round(s * 2^Q), and both values are functions of the sum's code alone, tables the RTL holds:
+
+    keep = floor(S * q * 2^F / 2^Q),  fill = min(floor(S * (2^Q - q) * 2^F / (2^Q * (G - 1))), keep)
+
+which the float back end with the quantised shares gives at most 2^-F higher, never lower; against the
+unquantised shares a cell of the group moves by at most S * 2^-(Q+1) more.
 
 Frames that no encoder writes (addresses out of range, an entropy count above what fits) decode by the same
-rules (``BestChoiceDecoder``, ``EntropyDecoder`` say which); only frames the encoders write are compared with
-the float back end.
+rules (each decoder says which); only frames the encoders write are compared with the float back end.
 """
 
 from __future__ import annotations
@@ -30,7 +41,17 @@ import numpy as np
 
 from codesign.data.floats import E4M3, E5M3, E5M4, FloatFormat
 from codesign.data.geometry import ADDRESS_BITS, N_TC
-from codesign.econt.algorithms import BEST_CHOICE_CELLS, BEST_CHOICE_MAX_BITS, MAX_DROP_LSB, MAX_ELINKS
+from codesign.data.io import CALQ_BITS
+from codesign.econt.algorithms import (
+    BEST_CHOICE_CELLS,
+    BEST_CHOICE_MAX_BITS,
+    DEFAULT_THRESHOLD,
+    MAX_DROP_LSB,
+    MAX_ELINKS,
+    STC_TYPES,
+    SuperCellType,
+)
+from codesign.econt.backend import Spreading
 from codesign.econt.bits import ELINK_BITS, WORD_BITS, Frames, padded
 from codesign.econt.entropy import (
     COUNT_BITS,
@@ -50,13 +71,30 @@ CHARGE_BITS = E4M3.bits
 COUNT_OFFSET = FIXED_BITS  # entropy codec: k after the header and the 9-bit module sum
 RANK_OFFSET = FIXED_BITS + COUNT_BITS  # 20: the enumerative address code, then the Huffman codes
 ALIGN = 8  # the Huffman stream moves in steps of 8 bits; a symbol starts within the first 8 of its stage
+CALQ_MAX = (1 << CALQ_BITS) - 1
+TS_TYPE_OFFSET = 5  # Threshold-Sum: after the 5-bit header, the 3-bit type, then the 8-bit 5E3M sum
+TS_TYPE_BITS = 3
+TS_SUM_OFFSET = TS_TYPE_OFFSET + TS_TYPE_BITS  # 8
+TS_BODY_OFFSET = TS_SUM_OFFSET + E5M3.bits  # 16: type 010: the 3-bit count; type 100: the 48-bit map
+TS_COUNT_BITS = 3
+TS_ADDRESS_OFFSET = TS_BODY_OFFSET + TS_COUNT_BITS  # 19: up to 7 addresses, then as many charges
+TS_FEW_MAX = (1 << TS_COUNT_BITS) - 1
+TS_MAP_WORD_OFFSET = TS_BODY_OFFSET + N_TC  # 64: type 100's charges
+TS_FRAME_BITS = int(padded(TS_MAP_WORD_OFFSET + CHARGE_BITS * N_TC, WORD_BITS))  # 400: the longest frame
+TS_NONE, TS_FEW, TS_MAP, TS_TRUNCATED = range(4)  # the type's top two bits: 00x, 01x, 10x, 11x
+STC_HEADER_BITS = 4
+SHARE_BITS = 12  # Q: a super trigger cell's share as q / 2^12, within 2^-13 of the arena's (4 decimals)
 
 
-def field(bits: np.ndarray, start: int, width: int) -> np.ndarray:
-    """(n,) the ``width``-bit MSB-first fields at bit ``start`` of (n, frame bits) 0/1 rows."""
+def field(bits: np.ndarray, start: int | np.ndarray, width: int) -> np.ndarray:
+    """(n,) the ``width``-bit MSB-first fields at bit ``start`` (one for all rows, or one per row) of (n, frame
+    bits) 0/1 rows."""
     if width == 0:
         return np.zeros(len(bits), dtype=np.int64)
-    window = bits[:, start:start + width].astype(np.int64)
+    if isinstance(start, np.ndarray):
+        window = bits[np.arange(len(bits))[:, None], start[:, None] + np.arange(width)].astype(np.int64)
+    else:
+        window = bits[:, start:start + width].astype(np.int64)
     return (window << np.arange(width - 1, -1, -1)).sum(axis=1)
 
 
@@ -91,6 +129,23 @@ def _fixed_point_bits(charge_max: int) -> tuple[int, int]:
     return charge_max.bit_length(), (N_TC * charge_max).bit_length()
 
 
+def _check_configuration(what: str, elinks: int, drop_lsb: int, frac_bits: int, post_of_tc: tuple[int, ...]) -> None:
+    if not 1 <= elinks <= MAX_ELINKS or not 0 <= drop_lsb <= MAX_DROP_LSB or frac_bits < 0:
+        raise ValueError(f"{what} decoder: elinks 1..{MAX_ELINKS}, drop_lsb 0..{MAX_DROP_LSB}, frac_bits >= 0, "
+                         f"got {elinks}, {drop_lsb}, {frac_bits}")
+    if sorted(post_of_tc) != list(range(N_TC)):
+        raise ValueError(f"post_of_tc must be a permutation of 0..{N_TC - 1}")
+
+
+def map_cells(flags: np.ndarray, words: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(selected, codes) of frames that flag their cells in a 48-bit map: the j-th flagged cell gets word j
+    of the (n, k) ``words`` (none past the last word: 0)."""
+    selected = flags.astype(bool)
+    index = np.cumsum(selected, axis=1) - selected
+    padded_words = np.pad(words, ((0, 0), (0, N_TC - words.shape[1] + 1)))
+    return selected, np.where(selected, np.take_along_axis(padded_words, np.minimum(index, N_TC), axis=1), 0)
+
+
 @dataclass(frozen=True)
 class BestChoiceDecoder:
     """The back end of Best-Choice at ``elinks`` eLinks and ``drop_lsb`` (``use_sum`` off: the sum field is
@@ -117,11 +172,7 @@ class BestChoiceDecoder:
     frac_bits: int = FRAC_BITS
 
     def __post_init__(self) -> None:
-        if not 1 <= self.elinks <= MAX_ELINKS or not 0 <= self.drop_lsb <= MAX_DROP_LSB or self.frac_bits < 0:
-            raise ValueError(f"Best-Choice decoder: elinks 1..{MAX_ELINKS}, drop_lsb 0..{MAX_DROP_LSB}, "
-                             f"frac_bits >= 0, got {self.elinks}, {self.drop_lsb}, {self.frac_bits}")
-        if sorted(self.post_of_tc) != list(range(N_TC)):
-            raise ValueError(f"post_of_tc must be a permutation of 0..{N_TC - 1}")
+        _check_configuration("Best-Choice", self.elinks, self.drop_lsb, self.frac_bits, self.post_of_tc)
 
     @property
     def n_cells(self) -> int:
@@ -162,19 +213,15 @@ class BestChoiceDecoder:
         n = len(bits)
         words = np.stack([field(bits, self.word_offset + CHARGE_BITS * i, CHARGE_BITS)
                           for i in range(self.n_cells)], axis=1)
-        lane = np.arange(N_TC)
         if self.few:
             addresses = np.stack([field(bits, BC_ADDRESS_OFFSET + ADDRESS_BITS * i, ADDRESS_BITS)
                                   for i in range(self.n_cells)], axis=1)
-            hits = addresses[:, :, None] == lane[None, None, :]  # (n, word, lane)
+            hits = addresses[:, :, None] == np.arange(N_TC)[None, None, :]  # (n, word, lane)
             selected = hits.any(axis=1)
             codes = np.bitwise_or.reduce(np.where(hits, words[:, :, None], 0), axis=1)
             cap_code = np.where(addresses < N_TC, words, (1 << CHARGE_BITS) - 1).min(axis=1)
         else:
-            selected = bits[:, BC_ADDRESS_OFFSET:BC_ADDRESS_OFFSET + N_TC].astype(bool)
-            index = np.cumsum(selected, axis=1) - selected
-            padded_words = np.pad(words, ((0, 0), (0, N_TC - self.n_cells + 1)))
-            codes = np.where(selected, np.take_along_axis(padded_words, np.minimum(index, N_TC), axis=1), 0)
+            selected, codes = map_cells(bits[:, BC_ADDRESS_OFFSET:BC_ADDRESS_OFFSET + N_TC], words)
             cap_code = words.min(axis=1)
         unsent_sum = E5M3.decode(field(bits, SUM_CODE_OFFSET, E5M3.bits), self.drop_lsb)
         cap = E4M3.decode(cap_code, self.drop_lsb)
@@ -259,6 +306,10 @@ class EntropyDecoder:
     @property
     def fmt(self) -> FloatFormat:
         return self.codec.value_format
+
+    @property
+    def elinks(self) -> int:
+        return self.codec.elinks
 
     @property
     def frame_bits(self) -> int:
@@ -357,3 +408,194 @@ class EntropyDecoder:
         # cell a takes symbol slot <= a (a valid frame never has more cells left than addresses; else 0)
         charges = np.where(slots <= np.arange(N_TC), np.take_along_axis(values, np.clip(slots, 0, None), axis=1), 0)
         return np.where(selected, charges << self.frac_bits, fill[:, None])
+
+
+@dataclass(frozen=True)
+class ThresholdSumDecoder:
+    """The back end of Threshold-Sum at ``drop_lsb`` with ``threshold`` (one count or 48, as
+    ``EcontSettings.threshold``; ``use_sum`` off: the sum field is the unsent sum), the whole frame at once
+    (``TS_FRAME_BITS``, the longest; the buffer's words reassembled upstream). ``elinks`` changes no logic:
+    without the buffer the frames do not depend on it. ``post_of_tc`` as for ``BestChoiceDecoder``.
+
+    Frame (``codesign.econt.algorithms.threshold_sum``): header (5) | type (3) | 5E3M sum (8) | type 010: count
+    N (3), N post-mux addresses (6 bits each), N 4E3M charge words (7 bits, DropLSB) | type 100: the 48-bit
+    map, then the flagged cells' words. Type 000 sends nothing, and so does a frame the buffer truncated
+    (type 110 or 111, the first 16 bits: the sum field then holds the full module sum, the rest is not
+    read): its cells share the sum with no cap, as the float back end's (``leftover.cap`` inf). The golden
+    model keeps the untruncated bits of a truncated BX (``ChipOutput.extra["truncated"]`` says which); a
+    truncated frame's bits are header | 110 or 111 | E5M3 of the module sum (the tests write them so).
+
+    Any frame: only the type's top two bits are read; type 010's first N addresses flag their cells
+    (addresses >= 48 flag none), and in either type the j-th flagged cell (ascending) gets word j (one router
+    for both: an encoder's addresses ascend); the fill is shared by the unflagged cells. Cap:
+    max(threshold) - 1 (the model's cap: per-cell thresholds share their largest), a truncated frame's the
+    largest cell value (which its fill never reaches)."""
+
+    elinks: int
+    drop_lsb: int
+    post_of_tc: tuple[int, ...]
+    threshold: int | tuple[int, ...] = DEFAULT_THRESHOLD
+    frac_bits: int = FRAC_BITS
+
+    def __post_init__(self) -> None:
+        _check_configuration("Threshold-Sum", self.elinks, self.drop_lsb, self.frac_bits, self.post_of_tc)
+        thresholds = np.atleast_1d(self.threshold)
+        if thresholds.size not in (1, N_TC) or (thresholds < 0).any():
+            raise ValueError(f"threshold must be one non-negative count or {N_TC}, got {self.threshold}")
+
+    @property
+    def cap(self) -> int:
+        """What an unsent cell holds at most: the largest threshold - 1."""
+        return max(int(np.max(self.threshold)) - 1, 0)
+
+    @property
+    def frame_bits(self) -> int:
+        return TS_FRAME_BITS
+
+    @property
+    def charge_max(self) -> int:
+        return int(E4M3.decode(np.array((1 << CHARGE_BITS) - 1), self.drop_lsb))
+
+    @property
+    def rem_bits(self) -> int:
+        """R saturates here: above 48 caps, and above any module sum an encoder sends (truncated frames)."""
+        module_max = int(E5M3.decode(E5M3.encode(np.array(N_TC * CALQ_MAX))))
+        return max((N_TC * self.cap).bit_length(), module_max.bit_length())
+
+    @property
+    def int_bits(self) -> int:
+        """A charge, the cap, or a truncated frame's fill: the saturated R / 48."""
+        truncated_fill = -(-((1 << self.rem_bits) - 1) // N_TC)  # at least R / 48, rounded up
+        return max(self.charge_max.bit_length(), self.cap.bit_length(), truncated_fill.bit_length())
+
+    @property
+    def out_bits(self) -> int:
+        return self.int_bits + self.frac_bits
+
+    def decode(self, bits: np.ndarray) -> np.ndarray:
+        """(n, 48) int64 cells (project TC order) from (n, >= frame_bits) 0/1 frame rows."""
+        bits = frame_matrix(bits, self.frame_bits)
+        kind = field(bits, TS_TYPE_OFFSET, TS_TYPE_BITS) >> 1
+        count = field(bits, TS_BODY_OFFSET, TS_COUNT_BITS)
+        addresses = np.stack([field(bits, TS_ADDRESS_OFFSET + ADDRESS_BITS * i, ADDRESS_BITS)
+                              for i in range(TS_FEW_MAX)], axis=1)
+        named = (addresses[:, :, None] == np.arange(N_TC)) & (np.arange(TS_FEW_MAX) < count[:, None])[:, :, None]
+        few, many = (kind == TS_FEW)[:, None], (kind == TS_MAP)[:, None]
+        flags = (few & named.any(axis=1)) | (many & bits[:, TS_BODY_OFFSET:TS_MAP_WORD_OFFSET].astype(bool))
+        words = np.stack([field(bits, TS_MAP_WORD_OFFSET + CHARGE_BITS * j, CHARGE_BITS) for j in range(N_TC)], axis=1)
+        words[:, :TS_FEW_MAX] = np.where(few, np.stack(
+            [field(bits, TS_ADDRESS_OFFSET + ADDRESS_BITS * count + CHARGE_BITS * i, CHARGE_BITS)
+             for i in range(TS_FEW_MAX)], axis=1), words[:, :TS_FEW_MAX])
+        selected, codes = map_cells(flags, words)
+        residual = E5M3.decode(field(bits, TS_SUM_OFFSET, E5M3.bits))
+        cap = np.where(kind == TS_TRUNCATED, (1 << self.int_bits) - 1, self.cap)
+        fill = fill_value(residual, N_TC - selected.sum(axis=1), cap, rem_bits=self.rem_bits, frac_bits=self.frac_bits)
+        cells = np.where(selected, E4M3.decode(codes, self.drop_lsb) << self.frac_bits, fill[:, None])
+        return cells[:, list(self.post_of_tc)]
+
+
+@dataclass(frozen=True)
+class SuperCellDecoder:
+    """The back end of super trigger cells ``stc`` (``stc4_9``, ``stc16_9``, ``stc4_7``: the types that send
+    their largest cell) at ``elinks`` and ``drop_lsb`` (read by ``stc4_7`` only), ``anchor_shares`` as in
+    ``Spreading`` (empty: the naive back end, the whole sum on the largest cell), even weighting; ``post_of_tc``
+    as for ``BestChoiceDecoder``.
+
+    Frame (``codesign.econt.algorithms.super_trigger_cells``): header (4) | each group's index of its largest
+    cell | each group's sum (5E4M, or 4E3M of the sum >> DropLSB); the groups it does not send decode to 0. Any
+    frame: a sum above what G cells of CALQ add up to (no encoder sends one) saturates at ``int_bits``; each
+    cell of a group gets keep (the indexed one) or fill (the module's docstring), from tables over the code."""
+
+    stc: str
+    elinks: int
+    drop_lsb: int
+    post_of_tc: tuple[int, ...]
+    anchor_shares: tuple[float, ...] = ()
+    frac_bits: int = FRAC_BITS
+    share_bits: int = SHARE_BITS
+
+    def __post_init__(self) -> None:
+        if self.stc not in STC_TYPES or not STC_TYPES[self.stc].index_bits:
+            raise ValueError(f"super trigger cell decoder: a type that sends indices "
+                             f"({', '.join(t for t, k in STC_TYPES.items() if k.index_bits)}), got {self.stc!r}")
+        _check_configuration(self.stc, self.elinks, self.drop_lsb, self.frac_bits, self.post_of_tc)
+        if self.elinks > self.kind.max_elinks:
+            raise ValueError(f"{self.stc} sends data at 1..{self.kind.max_elinks} eLinks, got {self.elinks}")
+        object.__setattr__(self, "anchor_shares", Spreading(anchor_shares=self.anchor_shares).anchor_shares)
+        if any(round(s * (1 << self.share_bits)) == 0 for s in self.anchor_shares):
+            raise ValueError(f"an anchor share below 2^-{self.share_bits + 1} rounds to 0: {self.anchor_shares}")
+
+    @property
+    def kind(self) -> SuperCellType:
+        return STC_TYPES[self.stc]
+
+    @property
+    def n_groups(self) -> int:
+        return self.kind.cells(self.elinks)
+
+    @property
+    def fmt(self) -> FloatFormat:
+        return E5M4 if self.kind.sum_bits == E5M4.bits else E4M3
+
+    @property
+    def sum_drop(self) -> int:
+        """The DropLSB the sums decode with: raw 5E4M sums drop nothing."""
+        return 0 if self.fmt == E5M4 else self.drop_lsb
+
+    @property
+    def frame_bits(self) -> int:
+        return ELINK_BITS * self.elinks
+
+    @property
+    def sum_offset(self) -> int:
+        return STC_HEADER_BITS + self.kind.index_bits * self.n_groups
+
+    @property
+    def int_bits(self) -> int:
+        """The largest sum a code carries, or G cells of CALQ can add up to (its code decodes below 2^bits)."""
+        largest = int(self.fmt.decode(np.array((1 << self.fmt.bits) - 1), self.sum_drop))
+        return min(largest.bit_length(), (self.kind.group_size * CALQ_MAX).bit_length())
+
+    @property
+    def out_bits(self) -> int:
+        return self.int_bits + self.frac_bits
+
+    @cached_property
+    def sums(self) -> np.ndarray:
+        """(2^sum bits,) each code's group sum S, saturated."""
+        return np.minimum(self.fmt.decode(np.arange(1 << self.fmt.bits), self.sum_drop), (1 << self.int_bits) - 1)
+
+    @cached_property
+    def shares(self) -> np.ndarray:
+        """(2^sum bits,) each code's quantised share q (of 2^Q)."""
+        share = Spreading(anchor_shares=self.anchor_shares).anchor_share(self.sums)
+        return np.round(share * (1 << self.share_bits)).astype(np.int64)
+
+    def quantised_rule(self) -> Spreading:
+        """The float back end's rule this decoder follows (the shares as it rounds them)."""
+        return Spreading(anchor_shares=tuple(round(s * (1 << self.share_bits)) / (1 << self.share_bits)
+                                             for s in self.anchor_shares))
+
+    @cached_property
+    def keep_table(self) -> np.ndarray:
+        """(2^sum bits,) the largest cell's value per code: floor(S q 2^F / 2^Q)."""
+        return (self.sums * self.shares << self.frac_bits) >> self.share_bits
+
+    @cached_property
+    def fill_table(self) -> np.ndarray:
+        """(2^sum bits,) each other cell's value per code: the even share of the rest, at most keep."""
+        rest = (self.sums * ((1 << self.share_bits) - self.shares)) << self.frac_bits
+        return np.minimum(rest // ((self.kind.group_size - 1) << self.share_bits), self.keep_table)
+
+    def decode(self, bits: np.ndarray) -> np.ndarray:
+        """(n, 48) int64 cells (project TC order) from (n, >= frame_bits) 0/1 frame rows."""
+        bits = frame_matrix(bits, self.frame_bits)
+        size, index_bits, sum_bits = self.kind.group_size, self.kind.index_bits, self.fmt.bits
+        cells = np.zeros((len(bits), N_TC), dtype=np.int64)
+        for g in range(self.n_groups):
+            index = field(bits, STC_HEADER_BITS + index_bits * g, index_bits)
+            code = field(bits, self.sum_offset + sum_bits * g, sum_bits)
+            anchor = index[:, None] == np.arange(size)[None, :]
+            cells[:, g * size:(g + 1) * size] = np.where(anchor, self.keep_table[code][:, None],
+                                                         self.fill_table[code][:, None])
+        return cells[:, list(self.post_of_tc)]

@@ -2,10 +2,11 @@
 folders of them that ``codesign.fpga.synth.synthesize_fpga`` accepts.
 
 A decoder takes one frame per clock (``frame``, its first bit the MSB) and gives, a fixed number of clocks
-later, the 48 cells as unsigned fixed-point CALQ counts (``cells``, TC t at bits t*W and up; the integer golden
-model ``codesign.hardware.backend_model`` bit for bit). It is cut into slices with a register after each:
-slice 0 follows the input register, the cells are registered after the last slice, one frame per clock at
-any depth; ``valid_in`` runs along to ``valid_out`` (reset by ``rst``), the data registers have no reset.
+(at least one) later, the 48 cells as unsigned fixed-point CALQ counts (``cells``, TC t at bits t*W and up;
+the integer golden model ``codesign.hardware.backend_model`` bit for bit). It is cut into slices with a
+register after each: slice 0 follows the input register, the cells are registered after the last slice, one
+frame per clock at any depth; ``valid_in`` runs along to ``valid_out`` (reset by ``rst``), the data registers
+have no reset.
 
 Best-Choice (``BestChoiceDecoder``): slice 0 decodes the unsent sum (saturated) and the first levels of the
 cap's minimum tree; slices 1.. divide (restoring, exact floor, 8 steps a slice, each a 7-bit subtraction whose
@@ -19,6 +20,17 @@ at the offset against the canonical code's limits, then the stream moves on by 0
 slice adds its charge to the sent sum and keeps the smallest; R = module sum - sent sum, then the divider by
 48 - k. The greedy address decoding (6 steps a slice, non-restoring: one adder per step) ends in the slice
 before the routing, where each cell takes its symbol; the last slice places charges and fill.
+
+Threshold-Sum (``ThresholdSumDecoder``, the whole frame, up to 400 bits): slice 0 reads the type, the sum
+(saturated), flags the cells (type 010: its first N addresses; type 100: the map), picks the words (type 010's
+lie after its N addresses) and counts the flags; slices 1.. divide by 48 - flags as for Best-Choice; the
+map's router puts the j-th flagged cell's word on it (as Best-Choice's map, 48 words); the last slice caps the
+fill (threshold - 1; a truncated frame, type 11x: no cap) and places charges and fill.
+
+Super trigger cells (``SuperCellDecoder``): one slice: each group's code looks up what its largest cell keeps
+and what the others get (tables of the code, ``keep_table`` and ``fill_table``: the share's quantisation and
+the division by G - 1 done exactly when the tables are made), its index picks the largest. Yosys puts a 9-bit
+code's tables in block RAM (the input register becomes the RAM's address register); 7-bit codes' in LUTs.
 """
 
 from __future__ import annotations
@@ -40,9 +52,21 @@ from codesign.hardware.backend_model import (
     CHARGE_BITS,
     COUNT_OFFSET,
     RANK_OFFSET,
+    STC_HEADER_BITS,
     SUM_CODE_OFFSET,
+    TS_ADDRESS_OFFSET,
+    TS_BODY_OFFSET,
+    TS_COUNT_BITS,
+    TS_FEW,
+    TS_FEW_MAX,
+    TS_MAP,
+    TS_MAP_WORD_OFFSET,
+    TS_SUM_OFFSET,
+    TS_TYPE_OFFSET,
     BestChoiceDecoder,
     EntropyDecoder,
+    SuperCellDecoder,
+    ThresholdSumDecoder,
 )
 from codesign.hardware.rtl import RTL_JSON, RtlInfo
 from codesign.hardware.sparse_select import PipelineStages
@@ -54,7 +78,7 @@ ADDRESS_STEPS = 6  # greedy address-decoding steps per slice (a subtraction of u
 MIN_LEVELS = 2  # levels of the cap's minimum tree per slice
 DIVISOR_BITS = 6  # 48 - cells; the remainder is below it
 CLOCK_NS = 25.0
-Decoder = BestChoiceDecoder | EntropyDecoder
+Decoder = BestChoiceDecoder | EntropyDecoder | ThresholdSumDecoder | SuperCellDecoder
 
 
 @dataclass(frozen=True)
@@ -227,7 +251,8 @@ def _shell(design: _Design, frame_bits: int, slices: int, cells: list[str]) -> l
         f"            valid_pipe <= {_const(slices, 0)};",
         "            valid_out <= 1'b0;",
         "        end else begin",
-        f"            valid_pipe <= {{valid_pipe[{slices - 2}:0], valid_in}};",
+        f"            valid_pipe <= {{valid_pipe[{slices - 2}:0], valid_in}};" if slices > 1 else
+        "            valid_pipe <= valid_in;",
         f"            valid_out <= valid_pipe[{slices - 1}];",
         "        end",
         "        cells <= {" + ", ".join(reversed(cells)) + "};",
@@ -282,6 +307,21 @@ def _flag_indices(d: _Design, flags: str, slice_: int) -> list[str]:
     return indices
 
 
+def _route_map(d: _Design, flags: str, words: list[str], route: int, prefix: str = "") -> tuple[list[str], list[str]]:
+    """(selected, codes) of each cell (``backend_model.map_cells``): the 48-bit ``flags`` (cell 0 the MSB),
+    the flagged cells' prefix counts in the slice before ``route``, each cell's word in ``route``."""
+    flags_early = d.at(flags, route - 1)
+    indices = _flag_indices(d, flags_early, route - 1)
+    selected, codes = [], []
+    for p in range(N_TC):
+        selected.append(d.wire(f"{prefix}sel{p}", 1, route - 1, f"{flags_early}[{N_TC - 1 - p}]"))
+        arms = [(_const(N_TC.bit_length(), j), d.at(words[j], route)) for j in range(min(p + 1, len(words)))]
+        if len(arms) < 1 << N_TC.bit_length():
+            arms.append(("default", _const(CHARGE_BITS, 0)))
+        codes.append(d.case(f"{prefix}code{p}", CHARGE_BITS, route, d.at(indices[p], route), arms))
+    return selected, codes
+
+
 def best_choice_rtl(dec: BestChoiceDecoder) -> DecoderRtl:
     """The Best-Choice back end as Verilog (module ``bc_decoder_<n>elink_drop<d>``)."""
     fw, nc, frac = dec.frame_bits, dec.n_cells, dec.frac_bits
@@ -304,21 +344,15 @@ def best_choice_rtl(dec: BestChoiceDecoder) -> DecoderRtl:
     quotient, q_slice = d.divide(residual, 0, dec.rem_bits, frac, divisor, 1)
     last = q_slice + 1
     route = last - 1
-    codes, selected = [], []
     if dec.few:
+        selected, codes = [], []
         for p in range(N_TC):
             hits = [f"({d.at(a, route)} == {_const(ADDRESS_BITS, p)})" for a in addresses]
             selected.append(d.wire(f"sel{p}", 1, route, " | ".join(hits)))
             codes.append(d.wire(f"code{p}", CHARGE_BITS, route, " | ".join(
                 f"({h} ? {d.at(w, route)} : {_const(CHARGE_BITS, 0)})" for h, w in zip(hits, words, strict=True))))
     else:
-        flags_early = d.at(flags, route - 1)
-        indices = _flag_indices(d, flags_early, route - 1)
-        for p in range(N_TC):
-            selected.append(d.wire(f"sel{p}", 1, route - 1, f"{flags_early}[{N_TC - 1 - p}]"))
-            arms = [(_const(N_TC.bit_length(), j), d.at(words[j], route)) for j in range(min(p + 1, nc))]
-            codes.append(d.case(f"code{p}", CHARGE_BITS, route, d.at(indices[p], route),
-                                [*arms, ("default", _const(CHARGE_BITS, 0))]))
+        selected, codes = _route_map(d, flags, words, route)
     cap_value = d.wire("cap_value", dec.int_bits, last - 1, f"charge_value({d.at(cap_code, last - 1)})")
     fill = _fill(d, quotient, dec.rem_bits + frac, cap_value, frac, dec.int_bits, last)
     out = _place(d, codes, selected, fill, frac, last, "charge_value", dec.int_bits)
@@ -473,9 +507,101 @@ def entropy_rtl(dec: EntropyDecoder) -> DecoderRtl:
                                              comment=comment), last + 1, fw, dec.out_bits)
 
 
+def threshold_sum_rtl(dec: ThresholdSumDecoder) -> DecoderRtl:
+    """The Threshold-Sum back end as Verilog (module ``ts_decoder_drop<d>_cap<c>``)."""
+    fw, frac, nw = dec.frame_bits, dec.frac_bits, TS_FEW_MAX
+    d = _Design()
+    kind = d.wire("kind", 2, 0, _frame_field(fw, TS_TYPE_OFFSET, 2))  # the type's top two bits
+    few = d.wire("few", 1, 0, f"{kind} == 2'd{TS_FEW}")
+    many = d.wire("many", 1, 0, f"{kind} == 2'd{TS_MAP}")
+    residual = d.wire("residual", dec.rem_bits, 0, f"sum_value({_frame_field(fw, TS_SUM_OFFSET, E5M3.bits)})")
+    count = d.wire("count", TS_COUNT_BITS, 0, _frame_field(fw, TS_BODY_OFFSET, TS_COUNT_BITS))
+    addresses = [d.wire(f"addr{i}", ADDRESS_BITS, 0, _frame_field(fw, TS_ADDRESS_OFFSET + ADDRESS_BITS * i,
+                                                                   ADDRESS_BITS)) for i in range(nw)]
+    valid = [d.wire(f"valid{i}", 1, 0, f"{count} > {_const(TS_COUNT_BITS, i)}") for i in range(nw)]
+    named = [d.wire(f"named{p}", 1, 0, " | ".join(f"({v} & ({a} == {_const(ADDRESS_BITS, p)}))"
+                                                  for v, a in zip(valid, addresses, strict=True)))
+             for p in range(N_TC)]
+    flags = d.wire("flags", N_TC, 0, f"{few} ? {{{', '.join(named)}}} : ({many} ? "
+                   f"{_frame_field(fw, TS_BODY_OFFSET, N_TC)} : {_const(N_TC, 0)})")
+    few_count = f"{{{few}, {count}}}"  # type 010 and its N: word i lies after the N addresses, else in the map's place
+    words = [d.case(f"word{i}", CHARGE_BITS, 0, few_count, [
+        *((_const(1 + TS_COUNT_BITS, 1 << TS_COUNT_BITS | n),
+           _frame_field(fw, TS_ADDRESS_OFFSET + ADDRESS_BITS * n + CHARGE_BITS * i, CHARGE_BITS))
+          for n in range(i + 1, nw + 1)),
+        ("default", _frame_field(fw, TS_MAP_WORD_OFFSET + CHARGE_BITS * i, CHARGE_BITS))]) for i in range(nw)]
+    words += [d.wire(f"word{j}", CHARGE_BITS, 0, _frame_field(fw, TS_MAP_WORD_OFFSET + CHARGE_BITS * j, CHARGE_BITS))
+              for j in range(nw, N_TC)]
+    n_sent, n_bits = d.count("n_sent", [f"{flags}[{N_TC - 1 - p}]" for p in range(N_TC)], 0)
+    divisor = d.wire("divisor", DIVISOR_BITS, 0,
+                     f"{_const(DIVISOR_BITS, N_TC)} - {_zext(n_sent, n_bits, DIVISOR_BITS)}")
+    quotient, q_slice = d.divide(residual, 0, dec.rem_bits, frac, divisor, 1)
+    last = q_slice + 1
+    selected, codes = _route_map(d, flags, words, last - 1)
+    no_cap = _const(dec.int_bits, (1 << dec.int_bits) - 1)  # a truncated frame's: its fill never reaches it
+    cap = d.wire("cap", dec.int_bits, last - 1,
+                 f"(&{d.at(kind, last - 1)}) ? {no_cap} : {_const(dec.int_bits, dec.cap)}")
+    fill = _fill(d, quotient, dec.rem_bits + frac, cap, frac, dec.int_bits, last)
+    out = _place(d, codes, selected, fill, frac, last, "charge_value", dec.int_bits)
+    module = f"ts_decoder_drop{dec.drop_lsb}_cap{dec.cap}"
+    body = [*float_function("sum_value", E5M3, 0, dec.rem_bits),
+            *float_function("charge_value", E4M3, dec.drop_lsb, dec.int_bits),
+            *_shell(d, fw, last + 1, [out[dec.post_of_tc[t]] for t in range(N_TC)])]
+    comment = (f"the Threshold-Sum back end, DropLSB {dec.drop_lsb}, unsent cells capped at {dec.cap} (truncated "
+               f"frames: none);\n// cells: unsigned {dec.int_bits}.{frac} fixed-point CALQ, TC t at "
+               f"cells[t*{dec.out_bits} +: {dec.out_bits}]; latency {last + 1} clocks.")
+    return DecoderRtl(module, verilog_module(module, _ports(fw, dec.out_bits), body, generator=GENERATOR,
+                                             comment=comment), last + 1, fw, dec.out_bits)
+
+
+def table_function(name: str, table: np.ndarray, code_bits: int, bits: int) -> list[str]:
+    """A Verilog function: ``table[code]`` for each ``code_bits``-bit code (every code has its arm)."""
+    arms = [f"                {_const(code_bits, c)}: {name} = {_const(bits, int(v))};" for c, v in enumerate(table)]
+    return [f"    function [{bits - 1}:0] {name};", f"        input [{code_bits - 1}:0] code;", "        begin",
+            "            case (code)", *arms, "            endcase", "        end", "    endfunction"]
+
+
+def super_cell_rtl(dec: SuperCellDecoder) -> DecoderRtl:
+    """A super trigger cell back end as Verilog (module ``<stc>_decoder_<n>elink[_drop<d>][_naive]``): one
+    slice, each group's keep and fill looked up by its sum's code (``SuperCellDecoder.keep_table``,
+    ``fill_table``; a fill of 0 everywhere, the naive back end's, is no table)."""
+    fw, stc, out_bits = dec.frame_bits, dec.kind, dec.out_bits
+    size, index_bits, sum_bits = stc.group_size, stc.index_bits, dec.fmt.bits
+    d = _Design()
+    cells = [_const(out_bits, 0)] * N_TC  # the groups the frame does not send
+    spread = bool(dec.fill_table.any())
+    for g in range(dec.n_groups):
+        index = d.wire(f"index{g}", index_bits, 0, _frame_field(fw, STC_HEADER_BITS + index_bits * g, index_bits))
+        code = d.wire(f"sum{g}", sum_bits, 0, _frame_field(fw, dec.sum_offset + sum_bits * g, sum_bits))
+        keep = d.wire(f"keep{g}", out_bits, 0, f"keep_value({code})")
+        fill = d.wire(f"fill{g}", out_bits, 0, f"fill_value({code})") if spread else _const(out_bits, 0)
+        for j in range(size):
+            cells[g * size + j] = d.wire(f"cell{g * size + j}", out_bits, 0,
+                                         f"({index} == {_const(index_bits, j)}) ? {keep} : {fill}")
+    drop = f"_drop{dec.drop_lsb}" if dec.sum_drop else ""
+    module = f"{dec.stc}_decoder_{dec.elinks}elink{drop}{'' if dec.anchor_shares else '_naive'}"
+    body = [*table_function("keep_value", dec.keep_table, sum_bits, out_bits),
+            *(table_function("fill_value", dec.fill_table, sum_bits, out_bits) if spread else []),
+            *_shell(d, fw, 1, [cells[dec.post_of_tc[t]] for t in range(N_TC)])]
+    rule = (f"the largest keeps its share ({dec.share_bits}-bit), the rest even over the group" if dec.anchor_shares
+            else "each sum on its largest cell")
+    comment = (f"the {dec.stc} back end, {dec.elinks} eLinks, {dec.n_groups} groups of {size}, "
+               f"{'DropLSB ' + str(dec.drop_lsb) if dec.sum_drop else 'raw sums'}, {rule};\n// cells: unsigned "
+               f"{dec.int_bits}.{dec.frac_bits} fixed-point CALQ, TC t at cells[t*{out_bits} +: {out_bits}]; "
+               f"latency 1 clock.")
+    return DecoderRtl(module, verilog_module(module, _ports(fw, out_bits), body, generator=GENERATOR,
+                                             comment=comment), 1, fw, out_bits)
+
+
 def decoder_rtl(dec: Decoder) -> DecoderRtl:
-    """The Verilog of either decoder."""
-    return best_choice_rtl(dec) if isinstance(dec, BestChoiceDecoder) else entropy_rtl(dec)
+    """The Verilog of any decoder."""
+    if isinstance(dec, BestChoiceDecoder):
+        return best_choice_rtl(dec)
+    if isinstance(dec, EntropyDecoder):
+        return entropy_rtl(dec)
+    if isinstance(dec, ThresholdSumDecoder):
+        return threshold_sum_rtl(dec)
+    return super_cell_rtl(dec)
 
 
 def decoder_meta(dec: Decoder) -> dict[str, object]:
@@ -483,8 +609,15 @@ def decoder_meta(dec: Decoder) -> dict[str, object]:
     if isinstance(dec, BestChoiceDecoder):
         return {"kind": "best-choice", "elinks": dec.elinks, "drop_lsb": dec.drop_lsb, "frac_bits": dec.frac_bits,
                 "n_cells": dec.n_cells, "post_of_tc": list(dec.post_of_tc)}
-    return {"kind": "entropy", "codec": {**asdict(dec.codec), "code_lengths": list(dec.codec.code_lengths)},
-            "frac_bits": dec.frac_bits, "max_cells": dec.max_cells}
+    if isinstance(dec, EntropyDecoder):
+        return {"kind": "entropy", "codec": {**asdict(dec.codec), "code_lengths": list(dec.codec.code_lengths)},
+                "frac_bits": dec.frac_bits, "max_cells": dec.max_cells}
+    if isinstance(dec, ThresholdSumDecoder):
+        return {"kind": "threshold-sum", "elinks": dec.elinks, "drop_lsb": dec.drop_lsb, "cap": dec.cap,
+                "frac_bits": dec.frac_bits, "rem_bits": dec.rem_bits, "post_of_tc": list(dec.post_of_tc)}
+    return {"kind": dec.stc, "elinks": dec.elinks, "drop_lsb": dec.drop_lsb, "frac_bits": dec.frac_bits,
+            "n_groups": dec.n_groups, "anchor_shares": list(dec.anchor_shares), "share_bits": dec.share_bits,
+            "quantised_shares": list(dec.quantised_rule().anchor_shares), "post_of_tc": list(dec.post_of_tc)}
 
 
 def write_backend_rtl(dec: Decoder, out_dir: str | Path, *, force: bool = False) -> RtlInfo:
@@ -499,7 +632,7 @@ def write_backend_rtl(dec: Decoder, out_dir: str | Path, *, force: bool = False)
         info = RtlInfo(top=rtl.module, core=rtl.module, calq_bits=CALQ_BITS, clock_period_ns=CLOCK_NS,
                        initiation_interval=1, latency_cycles=rtl.latency, core_latency_cycles=rtl.latency,
                        conversion_cycles=0, frame_bits=rtl.frame_bits, latent_bits=0, n_latents=0,
-                       elinks=dec.elinks if isinstance(dec, BestChoiceDecoder) else dec.codec.elinks,
+                       elinks=dec.elinks,
                        sum_code_offset=0, core_registers=0, estimated_luts=float(np.nan), sources=[source])
         write_json(tmp / RTL_JSON, {**asdict(info), "cell_bits": rtl.out_bits, "frac_bits": dec.frac_bits,
                                     "decoder": decoder_meta(dec), "meta": provenance()})
