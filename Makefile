@@ -11,6 +11,9 @@ OUT     ?= out
 SEED    ?= 0
 SYSTEM_TOOLS := iverilog yosys
 PYTEST_ARGS ?=
+## TEST_WORKERS pytest-xdist workers of `make test` and `make test-fast` (default auto: one per CPU; 0 runs in this process)
+TEST_WORKERS ?= auto
+PYTEST := $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
 # MODEL names models/$(MODEL).yaml and its folder out/models/$(MODEL): an autoencoder spec (top-level
 # `encoder:` key) is trained, an encoder config gets seeded random weights. The hardware targets build the
 # folder first if it does not exist.
@@ -58,10 +61,10 @@ demo: setup  ## the main job on built-in synthetic data -> $(OUT)/demo/report.md
 	$(BIN)/codesign demo --out $(OUT)/demo --seed $(SEED)
 
 test: setup  ## the whole test suite, slow tests included (what CI runs)
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(PYTEST) $(PYTEST_ARGS)
 
 test-fast: setup  ## unit tests only (skips tests marked slow)
-	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
+	$(PYTEST) -m "not slow" $(PYTEST_ARGS)
 
 lint: setup  ## ruff on everything, mypy on codesign/ (what CI runs before the tests)
 	$(BIN)/ruff check codesign tests benchmarks

@@ -63,6 +63,13 @@ class Evaluation:
 
         return self.best_chip(module, prefixes=NON_LEARNED)
 
+    def best_learned_back_end(self, module: str) -> tuple[str, float]:
+        """(name, mean EMD) of the best frames with a learned back end (``learned:...``, the arena's
+        ``LearnedPlacement``) for module type ``module``: a learned system to set against the above."""
+        from codesign.evaluation import LEARNED_BACK_END
+
+        return self.best_chip(module, prefixes=LEARNED_BACK_END)
+
     def __repr__(self) -> str:
         lines = [f"Evaluation of {self.encoder} on {len(self.emd[self.encoder])} wafers: mean EMD {self.mean():.4f}"]
         for module in ("hd", "ld"):

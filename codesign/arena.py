@@ -31,9 +31,17 @@ from codesign.data.floats import E4M3
 from codesign.data.io import WaferFileError, real_data_dir
 from codesign.data.normalise import unit_or_uniform
 from codesign.data.splits import split_indices
-from codesign.econt.algorithms import MODULE_PRESETS, STC_TYPES, EcontSettings, run_algorithm, supported_algorithms
-from codesign.econt.backend import WEIGHTINGS, BackEndTable, Spreading, fit_prior, spread
+from codesign.econt.algorithms import (
+    MODULE_PRESETS,
+    STC_TYPES,
+    ChipOutput,
+    EcontSettings,
+    run_algorithm,
+    supported_algorithms,
+)
+from codesign.econt.backend import PRIOR_DECIMALS, WEIGHTINGS, BackEndTable, Spreading, fit_prior, spread
 from codesign.econt.entropy import MANTISSA_CHOICES, EntropyCodec, fit_code_lengths
+from codesign.econt.learned_backend import LearnedPlacement, fit_placement
 from codesign.econt.mux import TcMux, load_tc_mux
 from codesign.emd.exact import exact_emd
 from codesign.errors import InputError
@@ -46,6 +54,8 @@ ARENA_SPLIT = (0.7, 0.1, 0.2)  # the training recipes' split: train / validation
 NEAR_SIGMAS = (1.0, 2.0, 4.0)
 DEFAULT_ELINKS = tuple(range(1, 8))
 FLOOR_MANTISSA = 3  # the chip's 7-bit charges: 4E3M
+LEARNED_BACK_ENDS = ("entropy", "best-choice")  # the frames that send one sum for every unsent cell
+LEARNED_LABEL = "learned placement"
 SIMPLER_WITHIN = 0.005  # a rule must beat a simpler one by 0.5 % on validation to be chosen over it
 
 
@@ -140,9 +150,14 @@ class Arena:
     back_ends: BackEndTable
     codecs: dict[str, EntropyCodec] = field(default_factory=dict)
     scores: dict[str, dict[str, float]] = field(default_factory=dict)
+    learned: dict[str, LearnedPlacement] = field(default_factory=dict)
 
     def codec(self, module: str, elinks: int) -> EntropyCodec | None:
         return self.codecs.get(_key(module, elinks))
+
+    def placement(self, algorithm: str, module: str, elinks: int) -> LearnedPlacement | None:
+        """The learned back end of ``algorithm``'s frames, if one was fitted (``fit_learned_back_ends``)."""
+        return self.learned.get(f"{algorithm}:{_key(module, elinks)}")
 
     def codec_rule(self, module: str, elinks: int) -> Spreading:
         return self.back_ends.rule("entropy", module, elinks) or self.back_ends.default
@@ -150,6 +165,7 @@ class Arena:
     def to_json(self) -> dict[str, Any]:
         return {"back_ends": self.back_ends.to_json(),
                 "codecs": {k: asdict(c) for k, c in sorted(self.codecs.items())},
+                "learned_back_ends": {k: p.to_json() for k, p in sorted(self.learned.items())},
                 "scores": self.scores}
 
     @classmethod
@@ -157,7 +173,9 @@ class Arena:
         try:
             codecs = {str(k): EntropyCodec(**{**v, "code_lengths": tuple(v["code_lengths"])})
                       for k, v in obj.get("codecs", {}).items()}
-            return cls(BackEndTable.from_json(obj["back_ends"], where), codecs, dict(obj.get("scores", {})))
+            learned = {str(k): LearnedPlacement.from_json(v, f"{where}: learned_back_ends: {k}")
+                       for k, v in obj.get("learned_back_ends", {}).items()}
+            return cls(BackEndTable.from_json(obj["back_ends"], where), codecs, dict(obj.get("scores", {})), learned)
         except (KeyError, TypeError, ValueError) as err:
             raise InputError(f"{where}: not an arena table ({err})") from None
 
@@ -172,7 +190,7 @@ def load_arena(folder: str | Path | None = None) -> Arena:
     """The arena tables of ``folder`` (default: the committed reference, ``models/reference/arena``)."""
     path = Path(folder if folder is not None else ARENA_DIR) / ARENA_FILE
     if not path.is_file():
-        raise InputError(f"{path}: no such file (an arena table: `codesign arena fit --out DIR` writes one)")
+        raise InputError(f"{path}: no such file (an arena table: `codesign econt arena-fit --out DIR` writes one)")
     try:
         obj = json.loads(path.read_text())
     except json.JSONDecodeError as err:
@@ -228,7 +246,7 @@ def fit_arena(calq: np.ndarray, *, seed: int = 0, elinks: Sequence[int] = DEFAUL
     mux = mux or load_tc_mux()
     split = split_indices(len(calq), ARENA_SPLIT, seed=seed)
     train, val = calq[split.train], calq[split.val]
-    prior = fit_prior(train)
+    prior = np.round(fit_prior(train), PRIOR_DECIMALS)  # as arena.json stores it: a loaded arena refits the same
     shares = {name: fitted_anchor_shares(train, mux, t.group_size) for name, t in STC_TYPES.items() if t.index_bits}
     rules: dict[str, Spreading | None] = {}
     codecs: dict[str, EntropyCodec] = {}
@@ -261,6 +279,55 @@ def fit_arena(calq: np.ndarray, *, seed: int = 0, elinks: Sequence[int] = DEFAUL
                 print(f"[arena] {module} {n} eLinks: entropy codec m = {best_codec.mantissa_bits} "
                       f"(validation mean EMD {best_score:.3f})", file=sys.stderr, flush=True)
     return Arena(BackEndTable(prior, rules), codecs, scores)
+
+
+def _frames(algorithm: str, calq: np.ndarray, arena: Arena, module: str, elinks: int, mux: TcMux) -> ChipOutput:
+    """``algorithm``'s output on ``calq`` as the arena runs it (the entropy codec with its fitted table)."""
+    if algorithm == "entropy":
+        codec = arena.codec(module, elinks)
+        if codec is None:
+            raise InputError(f"the arena table has no entropy codec for {module} modules at {elinks} eLinks")
+        return codec.run(calq)
+    settings = EcontSettings(elinks=elinks, drop_lsb=MODULE_PRESETS[module].drop_lsb, buffer=True)
+    return run_algorithm(algorithm, calq, mux, settings=settings)
+
+
+def _placed(placement: LearnedPlacement, out: ChipOutput) -> np.ndarray:
+    assert out.leftover is not None and out.leftover.amount.shape[1] == 1, "one group of unsent cells"
+    return placement.place(out.reconstruction, out.leftover.amount[:, 0])
+
+
+def fit_learned_back_ends(calq: np.ndarray, arena: Arena, *, seed: int = 0, elinks: Sequence[int] = DEFAULT_ELINKS,
+                          modules: Sequence[str] = ("hd", "ld"), algorithms: Sequence[str] | None = None,
+                          mux: TcMux | None = None, n_jobs: int | None = None, progress: bool = True) -> Arena:
+    """``arena`` with a learned back end (``LearnedPlacement``) for the frames of each of ``algorithms`` (of
+    ``LEARNED_BACK_ENDS``; default: the best non-learned frames, the codec's at every count and Best-Choice's
+    at 1 eLink) at every eLink count and module type: fitted on the training split, scored on the
+    validation split beside the arena's rules (``scores[...]["learned placement"]``)."""
+    if unknown := set(algorithms or ()) - set(LEARNED_BACK_ENDS):
+        raise ValueError(f"no learned back end for {sorted(unknown)}: one of {', '.join(LEARNED_BACK_ENDS)}")
+    mux = mux or load_tc_mux()
+    split = split_indices(len(calq), ARENA_SPLIT, seed=seed)
+    train, val = calq[split.train], calq[split.val]
+    learned, scores = dict(arena.learned), {k: dict(v) for k, v in arena.scores.items()}
+    for module in modules:
+        for n in elinks:
+            for algorithm in algorithms or (LEARNED_BACK_ENDS if n == 1 else ("entropy",)):
+                if algorithm == "entropy" and arena.codec(module, n) is None:
+                    continue
+                key = f"{algorithm}:{_key(module, n)}"
+                fit_on, scored_on = (_frames(algorithm, x, arena, module, n, mux) for x in (train, val))
+                assert fit_on.leftover is not None, "every frame of LEARNED_BACK_ENDS sends a sum"
+                placement = fit_placement(train, fit_on.reconstruction, fit_on.leftover.amount[:, 0],
+                                          arena.back_ends.prior)
+                score = float(exact_emd(val, unit_or_uniform(_placed(placement, scored_on)), n_jobs=n_jobs).mean())
+                learned[key] = placement
+                scores.setdefault(key, {})[LEARNED_LABEL] = score
+                if progress:
+                    rule = min((v for c, v in scores[key].items() if c != LEARNED_LABEL), default=float("nan"))
+                    print(f"[arena] {key}: learned placement {score:.3f} on validation (best rule {rule:.3f})",
+                          file=sys.stderr, flush=True)
+    return Arena(arena.back_ends, arena.codecs, scores, learned)
 
 
 def floor_reconstruction(calq: np.ndarray, module: str) -> Reconstruction:
@@ -313,6 +380,10 @@ def arena_reconstructions(calq: np.ndarray, arena: Arena | None, *, elinks: int,
                                         more | {"back_end": label}))
             if out.leftover is not None and out.algorithm != "entropy":
                 recos.append(Reconstruction(f"naive:{name}", unit_or_uniform(out.reconstruction), bits, more))
+            placement = arena.placement(out.algorithm, module, elinks)
+            if placement is not None:
+                recos.append(Reconstruction(f"learned:{name}", unit_or_uniform(_placed(placement, out)), bits,
+                                            more | {"back_end": LEARNED_LABEL}))
         if arena is not None:
             recos.append(floor_reconstruction(calq, module))
     return recos

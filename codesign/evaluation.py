@@ -141,6 +141,8 @@ def _plots(metrics: Metrics, emds: dict[str, np.ndarray], out: Path, data: str) 
 # the naive one included (the back ends are chosen on high-pileup wafers; on sparse 0-pileup ones a naive
 # super-trigger-cell decoding can be better)
 NON_LEARNED = ("chip:", "naive:chip:", "codec:")
+# the same frames with a learned back end (``LearnedPlacement``): learned systems, set against the above
+LEARNED_BACK_END = ("learned:chip:", "learned:codec:")
 
 
 def best_systems(metrics: Metrics, prefixes: tuple[str, ...] = ("chip:",)) -> dict[str, str]:
@@ -161,18 +163,20 @@ def headline_systems(metrics: Metrics) -> list[str]:
     algorithm as decoded naively, and the uniform wafer."""
     names = [n for n in metrics if n.startswith("autoencoder:")]
     best = set(best_systems(metrics, NON_LEARNED).values()) | set(best_systems(metrics, ("naive:chip:",)).values())
+    best |= set(best_systems(metrics, LEARNED_BACK_END).values())
     names += sorted(best)
     return names + [n for n in metrics if n == "uniform"] or list(metrics)
 
 
 def _comparison_lines(metrics: Metrics) -> list[str]:
     encoders = [n for n in metrics if n.startswith("autoencoder:")]
+    learned = best_systems(metrics, LEARNED_BACK_END)
     lines = []
     for module, best in sorted(best_systems(metrics, NON_LEARNED).items()):
         ref = metrics[best]
         lines.append(f"Best non-learned system for {module} modules: {best} (mean {ref['mean_emd']:.3f}, "
                      f"median {ref['median_emd']:.3f}).")
-        for enc in encoders:
+        for enc in encoders + ([learned[module]] if module in learned else []):
             m = metrics[enc]
             change = 100 * (m["mean_emd"] / ref["mean_emd"] - 1)
             verdict = "wins" if m["mean_emd"] < ref["mean_emd"] and m["median_emd"] <= ref["median_emd"] else "loses"
@@ -191,6 +195,9 @@ def _cost_key(name: str) -> str:
 def _cost_cells(name: str, costs: Mapping[str, SystemCost], budget: BackEndBudget) -> str:
     if name.startswith("autoencoder:"):
         return "see docs/hardware.md | float decoder: unbounded back end"
+    if name.startswith("learned:"):  # the same on-chip encoder; its learned back end is not built in RTL yet
+        on_chip = costs.get(_cost_key(name.removeprefix("learned:")), SystemCost()).on_chip_ge
+        return f"{'-' if on_chip is None else format(on_chip, ',.0f')} | learned placement: not built"
     cost = costs.get(_cost_key(name), SystemCost())
     return f"{'-' if cost.on_chip_ge is None else format(cost.on_chip_ge, ',.0f')} | {cost.back_end(budget)}"
 
@@ -212,7 +219,8 @@ def _write_evaluation(out: Path, metrics: Metrics, emds: dict[str, np.ndarray], 
     lines = ["# Compression quality", "",
              "Every system is an on-chip encoder, its frame and a back end: `chip:` the chip's algorithms with "
              "the best back end its frame allows (the arena table's rule), `naive:chip:` the same frames as the "
-             "public emulator decodes them, `codec:entropy:` the entropy-coded sparse codec, `floor:` every "
+             "public emulator decodes them, `codec:entropy:` the entropy-coded sparse codec, `learned:` the same "
+             "frames with a learned back end (a learned system), `floor:` every "
              "cell at the chip's 7-bit precision with no bit budget. Costs where measured: the on-chip encoder's "
              f"gate equivalents, the back-end decoder's resources per module against the budget ({budget.luts:,.0f} "
              f"LUTs, {budget.dsps:.0f} DSPs: 1/300 of a VU13P-class Stage-1 FPGA at one wafer per 25 ns).", "",

@@ -65,11 +65,13 @@ def _cmd_scan(args: argparse.Namespace) -> None:
 
 
 def _cmd_arena_fit(args: argparse.Namespace) -> None:
-    from codesign.arena import fit_arena, write_arena
+    from codesign.arena import fit_arena, fit_learned_back_ends, write_arena
     from codesign.data.io import read_calq
 
-    arena = fit_arena(read_calq(args.data), seed=args.seed, elinks=_count_range(args.elinks),
-                      modules=tuple(args.module))
+    calq, elinks, modules = read_calq(args.data), _count_range(args.elinks), tuple(args.module)
+    arena = fit_arena(calq, seed=args.seed, elinks=elinks, modules=modules)
+    if args.learned_back_ends:
+        arena = fit_learned_back_ends(calq, arena, seed=args.seed, elinks=elinks, modules=modules)
     path = write_arena(arena, args.out, data=str(args.data), seed=args.seed)
     for key, codec in sorted(arena.codecs.items()):
         print(f"entropy {key}: m = {codec.mantissa_bits}; back end {arena.codec_rule(*_split_key(key)).label()}")
@@ -140,7 +142,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
              "Splits the wafer file 70/10/20 (train / validation / test) with --seed, as the training recipes "
              "do; fits a per-cell prior, the super trigger cells' share on their largest cell and the entropy "
              "codec's Huffman tables on the training split; chooses each chip algorithm's spreading rule and "
-             "the codec's mantissa bits on the validation split. Writes OUT/arena.json (what `evaluate`, "
+             "the codec's mantissa bits on the validation split; then (unless --no-learned-back-ends) fits a "
+             "learned back end for the best non-learned frames (the codec's; Best-Choice's at 1 eLink) on the "
+             "training split, about a minute per module type and eLink count. Writes OUT/arena.json (what `evaluate`, "
              "`econt run` and `econt scan` read with --arena; the committed reference is "
              "models/reference/arena).")
     p.add_argument("--data", required=True, help="wafer file (CSV or HDF5); all-zero wafers are dropped")
@@ -148,6 +152,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--elinks", default="1..7", help="eLink counts: a range 1..7 or a list 2,3,5 (default: 1..7)")
     p.add_argument("--module", nargs="+", choices=sorted(MODULE_PRESETS), default=["hd", "ld"],
                    help="module types (default: hd ld)")
+    p.add_argument("--learned-back-ends", action=argparse.BooleanOptionalAction, default=True,
+                   help="also fit the learned back ends, scored as learned:... systems (default: yes)")
     add_out(p, "output folder")
     p = _add(esub, "scan", _cmd_scan, "every chip algorithm at every eLink count: table and plot of mean EMD",
              "Exact EMD of every algorithm that sends data at each eLink count, for each module type; "

@@ -22,6 +22,7 @@ from codesign.data.geometry import N_TC, ground_distance
 
 WEIGHTINGS = ("even", "prior", "near")
 FILL_ROUNDS = 12  # water-filling rounds: every round fills at least one more cell to its cap or ends
+PRIOR_DECIMALS = 6  # arena.json keeps the prior to 6 decimals; a fit rounds it the same way
 
 
 @dataclass(frozen=True)
@@ -152,7 +153,7 @@ class BackEndTable:
         return self.rules.get(f"{algorithm}:{module}:{elinks}elink", self.default)
 
     def to_json(self) -> dict[str, Any]:
-        return {"prior": [round(float(p), 6) for p in self.prior],
+        return {"prior": [round(float(p), PRIOR_DECIMALS) for p in self.prior],
                 "rules": {k: None if r is None else asdict(r) for k, r in sorted(self.rules.items())}}
 
     @classmethod
