@@ -40,7 +40,7 @@ from codesign.econt.algorithms import (
     supported_algorithms,
 )
 from codesign.econt.backend import PRIOR_DECIMALS, WEIGHTINGS, BackEndTable, Spreading, fit_prior, spread
-from codesign.econt.entropy import MANTISSA_CHOICES, EntropyCodec, fit_code_lengths
+from codesign.econt.entropy import MANTISSA_CHOICES, SPARSE_MAX_CELLS, EntropyCodec, fit_code_lengths
 from codesign.econt.learned_backend import LearnedPlacement, fit_placement
 from codesign.econt.mux import TcMux, load_tc_mux
 from codesign.emd.exact import exact_emd
@@ -265,7 +265,8 @@ def fit_arena(calq: np.ndarray, *, seed: int = 0, elinks: Sequence[int] = DEFAUL
                 rules[f"{algorithm}:{_key(module, n)}"] = rule
             best_codec, best_score = None, np.inf
             for m in MANTISSA_CHOICES:
-                codec = fit_code_lengths(train, elinks=n, drop_lsb=drop, mantissa_bits=m)
+                codec = fit_code_lengths(train, elinks=n, drop_lsb=drop, mantissa_bits=m,
+                                         sparse_cells=SPARSE_MAX_CELLS)
                 naive, leftover = codec.reconstruction(codec.encode(val))
                 rule, codec_scores = _best(val, naive, leftover, _candidates("entropy", ()), prior, n_jobs)
                 scores.setdefault(f"entropy:{_key(module, n)}", {}).update(

@@ -83,7 +83,8 @@ def _corner_wafers() -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def codecs(highpu):
-    return {(n, drop): fit_code_lengths(highpu[:2100], elinks=n, drop_lsb=drop, mantissa_bits=min(n - 1, 3))
+    return {(n, drop): fit_code_lengths(highpu[:2100], elinks=n, drop_lsb=drop, mantissa_bits=min(n - 1, 3),
+                                        sparse_cells=15 if drop == 3 else 4 * (n > 2))
             for n in (1, 2, 5, 7) for drop in (1, 3)}
 
 
@@ -96,13 +97,23 @@ def test_entropy_frames_parse_back_and_fit_the_links(codecs, highpu):
         np.testing.assert_array_equal(parsed.selected, sent.selected)
         np.testing.assert_array_equal(parsed.symbols, sent.symbols)
         np.testing.assert_array_equal(parsed.sum_code, E5M4.encode(calq.sum(axis=1)))
+        np.testing.assert_array_equal(parsed.sparse, sent.sparse)
+        # a sparse frame: every non-zero cell, at most sparse_cells of them, at 7 bits of CALQ itself
+        nonzero = (calq > 0).sum(axis=1)
+        assert (sent.n_cells[sent.sparse] == nonzero[sent.sparse]).all()
+        assert (nonzero[sent.sparse] <= codec.sparse_cells).all()
+        assert sent.sparse.any() == (codec.sparse_cells > 0 and n > 1)  # at 1 eLink no sparse frame fits
+        reco, leftover = codec.reconstruction(parsed)
+        assert (leftover.amount[sent.sparse] == 0).all()
+        assert (np.abs(reco - calq)[sent.sparse] <= calq[sent.sparse] / 16 + 0.5).all()
         # the k sent are the largest non-zero values (ties to the lower TC), and one more would not fit
         values = codec.values(calq)
         k = sent.n_cells
         order = codec.cell_order(calq)
-        assert (np.take_along_axis(sent.selected, order, axis=1) == (np.arange(48) < k[:, None])).all()
+        normal = ~sent.sparse
+        assert (np.take_along_axis(sent.selected, order, axis=1) == (np.arange(48) < k[:, None]))[normal].all()
         lengths = np.asarray(codec.code_lengths)[codec.value_format.encode(np.take_along_axis(values, order, 1))]
-        more = k < (values > 0).sum(axis=1)
+        more = normal & (k < (values > 0).sum(axis=1))
         rows = np.flatnonzero(more)
         cost = 6 + address_bits()[k[rows] + 1] + np.cumsum(lengths, axis=1)[rows, k[rows]]
         assert (cost > 32 * n - FIXED_BITS).all()

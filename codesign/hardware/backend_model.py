@@ -297,6 +297,9 @@ class EntropyDecoder:
     def __post_init__(self) -> None:
         if self.frac_bits < 0:
             raise ValueError(f"frac_bits must be >= 0, got {self.frac_bits}")
+        if self.codec.sparse_cells:
+            raise ValueError("entropy decoder: sparse frames are not built in the decoder yet; decode the codec "
+                             "without them (dataclasses.replace(codec, sparse_cells=0))")
         _ = self.code  # a complete prefix code
 
     @cached_property

@@ -26,6 +26,11 @@ Datapath, one wafer per clock, latency 3 (input register, selection register, fr
    binary tree of shift-and-OR merges, each as wide as the frame can need; the rank, left-aligned in its
    A(k*) bits, goes in front; the frame register takes BX_CNT | sum code | k* | rank | codes | zeros.
 
+Sparse frames (``sparse_cells`` > 0, generated in): each cell also gives the 4E3M code of its CALQ (no
+DropLSB), whether it is non-zero and whether it reaches 2^18; stage 1 counts the non-zero cells (an adder
+tree) and, when 1..sparse_cells of them fit as 7-bit codes (a table of the count) and none reaches 2^18,
+sends them all: the mask of non-zero cells, fixed 7-bit codes, k field 48 + count.
+
 ``rst`` (synchronous, active high) clears the valid pipeline only; load the table while no wafer is in
 flight (a frame uses the table of the cycle its wafer passes stage 1).
 """
@@ -48,6 +53,7 @@ from codesign.econt.entropy import (
     FIXED_BITS,
     HEADER_BITS,
     MAX_CODE_BITS,
+    SPARSE_FORMAT,
     EntropyCodec,
     address_bits,
 )
@@ -71,6 +77,7 @@ KEY_BITS = VALUE_BITS + ADDRESS_BITS  # {v, 63 - TC}: distinct, larger = earlier
 SORT_BITS = KEY_BITS + LENGTH_BITS  # what the sorting network carries: {key, code length}
 ADDRESS_MAX = (1 << ADDRESS_BITS) - 1
 SUM_BITS = (N_TC * ((1 << CALQ_BITS) - 1)).bit_length()  # 28: the raw CALQ sum
+SPARSE_MANTISSA_BITS = SPARSE_FORMAT.bits - EXPONENT_BITS  # 3
 
 
 @dataclass(frozen=True)
@@ -80,14 +87,20 @@ class EntropyRtlSpec:
     elinks: int
     drop_lsb: int
     mantissa_bits: int
+    sparse_cells: int = 0
 
     def __post_init__(self) -> None:
-        # the codec's own checks of these three, on a flat (fixed-length, Kraft-complete) table
-        EntropyCodec(self.elinks, self.drop_lsb, self.mantissa_bits, (self.symbol_bits,) * self.n_symbols)
+        # the codec's own checks of these, on a flat (fixed-length, Kraft-complete) table
+        EntropyCodec(self.elinks, self.drop_lsb, self.mantissa_bits, (self.symbol_bits,) * self.n_symbols,
+                     self.sparse_cells)
 
     @classmethod
     def of(cls, codec: EntropyCodec) -> EntropyRtlSpec:
-        return cls(codec.elinks, codec.drop_lsb, codec.mantissa_bits)
+        return cls(codec.elinks, codec.drop_lsb, codec.mantissa_bits, codec.sparse_cells)
+
+    def sparse_fits(self, k: int) -> bool:
+        """A sparse frame of k cells fits: 1 <= k <= sparse_cells and its addresses and 7-bit charges fit."""
+        return 1 <= k <= self.sparse_cells and int(address_bits()[k]) + SPARSE_FORMAT.bits * k <= self.field_bits
 
     @property
     def symbol_bits(self) -> int:
@@ -142,7 +155,7 @@ def codec_from_image(image: int, spec: EntropyRtlSpec) -> EntropyCodec:
         raise ValueError(f"a configuration image of this shape has {spec.config_bits} bits")
     entries = [(image >> (ENTRY_BITS * s)) & ((1 << ENTRY_BITS) - 1) for s in range(spec.n_symbols)]
     lengths = tuple(e & ((1 << LENGTH_BITS) - 1) for e in entries)
-    codec = EntropyCodec(spec.elinks, spec.drop_lsb, spec.mantissa_bits, lengths)
+    codec = EntropyCodec(spec.elinks, spec.drop_lsb, spec.mantissa_bits, lengths, spec.sparse_cells)
     if config_image(codec)[0] != image:
         raise ValueError("the image's codes are not the canonical codes of its lengths")
     return codec
@@ -153,35 +166,26 @@ def cell_verilog(spec: EntropyRtlSpec) -> str:
     code from the table (``cfg``, the configuration register)."""
     m, sb = spec.mantissa_bits, spec.symbol_bits
     shifted = CALQ_BITS - spec.drop_lsb
-    e_max = VALUE_BITS - m  # exponent of the largest v; >= 2^4 saturates
-    eb = e_max.bit_length()
     clip = f"calq[{CALQ_BITS - 1}:{spec.drop_lsb}]"
     if shifted > VALUE_BITS:
         clip = (f"|calq[{CALQ_BITS - 1}:{spec.drop_lsb + VALUE_BITS}] ? {VALUE_BITS}'d{SHIFTED_MAX} : "
                 f"calq[{spec.drop_lsb} +: {VALUE_BITS}]")
-    # exponent e = bit length - m above m bits, else 0 (the value itself is the mantissa)
-    exponent = [f"        if (v[{i}]) e = {eb}'d{i + 1 - m};" for i in range(m, VALUE_BITS)]
-    if m:
-        word = f"{{e[{EXPONENT_BITS - 1}:0], e == {eb}'d0 ? v[{m - 1}:0] : shifted_v[{m - 1}:0]}}"
-    else:
-        word = f"e[{EXPONENT_BITS - 1}:0]"
-    saturate = f"e > {eb}'d{(1 << EXPONENT_BITS) - 1} ? {sb}'d{(1 << sb) - 1} : " if e_max >= 1 << EXPONENT_BITS else ""
     body = [
         *(["    /* verilator lint_off UNUSEDSIGNAL */  // DropLSB: the low bits are dropped",
            f"    wire [{spec.drop_lsb - 1}:0] dropped = calq[{spec.drop_lsb - 1}:0];",
            "    /* verilator lint_on UNUSEDSIGNAL */"] if spec.drop_lsb else []),
         f"    assign v = {clip};",
-        f"    reg [{eb - 1}:0] e;",
-        *(["    /* verilator lint_off UNUSEDSIGNAL */  // the mantissa is the m bits below the leading one",
-           f"    wire [{VALUE_BITS - 1}:0] shifted_v = v >> (e - {eb}'d1);",
-           "    /* verilator lint_on UNUSEDSIGNAL */"] if m else []),
-        "    always @* begin",
-        f"        e = {eb}'d0;",
-        *exponent,
-        "    end",
-        f"    wire [{sb - 1}:0] symbol = {saturate}{word};",
-        f"    // the symbol's table entry: a {sb}-level multiplexer tree over the {spec.n_symbols} entries",
+        *_float_lines("v", m, "symbol", ""),
     ]
+    sparse_ports = []
+    if spec.sparse_cells:  # a sparse frame's charge: 4E3M of CALQ itself (used only when every CALQ < 2^18)
+        body += [f"    wire [{VALUE_BITS - 1}:0] raw = calq[{VALUE_BITS - 1}:0];",
+                 *_float_lines("raw", SPARSE_MANTISSA_BITS, "sparse_symbol", "_raw", declared=True),
+                 "    assign nonzero = |calq;",
+                 f"    assign big = |calq[{CALQ_BITS - 1}:{VALUE_BITS}];"]
+        sparse_ports = [f"output wire [{SPARSE_FORMAT.bits - 1}:0] sparse_symbol", "output wire nonzero",
+                        "output wire big"]
+    body += [f"    // the symbol's table entry: a {sb}-level multiplexer tree over the {spec.n_symbols} entries"]
     level = [f"cfg[{ENTRY_BITS * s} +: {ENTRY_BITS}]" for s in range(spec.n_symbols)]
     for b in range(sb):
         names = [f"t{b}_{j}" for j in range(len(level) // 2)]
@@ -192,10 +196,36 @@ def cell_verilog(spec: EntropyRtlSpec) -> str:
              f"    assign code = {level[0]}[{ENTRY_BITS - 1}:{LENGTH_BITS}];"]
     ports = [f"input  wire [{CALQ_BITS - 1}:0] calq", f"input  wire [{spec.config_bits - 1}:0] cfg",
              f"output wire [{VALUE_BITS - 1}:0] v", f"output wire [{LENGTH_BITS - 1}:0] length",
-             f"output wire [{MAX_CODE_BITS - 1}:0] code"]
+             f"output wire [{MAX_CODE_BITS - 1}:0] code", *sparse_ports]
     return verilog_module(CELL_MODULE, ports, body, generator=GENERATOR, attribute="(* keep_hierarchy *)\n",
                           comment=f"one cell of the entropy codec: v = min(CALQ >> {spec.drop_lsb}, "
                           f"{SHIFTED_MAX}), its 4E{m}M symbol, the symbol's code length and code.")
+
+
+def _float_lines(value: str, m: int, symbol: str, tag: str, *, declared: bool = False) -> list[str]:
+    """Verilog computing ``symbol``, the 4-bit-exponent float code with m mantissa bits of the VALUE_BITS-wide
+    wire ``value`` (exponent = bit length - m above m bits, else 0 and the value is the mantissa; saturated
+    where the exponent can pass 15); helper wires end in ``tag``; ``declared``: ``symbol`` is an output."""
+    e_max = VALUE_BITS - m  # exponent of the largest value
+    eb, sb = e_max.bit_length(), EXPONENT_BITS + m
+    e, shifted = f"e{tag}", f"shifted{tag or '_v'}"
+    if m:
+        word = f"{{{e}[{EXPONENT_BITS - 1}:0], {e} == {eb}'d0 ? {value}[{m - 1}:0] : {shifted}[{m - 1}:0]}}"
+    else:
+        word = f"{e}[{EXPONENT_BITS - 1}:0]"
+    saturate = (f"{e} > {eb}'d{(1 << EXPONENT_BITS) - 1} ? {sb}'d{(1 << sb) - 1} : "
+                if e_max >= 1 << EXPONENT_BITS else "")
+    return [
+        f"    reg [{eb - 1}:0] {e};",
+        *(["    /* verilator lint_off UNUSEDSIGNAL */  // the mantissa is the m bits below the leading one",
+           f"    wire [{VALUE_BITS - 1}:0] {shifted} = {value} >> ({e} - {eb}'d1);",
+           "    /* verilator lint_on UNUSEDSIGNAL */"] if m else []),
+        "    always @* begin",
+        f"        {e} = {eb}'d0;",
+        *(f"        if ({value}[{i}]) {e} = {eb}'d{i + 1 - m};" for i in range(m, VALUE_BITS)),
+        "    end",
+        f"    {'assign' if declared else f'wire [{sb - 1}:0]'} {symbol} = {saturate}{word};",
+    ]
 
 
 def sort_verilog(spec: EntropyRtlSpec) -> str:
@@ -306,12 +336,15 @@ def entropy_verilog(spec: EntropyRtlSpec) -> str:
         "        bx_r <= bx_cnt;",
         "    end",
     ]
+    sparse = spec.sparse_cells > 0
     for a in range(n):
         body += [f"    wire [{VALUE_BITS - 1}:0] v{a};",
                  f"    wire [{LENGTH_BITS - 1}:0] len{a};",
                  f"    wire [{MAX_CODE_BITS - 1}:0] cw{a};",
+                 *([f"    wire [{SPARSE_FORMAT.bits - 1}:0] ss{a};", f"    wire nz{a}, big{a};"] if sparse else []),
                  f"    {CELL_MODULE} cell{a} (.calq(calq_r[{a * CALQ_BITS} +: {CALQ_BITS}]), .cfg(cfg), .v(v{a}), "
-                 f".length(len{a}), .code(cw{a}));",
+                 f".length(len{a}), .code(cw{a})"
+                 + (f", .sparse_symbol(ss{a}), .nonzero(nz{a}), .big(big{a}));" if sparse else ");"),
                  f"    wire [{KEY_BITS - 1}:0] key{a} = {{v{a}, {ADDRESS_BITS}'d{ADDRESS_MAX - a}}};"]
     body += [
         *adder_tree_lines([f"calq_r[{a * CALQ_BITS} +: {CALQ_BITS}]" for a in range(n)], CALQ_BITS, "sum_c"),
@@ -353,27 +386,37 @@ def entropy_verilog(spec: EntropyRtlSpec) -> str:
         f"    wire [{n - 1}:0] sent = {{" + ", ".join(f"key{a} >= threshold" for a in reversed(range(n)))
         + f"}} & {{{n}{{kstar != {COUNT_BITS}'d0}}}};",
         "",
+    ]
+    body += _sparse_lines(spec) if sparse else [
+        f"    wire [{n - 1}:0] sent_all = sent;",
+        f"    wire [{COUNT_BITS - 1}:0] count = kstar;  // cells sent",
+        f"    wire [{COUNT_BITS - 1}:0] kfield = kstar;  // the frame's k field",
+        *(f"    wire [{MAX_CODE_BITS - 1}:0] cs{a} = cw{a};" for a in range(n)),
+        *(f"    wire [{LENGTH_BITS - 1}:0] ls{a} = len{a};" for a in range(n)),
+    ]
+    body += [
         "    // stage 2: the sent cells' codes and lengths (the others zero), the mask, k*, sum code, BX_CNT",
         f"    reg [{n * MAX_CODE_BITS - 1}:0] codes_q;",
         f"    reg [{n * LENGTH_BITS - 1}:0] lengths_q;",
         f"    reg [{n - 1}:0] sent_q;",
-        f"    reg [{COUNT_BITS - 1}:0] kstar_q;",
+        f"    reg [{COUNT_BITS - 1}:0] count_q, kfield_q;",
         f"    reg [{E5M4.bits - 1}:0] sum_q;",
         f"    reg [{HEADER_BITS - 1}:0] bx_q;",
         "    always @(posedge clk) begin",
-        *(f"        codes_q[{a * MAX_CODE_BITS} +: {MAX_CODE_BITS}] <= sent[{a}] ? cw{a} : {MAX_CODE_BITS}'d0;"
+        *(f"        codes_q[{a * MAX_CODE_BITS} +: {MAX_CODE_BITS}] <= sent_all[{a}] ? cs{a} : {MAX_CODE_BITS}'d0;"
           for a in range(n)),
-        *(f"        lengths_q[{a * LENGTH_BITS} +: {LENGTH_BITS}] <= sent[{a}] ? len{a} : {LENGTH_BITS}'d0;"
+        *(f"        lengths_q[{a * LENGTH_BITS} +: {LENGTH_BITS}] <= sent_all[{a}] ? ls{a} : {LENGTH_BITS}'d0;"
           for a in range(n)),
-        "        sent_q <= sent;",
-        "        kstar_q <= kstar;",
+        "        sent_q <= sent_all;",
+        "        count_q <= count;",
+        "        kfield_q <= kfield;",
         "        sum_q <= code;",
         "        bx_q <= bx_r;",
         "    end",
         f"    wire [{rb - 1}:0] rank;",
         f"    {RANK_MODULE} rank_code (.sent(sent_q), .rank(rank));",
         f"    reg [{COUNT_BITS - 1}:0] rank_len;  // A(k*)",
-        "    always @* case (kstar_q)",
+        "    always @* case (count_q)",
         *(f"        {COUNT_BITS}'d{j}: rank_len = {COUNT_BITS}'d{a_bits[j]};" for j in fits if a_bits[j]),
         f"        default: rank_len = {COUNT_BITS}'d0;",
         "    endcase",
@@ -388,13 +431,37 @@ def entropy_verilog(spec: EntropyRtlSpec) -> str:
         f"    wire [{rb - 1}:0] rank_msb = rank << ({COUNT_BITS}'d{rb} - rank_len);",
         f"    wire [{rb + fb - 1}:0] field = {{rank_msb, {fb}'d0}} | ({{{codes.bits}, {rb}'d0}} >> rank_len);",
         "    /* verilator lint_on UNUSEDSIGNAL */",
-        "    always @(posedge clk) frame <= {bx_q, sum_q, kstar_q, " + f"field[{rb + fb - 1} -: {fb}]}};",
+        "    always @(posedge clk) frame <= {bx_q, sum_q, kfield_q, " + f"field[{rb + fb - 1} -: {fb}]}};",
     ]
     return verilog_module(TOP, ports, body, generator=GENERATOR,
                           comment=f"the entropy-coded sparse codec's encoder, {spec.elinks} eLinks, DropLSB "
                           f"{spec.drop_lsb}, 4E{spec.mantissa_bits}M symbols,\n// at most {k} cells a frame; "
                           f"Huffman table in a {spec.config_bits}-bit configuration register. Latency {LATENCY} "
                           "clock cycles, one wafer per clock.")
+
+
+def _sparse_lines(spec: EntropyRtlSpec) -> list[str]:
+    """The sparse frame's choice: every non-zero cell (count c) when 1 <= c <= sparse_cells, no CALQ reaches
+    2^18 and c addresses and 7-bit charges fit; then the k field says 48 + c and each code is the cell's
+    7-bit charge (a fixed-length code)."""
+    n, sb = N_TC, SPARSE_FORMAT.bits
+    fitting = [c for c in range(N_TC + 1) if spec.sparse_fits(c)]
+    return [
+        "    // a sparse frame: every non-zero cell at 7 bits when they all fit",
+        *adder_tree_lines([f"nz{a}" for a in range(n)], 1, "nonzero_count"),
+        "    reg sparse_fits;",
+        "    always @* case (nonzero_count)",
+        *(f"        6'd{c}: sparse_fits = 1'b1;" for c in fitting),
+        "        default: sparse_fits = 1'b0;",
+        "    endcase",
+        "    wire sparse = sparse_fits && !(" + " | ".join(f"big{a}" for a in range(n)) + ");",
+        f"    wire [{n - 1}:0] sent_all = sparse ? {{" + ", ".join(f"nz{a}" for a in reversed(range(n))) + "} : sent;",
+        f"    wire [{COUNT_BITS - 1}:0] count = sparse ? nonzero_count : kstar;  // cells sent",
+        f"    wire [{COUNT_BITS - 1}:0] kfield = sparse ? {COUNT_BITS}'d{N_TC} + nonzero_count : kstar;",
+        *(f"    wire [{MAX_CODE_BITS - 1}:0] cs{a} = sparse ? {{ss{a}, {MAX_CODE_BITS - sb}'d0}} : cw{a};"
+          for a in range(n)),
+        *(f"    wire [{LENGTH_BITS - 1}:0] ls{a} = sparse ? {LENGTH_BITS}'d{sb} : len{a};" for a in range(n)),
+    ]
 
 
 def entropy_sources(spec: EntropyRtlSpec) -> dict[str, str]:
