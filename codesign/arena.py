@@ -326,8 +326,8 @@ def fit_learned_back_ends(calq: np.ndarray, arena: Arena, *, seed: int = 0, elin
                 scores.setdefault(key, {})[LEARNED_LABEL] = score
                 if progress:
                     rule = min((v for c, v in scores[key].items() if c != LEARNED_LABEL), default=float("nan"))
-                    print(f"[arena] {key}: learned placement {score:.3f} on validation (best rule {rule:.3f})",
-                          file=sys.stderr, flush=True)
+                    print(f"[arena] {key}: learned placement {score:.3f} on validation (best non-learned "
+                          f"candidate {rule:.3f})", file=sys.stderr, flush=True)
     return Arena(arena.back_ends, arena.codecs, scores, learned)
 
 

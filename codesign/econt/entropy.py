@@ -158,13 +158,17 @@ class EntropyCodec:
         fits = (cost <= self.payload_bits) & (k <= (values > 0).sum(axis=1, keepdims=True))
         return N_TC - np.argmax(fits[:, ::-1], axis=1)
 
+    def sparse_fits(self, count: np.ndarray | int) -> np.ndarray:
+        """Whether a sparse frame of ``count`` cells (0..48) fits: 1..sparse_cells cells whose addresses and
+        7-bit charges fit the payload."""
+        count = np.asarray(count, dtype=np.int64)
+        cost = COUNT_BITS + address_bits()[count] + SPARSE_FORMAT.bits * count
+        return (count >= 1) & (count <= self.sparse_cells) & (cost <= self.payload_bits)
+
     def sparse_wafers(self, calq: np.ndarray) -> np.ndarray:
-        """(n,) the wafers sent as sparse frames: 1..sparse_cells non-zero cells, all below 2^18, that fit."""
+        """(n,) the wafers sent as sparse frames: their non-zero cells fit one (``sparse_fits``), all below 2^18."""
         calq = np.asarray(calq, dtype=np.int64)
-        nonzero = (calq > 0).sum(axis=1)
-        cost = COUNT_BITS + address_bits()[nonzero] + SPARSE_FORMAT.bits * nonzero
-        return ((nonzero >= 1) & (nonzero <= self.sparse_cells) & (calq.max(axis=1, initial=0) <= SHIFTED_MAX)
-                & (cost <= self.payload_bits))
+        return self.sparse_fits((calq > 0).sum(axis=1)) & (calq.max(axis=1, initial=0) <= SHIFTED_MAX)
 
     def encode(self, calq: np.ndarray, first_bx: int = 0) -> EntropyFrames:
         calq = np.asarray(calq, dtype=np.int64)

@@ -38,6 +38,7 @@ flight (a frame uses the table of the cycle its wafer passes stage 1).
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from functools import cached_property
 from math import comb
 from pathlib import Path
 
@@ -90,17 +91,21 @@ class EntropyRtlSpec:
     sparse_cells: int = 0
 
     def __post_init__(self) -> None:
-        # the codec's own checks of these, on a flat (fixed-length, Kraft-complete) table
-        EntropyCodec(self.elinks, self.drop_lsb, self.mantissa_bits, (self.symbol_bits,) * self.n_symbols,
-                     self.sparse_cells)
+        _ = self.flat_codec  # the codec's own checks of these
+
+    @cached_property
+    def flat_codec(self) -> EntropyCodec:
+        """A codec of this shape with a flat (fixed-length, Kraft-complete) table: what the shape alone fixes."""
+        return EntropyCodec(self.elinks, self.drop_lsb, self.mantissa_bits, (self.symbol_bits,) * self.n_symbols,
+                            self.sparse_cells)
 
     @classmethod
     def of(cls, codec: EntropyCodec) -> EntropyRtlSpec:
         return cls(codec.elinks, codec.drop_lsb, codec.mantissa_bits, codec.sparse_cells)
 
     def sparse_fits(self, k: int) -> bool:
-        """A sparse frame of k cells fits: 1 <= k <= sparse_cells and its addresses and 7-bit charges fit."""
-        return 1 <= k <= self.sparse_cells and int(address_bits()[k]) + SPARSE_FORMAT.bits * k <= self.field_bits
+        """A sparse frame of k cells fits (``EntropyCodec.sparse_fits``)."""
+        return bool(self.flat_codec.sparse_fits(k))
 
     @property
     def symbol_bits(self) -> int:
