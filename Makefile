@@ -13,7 +13,7 @@ SYSTEM_TOOLS := iverilog yosys
 PYTEST_ARGS ?=
 ## TEST_WORKERS pytest-xdist workers of `make test` and `make test-fast` (default auto: one per CPU; 0 runs in this process)
 TEST_WORKERS ?= auto
-PYTEST := $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
+PYTEST := $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --durations 15
 # MODEL names models/$(MODEL).yaml and its folder out/models/$(MODEL): an autoencoder spec (top-level
 # `encoder:` key) is trained, an encoder config gets seeded random weights. The hardware targets build the
 # folder first if it does not exist.
@@ -33,7 +33,7 @@ SIM     ?= icarus
 DATA    ?=
 DATA_ARG := $(if $(DATA),--data $(DATA),)
 
-.PHONY: help setup system-deps demo test test-fast lint benchmark clean emd-cnn train evaluate model hls hls-synth rtl vectors sim asic fpga sweep
+.PHONY: help setup system-deps demo test test-fast lint benchmark clean emd-cnn train evaluate model hls hls-synth rtl vectors sim verify asic fpga sweep
 
 help:  ## list the targets and the variables that steer them (make asic VARIANTS="fixed reconfig_tmr_r4")
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
@@ -120,6 +120,11 @@ $(VECTORS)/vectors.json: $(MODEL_DIR)/encoder.keras
 
 sim: $(RTL)/rtl.json $(VECTORS)/vectors.json  ## cocotb testbenches on the RTL with SIM=icarus|verilator
 	$(BIN)/codesign sim --rtl $(RTL) --vectors $(VECTORS) --sim $(SIM)
+
+## WAFERS    wafers of `make verify` (default 1000000)
+WAFERS ?= 1000000
+verify: $(RTL)/rtl.json  ## bulk check: WAFERS wafers through the RTL compiled with a C++ main (Verilator), every frame against Keras
+	$(BIN)/codesign verify --model $(MODEL_DIR) --rtl $(RTL) --wafers $(WAFERS) $(DATA_ARG)
 
 ## LIBERTY   standard-cell library (.lib) for `make asic` instead of the gate-equivalent model
 LIBERTY ?=

@@ -16,7 +16,6 @@ synthesised once. ``--decoders`` picks the back ends to measure (an STC type onl
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import time
 from pathlib import Path
@@ -71,8 +70,8 @@ def module_decoders(arena: Arena, post_of_tc: tuple[int, ...], module: str, elin
             out[kind] = BestChoiceDecoder(elinks, drop, post_of_tc)
         elif kind == "entropy":
             codec = arena.codec(module, elinks)
-            if codec is not None:  # the decoder has no sparse frames yet: the codec's other frames
-                out[kind] = EntropyDecoder(dataclasses.replace(codec, sparse_cells=0))
+            if codec is not None:
+                out[kind] = EntropyDecoder(codec)
         elif kind == "threshold-sum":
             out[kind] = ThresholdSumDecoder(elinks, drop, post_of_tc)
         elif elinks <= STC_TYPES[kind].max_elinks:
@@ -90,7 +89,8 @@ def _note(kind: str, decoder: Decoder, latency: int, arena_weighting: str) -> st
         return f"decoder: parse, {rule}, {_clocks(latency)}"
     parse = ("the frame's own parse (charge i to the i-th flagged cell)" if kind == "best-choice" else
              "parse, truncated frames too" if kind == "threshold-sum" else
-             "parse (no sparse frames yet)" if kind == "entropy" else "parse")
+             "parse, sparse frames too" if isinstance(decoder, EntropyDecoder) and decoder.codec.sparse_cells else
+             "parse")
     return f"decoder: {parse}, even spreading, {_clocks(latency)}"
 
 

@@ -1,10 +1,13 @@
-"""Hardware-flow timings and simulation throughput, all measured in one run on the seeded 5-eLink encoder.
+"""Hardware-flow timings and simulation throughput, all measured in one run.
 
-Prints seconds to write the hls4ml project, to compile its C simulation, to generate the RTL and to build
-Verilator, and wafers/s through the Keras model, the da4ml interpreter, the hls4ml C simulation, Verilator
-+ cocotb and Icarus + cocotb, with each rate as a ratio to Keras.
+On the seeded 5-eLink encoder: seconds to write the hls4ml project, to compile its C simulation, to generate
+the RTL and to build Verilator, and wafers/s through the Keras model, the da4ml interpreter, the hls4ml C
+simulation, Verilator + cocotb and Icarus + cocotb, with each rate as a ratio to Keras. On the 5-eLink
+reference hybrid (``models/reference/econt_5elink_hybrid``): the compiled bulk harness
+(``codesign.hardware.sim.bulk``, every frame compared) against Keras on the same wafers.
 
-    python benchmarks/hw_flow.py [--wafers 3000] [--icarus-wafers 500] [--out build/bench_hw]
+    python benchmarks/hw_flow.py [--wafers 3000] [--icarus-wafers 500] [--bulk-wafers 300000]
+        [--out build/bench_hw]
 """
 
 from __future__ import annotations
@@ -19,9 +22,13 @@ import numpy as np
 from codesign.data.onchip import onchip_convert
 from codesign.hardware.hls import HlsSettings, compile_csim, write_hls_project
 from codesign.hardware.rtl import trace_encoder, write_rtl
+from codesign.hardware.sim.bulk import bulk_wafers, verify_bulk
 from codesign.hardware.sim.runner import run_simulation
 from codesign.hardware.vectors import check_wafers, make_vectors, write_vectors
 from codesign.models.encoder import EncoderConfig, build_encoder, encoder_inputs
+from codesign.models.store import load_encoder
+
+REFERENCE = Path(__file__).parents[1] / "models" / "reference" / "econt_5elink_hybrid"
 
 
 def _seconds(fn, *args, **kwargs):
@@ -34,6 +41,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--wafers", type=int, default=3000)
     parser.add_argument("--icarus-wafers", type=int, default=500, help="Icarus is slow: stream fewer wafers")
+    parser.add_argument("--bulk-wafers", type=int, default=300_000, help="wafers through the compiled harness")
     parser.add_argument("--out", default="build/bench_hw")
     args = parser.parse_args()
     out = Path(args.out)
@@ -72,6 +80,25 @@ def main() -> None:
     for name, rate in rates.items():
         print(f"{name:<23}: {rate:12.0f} wafers/s  ({rate / keras_rate:.3g}x Keras)")
     assert np.isfinite(list(rates.values())).all()
+    bulk(calq, out, args.bulk_wafers)
+
+
+def bulk(real: np.ndarray, out: Path, n: int) -> None:
+    """The compiled harness on the 5-eLink reference against that model's Keras on the same wafers."""
+    model, cfg = load_encoder(REFERENCE)
+    write_rtl(model, cfg, out / "rtl_reference")
+    calq = np.concatenate([c for _, c in bulk_wafers(real, n, calq_bits=22, seed=0)])
+    x = encoder_inputs(onchip_convert(calq).inputs, cfg)
+    model.predict(x[:1024], verbose=0, batch_size=1024)
+    _, t = _seconds(model.predict, x, verbose=0, batch_size=1024)
+    keras = len(x) / t
+    report = verify_bulk(model, cfg, out / "rtl_reference", out / "bulk", real=real, n=n, seed=0, progress=False)
+    assert report.result.ok, report.summary()
+    harness = report.result.wafers_per_s
+    print(f"5-eLink reference ({REFERENCE.name}), {n} wafers:")
+    print(f"{'Keras (batch 1024)':<23}: {keras:12.0f} wafers/s  (1x)")
+    print(f"{'compiled harness':<23}: {harness:12.0f} wafers/s  ({harness / keras:.3g}x Keras; every frame "
+          f"compared; build {report.build_seconds:.0f} s, golden model {report.golden_seconds:.0f} s)")
 
 
 if __name__ == "__main__":

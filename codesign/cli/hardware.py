@@ -1,4 +1,4 @@
-"""`codesign model|hls|rtl|vectors|sim`: from a model folder to verified hardware."""
+"""`codesign model|hls|rtl|vectors|sim|verify`: from a model folder to verified hardware."""
 
 from __future__ import annotations
 
@@ -80,6 +80,22 @@ def _cmd_sim(args: argparse.Namespace) -> None:
           f"{result.stream_wafers_per_s:.0f} wafers/s streamed); {result.results_xml}")
 
 
+def _cmd_verify(args: argparse.Namespace) -> None:
+    from codesign.errors import VerificationError
+    from codesign.hardware.sim.bulk import verify_bulk
+    from codesign.hardware.vectors import check_wafers
+    from codesign.models.store import load_encoder
+
+    model, cfg = load_encoder(args.model)
+    real, source = check_wafers(args.data)
+    print(f"golden model {args.model}; {len(real)} real wafers from {source}")
+    report = verify_bulk(model, cfg, args.rtl, args.build_dir or f"{args.rtl}/bulk_sim", real=real, n=args.wafers,
+                         seed=args.seed)
+    print(report.summary())
+    if not report.result.ok:
+        raise VerificationError(f"{args.rtl}: {report.result.problem()}")
+
+
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("model", help="model folders (encoder.keras + config.yaml)",
                        description="Create model folders; training (`codesign train`) writes the same layout.")
@@ -152,3 +168,16 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--frame", default="project", choices=["project", "chip"],
                    help="project: the project's frame (default); chip: build the top with CHIP_FRAME = 1 and check "
                         "the frames the ECON-T chip sends (BX header, sum, latents as KAEB picks them)")
+
+    p = _add(sub, "verify", _cmd_verify, "bulk check: a million wafers through the compiled RTL top",
+             "Compile the RTL top with Verilator and a C++ main (no Python per clock) and stream wafers through it "
+             "back to back: every real wafer, the corner cases, then synthetic high-pileup and rescaled real ones "
+             "until --wafers; every frame is compared with the Keras model's, the latency with rtl.json's. Prints "
+             "the first mismatch (wafer index, both frames in hex) and exits 1 on any. cocotb (`codesign sim`) "
+             "keeps the protocol tests.")
+    p.add_argument("--model", required=True, help="model folder (the golden model)")
+    p.add_argument("--rtl", required=True, help="RTL folder of the same model (codesign rtl; a fixed top)")
+    p.add_argument("--wafers", type=int_in(1), default=1_000_000, help="wafers in all")
+    p.add_argument("--data", help="real wafers (default: highpu_dev.csv, else synthetic)")
+    p.add_argument("--seed", type=int_in(0), default=0, help="seed of the synthetic, rescaled and corner wafers")
+    p.add_argument("--build-dir", help="harness build folder (default: RTL/bulk_sim)")

@@ -58,6 +58,7 @@ from codesign.econt.entropy import (
     FIXED_BITS,
     HEADER_BITS,
     MAX_CODE_BITS,
+    SPARSE_FORMAT,
     EntropyCodec,
     address_bits,
     canonical_codes,
@@ -289,7 +290,11 @@ class EntropyDecoder:
     t + C(a - 1, left - 1) otherwise (Pascal's rule), cut after each step to the bits a valid frame needs. A
     rank >= C(48, k) (no encoder writes one) may place fewer than k cells (the decoder still subtracts all k
     charges and divides by 48 - k) or leave more cells to place than addresses (a cell a given symbol j > a gets
-    0). ``cap``: the smallest of the k charges (k = 0: the largest charge)."""
+    0). ``cap``: the smallest of the k charges (k = 0: the largest charge).
+
+    Sparse frames (a codec with ``sparse_cells``; k field 48 + k, read as min(k, K) cells): the same address
+    code, then k raw 7-bit ``SPARSE_FORMAT`` charges of CALQ itself, and no fill (every non-zero cell was sent).
+    A k field above 48 + ``sparse_cells`` (no encoder writes one) decodes as a sparse frame all the same."""
 
     codec: EntropyCodec
     frac_bits: int = FRAC_BITS
@@ -297,9 +302,6 @@ class EntropyDecoder:
     def __post_init__(self) -> None:
         if self.frac_bits < 0:
             raise ValueError(f"frac_bits must be >= 0, got {self.frac_bits}")
-        if self.codec.sparse_cells:
-            raise ValueError("entropy decoder: sparse frames are not built in the decoder yet; decode the codec "
-                             "without them (dataclasses.replace(codec, sparse_cells=0))")
         _ = self.code  # a complete prefix code
 
     @cached_property
@@ -347,7 +349,7 @@ class EntropyDecoder:
         earliest = min(int(address_bits()[k]) for k in range(stage + 1, self.max_cells + 1)) \
             + stage * min(self.codec.code_lengths)
         to_end = self.frame_bits - RANK_OFFSET - ALIGN * (earliest // ALIGN)
-        window = self.code.lengths[-1]
+        window = self.window_bits
         return max(ALIGN - 1 + window, min(to_end, ALIGN - 1 + window * (self.max_cells - stage)))
 
     @property
@@ -355,8 +357,18 @@ class EntropyDecoder:
         return int(self.fmt.decode(np.array((1 << self.fmt.bits) - 1), self.codec.drop_lsb))
 
     @property
+    def sparse_max(self) -> int:
+        """The largest charge of a sparse frame (0: the codec sends none)."""
+        return int(SPARSE_FORMAT.decode(np.array((1 << SPARSE_FORMAT.bits) - 1), 0)) if self.codec.sparse_cells else 0
+
+    @property
+    def window_bits(self) -> int:
+        """Bits a symbol stage looks at: the longest code, or a sparse frame's raw charge if longer."""
+        return max(self.code.lengths[-1], SPARSE_FORMAT.bits if self.codec.sparse_cells else 0)
+
+    @property
     def int_bits(self) -> int:
-        return _fixed_point_bits(self.charge_max)[0]
+        return _fixed_point_bits(max(self.charge_max, self.sparse_max))[0]
 
     @property
     def rem_bits(self) -> int:
@@ -379,7 +391,9 @@ class EntropyDecoder:
         """(n, 48) int64 cells from (n, >= frame_bits) 0/1 frame rows."""
         bits = np.pad(frame_matrix(bits, self.frame_bits), ((0, 0), (0, self.rank_bits + MAX_CODE_BITS * N_TC)))
         n = len(bits)
-        k = np.minimum(field(bits, COUNT_OFFSET, COUNT_BITS), self.max_cells)
+        k_field = field(bits, COUNT_OFFSET, COUNT_BITS)
+        sparse = (k_field > N_TC) & (self.codec.sparse_cells > 0)
+        k = np.minimum(np.where(sparse, k_field - N_TC, k_field), self.max_cells)
         widths = address_bits()[k]
         rank = field(bits, RANK_OFFSET, self.rank_bits) >> (self.rank_bits - widths)
         selected = np.zeros((n, N_TC), dtype=bool)
@@ -396,18 +410,22 @@ class EntropyDecoder:
         position = RANK_OFFSET + widths
         rows = np.arange(n)[:, None]
         symbols = np.zeros((n, self.max_cells), dtype=np.int64)
+        raw = np.zeros((n, self.max_cells), dtype=np.int64)  # a sparse frame's 7-bit charges
         for i in range(self.max_cells):
             window = (bits[rows, position[:, None] + np.arange(MAX_CODE_BITS)] << np.arange(MAX_CODE_BITS - 1, -1, -1))
             length, symbols[:, i] = self.code.decode(window.sum(axis=1))
-            position = position + length
+            raw[:, i] = window.sum(axis=1) >> (MAX_CODE_BITS - SPARSE_FORMAT.bits)
+            position = position + np.where(sparse, SPARSE_FORMAT.bits, length)
         sent = np.arange(self.max_cells)[None, :] < k[:, None]
-        values = self.fmt.decode(symbols, self.codec.drop_lsb)
-        sent_sum = np.where(sent, values, 0).sum(axis=1)
+        coded = self.fmt.decode(symbols, self.codec.drop_lsb)
+        values = np.where(sparse[:, None], SPARSE_FORMAT.decode(raw, 0), coded)
+        sent_sum = np.where(sent & ~sparse[:, None], coded, 0).sum(axis=1)
         top = (1 << self.fmt.bits) - 1
         cap = self.fmt.decode(np.where(sent, symbols, top).min(axis=1, initial=top), self.codec.drop_lsb)
         module_sum = np.minimum(E5M4.decode(field(bits, HEADER_BITS, E5M4.bits)), (1 << self.sum_bits) - 1)
-        fill = fill_value(np.maximum(module_sum - sent_sum, 0), N_TC - k, cap, rem_bits=self.rem_bits,
-                          frac_bits=self.frac_bits)
+        # a sparse frame sent every non-zero cell: nothing is left to place
+        fill = np.where(sparse, 0, fill_value(np.maximum(module_sum - sent_sum, 0), N_TC - k, cap,
+                                              rem_bits=self.rem_bits, frac_bits=self.frac_bits))
         # cell a takes symbol slot <= a (a valid frame never has more cells left than addresses; else 0)
         charges = np.where(slots <= np.arange(N_TC), np.take_along_axis(values, np.clip(slots, 0, None), axis=1), 0)
         return np.where(selected, charges << self.frac_bits, fill[:, None])

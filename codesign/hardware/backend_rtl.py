@@ -19,7 +19,8 @@ Huffman stream (shifted to A(k) in steps of 8, the rest an offset); slice 1 + i 
 at the offset against the canonical code's limits, then the stream moves on by 0, 8 or 16 bits); the next
 slice adds its charge to the sent sum and keeps the smallest; R = module sum - sent sum, then the divider by
 48 - k. The greedy address decoding (6 steps a slice, non-restoring: one adder per step) ends in the slice
-before the routing, where each cell takes its symbol; the last slice places charges and fill.
+before the routing, where each cell takes its symbol; the last slice places charges and fill. A sparse frame
+(k field 48 + k) reads each symbol as 7 raw bits (4E3M of CALQ itself) and places no fill.
 
 Threshold-Sum (``ThresholdSumDecoder``, the whole frame, up to 400 bits): slice 0 reads the type, the sum
 (saturated), flags the cells (type 010: its first N addresses; type 100: the map), picks the words (type 010's
@@ -45,7 +46,7 @@ from codesign.artifacts import atomic_dir, provenance, write_json, write_text
 from codesign.data.floats import E4M3, E5M3, E5M4, FloatFormat
 from codesign.data.geometry import ADDRESS_BITS, N_TC
 from codesign.data.io import CALQ_BITS
-from codesign.econt.entropy import COUNT_BITS, HEADER_BITS, MAX_CODE_BITS, address_bits
+from codesign.econt.entropy import COUNT_BITS, HEADER_BITS, MAX_CODE_BITS, SPARSE_FORMAT, address_bits
 from codesign.hardware.backend_model import (
     ALIGN,
     BC_ADDRESS_OFFSET,
@@ -367,12 +368,14 @@ def best_choice_rtl(dec: BestChoiceDecoder) -> DecoderRtl:
                                              comment=comment), last + 1, fw, dec.out_bits)
 
 
-def _huffman_stage(d: _Design, dec: EntropyDecoder, i: int, buffer: str, offset: str) -> tuple[str, str, str]:
+def _huffman_stage(d: _Design, dec: EntropyDecoder, i: int, buffer: str, offset: str,
+                   sparse: str) -> tuple[str, str, str, str]:
     """Symbol ``i`` in slice 1 + i from the stream ``buffer`` (its first ``offset`` bits already read):
-    (the symbol, the next stage's buffer and offset; empty after the last symbol)."""
+    (the Huffman symbol, the cell's code: that symbol or, in a ``sparse`` frame, the raw 7-bit charge; the next
+    stage's buffer and offset, empty after the last symbol)."""
     code, s, width = dec.code, 1 + i, dec.stream_width(i)
     sb, used, len_bits = code.symbol_bits, code.lengths, MAX_CODE_BITS.bit_length()
-    window = used[-1]  # the longest code
+    window = dec.window_bits
     buf, off = d.at(buffer, s), d.at(offset, s)
     win = d.case(f"win{i}", window, s, off,
                  [(_const(3, o), f"{buf}[{width - 1 - o} -: {window}]") for o in range(ALIGN)])
@@ -389,17 +392,30 @@ def _huffman_stage(d: _Design, dec: EntropyDecoder, i: int, buffer: str, offset:
                      f"{_zext(low, min(sb, bits), sb)} + {_const(sb, code.offsets[j])}"))
     index = d.case(f"sidx{i}", sb, s, length, arms)
     symbol = d.case(f"sym{i}", sb, s, index, [(_const(sb, x), _const(sb, code.order[x])) for x in range(1 << sb)])
+    cell_code, step_length = symbol, length
+    if dec.codec.sparse_cells:
+        cb, raw = _code_bits(dec), f"{win}[{window - 1} -: {SPARSE_FORMAT.bits}]"
+        cell_code = d.wire(f"ccode{i}", cb, s, f"{d.at(sparse, s)} ? {_zext(raw, SPARSE_FORMAT.bits, cb)} : "
+                           f"{_zext(symbol, sb, cb)}")
     if i == dec.max_cells - 1:
-        return symbol, "", ""
+        return symbol, cell_code, "", ""
+    if dec.codec.sparse_cells:
+        step_length = d.wire(f"step{i}", len_bits, s, f"{d.at(sparse, s)} ? {_const(len_bits, SPARSE_FORMAT.bits)} "
+                             f": {length}")
     nxt = dec.stream_width(i + 1)
-    pos = d.wire(f"pos{i}", 5, s, f"{_zext(off, 3, 5)} + {_zext(length, len_bits, 5)}")
+    pos = d.wire(f"pos{i}", 5, s, f"{_zext(off, 3, 5)} + {_zext(step_length, len_bits, 5)}")
     moved = []
     for shift in (0, ALIGN, 2 * ALIGN):
         kept = min(nxt, width - shift)
         text = f"{buf}[{width - 1 - shift} -: {kept}]"
         moved.append(text if kept == nxt else f"{{{text}, {_const(nxt - kept, 0)}}}")
     step = d.case(f"buf{i + 1}", nxt, s, f"{pos}[4:3]", [("2'd0", moved[0]), ("2'd1", moved[1]), ("default", moved[2])])
-    return symbol, step, d.wire(f"off{i + 1}", 3, s, f"{pos}[2:0]")
+    return symbol, cell_code, step, d.wire(f"off{i + 1}", 3, s, f"{pos}[2:0]")
+
+
+def _code_bits(dec: EntropyDecoder) -> int:
+    """Bits of a cell's code: the Huffman symbol, or a sparse frame's raw charge if wider."""
+    return max(dec.code.symbol_bits, SPARSE_FORMAT.bits if dec.codec.sparse_cells else 0)
 
 
 def entropy_rtl(dec: EntropyDecoder) -> DecoderRtl:
@@ -411,6 +427,10 @@ def entropy_rtl(dec: EntropyDecoder) -> DecoderRtl:
     k_bits, idx_bits = k_max.bit_length(), max((k_max - 1).bit_length(), 1)
     d = _Design()
     raw_k = d.wire("k_field", COUNT_BITS, 0, _frame_field(fw, COUNT_OFFSET, COUNT_BITS))
+    sparse = "1'b0"
+    if codec.sparse_cells:  # k field 48 + k: a sparse frame of k cells
+        sparse = d.wire("sparse", 1, 0, f"{raw_k} > {_const(COUNT_BITS, N_TC)}")
+        raw_k = d.wire("count", COUNT_BITS, 0, f"{sparse} ? {raw_k} - {_const(COUNT_BITS, N_TC)} : {raw_k}")
     k = d.wire("k", k_bits, 0,
                f"({raw_k} > {_const(COUNT_BITS, k_max)}) ? {_const(k_bits, k_max)} : {raw_k}[{k_bits - 1}:0]")
     module_sum = d.wire("module_sum", dec.sum_bits, 0, f"sum_value({_frame_field(fw, HEADER_BITS, E5M4.bits)})")
@@ -431,13 +451,15 @@ def entropy_rtl(dec: EntropyDecoder) -> DecoderRtl:
     rank = d.case("rank47", rank_bits, 0, k, arms_rank)
     buffer, offset = d.case("buf0", width0, 0, k, arms_buf), d.case("off0", 3, 0, k, arms_off)
 
-    symbols: list[str] = []
+    cell_codes: list[str] = []
     sent_sum, least = "", ""
     for i in range(k_max):  # symbol i in slice 1 + i; the next slice adds its charge and keeps the least
-        symbol, buffer, offset = _huffman_stage(d, dec, i, buffer, offset)
-        symbols.append(symbol)
+        symbol, cell_code, buffer, offset = _huffman_stage(d, dec, i, buffer, offset, sparse)
+        cell_codes.append(cell_code)
         s = 2 + i
         sent, sym = f"({d.at(k, s)} > {_const(k_bits, i)})", d.at(symbol, s)
+        if codec.sparse_cells:  # a sparse frame's sum is not read: it adds nothing
+            sent = f"({sent} && !{d.at(sparse, s)})"
         charge = _zext(f"({sent} ? charge_value({sym}) : {_const(dec.int_bits, 0)})", dec.int_bits,
                        dec.sent_sum_bits)
         if i == 0:
@@ -485,21 +507,30 @@ def entropy_rtl(dec: EntropyDecoder) -> DecoderRtl:
         d.lines.append("    /* verilator lint_on UNUSEDSIGNAL */")
         trial = d.wire(f"trial{a - 1}", nxt, s, f"{acc}[{nxt}:1]")
         index = d.wire(f"index{a - 1}", index_bits, s, f"{idx} - {_zext(selected[a], 1, index_bits)}")
-    route = last - 1
+    route, cb = last - 1, _code_bits(dec)
     codes = []
     for a in range(N_TC):
         options = min(a + 1, k_max)
-        arms = [(_const(idx_bits, j), d.at(symbols[j], route)) for j in range(options)]
+        arms = [(_const(idx_bits, j), d.at(cell_codes[j], route)) for j in range(options)]
         if options < 1 << idx_bits:
-            arms.append(("default", _const(sb, 0)))
-        codes.append(d.case(f"code{a}", sb, route, d.at(slots[a], route), arms))
+            arms.append(("default", _const(cb, 0)))
+        codes.append(d.case(f"code{a}", cb, route, d.at(slots[a], route), arms))
     cap_value = d.wire("cap_value", dec.int_bits, last - 1, f"charge_value({d.at(least, last - 1)})")
     fill = _fill(d, quotient, dec.rem_bits + frac, cap_value, frac, dec.int_bits, last)
-    cells = _place(d, codes, selected, fill, frac, last, "charge_value", dec.int_bits)
+    value_functions = float_function("charge_value", dec.fmt, codec.drop_lsb, dec.int_bits)
+    value = "charge_value"
+    if codec.sparse_cells:  # a sparse frame: its raw charges, no fill
+        fill = d.wire("fill_or_none", dec.out_bits, last, f"{d.at(sparse, last)} ? {_const(dec.out_bits, 0)} : {fill}")
+        codes = [d.wire(f"scode{a}", cb + 1, last, f"{{{d.at(sparse, last)}, {d.at(c, last)}}}")
+                 for a, c in enumerate(codes)]
+        value_functions += [*float_function("sparse_value", SPARSE_FORMAT, 0, dec.int_bits),
+                            f"    function [{dec.int_bits - 1}:0] cell_value;", f"        input [{cb}:0] code;",
+                            f"        cell_value = code[{cb}] ? sparse_value(code[{SPARSE_FORMAT.bits - 1}:0]) : "
+                            f"charge_value(code[{sb - 1}:0]);", "    endfunction"]
+        value = "cell_value"
+    cells = _place(d, codes, selected, fill, frac, last, value, dec.int_bits)
     module = f"entropy_decoder_{codec.elinks}elink_m{codec.mantissa_bits}"
-    body = [*float_function("sum_value", E5M4, 0, dec.sum_bits),
-            *float_function("charge_value", dec.fmt, codec.drop_lsb, dec.int_bits),
-            *_shell(d, fw, last + 1, cells)]
+    body = [*float_function("sum_value", E5M4, 0, dec.sum_bits), *value_functions, *_shell(d, fw, last + 1, cells)]
     comment = (f"the entropy codec's back end, {codec.elinks} eLinks, DropLSB {codec.drop_lsb}, "
                f"4E{codec.mantissa_bits}M charges, up to {k_max} cells;\n// cells: unsigned {dec.int_bits}.{frac} "
                f"fixed-point CALQ, TC t at cells[t*{dec.out_bits} +: {dec.out_bits}]; latency {last + 1} clocks.")
