@@ -27,9 +27,13 @@ from codesign.models.encoder import EncoderConfig
 from codesign.models.frame import FrameFormat
 from codesign.models.store import AE_FILE, ENCODER_FILE, SPEC_FILE, ModelFolderError, load_encoder_config
 
-if TYPE_CHECKING:  # imported when called: Yosys' flow is not needed to load a model
+if TYPE_CHECKING:  # imported when called: TensorFlow, hls4ml and Yosys' flow are not needed to load a model
     from codesign.asic.synth import AsicReport
-    from codesign.hardware.rtl import Pipelining
+    from codesign.hardware.hls import CsimCheck, HlsSettings
+    from codesign.hardware.rtl import Pipelining, RtlInfo
+    from codesign.hardware.sim.bulk import BulkReport
+    from codesign.hardware.sim.runner import SimResult
+    from codesign.hardware.vectors import EncodedWafers
 
 
 @dataclass(frozen=True)
@@ -131,12 +135,22 @@ class Model:
             self._autoencoder, self._spec = load_autoencoder(self.folder)
         return self._autoencoder, self._spec
 
-    def predict(self, calq: np.ndarray) -> Any:
+    def predict(self, calq: np.ndarray) -> EncodedWafers:
         """(n, 48) CALQ charges in -> ``EncodedWafers`` (latents, sum codes, sparse-mode flags, frames and,
         where the format fits, the chip's autoencoder frames), bit-exact with the hardware."""
         from codesign.hardware.vectors import encode
 
         return encode(self.keras_encoder, self.config, _as_calq(calq))
+
+    def held_out(self, data: str | None = None, n_wafers: int = 0) -> np.ndarray:
+        """(n, 48) the test split of ``data`` (a file, bare name or ``synth:PRESET``; default the real
+        ``highpu_dev.csv``) by this model's training spec (fractions and seed), as ``codesign evaluate`` takes
+        it: wafers its training never saw when ``data`` is one of its sources. ``n_wafers`` > 0: the first."""
+        from codesign.training import held_out_wafers, load_ae_spec
+
+        if not (self.folder / SPEC_FILE).is_file():
+            raise ModelFolderError(f"{self.folder}: no {SPEC_FILE}: an untrained model folder has no training split")
+        return held_out_wafers(load_ae_spec(self.folder / SPEC_FILE), data, n_wafers)
 
     def reconstruct(self, calq: np.ndarray) -> np.ndarray:
         """(n, 48) unit-sum wafers: what the off-chip decoder (and the sparse mode) rebuild from the frames."""
@@ -163,7 +177,7 @@ class Model:
         return Evaluation(f"autoencoder:{spec.name}", metrics, emds)
 
     def write_rtl(self, out_dir: str | Path, *, clock_period_ns: float = 25.0, calq_bits: int = 22,
-                  pipelining: Pipelining | str = "asic", force: bool = False) -> Any:
+                  pipelining: Pipelining | str = "asic", force: bool = False) -> RtlInfo:
         """Verilog of the encoder behind the CALQ-to-frame top (``codesign rtl``); returns its ``RtlInfo``."""
         return self.to_rtl(out_dir, clock_period_ns=clock_period_ns, calq_bits=calq_bits,
                            pipelining=pipelining).write(force=force).info
@@ -203,7 +217,7 @@ class HlsProject:
     ``predict()``, ``build()``, and ``config`` (hls4ml's configuration dict)."""
 
     model: Model
-    settings: Any  # HlsSettings
+    settings: HlsSettings
     folder: Path
     graph: Any = field(repr=False)  # the hls4ml ModelGraph
     compiled: bool = False
@@ -234,7 +248,7 @@ class HlsProject:
         return csim_latents(self.graph, encoder_inputs(onchip_convert(_as_calq(calq)).inputs, self.model.config),
                             self.model.config)
 
-    def check(self, calq: np.ndarray, source: str = "given wafers") -> Any:
+    def check(self, calq: np.ndarray, source: str = "given wafers") -> CsimCheck:
         """``CsimCheck`` of the C simulation against Keras on ``calq`` (raises ``VerificationError`` on a
         mismatch)."""
         from codesign.hardware.hls import check_csim
@@ -257,21 +271,22 @@ class HlsProject:
 @dataclass
 class RtlDesign:
     """A model's encoder behind the CALQ-to-frame top (``Model.to_rtl``), as da4ml's RTL object: ``write()``,
-    ``simulate()``, ``lint()``, ``synthesize()``; ``info`` is what ``rtl.json`` records."""
+    ``simulate()`` (cocotb), ``verify()`` (bulk, compiled), ``lint()``, ``synthesize()``; ``info`` is what
+    ``rtl.json`` records."""
 
     model: Model
     folder: Path
     clock_period_ns: float = 25.0
     calq_bits: int = 22
     pipelining: Pipelining | str = "asic"  # a preset name or a codesign.hardware.rtl.Pipelining
-    simulation: Any = None  # SimResult of the last simulate()
+    simulation: SimResult | None = None  # of the last simulate()
 
     @property
     def written(self) -> bool:
         return (self.folder / "rtl.json").is_file()
 
     @property
-    def info(self) -> Any:
+    def info(self) -> RtlInfo:
         from codesign.hardware.rtl import RtlInfo
 
         return RtlInfo.load(self._written().folder)
@@ -287,7 +302,7 @@ class RtlDesign:
     def _written(self) -> RtlDesign:
         return self if self.written else self.write()
 
-    def simulate(self, calq: np.ndarray | None = None, *, simulator: str = "verilator", seed: int = 0) -> Any:
+    def simulate(self, calq: np.ndarray | None = None, *, simulator: str = "verilator", seed: int = 0) -> SimResult:
         """cocotb testbenches on ``calq`` (default: 400 real wafers when present) plus corner cases, frames
         from Keras as expected values; returns the ``SimResult`` (``SimulationFailed`` on a mismatch)."""
         from codesign.hardware.sim.runner import run_simulation
@@ -301,6 +316,23 @@ class RtlDesign:
                       force=True, model=str(self.model.folder), data=source, seed=seed)
         self.simulation = run_simulation(self.folder, vectors, simulator)
         return self.simulation
+
+    def verify(self, calq: np.ndarray | None = None, *, n: int = 1_000_000, seed: int = 0,
+               progress: bool = True) -> BulkReport:
+        """Bulk check (``codesign verify``): ``n`` wafers (``calq``, default the real ones when present, then
+        corner cases, synthetic and rescaled ones) through the top compiled with a C++ main, every frame
+        against Keras; returns the ``BulkReport`` (``VerificationError`` on a mismatch)."""
+        from codesign.errors import VerificationError
+        from codesign.hardware.sim.bulk import verify_bulk
+        from codesign.hardware.vectors import check_wafers
+
+        self._written()
+        real = _as_calq(calq) if calq is not None else check_wafers(None)[0]
+        report = verify_bulk(self.model.keras_encoder, self.model.config, self.folder, self.folder / "bulk_sim",
+                             real=real, n=n, seed=seed, progress=progress)
+        if not report.result.ok:
+            raise VerificationError(f"{self.folder}: {report.result.problem()}")
+        return report
 
     def lint(self) -> list[str]:
         """``verilator --lint-only -Wall`` warnings of the whole folder (the generated top and the core)."""

@@ -27,6 +27,19 @@ def test_import_codesign_loads_no_tensorflow():
                                      "ToolFailure"}
 
 
+def test_api_results_are_typed():
+    """issue 33, item 5: every call returns a named type (the annotations name the dataclasses)."""
+    import inspect
+
+    from codesign.api import HlsProject, Model, RtlDesign
+
+    returns = {Model.predict: "EncodedWafers", Model.write_rtl: "RtlInfo", HlsProject.check: "CsimCheck",
+               RtlDesign.simulate: "SimResult", RtlDesign.verify: "BulkReport", Model.held_out: "np.ndarray"}
+    for call, name in returns.items():
+        assert inspect.signature(call).return_annotation == name, call
+    assert inspect.signature(RtlDesign.info.fget).return_annotation == "RtlInfo"
+
+
 @pytest.mark.slow
 def test_the_readme_python_blocks_run(real_dir, monkeypatch, tmp_path):
     blocks = re.findall(r"```python\n(.*?)```", (ROOT / "README.md").read_text(), flags=re.S)
@@ -42,7 +55,10 @@ def test_api_evaluate_equals_the_committed_cli_report(real_dir):
 
     model = codesign.load_model(REFERENCE)
     assert "2 eLinks, 16 x 3-bit latents, sparse mode up to 7 inputs as 4 cells of 6 bits" in repr(model)
-    result = model.evaluate(held_out_wafers(load_ae_spec(REFERENCE / "spec.yaml")))
+    held_out = model.held_out()
+    assert np.array_equal(held_out, held_out_wafers(load_ae_spec(REFERENCE / "spec.yaml")))
+    assert np.array_equal(model.held_out(n_wafers=7), held_out[:7])
+    result = model.evaluate(held_out)
     committed = json.loads((REFERENCE / "eval" / "metrics.json").read_text())["algorithms"]
     assert result.metrics == committed
     assert result.best_chip("ld")[0] == "chip:best-choice:ld:2elink"
@@ -64,6 +80,8 @@ def test_predict_is_the_vectors_frames_and_untrained_folders_say_why(tmp_path, h
     assert not untrained.trained and len(untrained.predict(highpu[:5]).chip_frames) == 5
     with pytest.raises(ModelFolderError, match="no decoder"):
         untrained.reconstruct(highpu[:5])
+    with pytest.raises(ModelFolderError, match="no training split"):
+        untrained.held_out()
     with pytest.raises(ValueError, match="integer CALQ"):
         untrained.predict(np.zeros((2, 47), dtype=int))
     with pytest.raises(ModelFolderError, match="not a model folder"):

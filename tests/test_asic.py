@@ -248,12 +248,14 @@ def test_asic_and_fpga_flows_write_summaries(tmp_path, capsys):
     assert main(["fpga", "flow", "--model", str(model), "--rtl", str(rtl), "--out", str(tmp_path / "fpga"),
                  "--variants", "fixed", "--no-pnr"]) == 0
     assert "| fixed |" in (tmp_path / "fpga" / "summary.md").read_text()
-    assert "published ECON-T autoencoder block" in capsys.readouterr().out
+    out = capsys.readouterr()
+    assert "published ECON-T autoencoder block" in out.out
+    assert "[1/1] fixed: Yosys synthesis and gate-level energy: done in" in out.err  # a stage line per variant
 
 
 def test_variant_names_are_checked_and_shared_with_the_cli(tmp_path):
     from codesign.cli import build_parser
-    from codesign.hardware.variants import DEFAULT_VARIANTS, parse_variant, variant_rtl
+    from codesign.hardware.variants import ASIC_DEFAULT_VARIANTS, DEFAULT_VARIANTS, parse_variant, variant_rtl
 
     for bad in ("tmr", "fixed_r2", "reconfig_r1", "reconfig_r0", "reconfig_tmr_rx"):
         with pytest.raises(ValueError, match=f"unknown design variant '{bad}'"):
@@ -262,6 +264,9 @@ def test_variant_names_are_checked_and_shared_with_the_cli(tmp_path):
                                                                                           True, 4)
     args = build_parser().parse_args(["fpga", "flow", "--model", "m", "--rtl", "r", "--out", "o"])
     assert tuple(args.variants) == DEFAULT_VARIANTS
+    # make asic: only what meets the chip's targets by default (issue 33, item 11: R = 1 took 44 minutes)
+    args = build_parser().parse_args(["asic", "flow", "--model", "m", "--rtl", "r", "--vectors", "v", "--out", "o"])
+    assert tuple(args.variants) == ASIC_DEFAULT_VARIANTS == ("fixed", "reconfig_tmr_r4")
     args = build_parser().parse_args(["asic", "flow", "--model", "m", "--rtl", "r", "--vectors", "v", "--out", "o",
                                       "--variants", "fixed", "reconfig_r2"])
     assert args.variants == ["fixed", "reconfig_r2"]

@@ -332,3 +332,25 @@ def test_evaluate_refuses_a_folder_of_the_users_before_any_work(tmp_path, capsys
     model = str(Path(__file__).parents[1] / "models" / "reference" / "econt_2elink_hybrid")
     assert main(["evaluate", "--model", model, "--out", str(out)]) == 2
     assert "did not write" in capsys.readouterr().err and (out / "report.md").read_text() == "my notes"
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["evaluate", "--model", "{tmp}/nope", "--out", "{tmp}/o"], "--model {tmp}/nope: no such folder"),
+    (["rtl", "--model", "{tmp}/file.txt", "--out", "{tmp}/o"], "--model {tmp}/file.txt: not a folder"),
+    (["train", "--config", "{tmp}/nope.yaml", "--out", "{tmp}/o"], "--config {tmp}/nope.yaml: no such file"),
+    (["sim", "--rtl", "{tmp}", "--vectors", "{tmp}/nope"], "--vectors {tmp}/nope: no such folder"),
+    (["econt", "scan", "--data", "no_such.csv", "--out", "{tmp}/o"], "--data no_such.csv: no such file (nor in"),
+])
+def test_bad_paths_are_refused_before_tensorflow_loads(tmp_path, args, message):
+    """issue 33, item 11: a mistyped path took 8-14 s and ~600 MB (TensorFlow first); now refused at once, in a
+    fresh interpreter where nothing has imported TensorFlow yet."""
+    import subprocess
+    import sys
+
+    (tmp_path / "file.txt").write_text("x")
+    argv = [a.format(tmp=tmp_path) for a in args]
+    code = ("import sys; from codesign.cli import main; rc = main(sys.argv[1:]); "
+            "print(rc, 'tensorflow' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True, timeout=120)
+    assert done.stdout.split() == ["2", "False"], done.stderr
+    assert message.format(tmp=tmp_path) in done.stderr

@@ -18,7 +18,8 @@ from typing import Any
 
 from codesign.artifacts import provenance, write_json, write_text
 from codesign.asic.synth import ECONT_PUBLISHED, AsicReport, split_markdown, synthesize_asic, write_report
-from codesign.hardware.variants import DEFAULT_VARIANTS, parse_variant, variant_rtl
+from codesign.hardware.variants import ASIC_DEFAULT_VARIANTS, parse_variant, variant_rtl
+from codesign.progress import Stages
 
 
 @dataclass(frozen=True)
@@ -34,30 +35,31 @@ class AsicFlowResult:
 
 
 def asic_flow(model_dir: str | Path, fixed_rtl: str | Path, vectors: str | Path, *, out_dir: str | Path,
-              liberty: str | Path | None = None, variants: tuple[str, ...] = DEFAULT_VARIANTS,
+              liberty: str | Path | None = None, variants: tuple[str, ...] = ASIC_DEFAULT_VARIANTS,
               energy_wafers: int = 200) -> AsicFlowResult:
     """Synthesise every variant and estimate its energy per inference (generic cells: gate-level simulation
     of its netlist on the model's vectors, a reconfigurable one after loading the model's weights) into
-    ``out_dir/VARIANT``."""
+    ``out_dir/VARIANT``, a numbered stage line per variant on stderr."""
     from codesign.asic.energy import estimate_energy
     from codesign.asic.verify import write_config_image
     from codesign.models.store import load_encoder
 
     out = Path(out_dir)
     rtl = variant_rtl(model_dir, fixed_rtl, out / "rtl", variants=variants)
-    image = None
+    image = out / "rtl" / "config_image.hex"
+    if not liberty and any(parse_variant(name).reconfigurable for name in variants):
+        write_config_image(*load_encoder(model_dir), image)
     rows = {}
+    stages = Stages(len(variants))
     for name in variants:
-        report = synthesize_asic(rtl[name], out / name, liberty, split=True)
-        if not liberty:
-            reconfigurable = parse_variant(name).reconfigurable
-            if reconfigurable and image is None:
-                image = out / "rtl" / "config_image.hex"
-                write_config_image(*load_encoder(model_dir), image)
-            energy = estimate_energy(out / name, rtl[name], vectors, n_wafers=energy_wafers,
-                                     config_image=image if reconfigurable else None)
-            report = dataclasses.replace(report, energy=energy)
-            write_report(report, out / name)
+        with stages.stage(f"{name}: Yosys synthesis{'' if liberty else ' and gate-level energy'}", beat=False):
+            report = synthesize_asic(rtl[name], out / name, liberty, split=True)
+            if not liberty:
+                reconfigurable = parse_variant(name).reconfigurable
+                energy = estimate_energy(out / name, rtl[name], vectors, n_wafers=energy_wafers,
+                                         config_image=image if reconfigurable else None)
+                report = dataclasses.replace(report, energy=energy)
+                write_report(report, out / name)
         rows[name] = report
     result = AsicFlowResult(rows, provenance(model=str(model_dir)))
     write_json(out / "summary.json", result.to_dict())

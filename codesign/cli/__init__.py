@@ -15,7 +15,7 @@ import sys
 
 from codesign.cli import asic, data, econt, emd, fpga, hardware, sweep, training
 from codesign.cli.common import add_command as _add
-from codesign.cli.common import add_out, int_in
+from codesign.cli.common import add_out, check_inputs, int_in
 from codesign.errors import CodesignError, InputError
 from codesign.progress import Level, set_level
 
@@ -68,6 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     else:  # its Python warnings (retracing notices); its errors still reach us as exceptions
         logging.getLogger("tensorflow").setLevel(logging.ERROR)
     try:
+        check_inputs(args)
         args.handler(args)
     except CodesignError as err:  # the one place that maps errors to exit codes (codesign.errors)
         kind = "error" if isinstance(err, InputError) else "failed"

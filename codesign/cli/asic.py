@@ -7,6 +7,8 @@ from pathlib import Path
 
 from codesign.cli.common import add_command as _add
 from codesign.cli.common import add_out, add_variants, int_in, positive_float
+from codesign.hardware.variants import ASIC_DEFAULT_VARIANTS
+from codesign.paths import MODELS_DIR
 
 
 def _cmd_asic_synth(args: argparse.Namespace) -> None:
@@ -119,7 +121,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--vectors", required=True, help="vectors folder (codesign vectors), for the energy")
     add_out(p, "report folder")
     p.add_argument("--liberty", help="standard-cell library (.lib) to map to")
-    add_variants(p)
+    add_variants(p, ASIC_DEFAULT_VARIANTS)
     p = _add(asub, "energy", _cmd_asic_energy, "energy per inference from gate-level switching activity",
              "Simulate the netlist of `codesign asic synth` with Verilator on real-wafer vectors (frames checked "
              "against Keras), count bit toggles in the VCD and multiply by a stated energy per toggle. A "
@@ -133,7 +135,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = _add(asub, "rtl", _cmd_asic_rtl, "reconfigurable encoder RTL (weights loaded at run time)",
              "Generate the encoder with weights in a configuration shift register (serial port cfg_en/cfg_in/"
              "cfg_out) behind the same CALQ-to-frame top as `codesign rtl`.")
-    p.add_argument("--config", default="models/econt_5elink_seeded.yaml", help="EncoderConfig YAML (shape)")
+    p.add_argument("--config", default=str(MODELS_DIR / "econt_5elink_seeded.yaml"), help="EncoderConfig YAML (shape)")
     add_out(p, "RTL folder to write (replaced whole: refused if it holds files codesign did not write)")
     p.add_argument("--force", action="store_true", help="replace --out even if it holds other files")
     p.add_argument("--clock-period", type=positive_float, default=25.0, help="ns (40 MHz: 25)")

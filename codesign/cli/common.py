@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import math
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from codesign.hardware.variants import DEFAULT_VARIANTS, parse_variant
@@ -90,7 +91,37 @@ def _variant_name(text: str) -> str:
         raise argparse.ArgumentTypeError(str(err)) from None
 
 
-def add_variants(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--variants", nargs="+", type=_variant_name, default=list(DEFAULT_VARIANTS),
+def add_variants(p: argparse.ArgumentParser, default: tuple[str, ...] = DEFAULT_VARIANTS) -> None:
+    p.add_argument("--variants", nargs="+", type=_variant_name, default=list(default),
                    help="designs to implement: fixed, reconfig, reconfig_tmr; a reconfigurable one with a reuse "
                         "factor R as e.g. reconfig_tmr_r4")
+
+
+INPUT_FOLDERS = ("model", "model_a", "model_b", "rtl", "vectors")  # argument names of folders a command reads
+INPUT_FILES = ("config", "data")  # of files it reads (--data: a path, a name in the real-data folder or synth:)
+
+
+def _named(values: Any) -> list[str]:
+    return [] if values is None else [str(v) for v in values] if isinstance(values, list) else [str(values)]
+
+
+def check_inputs(args: argparse.Namespace) -> None:
+    """The folders and files a command reads exist: checked before its handler runs, so that a mistyped path
+    is refused at once and not after TensorFlow has loaded (seconds and hundreds of MB)."""
+    from codesign.data.sources import SYNTH_PREFIX, source_path
+    from codesign.errors import InputError
+
+    for key in INPUT_FOLDERS:
+        for value in _named(getattr(args, key, None)):
+            if not Path(value).is_dir():
+                why = "not a folder" if Path(value).exists() else "no such folder"
+                raise InputError(f"--{key.replace('_', '-')} {value}: {why}")
+    for key in INPUT_FILES:
+        for value in _named(getattr(args, key, None)):
+            if key == "data" and value.startswith(SYNTH_PREFIX):
+                continue
+            path = source_path(value) if key == "data" else Path(value)
+            if not path.is_file():
+                where = f" (nor in the real-data folder {path.parent})" if path != Path(value) else ""
+                why = "not a file" if path.exists() else "no such file"
+                raise InputError(f"--{key} {value}: {why}{where}")

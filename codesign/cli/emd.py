@@ -10,6 +10,7 @@ import numpy as np
 from codesign.cli.common import add_command as _add
 from codesign.cli.common import add_out, int_in
 from codesign.cli.common import with_overrides as _with_overrides
+from codesign.paths import MODELS_DIR
 
 
 def _write_emd_column(path: str, emd: np.ndarray, kind: str) -> None:
@@ -116,7 +117,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = _add(esub, "train", _cmd_emd_train, "train the learned EMD (EMD-CNN) from a YAML config",
              "Split every source by wafer, label pairs with the exact EMD (cached), fit with early stopping; "
              "rerun the same command to resume an interrupted fit.")
-    p.add_argument("--config", default="models/emd_cnn.yaml", help="LearnedEmdSpec YAML")
+    p.add_argument("--config", default=str(MODELS_DIR / "emd_cnn.yaml"), help="LearnedEmdSpec YAML")
     add_out(p, "model folder")
     p.add_argument("--epochs", type=int_in(1), help="override training.epochs")
     p.add_argument("--seed", type=int_in(0), help="override training.seed (splits, pairs, initial weights)")

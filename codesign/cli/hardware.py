@@ -9,6 +9,7 @@ import numpy as np
 
 from codesign.cli.common import add_command as _add
 from codesign.cli.common import add_out, int_in, positive_float
+from codesign.paths import MODELS_DIR
 
 
 def _cmd_model_init(args: argparse.Namespace) -> None:
@@ -103,7 +104,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = _add(msub, "init", _cmd_model_init, "an untrained encoder with seeded random weights",
              "Build the quantized encoder of an EncoderConfig YAML with seeded weights spread over the whole "
              "weight range: a stand-in for the hardware flow until a trained model exists.")
-    p.add_argument("--config", default="models/econt_5elink_seeded.yaml", help="EncoderConfig YAML")
+    p.add_argument("--config", default=str(MODELS_DIR / "econt_5elink_seeded.yaml"), help="EncoderConfig YAML")
     p.add_argument("--seed", type=int_in(0), default=1, help="seed of the weights")
     add_out(p, "model folder to write")
 

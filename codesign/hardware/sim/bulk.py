@@ -346,7 +346,7 @@ def verify_bulk(model: Any, cfg: EncoderConfig, rtl_dir: str | Path, build_dir: 
                 n: int = 1_000_000, seed: int = 0, progress: bool = True) -> BulkReport:
     """Build the bulk harness of ``rtl_dir`` and stream ``n`` wafers (``bulk_wafers``) through it against the
     Keras model's frames (``codesign.hardware.vectors.encode``)."""
-    from codesign.hardware.vectors import encode
+    from codesign.hardware.vectors import corner_cases, encode
     from codesign.models.frame import FrameFormat
 
     rtl = Path(rtl_dir)
@@ -368,6 +368,7 @@ def verify_bulk(model: Any, cfg: EncoderConfig, rtl_dir: str | Path, build_dir: 
             counts[source] += len(calq)
             yield calq, frames
 
-    with bar(max(n, 1), "golden model and packing", "wafer", shown=progress) as shown:
+    total = max(n, len(real) + len(corner_cases(info.calq_bits, n_random=CHUNK)[0]))  # real and corners: all
+    with bar(total, "golden model and packing", "wafer", shown=progress) as shown:
         result = sim.verify(chunks(), progress=lambda done: shown.update(done - shown.n))
     return BulkReport(str(rtl), counts, result, built, golden)
