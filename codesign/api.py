@@ -357,11 +357,12 @@ class RtlDesign:
                 f"{i.initiation_interval}, ~{i.estimated_luts:.0f} LUTs (da4ml estimate), {sim})")
 
 
-def train(spec: str | Path | Any, out_dir: str | Path, *, progress: bool = True, **overrides: Any) -> Model:
+def train(spec: str | Path | Any, out_dir: str | Path, *, progress: bool = True, force: bool = False,
+          **overrides: Any) -> Model:
     """Train an autoencoder spec (a YAML path or an ``AutoencoderSpec``) into model folder ``out_dir`` and load
     it; ``overrides`` change fields by name or dotted key, validated as in the YAML
     (``train("models/econt_demo.yaml", "out/m", epochs=3, **{"encoder.elinks": 4})``). Rerunning into the
-    same folder resumes an interrupted training."""
+    same folder resumes an interrupted training; a folder of other files is refused unless ``force``."""
     from codesign.config import with_overrides
     from codesign.models.autoencoder import AutoencoderSpec
     from codesign.training import load_ae_spec, train_autoencoder
@@ -370,7 +371,7 @@ def train(spec: str | Path | Any, out_dir: str | Path, *, progress: bool = True,
     if isinstance(spec, str | Path):
         where, spec = f"{spec} (overrides)", load_ae_spec(spec)
     spec = with_overrides(AutoencoderSpec, spec, overrides, where) if overrides else spec
-    train_autoencoder(spec, out_dir, progress=progress)
+    train_autoencoder(spec, out_dir, progress=progress, force=force)
     return load_model(out_dir)
 
 

@@ -32,7 +32,7 @@ from codesign.data.splits import split_indices
 from codesign.models.autoencoder import AutoencoderSpec, build_autoencoder
 from codesign.models.encoder import encoder_inputs
 from codesign.models.losses import combined_loss
-from codesign.models.store import AE_FILE, SPEC_FILE, save_encoder
+from codesign.models.store import AE_FILE, SPEC_FILE, check_model_out, save_encoder
 from codesign.nn.fit import TrainingFailed, fit_resumable
 from codesign.paths import PROJECT_ROOT
 
@@ -94,7 +94,11 @@ def _training_set(spec: AutoencoderSpec, calq: np.ndarray) -> tuple[Any, Any]:
     return stream_batches(stream), None
 
 
-def train_autoencoder(spec: AutoencoderSpec, out_dir: str | Path, progress: bool = True) -> Any:
+def train_autoencoder(spec: AutoencoderSpec, out_dir: str | Path, progress: bool = True, *,
+                      force: bool = False) -> Any:
+    """Train ``spec`` into model folder ``out_dir`` (resuming an interrupted run there); a folder of other
+    files is refused unless ``force`` (``check_model_out``)."""
+    check_model_out(out_dir, force)
     import keras
     import tensorflow as tf
 

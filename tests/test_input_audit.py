@@ -354,3 +354,32 @@ def test_bad_paths_are_refused_before_tensorflow_loads(tmp_path, args, message):
     done = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True, timeout=120)
     assert done.stdout.split() == ["2", "False"], done.stderr
     assert message.format(tmp=tmp_path) in done.stderr
+
+
+@pytest.mark.parametrize("command", [
+    ["model", "init", "--out", "{out}"],
+    ["train", "--config", "models/econt_demo.yaml", "--epochs", "1", "--out", "{out}"],
+])
+def test_model_folders_never_overwrite_a_users_files(tmp_path, capsys, command):
+    """issue 33, item 10: `model init` and `train` overwrote a user's config.yaml / history.csv (exit 0)."""
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / "config.yaml").write_text("my own\n")
+    (out / "history.csv").write_text("my own\n")
+    assert main([c.format(out=out) for c in command]) == 2
+    assert "is not a model folder codesign wrote" in capsys.readouterr().err
+    assert (out / "config.yaml").read_text() == (out / "history.csv").read_text() == "my own\n"
+    if command[0] == "model":  # a folder codesign wrote is rewritten; --force writes into any
+        assert main(["model", "init", "--out", str(tmp_path / "ours")]) == 0
+        assert main(["model", "init", "--out", str(tmp_path / "ours"), "--seed", "4"]) == 0
+        assert main(["model", "init", "--out", str(out), "--force"]) == 0
+        assert (out / "config.yaml").read_text() != "my own\n"
+
+
+def test_the_api_train_refuses_a_users_folder_too(tmp_path):
+    import codesign
+    from codesign.artifacts import OutputError
+
+    (tmp_path / "notes.txt").write_text("x")
+    with pytest.raises(OutputError, match="not a model folder codesign wrote"):
+        codesign.train("models/econt_demo.yaml", tmp_path, progress=False, epochs=1)

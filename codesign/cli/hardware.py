@@ -15,8 +15,9 @@ from codesign.paths import MODELS_DIR
 def _cmd_model_init(args: argparse.Namespace) -> None:
     from codesign.config import load_config
     from codesign.models.encoder import EncoderConfig, build_encoder
-    from codesign.models.store import save_encoder
+    from codesign.models.store import check_model_out, save_encoder
 
+    check_model_out(args.out, args.force)
     cfg = load_config(EncoderConfig, args.config)
     save_encoder(build_encoder(cfg, args.seed), cfg, args.out, seed=args.seed, config=str(args.config),
                  weights="seeded random (untrained)")
@@ -106,7 +107,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
              "weight range: a stand-in for the hardware flow until a trained model exists.")
     p.add_argument("--config", default=str(MODELS_DIR / "econt_5elink_seeded.yaml"), help="EncoderConfig YAML")
     p.add_argument("--seed", type=int_in(0), default=1, help="seed of the weights")
-    add_out(p, "model folder to write")
+    add_out(p, "model folder to write (refused if it holds files but is no model folder codesign wrote)")
+    p.add_argument("--force", action="store_true", help="write into --out even if it holds other files")
 
     p = _add(sub, "hls", _cmd_hls, "write an hls4ml HLS project and check its C simulation",
              "Write the hls4ml project (io_parallel, precisions from the quantized model), compile the C "

@@ -16,7 +16,7 @@ def _cmd_train(args: argparse.Namespace) -> None:
 
     spec = _with_overrides(load_ae_spec(args.config), args)
     # a progress bar on a terminal; one line per epoch in a log file (a bar there is one endless line)
-    train_autoencoder(spec, args.out, progress=sys.stdout.isatty())
+    train_autoencoder(spec, args.out, progress=sys.stdout.isatty(), force=args.force)
     print(f"trained {spec.name} into {args.out} (encoder model folder for `codesign hls/rtl`: {args.out})")
 
 
@@ -46,7 +46,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
              "configured losses, early stopping; rerun the same command to resume. The output folder is "
              "also a model folder for `codesign hls/rtl/vectors`.")
     p.add_argument("--config", required=True, help="AutoencoderSpec YAML, e.g. models/econt_5elink_tele.yaml")
-    add_out(p, "output folder")
+    add_out(p, "model folder to write (an interrupted training there resumes; refused if it holds files but is no "
+               "model folder codesign wrote)")
+    p.add_argument("--force", action="store_true", help="write into --out even if it holds other files")
     p.add_argument("--epochs", type=int_in(1), help="override training.epochs")
     p.add_argument("--seed", type=int_in(0), help="override training.seed (splits, synthetic wafers, initial weights)")
     p = _add(sub, "evaluate", _cmd_evaluate, "place an autoencoder in the arena of non-learned systems (exact EMD)",

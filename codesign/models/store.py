@@ -7,6 +7,7 @@ command (``--model DIR``). Files are written atomically; a folder missing a file
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,31 @@ SPEC_FILE = "spec.yaml"
 
 class ModelFolderError(InputError):
     """A model folder is missing or incomplete."""
+
+
+RESUMABLE = ("backup", "joint.keras", "decoder_stage")  # what an interrupted `codesign train` leaves to resume
+
+
+def check_model_out(path: str | Path, force: bool = False) -> None:
+    """Refuse to write a model folder into ``path`` when it holds files but is neither a model folder that
+    codesign wrote (its ``metadata.json`` says so) nor an interrupted training to resume: the user's own
+    ``config.yaml`` or ``history.csv`` would be overwritten. ``force`` writes anyway."""
+    from codesign.artifacts import OutputError, check_output
+
+    folder = Path(path)
+    if force or not folder.exists():
+        return
+    check_output(folder, folder=True)
+    if not any(folder.iterdir()) or any((folder / name).exists() for name in RESUMABLE):
+        return
+    try:
+        ours = str(json.loads((folder / METADATA_FILE).read_text()).get("producer", "")).startswith("codesign")
+    except (OSError, ValueError, AttributeError):
+        ours = False
+    if not ours:
+        raise OutputError(f"{folder}: holds files but is not a model folder codesign wrote (no codesign "
+                          f"{METADATA_FILE}); writing one there would overwrite files of the same names "
+                          "(config.yaml, history.csv): choose a new or empty folder, or pass --force")
 
 
 def save_encoder(model: Any, cfg: EncoderConfig, out_dir: str | Path, **meta: Any) -> Path:
