@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import glob
 import json
 import os
 import platform
+import re
 import shutil
 import subprocess
 import sys
@@ -76,8 +76,8 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    _remove_stale(path.parent.glob(f".{glob.escape(path.stem)}.*.tmp{glob.escape(path.suffix)}"))
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}", dir=path.parent)
+    _remove_stale(path.parent, path.stem, f".tmp{path.suffix}")
+    fd, tmp = tempfile.mkstemp(prefix=_temp_prefix(path.stem), suffix=f".tmp{path.suffix}", dir=path.parent)
     os.close(fd)
     tmp_path = Path(tmp)
     try:
@@ -144,10 +144,30 @@ def provenance(**fields: Any) -> dict[str, Any]:
     }
 
 
-def _remove_stale(paths: Iterator[Path]) -> None:
-    """Remove what an interrupted write of the same output left (a concurrent write of the same output
-    would be a conflict anyway)."""
-    for stale in paths:
+def _temp_prefix(name: str) -> str:
+    """Temporaries of output ``name`` carry the writing process's id: only a dead writer's are stale."""
+    return f".{name}.{os.getpid()}."
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
+def _remove_stale(parent: Path, name: str, suffix: str) -> None:
+    """Remove what an interrupted write of output ``name`` left: ``.{name}.{pid}.{8 random}{suffix}`` of a
+    process that is gone. A live writer's temporary (a concurrent run) and another output's (``name.v2``)
+    stay."""
+    pattern = re.compile(rf"\.{re.escape(name)}\.(\d+)\.[a-z0-9_]{{8}}{re.escape(suffix)}")
+    for stale in parent.iterdir():
+        found = pattern.fullmatch(stale.name)
+        if not found or _alive(int(found.group(1))):
+            continue
         if stale.is_dir():
             shutil.rmtree(stale, ignore_errors=True)
         else:
@@ -205,11 +225,13 @@ def atomic_dir(path: str | Path, force: bool = False) -> Iterator[Path]:
     missing or empty ``path`` or one that an earlier ``atomic_dir`` wrote is used (``check_replaceable``),
     checked before the work starts."""
     path = Path(path).absolute()
+    if path.is_symlink():  # replace the folder the link names; the link stays and still names it
+        path = path.resolve()
     check_replaceable(path, force)
     path.parent.mkdir(parents=True, exist_ok=True)
-    _remove_stale(path.parent.glob(f".{glob.escape(path.name)}.*.tmp"))
-    _remove_stale(path.parent.glob(f".{glob.escape(path.name)}.*.old"))
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    _remove_stale(path.parent, path.name, ".tmp")
+    _remove_stale(path.parent, path.name, ".old")
+    tmp = Path(tempfile.mkdtemp(prefix=_temp_prefix(path.name), suffix=".tmp", dir=path.parent))
     os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes 0700; give the folder the user's usual mode
     try:
         yield tmp
@@ -218,7 +240,7 @@ def atomic_dir(path: str | Path, force: bool = False) -> Iterator[Path]:
         if path.exists():
             if not force:
                 _keep_foreign(path, tmp)
-            old = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".old", dir=path.parent))
+            old = Path(tempfile.mkdtemp(prefix=_temp_prefix(path.name), suffix=".old", dir=path.parent))
             os.replace(path, old / path.name)
             os.replace(tmp, path)
             shutil.rmtree(old)

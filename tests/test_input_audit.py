@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 
 import numpy as np
@@ -131,16 +132,40 @@ def test_out_files_refuse_a_folder_and_unwritable_places(tmp_path, capsys):
 
 
 def test_an_interrupted_write_leaves_no_temporaries_after_the_next_run(tmp_path):
-    """item 9: what a killed run left (hidden temporary files and folders) goes with the next write."""
-    (tmp_path / ".w.abc123.tmp.csv").write_text("half")
-    (tmp_path / ".vec.xyz.tmp").mkdir()
-    (tmp_path / ".vec.uvw.old").mkdir()
+    """item 9: what a killed run left (hidden temporary files and folders, named with its process id) goes
+    with the next write; a live writer's temporary and another output's stay (issue 33, item 10)."""
+    import os
+    import subprocess
+
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    (tmp_path / f".w.{dead.pid}.abc123xy.tmp.csv").write_text("half")
+    (tmp_path / f".vec.{dead.pid}.xyz_4567.tmp").mkdir()
+    (tmp_path / f".vec.{dead.pid}.uvw12345.old").mkdir()
+    live = [f".w.{os.getpid()}.live0000.tmp.csv", f".w.v2.{dead.pid}.abcdefgh.tmp.csv"]
+    for name in live:  # a concurrent run of the same output; w.v2.csv's writer
+        (tmp_path / name).write_text("in use")
     assert main(["data", "synth", "--n", "3", "--out", str(tmp_path / "w.csv")]) == 0
     from codesign.artifacts import atomic_dir
 
     with atomic_dir(tmp_path / "vec") as tmp:
         (tmp / "a").write_text("1")
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["vec", "w.csv"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["vec", "w.csv", *live])
+
+
+def test_a_symlinked_out_folder_stays_a_link(tmp_path):
+    """issue 33, item 10: the link was replaced by a real folder and the target's files moved out of it."""
+    from codesign.artifacts import atomic_dir
+
+    target, link = tmp_path / "target", tmp_path / "link"
+    target.mkdir()
+    link.symlink_to(target)
+    for n in (1, 2):
+        with atomic_dir(link) as tmp:
+            (tmp / "rtl.json").write_text(str(n))
+        (target / "notes.txt").write_text("mine")
+    assert link.is_symlink() and (link / "rtl.json").read_text() == "2"
+    assert sorted(p.name for p in target.iterdir()) == [".codesign-output", "notes.txt", "rtl.json"]
 
 
 @pytest.mark.parametrize("content", [b"", b"PK\x03\x04 truncated zip", b"\x00\x01garbage" * 100])
@@ -383,3 +408,38 @@ def test_the_api_train_refuses_a_users_folder_too(tmp_path):
     (tmp_path / "notes.txt").write_text("x")
     with pytest.raises(OutputError, match="not a model folder codesign wrote"):
         codesign.train("models/econt_demo.yaml", tmp_path, progress=False, epochs=1)
+
+
+def test_ctrl_c_is_one_line_and_exit_130(tmp_path):
+    """issue 33, item 10: Ctrl-C printed a 17-54-line traceback; now one line and the shell's code, and no
+    output file half written."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "w.csv"
+    proc = subprocess.Popen([sys.executable, "-m", "codesign.cli", "--quiet", "data", "synth", "--n", "5000000",
+                             "--out", str(out)], stderr=subprocess.PIPE, text=True)
+    time.sleep(4)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and err.strip().splitlines() == [
+        "codesign: interrupted (data); nothing half written, rerun to resume a training"]
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(("options", "message"), [
+    ({"calq_bits": 0}, "calq_bits must be an integer in 1..32, got 0"),
+    ({"clock_period_ns": -5.0}, "clock_period_ns must be a finite positive number of ns, got -5.0"),
+    ({"clock_period_ns": math.nan}, "clock_period_ns must be a finite positive number"),
+])
+def test_the_api_refuses_what_the_command_line_refuses(tmp_path, options, message):
+    """issue 33, item 10: `to_rtl(calq_bits=0)` wrote `wire [-1:0] calq`, a negative clock `set clock_period -5`."""
+    import codesign
+
+    model = codesign.load_model(Path(__file__).parents[1] / "models" / "reference" / "econt_2elink_hybrid")
+    with pytest.raises(ValueError, match=re.escape(message)):
+        model.to_rtl(tmp_path / "rtl", **options).write()
+    assert not (tmp_path / "rtl").exists()

@@ -11,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from codesign.config import ConfigError
@@ -50,6 +51,22 @@ def test_random_sample_is_seeded(tmp_path):
     assert len(ids[0]) == 3 and ids[0] == ids[1] and ids[0] != ids[2]
 
 
+def test_a_sample_of_a_huge_grid_is_the_same_points_without_building_it(tmp_path):
+    """The sampled points are those of itertools.product order (the ids before this change), and a sampled grid
+    of 10^8 points loads at once."""
+    import itertools
+
+    grid = {"encoder.elinks": [2, 3, 4, 5], "encoder.input_frac_bits": [5, 6, 7]}
+    sweep = load_sweep(_write(tmp_path, f"sample: 5\nseed: 3\ngrid: {grid}\n"))
+    combos = [dict(zip(grid, v, strict=True)) for v in itertools.product(*grid.values())]
+    pick = sorted(np.random.default_rng(3).choice(len(combos), 5, replace=False))
+    assert [p.overrides for p in sweep.points()] == [combos[i] for i in pick]
+    values = "[" + ", ".join(str(v) for v in range(1, 101)) + "]"
+    big = load_sweep(_write(tmp_path, f"sample: 4\ngrid: {{training.epochs: {values}, training.seed: {values}, "
+                                      f"training.patience: {values}, training.batch_size: {values}}}\n"))
+    assert big.grid_size == 10**8 and len(big.points()) == 4
+
+
 @pytest.mark.parametrize(("text", "message"), [
     ("grid: {encoder.weight_bitz: [4]}\n", "no field 'weight_bitz'"),
     ("grid: {encoderx.elinks: [4]}\n", "'encoderx' is not a section"),
@@ -58,6 +75,13 @@ def test_random_sample_is_seeded(tmp_path):
     ("stages: [train, rtl]\ngrid: {encoder.elinks: [4]}\n", "stages must be a prefix"),
     ("cluster: {kind: pbs}\ngrid: {encoder.elinks: [4]}\n", "cluster.kind"),
     ("", "grid: expected a mapping"),
+    # issue 33, item 10: all but 5 wafers were evaluated; a missing file was found after every point trained;
+    # a million-point grid took GBs before any work
+    ("evaluation: {n_wafers: -5}\ngrid: {encoder.elinks: [4]}\n", "n_wafers must be >= 0"),
+    ("evaluation: {data: no_such.csv}\ngrid: {encoder.elinks: [4]}\n", "evaluation.data: no_such.csv: no such file"),
+    ("grid: {encoder.elinks: [2, 3, 4, 5, 6, 7, 1, 2, 3, 4, 5], training.epochs: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10], "
+     "training.seed: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9], training.batch_size: [8, 16, 32, 64, 128, 256, 512, 1024, 4, 2]"
+     "}\n", "grid: 11,000 points; a sweep runs at most"),
     ("variants: [fixed]\ngrid: {encoder.elinks: [4]}\n", "variants lists reconfigurable designs"),
     ("variants: [reconfig_r1]\ngrid: {encoder.elinks: [4]}\n", "unknown design variant 'reconfig_r1'"),
 ])

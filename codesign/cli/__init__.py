@@ -60,6 +60,9 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+INTERRUPTED = 130  # 128 + SIGINT, what a shell reports for Ctrl-C
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     set_level(Level.VERBOSE if args.verbose else Level.QUIET if args.quiet else Level.NORMAL)
@@ -81,4 +84,8 @@ def main(argv: list[str] | None = None) -> int:
         # a file the command could not open or create as asked: the OS message names it
         print(f"codesign: error: {err.strerror}: {err.filename}", file=sys.stderr)
         return InputError.exit_code
+    except KeyboardInterrupt:  # outputs are written atomically and trainings resume: one line, the shell's code
+        print(f"codesign: interrupted ({args.command}); nothing half written, rerun to resume a training",
+              file=sys.stderr)
+        return INTERRUPTED
     return 0

@@ -12,6 +12,7 @@ plus da4ml's Vivado/Quartus project scripts. The folder is written atomically.
 from __future__ import annotations
 
 import json
+import math
 import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -36,6 +37,7 @@ from codesign.models.frame import FrameFormat, chip_frame_problem
 from codesign.tools import run_tool, verilator_env
 
 CORE_MODULE = "econt_encoder"
+MAX_CALQ_BITS = 32  # the CALQ port width per cell the top accepts (the chip: 22)
 RTL_JSON = "rtl.json"
 
 
@@ -191,6 +193,11 @@ def write_rtl(model: Any, cfg: EncoderConfig, out_dir: str | Path, *, clock_peri
     wrote it (or ``force``)."""
     from da4ml.codegen import VerilogModel, VHDLModel
 
+    # the command line's ranges, for the Python API too (a 0-bit CALQ port, a negative clock were written)
+    if not isinstance(calq_bits, int) or not 1 <= calq_bits <= MAX_CALQ_BITS:
+        raise ValueError(f"calq_bits must be an integer in 1..{MAX_CALQ_BITS}, got {calq_bits!r}")
+    if not math.isfinite(clock_period_ns) or clock_period_ns <= 0:
+        raise ValueError(f"clock_period_ns must be a finite positive number of ns, got {clock_period_ns!r}")
     pipe = Pipelining.of(pipelining)
     comb = trace_encoder(model, dense_by_position=pipe.dense_by_position)
     in_bits, in_frac = regular_format(comb.inp_kifs)

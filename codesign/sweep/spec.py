@@ -23,8 +23,9 @@ spec when the sweep is loaded; a value the spec rejects (a width out of range) f
 from __future__ import annotations
 
 import hashlib
-import itertools
 import json
+import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -36,6 +37,8 @@ from codesign.data.io import REFERENCE_FILE
 from codesign.hardware.variants import parse_variant
 from codesign.models.autoencoder import AutoencoderSpec
 from codesign.paths import PROJECT_ROOT
+
+MAX_POINTS = 10_000  # points of one sweep: beyond, the grid is a typo (and its specs alone take GBs)
 
 Stage = Literal["train", "evaluate", "rtl", "asic", "fpga"]
 STAGES: tuple[Stage, ...] = ("train", "evaluate", "rtl", "asic", "fpga")
@@ -69,6 +72,10 @@ class EvaluationSpec:
 
     data: str = REFERENCE_FILE
     n_wafers: int = 600  # first wafers of the test split; 0: all of it
+
+    def __post_init__(self) -> None:
+        if self.n_wafers < 0:
+            raise ValueError(f"n_wafers must be >= 0 (0: the whole test split), got {self.n_wafers}")
 
 
 @dataclass(frozen=True)
@@ -140,14 +147,30 @@ class Sweep:
     base_spec: dict[str, Any]
     source: str
 
+    @property
+    def grid_size(self) -> int:
+        return math.prod(len(values) for values in self.grid.values())
+
     def points(self) -> list[Point]:
-        combos = [dict(zip(self.grid, values, strict=True)) for values in itertools.product(*self.grid.values())]
-        if 0 < self.options.sample < len(combos):
-            pick = np.random.default_rng(self.options.seed).choice(len(combos), self.options.sample, replace=False)
-            combos = [combos[i] for i in sorted(pick)]
+        """The grid's points in ``itertools.product`` order, or ``sample`` of them (seeded), built one by one:
+        a sampled grid of any size never exists in memory whole."""
+        total = self.grid_size
+        picks: Sequence[int] = range(total)
+        if 0 < self.options.sample < total:
+            picks = sorted(int(i) for i in np.random.default_rng(self.options.seed).choice(
+                total, self.options.sample, replace=False))
+        combos = [self._combo(i) for i in picks]
         specs = [apply_overrides(self.base_spec, c, kind="grid key") for c in combos]
         return [Point(point_id(spec, self.options.stages, self.options.variants), c, spec)
                 for c, spec in zip(combos, specs, strict=True)]
+
+    def _combo(self, index: int) -> dict[str, Any]:
+        """The ``index``-th combination of ``itertools.product`` over the grid (the last key varies fastest)."""
+        combo: dict[str, Any] = {}
+        for key in reversed(list(self.grid)):
+            index, digit = divmod(index, len(self.grid[key]))
+            combo[key] = self.grid[key][digit]
+        return {key: combo[key] for key in self.grid}
 
     def varied_columns(self) -> list[str]:
         """Override columns that take more than one value over the points (what a report should show)."""
@@ -185,6 +208,18 @@ def load_sweep(path: str | Path) -> Sweep:
     for key, values in grid.items():
         if not isinstance(values, list) or not values:
             raise ConfigError(f"{path}: grid.{key}: expected a non-empty list of values, got {values!r}")
+    total = math.prod(len(values) for values in grid.values())
+    n_points = min(total, options.sample) if options.sample else total
+    if n_points > MAX_POINTS:
+        raise ConfigError(f"{path}: grid: {total:,} points; a sweep runs at most {MAX_POINTS:,} (each trains a "
+                          "model): give sample: N or fewer values")
+    if "evaluate" in options.stages:  # found now, not after every point trained
+        from codesign.data.sources import SYNTH_PREFIX, source_path
+
+        data = options.evaluation.data
+        if not data.startswith(SYNTH_PREFIX) and not source_path(data).is_file():
+            raise ConfigError(f"{path}: evaluation.data: {data}: no such file (nor in the real-data folder "
+                              f"{source_path(data).parent})")
     base_file = _resolve(options.base, path)
     base_raw = read_yaml(base_file, "base spec")
     base = to_mapping(from_mapping(AutoencoderSpec, base_raw, where=str(base_file)))
