@@ -13,6 +13,7 @@ same command is run again; one stopped in the decoder stage restarts from the jo
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 from pathlib import Path
@@ -32,7 +33,15 @@ from codesign.data.splits import split_indices
 from codesign.models.autoencoder import AutoencoderSpec, build_autoencoder
 from codesign.models.encoder import encoder_inputs
 from codesign.models.losses import combined_loss
-from codesign.models.store import AE_FILE, SPEC_FILE, check_model_out, save_encoder
+from codesign.models.store import (
+    AE_FILE,
+    CONFIG_FILE,
+    SPEC_FILE,
+    ModelFolderError,
+    check_model_out,
+    load_encoder_config,
+    save_encoder,
+)
 from codesign.nn.fit import TrainingFailed, fit_resumable
 from codesign.paths import PROJECT_ROOT
 
@@ -180,4 +189,14 @@ def load_autoencoder(model_dir: str | Path) -> tuple[Any, AutoencoderSpec]:
     for name in (AE_FILE, SPEC_FILE):
         if not (folder / name).is_file():
             raise FileNotFoundError(f"{folder}: no {name}; train one with `codesign train`")
-    return load_keras_file(folder / AE_FILE, compile=False), load_ae_spec(folder / SPEC_FILE)
+    spec = load_ae_spec(folder / SPEC_FILE)
+    if (folder / CONFIG_FILE).is_file():  # the encoder's own config, saved with it by the same training
+        saved = load_encoder_config(folder)
+        differ = [f"{f.name}: {getattr(spec.encoder, f.name)!r} in {SPEC_FILE}, {getattr(saved, f.name)!r} in "
+                  f"{CONFIG_FILE}" for f in dataclasses.fields(saved)
+                  if getattr(spec.encoder, f.name) != getattr(saved, f.name)]
+        if differ:
+            raise ModelFolderError(f"{folder}: {SPEC_FILE} and {CONFIG_FILE} describe different encoders "
+                                   f"({'; '.join(differ)}): a hand edit? The trained weights are "
+                                   f"{CONFIG_FILE}'s; restore {SPEC_FILE} or retrain")
+    return load_keras_file(folder / AE_FILE, compile=False), spec

@@ -443,3 +443,66 @@ def test_the_api_refuses_what_the_command_line_refuses(tmp_path, options, messag
     with pytest.raises(ValueError, match=re.escape(message)):
         model.to_rtl(tmp_path / "rtl", **options).write()
     assert not (tmp_path / "rtl").exists()
+
+
+def test_a_hand_edited_spec_that_disagrees_with_the_encoder_is_refused(tmp_path, capsys):
+    """issue 33, item 10: `evaluate` took the bit budget from spec.yaml (edited 5 -> 4 eLinks) and the latents
+    from encoder.keras: 121 bits/BX against 4-eLink algorithms, while `rtl` built the 5-eLink frame."""
+    import shutil
+
+    model = tmp_path / "m"
+    shutil.copytree(Path(__file__).parents[1] / "models" / "reference" / "econt_5elink_hybrid", model,
+                    ignore=shutil.ignore_patterns("eval*"))
+    spec = model / "spec.yaml"
+    spec.write_text(spec.read_text().replace("elinks: 5", "elinks: 4", 1))
+    assert main(["evaluate", "--model", str(model), "--out", str(tmp_path / "e")]) == 2
+    err = capsys.readouterr().err
+    assert "spec.yaml and config.yaml describe different encoders (elinks: 4 in spec.yaml, 5 in config.yaml)" in err
+    assert not (tmp_path / "e").exists()
+
+
+@pytest.mark.parametrize(("decoder", "message"), [
+    ({"filters": 0}, "decoder.filters must be at least 1"),
+    ({"dense_units": 0}, "decoder.dense_units must be at least 1"),
+    ({"hidden": [64, -2]}, "decoder.hidden[1] must be at least 1"),
+])
+def test_decoder_sizes_are_checked_with_the_key(decoder, message):
+    """issue 33, item 10: a zero-size decoder layer gave Keras's own text from inside the model build."""
+    from codesign.models.autoencoder import DecoderConfig
+
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        from_mapping(DecoderConfig, decoder, where="spec.yaml: decoder")
+
+
+def test_a_device_is_not_called_missing(capsys):
+    """issue 33, item 10: `/dev/null: no such file`."""
+    assert main(["data", "stats", "/dev/null"]) == 2
+    assert "/dev/null: not a regular file" in capsys.readouterr().err
+    assert main(["evaluate", "--model", "models/reference/econt_2elink_hybrid", "--data", "/dev/null", "--out",
+                 "/tmp/never"]) == 2
+    assert "--data /dev/null: not a regular file" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_data_onchip_streams(tmp_path):
+    """issue 33, item 10: `data onchip` held the whole file (2.09 GB for a 200 MB CSV); now a chunk at a time
+    (peak memory the same for 4x the wafers), the same rows as the whole-array conversion."""
+    import tracemalloc
+
+    from codesign.data.io import write_wafers
+    from codesign.data.onchip import onchip_convert
+
+    rng = np.random.default_rng(0)
+    peaks = []
+    for n in (20000, 80000):
+        calq = rng.integers(0, 5000, (n, 48)) * (rng.random((n, 48)) < 0.3)
+        calq[7] = 0
+        write_wafers(tmp_path / "w.csv", calq)
+        tracemalloc.start()
+        assert main(["data", "onchip", str(tmp_path / "w.csv"), "--out", str(tmp_path / "o.csv")]) == 0
+        peaks.append(tracemalloc.get_traced_memory()[1])
+        tracemalloc.stop()
+    assert peaks[1] < 1.6 * peaks[0], [f"{p / 1e6:.0f} MB" for p in peaks]  # whole: 4x
+    out = np.loadtxt(tmp_path / "o.csv", delimiter=",", skiprows=1, dtype=np.int64)
+    words = onchip_convert(calq)
+    assert np.array_equal(out, np.column_stack([words.inputs, words.sum_code]))

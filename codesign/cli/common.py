@@ -123,5 +123,5 @@ def check_inputs(args: argparse.Namespace) -> None:
             path = source_path(value) if key == "data" else Path(value)
             if not path.is_file():
                 where = f" (nor in the real-data folder {path.parent})" if path != Path(value) else ""
-                why = "not a file" if path.exists() else "no such file"
+                why = "not a regular file" if path.exists() else "no such file"
                 raise InputError(f"--{key} {value}: {why}{where}")

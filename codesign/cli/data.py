@@ -58,13 +58,14 @@ def _cmd_data_convert(args: argparse.Namespace) -> None:
 
 
 def _cmd_data_onchip(args: argparse.Namespace) -> None:
-    from codesign.data.io import load_wafers, write_int_csv
+    from codesign.data.geometry import N_TC
+    from codesign.data.io import iter_wafers, write_int_csv
     from codesign.data.onchip import onchip_convert
 
-    words = onchip_convert(load_wafers(args.file, drop_zero=False).calq)  # row i out = row i in
-    header = [f"IN_{i}" for i in range(words.inputs.shape[1])] + ["SUM_CODE"]
-    write_int_csv(args.out, header, np.column_stack([words.inputs, words.sum_code]))
-    print(f"wrote {len(words.sum_code)} converted wafers to {args.out}")
+    header = [f"IN_{i}" for i in range(N_TC)] + ["SUM_CODE"]
+    converted = (onchip_convert(calq) for calq in iter_wafers(args.file))  # row i out = row i in, chunk by chunk
+    rows = write_int_csv(args.out, header, (np.column_stack([w.inputs, w.sum_code]) for w in converted))
+    print(f"wrote {rows} converted wafers to {args.out}")
 
 
 def _generator_args(p: argparse.ArgumentParser, out_help: str) -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import csv
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -107,7 +107,9 @@ def _existing_file(path: str | Path) -> Path:
     if path.is_dir():
         raise WaferFileError(f"{path}: is a folder, expected a wafer file (.csv, .h5)")
     if not path.is_file():
-        raise WaferFileError(f"{path}: no such file")
+        why = "not a regular file (a device or pipe), expected a wafer file (.csv, .h5)" if path.exists() \
+            else "no such file"
+        raise WaferFileError(f"{path}: {why}")
     return path
 
 
@@ -274,13 +276,21 @@ def _read_hdf5(path: Path) -> np.ndarray:
     return calq
 
 
-def write_int_csv(path: str | Path, header: tuple[str, ...] | list[str], table: np.ndarray) -> None:
-    """Write an integer table with a header, atomically."""
-    table = np.asarray(table)
-    if table.ndim != 2 or table.shape[1] != len(header):
-        raise ValueError(f"table shape {table.shape} does not match {len(header)} header columns")
-    with atomic_path(path) as tmp:
-        np.savetxt(tmp, table, fmt="%d", delimiter=",", header=",".join(header), comments="")
+def write_int_csv(path: str | Path, header: tuple[str, ...] | list[str],
+                  table: np.ndarray | Iterable[np.ndarray]) -> int:
+    """Write an integer table with a header, atomically: one array, or chunks of rows written as they come
+    (memory stays one chunk for any length). Returns the rows written."""
+    chunks = [table] if isinstance(table, np.ndarray) else table
+    rows = 0
+    with atomic_path(path) as tmp, tmp.open("w") as out:
+        out.write(",".join(header) + "\n")
+        for chunk in chunks:
+            chunk = np.asarray(chunk)
+            if chunk.ndim != 2 or chunk.shape[1] != len(header):
+                raise ValueError(f"table shape {chunk.shape} does not match {len(header)} header columns")
+            np.savetxt(out, chunk, fmt="%d", delimiter=",")
+            rows += len(chunk)
+    return rows
 
 
 def write_wafers(path: str | Path, calq: np.ndarray) -> None:

@@ -23,6 +23,13 @@ class DecoderConfig:
     filters: int = 8
     hidden: tuple[int, ...] = ()  # extra Dense(+ReLU) layers between the latent and dense_units (off chip)
 
+    def __post_init__(self) -> None:
+        for name, value in (("dense_units", self.dense_units), ("filters", self.filters),
+                            *((f"hidden[{i}]", h) for i, h in enumerate(self.hidden))):
+            if value < 1:
+                raise ValueError(f"decoder.{name} must be at least 1 (a layer of {value} units has no output), "
+                                 f"got {value}")
+
 
 @dataclass(frozen=True)
 class AeTrainingConfig:
