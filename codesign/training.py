@@ -39,6 +39,7 @@ from codesign.models.store import (
     SPEC_FILE,
     ModelFolderError,
     check_model_out,
+    claim_model_out,
     load_encoder_config,
     save_encoder,
 )
@@ -111,7 +112,7 @@ def train_autoencoder(spec: AutoencoderSpec, out_dir: str | Path, progress: bool
     import keras
     import tensorflow as tf
 
-    out = Path(out_dir)
+    out = claim_model_out(out_dir)
     cfg = spec.training
     splits = split_sources(spec)
     if len(splits["val"]) == 0:

@@ -29,20 +29,30 @@ class ModelFolderError(InputError):
     """A model folder is missing or incomplete."""
 
 
-RESUMABLE = ("backup", "joint.keras", "decoder_stage")  # what an interrupted `codesign train` leaves to resume
+MODEL_MARKER = ".codesign-model"  # written first into a model folder: the folder is codesign's from then on
+
+
+def claim_model_out(path: str | Path) -> Path:
+    """Create model folder ``path`` (if needed) and mark it as codesign's before anything else goes in, so
+    that a run stopped halfway (training, the final save) can be rerun into it."""
+    folder = Path(path)
+    folder.mkdir(parents=True, exist_ok=True)
+    if not (folder / MODEL_MARKER).is_file():
+        write_text(folder / MODEL_MARKER, "a model folder written by codesign (train or model init)\n")
+    return folder
 
 
 def check_model_out(path: str | Path, force: bool = False) -> None:
-    """Refuse to write a model folder into ``path`` when it holds files but is neither a model folder that
-    codesign wrote (its ``metadata.json`` says so) nor an interrupted training to resume: the user's own
-    ``config.yaml`` or ``history.csv`` would be overwritten. ``force`` writes anyway."""
+    """Refuse to write a model folder into ``path`` when it holds files but is not codesign's (its marker,
+    or a ``metadata.json`` that codesign wrote): the user's own ``config.yaml`` or ``history.csv`` would be
+    overwritten. ``force`` writes anyway."""
     from codesign.artifacts import OutputError, check_output
 
     folder = Path(path)
     if force or not folder.exists():
         return
     check_output(folder, folder=True)
-    if not any(folder.iterdir()) or any((folder / name).exists() for name in RESUMABLE):
+    if not any(folder.iterdir()) or (folder / MODEL_MARKER).is_file():
         return
     try:
         ours = str(json.loads((folder / METADATA_FILE).read_text()).get("producer", "")).startswith("codesign")
@@ -55,8 +65,7 @@ def check_model_out(path: str | Path, force: bool = False) -> None:
 
 
 def save_encoder(model: Any, cfg: EncoderConfig, out_dir: str | Path, **meta: Any) -> Path:
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    out = claim_model_out(out_dir)
     with atomic_path(out / ENCODER_FILE) as tmp:
         model.save(tmp)
     write_text(out / CONFIG_FILE, yaml.safe_dump(to_mapping(cfg), sort_keys=False))

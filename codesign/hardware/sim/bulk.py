@@ -222,11 +222,11 @@ class BulkSim:
 
     @property
     def in_words(self) -> int:
-        return -(-N_TC * self.info.calq_bits // 32)
+        return _words(N_TC * self.info.calq_bits)
 
     @property
     def out_words(self) -> int:
-        return -(-self.info.frame_bits // 32)
+        return _words(self.info.frame_bits)
 
     def verify(self, chunks: Iterator[tuple[np.ndarray, list[int]]], *,
                progress: Callable[[int], None] | None = None) -> BulkResult:
@@ -255,9 +255,15 @@ class BulkSim:
         return BulkResult(**json.loads(done.stdout))
 
 
+def _words(bits: int) -> int:
+    """32-bit words of a ``bits``-wide port (Verilator's layout)."""
+    return -(-bits // 32)
+
+
 def harness_cpp(info: RtlInfo) -> str:
-    return HARNESS_CPP.format(top=info.top, in_words=-(-N_TC * info.calq_bits // 32),
-                              out_words=-(-info.frame_bits // 32), out_bits=info.frame_bits,
+    """The C++ main of ``info``'s top (``HARNESS_CPP`` with its port widths, latency and interval)."""
+    return HARNESS_CPP.format(top=info.top, in_words=_words(N_TC * info.calq_bits),
+                              out_words=_words(info.frame_bits), out_bits=info.frame_bits,
                               latency=info.latency_cycles, interval=info.initiation_interval,
                               reset_clocks=RESET_CLOCKS)
 
