@@ -417,8 +417,10 @@ def test_ctrl_c_is_one_line_and_exit_130(tmp_path):
     import sys
 
     out = tmp_path / "w.csv"
-    # SIGINT 2 s into main (imports done), while the 600,000 wafers take tens of seconds: at work on any machine
+    # SIGINT 2 s into main (imports done), while the 600,000 wafers take tens of seconds: at work on any machine.
+    # A pytest-xdist worker ignores SIGINT and its children inherit that: give the child a shell's default.
     code = ("import os, signal, sys, threading; from codesign.cli import main; "
+            "signal.signal(signal.SIGINT, signal.default_int_handler); "
             "threading.Timer(2.0, os.kill, (os.getpid(), signal.SIGINT)).start(); sys.exit(main(sys.argv[1:]))")
     proc = subprocess.Popen([sys.executable, "-c", code, "--quiet", "data", "synth", "--n", "600000", "--out",
                              str(out)], stderr=subprocess.PIPE, text=True)
