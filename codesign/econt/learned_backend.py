@@ -16,7 +16,9 @@ the gradient); deterministic, so the same wafers give the same bits.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 from scipy.optimize import minimize
@@ -115,18 +117,145 @@ def _loss_and_gradient(theta: np.ndarray, calq: np.ndarray, sent: np.ndarray, am
     return float(cost.mean()), grad
 
 
-def fit_placement(calq: np.ndarray, sent: np.ndarray, amount: np.ndarray, prior: np.ndarray, *,
-                  max_iterations: int = MAX_ITERATIONS) -> LearnedPlacement:
-    """Fit on training wafers: ``calq`` the (n, 48) truth, ``sent`` what the back end decodes of the frame
-    cells, ``amount`` the (n,) sum the frame leaves to place. Starts from the per-cell ``prior``."""
+def _fit_logits(calq: np.ndarray, sent: np.ndarray, amount: np.ndarray, prior: np.ndarray, *,
+                feature_fn: Callable[[np.ndarray, np.ndarray], np.ndarray], n_features: int,
+                max_iterations: int) -> tuple[np.ndarray, float]:
+    """(bias and coefficients, training mean EMD) of the log-linear weighting with ``feature_fn``'s inputs,
+    fitted by L-BFGS from the per-cell ``prior``."""
     calq, sent = np.asarray(calq, dtype=np.float64), np.asarray(sent, dtype=np.float64)
     amount = np.maximum(np.asarray(amount, dtype=np.float64), 0.0)
     # an empty wafer, or a frame that says nothing, has no EMD that the placement could change
     keep = (calq.sum(axis=1) > 0) & (sent.sum(axis=1) + amount > 0)
     calq, sent, amount = calq[keep], sent[keep], amount[keep]
-    x = features(sent, amount)
-    theta0 = np.concatenate([np.log(prior), np.zeros(len(FEATURES))])
+    x = feature_fn(sent, amount)
+    theta0 = np.concatenate([np.log(prior), np.zeros(n_features)])
     result = minimize(_loss_and_gradient, theta0, args=(calq, sent, amount, x), jac=True,
                       method="L-BFGS-B", options={"maxiter": max_iterations})
-    return LearnedPlacement(tuple(float(b) for b in result.x[:N_TC]), tuple(float(c) for c in result.x[N_TC:]),
-                            float(result.fun))
+    return result.x, float(result.fun)
+
+
+def fit_placement(calq: np.ndarray, sent: np.ndarray, amount: np.ndarray, prior: np.ndarray, *,
+                  max_iterations: int = MAX_ITERATIONS) -> LearnedPlacement:
+    """Fit on training wafers: ``calq`` the (n, 48) truth, ``sent`` what the back end decodes of the frame
+    cells, ``amount`` the (n,) sum the frame leaves to place. Starts from the per-cell ``prior``."""
+    theta, loss = _fit_logits(calq, sent, amount, prior, feature_fn=features, n_features=len(FEATURES),
+                              max_iterations=max_iterations)
+    return LearnedPlacement(tuple(float(b) for b in theta[:N_TC]), tuple(float(c) for c in theta[N_TC:]), loss)
+
+
+# A placement a back end builds cheaply: a table (session 17; the study in docs/econt.md kept two thirds of
+# the log-linear model's gain at 2 eLinks with it). Each cell's log weight is bias[cell] + unsent[u][d] for a
+# cell the frame did not send, bias[cell] + sent[u] for one it did, with d the bin of the cell's distance to
+# the strongest sent cell and u the bin of the share of the module's energy left unsent, R / (R + S), R the
+# sum to place and S the sent cells' (edges as fractions, so that a back end compares (b - a) R >= a S). The
+# back end reads the sum rounded to half octaves, L, from one small table per cell (u, d or sent: 18 entries)
+# and weighs by 2^(L / 2): whole octaves lost most of the gain on validation (-0.6 % instead of -1.4 % at 2
+# eLinks), and so did rounding the bias and the tables each on its own (-0.7 to -1.0 %).
+DISTANCE_EDGES = (0.5, 2.5, 3.5, 5.0)  # EMD units: the cell itself, its neighbours (2.0), diagonals (3.5), ...
+UNSENT_EDGES = ((1, 5), (1, 2))  # u >= 1/5, u >= 1/2: 3 bins
+HALF_OCTAVES = 2  # L counts steps of 2^(1/HALF_OCTAVES)
+
+
+def distance_bins() -> np.ndarray:
+    """(48, 48) the bin of TC j's distance to TC i, [i, j]: the back end's table per strongest cell."""
+    return np.digitize(ground_distance(), DISTANCE_EDGES)
+
+
+def unsent_bin(residual: np.ndarray, sent_sum: np.ndarray) -> np.ndarray:
+    """(n,) how many ``UNSENT_EDGES`` the share R / (R + S) reaches, by integer-safe compares."""
+    return sum(((b - a) * residual >= a * sent_sum).astype(np.int64) for a, b in UNSENT_EDGES)
+
+
+def strongest_cell(sent: np.ndarray) -> np.ndarray:
+    """(n,) the first sent cell of the largest value (TC 0 when nothing is sent)."""
+    return np.argmax(sent, axis=1)
+
+
+def _table_features(sent: np.ndarray, amount: np.ndarray) -> np.ndarray:
+    """(n, 48, n_d * n_u + n_u) one-hot: which table entry each cell reads."""
+    sent = np.asarray(sent, dtype=np.float64)
+    n_d, n_u = len(DISTANCE_EDGES) + 1, len(UNSENT_EDGES) + 1
+    u = unsent_bin(np.maximum(np.asarray(amount, dtype=np.float64), 0.0), sent.sum(axis=1))[:, None]
+    d = distance_bins()[strongest_cell(sent)]
+    entry = np.where(sent > 0, n_d * n_u + u, d + n_d * u)
+    onehot = np.zeros((len(sent), N_TC, n_d * n_u + n_u))
+    np.put_along_axis(onehot, entry[:, :, None], 1.0, axis=2)
+    return onehot
+
+
+@dataclass(frozen=True)
+class TablePlacement:
+    """A table placement (the comment above): the fitted log weights (natural log) ``bias`` per TC,
+    ``unsent[u][d]`` and ``sent[u]``; ``train_emd``: mean exact EMD on its training wafers before rounding."""
+
+    bias: tuple[float, ...]
+    unsent: tuple[tuple[float, ...], ...]
+    sent: tuple[float, ...]
+    train_emd: float = float("nan")
+
+    def __post_init__(self) -> None:
+        n_d, n_u = len(DISTANCE_EDGES) + 1, len(UNSENT_EDGES) + 1
+        if len(self.bias) != N_TC or len(self.sent) != n_u or [len(r) for r in self.unsent] != [n_d] * n_u:
+            raise ValueError(f"table placement: {N_TC} biases, {n_u} x {n_d} unsent and {n_u} sent entries needed")
+        if not np.isfinite([*self.bias, *self.sent, *(x for r in self.unsent for x in r)]).all():
+            raise ValueError("table placement: entries must be finite")
+
+    @cached_property
+    def level_table(self) -> np.ndarray:
+        """(48, n_u, n_d + 1) L per cell, unsent bin and distance bin (the last: a sent cell), the least 0."""
+        logit = np.asarray(self.bias)[:, None, None] + np.concatenate(
+            [np.asarray(self.unsent), np.asarray(self.sent)[:, None]], axis=1)[None]
+        half = np.round(logit / np.log(2.0) * HALF_OCTAVES).astype(np.int64)
+        half = half - half.min()
+        half.setflags(write=False)
+        return half
+
+    @property
+    def max_level(self) -> int:
+        """The largest L a cell can take."""
+        return int(self.level_table.max())
+
+    def levels(self, sent: np.ndarray, residual: np.ndarray, sent_sum: np.ndarray, strongest: np.ndarray) -> np.ndarray:
+        """(n, 48) L of every cell: ``sent`` (n, 48) which cells were sent (with a value), ``residual`` and
+        ``sent_sum`` (n,) R and S, ``strongest`` (n,) the strongest sent cell."""
+        u = unsent_bin(residual, sent_sum)
+        entry = np.where(sent, len(DISTANCE_EDGES) + 1, distance_bins()[strongest])
+        return self.level_table[np.arange(N_TC)[None, :], u[:, None], entry]
+
+    def place(self, sent: np.ndarray, amount: np.ndarray) -> np.ndarray:
+        """The float (n, 48) reconstruction: ``sent`` plus ``amount`` (clipped at 0) shared by 2^(L/2)."""
+        sent = np.asarray(sent, dtype=np.float64)
+        amount = np.maximum(np.asarray(amount, dtype=np.float64), 0.0)
+        level = self.levels(sent > 0, amount, sent.sum(axis=1), strongest_cell(sent))
+        w = 2.0 ** (level / HALF_OCTAVES)
+        return sent + amount[:, None] * w / w.sum(axis=1, keepdims=True)
+
+    def to_json(self) -> dict[str, object]:
+        return {"bias": [round(b, 6) for b in self.bias], "unsent": [[round(x, 6) for x in r] for r in self.unsent],
+                "sent": [round(x, 6) for x in self.sent], "distance_edges": list(DISTANCE_EDGES),
+                "unsent_edges": [list(e) for e in UNSENT_EDGES], "half_octaves": HALF_OCTAVES,
+                "train_emd": round(self.train_emd, 6)}
+
+    @classmethod
+    def from_json(cls, obj: dict[str, object], where: str) -> TablePlacement:
+        try:
+            layout = (obj.get("distance_edges"), obj.get("unsent_edges"), obj.get("half_octaves"))
+            if layout != (list(DISTANCE_EDGES), [list(e) for e in UNSENT_EDGES], HALF_OCTAVES):
+                raise ValueError(f"bins {layout} are not this version's")
+            return cls(tuple(float(b) for b in obj["bias"]),  # type: ignore[attr-defined]
+                       tuple(tuple(float(x) for x in r) for r in obj["unsent"]),  # type: ignore[attr-defined]
+                       tuple(float(s) for s in obj["sent"]),  # type: ignore[attr-defined]
+                       float(obj.get("train_emd", float("nan"))))  # type: ignore[arg-type]
+        except (KeyError, TypeError, ValueError) as err:
+            raise ValueError(f"{where}: malformed table placement ({err})") from None
+
+
+def fit_table_placement(calq: np.ndarray, sent: np.ndarray, amount: np.ndarray, prior: np.ndarray, *,
+                        max_iterations: int = MAX_ITERATIONS) -> TablePlacement:
+    """``fit_placement`` with the table's inputs (the back end rounds the sums to half octaves)."""
+    n_d, n_u = len(DISTANCE_EDGES) + 1, len(UNSENT_EDGES) + 1
+    theta, loss = _fit_logits(calq, sent, amount, prior, feature_fn=_table_features, n_features=n_d * n_u + n_u,
+                              max_iterations=max_iterations)
+    unsent = theta[N_TC:N_TC + n_d * n_u].reshape(n_u, n_d)
+    return TablePlacement(tuple(float(b) for b in theta[:N_TC]), tuple(tuple(float(x) for x in r) for r in unsent),
+                          tuple(float(x) for x in theta[N_TC + n_d * n_u:]), loss)

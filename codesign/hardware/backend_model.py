@@ -63,6 +63,7 @@ from codesign.econt.entropy import (
     address_bits,
     canonical_codes,
 )
+from codesign.econt.learned_backend import HALF_OCTAVES, TablePlacement
 
 FRAC_BITS = 8  # F: the exact EMD moves by <= 5e-4 on average (entropy, LD, 2 eLinks; 6 bits: 2e-3)
 SUM_CODE_OFFSET = 4  # Best-Choice: after the 4-bit header, the 8-bit 5E3M sum
@@ -85,6 +86,8 @@ TS_FRAME_BITS = int(padded(TS_MAP_WORD_OFFSET + CHARGE_BITS * N_TC, WORD_BITS)) 
 TS_NONE, TS_FEW, TS_MAP, TS_TRUNCATED = range(4)  # the type's top two bits: 00x, 01x, 10x, 11x
 STC_HEADER_BITS = 4
 SHARE_BITS = 12  # Q: a super trigger cell's share as q / 2^12, within 2^-13 of the arena's (4 decimals)
+PLACE_FRAC_BITS = 2  # a table placement's energy in quarter counts (then shifted to F fractional bits)
+WEIGHT_MANTISSAS = (16, 23)  # 2^(L/2) as (16 or 23) << (L >> 1): 23 / 16 = 1.4375 against sqrt 2
 
 
 def field(bits: np.ndarray, start: int | np.ndarray, width: int) -> np.ndarray:
@@ -294,14 +297,26 @@ class EntropyDecoder:
 
     Sparse frames (a codec with ``sparse_cells``; k field 48 + k, read as min(k, K) cells): the same address
     code, then k raw 7-bit ``SPARSE_FORMAT`` charges of CALQ itself, and no fill (every non-zero cell was sent).
-    A k field above 48 + ``sparse_cells`` (no encoder writes one) decodes as a sparse frame all the same."""
+    A k field above 48 + ``sparse_cells`` (no encoder writes one) decodes as a sparse frame all the same.
+
+    With a ``placement`` (``TablePlacement``, a learned back end) the leftover R (0 after a sparse frame) is
+    not spread evenly but by weights w = 2^(L/2), ``WEIGHT_MANTISSAS`` of L's parity shifted by L >> 1, over
+    every cell, sent ones too, no cap, in quarter counts (``PLACE_FRAC_BITS``, P):
+
+        Q = floor(R * 2^(P + Y) / sum w),  cell = min(charge * 2^P + min(floor(Q * w / 2^Y), M), M) * 2^(F - P)
+
+    with Y = ``weight_bits`` (a cell is at most one quarter count below its exact share) and M = 2^(int_bits +
+    P) - 1. L takes the strongest sent cell: the first slot (ascending address) of the largest non-zero code
+    among the k, its address the cell that takes that slot (none, or no non-zero code: TC 0); a cell counts as
+    sent when it takes a non-zero code; S is the sent sum of the k charges (as for R)."""
 
     codec: EntropyCodec
     frac_bits: int = FRAC_BITS
+    placement: TablePlacement | None = None
 
     def __post_init__(self) -> None:
-        if self.frac_bits < 0:
-            raise ValueError(f"frac_bits must be >= 0, got {self.frac_bits}")
+        if self.frac_bits < (PLACE_FRAC_BITS if self.placement else 0):
+            raise ValueError(f"frac_bits must be >= {PLACE_FRAC_BITS if self.placement else 0}, got {self.frac_bits}")
         _ = self.code  # a complete prefix code
 
     @cached_property
@@ -387,6 +402,22 @@ class EntropyDecoder:
         """The module sum saturates here: saturated, the sum minus any sent charges still saturates R."""
         return max(self.rem_bits, self.sent_sum_bits) + 1
 
+    @property
+    def weight_bits(self) -> int:
+        """Y: bits of the largest weight a table placement gives a cell."""
+        assert self.placement is not None
+        top = self.placement.max_level  # the weight grows with L
+        return (WEIGHT_MANTISSAS[top % 2] << (top // HALF_OCTAVES)).bit_length()
+
+    @property
+    def weight_sum_bits(self) -> int:
+        return (N_TC * ((1 << self.weight_bits) - 1)).bit_length()
+
+    @property
+    def place_max(self) -> int:
+        """M: a placed cell saturates here (quarter counts)."""
+        return (1 << (self.int_bits + PLACE_FRAC_BITS)) - 1
+
     def decode(self, bits: np.ndarray) -> np.ndarray:
         """(n, 48) int64 cells from (n, >= frame_bits) 0/1 frame rows."""
         bits = np.pad(frame_matrix(bits, self.frame_bits), ((0, 0), (0, self.rank_bits + MAX_CODE_BITS * N_TC)))
@@ -423,12 +454,34 @@ class EntropyDecoder:
         top = (1 << self.fmt.bits) - 1
         cap = self.fmt.decode(np.where(sent, symbols, top).min(axis=1, initial=top), self.codec.drop_lsb)
         module_sum = np.minimum(E5M4.decode(field(bits, HEADER_BITS, E5M4.bits)), (1 << self.sum_bits) - 1)
+        # cell a takes symbol slot <= a (a valid frame never has more cells left than addresses; else 0)
+        charges = np.where(slots <= np.arange(N_TC), np.take_along_axis(values, np.clip(slots, 0, None), axis=1), 0)
+        if self.placement is not None:
+            codes = np.where(sparse[:, None], raw, symbols)
+            residual = np.where(sparse, 0, np.minimum(np.maximum(module_sum - sent_sum, 0), (1 << self.rem_bits) - 1))
+            return self._placed(np.where(selected, charges, 0), np.where(sent, codes, 0), slots, selected, residual,
+                                sent_sum)
         # a sparse frame sent every non-zero cell: nothing is left to place
         fill = np.where(sparse, 0, fill_value(np.maximum(module_sum - sent_sum, 0), N_TC - k, cap,
                                               rem_bits=self.rem_bits, frac_bits=self.frac_bits))
-        # cell a takes symbol slot <= a (a valid frame never has more cells left than addresses; else 0)
-        charges = np.where(slots <= np.arange(N_TC), np.take_along_axis(values, np.clip(slots, 0, None), axis=1), 0)
         return np.where(selected, charges << self.frac_bits, fill[:, None])
+
+    def _placed(self, charges: np.ndarray, codes: np.ndarray, slots: np.ndarray, selected: np.ndarray,
+                residual: np.ndarray, sent_sum: np.ndarray) -> np.ndarray:
+        """The cells of a table placement (the class docstring) from each cell's charge (0 unless selected),
+        the k slots' codes (0 past k), each cell's slot, R and S."""
+        assert self.placement is not None
+        best = codes.max(axis=1)
+        first = np.argmax(codes == best[:, None], axis=1)
+        holder = selected & (slots == first[:, None]) & (best > 0)[:, None]
+        strongest = np.where(holder.any(axis=1), np.argmax(holder, axis=1), 0)
+        level = self.placement.levels(charges > 0, residual, sent_sum, strongest)
+        weight = np.asarray(WEIGHT_MANTISSAS)[level % 2] << (level // HALF_OCTAVES)
+        y = self.weight_bits
+        quotient = (residual << (PLACE_FRAC_BITS + y)) // weight.sum(axis=1)
+        placed = np.minimum((quotient[:, None] * weight) >> y, self.place_max)
+        cells = np.minimum((charges << PLACE_FRAC_BITS) + placed, self.place_max)
+        return cells << (self.frac_bits - PLACE_FRAC_BITS)
 
 
 @dataclass(frozen=True)

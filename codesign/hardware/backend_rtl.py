@@ -47,11 +47,13 @@ from codesign.data.floats import E4M3, E5M3, E5M4, FloatFormat
 from codesign.data.geometry import ADDRESS_BITS, N_TC
 from codesign.data.io import CALQ_BITS
 from codesign.econt.entropy import COUNT_BITS, HEADER_BITS, MAX_CODE_BITS, SPARSE_FORMAT, address_bits
+from codesign.econt.learned_backend import DISTANCE_EDGES, HALF_OCTAVES, UNSENT_EDGES, distance_bins
 from codesign.hardware.backend_model import (
     ALIGN,
     BC_ADDRESS_OFFSET,
     CHARGE_BITS,
     COUNT_OFFSET,
+    PLACE_FRAC_BITS,
     RANK_OFFSET,
     STC_HEADER_BITS,
     SUM_CODE_OFFSET,
@@ -64,6 +66,7 @@ from codesign.hardware.backend_model import (
     TS_MAP_WORD_OFFSET,
     TS_SUM_OFFSET,
     TS_TYPE_OFFSET,
+    WEIGHT_MANTISSAS,
     BestChoiceDecoder,
     EntropyDecoder,
     SuperCellDecoder,
@@ -127,19 +130,7 @@ class _Design:
 
     def count(self, prefix: str, flags: list[str], slice_: int) -> tuple[str, int]:
         """How many of the 1-bit ``flags`` are set, by a balanced adder tree in ``slice_``: (name, bits)."""
-        terms = [(f, 1) for f in flags]  # (expression, the largest value it takes)
-        level = 0
-        while len(terms) > 1:
-            paired = []
-            for i in range(0, len(terms) - 1, 2):
-                (a, ma), (b, mb) = terms[i], terms[i + 1]
-                bits = (ma + mb).bit_length()
-                expr = f"{_zext(a, ma.bit_length(), bits)} + {_zext(b, mb.bit_length(), bits)}"
-                paired.append((self.wire(f"{prefix}{level}_{i // 2}", bits, slice_, expr), ma + mb))
-            terms = paired + terms[len(terms) - len(terms) % 2:]
-            level += 1
-        expr, most = terms[0]
-        return self.wire(prefix, most.bit_length(), slice_, expr), most.bit_length()
+        return self.sum_tree(prefix, [(f, 1) for f in flags], slice_)
 
     def min_tree(self, prefix: str, terms: list[str], bits: int, first: int) -> tuple[str, int]:
         """The smallest of ``terms`` (signals made by slice ``first``), ``MIN_LEVELS`` levels a slice:
@@ -155,31 +146,53 @@ class _Design:
             level += 1
         return names[0], first + max(level - 1, 0) // MIN_LEVELS
 
-    def divide(self, dividend: str, made: int, rem_bits: int, frac_bits: int, divisor: str,
-               first: int) -> tuple[str, int]:
-        """Restoring division of ``dividend`` * 2^frac_bits by the 6-bit ``divisor`` (0: all ones), steps from
-        slice ``first`` (the dividend is made in slice ``made``): (name of the quotient, slice it is made in). A
-        remainder below the divisor takes 6 bits, shifted 7: a step subtracts in 8 (its borrow compares)."""
+    def divide(self, dividend: str, made: int, rem_bits: int, frac_bits: int, divisor: str, first: int, *,
+               divisor_bits: int = DIVISOR_BITS, skip: int = 0) -> tuple[str, int]:
+        """Restoring division of ``dividend`` * 2^frac_bits by the ``divisor_bits``-bit ``divisor`` (0: all ones),
+        steps from slice ``first`` (the dividend is made in slice ``made``): (name of the quotient, slice it is
+        made in). A remainder below the divisor takes ``divisor_bits`` bits: a step subtracts in two more (its
+        borrow compares). ``skip``: the quotient's top bits that are 0 because the divisor is at least
+        2^skip (the remainder starts as the dividend's top ``skip`` bits; the quotient has the rest)."""
         q_bits = rem_bits + frac_bits
-        low = _const(DIVISOR_BITS, 0)
+        low = _zext(f"{dividend}[{rem_bits - 1}:{rem_bits - skip}]", skip, divisor_bits) if skip else \
+            _const(divisor_bits, 0)
+        if skip:
+            low = self.at(self.wire("dv_top", divisor_bits, made, low), first)
         quotient = []
-        for j in range(q_bits):
-            s = first + j // DIVIDER_STEPS
+        for j in range(skip, q_bits):
+            s = first + (j - skip) // DIVIDER_STEPS
             bit = self.at(self.wire(f"dv_x{j}", 1, made, f"{dividend}[{rem_bits - 1 - j}]"), s) if j < rem_bits \
                 else "1'b0"
-            t = self.wire(f"dv_t{j}", DIVISOR_BITS + 1, s, f"{{{low}, {bit}}}")
+            t = self.wire(f"dv_t{j}", divisor_bits + 1, s, f"{{{low}, {bit}}}")
             d = self.at(divisor, s) if divisor.isidentifier() else divisor
-            self.lines.append("    /* verilator lint_off UNUSEDSIGNAL */  // a remainder below 48 has 6 bits")
-            diff = self.wire(f"dv_s{j}", DIVISOR_BITS + 2, s, f"{_zext(t, DIVISOR_BITS + 1, DIVISOR_BITS + 2)} - "
-                             f"{_zext(d, DIVISOR_BITS, DIVISOR_BITS + 2)}")
+            self.lines.append("    /* verilator lint_off UNUSEDSIGNAL */  // a remainder below the divisor")
+            diff = self.wire(f"dv_s{j}", divisor_bits + 2, s, f"{_zext(t, divisor_bits + 1, divisor_bits + 2)} - "
+                             f"{_zext(d, divisor_bits, divisor_bits + 2)}")
             self.lines.append("    /* verilator lint_on UNUSEDSIGNAL */")
-            quotient.append(self.wire(f"dv_q{j}", 1, s, f"~{diff}[{DIVISOR_BITS + 1}]"))
+            quotient.append(self.wire(f"dv_q{j}", 1, s, f"~{diff}[{divisor_bits + 1}]"))
             if j < q_bits - 1:
-                rem = self.wire(f"dv_r{j}", DIVISOR_BITS, s, f"{quotient[-1]} ? {diff}[{DIVISOR_BITS - 1}:0] : "
-                                f"{t}[{DIVISOR_BITS - 1}:0]")
-                low = self.at(rem, first + (j + 1) // DIVIDER_STEPS)
-        last = first + (q_bits - 1) // DIVIDER_STEPS
-        return self.wire("quotient", q_bits, last, "{" + ", ".join(self.at(q, last) for q in quotient) + "}"), last
+                rem = self.wire(f"dv_r{j}", divisor_bits, s, f"{quotient[-1]} ? {diff}[{divisor_bits - 1}:0] : "
+                                f"{t}[{divisor_bits - 1}:0]")
+                low = self.at(rem, first + (j + 1 - skip) // DIVIDER_STEPS)
+        last = first + (q_bits - 1 - skip) // DIVIDER_STEPS
+        return self.wire("quotient", q_bits - skip, last,
+                         "{" + ", ".join(self.at(q, last) for q in quotient) + "}"), last
+
+    def sum_tree(self, prefix: str, terms: list[tuple[str, int]], slice_: int) -> tuple[str, int]:
+        """The sum of ``terms`` (expression, bits), a balanced adder tree in ``slice_``: (name, bits)."""
+        values = [(name, (1 << bits) - 1) for name, bits in terms]  # (expression, the largest value it takes)
+        level = 0
+        while len(values) > 1:
+            paired = []
+            for i in range(0, len(values) - 1, 2):
+                (a, ma), (b, mb) = values[i], values[i + 1]
+                bits = (ma + mb).bit_length()
+                expr = f"{_zext(a, ma.bit_length(), bits)} + {_zext(b, mb.bit_length(), bits)}"
+                paired.append((self.wire(f"{prefix}{level}_{i // 2}", bits, slice_, expr), ma + mb))
+            values = paired + values[len(values) - len(values) % 2:]
+            level += 1
+        expr, most = values[0]
+        return self.wire(prefix, most.bit_length(), slice_, expr), most.bit_length()
 
     def registers(self) -> list[str]:
         return self.stages.declarations + self.stages.registers()
@@ -452,7 +465,7 @@ def entropy_rtl(dec: EntropyDecoder) -> DecoderRtl:
     buffer, offset = d.case("buf0", width0, 0, k, arms_buf), d.case("off0", 3, 0, k, arms_off)
 
     cell_codes: list[str] = []
-    sent_sum, least = "", ""
+    sent_sum, least, strongest = "", "", ("", "")
     for i in range(k_max):  # symbol i in slice 1 + i; the next slice adds its charge and keeps the least
         symbol, cell_code, buffer, offset = _huffman_stage(d, dec, i, buffer, offset, sparse)
         cell_codes.append(cell_code)
@@ -462,13 +475,13 @@ def entropy_rtl(dec: EntropyDecoder) -> DecoderRtl:
             sent = f"({sent} && !{d.at(sparse, s)})"
         charge = _zext(f"({sent} ? charge_value({sym}) : {_const(dec.int_bits, 0)})", dec.int_bits,
                        dec.sent_sum_bits)
-        if i == 0:
-            sent_sum = d.wire("sent1", dec.sent_sum_bits, s, charge)
-            least = d.wire("least1", sb, s, f"{sent} ? {sym} : {_const(sb, (1 << sb) - 1)}")
-        else:
-            prev_sum, prev_least = d.at(sent_sum, s), d.at(least, s)
-            sent_sum = d.wire(f"sent{i + 1}", dec.sent_sum_bits, s, f"{prev_sum} + {charge}")
-            least = d.wire(f"least{i + 1}", sb, s, f"({sent} && {sym} < {prev_least}) ? {sym} : {prev_least}")
+        sent_sum = d.wire(f"sent{i + 1}", dec.sent_sum_bits, s, f"{d.at(sent_sum, s)} + {charge}" if i else charge)
+        if dec.placement is None:  # the cap: the least charge
+            least = d.wire(f"least{i + 1}", sb, s, f"({sent} && {sym} < {d.at(least, s)}) ? {sym} : {d.at(least, s)}"
+                           if i else f"{sent} ? {sym} : {_const(sb, (1 << sb) - 1)}")
+        else:  # the strongest: the first slot of the largest code
+            valid = f"({d.at(k, s)} > {_const(k_bits, i)})"
+            strongest = _strongest_step(d, dec, i, strongest, d.at(cell_code, s), valid)
     r_slice = k_max + 2
     total = d.at(module_sum, r_slice)
     sent_total = _zext(d.at(sent_sum, r_slice), dec.sent_sum_bits, dec.sum_bits)
@@ -477,11 +490,13 @@ def entropy_rtl(dec: EntropyDecoder) -> DecoderRtl:
     saturated = _const(dec.rem_bits, (1 << dec.rem_bits) - 1)
     residual = d.wire("residual", dec.rem_bits, r_slice, f"(|{left_over}[{dec.sum_bits - 1}:{dec.rem_bits}]) ? "
                       f"{saturated} : {left_over}[{dec.rem_bits - 1}:0]")
-    divisor = d.wire("divisor", DIVISOR_BITS, 0, f"{_const(DIVISOR_BITS, N_TC)} - {_zext(k, k_bits, DIVISOR_BITS)}")
-    quotient, q_slice = d.divide(residual, r_slice, dec.rem_bits, frac, divisor, r_slice + 1)
-
     address_slices = -(-N_TC // ADDRESS_STEPS)  # greedy address decoding, ending in the slice before the routing
-    first = max(1, q_slice - address_slices)
+    if dec.placement is None:
+        divisor = d.wire("divisor", DIVISOR_BITS, 0, f"{_const(DIVISOR_BITS, N_TC)} - {_zext(k, k_bits, DIVISOR_BITS)}")
+        quotient, q_slice = d.divide(residual, r_slice, dec.rem_bits, frac, divisor, r_slice + 1)
+        first = max(1, q_slice - address_slices)
+    else:  # the placement's division needs the addresses: they come first
+        first = max(1, r_slice - address_slices)
     last = first + address_slices + 1
     index_bits = k_bits + 1  # cells left minus one, two's complement: negative when none is left
     c_top = d.case("binom_top", rank_bits, first, d.at(k, first), [
@@ -515,27 +530,142 @@ def entropy_rtl(dec: EntropyDecoder) -> DecoderRtl:
         if options < 1 << idx_bits:
             arms.append(("default", _const(cb, 0)))
         codes.append(d.case(f"code{a}", cb, route, d.at(slots[a], route), arms))
-    cap_value = d.wire("cap_value", dec.int_bits, last - 1, f"charge_value({d.at(least, last - 1)})")
-    fill = _fill(d, quotient, dec.rem_bits + frac, cap_value, frac, dec.int_bits, last)
     value_functions = float_function("charge_value", dec.fmt, codec.drop_lsb, dec.int_bits)
     value = "charge_value"
-    if codec.sparse_cells:  # a sparse frame: its raw charges, no fill
-        fill = d.wire("fill_or_none", dec.out_bits, last, f"{d.at(sparse, last)} ? {_const(dec.out_bits, 0)} : {fill}")
-        codes = [d.wire(f"scode{a}", cb + 1, last, f"{{{d.at(sparse, last)}, {d.at(c, last)}}}")
+    if dec.placement is None:
+        cap_value = d.wire("cap_value", dec.int_bits, last - 1, f"charge_value({d.at(least, last - 1)})")
+        fill = _fill(d, quotient, dec.rem_bits + frac, cap_value, frac, dec.int_bits, last)
+        if codec.sparse_cells:  # a sparse frame: no fill
+            fill = d.wire("fill_or_none", dec.out_bits, last, f"{d.at(sparse, last)} ? {_const(dec.out_bits, 0)} : "
+                          f"{fill}")
+    if codec.sparse_cells:  # a sparse frame: its raw charges
+        tag = last if dec.placement is None else route
+        codes = [d.wire(f"scode{a}", cb + 1, tag, f"{{{d.at(sparse, tag)}, {d.at(c, tag)}}}")
                  for a, c in enumerate(codes)]
         value_functions += [*float_function("sparse_value", SPARSE_FORMAT, 0, dec.int_bits),
                             f"    function [{dec.int_bits - 1}:0] cell_value;", f"        input [{cb}:0] code;",
                             f"        cell_value = code[{cb}] ? sparse_value(code[{SPARSE_FORMAT.bits - 1}:0]) : "
                             f"charge_value(code[{sb - 1}:0]);", "    endfunction"]
         value = "cell_value"
-    cells = _place(d, codes, selected, fill, frac, last, value, dec.int_bits)
-    module = f"entropy_decoder_{codec.elinks}elink_m{codec.mantissa_bits}"
+    if dec.placement is None:
+        cells = _place(d, codes, selected, fill, frac, last, value, dec.int_bits)
+        module, rule = f"entropy_decoder_{codec.elinks}elink_m{codec.mantissa_bits}", "the rest spread evenly"
+    else:
+        r = d.wire("placed_sum", dec.rem_bits, r_slice, f"{d.at(sparse, r_slice)} ? {_const(dec.rem_bits, 0)} : "
+                   f"{residual}") if codec.sparse_cells else residual
+        cells, last = _table_placement(d, dec, _Placing(codes, selected, slots, strongest, r, sent_sum, route), value)
+        module, rule = (f"entropy_table_decoder_{codec.elinks}elink_m{codec.mantissa_bits}",
+                        "the rest placed by a learned table")
     body = [*float_function("sum_value", E5M4, 0, dec.sum_bits), *value_functions, *_shell(d, fw, last + 1, cells)]
     comment = (f"the entropy codec's back end, {codec.elinks} eLinks, DropLSB {codec.drop_lsb}, "
-               f"4E{codec.mantissa_bits}M charges, up to {k_max} cells;\n// cells: unsigned {dec.int_bits}.{frac} "
-               f"fixed-point CALQ, TC t at cells[t*{dec.out_bits} +: {dec.out_bits}]; latency {last + 1} clocks.")
+               f"4E{codec.mantissa_bits}M charges, up to {k_max} cells, {rule};\n// cells: unsigned "
+               f"{dec.int_bits}.{frac} fixed-point CALQ, TC t at cells[t*{dec.out_bits} +: {dec.out_bits}]; "
+               f"latency {last + 1} clocks.")
     return DecoderRtl(module, verilog_module(module, _ports(fw, dec.out_bits), body, generator=GENERATOR,
                                              comment=comment), last + 1, fw, dec.out_bits)
+
+
+def _strongest_step(d: _Design, dec: EntropyDecoder, i: int, best: tuple[str, str], code: str,
+                    valid: str) -> tuple[str, str]:
+    """(largest code, its first slot) after slot ``i`` (in the slice of ``code``): a strictly larger code wins."""
+    cb, idx_bits = _code_bits(dec), max((dec.max_cells - 1).bit_length(), 1)
+    s = 2 + i
+    if i == 0:
+        return d.wire("best1", cb, s, f"{valid} ? {code} : {_const(cb, 0)}"), d.wire("bslot1", idx_bits, s,
+                                                                                   _const(idx_bits, 0))
+    prev, slot = d.at(best[0], s), d.at(best[1], s)
+    wins = d.wire(f"wins{i + 1}", 1, s, f"{valid} && ({code} > {prev})")
+    return (d.wire(f"best{i + 1}", cb, s, f"{wins} ? {code} : {prev}"),
+            d.wire(f"bslot{i + 1}", idx_bits, s, f"{wins} ? {_const(idx_bits, i)} : {slot}"))
+
+
+@dataclass(frozen=True)
+class _Placing:
+    """What a table placement reads of the decoder: each cell's routed ``codes`` (made in slice ``route``),
+    ``selected`` flags and ``slots``, the ``strongest`` (largest code, its slot), R (``residual``) and S."""
+
+    codes: list[str]
+    selected: list[str]
+    slots: list[str]
+    strongest: tuple[str, str]
+    residual: str
+    sent_sum: str
+    route: int
+
+
+def _table_placement(d: _Design, dec: EntropyDecoder, p: _Placing, value: str) -> tuple[list[str], int]:
+    """The cells of ``dec``'s table placement (``EntropyDecoder`` docstring), from slice ``p.route``: the
+    strongest cell's address, then each cell's level and weight (slice route + 1), their sum (route + 2), the
+    division, the placed value of each level, each cell's (the slice after): (cells, their slice)."""
+    placement = dec.placement
+    assert placement is not None
+    route, inner = p.route, _code_bits(dec)  # the routed codes: {sparse, code} in a codec with sparse frames
+    best, bslot = (d.at(x, route) for x in p.strongest)
+    holder = [f"({{{ADDRESS_BITS}{{{d.at(p.selected[a], route)} & ({d.at(p.slots[a], route)} == {bslot})}}}} & "
+              f"{_const(ADDRESS_BITS, a)})" for a in range(N_TC)]
+    top = d.wire("strongest", ADDRESS_BITS, route, f"({best} == {_const(_code_bits(dec), 0)}) ? "
+                 f"{_const(ADDRESS_BITS, 0)} : ({' | '.join(holder)})")
+    r, s_sum = d.at(p.residual, route), d.at(p.sent_sum, route)
+    wide = max(dec.rem_bits, dec.sent_sum_bits) + 4
+    edges = [f"({_zext(r, dec.rem_bits, wide)} * {_const(wide, b - a)} >= {_zext(s_sum, dec.sent_sum_bits, wide)} * "
+             f"{_const(wide, a)})" for a, b in UNSENT_EDGES]
+    u = d.wire("unsent_bin", 2, route, " + ".join(_zext(e, 1, 2) for e in edges))
+    # per cell: sent (a non-zero code), distance bin to the strongest, level, weight
+    n_d, dist = len(DISTANCE_EDGES) + 1, distance_bins()
+    lb, wb = placement.max_level.bit_length() or 1, dec.weight_bits
+    s1 = route + 1
+    levels, weights = [], []
+    for a in range(N_TC):
+        code = d.at(p.codes[a], s1)
+        sent = d.wire(f"is_sent{a}", 1, s1, f"{d.at(p.selected[a], s1)} && ({code}[{inner - 1}:0] != "
+                      f"{_const(inner, 0)})")
+        dbin = d.case(f"dbin{a}", 3, s1, d.at(top, s1),
+                      [(_const(ADDRESS_BITS, t), _const(3, int(dist[t, a]))) for t in range(N_TC)]
+                      + [("default", _const(3, 0))])
+        entry = f"{{{d.at(u, s1)}, ({sent} ? {_const(3, n_d)} : {dbin})}}"
+        table = placement.level_table[a]
+        levels.append(d.case(f"level{a}", lb, s1, entry,
+                             [(_const(5, (ub << 3) | e), _const(lb, int(table[ub, e])))
+                              for ub in range(table.shape[0]) for e in range(n_d + 1)] + [("default", _const(lb, 0))]))
+        weights.append(d.case(f"weight{a}", wb, s1, levels[-1],
+                              [(_const(lb, lv), _const(wb, WEIGHT_MANTISSAS[lv % 2] << (lv // HALF_OCTAVES)))
+                               for lv in range(placement.max_level + 1)] + [("default", _const(wb, 0))]))
+    total, total_bits = d.sum_tree("wsum", [(d.at(w, route + 2), wb) for w in weights], route + 2)
+    skip = (N_TC * WEIGHT_MANTISSAS[0]).bit_length() - 1  # the sum is at least 48 weights of level 0
+    quotient, q_slice = d.divide(d.at(p.residual, route + 2), route + 2, dec.rem_bits, PLACE_FRAC_BITS + wb,
+                                 total, route + 3, divisor_bits=total_bits, skip=skip)
+    # the placed value of each level: floor(Q w / 2^Y), saturated at M; Q w is (Q * mantissa) << (level >> 1)
+    g, q_bits = q_slice + 1, dec.rem_bits + PLACE_FRAC_BITS + wb - skip
+    q = d.at(quotient, g)
+    d.lines.append("    /* verilator lint_off UNUSEDSIGNAL */  // the products' low bits are below the result's LSB")
+    products = [d.wire(f"qm{m}", q_bits + m.bit_length(), g, " + ".join(
+        _zext(f"{{{q}, {_const(b, 0)}}}" if b else q, q_bits + b, q_bits + m.bit_length())
+        for b in range(m.bit_length()) if m >> b & 1)) for m in WEIGHT_MANTISSAS]
+    d.lines.append("    /* verilator lint_on UNUSEDSIGNAL */")
+    pb = dec.int_bits + PLACE_FRAC_BITS
+    placed = []
+    for lv in range(placement.max_level + 1):
+        prod, width = products[lv % 2], q_bits + WEIGHT_MANTISSAS[lv % 2].bit_length()
+        low = wb - lv // HALF_OCTAVES  # the product's bit that is the result's LSB
+        kept = width - low
+        if kept <= pb:
+            expr = _zext(f"{prod}[{width - 1}:{low}]", kept, pb)
+        else:
+            expr = f"(|{prod}[{width - 1}:{low + pb}]) ? {_const(pb, (1 << pb) - 1)} : {prod}[{low + pb - 1}:{low}]"
+        placed.append(d.wire(f"placed{lv}", pb, g, expr))
+    out = g + 1
+    frac_pad = f", {_const(dec.frac_bits - PLACE_FRAC_BITS, 0)}" if dec.frac_bits > PLACE_FRAC_BITS else ""
+    cells = []
+    for a in range(N_TC):
+        share = d.case(f"share{a}", pb, out, d.at(levels[a], out),
+                       [(_const(lb, lv), d.at(placed[lv], out)) for lv in range(placement.max_level + 1)]
+                       + [("default", _const(pb, 0))])
+        charge = (f"({d.at(p.selected[a], out)} ? {{{value}({d.at(p.codes[a], out)}), {_const(PLACE_FRAC_BITS, 0)}}}"
+                  f" : {_const(pb, 0)})")
+        both = d.wire(f"both{a}", pb + 1, out, f"{_zext(charge, pb, pb + 1)} + {_zext(share, pb, pb + 1)}")
+        cells.append(d.wire(f"cell{a}", dec.out_bits, out, f"{{({both}[{pb}] ? {_const(pb, (1 << pb) - 1)} : "
+                            f"{both}[{pb - 1}:0]){frac_pad}}}"))
+    return cells, out
 
 
 def threshold_sum_rtl(dec: ThresholdSumDecoder) -> DecoderRtl:
