@@ -1,7 +1,8 @@
 """What the arena's non-learned systems cost, measured: the entropy codec's on-chip encoder (Yosys, the
 project's 65 nm gate-equivalent model) at each eLink count and module type, and the back-end decoders'
 UltraScale+ resources per module (Yosys ``synth_xilinx -family xcup``; ``codesign/hardware/backend_rtl.py``:
-Best-Choice, the entropy codec and Threshold-Sum with even spreading, the super trigger cells with the arena's
+Best-Choice, the entropy codec and Threshold-Sum with even spreading, the codec's frames with the arena's learned
+table placement (``table:entropy:...``, where the arena kept one), the super trigger cells with the arena's
 shares and even weighting; F = 8 fractional bits, one frame per clock). Writes (merges into) ``costs.json``
 beside the arena table, which ``codesign econt scan`` and ``codesign evaluate`` put in their arena tables, and
 prints each decoder against ``BackEndBudget`` (shift registers count as LUTs: they take LUT sites). Decoders
@@ -9,7 +10,7 @@ whose Verilog is the same (Threshold-Sum at any eLink count, 9-bit super trigger
 synthesised once. ``--decoders`` picks the back ends to measure (an STC type only where it sends data).
 
     python benchmarks/arena_costs.py [--elinks 2 3 4 5] [--module hd ld] [--part onchip backend]
-        [--decoders best-choice entropy threshold-sum stc4_9 stc16_9 stc4_7]
+        [--decoders best-choice entropy entropy-table threshold-sum stc4_9 stc16_9 stc4_7]
         [--arena models/reference/arena] [--work out/arena_costs]
 """
 
@@ -56,7 +57,8 @@ def onchip_entropy(arena_dir: Path, work: Path, modules: list[str], elinks: list
     return out
 
 
-DECODERS = ("best-choice", "entropy", "threshold-sum", *(t for t, k in STC_TYPES.items() if k.index_bits))
+DECODERS = ("best-choice", "entropy", "entropy-table", "threshold-sum",
+            *(t for t, k in STC_TYPES.items() if k.index_bits))
 
 
 def module_decoders(arena: Arena, post_of_tc: tuple[int, ...], module: str, elinks: int,
@@ -72,6 +74,10 @@ def module_decoders(arena: Arena, post_of_tc: tuple[int, ...], module: str, elin
             codec = arena.codec(module, elinks)
             if codec is not None:
                 out[kind] = EntropyDecoder(codec)
+        elif kind == "entropy-table":  # the codec's frames with the learned table placement, where it was kept
+            codec, table = arena.codec(module, elinks), arena.table(module, elinks)
+            if codec is not None and table is not None:
+                out[kind] = EntropyDecoder(codec, placement=table)
         elif kind == "threshold-sum":
             out[kind] = ThresholdSumDecoder(elinks, drop, post_of_tc)
         elif elinks <= STC_TYPES[kind].max_elinks:
@@ -91,7 +97,9 @@ def _note(kind: str, decoder: Decoder, latency: int, arena_weighting: str) -> st
              "parse, truncated frames too" if kind == "threshold-sum" else
              "parse, sparse frames too" if isinstance(decoder, EntropyDecoder) and decoder.codec.sparse_cells else
              "parse")
-    return f"decoder: {parse}, even spreading, {_clocks(latency)}"
+    placement = "learned table placement" if isinstance(decoder, EntropyDecoder) and decoder.placement else \
+        "even spreading"
+    return f"decoder: {parse}, {placement}, {_clocks(latency)}"
 
 
 def _clocks(latency: int) -> str:
@@ -108,7 +116,7 @@ def backend_decoders(arena_dir: Path, work: Path, modules: list[str], elinks: li
     for module in modules:
         for n in elinks:
             for kind, decoder in module_decoders(arena, post_of_tc, module, n, kinds).items():
-                key = f"{kind}:{module}:{n}elink"
+                key = f"{'table:entropy' if kind == 'entropy-table' else kind}:{module}:{n}elink"
                 rule = arena.back_ends.rule(kind, module, n)
                 weighting = "even" if rule is None else rule.weighting
                 folder = work / key.replace(":", "_")
@@ -153,6 +161,9 @@ def main() -> None:
         for key, cost in backend_decoders(args.arena, args.work, args.module, args.elinks, budget,
                                           tuple(args.decoders)).items():
             systems[key] = {**systems.get(key, {}), **cost}
+    for key, cost in systems.items():  # the table placement's on-chip half is the codec's encoder
+        if key.startswith("table:") and key.removeprefix("table:") in systems:
+            cost["on_chip_ge"] = systems[key.removeprefix("table:")].get("on_chip_ge")
     write_json(path, {"systems": dict(sorted(systems.items())),
                       "budget": {"luts": budget.luts, "dsps": budget.dsps},
                       "meta": provenance(benchmark="benchmarks/arena_costs.py")})

@@ -41,7 +41,14 @@ from codesign.econt.algorithms import (
 )
 from codesign.econt.backend import PRIOR_DECIMALS, WEIGHTINGS, BackEndTable, Spreading, fit_prior, spread
 from codesign.econt.entropy import MANTISSA_CHOICES, SPARSE_MAX_CELLS, EntropyCodec, fit_code_lengths
-from codesign.econt.learned_backend import LearnedPlacement, fit_placement
+from codesign.econt.learned_backend import (
+    PLACE_FRAC_BITS,
+    LearnedPlacement,
+    TablePlacement,
+    fit_placement,
+    fit_table_placement,
+    strongest_cell,
+)
 from codesign.econt.mux import TcMux, load_tc_mux
 from codesign.emd.exact import exact_emd
 from codesign.errors import InputError
@@ -56,6 +63,7 @@ DEFAULT_ELINKS = tuple(range(1, 8))
 FLOOR_MANTISSA = 3  # the chip's 7-bit charges: 4E3M
 LEARNED_BACK_ENDS = ("entropy", "best-choice")  # the frames that send one sum for every unsent cell
 LEARNED_LABEL = "learned placement"
+TABLE_LABEL = "table placement"  # the learned back end a decoder builds (``TablePlacement``), scored in integers
 SIMPLER_WITHIN = 0.005  # a rule must beat a simpler one by 0.5 % on validation to be chosen over it
 
 
@@ -151,6 +159,7 @@ class Arena:
     codecs: dict[str, EntropyCodec] = field(default_factory=dict)
     scores: dict[str, dict[str, float]] = field(default_factory=dict)
     learned: dict[str, LearnedPlacement] = field(default_factory=dict)
+    tables: dict[str, TablePlacement] = field(default_factory=dict)
 
     def codec(self, module: str, elinks: int) -> EntropyCodec | None:
         return self.codecs.get(_key(module, elinks))
@@ -159,6 +168,10 @@ class Arena:
         """The learned back end of ``algorithm``'s frames, if one was fitted (``fit_learned_back_ends``)."""
         return self.learned.get(f"{algorithm}:{_key(module, elinks)}")
 
+    def table(self, module: str, elinks: int) -> TablePlacement | None:
+        """The table placement of the codec's frames, where it beat the codec's rule on validation."""
+        return self.tables.get(f"entropy:{_key(module, elinks)}")
+
     def codec_rule(self, module: str, elinks: int) -> Spreading:
         return self.back_ends.rule("entropy", module, elinks) or self.back_ends.default
 
@@ -166,6 +179,7 @@ class Arena:
         return {"back_ends": self.back_ends.to_json(),
                 "codecs": {k: asdict(c) for k, c in sorted(self.codecs.items())},
                 "learned_back_ends": {k: p.to_json() for k, p in sorted(self.learned.items())},
+                "table_back_ends": {k: t.to_json() for k, t in sorted(self.tables.items())},
                 "scores": self.scores}
 
     @classmethod
@@ -175,7 +189,10 @@ class Arena:
                       for k, v in obj.get("codecs", {}).items()}
             learned = {str(k): LearnedPlacement.from_json(v, f"{where}: learned_back_ends: {k}")
                        for k, v in obj.get("learned_back_ends", {}).items()}
-            return cls(BackEndTable.from_json(obj["back_ends"], where), codecs, dict(obj.get("scores", {})), learned)
+            tables = {str(k): TablePlacement.from_json(v, f"{where}: table_back_ends: {k}")
+                      for k, v in obj.get("table_back_ends", {}).items()}
+            return cls(BackEndTable.from_json(obj["back_ends"], where), codecs, dict(obj.get("scores", {})), learned,
+                       tables)
         except (KeyError, TypeError, ValueError) as err:
             raise InputError(f"{where}: not an arena table ({err})") from None
 
@@ -328,7 +345,49 @@ def fit_learned_back_ends(calq: np.ndarray, arena: Arena, *, seed: int = 0, elin
                     rule = min((v for c, v in scores[key].items() if c != LEARNED_LABEL), default=float("nan"))
                     print(f"[arena] {key}: learned placement {score:.3f} on validation (best non-learned "
                           f"candidate {rule:.3f})", file=sys.stderr, flush=True)
-    return Arena(arena.back_ends, arena.codecs, scores, learned)
+    return Arena(arena.back_ends, arena.codecs, scores, learned, arena.tables)
+
+
+def table_placed(table: TablePlacement, out: ChipOutput) -> np.ndarray:
+    """(n, 48) CALQ of the codec's frames ``out`` with ``table``'s placement in a decoder's integers (the
+    quarter counts of ``TablePlacement.integer_cells``; ``EntropyDecoder`` gives the same bits)."""
+    assert out.leftover is not None, "the codec's frames send a sum"
+    charges = np.rint(out.reconstruction).astype(np.int64)
+    residual = np.maximum(np.rint(out.leftover.amount[:, 0]).astype(np.int64), 0)
+    cells = table.integer_cells(charges, residual, charges.sum(axis=1), strongest_cell(charges))
+    return cells / float(1 << PLACE_FRAC_BITS)
+
+
+def fit_table_back_ends(calq: np.ndarray, arena: Arena, *, seed: int = 0, elinks: Sequence[int] = DEFAULT_ELINKS,
+                        modules: Sequence[str] = ("hd", "ld"), n_jobs: int | None = None,
+                        progress: bool = True) -> Arena:
+    """``arena`` with a table placement of the codec's frames (``fit_table_placement``, training split) at each
+    count where, decoded in integers, it beats the codec's chosen rule by ``SIMPLER_WITHIN`` on the validation
+    split (its score ``scores[...]["table placement"]`` is kept either way)."""
+    split = split_indices(len(calq), ARENA_SPLIT, seed=seed)
+    train, val = calq[split.train], calq[split.val]
+    tables, scores = dict(arena.tables), {k: dict(v) for k, v in arena.scores.items()}
+    for module in modules:
+        for n in elinks:
+            codec = arena.codec(module, n)
+            if codec is None:
+                continue
+            key = f"entropy:{_key(module, n)}"
+            fit_on = codec.run(train)
+            assert fit_on.leftover is not None, "the codec's frames send a sum"
+            table = fit_table_placement(train, fit_on.reconstruction, fit_on.leftover.amount[:, 0],
+                                        arena.back_ends.prior)
+            score = float(exact_emd(val, unit_or_uniform(table_placed(table, codec.run(val))), n_jobs=n_jobs).mean())
+            scores.setdefault(key, {})[TABLE_LABEL] = score
+            rule = min((v for c, v in scores[key].items() if c not in (LEARNED_LABEL, TABLE_LABEL)))
+            tables.pop(key, None)
+            wins = score < rule * (1 - SIMPLER_WITHIN)
+            if wins:
+                tables[key] = table
+            if progress:
+                print(f"[arena] {key}: table placement {score:.3f} on validation (the codec's rule {rule:.3f}: "
+                      f"{'kept' if wins else 'not kept'})", file=sys.stderr, flush=True)
+    return Arena(arena.back_ends, arena.codecs, scores, arena.learned, tables)
 
 
 def floor_reconstruction(calq: np.ndarray, module: str) -> Reconstruction:
@@ -381,6 +440,10 @@ def arena_reconstructions(calq: np.ndarray, arena: Arena | None, *, elinks: int,
                                         more | {"back_end": label}))
             if out.leftover is not None and out.algorithm != "entropy":
                 recos.append(Reconstruction(f"naive:{name}", unit_or_uniform(out.reconstruction), bits, more))
+            table = arena.table(module, elinks) if out.algorithm == "entropy" else None
+            if table is not None:
+                recos.append(Reconstruction(f"table:{name}", unit_or_uniform(table_placed(table, out)), bits,
+                                            more | {"back_end": TABLE_LABEL}))
             placement = arena.placement(out.algorithm, module, elinks)
             if placement is not None:
                 recos.append(Reconstruction(f"learned:{name}", unit_or_uniform(_placed(placement, out)), bits,

@@ -60,10 +60,10 @@ def _row(reco: Reconstruction, calq: np.ndarray, *, algorithm: str, module: str,
 
 def _scan_name(reco_name: str) -> str:
     """``chip:best-choice:hd:2elink`` -> ``best-choice``; ``naive:chip:...`` -> ``naive:best-choice``,
-    ``learned:codec:entropy:...`` -> ``learned:entropy``;
+    ``learned:codec:entropy:...`` -> ``learned:entropy`` (``table:`` alike);
     ``codec:entropy:...`` -> ``entropy``; ``floor:hd`` -> ``floor``."""
     parts = reco_name.split(":")
-    if parts[0] in ("naive", "learned"):
+    if parts[0] in ("naive", "learned", "table"):
         return f"{parts[0]}:{parts[2]}"
     return parts[0] if parts[0] == "floor" else parts[1]
 
@@ -105,7 +105,7 @@ def best_chip_rows(rows: Sequence[ScanRow]) -> dict[tuple[str, int], ScanRow]:
     best: dict[tuple[str, int], ScanRow] = {}
     for r in rows:
         key = (r.module, r.elinks)
-        eligible = r.module != "-" and r.algorithm != "floor" and not r.algorithm.startswith("learned:")
+        eligible = r.module != "-" and r.algorithm != "floor" and not r.algorithm.startswith(("learned:", "table:"))
         if eligible and (key not in best or r.mean_emd < best[key].mean_emd):
             best[key] = r
     return best
@@ -135,19 +135,22 @@ def arena_table(rows: Sequence[ScanRow], costs: Mapping[str, SystemCost] | None 
     """Markdown: per module type and eLink count, the best non-learned system with its bits, EMD and costs
     (on-chip gate equivalents, back-end resources per module against ``budget``, where measured), the best
     chip algorithm decoded naively, the same frames with a learned back end (mean / median, change of the
-    mean), the floor and the fraction of wafers a lossless code fits."""
+    mean) and with the table placement a decoder builds (the same, and its decoder's resources), the floor
+    and the fraction of wafers a lossless code fits."""
     best, costs, budget = best_chip_rows(rows), costs or {}, budget or BackEndBudget()
     lines = ["| module | eLinks | best non-learned system (back end) | bits/BX | mean / median / p90 EMD | "
              "on-chip GE | back end per module | best chip, naive back end | same frames, learned back end | "
-             "floor (7-bit cells) | lossless fits |",
-             "|---|---|---|---|---|---|---|---|---|---|---|"]
+             "same frames, table back end (its decoder) | floor (7-bit cells) | lossless fits |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for (module, n), r in sorted(best.items()):
         naive = [x for x in rows if (x.module, x.elinks) == (module, n) and x.algorithm.startswith("naive:")]
         floor = next((x for x in rows if (x.algorithm, x.module, x.elinks) == ("floor", module, n)), None)
         best_naive = min(naive, key=lambda x: x.mean_emd) if naive else None
-        learned = next((x for x in rows if (x.algorithm, x.module, x.elinks) == (f"learned:{r.algorithm}", module, n)),
-                       None)
+        learned, table = (next((x for x in rows if (x.algorithm, x.module, x.elinks) == (f"{kind}:{r.algorithm}",
+                                                                                        module, n)), None)
+                          for kind in ("learned", "table"))
         cost = costs.get(f"{r.algorithm}:{module}:{n}elink", SystemCost())
+        table_cost = costs.get(f"table:{r.algorithm}:{module}:{n}elink", SystemCost())
         ge = "-" if cost.on_chip_ge is None else f"{cost.on_chip_ge:,.0f}"
         lines.append(
             f"| {module} | {n} | {r.algorithm} ({r.back_end}) | {r.mean_bits_used:.0f} | {r.mean_emd:.3f} / "
@@ -155,6 +158,8 @@ def arena_table(rows: Sequence[ScanRow], costs: Mapping[str, SystemCost] | None 
             + (f"{best_naive.algorithm.removeprefix('naive:')} {best_naive.mean_emd:.3f}" if best_naive else "-")
             + (f" | {learned.mean_emd:.3f} / {learned.median_emd:.3f} ({learned.mean_emd / r.mean_emd - 1:+.1%})"
                if learned else " | -")
+            + (f" | {table.mean_emd:.3f} / {table.median_emd:.3f} ({table.mean_emd / r.mean_emd - 1:+.1%}; "
+               f"{table_cost.back_end(budget)})" if table else " | -")
             + (f" | {floor.mean_emd:.3f} | {100 * (floor.lossless_fraction or 0):.0f} % |" if floor else " | - | - |"))
     return "\n".join(lines)
 
@@ -197,7 +202,8 @@ def write_scan(rows: Sequence[ScanRow], out_dir: str | Path, *, counts: dict[tup
             "chip's buffer (wafers streamed one per bunch crossing). `naive:` rows: the same frames decoded "
             "as the public emulator does (sums ignored); the others with the best back end their frame "
             "allows; `entropy`: the entropy-coded sparse codec; `learned:` the same frames with a learned back "
-            "end (a learned system, never bold); `floor`: every cell at 7 bits, no budget.",
+            "end (a learned system, never bold), `table:` with the learned table placement a decoder builds "
+            "(its integer outputs); `floor`: every cell at 7 bits, no budget.",
             "", scan_table(rows), ""]
     if any(r.algorithm == "floor" for r in rows):
         budget = BackEndBudget()

@@ -141,8 +141,9 @@ def _plots(metrics: Metrics, emds: dict[str, np.ndarray], out: Path, data: str) 
 # the naive one included (the back ends are chosen on high-pileup wafers; on sparse 0-pileup ones a naive
 # super-trigger-cell decoding can be better)
 NON_LEARNED = ("chip:", "naive:chip:", "codec:")
-# the same frames with a learned back end (``LearnedPlacement``): learned systems, set against the above
-LEARNED_BACK_END = ("learned:chip:", "learned:codec:")
+# the same frames with a learned back end (``LearnedPlacement``, or the ``TablePlacement`` a decoder builds):
+# learned systems, set against the above
+LEARNED_BACK_END = ("learned:chip:", "learned:codec:", "table:codec:")
 
 
 def best_systems(metrics: Metrics, prefixes: tuple[str, ...] = ("chip:",)) -> dict[str, str]:
@@ -187,9 +188,10 @@ def _comparison_lines(metrics: Metrics) -> list[str]:
 
 def _cost_key(name: str) -> str:
     """metrics key -> cost key: ``chip:best-choice:ld:2elink`` -> ``best-choice:ld:2elink``,
-    ``naive:chip:...`` -> ``naive:best-choice:...``, ``codec:entropy:...`` -> ``entropy:...``."""
+    ``naive:chip:...`` -> ``naive:best-choice:...``, ``codec:entropy:...`` -> ``entropy:...``,
+    ``table:codec:entropy:...`` -> ``table:entropy:...``."""
     parts = name.split(":")
-    return ":".join(["naive", *parts[2:]] if parts[0] == "naive" else parts[1:])
+    return ":".join([parts[0], *parts[2:]] if parts[0] in ("naive", "table") else parts[1:])
 
 
 def _cost_cells(name: str, costs: Mapping[str, SystemCost], budget: BackEndBudget) -> str:
@@ -220,7 +222,8 @@ def _write_evaluation(out: Path, metrics: Metrics, emds: dict[str, np.ndarray], 
              "Every system is an on-chip encoder, its frame and a back end: `chip:` the chip's algorithms with "
              "the best back end its frame allows (the arena table's rule), `naive:chip:` the same frames as the "
              "public emulator decodes them, `codec:entropy:` the entropy-coded sparse codec, `learned:` the same "
-             "frames with a learned back end (a learned system), `floor:` every "
+             "frames with a learned back end (a learned system), `table:` with the learned table placement a "
+             "decoder builds (its integer outputs), `floor:` every "
              "cell at the chip's 7-bit precision with no bit budget. Costs where measured: the on-chip encoder's "
              f"gate equivalents, the back-end decoder's resources per module against the budget ({budget.luts:,.0f} "
              f"LUTs, {budget.dsps:.0f} DSPs: 1/300 of a VU13P-class Stage-1 FPGA at one wafer per 25 ns).", "",

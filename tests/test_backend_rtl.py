@@ -337,7 +337,23 @@ def test_fixed_point_moves_the_exact_emd_by_less_than_1e3(highpu, mux, arena):
         assert _emd_shift(calq, float_reco, cells, frac) < 1e-3
 
 
-RTL_CASES = [("bc", "ld", 2), ("bc", "ld", 5), ("entropy", "ld", 2), ("entropy", "ld", 5), ("threshold-sum", "hd", 2),
+def test_table_decoder_model_is_the_arenas_integer_placement(highpu, arena):
+    """The table decoder's golden model gives, on the codec's frames of real and sparse wafers, the bits the
+    arena scores (``table_placed``); the corner cases' sums (up to 48 saturated cells) saturate in the decoder
+    only."""
+    from codesign.arena import table_placed
+
+    for module in ("ld", "hd"):
+        codec, table = arena.codec(module, 2), arena.table(module, 2)
+        assert table is not None, f"the committed arena keeps a table placement for {module} at 2 eLinks"
+        calq = np.concatenate([highpu[:2000], _sparse_wafers(300, 2)])
+        dec = EntropyDecoder(codec, placement=table)
+        cells = dec.decode(codec.encode(calq).frames.bits)
+        np.testing.assert_array_equal(cells, table_placed(table, codec.run(calq)) * (1 << dec.frac_bits))
+
+
+RTL_CASES = [("bc", "ld", 2), ("bc", "ld", 5), ("entropy", "ld", 2), ("entropy", "ld", 5), ("entropy-table", "ld", 2),
+             ("entropy-table", "hd", 2), ("threshold-sum", "hd", 2),
              ("threshold-sum", "ld", 5), ("stc16_9", "ld", 2), ("stc4_9", "hd", 5), ("stc4_7", "ld", 4),
              ("naive-stc16_9", "ld", 2)]
 
@@ -357,8 +373,9 @@ def test_rtl_equals_the_integer_model(tmp_path, highpu, mux, arena, kind, module
     if kind == "bc":
         dec = BestChoiceDecoder(elinks, DROP, post)
         frames = _best_choice(calq, mux, elinks).frames.bits
-    elif kind == "entropy":
-        dec = EntropyDecoder(arena.codec(module, elinks))
+    elif kind.startswith("entropy"):
+        dec = EntropyDecoder(arena.codec(module, elinks), placement=arena.table(module, elinks) if "table" in kind
+                             else None)
         calq = np.concatenate([calq, _sparse_wafers(300, elinks)])
         frames = dec.codec.encode(calq).frames.bits
         assert dec.codec.encode(calq).sparse.sum() > 100

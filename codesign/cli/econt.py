@@ -65,13 +65,14 @@ def _cmd_scan(args: argparse.Namespace) -> None:
 
 
 def _cmd_arena_fit(args: argparse.Namespace) -> None:
-    from codesign.arena import fit_arena, fit_learned_back_ends, write_arena
+    from codesign.arena import fit_arena, fit_learned_back_ends, fit_table_back_ends, write_arena
     from codesign.data.io import read_calq
 
     calq, elinks, modules = read_calq(args.data), _count_range(args.elinks), tuple(args.module)
     arena = fit_arena(calq, seed=args.seed, elinks=elinks, modules=modules)
     if args.learned_back_ends:
         arena = fit_learned_back_ends(calq, arena, seed=args.seed, elinks=elinks, modules=modules)
+        arena = fit_table_back_ends(calq, arena, seed=args.seed, elinks=elinks, modules=modules)
     path = write_arena(arena, args.out, data=str(args.data), seed=args.seed)
     for key, codec in sorted(arena.codecs.items()):
         print(f"entropy {key}: m = {codec.mantissa_bits}; back end {arena.codec_rule(*_split_key(key)).label()}")
@@ -153,7 +154,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--module", nargs="+", choices=sorted(MODULE_PRESETS), default=["hd", "ld"],
                    help="module types (default: hd ld)")
     p.add_argument("--learned-back-ends", action=argparse.BooleanOptionalAction, default=True,
-                   help="also fit the learned back ends, scored as learned:... systems (default: yes)")
+                   help="also fit the learned back ends, scored as learned:... systems, and the table placements a "
+                        "decoder builds, kept as table:... systems where they win on validation (default: yes)")
     add_out(p, "output folder")
     p = _add(esub, "scan", _cmd_scan, "every chip algorithm at every eLink count: table and plot of mean EMD",
              "Exact EMD of every algorithm that sends data at each eLink count, for each module type; "

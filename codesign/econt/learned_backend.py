@@ -154,6 +154,8 @@ def fit_placement(calq: np.ndarray, sent: np.ndarray, amount: np.ndarray, prior:
 DISTANCE_EDGES = (0.5, 2.5, 3.5, 5.0)  # EMD units: the cell itself, its neighbours (2.0), diagonals (3.5), ...
 UNSENT_EDGES = ((1, 5), (1, 2))  # u >= 1/5, u >= 1/2: 3 bins
 HALF_OCTAVES = 2  # L counts steps of 2^(1/HALF_OCTAVES)
+PLACE_FRAC_BITS = 2  # the integer placement's energy in quarter counts
+WEIGHT_MANTISSAS = (16, 23)  # 2^(L/2) in integers: (16 or 23) << (L >> 1); 23 / 16 = 1.4375 against sqrt 2
 
 
 def distance_bins() -> np.ndarray:
@@ -221,6 +223,29 @@ class TablePlacement:
         u = unsent_bin(residual, sent_sum)
         entry = np.where(sent, len(DISTANCE_EDGES) + 1, distance_bins()[strongest])
         return self.level_table[np.arange(N_TC)[None, :], u[:, None], entry]
+
+    @property
+    def weight_bits(self) -> int:
+        """Y: bits of the largest integer weight (the weight grows with L)."""
+        return (WEIGHT_MANTISSAS[self.max_level % 2] << (self.max_level // HALF_OCTAVES)).bit_length()
+
+    def integer_cells(self, charges: np.ndarray, residual: np.ndarray, sent_sum: np.ndarray, strongest: np.ndarray,
+                      *, cell_max: int | None = None) -> np.ndarray:
+        """(n, 48) cells in quarter counts as a back end computes them from integer ``charges`` (0 where not
+        sent), R, S and the strongest cell: weights w = ``WEIGHT_MANTISSAS`` of L's parity << (L >> 1),
+
+            Q = floor(R * 2^(P + Y) / sum w),  cell = min(charge * 2^P + min(floor(Q * w / 2^Y), M), M)
+
+        with P = ``PLACE_FRAC_BITS``, Y = ``weight_bits`` (a cell is at most one quarter count below its exact
+        share) and M = ``cell_max`` (none: no saturation)."""
+        charges, residual = np.asarray(charges, dtype=np.int64), np.asarray(residual, dtype=np.int64)
+        level = self.levels(charges > 0, residual, np.asarray(sent_sum, dtype=np.int64), strongest)
+        weight = np.asarray(WEIGHT_MANTISSAS)[level % HALF_OCTAVES] << (level // HALF_OCTAVES)
+        y = self.weight_bits
+        quotient = (residual << (PLACE_FRAC_BITS + y)) // weight.sum(axis=1)
+        placed = (quotient[:, None] * weight) >> y
+        cells = (charges << PLACE_FRAC_BITS) + (placed if cell_max is None else np.minimum(placed, cell_max))
+        return cells if cell_max is None else np.minimum(cells, cell_max)
 
     def place(self, sent: np.ndarray, amount: np.ndarray) -> np.ndarray:
         """The float (n, 48) reconstruction: ``sent`` plus ``amount`` (clipped at 0) shared by 2^(L/2)."""

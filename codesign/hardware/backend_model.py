@@ -63,7 +63,7 @@ from codesign.econt.entropy import (
     address_bits,
     canonical_codes,
 )
-from codesign.econt.learned_backend import HALF_OCTAVES, TablePlacement
+from codesign.econt.learned_backend import PLACE_FRAC_BITS, TablePlacement
 
 FRAC_BITS = 8  # F: the exact EMD moves by <= 5e-4 on average (entropy, LD, 2 eLinks; 6 bits: 2e-3)
 SUM_CODE_OFFSET = 4  # Best-Choice: after the 4-bit header, the 8-bit 5E3M sum
@@ -86,8 +86,6 @@ TS_FRAME_BITS = int(padded(TS_MAP_WORD_OFFSET + CHARGE_BITS * N_TC, WORD_BITS)) 
 TS_NONE, TS_FEW, TS_MAP, TS_TRUNCATED = range(4)  # the type's top two bits: 00x, 01x, 10x, 11x
 STC_HEADER_BITS = 4
 SHARE_BITS = 12  # Q: a super trigger cell's share as q / 2^12, within 2^-13 of the arena's (4 decimals)
-PLACE_FRAC_BITS = 2  # a table placement's energy in quarter counts (then shifted to F fractional bits)
-WEIGHT_MANTISSAS = (16, 23)  # 2^(L/2) as (16 or 23) << (L >> 1): 23 / 16 = 1.4375 against sqrt 2
 
 
 def field(bits: np.ndarray, start: int | np.ndarray, width: int) -> np.ndarray:
@@ -300,13 +298,9 @@ class EntropyDecoder:
     A k field above 48 + ``sparse_cells`` (no encoder writes one) decodes as a sparse frame all the same.
 
     With a ``placement`` (``TablePlacement``, a learned back end) the leftover R (0 after a sparse frame) is
-    not spread evenly but by weights w = 2^(L/2), ``WEIGHT_MANTISSAS`` of L's parity shifted by L >> 1, over
-    every cell, sent ones too, no cap, in quarter counts (``PLACE_FRAC_BITS``, P):
-
-        Q = floor(R * 2^(P + Y) / sum w),  cell = min(charge * 2^P + min(floor(Q * w / 2^Y), M), M) * 2^(F - P)
-
-    with Y = ``weight_bits`` (a cell is at most one quarter count below its exact share) and M = 2^(int_bits +
-    P) - 1. L takes the strongest sent cell: the first slot (ascending address) of the largest non-zero code
+    not spread evenly but by ``TablePlacement.integer_cells`` over every cell, sent ones too, no cap, in
+    quarter counts (P = ``PLACE_FRAC_BITS``, then shifted to F), saturated at M = 2^(int_bits + P) - 1. L
+    takes the strongest sent cell: the first slot (ascending address) of the largest non-zero code
     among the k, its address the cell that takes that slot (none, or no non-zero code: TC 0); a cell counts as
     sent when it takes a non-zero code; S is the sent sum of the k charges (as for R)."""
 
@@ -404,10 +398,8 @@ class EntropyDecoder:
 
     @property
     def weight_bits(self) -> int:
-        """Y: bits of the largest weight a table placement gives a cell."""
         assert self.placement is not None
-        top = self.placement.max_level  # the weight grows with L
-        return (WEIGHT_MANTISSAS[top % 2] << (top // HALF_OCTAVES)).bit_length()
+        return self.placement.weight_bits
 
     @property
     def weight_sum_bits(self) -> int:
@@ -475,12 +467,7 @@ class EntropyDecoder:
         first = np.argmax(codes == best[:, None], axis=1)
         holder = selected & (slots == first[:, None]) & (best > 0)[:, None]
         strongest = np.where(holder.any(axis=1), np.argmax(holder, axis=1), 0)
-        level = self.placement.levels(charges > 0, residual, sent_sum, strongest)
-        weight = np.asarray(WEIGHT_MANTISSAS)[level % 2] << (level // HALF_OCTAVES)
-        y = self.weight_bits
-        quotient = (residual << (PLACE_FRAC_BITS + y)) // weight.sum(axis=1)
-        placed = np.minimum((quotient[:, None] * weight) >> y, self.place_max)
-        cells = np.minimum((charges << PLACE_FRAC_BITS) + placed, self.place_max)
+        cells = self.placement.integer_cells(charges, residual, sent_sum, strongest, cell_max=self.place_max)
         return cells << (self.frac_bits - PLACE_FRAC_BITS)
 
 

@@ -47,13 +47,19 @@ from codesign.data.floats import E4M3, E5M3, E5M4, FloatFormat
 from codesign.data.geometry import ADDRESS_BITS, N_TC
 from codesign.data.io import CALQ_BITS
 from codesign.econt.entropy import COUNT_BITS, HEADER_BITS, MAX_CODE_BITS, SPARSE_FORMAT, address_bits
-from codesign.econt.learned_backend import DISTANCE_EDGES, HALF_OCTAVES, UNSENT_EDGES, distance_bins
+from codesign.econt.learned_backend import (
+    DISTANCE_EDGES,
+    HALF_OCTAVES,
+    PLACE_FRAC_BITS,
+    UNSENT_EDGES,
+    WEIGHT_MANTISSAS,
+    distance_bins,
+)
 from codesign.hardware.backend_model import (
     ALIGN,
     BC_ADDRESS_OFFSET,
     CHARGE_BITS,
     COUNT_OFFSET,
-    PLACE_FRAC_BITS,
     RANK_OFFSET,
     STC_HEADER_BITS,
     SUM_CODE_OFFSET,
@@ -66,7 +72,6 @@ from codesign.hardware.backend_model import (
     TS_MAP_WORD_OFFSET,
     TS_SUM_OFFSET,
     TS_TYPE_OFFSET,
-    WEIGHT_MANTISSAS,
     BestChoiceDecoder,
     EntropyDecoder,
     SuperCellDecoder,
