@@ -230,22 +230,21 @@ class TablePlacement:
         return (WEIGHT_MANTISSAS[self.max_level % 2] << (self.max_level // HALF_OCTAVES)).bit_length()
 
     def integer_cells(self, charges: np.ndarray, residual: np.ndarray, sent_sum: np.ndarray, strongest: np.ndarray,
-                      *, cell_max: int | None = None) -> np.ndarray:
+                      *, placed_max: int | None = None) -> np.ndarray:
         """(n, 48) cells in quarter counts as a back end computes them from integer ``charges`` (0 where not
         sent), R, S and the strongest cell: weights w = ``WEIGHT_MANTISSAS`` of L's parity << (L >> 1),
 
-            Q = floor(R * 2^(P + Y) / sum w),  cell = min(charge * 2^P + min(floor(Q * w / 2^Y), M), M)
+            Q = floor(R * 2^(P + Y) / sum w),  cell = charge * 2^P + min(floor(Q * w / 2^Y), M)
 
         with P = ``PLACE_FRAC_BITS``, Y = ``weight_bits`` (a cell is at most one quarter count below its exact
-        share) and M = ``cell_max`` (none: no saturation)."""
+        share) and M = ``placed_max`` (none: no saturation)."""
         charges, residual = np.asarray(charges, dtype=np.int64), np.asarray(residual, dtype=np.int64)
         level = self.levels(charges > 0, residual, np.asarray(sent_sum, dtype=np.int64), strongest)
         weight = np.asarray(WEIGHT_MANTISSAS)[level % HALF_OCTAVES] << (level // HALF_OCTAVES)
         y = self.weight_bits
         quotient = (residual << (PLACE_FRAC_BITS + y)) // weight.sum(axis=1)
         placed = (quotient[:, None] * weight) >> y
-        cells = (charges << PLACE_FRAC_BITS) + (placed if cell_max is None else np.minimum(placed, cell_max))
-        return cells if cell_max is None else np.minimum(cells, cell_max)
+        return (charges << PLACE_FRAC_BITS) + (placed if placed_max is None else np.minimum(placed, placed_max))
 
     def place(self, sent: np.ndarray, amount: np.ndarray) -> np.ndarray:
         """The float (n, 48) reconstruction: ``sent`` plus ``amount`` (clipped at 0) shared by 2^(L/2)."""

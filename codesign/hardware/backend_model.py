@@ -299,7 +299,8 @@ class EntropyDecoder:
 
     With a ``placement`` (``TablePlacement``, a learned back end) the leftover R (0 after a sparse frame) is
     not spread evenly but by ``TablePlacement.integer_cells`` over every cell, sent ones too, no cap, in
-    quarter counts (P = ``PLACE_FRAC_BITS``, then shifted to F), saturated at M = 2^(int_bits + P) - 1. L
+    quarter counts (P = ``PLACE_FRAC_BITS``, then shifted to F), each share saturated at M = 2^(int_bits + P) -
+    1 (a cell has one more integer bit: a charge plus a share). L
     takes the strongest sent cell: the first slot (ascending address) of the largest non-zero code
     among the k, its address the cell that takes that slot (none, or no non-zero code: TC 0); a cell counts as
     sent when it takes a non-zero code; S is the sent sum of the k charges (as for R)."""
@@ -385,7 +386,8 @@ class EntropyDecoder:
 
     @property
     def out_bits(self) -> int:
-        return self.int_bits + self.frac_bits
+        """A cell: a charge, a fill, or (placement) a charge plus a placed share of at most ``place_max``."""
+        return self.int_bits + self.frac_bits + (1 if self.placement else 0)
 
     @property
     def sent_sum_bits(self) -> int:
@@ -402,12 +404,8 @@ class EntropyDecoder:
         return self.placement.weight_bits
 
     @property
-    def weight_sum_bits(self) -> int:
-        return (N_TC * ((1 << self.weight_bits) - 1)).bit_length()
-
-    @property
     def place_max(self) -> int:
-        """M: a placed cell saturates here (quarter counts)."""
+        """M: a cell's placed share saturates here (quarter counts)."""
         return (1 << (self.int_bits + PLACE_FRAC_BITS)) - 1
 
     def decode(self, bits: np.ndarray) -> np.ndarray:
@@ -467,7 +465,7 @@ class EntropyDecoder:
         first = np.argmax(codes == best[:, None], axis=1)
         holder = selected & (slots == first[:, None]) & (best > 0)[:, None]
         strongest = np.where(holder.any(axis=1), np.argmax(holder, axis=1), 0)
-        cells = self.placement.integer_cells(charges, residual, sent_sum, strongest, cell_max=self.place_max)
+        cells = self.placement.integer_cells(charges, residual, sent_sum, strongest, placed_max=self.place_max)
         return cells << (self.frac_bits - PLACE_FRAC_BITS)
 
 

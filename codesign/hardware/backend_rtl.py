@@ -668,8 +668,7 @@ def _table_placement(d: _Design, dec: EntropyDecoder, p: _Placing, value: str) -
         charge = (f"({d.at(p.selected[a], out)} ? {{{value}({d.at(p.codes[a], out)}), {_const(PLACE_FRAC_BITS, 0)}}}"
                   f" : {_const(pb, 0)})")
         both = d.wire(f"both{a}", pb + 1, out, f"{_zext(charge, pb, pb + 1)} + {_zext(share, pb, pb + 1)}")
-        cells.append(d.wire(f"cell{a}", dec.out_bits, out, f"{{({both}[{pb}] ? {_const(pb, (1 << pb) - 1)} : "
-                            f"{both}[{pb - 1}:0]){frac_pad}}}"))
+        cells.append(d.wire(f"cell{a}", dec.out_bits, out, f"{{{both}{frac_pad}}}"))
     return cells, out
 
 
