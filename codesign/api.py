@@ -322,17 +322,13 @@ class RtlDesign:
         """Bulk check (``codesign verify``): ``n`` wafers (``calq``, default the real ones when present, then
         corner cases, synthetic and rescaled ones) through the top compiled with a C++ main, every frame
         against Keras; returns the ``BulkReport`` (``VerificationError`` on a mismatch)."""
-        from codesign.errors import VerificationError
         from codesign.hardware.sim.bulk import verify_bulk
         from codesign.hardware.vectors import check_wafers
 
         self._written()
         real = _as_calq(calq) if calq is not None else check_wafers(None)[0]
-        report = verify_bulk(self.model.keras_encoder, self.model.config, self.folder, self.folder / "bulk_sim",
-                             real=real, n=n, seed=seed, progress=progress)
-        if not report.result.ok:
-            raise VerificationError(f"{self.folder}: {report.result.problem()}")
-        return report
+        return verify_bulk(self.model.keras_encoder, self.model.config, self.folder, self.folder / "bulk_sim",
+                           real=real, n=n, seed=seed, progress=progress).check()
 
     def lint(self) -> list[str]:
         """``verilator --lint-only -Wall`` warnings of the whole folder (the generated top and the core)."""

@@ -83,7 +83,6 @@ def _cmd_sim(args: argparse.Namespace) -> None:
 
 
 def _cmd_verify(args: argparse.Namespace) -> None:
-    from codesign.errors import VerificationError
     from codesign.hardware.sim.bulk import verify_bulk
     from codesign.hardware.vectors import check_wafers
     from codesign.models.store import load_encoder
@@ -94,8 +93,7 @@ def _cmd_verify(args: argparse.Namespace) -> None:
     report = verify_bulk(model, cfg, args.rtl, args.build_dir or f"{args.rtl}/bulk_sim", real=real, n=args.wafers,
                          seed=args.seed)
     print(report.summary())
-    if not report.result.ok:
-        raise VerificationError(f"{args.rtl}: {report.result.problem()}")
+    report.check()
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

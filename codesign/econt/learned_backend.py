@@ -165,7 +165,8 @@ def distance_bins() -> np.ndarray:
 
 def unsent_bin(residual: np.ndarray, sent_sum: np.ndarray) -> np.ndarray:
     """(n,) how many ``UNSENT_EDGES`` the share R / (R + S) reaches, by integer-safe compares."""
-    return sum(((b - a) * residual >= a * sent_sum).astype(np.int64) for a, b in UNSENT_EDGES)
+    residual, sent_sum = np.asarray(residual), np.asarray(sent_sum)
+    return np.stack([(b - a) * residual >= a * sent_sum for a, b in UNSENT_EDGES]).sum(axis=0).astype(np.int64)
 
 
 def strongest_cell(sent: np.ndarray) -> np.ndarray:

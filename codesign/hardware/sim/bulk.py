@@ -293,18 +293,19 @@ def build_bulk_sim(rtl_dir: str | Path, build_dir: str | Path, *, optimise: str 
 SOURCES = ("real", "corner", "synthetic", "rescaled")
 
 
-def bulk_wafers(real: np.ndarray, n: int, *, calq_bits: int, seed: int) -> Iterator[tuple[str, np.ndarray]]:
+def bulk_wafers(real: np.ndarray, n: int, *, calq_bits: int, seed: int,
+                corners: np.ndarray | None = None) -> Iterator[tuple[str, np.ndarray]]:
     """(source, wafers) chunks, ``n`` wafers in all (at least the real and corner ones): every real wafer, the
     corner cases (``codesign.hardware.vectors.corner_cases``, with ``CHUNK`` random ones), then alternately
     synthetic high-pileup wafers (``codesign.data.synth``) and rescaled real ones (a real wafer times
     2^u, u uniform in [-6, 8), a random fraction of its cells zeroed, saturated at the CALQ width: the
-    conversion's shifts, sparse mode and saturation far beyond what the real set holds). Seeded."""
+    conversion's shifts, sparse mode and saturation far beyond what the real set holds). Seeded. ``corners``:
+    the corner cases if the caller made them (``bulk_corners``)."""
     from codesign.data.synth import generate_wafers, load_synth_config
-    from codesign.hardware.vectors import corner_cases
 
     top = (1 << calq_bits) - 1
     real = np.minimum(np.asarray(real, dtype=np.int64), top)
-    corners = corner_cases(calq_bits, n_random=CHUNK, seed=seed)[0]
+    corners = bulk_corners(calq_bits, seed) if corners is None else corners
     yield from (("real", real[i:i + CHUNK]) for i in range(0, len(real), CHUNK))
     yield "corner", corners
     left, step = n - len(real) - len(corners), 0
@@ -321,6 +322,13 @@ def bulk_wafers(real: np.ndarray, n: int, *, calq_bits: int, seed: int) -> Itera
             yield "rescaled", np.minimum(np.floor(rows * scale * kept), top).astype(np.int64)
         left -= size
         step += 1
+
+
+def bulk_corners(calq_bits: int, seed: int) -> np.ndarray:
+    """The corner cases of a bulk run (``corner_cases`` with ``CHUNK`` random ones)."""
+    from codesign.hardware.vectors import corner_cases
+
+    return corner_cases(calq_bits, n_random=CHUNK, seed=seed)[0]
 
 
 @dataclass(frozen=True)
@@ -340,6 +348,12 @@ class BulkReport:
                 f"{self.result.seconds:.1f} s ({self.result.wafers_per_s:,.0f} wafers/s on one core), golden "
                 f"model {self.golden_seconds:.1f} s, build {self.build_seconds:.1f} s")
 
+    def check(self) -> BulkReport:
+        """This report, or ``VerificationError`` naming the RTL folder and the first mismatch."""
+        if not self.result.ok:
+            raise VerificationError(f"{self.rtl_dir}: {self.result.problem()}")
+        return self
+
 
 def check_model_matches(info: RtlInfo, fmt: FrameFormat, rtl_dir: Path) -> None:
     """The RTL folder was generated for an encoder of this frame format (else the comparison is meaningless)."""
@@ -352,7 +366,7 @@ def verify_bulk(model: Any, cfg: EncoderConfig, rtl_dir: str | Path, build_dir: 
                 n: int = 1_000_000, seed: int = 0, progress: bool = True) -> BulkReport:
     """Build the bulk harness of ``rtl_dir`` and stream ``n`` wafers (``bulk_wafers``) through it against the
     Keras model's frames (``codesign.hardware.vectors.encode``)."""
-    from codesign.hardware.vectors import corner_cases, encode
+    from codesign.hardware.vectors import encode
     from codesign.models.frame import FrameFormat
 
     rtl = Path(rtl_dir)
@@ -367,14 +381,15 @@ def verify_bulk(model: Any, cfg: EncoderConfig, rtl_dir: str | Path, build_dir: 
 
     def chunks() -> Iterator[tuple[np.ndarray, list[int]]]:
         nonlocal golden
-        for source, calq in bulk_wafers(real, n, calq_bits=info.calq_bits, seed=seed):
+        for source, calq in bulk_wafers(real, n, calq_bits=info.calq_bits, seed=seed, corners=corners):
             start = time.perf_counter()
             frames = encode(model, cfg, calq).frames
             golden += time.perf_counter() - start
             counts[source] += len(calq)
             yield calq, frames
 
-    total = max(n, len(real) + len(corner_cases(info.calq_bits, n_random=CHUNK)[0]))  # real and corners: all
+    corners = bulk_corners(info.calq_bits, seed)
+    total = max(n, len(real) + len(corners))  # the real wafers and the corner cases: all of them
     with bar(total, "golden model and packing", "wafer", shown=progress) as shown:
         result = sim.verify(chunks(), progress=lambda done: shown.update(done - shown.n))
     return BulkReport(str(rtl), counts, result, built, golden)
