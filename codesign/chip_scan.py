@@ -171,8 +171,13 @@ def detector_lines(rows: Sequence[ScanRow], counts: dict[tuple[str, int], int]) 
     for r in rows:
         if r.module != "-" and r.algorithm != "floor":
             systems.setdefault(r.algorithm, {})[(r.module, r.elinks)] = r.mean_emd
-    best = {k: r.mean_emd for k, r in best_chip_rows(rows).items()}
+    best_rows = best_chip_rows(rows)
+    best = {k: r.mean_emd for k, r in best_rows.items()}
     systems["best non-learned per module"] = best
+    if tables := systems.get("table:entropy"):  # a learned system in Verilog: the codec's frames with the table
+        # placement where the arena kept one (chosen on validation) and the codec is the best, else the best
+        systems["best per module, the codec's table placement where kept"] = {
+            k: tables[k] if k in tables and best_rows[k].algorithm == "entropy" else v for k, v in best.items()}
     encoders = {(m, r.elinks): r.mean_emd for r in rows if r.module == "-" for m in ("hd", "ld")}
     if encoders:  # a trained encoder serves both module types at its eLink count
         systems["trained encoders (one per eLink count)"] = encoders

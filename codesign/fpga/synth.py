@@ -131,13 +131,18 @@ def ecp5_logic_cells(cells: dict[str, int]) -> int:
     return cells.get("LUT4", 0) + 2 * (cells.get("CCU2C", 0) + cells.get("DPR16X4C", 0))
 
 
-def _ecp5_shell(info: RtlInfo, out: Path) -> tuple[RtlInfo, int]:
-    """The top inside a pin-limited shell (``asic_flow/ecp5_shell.v``); returns (info of the shell, its FFs)."""
-    calq_width = 48 * info.calq_bits
-    shell_ffs = calq_width + info.frame_bits + 1  # the CALQ shift register, the frame and its parity
+def _ecp5_shell(info: RtlInfo, rtl: Path, out: Path) -> tuple[RtlInfo, int]:
+    """The top inside a pin-limited shell (``asic_flow/ecp5_shell.v``): an encoder's CALQ in and frame out, a
+    back-end decoder's (``rtl.json`` with ``cell_bits``) frame in and cells out; returns (info of the shell,
+    its FFs)."""
+    cell_bits = json.loads((rtl / "rtl.json").read_text()).get("cell_bits")
+    ports = (("frame", info.frame_bits, "cells", 48 * cell_bits) if cell_bits else
+             ("calq", 48 * info.calq_bits, "frame", info.frame_bits))
+    shell_ffs = ports[1] + ports[3] + 1  # the input shift register, the output register and its parity
     cfg = bool(info.config_bits)
     text = (ASIC_FLOW_DIR / "ecp5_shell.v").read_text().format(
-        top=info.top, calq_width=calq_width, frame_bits=info.frame_bits, shell_ffs=shell_ffs,
+        top=info.top, in_port=ports[0], in_width=ports[1], out_port=ports[2], out_width=ports[3],
+        shell_ffs=shell_ffs,
         cfg_ports=",\n    input wire cfg_en, input wire cfg_in, output wire cfg_out" if cfg else "",
         cfg_connections=", .cfg_en(cfg_en), .cfg_in(cfg_in), .cfg_out(cfg_out)" if cfg else "")
     write_text(out / "ecp5_shell.v", text)
@@ -210,7 +215,7 @@ def place_and_route_ecp5(rtl_dir: str | Path, out_dir: str | Path, device: str =
     rtl, out = Path(rtl_dir).resolve(), Path(out_dir).resolve()
     out.mkdir(parents=True, exist_ok=True)
     design = RtlInfo.load(rtl)
-    info, shell_ffs = _ecp5_shell(design, out)
+    info, shell_ffs = _ecp5_shell(design, rtl, out)
     cells = run_yosys(yosys_script("fpga_ecp5.ys", rtl, info, out, info.top, json=str(out / "netlist.json")), out,
                       timeout=timeout).design.cells
     luts = ecp5_logic_cells(cells)
@@ -229,7 +234,7 @@ def place_and_route_ecp5(rtl_dir: str | Path, out_dir: str | Path, device: str =
     if result.placed_fmax_estimate_mhz:
         fmax += f"; {result.placed_fmax_estimate_mhz:.1f} MHz estimated after placement"
     write_text(out / "ecp5_report.md", "# FPGA place and route (Yosys synth_ecp5 + nextpnr-ecp5)\n\n"
-               f"In a pin-limited shell that adds {shell_ffs} flip-flops (serial CALQ load, frame parity).\n\n"
+               f"In a pin-limited shell that adds {shell_ffs} flip-flops (serial input load, output parity).\n\n"
                "| design | device | LUT4 | FF | Fmax | target | meets timing |\n|---|---|---|---|---|---|---|\n"
                f"| {design.top} | {result.device} | {result.LUT4} | {result.FF} | {fmax} | {target:g} MHz | "
                f"{'yes' if result.meets_timing else 'no'} |\n"
