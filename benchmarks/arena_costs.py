@@ -11,7 +11,10 @@ synthesised once. ``--decoders`` picks the back ends to measure (an STC type onl
 
     python benchmarks/arena_costs.py [--elinks 2 3 4 5] [--module hd ld] [--part onchip backend]
         [--decoders best-choice entropy entropy-table threshold-sum stc4_9 stc16_9 stc4_7]
-        [--arena models/reference/arena] [--work out/arena_costs]
+        [--arena models/reference/arena] [--work out/arena_costs] [--deep]
+
+Then, for a clock: `codesign fpga pnr --rtl out/arena_costs/[deep/]table_entropy_ld_2elink/rtl --out DIR` places
+and routes a decoder on an ECP5 (docs/econt.md: 26.9 MHz with the default slicing, 51.5 MHz with --deep).
 """
 
 from __future__ import annotations
@@ -29,7 +32,14 @@ from codesign.econt.algorithms import MODULE_PRESETS, STC_TYPES
 from codesign.econt.mux import load_tc_mux
 from codesign.fpga.synth import XilinxReport, synthesize_fpga
 from codesign.hardware.backend_model import BestChoiceDecoder, EntropyDecoder, SuperCellDecoder, ThresholdSumDecoder
-from codesign.hardware.backend_rtl import Decoder, decoder_rtl, write_backend_rtl
+from codesign.hardware.backend_rtl import (
+    DEEP_SLICING,
+    DEFAULT_SLICING,
+    Decoder,
+    DecoderSlicing,
+    decoder_rtl,
+    write_backend_rtl,
+)
 from codesign.hardware.entropy_rtl import EntropyRtlSpec, write_entropy_rtl
 
 
@@ -107,9 +117,10 @@ def _clocks(latency: int) -> str:
 
 
 def backend_decoders(arena_dir: Path, work: Path, modules: list[str], elinks: list[int], budget: BackEndBudget,
-                     kinds: tuple[str, ...] = DECODERS) -> dict[str, dict[str, Any]]:
+                     kinds: tuple[str, ...] = DECODERS, slicing: DecoderSlicing = DEFAULT_SLICING
+                     ) -> dict[str, dict[str, Any]]:
     """{<kind>:<module>:<n>elink: {luts, ffs, dsps, brams, note}} of each decoder's synthesis (one per distinct
-    Verilog)."""
+    Verilog), its pipeline cut by ``slicing``."""
     arena, post_of_tc = load_arena(arena_dir), tuple(int(p) for p in load_tc_mux().post_of_tc)
     out: dict[str, dict[str, Any]] = {}
     by_verilog: dict[str, XilinxReport] = {}
@@ -120,8 +131,8 @@ def backend_decoders(arena_dir: Path, work: Path, modules: list[str], elinks: li
                 rule = arena.back_ends.rule(kind, module, n)
                 weighting = "even" if rule is None else rule.weighting
                 folder = work / key.replace(":", "_")
-                info = write_backend_rtl(decoder, folder / "rtl", force=True)
-                verilog = decoder_rtl(decoder).verilog
+                info = write_backend_rtl(decoder, folder / "rtl", slicing=slicing, force=True)
+                verilog = decoder_rtl(decoder, slicing).verilog
                 start = time.perf_counter()
                 if verilog not in by_verilog:
                     by_verilog[verilog] = synthesize_fpga(folder / "rtl", folder / "fpga")
@@ -150,7 +161,14 @@ def main() -> None:
     parser.add_argument("--decoders", nargs="+", choices=DECODERS, default=DECODERS)
     parser.add_argument("--arena", type=Path, default=ARENA_DIR)
     parser.add_argument("--work", type=Path, default=Path("out/arena_costs"))
+    parser.add_argument("--deep", action="store_true",
+                        help="decoders sliced for a clock (DEEP_SLICING) into WORK/deep, printed only: costs.json "
+                             "holds the default slicing (RTL folders for `codesign fpga pnr`)")
     args = parser.parse_args()
+    if args.deep:
+        backend_decoders(args.arena, args.work / "deep", args.module, args.elinks, BackEndBudget(),
+                         tuple(args.decoders), DEEP_SLICING)
+        return
     path = args.arena / COSTS_FILE
     systems: dict[str, dict[str, Any]] = json.loads(path.read_text())["systems"] if path.is_file() else {}
     if "onchip" in args.part:

@@ -46,7 +46,15 @@ from codesign.hardware.backend_model import (
     fill_value,
     frame_matrix,
 )
-from codesign.hardware.backend_rtl import Decoder, decoder_rtl, ge_const, write_backend_rtl
+from codesign.hardware.backend_rtl import (
+    DEEP_SLICING,
+    DEFAULT_SLICING,
+    Decoder,
+    DecoderSlicing,
+    decoder_rtl,
+    ge_const,
+    write_backend_rtl,
+)
 from codesign.hardware.rtl import RtlInfo, lint_rtl
 from codesign.hardware.vectors import corner_cases
 from codesign.tools import ToolNotFoundError, verilator_env
@@ -337,6 +345,11 @@ def test_fixed_point_moves_the_exact_emd_by_less_than_1e3(highpu, mux, arena):
         assert _emd_shift(calq, float_reco, cells, frac) < 1e-3
 
 
+def test_slicing_is_checked():
+    with pytest.raises(ValueError, match="every step count must be >= 1"):
+        DecoderSlicing(address_steps=0)
+
+
 def test_table_decoder_model_is_the_arenas_integer_placement(highpu, arena):
     """The table decoder's golden model gives, on the codec's frames of real and sparse wafers, the bits the
     arena scores (``table_placed``); the corner cases' sums (up to 48 saturated cells) saturate in the decoder
@@ -353,7 +366,7 @@ def test_table_decoder_model_is_the_arenas_integer_placement(highpu, arena):
 
 
 RTL_CASES = [("bc", "ld", 2), ("bc", "ld", 5), ("entropy", "ld", 2), ("entropy", "ld", 5), ("entropy-table", "ld", 2),
-             ("entropy-table", "hd", 2), ("threshold-sum", "hd", 2),
+             ("entropy-table-deep", "hd", 2), ("threshold-sum", "hd", 2),
              ("threshold-sum", "ld", 5), ("stc16_9", "ld", 2), ("stc4_9", "hd", 5), ("stc4_7", "ld", 4),
              ("naive-stc16_9", "ld", 2)]
 
@@ -387,7 +400,7 @@ def test_rtl_equals_the_integer_model(tmp_path, highpu, mux, arena, kind, module
         frames = _super_cells(calq, mux, kind.removeprefix("naive-"), module, elinks).frames.bits
     rng = np.random.default_rng(elinks)
     bits = np.concatenate([frame_matrix(frames, dec.frame_bits), rng.integers(0, 2, (300, dec.frame_bits))])
-    write_backend_rtl(dec, tmp_path / "rtl")
+    write_backend_rtl(dec, tmp_path / "rtl", slicing=DEEP_SLICING if kind.endswith("-deep") else DEFAULT_SLICING)
     sim = build_decoder_sim(tmp_path / "rtl", tmp_path / "sim")
     cells = sim.stream(bits, idle=rng.choice([0, 0, 0, 1, 4], len(bits)))
     want = dec.decode(bits)

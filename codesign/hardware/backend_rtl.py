@@ -82,12 +82,30 @@ from codesign.hardware.sparse_select import PipelineStages
 from codesign.hardware.verilog import verilog_module
 
 GENERATOR = "codesign/hardware/backend_rtl.py"
-DIVIDER_STEPS = 8  # restoring-division steps per slice (a 7-bit subtraction and a 6-bit multiplexer each)
-ADDRESS_STEPS = 6  # greedy address-decoding steps per slice (a subtraction of up to 45 bits and a multiplexer each)
-MIN_LEVELS = 2  # levels of the cap's minimum tree per slice
 DIVISOR_BITS = 6  # 48 - cells; the remainder is below it
 CLOCK_NS = 25.0
 Decoder = BestChoiceDecoder | EntropyDecoder | ThresholdSumDecoder | SuperCellDecoder
+
+
+@dataclass(frozen=True)
+class DecoderSlicing:
+    """How much logic a pipeline slice of a decoder holds: steps of a restoring division (a subtraction and a
+    multiplexer each), of the entropy decoder's greedy address decoding (a subtraction of up to 45 bits each)
+    and levels of a minimum tree. The default keeps the pipeline short for the cost tables; ``DEEP_SLICING``
+    is for a clock: the ld 2-eLink table decoder routes at 26.9 MHz on an ECP5-85 with the default and 51.5 MHz
+    with it (the address decoding, then the division, is the slowest slice; docs/econt.md)."""
+
+    divider_steps: int = 8
+    address_steps: int = 6
+    min_levels: int = 2
+
+    def __post_init__(self) -> None:
+        if min(self.divider_steps, self.address_steps, self.min_levels) < 1:
+            raise ValueError(f"decoder slicing: every step count must be >= 1, got {self}")
+
+
+DEFAULT_SLICING = DecoderSlicing()
+DEEP_SLICING = DecoderSlicing(divider_steps=4, address_steps=2, min_levels=1)
 
 
 @dataclass(frozen=True)
@@ -115,9 +133,10 @@ class _Design:
     """Lines of a sliced design over ``PipelineStages``: a signal made in a slice is read in a later slice through
     the registers the stages insert."""
 
-    def __init__(self) -> None:
+    def __init__(self, slicing: DecoderSlicing) -> None:
         self.stages = PipelineStages()
         self.lines: list[str] = []
+        self.slicing = slicing
 
     def wire(self, name: str, bits: int, slice_: int, expr: str) -> str:
         self.lines.append(f"    wire [{bits - 1}:0] {name} = {expr};")
@@ -138,18 +157,18 @@ class _Design:
         return self.sum_tree(prefix, [(f, 1) for f in flags], slice_)
 
     def min_tree(self, prefix: str, terms: list[str], bits: int, first: int) -> tuple[str, int]:
-        """The smallest of ``terms`` (signals made by slice ``first``), ``MIN_LEVELS`` levels a slice:
+        """The smallest of ``terms`` (signals made by slice ``first``), ``slicing.min_levels`` levels a slice:
         (name, slice it is made in)."""
         level, names = 0, terms
         while len(names) > 1:
-            s = first + level // MIN_LEVELS
+            s = first + level // self.slicing.min_levels
             merged = []
             for i in range(0, len(names) - 1, 2):
                 a, b = self.at(names[i], s), self.at(names[i + 1], s)
                 merged.append(self.wire(f"{prefix}{level}_{i // 2}", bits, s, f"({b} < {a}) ? {b} : {a}"))
             names = merged + names[len(names) - len(names) % 2:]
             level += 1
-        return names[0], first + max(level - 1, 0) // MIN_LEVELS
+        return names[0], first + max(level - 1, 0) // self.slicing.min_levels
 
     def divide(self, dividend: str, made: int, rem_bits: int, frac_bits: int, divisor: str, first: int, *,
                divisor_bits: int = DIVISOR_BITS, skip: int = 0) -> tuple[str, int]:
@@ -165,7 +184,7 @@ class _Design:
             low = self.at(self.wire("dv_top", divisor_bits, made, low), first)
         quotient = []
         for j in range(skip, q_bits):
-            s = first + (j - skip) // DIVIDER_STEPS
+            s = first + (j - skip) // self.slicing.divider_steps
             bit = self.at(self.wire(f"dv_x{j}", 1, made, f"{dividend}[{rem_bits - 1 - j}]"), s) if j < rem_bits \
                 else "1'b0"
             t = self.wire(f"dv_t{j}", divisor_bits + 1, s, f"{{{low}, {bit}}}")
@@ -178,8 +197,8 @@ class _Design:
             if j < q_bits - 1:
                 rem = self.wire(f"dv_r{j}", divisor_bits, s, f"{quotient[-1]} ? {diff}[{divisor_bits - 1}:0] : "
                                 f"{t}[{divisor_bits - 1}:0]")
-                low = self.at(rem, first + (j + 1 - skip) // DIVIDER_STEPS)
-        last = first + (q_bits - 1 - skip) // DIVIDER_STEPS
+                low = self.at(rem, first + (j + 1 - skip) // self.slicing.divider_steps)
+        last = first + (q_bits - 1 - skip) // self.slicing.divider_steps
         return self.wire("quotient", q_bits - skip, last,
                          "{" + ", ".join(self.at(q, last) for q in quotient) + "}"), last
 
@@ -341,10 +360,10 @@ def _route_map(d: _Design, flags: str, words: list[str], route: int, prefix: str
     return selected, codes
 
 
-def best_choice_rtl(dec: BestChoiceDecoder) -> DecoderRtl:
+def best_choice_rtl(dec: BestChoiceDecoder, slicing: DecoderSlicing = DEFAULT_SLICING) -> DecoderRtl:
     """The Best-Choice back end as Verilog (module ``bc_decoder_<n>elink_drop<d>``)."""
     fw, nc, frac = dec.frame_bits, dec.n_cells, dec.frac_bits
-    d = _Design()
+    d = _Design(slicing)
     words = [d.wire(f"word{i}", CHARGE_BITS, 0, _frame_field(fw, dec.word_offset + CHARGE_BITS * i, CHARGE_BITS))
              for i in range(nc)]
     sum_code = d.wire("sum_code", E5M3.bits, 0, _frame_field(fw, SUM_CODE_OFFSET, E5M3.bits))
@@ -436,14 +455,14 @@ def _code_bits(dec: EntropyDecoder) -> int:
     return max(dec.code.symbol_bits, SPARSE_FORMAT.bits if dec.codec.sparse_cells else 0)
 
 
-def entropy_rtl(dec: EntropyDecoder) -> DecoderRtl:
+def entropy_rtl(dec: EntropyDecoder, slicing: DecoderSlicing = DEFAULT_SLICING) -> DecoderRtl:
     """The entropy codec's back end as Verilog (module ``entropy_decoder_<n>elink_m<m>``)."""
     codec, code, fw, frac = dec.codec, dec.code, dec.frame_bits, dec.frac_bits
     k_max, sb = dec.max_cells, code.symbol_bits
     if k_max < 1:
         raise ValueError(f"entropy decoder: the codec's frame holds no cell ({codec})")
     k_bits, idx_bits = k_max.bit_length(), max((k_max - 1).bit_length(), 1)
-    d = _Design()
+    d = _Design(slicing)
     raw_k = d.wire("k_field", COUNT_BITS, 0, _frame_field(fw, COUNT_OFFSET, COUNT_BITS))
     sparse = "1'b0"
     if codec.sparse_cells:  # k field 48 + k: a sparse frame of k cells
@@ -495,7 +514,8 @@ def entropy_rtl(dec: EntropyDecoder) -> DecoderRtl:
     saturated = _const(dec.rem_bits, (1 << dec.rem_bits) - 1)
     residual = d.wire("residual", dec.rem_bits, r_slice, f"(|{left_over}[{dec.sum_bits - 1}:{dec.rem_bits}]) ? "
                       f"{saturated} : {left_over}[{dec.rem_bits - 1}:0]")
-    address_slices = -(-N_TC // ADDRESS_STEPS)  # greedy address decoding, ending in the slice before the routing
+    steps = d.slicing.address_steps
+    address_slices = -(-N_TC // steps)  # greedy address decoding, ending in the slice before the routing
     if dec.placement is None:
         divisor = d.wire("divisor", DIVISOR_BITS, 0, f"{_const(DIVISOR_BITS, N_TC)} - {_zext(k, k_bits, DIVISOR_BITS)}")
         quotient, q_slice = d.divide(residual, r_slice, dec.rem_bits, frac, divisor, r_slice + 1)
@@ -512,7 +532,7 @@ def entropy_rtl(dec: EntropyDecoder) -> DecoderRtl:
                    f"{_zext(d.at(k, first), k_bits, index_bits)} - {_const(index_bits, 1)}")
     selected, slots = [""] * N_TC, [""] * N_TC
     for step, a in enumerate(range(N_TC - 1, -1, -1)):
-        s, bits = first + step // ADDRESS_STEPS, dec.trial_bits(a)
+        s, bits = first + step // steps, dec.trial_bits(a)
         idx, t = d.at(index, s), d.at(trial, s)
         selected[a] = d.wire(f"take{a}", 1, s, f"~{idx}[{k_bits}] & ~{t}[{bits - 1}]")
         slots[a] = d.wire(f"slot{a}", idx_bits, s, f"{idx}[{idx_bits - 1}:0]")
@@ -672,10 +692,10 @@ def _table_placement(d: _Design, dec: EntropyDecoder, p: _Placing, value: str) -
     return cells, out
 
 
-def threshold_sum_rtl(dec: ThresholdSumDecoder) -> DecoderRtl:
+def threshold_sum_rtl(dec: ThresholdSumDecoder, slicing: DecoderSlicing = DEFAULT_SLICING) -> DecoderRtl:
     """The Threshold-Sum back end as Verilog (module ``ts_decoder_drop<d>_cap<c>``)."""
     fw, frac, nw = dec.frame_bits, dec.frac_bits, TS_FEW_MAX
-    d = _Design()
+    d = _Design(slicing)
     kind = d.wire("kind", 2, 0, _frame_field(fw, TS_TYPE_OFFSET, 2))  # the type's top two bits
     few = d.wire("few", 1, 0, f"{kind} == 2'd{TS_FEW}")
     many = d.wire("many", 1, 0, f"{kind} == 2'd{TS_MAP}")
@@ -726,13 +746,13 @@ def table_function(name: str, table: np.ndarray, code_bits: int, bits: int) -> l
             "            case (code)", *arms, "            endcase", "        end", "    endfunction"]
 
 
-def super_cell_rtl(dec: SuperCellDecoder) -> DecoderRtl:
+def super_cell_rtl(dec: SuperCellDecoder, slicing: DecoderSlicing = DEFAULT_SLICING) -> DecoderRtl:
     """A super trigger cell back end as Verilog (module ``<stc>_decoder_<n>elink[_drop<d>][_naive]``): one
     slice, each group's keep and fill looked up by its sum's code (``SuperCellDecoder.keep_table``,
     ``fill_table``; a fill of 0 everywhere, the naive back end's, is no table)."""
     fw, stc, out_bits = dec.frame_bits, dec.kind, dec.out_bits
     size, index_bits, sum_bits = stc.group_size, stc.index_bits, dec.fmt.bits
-    d = _Design()
+    d = _Design(slicing)
     cells = [_const(out_bits, 0)] * N_TC  # the groups the frame does not send
     spread = bool(dec.fill_table.any())
     for g in range(dec.n_groups):
@@ -758,15 +778,15 @@ def super_cell_rtl(dec: SuperCellDecoder) -> DecoderRtl:
                                              comment=comment), 1, fw, out_bits)
 
 
-def decoder_rtl(dec: Decoder) -> DecoderRtl:
-    """The Verilog of any decoder."""
+def decoder_rtl(dec: Decoder, slicing: DecoderSlicing = DEFAULT_SLICING) -> DecoderRtl:
+    """The Verilog of any decoder, its pipeline cut by ``slicing``."""
     if isinstance(dec, BestChoiceDecoder):
-        return best_choice_rtl(dec)
+        return best_choice_rtl(dec, slicing)
     if isinstance(dec, EntropyDecoder):
-        return entropy_rtl(dec)
+        return entropy_rtl(dec, slicing)
     if isinstance(dec, ThresholdSumDecoder):
-        return threshold_sum_rtl(dec)
-    return super_cell_rtl(dec)
+        return threshold_sum_rtl(dec, slicing)
+    return super_cell_rtl(dec, slicing)
 
 
 def decoder_meta(dec: Decoder) -> dict[str, object]:
@@ -785,12 +805,13 @@ def decoder_meta(dec: Decoder) -> dict[str, object]:
             "quantised_shares": list(dec.quantised_rule().anchor_shares), "post_of_tc": list(dec.post_of_tc)}
 
 
-def write_backend_rtl(dec: Decoder, out_dir: str | Path, *, force: bool = False) -> RtlInfo:
+def write_backend_rtl(dec: Decoder, out_dir: str | Path, *, slicing: DecoderSlicing = DEFAULT_SLICING,
+                      force: bool = False) -> RtlInfo:
     """An RTL folder of ``dec`` (``src/<module>.v`` and ``rtl.json``), written atomically: what
     ``synthesize_fpga`` and ``lint_rtl`` take. ``rtl.json`` holds ``RtlInfo``'s fields (the decoder is top and
     core; ``calq_bits``: the CALQ the cells rebuild; no latents, no da4ml estimate: NaN) and ``cell_bits``,
     ``frac_bits`` and ``decoder`` (``decoder_meta``)."""
-    rtl = decoder_rtl(dec)
+    rtl = decoder_rtl(dec, slicing)
     with atomic_dir(Path(out_dir), force) as tmp:
         source = f"src/{rtl.module}.v"
         write_text(tmp / source, rtl.verilog)
@@ -800,5 +821,5 @@ def write_backend_rtl(dec: Decoder, out_dir: str | Path, *, force: bool = False)
                        elinks=dec.elinks,
                        sum_code_offset=0, core_registers=0, estimated_luts=float(np.nan), sources=[source])
         write_json(tmp / RTL_JSON, {**asdict(info), "cell_bits": rtl.out_bits, "frac_bits": dec.frac_bits,
-                                    "decoder": decoder_meta(dec), "meta": provenance()})
+                                    "decoder": decoder_meta(dec), "slicing": asdict(slicing), "meta": provenance()})
     return info
