@@ -52,9 +52,9 @@ def test_placement_is_checked_and_round_trips():
     assert Arena.from_json(arena.to_json(), "t").placement("entropy", "ld", 2) is not None
 
 
-def test_fit_learns_where_the_unsent_energy_lies():
-    """Wafers whose unsent energy always lies on TC 7 and its neighbour 8: the fit moves the placement there
-    and beats the prior it starts from on the exact EMD."""
+def _unsent_on_tc_7_and_8() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(calq, sent, amount) of 120 wafers whose frame sends one strong cell (TC 20-47) and leaves its unsent
+    energy on TC 7 and its neighbour 8."""
     rng = np.random.default_rng(3)
     n = 120
     calq = np.zeros((n, 48))
@@ -64,6 +64,13 @@ def test_fit_learns_where_the_unsent_energy_lies():
     sent = np.zeros_like(calq)
     sent[np.arange(n), hot] = calq[np.arange(n), hot]
     amount = calq.sum(axis=1) - sent.sum(axis=1)
+    return calq, sent, amount
+
+
+def test_fit_learns_where_the_unsent_energy_lies():
+    """Wafers whose unsent energy always lies on TC 7 and its neighbour 8: the fit moves the placement there
+    and beats the prior it starts from on the exact EMD."""
+    calq, sent, amount = _unsent_on_tc_7_and_8()
     prior = np.ones(48)
     fitted = fit_placement(calq, sent, amount, prior, max_iterations=40)
     start = LearnedPlacement(tuple(np.log(prior)), (0.0,) * len(FEATURES))
@@ -126,15 +133,7 @@ def test_integer_placement_places_the_sum_within_a_quarter_count_per_cell():
 
 
 def test_table_fit_learns_where_the_unsent_energy_lies():
-    rng = np.random.default_rng(3)
-    n = 120
-    calq = np.zeros((n, 48))
-    hot = rng.integers(20, 48, n)
-    calq[np.arange(n), hot] = rng.integers(200, 400, n)
-    calq[:, 7], calq[:, 8] = rng.integers(20, 60, n), rng.integers(10, 30, n)
-    sent = np.zeros_like(calq)
-    sent[np.arange(n), hot] = calq[np.arange(n), hot]
-    amount = calq.sum(axis=1) - sent.sum(axis=1)
+    calq, sent, amount = _unsent_on_tc_7_and_8()
     fitted = fit_table_placement(calq, sent, amount, np.ones(48), max_iterations=40)
     even = exact_emd(calq, sent + amount[:, None] * (sent == 0) / (sent == 0).sum(axis=1, keepdims=True)).mean()
     assert exact_emd(calq, fitted.place(sent, amount)).mean() < 0.3 * even

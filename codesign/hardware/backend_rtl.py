@@ -450,6 +450,11 @@ def _huffman_stage(d: _Design, dec: EntropyDecoder, i: int, buffer: str, offset:
     return symbol, cell_code, step, d.wire(f"off{i + 1}", 3, s, f"{pos}[2:0]")
 
 
+def _slot_bits(dec: EntropyDecoder) -> int:
+    """Bits of a symbol slot's index (0 .. K - 1)."""
+    return max((dec.max_cells - 1).bit_length(), 1)
+
+
 def _code_bits(dec: EntropyDecoder) -> int:
     """Bits of a cell's code: the Huffman symbol, or a sparse frame's raw charge if wider."""
     return max(dec.code.symbol_bits, SPARSE_FORMAT.bits if dec.codec.sparse_cells else 0)
@@ -461,7 +466,7 @@ def entropy_rtl(dec: EntropyDecoder, slicing: DecoderSlicing = DEFAULT_SLICING) 
     k_max, sb = dec.max_cells, code.symbol_bits
     if k_max < 1:
         raise ValueError(f"entropy decoder: the codec's frame holds no cell ({codec})")
-    k_bits, idx_bits = k_max.bit_length(), max((k_max - 1).bit_length(), 1)
+    k_bits, idx_bits = k_max.bit_length(), _slot_bits(dec)
     d = _Design(slicing)
     raw_k = d.wire("k_field", COUNT_BITS, 0, _frame_field(fw, COUNT_OFFSET, COUNT_BITS))
     sparse = "1'b0"
@@ -593,7 +598,7 @@ def entropy_rtl(dec: EntropyDecoder, slicing: DecoderSlicing = DEFAULT_SLICING) 
 def _strongest_step(d: _Design, dec: EntropyDecoder, i: int, best: tuple[str, str], code: str,
                     valid: str) -> tuple[str, str]:
     """(largest code, its first slot) after slot ``i`` (in the slice of ``code``): a strictly larger code wins."""
-    cb, idx_bits = _code_bits(dec), max((dec.max_cells - 1).bit_length(), 1)
+    cb, idx_bits = _code_bits(dec), _slot_bits(dec)
     s = 2 + i
     if i == 0:
         return d.wire("best1", cb, s, f"{valid} ? {code} : {_const(cb, 0)}"), d.wire("bslot1", idx_bits, s,
@@ -628,7 +633,7 @@ def _table_placement(d: _Design, dec: EntropyDecoder, p: _Placing, value: str) -
     best, bslot = (d.at(x, route) for x in p.strongest)
     holder = [f"({{{ADDRESS_BITS}{{{d.at(p.selected[a], route)} & ({d.at(p.slots[a], route)} == {bslot})}}}} & "
               f"{_const(ADDRESS_BITS, a)})" for a in range(N_TC)]
-    top = d.wire("strongest", ADDRESS_BITS, route, f"({best} == {_const(_code_bits(dec), 0)}) ? "
+    top = d.wire("strongest", ADDRESS_BITS, route, f"({best} == {_const(inner, 0)}) ? "
                  f"{_const(ADDRESS_BITS, 0)} : ({' | '.join(holder)})")
     r, s_sum = d.at(p.residual, route), d.at(p.sent_sum, route)
     wide = max(dec.rem_bits, dec.sent_sum_bits) + 4
