@@ -5,6 +5,7 @@ wafers, frame by frame, bit for bit."""
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -71,6 +72,49 @@ def test_configuration_image_round_trips():
         assert entry >> (LENGTH_BITS + 15 - length) == codec.codes[s]
         with pytest.raises(ValueError, match="canonical"):
             codec_from_image(image ^ 1 << (ENTRY_BITS * s + LENGTH_BITS), spec)  # a one below the code
+
+
+def test_universal_block_is_lint_clean(tmp_path):
+    from codesign.hardware.rtl import lint_rtl
+
+    try:
+        verilator_env()
+    except ToolNotFoundError as err:
+        pytest.skip(str(err))
+    block = EntropyRtlSpec.block()
+    info = write_entropy_rtl(block, tmp_path / "rtl")
+    assert lint_rtl(tmp_path / "rtl") == []
+    # the largest table (4E3M: 128 entries), then 3 + 3 + 2 + 4 bits of settings; 7 eLinks of frame
+    assert (info.config_bits, info.frame_bits, block.max_cells) == (ENTRY_BITS * 128 + 12, 224, 48)
+
+
+def test_universal_block_takes_every_arena_codec_by_its_image():
+    """One image per codec of the arena (both module types, 1 to 7 eLinks) for the one universal block: the
+    table, then the codec's eLink count, DropLSB, mantissa bits and sparse cell count; read back exactly."""
+    block, arena = EntropyRtlSpec.block(), load_arena()
+    images = set()
+    for module in ("hd", "ld"):
+        for elinks in range(1, 8):
+            codec = arena.codec(module, elinks)
+            assert codec is not None and block.serves_problem(codec) is None
+            image, n_bits = config_image(codec, block)
+            assert n_bits == block.config_bits and codec_from_image(image, block) == codec
+            settings = {name: (image >> offset) & ((1 << bits) - 1) for name, (offset, bits) in block.settings.items()}
+            assert settings == {"elinks": elinks, "drop_lsb": codec.drop_lsb, "mantissa_bits": codec.mantissa_bits,
+                                "sparse_cells": codec.sparse_cells}
+            images.add(image)
+    assert len(images) == 14
+    small = arena.codec("ld", 2)  # 4E1M: entries 32..127 unused
+    assert small is not None
+    image, _ = config_image(small, block)
+    with pytest.raises(ValueError, match="unused entry"):
+        codec_from_image(image | 1 << (ENTRY_BITS * 32), block)
+    with pytest.raises(ValueError, match="elinks 1..13"):  # an eLink setting of 0
+        codec_from_image(image & ~(7 << block.settings["elinks"][0]), block)
+    with pytest.raises(ValueError, match="elinks 8 > 7"):
+        config_image(replace(small, elinks=8), block)
+    with pytest.raises(ValueError, match="is not this design's"):  # a fixed design runs its own shape only
+        config_image(small, EntropyRtlSpec(3, 1, 1, 15))
 
 
 def _symbol_ranges(codec: EntropyCodec) -> tuple[np.ndarray, np.ndarray]:
@@ -162,7 +206,7 @@ def _check_against_golden(codec: EntropyCodec, highpu: np.ndarray, ttbar: np.nda
     cases back to back; then another table of the same shape with a 1-bit code (loaded without rebuilding) on
     300 more ttbar wafers and its own corner cases, with idle cycles between wafers. Every frame equal, bit
     for bit, to ``EntropyCodec.encode``'s."""
-    from codesign.hardware.sim.entropy_runner import verify_entropy_rtl
+    from codesign.hardware.sim.entropy_runner import EntropyPhase, verify_entropy_rtl
 
     try:
         verilator_env()
@@ -175,7 +219,7 @@ def _check_against_golden(codec: EntropyCodec, highpu: np.ndarray, ttbar: np.nda
     other_corners, _ = corner_wafers(other, seed=1)
     second = np.concatenate([ttbar[500:800], other_corners])
     start = time.perf_counter()
-    check = verify_entropy_rtl(codec, calq, out, kinds=kinds, second=(other, second))
+    check = verify_entropy_rtl([EntropyPhase(codec, calq, kinds), EntropyPhase(other, second, idle_seed=7)], out)
     assert check.wafers == (len(calq), len(second))
     print(f"{EntropyRtlSpec.of(codec)}: {sum(check.wafers)} wafers bit-exact; build {check.build_seconds:.0f} s, "
           f"simulation {check.test_seconds:.0f} s, total {time.perf_counter() - start:.0f} s")
@@ -198,3 +242,57 @@ def test_rtl_frames_equal_the_golden_model_at_other_shapes(tmp_path, highpu, ttb
     codec = fit_code_lengths(highpu[:2100], elinks=elinks, drop_lsb=drop_lsb, mantissa_bits=mantissa_bits,
                              sparse_cells=4 if elinks == 7 else 15)
     _check_against_golden(codec, highpu, ttbar, tmp_path)
+
+
+def _block_phases(arena_codecs: list[EntropyCodec], highpu: np.ndarray, ttbar: np.ndarray):
+    from codesign.hardware.sim.entropy_runner import EntropyPhase
+
+    phases = []
+    for i, codec in enumerate(arena_codecs):
+        corners, kinds = corner_wafers(codec, seed=i)
+        real = ttbar[300 * i % 2400:][:300]
+        phases.append(EntropyPhase(codec, np.concatenate([highpu[:3000], real, corners]),
+                                   ["highpu"] * len(highpu[:3000]) + ["ttbar"] * len(real) + kinds,
+                                   idle_seed=i if i % 2 else None))
+    return phases
+
+
+@pytest.mark.slow
+def test_universal_block_runs_every_arena_codec_on_one_build(tmp_path, highpu, ttbar):
+    """One Verilator build of the universal block; the arena's 14 codecs (hd and ld, 1 to 7 eLinks: DropLSB 1
+    and 3, 4E0M to 4E3M) loaded in turn through the serial port, no reset between them, each followed by
+    3,000 high-pileup + 300 ttbar wafers and its corner cases (every other codec with idle cycles between
+    wafers); every frame equal, bit for bit, to that codec's ``EntropyCodec.encode`` left-aligned in 7 eLinks."""
+    from codesign.hardware.sim.entropy_runner import verify_entropy_rtl
+
+    try:
+        verilator_env()
+    except ToolNotFoundError as err:
+        pytest.skip(str(err))
+    arena = load_arena()
+    codecs = [arena.codec(module, n) for n in (2, 3, 4, 5, 1, 6, 7) for module in ("hd", "ld")]
+    phases = _block_phases([c for c in codecs if c is not None], highpu, ttbar)
+    assert len(phases) == 14
+    start = time.perf_counter()
+    check = verify_entropy_rtl(phases, tmp_path, spec=EntropyRtlSpec.block())
+    assert check.wafers == tuple(len(p.calq) for p in phases)
+    print(f"universal block: {sum(check.wafers)} wafers of 14 codecs bit-exact; build {check.build_seconds:.0f} s, "
+          f"simulation {check.test_seconds:.0f} s, total {time.perf_counter() - start:.0f} s")
+
+
+@pytest.mark.slow
+def test_universal_block_check_catches_a_wrong_setting(tmp_path, highpu, ttbar, monkeypatch):
+    """The same check fails, naming the wafer, when the image loaded says DropLSB 3 for an ld codec (DropLSB 1)."""
+    from codesign.errors import VerificationError
+    from codesign.hardware.sim import entropy_runner
+
+    try:
+        verilator_env()
+    except ToolNotFoundError as err:
+        pytest.skip(str(err))
+    codec = load_arena().codec("ld", 3)
+    assert codec is not None
+    monkeypatch.setattr(entropy_runner, "config_image", lambda c, spec: config_image(replace(c, drop_lsb=3), spec))
+    phase = entropy_runner.EntropyPhase(codec, highpu[:200])
+    with pytest.raises(VerificationError, match=r"frames differ from EntropyCodec.encode .* first at wafer \d+"):
+        entropy_runner.verify_entropy_rtl([phase], tmp_path, spec=EntropyRtlSpec.block())

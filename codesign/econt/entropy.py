@@ -32,7 +32,7 @@ import numpy as np
 
 from codesign.data.floats import E4M3, E5M4, FloatFormat
 from codesign.data.geometry import N_TC
-from codesign.econt.algorithms import SHIFTED_MAX, ChipOutput, EcontSettings, bx_counter
+from codesign.econt.algorithms import MAX_DROP_LSB, SHIFTED_MAX, ChipOutput, EcontSettings, bx_counter
 from codesign.econt.backend import Leftover
 from codesign.econt.bits import ELINK_BITS, Frames, FrameWriter
 
@@ -118,9 +118,10 @@ class EntropyCodec:
 
     def __post_init__(self) -> None:
         lengths = np.asarray(self.code_lengths)
-        if not 1 <= self.elinks <= 13 or not 0 <= self.drop_lsb <= 4 or self.mantissa_bits not in MANTISSA_CHOICES:
-            raise ValueError(f"entropy codec: elinks 1..13, drop_lsb 0..4, mantissa_bits in {MANTISSA_CHOICES}, "
-                             f"got {self.elinks}, {self.drop_lsb}, {self.mantissa_bits}")
+        if (not 1 <= self.elinks <= 13 or not 0 <= self.drop_lsb <= MAX_DROP_LSB
+                or self.mantissa_bits not in MANTISSA_CHOICES):
+            raise ValueError(f"entropy codec: elinks 1..13, drop_lsb 0..{MAX_DROP_LSB}, mantissa_bits in "
+                             f"{MANTISSA_CHOICES}, got {self.elinks}, {self.drop_lsb}, {self.mantissa_bits}")
         if len(lengths) != 1 << self.value_format.bits or lengths.min() < 1 or lengths.max() > MAX_CODE_BITS:
             raise ValueError(f"entropy codec: {1 << self.value_format.bits} code lengths of 1..{MAX_CODE_BITS} "
                              f"bits needed, got {len(lengths)}")

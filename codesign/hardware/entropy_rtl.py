@@ -42,19 +42,23 @@ from functools import cached_property
 from math import comb
 from pathlib import Path
 
+import numpy as np
+
 from codesign.artifacts import atomic_dir, provenance, write_json, write_text
 from codesign.data.floats import E5M4
 from codesign.data.geometry import ADDRESS_BITS, N_TC
 from codesign.data.io import CALQ_BITS
-from codesign.econt.algorithms import SHIFTED_MAX
+from codesign.econt.algorithms import MAX_DROP_LSB, SHIFTED_MAX
 from codesign.econt.bits import ELINK_BITS
 from codesign.econt.entropy import (
     COUNT_BITS,
     EXPONENT_BITS,
     FIXED_BITS,
     HEADER_BITS,
+    MANTISSA_CHOICES,
     MAX_CODE_BITS,
     SPARSE_FORMAT,
+    SPARSE_MAX_CELLS,
     EntropyCodec,
     address_bits,
 )
@@ -81,17 +85,33 @@ SUM_BITS = (N_TC * ((1 << CALQ_BITS) - 1)).bit_length()  # 28: the raw CALQ sum
 SPARSE_MANTISSA_BITS = SPARSE_FORMAT.bits - EXPONENT_BITS  # 3
 
 
+BLOCK_ELINKS = 7  # the universal block's frame: the most eLinks a module of the arena has
+SETTING_BITS = {"elinks": BLOCK_ELINKS.bit_length(), "drop_lsb": 3, "mantissa_bits": 2,
+                "sparse_cells": SPARSE_MAX_CELLS.bit_length()}
+
+
 @dataclass(frozen=True)
 class EntropyRtlSpec:
-    """What the encoder's hardware is generated for; the code table is loaded at run time."""
+    """What the encoder's hardware is generated for; the code table is loaded at run time. The universal block
+    (``universal``, ``EntropyRtlSpec.block()``) is generated for the largest shape (these fields are maxima)
+    and takes its eLink count, DropLSB, mantissa bits and sparse cell count from the configuration image too,
+    so one design serves every codec up to that shape."""
 
     elinks: int
     drop_lsb: int
     mantissa_bits: int
     sparse_cells: int = 0
+    universal: bool = False
 
     def __post_init__(self) -> None:
         _ = self.flat_codec  # the codec's own checks of these
+        if self.universal and any(getattr(self, name) >= 1 << bits for name, bits in SETTING_BITS.items()):
+            raise ValueError(f"the universal block's settings are {SETTING_BITS} bits wide, got {self}")
+
+    @classmethod
+    def block(cls, elinks: int = BLOCK_ELINKS) -> EntropyRtlSpec:
+        """The universal block: up to ``elinks`` eLinks, DropLSB 0..4, 4E0M..4E3M, sparse frames up to 15 cells."""
+        return cls(elinks, MAX_DROP_LSB, max(MANTISSA_CHOICES), SPARSE_MAX_CELLS, universal=True)
 
     @cached_property
     def flat_codec(self) -> EntropyCodec:
@@ -102,6 +122,16 @@ class EntropyRtlSpec:
     @classmethod
     def of(cls, codec: EntropyCodec) -> EntropyRtlSpec:
         return cls(codec.elinks, codec.drop_lsb, codec.mantissa_bits, codec.sparse_cells)
+
+    def serves_problem(self, codec: EntropyCodec) -> str | None:
+        """Why this hardware cannot run ``codec`` (None when it can): a fixed design runs its own shape only,
+        the universal block every shape up to its maxima."""
+        if not self.universal:
+            own = EntropyRtlSpec.of(codec)
+            return None if own == self else f"the codec's shape {own} is not this design's {self}"
+        over = [f"{name} {getattr(codec, name)} > {getattr(self, name)}" for name in SETTING_BITS
+                if getattr(codec, name) > getattr(self, name)]
+        return f"the universal block {self} cannot run a codec with {', '.join(over)}" if over else None
 
     def sparse_fits(self, k: int) -> bool:
         """A sparse frame of k cells fits (``EntropyCodec.sparse_fits``)."""
@@ -116,8 +146,21 @@ class EntropyRtlSpec:
         return 1 << self.symbol_bits
 
     @property
-    def config_bits(self) -> int:
+    def table_bits(self) -> int:
         return ENTRY_BITS * self.n_symbols
+
+    @property
+    def settings(self) -> dict[str, tuple[int, int]]:
+        """The universal block's settings above the table: name -> (offset in the image, bits)."""
+        if not self.universal:
+            return {}
+        offsets = np.cumsum([0, *SETTING_BITS.values()])
+        return {name: (self.table_bits + int(offset), bits)
+                for (name, bits), offset in zip(SETTING_BITS.items(), offsets, strict=False)}
+
+    @property
+    def config_bits(self) -> int:
+        return self.table_bits + sum(bits for _, bits in self.settings.values())
 
     @property
     def frame_bits(self) -> int:
@@ -143,45 +186,68 @@ class EntropyRtlSpec:
         return int(address_bits()[: self.max_cells + 1].max())
 
 
-def config_image(codec: EntropyCodec) -> tuple[int, int]:
-    """The codec's Huffman table as the configuration image (an integer, symbol 0 in the low bits; shifted
-    in bit 0 first) and its bit count."""
+def config_image(codec: EntropyCodec, spec: EntropyRtlSpec | None = None) -> tuple[int, int]:
+    """The codec's Huffman table as the configuration image of ``spec``'s hardware (default: the codec's own
+    shape) as an integer, symbol 0 in the low bits (shifted in bit 0 first), and its bit count; for the
+    universal block the codec's settings follow the table (``EntropyRtlSpec.settings``), and the entries of
+    symbols the codec's format does not have are zero."""
+    spec = spec or EntropyRtlSpec.of(codec)
+    problem = spec.serves_problem(codec)
+    if problem:
+        raise ValueError(problem)
     image = 0
     for s, (length, code) in enumerate(zip(map(int, codec.code_lengths), codec.codes.tolist(), strict=True)):
         entry = (code << (MAX_CODE_BITS - length)) << LENGTH_BITS | length
         image |= entry << (ENTRY_BITS * s)
-    return image, EntropyRtlSpec.of(codec).config_bits
+    for name, (offset, _) in spec.settings.items():
+        image |= getattr(codec, name) << offset
+    return image, spec.config_bits
 
 
 def codec_from_image(image: int, spec: EntropyRtlSpec) -> EntropyCodec:
-    """The codec whose table ``image`` holds (e.g. read back through ``cfg_out``); ``ValueError`` unless it
-    is the canonical code of its lengths with zeros below every code, as ``config_image`` writes it."""
+    """The codec whose table (and, for the universal block, settings) ``image`` holds (e.g. read back through
+    ``cfg_out``); ``ValueError`` unless it is the canonical code of its lengths with zeros below every code and
+    in every unused entry, as ``config_image`` writes it."""
     if not 0 <= image < 1 << spec.config_bits:
         raise ValueError(f"a configuration image of this shape has {spec.config_bits} bits")
-    entries = [(image >> (ENTRY_BITS * s)) & ((1 << ENTRY_BITS) - 1) for s in range(spec.n_symbols)]
+    shape = {name: (image >> offset) & ((1 << bits) - 1) for name, (offset, bits) in spec.settings.items()}
+    shape = {"elinks": spec.elinks, "drop_lsb": spec.drop_lsb, "mantissa_bits": spec.mantissa_bits,
+             "sparse_cells": spec.sparse_cells, **shape}
+    n_symbols = 1 << (EXPONENT_BITS + shape["mantissa_bits"])
+    entries = [(image >> (ENTRY_BITS * s)) & ((1 << ENTRY_BITS) - 1) for s in range(n_symbols)]
     lengths = tuple(e & ((1 << LENGTH_BITS) - 1) for e in entries)
-    codec = EntropyCodec(spec.elinks, spec.drop_lsb, spec.mantissa_bits, lengths, spec.sparse_cells)
-    if config_image(codec)[0] != image:
-        raise ValueError("the image's codes are not the canonical codes of its lengths")
+    codec = EntropyCodec(shape["elinks"], shape["drop_lsb"], shape["mantissa_bits"], lengths, shape["sparse_cells"])
+    if config_image(codec, spec)[0] != image:
+        raise ValueError("the image's codes are not the canonical codes of its lengths, or an unused entry is set")
     return codec
 
 
 def cell_verilog(spec: EntropyRtlSpec) -> str:
     """``econt_entropy_cell``: one CALQ -> v, its float symbol, the symbol's code length and left-aligned
-    code from the table (``cfg``, the configuration register)."""
+    code from the table (``cfg``, the configuration register's table). In the universal block DropLSB and the
+    mantissa bits are inputs (``drop``, ``m``) instead of generated in."""
     m, sb = spec.mantissa_bits, spec.symbol_bits
-    shifted = CALQ_BITS - spec.drop_lsb
-    clip = f"calq[{CALQ_BITS - 1}:{spec.drop_lsb}]"
-    if shifted > VALUE_BITS:
-        clip = (f"|calq[{CALQ_BITS - 1}:{spec.drop_lsb + VALUE_BITS}] ? {VALUE_BITS}'d{SHIFTED_MAX} : "
-                f"calq[{spec.drop_lsb} +: {VALUE_BITS}]")
-    body = [
-        *(["    /* verilator lint_off UNUSEDSIGNAL */  // DropLSB: the low bits are dropped",
-           f"    wire [{spec.drop_lsb - 1}:0] dropped = calq[{spec.drop_lsb - 1}:0];",
-           "    /* verilator lint_on UNUSEDSIGNAL */"] if spec.drop_lsb else []),
-        f"    assign v = {clip};",
-        *_float_lines("v", m, "symbol", ""),
-    ]
+    if spec.universal:
+        body = [f"    wire [{CALQ_BITS - 1}:0] shifted_calq = calq >> drop;",
+                f"    assign v = |shifted_calq[{CALQ_BITS - 1}:{VALUE_BITS}] ? {VALUE_BITS}'d{SHIFTED_MAX} : "
+                f"shifted_calq[{VALUE_BITS - 1}:0];",
+                *_configured_float_lines(m)]
+        setting_ports = [f"input  wire [{SETTING_BITS['drop_lsb'] - 1}:0] drop",
+                         f"input  wire [{SETTING_BITS['mantissa_bits'] - 1}:0] m"]
+    else:
+        shifted = CALQ_BITS - spec.drop_lsb
+        clip = f"calq[{CALQ_BITS - 1}:{spec.drop_lsb}]"
+        if shifted > VALUE_BITS:
+            clip = (f"|calq[{CALQ_BITS - 1}:{spec.drop_lsb + VALUE_BITS}] ? {VALUE_BITS}'d{SHIFTED_MAX} : "
+                    f"calq[{spec.drop_lsb} +: {VALUE_BITS}]")
+        body = [
+            *(["    /* verilator lint_off UNUSEDSIGNAL */  // DropLSB: the low bits are dropped",
+               f"    wire [{spec.drop_lsb - 1}:0] dropped = calq[{spec.drop_lsb - 1}:0];",
+               "    /* verilator lint_on UNUSEDSIGNAL */"] if spec.drop_lsb else []),
+            f"    assign v = {clip};",
+            *_float_lines("v", m, "symbol", ""),
+        ]
+        setting_ports = []
     sparse_ports = []
     if spec.sparse_cells:  # a sparse frame's charge: 4E3M of CALQ itself (used only when every CALQ < 2^18)
         body += [f"    wire [{VALUE_BITS - 1}:0] raw = calq[{VALUE_BITS - 1}:0];",
@@ -199,12 +265,37 @@ def cell_verilog(spec: EntropyRtlSpec) -> str:
         level = names
     body += [f"    assign length = {level[0]}[{LENGTH_BITS - 1}:0];",
              f"    assign code = {level[0]}[{ENTRY_BITS - 1}:{LENGTH_BITS}];"]
-    ports = [f"input  wire [{CALQ_BITS - 1}:0] calq", f"input  wire [{spec.config_bits - 1}:0] cfg",
+    ports = [f"input  wire [{CALQ_BITS - 1}:0] calq", f"input  wire [{spec.table_bits - 1}:0] cfg", *setting_ports,
              f"output wire [{VALUE_BITS - 1}:0] v", f"output wire [{LENGTH_BITS - 1}:0] length",
              f"output wire [{MAX_CODE_BITS - 1}:0] code", *sparse_ports]
+    what = (f"v = min(CALQ >> drop, {SHIFTED_MAX}), its 4E<m>M symbol" if spec.universal else
+            f"v = min(CALQ >> {spec.drop_lsb}, {SHIFTED_MAX}), its 4E{m}M symbol")
     return verilog_module(CELL_MODULE, ports, body, generator=GENERATOR, attribute="(* keep_hierarchy *)\n",
-                          comment=f"one cell of the entropy codec: v = min(CALQ >> {spec.drop_lsb}, "
-                          f"{SHIFTED_MAX}), its 4E{m}M symbol, the symbol's code length and code.")
+                          comment=f"one cell of the entropy codec: {what}, the symbol's code length and code.")
+
+
+def _configured_float_lines(max_m: int) -> list[str]:
+    """Verilog of ``symbol``, v's 4-bit-exponent float code with ``m`` mantissa bits, m an input up to
+    ``max_m``: the same float as ``_float_lines`` (L = bit length of v; exponent L - m above m bits, else 0
+    and v is the mantissa; saturated past exponent 15), the symbol in the low 4 + m bits."""
+    lb, sb, mb = VALUE_BITS.bit_length(), EXPONENT_BITS + max_m, SETTING_BITS["mantissa_bits"]
+    ones = (1 << max_m) - 1
+    return [
+        f"    reg [{lb - 1}:0] bit_length;",
+        "    always @* begin",
+        f"        bit_length = {lb}'d0;",
+        *(f"        if (v[{i}]) bit_length = {lb}'d{i + 1};" for i in range(VALUE_BITS)),
+        "    end",
+        f"    wire [{lb - 1}:0] m_wide = {{{lb - mb}'d0, m}};",
+        f"    wire [{lb - 1}:0] e = bit_length > m_wide ? bit_length - m_wide : {lb}'d0;",
+        "    /* verilator lint_off UNUSEDSIGNAL */  // the mantissa is the m bits below the leading one",
+        f"    wire [{VALUE_BITS - 1}:0] below = e == {lb}'d0 ? v : v >> (e - {lb}'d1);",
+        "    /* verilator lint_on UNUSEDSIGNAL */",
+        f"    wire [{max_m - 1}:0] mantissa = below[{max_m - 1}:0] & ({max_m}'d{ones} >> ({mb}'d{max_m} - m));",
+        f"    wire [{sb - 1}:0] symbol = e > {lb}'d{(1 << EXPONENT_BITS) - 1} ? {sb}'d{(1 << sb) - 1} >> "
+        f"({mb}'d{max_m} - m)",
+        f"        : ({{{max_m}'d0, e[{EXPONENT_BITS - 1}:0]}} << m) | {{{EXPONENT_BITS}'d0, mantissa}};",
+    ]
 
 
 def _float_lines(value: str, m: int, symbol: str, tag: str, *, declared: bool = False) -> list[str]:
@@ -342,13 +433,17 @@ def entropy_verilog(spec: EntropyRtlSpec) -> str:
         "    end",
     ]
     sparse = spec.sparse_cells > 0
+    table, settings = "cfg", ""
+    if spec.universal:
+        body += _settings_lines(spec)
+        table, settings = f"cfg[{spec.table_bits - 1}:0]", ", .drop(cfg_drop_lsb), .m(cfg_mantissa_bits)"
     for a in range(n):
         body += [f"    wire [{VALUE_BITS - 1}:0] v{a};",
                  f"    wire [{LENGTH_BITS - 1}:0] len{a};",
                  f"    wire [{MAX_CODE_BITS - 1}:0] cw{a};",
                  *([f"    wire [{SPARSE_FORMAT.bits - 1}:0] ss{a};", f"    wire nz{a}, big{a};"] if sparse else []),
-                 f"    {CELL_MODULE} cell{a} (.calq(calq_r[{a * CALQ_BITS} +: {CALQ_BITS}]), .cfg(cfg), .v(v{a}), "
-                 f".length(len{a}), .code(cw{a})"
+                 f"    {CELL_MODULE} cell{a} (.calq(calq_r[{a * CALQ_BITS} +: {CALQ_BITS}]), .cfg({table}){settings}, "
+                 f".v(v{a}), .length(len{a}), .code(cw{a})"
                  + (f", .sparse_symbol(ss{a}), .nonzero(nz{a}), .big(big{a}));" if sparse else ");"),
                  f"    wire [{KEY_BITS - 1}:0] key{a} = {{v{a}, {ADDRESS_BITS}'d{ADDRESS_MAX - a}}};"]
     body += [
@@ -376,7 +471,7 @@ def entropy_verilog(spec: EntropyRtlSpec) -> str:
         body.append(f"    wire [{cb - 1}:0] c{j} = c{j - 1} + {length};")
         if spec.budget(j) >= j:
             body.append(f"    wire fit{j} = |sorted[{slot + SORT_BITS - VALUE_BITS} +: {VALUE_BITS}] && "
-                        f"c{j} <= {cb}'d{spec.budget(j)};")
+                        f"{_fits_field(spec, f'c{j}', cb, int(a_bits[j]))};")
             fits.append(j)
     body += [
         f"    reg [{COUNT_BITS - 1}:0] kstar;  // the largest k that fits",
@@ -438,11 +533,41 @@ def entropy_verilog(spec: EntropyRtlSpec) -> str:
         "    /* verilator lint_on UNUSEDSIGNAL */",
         "    always @(posedge clk) frame <= {bx_q, sum_q, kfield_q, " + f"field[{rb + fb - 1} -: {fb}]}};",
     ]
+    shape = (f"the universal block: up to {spec.elinks} eLinks (the frame left-aligned in {spec.frame_bits} "
+             f"bits), DropLSB up to {spec.drop_lsb},\n// 4E0M to 4E{spec.mantissa_bits}M symbols, sparse frames up "
+             f"to {spec.sparse_cells} cells, all set in the configuration" if spec.universal else
+             f"{spec.elinks} eLinks, DropLSB {spec.drop_lsb}, 4E{spec.mantissa_bits}M symbols")
     return verilog_module(TOP, ports, body, generator=GENERATOR,
-                          comment=f"the entropy-coded sparse codec's encoder, {spec.elinks} eLinks, DropLSB "
-                          f"{spec.drop_lsb}, 4E{spec.mantissa_bits}M symbols,\n// at most {k} cells a frame; "
-                          f"Huffman table in a {spec.config_bits}-bit configuration register. Latency {LATENCY} "
-                          "clock cycles, one wafer per clock.")
+                          comment=f"the entropy-coded sparse codec's encoder, {shape},\n// at most {k} cells a "
+                          f"frame; Huffman table in a {spec.config_bits}-bit configuration register. Latency "
+                          f"{LATENCY} clock cycles, one wafer per clock.")
+
+
+def _settings_lines(spec: EntropyRtlSpec) -> list[str]:
+    """The universal block's settings from the configuration register, and ``field_bits``, the bits its
+    configured eLink count leaves for the rank code and the cell codes (32 n - 20)."""
+    fw, shift = _field_width(), ELINK_BITS.bit_length() - 1
+    return [
+        "    // the universal block's settings, above the table",
+        *(f"    wire [{bits - 1}:0] cfg_{name} = cfg[{offset} +: {bits}];"
+          for name, (offset, bits) in spec.settings.items()),
+        f"    wire [{fw - 1}:0] field_bits = {{cfg_elinks, {shift}'d0}} - {fw}'d{FIXED_BITS + COUNT_BITS};",
+    ]
+
+
+def _field_width() -> int:
+    """Bits of the universal block's ``field_bits``: 32 times the eLink setting."""
+    return SETTING_BITS["elinks"] + ELINK_BITS.bit_length() - 1
+
+
+def _fits_field(spec: EntropyRtlSpec, bits: str, width: int, rank_bits: int) -> str:
+    """Verilog: ``bits`` code bits (``width`` wide) and a rank code of ``rank_bits`` fit the frame's field:
+    a constant budget in a fixed design, the configured field in the universal block."""
+    if not spec.universal:
+        return f"{bits} <= {width}'d{spec.field_bits - rank_bits}"
+    fw = _field_width()
+    w = max(width, fw) + 1
+    return f"{_widen(bits, width, w)} + {w}'d{rank_bits} <= {_widen('field_bits', fw, w)}"
 
 
 def _sparse_lines(spec: EntropyRtlSpec) -> list[str]:
@@ -451,14 +576,27 @@ def _sparse_lines(spec: EntropyRtlSpec) -> list[str]:
     7-bit charge (a fixed-length code)."""
     n, sb = N_TC, SPARSE_FORMAT.bits
     fitting = [c for c in range(N_TC + 1) if spec.sparse_fits(c)]
+    if spec.universal:  # the count's rank code and charges against the configured field and cell count
+        a_bits, cb = address_bits(), SETTING_BITS["sparse_cells"]
+        width = max((int(a_bits[c]) + sb * c for c in fitting), default=1).bit_length()
+        choice = [f"    reg [{width - 1}:0] sparse_cost;  // A(c) + 7 c",
+                  "    always @* case (nonzero_count)",
+                  *(f"        6'd{c}: sparse_cost = {width}'d{int(a_bits[c]) + sb * c};" for c in fitting),
+                  f"        default: sparse_cost = {width}'d0;",
+                  "    endcase",
+                  "    wire sparse_fits = nonzero_count != 6'd0 && nonzero_count <= "
+                  f"{{{COUNT_BITS - cb}'d0, cfg_sparse_cells}}",
+                  f"        && {_fits_field(spec, 'sparse_cost', width, 0)};"]
+    else:
+        choice = ["    reg sparse_fits;",
+                  "    always @* case (nonzero_count)",
+                  *(f"        6'd{c}: sparse_fits = 1'b1;" for c in fitting),
+                  "        default: sparse_fits = 1'b0;",
+                  "    endcase"]
     return [
         "    // a sparse frame: every non-zero cell at 7 bits when they all fit",
         *adder_tree_lines([f"nz{a}" for a in range(n)], 1, "nonzero_count"),
-        "    reg sparse_fits;",
-        "    always @* case (nonzero_count)",
-        *(f"        6'd{c}: sparse_fits = 1'b1;" for c in fitting),
-        "        default: sparse_fits = 1'b0;",
-        "    endcase",
+        *choice,
         "    wire sparse = sparse_fits && !(" + " | ".join(f"big{a}" for a in range(n)) + ");",
         f"    wire [{n - 1}:0] sent_all = sparse ? {{" + ", ".join(f"nz{a}" for a in reversed(range(n))) + "} : sent;",
         f"    wire [{COUNT_BITS - 1}:0] count = sparse ? nonzero_count : kstar;  // cells sent",

@@ -1,12 +1,14 @@
 """Check the entropy codec's encoder RTL (``codesign.hardware.entropy_rtl``) against its golden model: generate
 the RTL for a codec's shape, write the wafers and the frames ``EntropyCodec.encode`` makes of them as a
 vectors folder, and run ``codesign.hardware.sim.entropy_testbench`` through the project's simulation runner
-(``run_simulation``: one build, cocotb 2.x). The table is loaded through the serial port, never built in, so a
-second codec of the same shape can be checked on the same build (``second``)."""
+(``run_simulation``: one build, cocotb 2.x). The table is loaded through the serial port, never built in, so
+further codecs of the same shape (or, in the universal block, of any shape it serves) are checked on the same
+build, one ``EntropyPhase`` after another."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -14,6 +16,7 @@ import numpy as np
 
 from codesign.artifacts import atomic_dir, provenance, write_json, write_text
 from codesign.data.io import CALQ_BITS
+from codesign.econt.bits import ELINK_BITS
 from codesign.econt.entropy import EntropyCodec
 from codesign.errors import VerificationError
 from codesign.hardware.entropy_rtl import EntropyRtlSpec, config_image, write_entropy_rtl
@@ -33,25 +36,41 @@ class EntropyCheck:
     rtl_dir: str
 
 
-def expected_frames(codec: EntropyCodec, calq: np.ndarray) -> list[int]:
-    """The golden frames as integers, the first transmitted bit the most significant (wafer i at BX i)."""
-    return [int(s, 2) for s in codec.encode(calq).frames.strings()]
+@dataclass(frozen=True)
+class EntropyPhase:
+    """One codec's table (and, in the universal block, its settings) loaded through the serial port, then
+    its wafers streamed: back to back, or with random idle cycles between them (``idle_seed``)."""
+
+    codec: EntropyCodec
+    calq: np.ndarray
+    kinds: list[str] | None = None  # each wafer's origin, for the vectors' counts (default "real")
+    idle_seed: int | None = None
+
+
+def expected_frames(codec: EntropyCodec, calq: np.ndarray, spec: EntropyRtlSpec | None = None) -> list[int]:
+    """The golden frames as integers, the first transmitted bit the most significant (wafer i at BX i), as
+    ``spec``'s hardware sends them: the universal block left-aligns a frame of fewer eLinks in its own."""
+    spec = spec or EntropyRtlSpec.of(codec)
+    shift = spec.frame_bits - ELINK_BITS * codec.elinks
+    return [int(s, 2) << shift for s in codec.encode(calq).frames.strings()]
 
 
 def write_entropy_vectors(out_dir: str | Path, codec: EntropyCodec, calq: np.ndarray, kinds: list[str] | None = None,
-                          *, force: bool = False) -> None:
+                          *, spec: EntropyRtlSpec | None = None, force: bool = False) -> None:
     """A vectors folder (``codesign.hardware.vectors`` layout: inputs.hex, expected.hex, vectors.json) of
-    ``calq`` and the codec's frames; ``kinds`` names each wafer's origin (default "real")."""
+    ``calq`` and the codec's frames as ``spec``'s hardware sends them (default: the codec's own shape);
+    ``kinds`` names each wafer's origin (default "real")."""
     calq = np.asarray(calq, dtype=np.int64)
     kinds = kinds or ["real"] * len(calq)
     if len(kinds) != len(calq):
         raise ValueError(f"{len(kinds)} kinds for {len(calq)} wafers")
-    width = EntropyRtlSpec.of(codec).frame_bits
+    spec = spec or EntropyRtlSpec.of(codec)
+    width = spec.frame_bits
     names, counts = np.unique(kinds, return_counts=True)
     with atomic_dir(out_dir, force) as tmp:
         write_text(tmp / "inputs.hex", "".join(f"{w:0{-(-calq.shape[1] * CALQ_BITS // 4)}x}\n"
                                                for w in pack_calq(calq, CALQ_BITS)))
-        write_text(tmp / "expected.hex", "".join(f"{f:0{width // 4}x}\n" for f in expected_frames(codec, calq)))
+        write_text(tmp / "expected.hex", "".join(f"{f:0{width // 4}x}\n" for f in expected_frames(codec, calq, spec)))
         write_json(tmp / "vectors.json", {
             "n_vectors": len(calq), "calq_bits": CALQ_BITS,
             "counts": {str(k): int(c) for k, c in zip(names, counts, strict=True)},
@@ -60,31 +79,34 @@ def write_entropy_vectors(out_dir: str | Path, codec: EntropyCodec, calq: np.nda
         })
 
 
-def verify_entropy_rtl(codec: EntropyCodec, calq: np.ndarray, out_dir: str | Path, *, kinds: list[str] | None = None,
-                       second: tuple[EntropyCodec, np.ndarray] | None = None, simulator: str = "verilator",
-                       force: bool = False) -> EntropyCheck:
-    """Generate the RTL for ``codec``'s shape into ``out_dir``/rtl, stream ``calq`` with the codec's table
-    (and then ``second``'s wafers with its table, same shape, with idle cycles) and require every frame
-    equal to ``EntropyCodec.encode``'s; ``VerificationError`` names the first wrong wafer and its bits."""
-    spec = EntropyRtlSpec.of(codec)
-    phases = [(codec, calq, kinds)] + ([(second[0], second[1], None)] if second else [])
-    if any(EntropyRtlSpec.of(c) != spec for c, _, _ in phases):
-        raise ValueError(f"the second codec's shape differs from the first's ({spec}): one build serves one shape")
+def verify_entropy_rtl(phases: Sequence[EntropyPhase], out_dir: str | Path, *, spec: EntropyRtlSpec | None = None,
+                       simulator: str = "verilator", force: bool = False) -> EntropyCheck:
+    """Generate the RTL of ``spec`` (default: the first codec's own shape; ``EntropyRtlSpec.block()`` for the
+    universal block) into ``out_dir``/rtl, build it once, and for each phase in turn load its codec's image
+    and stream its wafers, requiring every frame equal to ``EntropyCodec.encode``'s; ``VerificationError``
+    names the first wrong wafer and its bits."""
+    if not phases:
+        raise ValueError("verify_entropy_rtl needs at least one phase")
+    spec = spec or EntropyRtlSpec.of(phases[0].codec)
+    for phase in phases:
+        problem = spec.serves_problem(phase.codec)
+        if problem:
+            raise ValueError(f"{problem}: one build serves one design")
     out = Path(out_dir)
     rtl_dir = out / "rtl"
     write_entropy_rtl(spec, rtl_dir, force=force)
-    env = {"CODESIGN_REPORT": str((out / "report.json").resolve())}
-    for i, (c, wafers, names) in enumerate(phases):
-        suffix = "" if i == 0 else "_B"
-        folder = out / f"vectors{suffix.lower()}"
-        write_entropy_vectors(folder, c, wafers, names, force=force)
-        write_text(out / f"image{suffix.lower()}.hex", f"{config_image(c)[0]:x}\n")
-        env[f"CODESIGN_IMAGE{suffix}"] = str((out / f"image{suffix.lower()}.hex").resolve())
-        if suffix:
-            env["CODESIGN_VECTORS_B_DIR"] = str(folder.resolve())
+    listing = []
+    for i, phase in enumerate(phases):
+        folder, image = out / f"vectors_{i}", out / f"image_{i}.hex"
+        write_entropy_vectors(folder, phase.codec, phase.calq, phase.kinds, spec=spec, force=force)
+        write_text(image, f"{config_image(phase.codec, spec)[0]:x}\n")
+        listing.append({"image": str(image.resolve()), "vectors": str(folder.resolve()), "idle_seed": phase.idle_seed})
+    write_json(out / "phases.json", listing)
+    env = {"CODESIGN_REPORT": str((out / "report.json").resolve()),
+           "CODESIGN_PHASES": str((out / "phases.json").resolve())}
     (out / "report.json").unlink(missing_ok=True)
     try:
-        result = run_simulation(rtl_dir, out / "vectors", simulator, testbench=ENTROPY_TESTBENCH, extra_env=env)
+        result = run_simulation(rtl_dir, out / "vectors_0", simulator, testbench=ENTROPY_TESTBENCH, extra_env=env)
     except SimulationFailed as err:
         raise VerificationError(_failure(out / "report.json", spec, str(err))) from None
     report = json.loads((out / "report.json").read_text())

@@ -1,10 +1,11 @@
-"""cocotb tests of ``econt_entropy`` (the entropy codec's encoder): load the Huffman table through the serial
-port with idle cycles between its bits, stream every wafer back to back and compare each frame bit for bit
-with ``EntropyCodec.encode``; optionally load a second table without rebuilding and stream its wafers with
-random idle cycles; read the table back.
+"""cocotb tests of ``econt_entropy`` (the entropy codec's encoder, fixed or the universal block): per phase,
+load a configuration image (the Huffman table, and the universal block's settings) through the serial port
+with idle cycles between its bits, stream the phase's wafers (back to back, or with random idle cycles) and
+compare each frame bit for bit with ``EntropyCodec.encode``'s; at the end read the last image back. The
+datapath is not reset between phases: a new image is all it takes to run another codec.
 
-Run through ``codesign.hardware.sim.entropy_runner``, which sets CODESIGN_RTL_DIR, CODESIGN_VECTORS_DIR and
-CODESIGN_IMAGE (the table's image, hex), optionally CODESIGN_VECTORS_B_DIR and CODESIGN_IMAGE_B, and
+Run through ``codesign.hardware.sim.entropy_runner``, which sets CODESIGN_RTL_DIR, CODESIGN_VECTORS_DIR (the
+first phase's vectors), CODESIGN_PHASES (a JSON list of {image: hex file, vectors: folder, idle_seed}) and
 CODESIGN_REPORT: a JSON file this testbench writes with, per phase, the wafers checked and the first wrong
 frame (index, expected and received bits), for the runner's error message.
 """
@@ -72,10 +73,8 @@ async def load_table_and_stream(dut: Any) -> None:
     """Each phase: load its table, stream its wafers, every frame bit-exact at the latency of rtl.json;
     then the last table reads back unchanged."""
     rtl = RtlInfo.load(os.environ["CODESIGN_RTL_DIR"])
-    phases: list[tuple[str, str, int | None]] = [(os.environ["CODESIGN_IMAGE"], os.environ["CODESIGN_VECTORS_DIR"],
-                                                  None)]
-    if os.environ.get("CODESIGN_VECTORS_B_DIR"):
-        phases.append((os.environ["CODESIGN_IMAGE_B"], os.environ["CODESIGN_VECTORS_B_DIR"], 7))
+    phases = [(p["image"], p["vectors"], p["idle_seed"])
+              for p in json.loads(Path(os.environ["CODESIGN_PHASES"]).read_text())]
     report_file = Path(os.environ["CODESIGN_REPORT"])
     await reset_with_clock(dut, rtl)
     dut.cfg_en.value = 0
