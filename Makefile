@@ -33,7 +33,7 @@ SIM     ?= icarus
 DATA    ?=
 DATA_ARG := $(if $(DATA),--data $(DATA),)
 
-.PHONY: help setup system-deps demo test test-fast lint benchmark clean emd-cnn train evaluate model hls hls-synth rtl vectors sim verify asic fpga sweep
+.PHONY: help setup system-deps demo test test-fast lint benchmark clean emd-cnn train evaluate model hls hls-synth rtl vectors sim verify asic codec-block fpga sweep
 
 help:  ## list the targets and the variables that steer them (make asic VARIANTS="fixed reconfig_tmr_r4")
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
@@ -135,6 +135,9 @@ VARIANTS ?= fixed reconfig reconfig_tmr
 asic: $(RTL)/rtl.json $(VECTORS)/vectors.json  ## Yosys ASIC reports (fixed; reconfigurable with TMR, R = 4): GE, area, energy -> out/asic/$(MODEL)/summary.md
 	$(BIN)/codesign asic flow --model $(MODEL_DIR) --rtl $(RTL) --vectors $(VECTORS) --out $(OUT)/asic/$(MODEL) \
 	  --variants $(ASIC_VARIANTS) $(if $(LIBERTY),--liberty $(LIBERTY),)
+
+codec-block: setup  ## the universal codec block (one on-chip encoder for every module) with and without TMR: GE, area, energy per codec image -> $(OUT)/codec_block/summary.md
+	$(BIN)/codesign asic block-flow --out $(OUT)/codec_block $(DATA_ARG)
 
 fpga: $(RTL_FPGA)/rtl.json  ## synth_xilinx + ECP5 place and route (Fmax) of every variant, the fixed one pipelined for an FPGA -> out/fpga/$(MODEL)/summary.md
 	$(BIN)/codesign fpga flow --model $(MODEL_DIR) --rtl $(RTL_FPGA) --out $(OUT)/fpga/$(MODEL) --variants $(VARIANTS)

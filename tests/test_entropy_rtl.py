@@ -4,6 +4,7 @@ wafers, frame by frame, bit for bit."""
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -74,18 +75,22 @@ def test_configuration_image_round_trips():
             codec_from_image(image ^ 1 << (ENTRY_BITS * s + LENGTH_BITS), spec)  # a one below the code
 
 
-def test_universal_block_is_lint_clean(tmp_path):
+@pytest.mark.parametrize("tmr", [False, True])
+def test_universal_block_is_lint_clean(tmp_path, tmr):
     from codesign.hardware.rtl import lint_rtl
 
     try:
         verilator_env()
     except ToolNotFoundError as err:
         pytest.skip(str(err))
-    block = EntropyRtlSpec.block()
+    block = EntropyRtlSpec.block(tmr=tmr)
     info = write_entropy_rtl(block, tmp_path / "rtl")
     assert lint_rtl(tmp_path / "rtl") == []
     # the largest table (4E3M: 128 entries), then 3 + 3 + 2 + 4 bits of settings; 7 eLinks of frame
     assert (info.config_bits, info.frame_bits, block.max_cells) == (ENTRY_BITS * 128 + 12, 224, 48)
+    assert info.tmr == tmr and ("src/econt_cfg_copy.v" in info.sources) == tmr
+    top = (tmp_path / "rtl" / "src" / "econt_entropy.v").read_text()
+    assert ("majority" in top) == tmr and "cfg_sparse_cells = cfg[2440 +: 4]" in top
 
 
 def test_universal_block_takes_every_arena_codec_by_its_image():
@@ -296,3 +301,42 @@ def test_universal_block_check_catches_a_wrong_setting(tmp_path, highpu, ttbar, 
     phase = entropy_runner.EntropyPhase(codec, highpu[:200])
     with pytest.raises(VerificationError, match=r"frames differ from EntropyCodec.encode .* first at wafer \d+"):
         entropy_runner.verify_entropy_rtl([phase], tmp_path, spec=EntropyRtlSpec.block())
+
+
+@pytest.mark.slow
+def test_universal_block_upsets_need_tmr(tmp_path, highpu):
+    """1,000 single-bit upsets in the block's configuration register while hd 2-eLink wafers stream: frames go
+    wrong without TMR, none with it (the majority is written back into the three copies every clock)."""
+    from codesign.hardware.sim.entropy_runner import entropy_fault_campaign
+
+    try:
+        verilator_env()
+    except ToolNotFoundError as err:
+        pytest.skip(str(err))
+    codec = load_arena().codec("hd", 2)
+    assert codec is not None
+    reports = entropy_fault_campaign(codec, highpu[:1000], tmp_path, spec=EntropyRtlSpec.block(), n_faults=1000)
+    assert reports["tmr"] == {"tmr": True, "injections": 1000, "frames": 3006, "wrong_frames": 0}
+    assert reports["no_tmr"]["injections"] == 1000 and reports["no_tmr"]["wrong_frames"] > 100
+
+
+def test_block_and_its_images_from_the_command_line(tmp_path, capsys):
+    """`codesign asic block` writes the universal block; `codesign asic config --codec` the image of an arena
+    codec for it (the same bits as ``config_image``) and its register map; a codec the block cannot run, or
+    one the arena does not have, exits 2 naming the option."""
+    from codesign.cli import main
+
+    assert main(["asic", "block", "--out", str(tmp_path / "block"), "--tmr"]) == 0
+    info = json.loads((tmp_path / "block" / "rtl.json").read_text())
+    assert info["universal"] and info["tmr"] and info["frame_bits"] == 224
+    out = tmp_path / "hd2.hex"
+    assert main(["asic", "config", "--codec", "hd:2", "--out", str(out)]) == 0
+    codec = load_arena().codec("hd", 2)
+    assert codec is not None
+    assert int(out.read_text(), 16) == config_image(codec, EntropyRtlSpec.block())[0]
+    fields = json.loads((tmp_path / "hd2.hex.json").read_text())["fields"]
+    assert fields["elinks"] == {"offset": 2432, "bits": 3, "value": 2} and fields["table"]["bits"] == 2432
+    assert main(["asic", "config", "--codec", "hd:9", "--out", str(tmp_path / "x.hex")]) == 2
+    assert main(["asic", "config", "--codec", "ld:5", "--block-elinks", "3", "--out", str(tmp_path / "x.hex")]) == 2
+    err = capsys.readouterr().err
+    assert "--codec hd:9" in err and "elinks 5 > 3" in err and not (tmp_path / "x.hex").exists()

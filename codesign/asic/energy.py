@@ -3,7 +3,9 @@ wafers (Verilator by default, Icarus as an option; VCD; its output frames are ch
 way), bit toggles counted, times a stated energy per toggle. A reconfigurable netlist first gets the model's
 weights through its serial port (not counted) and, with a reuse factor R, a wafer every R clocks. Yosys
 writes the generic netlist as plain assignments and flip-flop processes, which Verilator compiles in about
-a minute for the full encoder; Icarus gave no result in 7 minutes on it.
+a minute for the full encoder; Icarus gave no result in 7 minutes on it. Verilator traces every net of the
+netlist once (``--trace-underscore``: before session 18 the nets Yosys names ``_123_`` were left out, about
+four in five toggles); Icarus gives each alias of a net its own VCD entry and counts ~10-15 % more.
 
 ``FJ_PER_TOGGLE_65NM`` = 5 fJ: C V^2 / 2 with about 7 fF switched per node (gate input + wire) at 1.2 V, a
 round figure for a 65 nm LP library; it is an assumption, stated in every report. The VCD has the clock as
@@ -17,12 +19,14 @@ from __future__ import annotations
 import dataclasses
 import json
 import shutil
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from codesign.artifacts import provenance, write_json, write_text
+from codesign.econt.algorithms import ORBIT_BX
+from codesign.econt.autoencoder import HEADER_BITS
 from codesign.errors import InputError, VerificationError
 from codesign.hardware.rtl import RtlInfo
 from codesign.hardware.vectors import read_vectors
@@ -83,11 +87,15 @@ class EnergyReport:
 
 
 def testbench_verilog(info: RtlInfo, n_vectors: int, inputs_hex: str, *, vcd: str, skip_wafers: int,
-                      config_hex: str | None = None) -> str:
+                      config_hex: str | None = None, n_distinct: int | None = None) -> str:
     """A plain Verilog bench: one wafer per ``initiation_interval`` clocks from ``inputs_hex`` (a
     reconfigurable design first gets its weights, ``config_hex``, through the serial port); activity dumped
-    from wafer ``skip_wafers`` on (after the pipeline fill) so the count covers the steady state only."""
+    from wafer ``skip_wafers`` on (after the pipeline fill) so the count covers the steady state only. A top
+    whose frame carries BX_CNT gets that of wafer i mod ``n_distinct`` (the vectors' own bunch crossings)."""
     width = 48 * info.calq_bits
+    bx = [] if not info.bx_in_frame else [
+        f"            k = i % {n_distinct or n_vectors}; k = k % {ORBIT_BX};",
+        f"            bx_cnt = k == 0 ? {HEADER_BITS}'d31 : k[{HEADER_BITS - 1}:0] & {HEADER_BITS}'d15;"]
     period = info.clock_period_ns
     cfg = info.config_bits
     load = [
@@ -105,10 +113,12 @@ def testbench_verilog(info: RtlInfo, n_vectors: int, inputs_hex: str, *, vcd: st
         f"    reg [{width - 1}:0] mem [0:{n_vectors - 1}];",
         *([f"    reg [{cfg - 1}:0] image [0:0];", "    reg cfg_en = 0, cfg_in = 0;", "    wire cfg_out;"]
           if cfg else []),
+        *([f"    reg [{HEADER_BITS - 1}:0] bx_cnt = 0;", "    integer k;"] if bx else []),
         "    wire valid_out;",
         f"    wire [{info.frame_bits - 1}:0] frame;",
         f"    {info.top} dut (.clk(clk), .rst(rst), .valid_in(valid_in), .calq(calq), .valid_out(valid_out), "
-        ".frame(frame)" + (", .cfg_en(cfg_en), .cfg_in(cfg_in), .cfg_out(cfg_out));" if cfg else ");"),
+        ".frame(frame)" + (", .bx_cnt(bx_cnt)" if bx else "")
+        + (", .cfg_en(cfg_en), .cfg_in(cfg_in), .cfg_out(cfg_out));" if cfg else ");"),
         f"    always #{period / 2:g} clk = ~clk;",
         "    integer i, out;",
         '    initial out = $fopen("frames.hex", "w");',
@@ -119,6 +129,7 @@ def testbench_verilog(info: RtlInfo, n_vectors: int, inputs_hex: str, *, vcd: st
         *load,
         f"        for (i = 0; i < {n_vectors}; i = i + 1) begin",
         f'            if (i == {skip_wafers}) begin $dumpfile("{vcd}"); $dumpvars(0, dut); end',
+        *bx,
         "            calq = mem[i]; valid_in = 1;",
         "            @(negedge clk);",
         *([idle] if idle else []),
@@ -154,20 +165,28 @@ def count_toggles(vcd_lines: Iterable[str]) -> int:
     return toggles
 
 
-def _simulate(simulator: str, netlist: Path, work: Path, timeout: float | None) -> None:
-    """Run ``energy_tb.v`` + ``netlist`` in ``work`` (writes frames.hex and activity.vcd)."""
+def _build(simulator: str, netlist: Path, work: Path, timeout: float | None) -> None:
+    """Compile ``energy_tb.v`` + ``netlist`` in ``work``; ``_run`` then writes frames.hex and activity.vcd."""
     if simulator == "icarus":
         iverilog = require("iverilog", "install Icarus Verilog (apt-get install iverilog, or `make setup`)")
         run_tool([iverilog, "-o", "sim.vvp", "-s", "energy_tb", "energy_tb.v", str(netlist), str(simcells())],
                  cwd=work, log=work / "iverilog.log", timeout=timeout)
-        run_tool(["vvp", "-n", "sim.vvp"], cwd=work, log=work / "vvp.log", timeout=timeout)
         return
-    env = verilator_env()
-    # --timing (the bench's clock and delays) needs C++20 coroutines, which g++ 12 enables only on request
-    run_tool(["verilator", "--binary", "--timing", "-CFLAGS", "-std=gnu++20 -fcoroutines", "--trace", "-Wno-fatal",
-              "-Wno-lint", "-Wno-style", "--top-module", "energy_tb", "-j", "0", "--Mdir", "obj", "energy_tb.v",
-              str(netlist)], cwd=work, log=work / "verilator.log", env=env, timeout=timeout)
-    run_tool([str(work / "obj" / "Venergy_tb")], cwd=work, log=work / "sim.log", env=env, timeout=timeout)
+    # --timing (the bench's clock and delays) needs C++20 coroutines, which g++ 12 enables only on request;
+    # --trace-underscore: Yosys names the netlist's internal nets _123_, which Verilator leaves out of the VCD
+    # otherwise (about four in five toggles of a netlist)
+    run_tool(["verilator", "--binary", "--timing", "-CFLAGS", "-std=gnu++20 -fcoroutines", "--trace",
+              "--trace-underscore", "-Wno-fatal", "-Wno-lint", "-Wno-style", "--top-module", "energy_tb", "-j", "0",
+              "--Mdir", "obj", "energy_tb.v", str(netlist)], cwd=work, log=work / "verilator.log", env=verilator_env(),
+             timeout=timeout)
+
+
+def _run(simulator: str, work: Path, timeout: float | None) -> None:
+    if simulator == "icarus":
+        run_tool(["vvp", "-n", "sim.vvp"], cwd=work, log=work / "vvp.log", timeout=timeout)
+    else:
+        run_tool([str(work / "obj" / "Venergy_tb")], cwd=work, log=work / "sim.log", env=verilator_env(),
+                 timeout=timeout)
 
 
 def estimate_energy(asic_dir: str | Path, rtl_dir: str | Path, vectors_dir: str | Path, *, n_wafers: int = 200,
@@ -176,35 +195,55 @@ def estimate_energy(asic_dir: str | Path, rtl_dir: str | Path, vectors_dir: str 
     """Simulate ``asic_dir/netlist.v`` on ``n_wafers`` vectors and write ``energy_report.json``. A
     reconfigurable design needs ``config_image`` (``codesign asic config``) of the model the vectors are of;
     the weights' loading is not counted."""
+    report = estimate_energies(asic_dir, rtl_dir, [(vectors_dir, config_image)], n_wafers=n_wafers,
+                               fj_per_toggle=fj_per_toggle, timeout=timeout, simulator=simulator)[0]
+    write_json(Path(asic_dir) / "energy_report.json", {**report.to_dict(), "meta": provenance(netlist=str(asic_dir))})
+    return report
+
+
+def estimate_energies(asic_dir: str | Path, rtl_dir: str | Path,
+                      runs: Sequence[tuple[str | Path, str | Path | None]], *, n_wafers: int = 200,
+                      fj_per_toggle: float = FJ_PER_TOGGLE_65NM, timeout: float | None = None,
+                      simulator: str = "verilator") -> list[EnergyReport]:
+    """``estimate_energy`` for several (vectors folder, configuration image or None) on one build of the bench:
+    a reconfigurable design runs each image's wafers in turn (every folder with as many wafers)."""
     asic, info = Path(asic_dir).resolve(), RtlInfo.load(rtl_dir)
-    if bool(info.config_bits) != (config_image is not None):
+    if any(bool(info.config_bits) != (image is not None) for _, image in runs):
         raise InputError(f"{rtl_dir}: a reconfigurable design needs its configuration image (--config-image), "
                          "a fixed one none")
-    inputs, expected, _ = read_vectors(vectors_dir)
-    n = min(n_wafers, len(inputs)) + info.latency_cycles
-    words = [inputs[i % len(inputs)] for i in range(n)]
+    vectors = [read_vectors(folder)[:2] for folder, _ in runs]
+    sizes = {len(inputs) for inputs, _ in vectors}
+    if len(sizes) != 1:
+        raise InputError(f"the vectors folders hold different numbers of wafers ({sorted(sizes)}): one bench, one size")
+    n_distinct = sizes.pop()
+    n = min(n_wafers, n_distinct) + info.latency_cycles
     work = asic / "energy"
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
-    digits = (48 * info.calq_bits + 3) // 4
-    write_text(work / "inputs.hex", "".join(f"{w:0{digits}x}\n" for w in words))
-    if config_image is not None:
-        shutil.copy(config_image, work / "image.hex")
+    configured = info.config_bits > 0
     write_text(work / "energy_tb.v", testbench_verilog(info, n, "inputs.hex", vcd="activity.vcd",
                                                        skip_wafers=info.latency_cycles,
-                                                       config_hex="image.hex" if config_image is not None else None))
-    _simulate(simulator, asic / "netlist.v", work, timeout)
-    frames = [int(x, 16) for x in (work / "frames.hex").read_text().split()]
-    wrong = sum(f != expected[i % len(inputs)] for i, f in enumerate(frames))
-    if len(frames) != n or wrong:
-        raise VerificationError(f"gate-level netlist: {len(frames)} frames for {n} wafers, {wrong} differ from Keras")
-    with (work / "activity.vcd").open() as handle:
-        toggles = count_toggles(handle)
+                                                       config_hex="image.hex" if configured else None,
+                                                       n_distinct=n_distinct))
+    _build(simulator, asic / "netlist.v", work, timeout)
     flip_flops = json.loads((asic / "asic_report.json").read_text())["flip_flops"]
-    report = EnergyReport(wafers=n - info.latency_cycles, toggles=toggles, fj_per_toggle=fj_per_toggle,
-                          flip_flops=flip_flops, clock_cycles_per_inference=info.initiation_interval,
-                          simulator=simulator)
-    write_json(asic / "energy_report.json", {**report.to_dict(), "meta": provenance(netlist=str(asic))})
-    (work / "activity.vcd").unlink()  # large; the count is in the report
+    digits = (48 * info.calq_bits + 3) // 4
+    reports = []
+    for (inputs, expected), (_, image) in zip(vectors, runs, strict=True):
+        write_text(work / "inputs.hex", "".join(f"{inputs[i % n_distinct]:0{digits}x}\n" for i in range(n)))
+        if image is not None:
+            shutil.copy(image, work / "image.hex")
+        _run(simulator, work, timeout)
+        frames = [int(x, 16) for x in (work / "frames.hex").read_text().split()]
+        wrong = sum(f != expected[i % n_distinct] for i, f in enumerate(frames))
+        if len(frames) != n or wrong:
+            raise VerificationError(f"gate-level netlist: {len(frames)} frames for {n} wafers, {wrong} differ from "
+                                    "the golden model")
+        with (work / "activity.vcd").open() as handle:
+            toggles = count_toggles(handle)
+        (work / "activity.vcd").unlink()  # large; the count is in the report
+        reports.append(EnergyReport(wafers=n - info.latency_cycles, toggles=toggles, fj_per_toggle=fj_per_toggle,
+                                    flip_flops=flip_flops, clock_cycles_per_inference=info.initiation_interval,
+                                    simulator=simulator))
     shutil.rmtree(work / "obj", ignore_errors=True)
-    return report
+    return reports

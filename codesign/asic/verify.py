@@ -19,12 +19,11 @@ from codesign.hardware.reconfig import (
     register_words,
 )
 from codesign.hardware.rtl import write_reconfigurable_rtl
-from codesign.hardware.sim.runner import SimResult, run_simulation
+from codesign.hardware.sim.runner import FAULT_TESTBENCH, SimResult, run_simulation
 from codesign.hardware.vectors import make_vectors, write_vectors
 from codesign.models.store import load_encoder
 
 TESTBENCH = "codesign.hardware.sim.reconfig_testbench"
-FAULT_TESTBENCH = "codesign.hardware.sim.fault_testbench"
 
 
 def write_config_image(model: Any, cfg: Any, path: str | Path, *, econt_i2c: bool = False) -> int:

@@ -42,7 +42,30 @@ def _cmd_asic_rtl(args: argparse.Namespace) -> None:
           f"{info.frame_bits}-bit frame")
 
 
+def _cmd_asic_block(args: argparse.Namespace) -> None:
+    from codesign.hardware.entropy_rtl import EntropyRtlSpec, write_entropy_rtl
+
+    spec = EntropyRtlSpec.block(args.elinks, tmr=args.tmr)
+    info = write_entropy_rtl(spec, args.out, force=args.force)
+    print(f"wrote the universal codec block to {args.out}: up to {spec.elinks} eLinks ({info.frame_bits}-bit frame), "
+          f"{info.config_bits} configuration bits{' (TMR)' if spec.tmr else ''}, latency {info.latency_cycles} "
+          "cycles, one wafer per clock; load a codec with `codesign asic config --codec MODULE:ELINKS`")
+
+
+def _cmd_asic_block_flow(args: argparse.Namespace) -> None:
+    from codesign.asic.codec_block import DEFAULT_CODECS, codec_block_flow
+    from codesign.hardware.vectors import check_wafers
+
+    calq, _ = check_wafers(args.data, args.wafers)
+    codec_block_flow(calq, args.out, codecs=tuple(args.codecs or DEFAULT_CODECS), arena_dir=args.arena,
+                     elinks=args.elinks, tmr=(False,) if args.no_tmr else (False, True), energy_wafers=args.wafers)
+    print((Path(args.out) / "summary.md").read_text())
+
+
 def _cmd_asic_config(args: argparse.Namespace) -> None:
+    if args.codec:
+        _write_codec_image(args)
+        return
     from codesign.asic.verify import write_config_image
     from codesign.models.store import load_encoder
 
@@ -50,6 +73,25 @@ def _cmd_asic_config(args: argparse.Namespace) -> None:
     write_config_image(model, cfg, args.out, econt_i2c=args.format == "econt-i2c")
     extra = f" and the chip's I2C registers in {args.out}.i2c.csv" if args.format == "econt-i2c" else ""
     print(f"wrote the configuration image of {args.model} to {args.out} (register map in {args.out}.json){extra}")
+
+
+def _write_codec_image(args: argparse.Namespace) -> None:
+    from codesign.arena import load_arena
+    from codesign.errors import InputError
+    from codesign.hardware.entropy_rtl import EntropyRtlSpec, write_config_image
+
+    module, _, elinks = args.codec.partition(":")
+    codec = load_arena(args.arena).codec(module, int(elinks)) if elinks.isdigit() else None
+    if codec is None:
+        raise InputError(f"--codec {args.codec}: the arena table {args.arena or 'models/reference/arena'} has no "
+                         "codec of that name (MODULE:ELINKS, e.g. hd:2)")
+    spec = EntropyRtlSpec.block(args.block_elinks)
+    problem = spec.serves_problem(codec)
+    if problem:
+        raise InputError(f"--codec {args.codec}: {problem}")
+    write_config_image(codec, spec, args.out)
+    print(f"wrote the universal block's image of the {args.codec} codec to {args.out} ({spec.config_bits} bits; "
+          f"register map in {args.out}.json)")
 
 
 def _cmd_asic_verify(args: argparse.Namespace) -> None:
@@ -142,9 +184,39 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--calq-bits", type=int_in(1, 32), default=22, help="width of each CALQ input")
     p.add_argument("--tmr", action="store_true", help="triplicate the configuration register (majority vote)")
     _reuse_arg(p)
-    p = _add(asub, "config", _cmd_asic_config, "configuration image (register contents) of a trained encoder",
-             "Write the register image (hex, bit 0 shifted in first) and its register map and protocol (.json).")
-    p.add_argument("--model", required=True, help="model folder")
+    p = _add(asub, "block", _cmd_asic_block, "the universal codec block: one on-chip RTL for every module",
+             "Write the entropy codec's encoder as one design for every module: generated for the largest shape "
+             "(--elinks, DropLSB up to 4, 4E0M to 4E3M floats, sparse frames up to 15 cells), it takes the "
+             "Huffman table, the eLink count, DropLSB, mantissa bits and sparse cell count from its "
+             "configuration image (`codesign asic config --codec`); frames of fewer eLinks come out left-aligned.")
+    add_out(p, "RTL folder to write (replaced whole: refused if it holds files codesign did not write)")
+    p.add_argument("--elinks", type=int_in(1, 7), default=7, help="the most eLinks a module served has")
+    p.add_argument("--tmr", action="store_true", help="triplicate the configuration register (majority vote, "
+                                                      "self-correcting)")
+    p.add_argument("--force", action="store_true", help="replace --out even if it holds other files")
+    p = _add(asub, "block-flow", _cmd_asic_block_flow, "area and energy of the universal codec block",
+             "Synthesise the universal codec block without and with TMR (Yosys, the project's 65 nm GE model) and "
+             "estimate its gate-level energy per inference with each codec's image loaded (one bench build per "
+             "design; frames checked against the codec); summary.md sets it beside the fixed encoder of each "
+             "codec (costs.json) and the published ECON-T autoencoder block. About 15 minutes on 2 cores.")
+    add_out(p, "report folder")
+    p.add_argument("--codecs", nargs="+", help="arena codecs (MODULE:ELINKS) to load (default: hd and ld at 2-5 "
+                                                "eLinks)")
+    p.add_argument("--arena", help="arena folder (default: models/reference/arena)")
+    p.add_argument("--data", help="wafers (default: real highpu_dev.csv, else synthetic)")
+    p.add_argument("--wafers", type=int_in(1), default=200, help="wafers through the gate-level netlist per codec")
+    p.add_argument("--elinks", type=int_in(1, 7), default=7, help="the block's most eLinks")
+    p.add_argument("--no-tmr", action="store_true", help="the block without TMR only")
+    p = _add(asub, "config", _cmd_asic_config, "configuration image (register contents) of an encoder or codec",
+             "Write the register image (hex, bit 0 shifted in first) and its register map and protocol (.json): of "
+             "a trained encoder's reconfigurable RTL (--model), or of an arena codec for the universal codec block "
+             "(--codec, `codesign asic block`).")
+    which = p.add_mutually_exclusive_group(required=True)
+    which.add_argument("--model", help="model folder")
+    which.add_argument("--codec", help="MODULE:ELINKS of the arena's entropy codec (e.g. hd:2), for the universal "
+                                       "block")
+    p.add_argument("--arena", help="arena folder of --codec (default: models/reference/arena)")
+    p.add_argument("--block-elinks", type=int_in(1, 7), default=7, help="--codec: the block's --elinks")
     add_out(p, "image file (.hex)", folder=False)
     p.add_argument("--format", choices=("image", "econt-i2c"), default="image",
                    help="econt-i2c: also write OUT.i2c.csv, the ECON-T's twelve 1,072-bit I2C weight registers "

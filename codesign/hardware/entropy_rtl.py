@@ -37,7 +37,7 @@ flight (a frame uses the table of the cycle its wafer passes stage 1).
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from functools import cached_property
 from math import comb
 from pathlib import Path
@@ -62,7 +62,7 @@ from codesign.econt.entropy import (
     EntropyCodec,
     address_bits,
 )
-from codesign.hardware.reconfig import config_register
+from codesign.hardware.reconfig import COPY_MODULE, config_register, copy_module_lines
 from codesign.hardware.rtl import RTL_JSON, RtlInfo
 from codesign.hardware.sparse_select import PipelineStages, Slicing, network_lines, selection_network
 from codesign.hardware.topgen import CONFIG_PORTS, adder_tree_lines, sum_code_block
@@ -102,6 +102,7 @@ class EntropyRtlSpec:
     mantissa_bits: int
     sparse_cells: int = 0
     universal: bool = False
+    tmr: bool = False  # the configuration register triplicated, majority-voted and self-correcting
 
     def __post_init__(self) -> None:
         _ = self.flat_codec  # the codec's own checks of these
@@ -109,9 +110,9 @@ class EntropyRtlSpec:
             raise ValueError(f"the universal block's settings are {SETTING_BITS} bits wide, got {self}")
 
     @classmethod
-    def block(cls, elinks: int = BLOCK_ELINKS) -> EntropyRtlSpec:
+    def block(cls, elinks: int = BLOCK_ELINKS, *, tmr: bool = False) -> EntropyRtlSpec:
         """The universal block: up to ``elinks`` eLinks, DropLSB 0..4, 4E0M..4E3M, sparse frames up to 15 cells."""
-        return cls(elinks, MAX_DROP_LSB, max(MANTISSA_CHOICES), SPARSE_MAX_CELLS, universal=True)
+        return cls(elinks, MAX_DROP_LSB, max(MANTISSA_CHOICES), SPARSE_MAX_CELLS, universal=True, tmr=tmr)
 
     @cached_property
     def flat_codec(self) -> EntropyCodec:
@@ -127,7 +128,7 @@ class EntropyRtlSpec:
         """Why this hardware cannot run ``codec`` (None when it can): a fixed design runs its own shape only,
         the universal block every shape up to its maxima."""
         if not self.universal:
-            own = EntropyRtlSpec.of(codec)
+            own = replace(EntropyRtlSpec.of(codec), tmr=self.tmr)
             return None if own == self else f"the codec's shape {own} is not this design's {self}"
         over = [f"{name} {getattr(codec, name)} > {getattr(self, name)}" for name in SETTING_BITS
                 if getattr(codec, name) > getattr(self, name)]
@@ -220,6 +221,28 @@ def codec_from_image(image: int, spec: EntropyRtlSpec) -> EntropyCodec:
     if config_image(codec, spec)[0] != image:
         raise ValueError("the image's codes are not the canonical codes of its lengths, or an unused entry is set")
     return codec
+
+
+def write_config_image(codec: EntropyCodec, spec: EntropyRtlSpec, path: str | Path) -> int:
+    """Write ``codec``'s image for ``spec``'s hardware (hex, bit 0 shifted in first) and ``<path>.json``, its
+    register map (the table's entries, the universal block's settings) and the loading protocol."""
+    image, n_bits = config_image(codec, spec)
+    path = Path(path)
+    write_text(path, f"{image:0{(n_bits + 3) // 4}x}\n")
+    fields = {"table": {"offset": 0, "bits": spec.table_bits,
+                        "layout": f"{spec.n_symbols} entries of {ENTRY_BITS} bits, symbol s at bits "
+                                  f"[{ENTRY_BITS} s + {ENTRY_BITS - 1} : {ENTRY_BITS} s]: the code length in the low "
+                                  f"{LENGTH_BITS} bits, above it the code left-aligned in {MAX_CODE_BITS} bits; "
+                                  "entries of symbols the codec's format does not have are zero"},
+              **{name: {"offset": offset, "bits": bits, "value": getattr(codec, name)}
+                 for name, (offset, bits) in spec.settings.items()}}
+    write_json(path.with_suffix(path.suffix + ".json"), {
+        "n_bits": n_bits, "design": asdict(spec), "fields": fields,
+        "protocol": "hold cfg_en high for n_bits clock edges, presenting image bit i on cfg_in before edge i; "
+                    "cfg_out shows register bit 0 (read-back: n_bits more edges with cfg_in = cfg_out); load while "
+                    "no wafer is in flight",
+        "codec": asdict(codec), "meta": provenance(generator=GENERATOR)})
+    return image
 
 
 def cell_verilog(spec: EntropyRtlSpec) -> str:
@@ -422,7 +445,7 @@ def entropy_verilog(spec: EntropyRtlSpec) -> str:
         f"        else valid_pipe <= {{valid_pipe[{LATENCY - 2}:0], valid_in}};",
         "    end",
         f"    // the Huffman table: {spec.n_symbols} entries of {{left-aligned code, length}}, shifted in bit 0 first",
-        *config_register(spec.config_bits, False),
+        *config_register(spec.config_bits, spec.tmr),
         "",
         "    // stage 1: input register, then per cell v, symbol, code length and code; the sum code",
         f"    reg [{n * CALQ_BITS - 1}:0] calq_r;",
@@ -609,8 +632,10 @@ def _sparse_lines(spec: EntropyRtlSpec) -> list[str]:
 
 def entropy_sources(spec: EntropyRtlSpec) -> dict[str, str]:
     """Module name -> Verilog text of the encoder and its submodules."""
+    copy = {COPY_MODULE: "\n".join(["`timescale 1ns / 1ps", "`default_nettype none", *copy_module_lines(),
+                                    "`default_nettype wire", ""])} if spec.tmr else {}
     return {TOP: entropy_verilog(spec), CELL_MODULE: cell_verilog(spec), SORT_MODULE: sort_verilog(spec),
-            RANK_MODULE: rank_verilog(spec)}
+            RANK_MODULE: rank_verilog(spec), **copy}
 
 
 def write_entropy_rtl(spec: EntropyRtlSpec, out_dir: str | Path, *, force: bool = False) -> RtlInfo:
@@ -619,12 +644,13 @@ def write_entropy_rtl(spec: EntropyRtlSpec, out_dir: str | Path, *, force: bool 
     plus the codec's shape (``drop_lsb``, ``mantissa_bits``, ``max_cells``, ``rank_bits``)."""
     sources = entropy_sources(spec)
     registers = (N_TC * CALQ_BITS + HEADER_BITS + N_TC * (MAX_CODE_BITS + LENGTH_BITS + 1) + COUNT_BITS
-                 + E5M4.bits + HEADER_BITS + spec.frame_bits + LATENCY + spec.config_bits)
+                 + E5M4.bits + HEADER_BITS + spec.frame_bits + LATENCY + spec.config_bits * (3 if spec.tmr else 1))
     info = RtlInfo(top=TOP, core=TOP, calq_bits=CALQ_BITS, clock_period_ns=CLOCK_PERIOD_NS, initiation_interval=1,
                    latency_cycles=LATENCY, core_latency_cycles=LATENCY, conversion_cycles=0,
                    frame_bits=spec.frame_bits, latent_bits=0, n_latents=0, elinks=spec.elinks,
                    sum_code_offset=spec.frame_bits - FIXED_BITS, core_registers=registers, estimated_luts=0.0,
-                   sources=sorted(f"src/{module}.v" for module in sources), config_bits=spec.config_bits)
+                   sources=sorted(f"src/{module}.v" for module in sources), config_bits=spec.config_bits,
+                   tmr=spec.tmr, bx_in_frame=True)
     with atomic_dir(out_dir, force) as tmp:
         for module, text in sources.items():
             write_text(tmp / "src" / f"{module}.v", text)

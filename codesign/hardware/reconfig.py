@@ -168,7 +168,7 @@ def config_register(n_bits: int, tmr: bool) -> list[str]:
             "    assign cfg_out = cfg[0];"]
 
 
-def _copy_module() -> list[str]:
+def copy_module_lines() -> list[str]:
     """One copy of the TMR configuration register per instance: synthesis merges identical flip-flops with
     identical inputs inside a module (it would fold three copies into one), not across module instances."""
     return ["/* verilator lint_off DECLFILENAME */",
@@ -330,7 +330,7 @@ def core_verilog(cfg: EncoderConfig, tmr: bool = False, reuse: int = 1) -> str:
         lines += _accumulate(f"dense_acc_{j}", _bias(dbias + j, wb, fa, acc_d), wires, ab + wb + 1, acc_d, f"dacc{j}",
                              "dense" if shared else None, declare=True)
         lines.append(f"    always @(posedge clk) {out_write}model_out[{j * lb} +: {lb}] <= lat_q(dense_acc_{j});")
-    lines += ["endmodule", "", *_multiplier_module(), *(_copy_module() if tmr else [])]
+    lines += ["endmodule", "", *_multiplier_module(), *(copy_module_lines() if tmr else [])]
     first_sum = next(i for i, line in enumerate(lines) if "conv_acc[0] =" in line or line.startswith("    reg signed"))
     return "\n".join(lines[:first_sum] + products + lines[first_sum:])  # products declared before use
 

@@ -108,6 +108,7 @@ class RtlInfo:
     selector_stages: int = 1  # clock cycles of the sparse selector's comparator networks (TopSpec)
     latency_cutoff: float | None = None  # da4ml's delay per core stage (None: not a da4ml core)
     dense_by_position: bool = False  # the core's Dense layer summed per convolution position (Pipelining)
+    bx_in_frame: bool = False  # the frame carries each wafer's BX_CNT, which the top takes on bx_cnt
 
     @classmethod
     def load(cls, rtl_dir: str | Path) -> RtlInfo:

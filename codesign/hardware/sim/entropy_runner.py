@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -20,7 +21,7 @@ from codesign.econt.bits import ELINK_BITS
 from codesign.econt.entropy import EntropyCodec
 from codesign.errors import VerificationError
 from codesign.hardware.entropy_rtl import EntropyRtlSpec, config_image, write_entropy_rtl
-from codesign.hardware.sim.runner import SimulationFailed, run_simulation
+from codesign.hardware.sim.runner import FAULT_TESTBENCH, SimulationFailed, run_simulation
 from codesign.hardware.vectors import pack_calq
 
 ENTROPY_TESTBENCH = "codesign.hardware.sim.entropy_testbench"
@@ -112,6 +113,35 @@ def verify_entropy_rtl(phases: Sequence[EntropyPhase], out_dir: str | Path, *, s
     report = json.loads((out / "report.json").read_text())
     return EntropyCheck(tuple(p["wafers"] for p in report["phases"]), result.build_seconds, result.test_seconds,
                         str(rtl_dir))
+
+
+def entropy_fault_campaign(codec: EntropyCodec, calq: np.ndarray, out_dir: str | Path, *, spec: EntropyRtlSpec,
+                           n_faults: int = 1000, seed: int = 0, force: bool = False) -> dict[str, dict[str, Any]]:
+    """Single-event upsets in the configuration register of ``spec``'s design (one random bit every 3 clocks
+    while the codec's wafers stream, ``codesign.hardware.sim.fault_testbench``), once without and once with
+    TMR: {"no_tmr": report, "tmr": report}, each with its injections, frames and wrong frames; the TMR run
+    fails (``VerificationError``) on any wrong frame. ``calq`` is repeated to cover the campaign."""
+    need = 3 * (n_faults + 2)
+    calq = np.asarray(calq, dtype=np.int64)
+    calq = np.tile(calq, (-(-need // len(calq)), 1))[:max(need, len(calq))]
+    out = Path(out_dir)
+    write_entropy_vectors(out / "vectors", codec, calq, spec=spec, force=force)
+    write_text(out / "image.hex", f"{config_image(codec, spec)[0]:x}\n")
+    reports = {}
+    for name, tmr in (("no_tmr", False), ("tmr", True)):
+        design = replace(spec, tmr=tmr)
+        write_entropy_rtl(design, out / name, force=force)
+        report = out / f"faults_{name}.json"
+        try:
+            run_simulation(out / name, out / "vectors", "verilator", testbench=FAULT_TESTBENCH, extra_env={
+                "CODESIGN_IMAGE_A": str((out / "image.hex").resolve()), "CODESIGN_FAULTS": str(n_faults),
+                "CODESIGN_FAULT_SEED": str(seed), "CODESIGN_FAULT_REPORT": str(report.resolve())})
+        except SimulationFailed as err:
+            found = json.loads(report.read_text()) if report.is_file() else {}
+            raise VerificationError(f"upset campaign on {design}: {found or err}") from None
+        reports[name] = json.loads(report.read_text())
+    write_json(out / "fault_campaign.json", {**reports, "codec": asdict(codec), "meta": provenance()})
+    return reports
 
 
 def _failure(report_file: Path, spec: EntropyRtlSpec, cause: str) -> str:

@@ -1,8 +1,9 @@
-"""cocotb single-event-upset campaign on the reconfigurable top: flip random configuration bits while
-wafers stream, count wrong output frames.
+"""cocotb single-event-upset campaign on a design with a configuration register (the reconfigurable top, or
+the entropy codec's encoder): flip random configuration bits while wafers stream, count wrong output frames.
 
-Environment (set by ``codesign.asic.verify.fault_campaign``): CODESIGN_RTL_DIR, CODESIGN_VECTORS_DIR,
-CODESIGN_IMAGE_A, CODESIGN_FAULTS (number of upsets), CODESIGN_FAULT_SEED, CODESIGN_FAULT_REPORT (JSON out).
+Environment (set by ``codesign.asic.verify.fault_campaign`` or ``entropy_runner.entropy_fault_campaign``):
+CODESIGN_RTL_DIR, CODESIGN_VECTORS_DIR, CODESIGN_IMAGE_A, CODESIGN_FAULTS (number of upsets),
+CODESIGN_FAULT_SEED, CODESIGN_FAULT_REPORT (JSON out).
 With TMR in rtl.json the test fails on any wrong frame; without, it only reports the count.
 """
 
@@ -47,8 +48,8 @@ async def single_upsets_while_streaming(dut: Any) -> None:
     await reset_with_clock(dut, rtl)
     dut.cfg_en.value = 0
     await load_image(dut, int(Path(os.environ["CODESIGN_IMAGE_A"]).read_text(), 16), rtl.config_bits)
-    core = dut.core
-    registers = [core.copy_a.q, core.copy_b.q, core.copy_c.q] if rtl.tmr else [core.cfg]
+    holder = dut if rtl.core == rtl.top else dut.core  # the configuration register's module
+    registers = [holder.copy_a.q, holder.copy_b.q, holder.copy_c.q] if rtl.tmr else [holder.cfg]
     n_cycles = max(len(inputs), (n_faults + 2) * INJECTION_GAP)
     words, _ = spaced([inputs[i % len(inputs)] for i in range(n_cycles)], rtl.initiation_interval)
     want = [expected[i % len(inputs)] for i in range(n_cycles)]

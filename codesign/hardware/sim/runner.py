@@ -21,6 +21,7 @@ from codesign.tools import require, verilator_env
 
 SIMULATORS = ("icarus", "verilator")
 TESTBENCH = "codesign.hardware.sim.testbench"
+FAULT_TESTBENCH = "codesign.hardware.sim.fault_testbench"  # upsets in a configuration register
 STREAM_TEST = "stream_every_vector_back_to_back"
 
 
