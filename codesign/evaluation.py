@@ -24,7 +24,7 @@ from codesign.econt.mux import find_tc_mux
 from codesign.emd.exact import exact_emd
 from codesign.models.frame import FrameFormat
 from codesign.models.sparse import best_cells, cell_values, is_sparse
-from codesign.plots import EMD_AXIS, EMD_UNIT, OVERFLOW, data_label, figure, with_overflow
+from codesign.plots import EMD_AXIS, EMD_UNIT, OVERFLOW, data_label, figure, series_styles, with_overflow
 from codesign.progress import bar as progress_bar
 
 CALQ_BITS = 22
@@ -122,19 +122,22 @@ def evaluate_model(ae: Any, spec: Any, calq: np.ndarray, *, n_jobs: int | None =
 def _plots(metrics: Metrics, emds: dict[str, np.ndarray], out: Path, data: str) -> None:
     n = len(next(iter(emds.values())))
     top = 6.0
-    with figure(out / "emd.png", ncols=2, figsize=(12, 4.5)) as (_, axes):
-        for name in headline_systems(metrics):
-            emd = emds[name]
+    names = headline_systems(metrics)
+    styles = series_styles(names)
+    with figure(out / "emd.png", ncols=2, figsize=(14, 4.5)) as (_, axes):
+        for name in names:
+            emd, look = emds[name], styles[name]
             axes[0].hist(with_overflow(emd, top), bins=np.linspace(0, top, 61), histtype="step",
-                         label=f"{name} (mean {emd.mean():.2f})")
+                         color=look["color"], linestyle=look["linestyle"])
             rows = metrics[name]["by_occupancy"]
-            axes[1].plot([(r["lo"] + r["hi"]) / 2 for r in rows], [r["mean_emd"] for r in rows], marker="o", label=name)
+            axes[1].plot([(r["lo"] + r["hi"]) / 2 for r in rows], [r["mean_emd"] for r in rows], **look,
+                         label=f"{name} (mean {emd.mean():.2f})")
         axes[0].set(xlabel=f"EMD(input, reconstruction) {EMD_UNIT}, {OVERFLOW}", ylabel="wafers per bin",
                     title=f"EMD per wafer: {data_label(data)}, {n} wafers")
         axes[1].set(xlabel="occupancy (TCs > 0 per wafer)", ylabel=f"mean {EMD_AXIS}",
                     title=f"Mean EMD vs occupancy: {data_label(data)}")
-        for ax in axes:
-            ax.legend()
+        # one legend for both panels, outside them: it hides no curve (colour: system; hd solid, ld dashed)
+        axes[1].legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))
 
 
 # the arena's non-learned systems by metrics key: a frame is credited with its best decoding on these wafers,

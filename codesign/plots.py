@@ -5,7 +5,7 @@ figures are left alone."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -57,3 +57,25 @@ def data_label(data: str) -> str:
     name = Path(data).name if data else "wafers"
     return f"synthetic {data.split(':', 1)[1]}" if data.startswith("synth:") else (
         name if name.startswith(("real", "synthetic")) else f"real {name}")
+
+
+MODULE_LINES = {"hd": "-", "ld": "--"}  # module type -> line style, in every plot that pairs hd and ld rows
+
+
+def series_styles(names: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """A look per series (``color``, ``linestyle``, ``marker``) for the systems of an evaluation: one colour per
+    system (its name without the module type), the line style and marker by module type (hd solid with
+    circles, ld dashed with squares), the uniform wafer grey and dotted; so the hd and ld rows of one system
+    read as a pair and no two systems share a look (ten colours, then they repeat)."""
+    colours: dict[str, str] = {}
+    styles = {}
+    for name in names:
+        if name == "uniform":
+            styles[name] = {"color": "0.5", "linestyle": ":", "marker": "."}
+            continue
+        parts = name.split(":")
+        module = next((part for part in parts if part in MODULE_LINES), "hd")
+        system = ":".join(part for part in parts if part not in MODULE_LINES)
+        colour = colours.setdefault(system, f"C{len(colours) % 10}")
+        styles[name] = {"color": colour, "linestyle": MODULE_LINES[module], "marker": "o" if module == "hd" else "s"}
+    return styles
