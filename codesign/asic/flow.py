@@ -90,8 +90,9 @@ def asic_markdown(rows: dict[str, AsicReport]) -> str:
               "Area: NAND2 gate equivalents x 1.44 um2 (65 nm LP NAND2X1, assumed). Energy: bit toggles of "
               "the gate-level netlist on real wafers x 5 fJ per toggle, plus 2 fJ per flip-flop and clock cycle "
               "for the clock pins, no clock gating (assumed; see codesign/asic/energy.py). "
-              "The published figures are for the whole ECON-T chip (all its blocks, I/O, clocking), so they bound "
-              "the encoder from above rather than compare like for like."]
+              "The published figures are the ECON-T autoencoder block's (input converter, encoder and I2C weight "
+              "registers; not the whole chip), in a real 65 nm library with its clock tree: like for like in "
+              "scope, not in method."]
     for name, r in rows.items():
         if r.split and r.area:
             lines += ["", f"## {name}", "", *split_markdown(r.split, r.area.um2_per_ge)]
