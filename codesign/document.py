@@ -16,7 +16,7 @@ from codesign.artifacts import write_text
 
 _STYLE = ("body{font-family:system-ui,sans-serif;max-width:60em;margin:2em auto;padding:0 1em;line-height:1.45}"
           "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #bbb;padding:.25em .6em;"
-          "text-align:right}td:first-child,th:first-child{text-align:left}th{background:#eee}"
+          "text-align:left}.num{text-align:right}th{background:#eee}"
           "img{max-width:100%}code{background:#f3f3f3;padding:0 .2em}figcaption{color:#555;font-size:.9em}")
 
 
@@ -64,8 +64,12 @@ class Document:
                 parts.append(f"<p>{_inline(str(value))}</p>")
             elif kind == "table":
                 header, rows = value
-                head = "".join(f"<th>{_inline(h)}</th>" for h in header)
-                body = "".join("<tr>" + "".join(f"<td>{_inline(c)}</td>" for c in row) + "</tr>" for row in rows)
+                numeric = [all(_NUMBER.fullmatch(row[i].strip()) for row in rows if row[i].strip()) and
+                           any(row[i].strip() for row in rows) for i in range(len(header))]
+                cls = [" class='num'" if n else "" for n in numeric]  # numbers right-aligned, text left
+                head = "".join(f"<th{c}>{_inline(h)}</th>" for h, c in zip(header, cls, strict=True))
+                body = "".join("<tr>" + "".join(f"<td{c}>{_inline(v)}</td>" for v, c in zip(row, cls, strict=True))
+                               + "</tr>" for row in rows)
                 parts.append(f"<table><tr>{head}</tr>{body}</table>")
             else:
                 path, caption = value
@@ -80,6 +84,10 @@ class Document:
         page = markdown_path.with_suffix(".html")
         write_text(page, self.html())
         return page
+
+
+# a table cell that is a number, or numbers joined by " / " (mean / median), each perhaps with a % or a sign
+_NUMBER = re.compile(r"[-+]?\d[\d,]*(\.\d+)?\s*%?(\s*/\s*[-+]?\d[\d,]*(\.\d+)?\s*%?)*")
 
 
 def _inline(text: str) -> str:

@@ -189,6 +189,26 @@ def _comparison_lines(metrics: Metrics) -> list[str]:
     return ["", *lines] if lines else []
 
 
+CUT_FRAME_NOTE = ("The Repeater and the super trigger cells send a fixed list of cells or groups in the chip's order "
+                  "and cut it where the frame ends (the Repeater's 48 cells of 7 bits fit only from 11 eLinks; STC4_9 "
+                  "sends 5 of its 12 groups at 2 eLinks): the cells cut off come back as zero, their energy missing "
+                  "rather than spread, so these frames can score worse than a uniform wafer, which at least has the "
+                  "right total.")
+
+
+def _worse_than_uniform_lines(metrics: Metrics) -> list[str]:
+    """Say which systems score worse than the uniform wafer, and why where the reason is known (frames cut)."""
+    uniform = metrics.get("uniform")
+    if uniform is None:
+        return []
+    worse = [n for n, m in sorted(metrics.items()) if m["mean_emd"] > uniform["mean_emd"]]
+    if not worse:
+        return []
+    cut = any(part in n for n in worse for part in (":repeater:", ":stc", ":ctc"))
+    return ["", f"Worse than the uniform wafer (mean {uniform['mean_emd']:.3f}): {', '.join(worse)}.",
+            *([CUT_FRAME_NOTE] if cut else [])]
+
+
 def _cost_key(name: str) -> str:
     """metrics key -> cost key: ``chip:best-choice:ld:2elink`` -> ``best-choice:ld:2elink``,
     ``naive:chip:...`` -> ``naive:best-choice:...``, ``codec:entropy:...`` -> ``entropy:...``,
@@ -243,6 +263,7 @@ def _write_evaluation(out: Path, metrics: Metrics, emds: dict[str, np.ndarray], 
     lines += [f"{name} is a hybrid encoder: {100 * m['sparse_fraction']:.1f} % of the wafers went in sparse mode "
               "(their largest cells instead of latents)." for name, m in metrics.items() if "sparse_fraction" in m]
     lines += _comparison_lines(metrics)
+    lines += _worse_than_uniform_lines(metrics)
     lines += ["", "Plots: `emd.png`"]
     write_text(out / "report.md", "\n".join(lines) + "\n")
     _plots(metrics, emds, out, str(meta.get("data", "")))

@@ -150,3 +150,15 @@ def _state(pid: int) -> str:
         return open(f"/proc/{pid}/stat").read().split(")")[-1].split()[0]
     except OSError:
         return "gone"
+
+
+def test_html_tables_right_align_numbers_only():
+    """Issue 33, item 11: text columns (system names, notes) read left-aligned, number columns right-aligned."""
+    doc = Document("t")
+    doc.table(["system", "mean / median", "change", "note"],
+              [["codec:entropy:hd:2elink", "0.688 / 0.676", "-2.4 %", "fits"],
+               ["uniform", "3.22 / 3.10", "+370 %", ""]])
+    text = doc.html()
+    assert "<td>codec:entropy:hd:2elink</td><td class='num'>0.688 / 0.676</td><td class='num'>-2.4 %</td>" \
+           "<td>fits</td>" in text
+    assert "<th>system</th><th class='num'>mean / median</th>" in text and ".num{text-align:right}" in text
