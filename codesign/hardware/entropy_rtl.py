@@ -33,6 +33,13 @@ sends them all: the mask of non-zero cells, fixed 7-bit codes, k field 48 + coun
 
 ``rst`` (synchronous, active high) clears the valid pipeline only; load the table while no wafer is in
 flight (a frame uses the table of the cycle its wafer passes stage 1).
+
+The universal block (``EntropyRtlSpec.block()``, ``codesign asic block``) is the same datapath generated for
+the largest shape (7 eLinks, DropLSB up to 4, 4E3M, 15 sparse cells) with the rest configured: 12 bits of
+settings above the table (eLinks, DropLSB, mantissa bits, sparse cells) drive a variable DropLSB shifter, a
+float encoder for the configured m, the budget test against 32 n - 20 and the sparse-frame test; frames of
+fewer eLinks come out left-aligned in the 7-eLink frame. With ``tmr`` the configuration register is
+triplicated and self-correcting (``codesign.hardware.reconfig.config_register``).
 """
 
 from __future__ import annotations
