@@ -164,6 +164,11 @@ class Arena:
     def codec(self, module: str, elinks: int) -> EntropyCodec | None:
         return self.codecs.get(_key(module, elinks))
 
+    def codec_named(self, name: str) -> EntropyCodec | None:
+        """The codec of ``MODULE:ELINKS`` (e.g. ``hd:2``); None when the name is malformed or the table has none."""
+        module, _, elinks = name.partition(":")
+        return self.codec(module, int(elinks)) if elinks.isdigit() else None
+
     def placement(self, algorithm: str, module: str, elinks: int) -> LearnedPlacement | None:
         """The learned back end of ``algorithm``'s frames, if one was fitted (``fit_learned_back_ends``)."""
         return self.learned.get(f"{algorithm}:{_key(module, elinks)}")

@@ -23,9 +23,18 @@ from codesign.hardware.entropy_rtl import (
     EntropyRtlSpec,
     codec_from_image,
     config_image,
+    write_config_image,
     write_entropy_rtl,
 )
 from codesign.tools import ToolNotFoundError, verilator_env
+
+
+def _need_verilator() -> None:
+    try:
+        verilator_env()
+    except ToolNotFoundError as err:
+        pytest.skip(str(err))
+
 
 ARENA_CASES = [("ld", 2), ("ld", 3), ("hd", 4), ("hd", 5)]
 
@@ -35,10 +44,7 @@ ARENA_CASES = [("ld", 2), ("ld", 3), ("hd", 4), ("hd", 5)]
 def test_generated_verilog_has_no_lint_warnings(tmp_path, elinks, drop_lsb, mantissa_bits, sparse_cells):
     from codesign.hardware.rtl import lint_rtl
 
-    try:
-        verilator_env()
-    except ToolNotFoundError as err:
-        pytest.skip(str(err))
+    _need_verilator()
     spec = EntropyRtlSpec(elinks, drop_lsb, mantissa_bits, sparse_cells)
     info = write_entropy_rtl(spec, tmp_path / "rtl")
     assert lint_rtl(tmp_path / "rtl") == []
@@ -79,10 +85,7 @@ def test_configuration_image_round_trips():
 def test_universal_block_is_lint_clean(tmp_path, tmr):
     from codesign.hardware.rtl import lint_rtl
 
-    try:
-        verilator_env()
-    except ToolNotFoundError as err:
-        pytest.skip(str(err))
+    _need_verilator()
     block = EntropyRtlSpec.block(tmr=tmr)
     info = write_entropy_rtl(block, tmp_path / "rtl")
     assert lint_rtl(tmp_path / "rtl") == []
@@ -213,10 +216,7 @@ def _check_against_golden(codec: EntropyCodec, highpu: np.ndarray, ttbar: np.nda
     for bit, to ``EntropyCodec.encode``'s."""
     from codesign.hardware.sim.entropy_runner import EntropyPhase, verify_entropy_rtl
 
-    try:
-        verilator_env()
-    except ToolNotFoundError as err:
-        pytest.skip(str(err))
+    _need_verilator()
     corners, kinds = corner_wafers(codec)
     calq = np.concatenate([highpu[:3000], ttbar[:500], corners])
     kinds = ["highpu"] * len(highpu[:3000]) + ["ttbar"] * 500 + kinds
@@ -270,10 +270,7 @@ def test_universal_block_runs_every_arena_codec_on_one_build(tmp_path, highpu, t
     wafers); every frame equal, bit for bit, to that codec's ``EntropyCodec.encode`` left-aligned in 7 eLinks."""
     from codesign.hardware.sim.entropy_runner import verify_entropy_rtl
 
-    try:
-        verilator_env()
-    except ToolNotFoundError as err:
-        pytest.skip(str(err))
+    _need_verilator()
     arena = load_arena()
     codecs = [arena.codec(module, n) for n in (2, 3, 4, 5, 1, 6, 7) for module in ("hd", "ld")]
     phases = _block_phases([c for c in codecs if c is not None], highpu, ttbar)
@@ -291,13 +288,11 @@ def test_universal_block_check_catches_a_wrong_setting(tmp_path, highpu, ttbar, 
     from codesign.errors import VerificationError
     from codesign.hardware.sim import entropy_runner
 
-    try:
-        verilator_env()
-    except ToolNotFoundError as err:
-        pytest.skip(str(err))
+    _need_verilator()
     codec = load_arena().codec("ld", 3)
     assert codec is not None
-    monkeypatch.setattr(entropy_runner, "config_image", lambda c, spec: config_image(replace(c, drop_lsb=3), spec))
+    monkeypatch.setattr(entropy_runner, "write_config_image",
+                        lambda c, spec, path: write_config_image(replace(c, drop_lsb=3), spec, path))
     phase = entropy_runner.EntropyPhase(codec, highpu[:200])
     with pytest.raises(VerificationError, match=r"frames differ from EntropyCodec.encode .* first at wafer \d+"):
         entropy_runner.verify_entropy_rtl([phase], tmp_path, spec=EntropyRtlSpec.block())
@@ -309,10 +304,7 @@ def test_universal_block_upsets_need_tmr(tmp_path, highpu):
     wrong without TMR, none with it (the majority is written back into the three copies every clock)."""
     from codesign.hardware.sim.entropy_runner import entropy_fault_campaign
 
-    try:
-        verilator_env()
-    except ToolNotFoundError as err:
-        pytest.skip(str(err))
+    _need_verilator()
     codec = load_arena().codec("hd", 2)
     assert codec is not None
     reports = entropy_fault_campaign(codec, highpu[:1000], tmp_path, spec=EntropyRtlSpec.block(), n_faults=1000)

@@ -18,10 +18,11 @@ from typing import Any
 
 import numpy as np
 
-from codesign.arena import load_arena, load_costs
+from codesign.arena import Arena, load_arena, load_costs
 from codesign.artifacts import provenance, write_json, write_text
 from codesign.asic.energy import EnergyReport, estimate_energies
 from codesign.asic.synth import ECONT_PUBLISHED, AsicReport, synthesize_asic
+from codesign.econt.entropy import EntropyCodec
 from codesign.errors import InputError
 from codesign.hardware.entropy_rtl import EntropyRtlSpec, write_config_image, write_entropy_rtl
 from codesign.hardware.sim.entropy_runner import write_entropy_vectors
@@ -78,9 +79,8 @@ class CodecBlockResult:
         return "\n".join(lines)
 
 
-def _codec(arena: Any, key: str) -> Any:
-    module, _, elinks = key.partition(":")
-    codec = arena.codec(module, int(elinks)) if elinks.isdigit() else None
+def _codec(arena: Arena, key: str) -> EntropyCodec:
+    codec = arena.codec_named(key)
     if codec is None:
         raise InputError(f"codec {key!r}: the arena table has none of that name (MODULE:ELINKS, e.g. hd:2)")
     return codec
@@ -95,6 +95,13 @@ def codec_block_flow(calq: np.ndarray, out_dir: str | Path, *, codecs: tuple[str
     arena, costs = load_arena(arena_dir), load_costs(arena_dir)
     chosen = {key: _codec(arena, key) for key in codecs}
     out = Path(out_dir)
+    runs = []  # the same frames and images for the block with and without TMR
+    for key, codec in chosen.items():
+        tag = key.replace(":", "_")
+        write_entropy_vectors(out / "vectors" / tag, codec, calq[:energy_wafers], spec=EntropyRtlSpec.block(elinks),
+                              force=True)
+        write_config_image(codec, EntropyRtlSpec.block(elinks), out / "images" / f"{tag}.hex")
+        runs.append((out / "vectors" / tag, out / "images" / f"{tag}.hex"))
     designs = []
     stages = Stages(len(tmr))
     for with_tmr in tmr:
@@ -102,12 +109,6 @@ def codec_block_flow(calq: np.ndarray, out_dir: str | Path, *, codecs: tuple[str
         name = "block_tmr" if with_tmr else "block"
         with stages.stage(f"{name}: Yosys synthesis, then gate-level energy with {len(chosen)} images", beat=False):
             write_entropy_rtl(spec, out / name / "rtl", force=True)
-            runs = []
-            for key, codec in chosen.items():
-                tag = key.replace(":", "_")
-                write_entropy_vectors(out / "vectors" / tag, codec, calq[:energy_wafers], spec=spec, force=True)
-                write_config_image(codec, spec, out / "images" / f"{tag}.hex")
-                runs.append((out / "vectors" / tag, out / "images" / f"{tag}.hex"))
             synthesis = synthesize_asic(out / name / "rtl", out / name / "asic")
             energy = estimate_energies(out / name / "asic", out / name / "rtl", runs, n_wafers=energy_wafers)
         designs.append(BlockDesign(name, synthesis, dict(zip(chosen, energy, strict=True))))

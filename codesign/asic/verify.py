@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -19,7 +18,7 @@ from codesign.hardware.reconfig import (
     register_words,
 )
 from codesign.hardware.rtl import write_reconfigurable_rtl
-from codesign.hardware.sim.runner import FAULT_TESTBENCH, SimResult, run_simulation
+from codesign.hardware.sim.runner import SimResult, run_simulation, run_upsets
 from codesign.hardware.vectors import make_vectors, write_vectors
 from codesign.models.store import load_encoder
 
@@ -78,10 +77,7 @@ def fault_campaign(model_dir: str | Path, calq: np.ndarray, out_dir: str | Path,
     reports = {}
     for name, tmr in (("no_tmr", False), ("tmr", True)):
         write_reconfigurable_rtl(cfg, out / name, tmr=tmr, reuse=reuse)
-        report = out / f"faults_{name}.json"
-        run_simulation(out / name, out / "vectors", "verilator", testbench=FAULT_TESTBENCH, extra_env={
-            "CODESIGN_IMAGE_A": str((out / "image.hex").resolve()), "CODESIGN_FAULTS": str(n_faults),
-            "CODESIGN_FAULT_SEED": str(seed), "CODESIGN_FAULT_REPORT": str(report.resolve())})
-        reports[name] = json.loads(report.read_text())
+        reports[name] = run_upsets(out / name, out / "vectors", out / "image.hex", out / f"faults_{name}.json",
+                                   n_faults=n_faults, seed=seed)
     write_json(out / "fault_campaign.json", reports)
     return reports

@@ -80,8 +80,7 @@ def _write_codec_image(args: argparse.Namespace) -> None:
     from codesign.errors import InputError
     from codesign.hardware.entropy_rtl import EntropyRtlSpec, write_config_image
 
-    module, _, elinks = args.codec.partition(":")
-    codec = load_arena(args.arena).codec(module, int(elinks)) if elinks.isdigit() else None
+    codec = load_arena(args.arena).codec_named(args.codec)
     if codec is None:
         raise InputError(f"--codec {args.codec}: the arena table {args.arena or 'models/reference/arena'} has no "
                          "codec of that name (MODULE:ELINKS, e.g. hd:2)")

@@ -20,8 +20,8 @@ from codesign.data.io import CALQ_BITS
 from codesign.econt.bits import ELINK_BITS
 from codesign.econt.entropy import EntropyCodec
 from codesign.errors import VerificationError
-from codesign.hardware.entropy_rtl import EntropyRtlSpec, config_image, write_entropy_rtl
-from codesign.hardware.sim.runner import FAULT_TESTBENCH, SimulationFailed, run_simulation
+from codesign.hardware.entropy_rtl import EntropyRtlSpec, write_config_image, write_entropy_rtl
+from codesign.hardware.sim.runner import SimulationFailed, run_simulation, run_upsets
 from codesign.hardware.vectors import pack_calq
 
 ENTROPY_TESTBENCH = "codesign.hardware.sim.entropy_testbench"
@@ -100,7 +100,7 @@ def verify_entropy_rtl(phases: Sequence[EntropyPhase], out_dir: str | Path, *, s
     for i, phase in enumerate(phases):
         folder, image = out / f"vectors_{i}", out / f"image_{i}.hex"
         write_entropy_vectors(folder, phase.codec, phase.calq, phase.kinds, spec=spec, force=force)
-        write_text(image, f"{config_image(phase.codec, spec)[0]:x}\n")
+        write_config_image(phase.codec, spec, image)
         listing.append({"image": str(image.resolve()), "vectors": str(folder.resolve()), "idle_seed": phase.idle_seed})
     write_json(out / "phases.json", listing)
     env = {"CODESIGN_REPORT": str((out / "report.json").resolve()),
@@ -126,20 +126,18 @@ def entropy_fault_campaign(codec: EntropyCodec, calq: np.ndarray, out_dir: str |
     calq = np.tile(calq, (-(-need // len(calq)), 1))[:max(need, len(calq))]
     out = Path(out_dir)
     write_entropy_vectors(out / "vectors", codec, calq, spec=spec, force=force)
-    write_text(out / "image.hex", f"{config_image(codec, spec)[0]:x}\n")
+    write_config_image(codec, spec, out / "image.hex")
     reports = {}
     for name, tmr in (("no_tmr", False), ("tmr", True)):
         design = replace(spec, tmr=tmr)
         write_entropy_rtl(design, out / name, force=force)
         report = out / f"faults_{name}.json"
         try:
-            run_simulation(out / name, out / "vectors", "verilator", testbench=FAULT_TESTBENCH, extra_env={
-                "CODESIGN_IMAGE_A": str((out / "image.hex").resolve()), "CODESIGN_FAULTS": str(n_faults),
-                "CODESIGN_FAULT_SEED": str(seed), "CODESIGN_FAULT_REPORT": str(report.resolve())})
+            reports[name] = run_upsets(out / name, out / "vectors", out / "image.hex", report, n_faults=n_faults,
+                                       seed=seed)
         except SimulationFailed as err:
             found = json.loads(report.read_text()) if report.is_file() else {}
             raise VerificationError(f"upset campaign on {design}: {found or err}") from None
-        reports[name] = json.loads(report.read_text())
     write_json(out / "fault_campaign.json", {**reports, "codec": asdict(codec), "meta": provenance()})
     return reports
 

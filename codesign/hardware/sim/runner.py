@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import sys
 import tempfile
@@ -10,6 +11,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from xml.etree import ElementTree
 
 from codesign.errors import VerificationError
@@ -27,6 +29,17 @@ STREAM_TEST = "stream_every_vector_back_to_back"
 
 class SimulationFailed(VerificationError):
     """The testbench ran and at least one test failed."""
+
+
+def run_upsets(rtl_dir: Path, vectors_dir: Path, image: Path, report: Path, *, n_faults: int,
+               seed: int) -> dict[str, Any]:
+    """The upset campaign (``FAULT_TESTBENCH``, Verilator) on one design after loading ``image``: the
+    testbench's report ({tmr, injections, frames, wrong_frames}, also written to ``report``);
+    ``SimulationFailed`` when a design with TMR lets a wrong frame through."""
+    run_simulation(rtl_dir, vectors_dir, "verilator", testbench=FAULT_TESTBENCH, extra_env={
+        "CODESIGN_IMAGE_A": str(image.resolve()), "CODESIGN_FAULTS": str(n_faults),
+        "CODESIGN_FAULT_SEED": str(seed), "CODESIGN_FAULT_REPORT": str(report.resolve())})
+    return dict(json.loads(report.read_text()))
 
 
 @dataclass(frozen=True)
