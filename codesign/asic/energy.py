@@ -1,17 +1,21 @@
 """Energy per inference from switching activity: gate-level simulation of the synthesised netlist on real
-wafers (Verilator by default, Icarus as an option; VCD; its output frames are checked against Keras on the
-way), bit toggles counted, times a stated energy per toggle. A reconfigurable netlist first gets the model's
-weights through its serial port (not counted) and, with a reuse factor R, a wafer every R clocks. Yosys
-writes the generic netlist as plain assignments and flip-flop processes, which Verilator compiles in about
-a minute for the full encoder; Icarus gave no result in 7 minutes on it. Verilator traces every net of the
-netlist once (``--trace-underscore``: before session 18 the nets Yosys names ``_123_`` were left out, about
-four in five toggles); Icarus gives each alias of a net its own VCD entry and counts ~10-15 % more.
+wafers (its output frames are checked against Keras on the way), bit toggles counted, times a stated energy
+per toggle. A reconfigurable netlist first gets the model's weights through its serial port (not counted) and,
+with a reuse factor R, a wafer every R clocks.
+
+Three simulators run the same bench (``testbench_verilog``): the built-in one (``gatesim``, the default) reads
+the flattened netlist Yosys writes as JSON and counts each net once, in seconds; Verilator and Icarus compile
+``netlist.v`` (Verilator two to three minutes for the full encoder, Icarus far longer) and count a VCD, in
+which a net has an entry per name: Icarus gives every alias of a net its own (the tiny design: 46 % more
+toggles than nets), Verilator part of them (25 %). The built-in count equals Icarus' wire by wire (slow test).
+Before session 19 the energies came from Verilator's VCD and so counted aliases; before session 18 they also
+missed the nets Yosys names ``_123_`` (``--trace-underscore``).
 
 ``FJ_PER_TOGGLE_65NM`` = 5 fJ: C V^2 / 2 with about 7 fF switched per node (gate input + wire) at 1.2 V, a
-round figure for a 65 nm LP library; it is an assumption, stated in every report. The VCD has the clock as
-one net, so the clock pins are added apart: ``FJ_PER_FLIP_FLOP_CLOCK`` = 2 fJ per flip-flop and clock cycle
-(about 1.4 fF of clock pin and local wire charged and discharged at 1.2 V), no clock gating; the clock
-tree's buffers are not counted. A design with reuse factor R clocks every flip-flop R times per wafer.
+round figure for a 65 nm LP library; it is an assumption, stated in every report. The clock is one net, so
+the clock pins are added apart: ``FJ_PER_FLIP_FLOP_CLOCK`` = 2 fJ per flip-flop and clock cycle (about 1.4 fF
+of clock pin and local wire charged and discharged at 1.2 V), no clock gating; the clock tree's buffers are
+not counted. A design with reuse factor R clocks every flip-flop R times per wafer.
 """
 
 from __future__ import annotations
@@ -19,12 +23,13 @@ from __future__ import annotations
 import dataclasses
 import json
 import shutil
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from codesign.artifacts import provenance, write_json, write_text
+from codesign.asic.gatesim import NETLIST_JSON, GateNetlist, GateSimulation
 from codesign.econt.algorithms import ORBIT_BX
 from codesign.econt.autoencoder import HEADER_BITS
 from codesign.errors import InputError, VerificationError
@@ -32,6 +37,7 @@ from codesign.hardware.rtl import RtlInfo
 from codesign.hardware.vectors import read_vectors
 from codesign.tools import ToolNotFoundError, require, run_tool, verilator_env
 
+SIMULATORS = ("netlist", "verilator", "icarus")  # the built-in gate simulator first: no build
 FJ_PER_TOGGLE_65NM = 5.0
 FJ_PER_FLIP_FLOP_CLOCK = 2.0
 CLOCK_MHZ = 40.0
@@ -191,7 +197,7 @@ def _run(simulator: str, work: Path, timeout: float | None) -> None:
 
 def estimate_energy(asic_dir: str | Path, rtl_dir: str | Path, vectors_dir: str | Path, *, n_wafers: int = 200,
                     fj_per_toggle: float = FJ_PER_TOGGLE_65NM, timeout: float | None = None,
-                    simulator: str = "verilator", config_image: str | Path | None = None) -> EnergyReport:
+                    simulator: str = "netlist", config_image: str | Path | None = None) -> EnergyReport:
     """Simulate ``asic_dir/netlist.v`` on ``n_wafers`` vectors and write ``energy_report.json``. A
     reconfigurable design needs ``config_image`` (``codesign asic config``) of the model the vectors are of;
     the weights' loading is not counted."""
@@ -204,9 +210,11 @@ def estimate_energy(asic_dir: str | Path, rtl_dir: str | Path, vectors_dir: str 
 def estimate_energies(asic_dir: str | Path, rtl_dir: str | Path,
                       runs: Sequence[tuple[str | Path, str | Path | None]], *, n_wafers: int = 200,
                       fj_per_toggle: float = FJ_PER_TOGGLE_65NM, timeout: float | None = None,
-                      simulator: str = "verilator") -> list[EnergyReport]:
-    """``estimate_energy`` for several (vectors folder, configuration image or None) on one build of the bench:
-    a reconfigurable design runs each image's wafers in turn (every folder with as many wafers)."""
+                      simulator: str = "netlist") -> list[EnergyReport]:
+    """``estimate_energy`` for several (vectors folder, configuration image or None) on one netlist: a
+    reconfigurable design runs each image's wafers in turn (every folder with as many wafers)."""
+    if simulator not in SIMULATORS:
+        raise InputError(f"simulator {simulator!r}: choose one of {', '.join(SIMULATORS)}")
     asic, info = Path(asic_dir).resolve(), RtlInfo.load(rtl_dir)
     if any(bool(info.config_bits) != (image is not None) for _, image in runs):
         raise InputError(f"{rtl_dir}: a reconfigurable design needs its configuration image (--config-image), "
@@ -217,33 +225,100 @@ def estimate_energies(asic_dir: str | Path, rtl_dir: str | Path,
         raise InputError(f"the vectors folders hold different numbers of wafers ({sorted(sizes)}): one bench, one size")
     n_distinct = sizes.pop()
     n = min(n_wafers, n_distinct) + info.latency_cycles
-    work = asic / "energy"
-    shutil.rmtree(work, ignore_errors=True)
-    work.mkdir(parents=True)
-    configured = info.config_bits > 0
-    write_text(work / "energy_tb.v", testbench_verilog(info, n, "inputs.hex", vcd="activity.vcd",
-                                                       skip_wafers=info.latency_cycles,
-                                                       config_hex="image.hex" if configured else None,
-                                                       n_distinct=n_distinct))
-    _build(simulator, asic / "netlist.v", work, timeout)
+    simulate = (_netlist_simulation(asic, info, n, n_distinct) if simulator == "netlist"
+                else _hdl_simulation(simulator, asic, info, n, n_distinct, timeout))
     flip_flops = json.loads((asic / "asic_report.json").read_text())["flip_flops"]
-    digits = (48 * info.calq_bits + 3) // 4
     reports = []
     for (inputs, expected), (_, image) in zip(vectors, runs, strict=True):
-        write_text(work / "inputs.hex", "".join(f"{inputs[i % n_distinct]:0{digits}x}\n" for i in range(n)))
-        if image is not None:
-            shutil.copy(image, work / "image.hex")
-        _run(simulator, work, timeout)
-        frames = [int(x, 16) for x in (work / "frames.hex").read_text().split()]
+        frames, toggles = simulate(inputs, None if image is None else Path(image))
         wrong = sum(f != expected[i % n_distinct] for i, f in enumerate(frames))
         if len(frames) != n or wrong:
             raise VerificationError(f"gate-level netlist: {len(frames)} frames for {n} wafers, {wrong} differ from "
                                     "the golden model")
-        with (work / "activity.vcd").open() as handle:
-            toggles = count_toggles(handle)
-        (work / "activity.vcd").unlink()  # large; the count is in the report
         reports.append(EnergyReport(wafers=n - info.latency_cycles, toggles=toggles, fj_per_toggle=fj_per_toggle,
                                     flip_flops=flip_flops, clock_cycles_per_inference=info.initiation_interval,
                                     simulator=simulator))
-    shutil.rmtree(work / "obj", ignore_errors=True)
+    shutil.rmtree(asic / "energy" / "obj", ignore_errors=True)
     return reports
+
+
+Simulation = Callable[[Sequence[int], Path | None], tuple[list[int], int]]
+
+
+def _netlist_simulation(asic: Path, info: RtlInfo, n: int, n_distinct: int) -> Simulation:
+    path = asic / NETLIST_JSON
+    if not path.is_file():
+        raise InputError(f"{path} not found: synthesise again (`codesign asic synth`); netlists from before "
+                         "session 19 have only netlist.v (or pass --sim verilator)")
+    netlist = GateNetlist.load(path)
+
+    def simulate(calq: Sequence[int], image: Path | None) -> tuple[list[int], int]:
+        frames, sim = netlist_bench(netlist, info, calq, n=n, n_distinct=n_distinct, image=image)
+        return frames, sim.toggles
+
+    return simulate
+
+
+def netlist_bench(netlist: GateNetlist, info: RtlInfo, calq: Sequence[int], *, n: int, n_distinct: int,
+                  image: Path | None) -> tuple[list[int], GateSimulation]:
+    """``testbench_verilog``'s stimulus on the built-in simulator (``gatesim``): the same clock periods, inputs
+    changed at the falling edge, frames sampled before the rising one, toggles counted from the falling edge
+    of wafer ``latency_cycles``. Returns the frames in order and the finished simulation."""
+    sim, frames = GateSimulation(netlist), []
+
+    def period(*, first_counted: bool = False) -> None:
+        sim.settle()
+        if first_counted:  # as $dumpvars at that wafer: the values of its falling edge are the first ones
+            sim.counting()
+        if sim.read("valid_out"):
+            frames.append(sim.read("frame"))
+        sim.rising_edge()
+
+    sim.drive(rst=1)
+    period()
+    sim.drive(rst=0)
+    if image is not None:
+        bits = int(image.read_text().split()[0], 16)
+        for i in range(info.config_bits):
+            sim.drive(cfg_en=1, cfg_in=(bits >> i) & 1)
+            period()
+        sim.drive(cfg_en=0)
+    for i in range(n):
+        if info.bx_in_frame:
+            k = i % n_distinct % ORBIT_BX
+            sim.drive(bx_cnt=31 if k == 0 else k & 15)
+        sim.drive(calq=calq[i % n_distinct], valid_in=1)
+        period(first_counted=i == info.latency_cycles)
+        for _ in range(info.initiation_interval - 1):
+            sim.drive(valid_in=0)
+            period()
+    sim.drive(valid_in=0)
+    for _ in range(info.latency_cycles + 1):
+        period()
+    return frames, sim
+
+
+def _hdl_simulation(simulator: str, asic: Path, info: RtlInfo, n: int, n_distinct: int,
+                    timeout: float | None) -> Simulation:
+    """``testbench_verilog`` + ``netlist.v`` built once by Verilator or Icarus; each run dumps a VCD."""
+    work = asic / "energy"
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    write_text(work / "energy_tb.v", testbench_verilog(info, n, "inputs.hex", vcd="activity.vcd",
+                                                       skip_wafers=info.latency_cycles,
+                                                       config_hex="image.hex" if info.config_bits else None,
+                                                       n_distinct=n_distinct))
+    _build(simulator, asic / "netlist.v", work, timeout)
+    digits = (48 * info.calq_bits + 3) // 4
+
+    def simulate(calq: Sequence[int], image: Path | None) -> tuple[list[int], int]:
+        write_text(work / "inputs.hex", "".join(f"{calq[i % n_distinct]:0{digits}x}\n" for i in range(n)))
+        if image is not None:
+            shutil.copy(image, work / "image.hex")
+        _run(simulator, work, timeout)
+        with (work / "activity.vcd").open() as handle:
+            toggles = count_toggles(handle)
+        (work / "activity.vcd").unlink()  # large; the count is in the report
+        return [int(x, 16) for x in (work / "frames.hex").read_text().split()], toggles
+
+    return simulate

@@ -14,6 +14,7 @@ from typing import Any
 
 from codesign.artifacts import provenance, write_json, write_text
 from codesign.asic.energy import EnergyReport
+from codesign.asic.gatesim import NETLIST_JSON
 from codesign.asic.reports import UM2_PER_GE_65NM, GateArea, gate_area
 from codesign.hardware.rtl import RtlInfo
 from codesign.hardware.sparse_select import BY_TC_MODULE, SPARSE_MODULE
@@ -110,7 +111,8 @@ def synthesize_asic(rtl_dir: str | Path, out_dir: str | Path, liberty: str | Pat
                               timing=static_timing(lib, out / "netlist.v", top, period_ns=info.clock_period_ns,
                                                    out=out, sdc=_constraints(rtl, info, top), timeout=timeout))
     else:
-        stats = run_yosys(yosys_script("asic_generic.ys", rtl, info, out, top, netlist=str(out / "netlist.v")),
+        stats = run_yosys(yosys_script("asic_generic.ys", rtl, info, out, top, netlist=str(out / "netlist.v"),
+                                       netlist_json=str(out / NETLIST_JSON)),
                           out, timeout=timeout)
         area = gate_area(stats.design, um2_per_ge)
         if split and part == "top":

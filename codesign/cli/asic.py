@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from codesign.asic.energy import SIMULATORS
 from codesign.cli.common import add_command as _add
 from codesign.cli.common import add_out, add_variants, int_in, positive_float
 from codesign.hardware.variants import ASIC_DEFAULT_VARIANTS
@@ -22,9 +23,10 @@ def _cmd_asic_energy(args: argparse.Namespace) -> None:
     from codesign.asic.energy import estimate_energy
 
     r = estimate_energy(args.asic, args.rtl, args.vectors, n_wafers=args.wafers, fj_per_toggle=args.fj_per_toggle,
-                        config_image=args.config_image)
-    print(f"{r.wafers} wafers through the gate-level netlist, frames equal to Keras: {r.toggles_per_wafer:.0f} "
-          f"toggles/wafer x {r.fj_per_toggle} fJ = {r.signal_nJ_per_inference:.3f} nJ, plus clock pins "
+                        config_image=args.config_image, simulator=args.sim)
+    print(f"{r.wafers} wafers through the gate-level netlist ({r.simulator}), frames equal to Keras: "
+          f"{r.toggles_per_wafer:.0f} toggles/wafer x {r.fj_per_toggle} fJ = {r.signal_nJ_per_inference:.3f} nJ, "
+          "plus clock pins "
           f"{r.flip_flops} flip-flops x {r.clock_cycles_per_inference} cycles x "
           f"{r.fj_per_flip_flop_clock_cycle} fJ = {r.clock_nJ_per_inference:.3f} nJ: "
           f"{r.energy_nJ_per_inference:.3f} nJ/inference, {r.power_mW_at_40MHz:.1f} mW at 40 MHz")
@@ -164,15 +166,19 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--liberty", help="standard-cell library (.lib) to map to")
     add_variants(p, ASIC_DEFAULT_VARIANTS)
     p = _add(asub, "energy", _cmd_asic_energy, "energy per inference from gate-level switching activity",
-             "Simulate the netlist of `codesign asic synth` with Verilator on real-wafer vectors (frames checked "
-             "against Keras), count bit toggles in the VCD and multiply by a stated energy per toggle. A "
-             "reconfigurable netlist needs --config-image (`codesign asic config` of the vectors' model).")
+             "Simulate the netlist of `codesign asic synth` on real-wafer vectors (frames checked against Keras), "
+             "count bit toggles of every net at every clock edge and multiply by a stated energy per toggle. "
+             "The built-in gate simulator (--sim netlist) needs no build; Verilator and Icarus run the same bench "
+             "from netlist.v and count a VCD. A reconfigurable netlist needs --config-image (`codesign asic "
+             "config` of the vectors' model).")
     p.add_argument("--asic", required=True, help="folder of `codesign asic synth` (netlist.v)")
     p.add_argument("--rtl", required=True, help="the RTL folder it was synthesised from")
     p.add_argument("--vectors", required=True, help="vectors folder (codesign vectors)")
     p.add_argument("--wafers", type=int_in(1), default=200, help="real wafers simulated on the netlist")
     p.add_argument("--fj-per-toggle", type=positive_float, default=5.0, help="energy per bit toggle (65 nm LP default)")
     p.add_argument("--config-image", help="weights loaded into a reconfigurable design first (codesign asic config)")
+    p.add_argument("--sim", default="netlist", choices=SIMULATORS,
+                   help="gate-level simulator: built-in (netlist.json), verilator or icarus (netlist.v)")
     p = _add(asub, "rtl", _cmd_asic_rtl, "reconfigurable encoder RTL (weights loaded at run time)",
              "Generate the encoder with weights in a configuration shift register (serial port cfg_en/cfg_in/"
              "cfg_out) behind the same CALQ-to-frame top as `codesign rtl`.")
