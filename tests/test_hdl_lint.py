@@ -6,6 +6,7 @@ reconfigurable core is linted whole."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 
 import pytest
@@ -13,7 +14,8 @@ import pytest
 from codesign.data.arrange import PIXEL_MASK, TC_OF_PIXEL
 from codesign.hardware.rtl import PIPELINES, Pipelining
 from codesign.hardware.sparse_select import sparse_sources
-from codesign.hardware.topgen import TopSpec, convert_verilog, top_verilog
+from codesign.hardware.topgen import DELAY_MODULE, TopSpec, convert_verilog, top_verilog
+from codesign.hardware.verilog import library_source
 from codesign.models.encoder import LATENT_BITS_BY_ELINKS
 from codesign.models.frame import FrameFormat
 from codesign.tools import ToolNotFoundError, verilator_env
@@ -69,7 +71,8 @@ def test_generated_hdl_has_no_lint_warnings(tmp_path, elinks, occupancy, value_b
                    sparse_max_occupancy=occupancy, **pipelining)
     files = {"econt_top.v": top_verilog(spec),
              "econt_convert.v": convert_verilog(spec.n_tc, spec.calq_bits, charges=fmt.cell_coding.charge,
-                                                stages=spec.conversion_stages)}
+                                                stages=spec.conversion_stages),
+             f"{DELAY_MODULE}.v": library_source(DELAY_MODULE)}
     if occupancy is not None:
         selector = sparse_sources(spec.n_tc, fmt.cell_coding, occupancy, stages=spec.selector_stages)
         files.update((f"{module}.v", text) for module, text in selector.items())
@@ -82,13 +85,16 @@ def test_generated_hdl_has_no_lint_warnings(tmp_path, elinks, occupancy, value_b
                           cwd=tmp_path, env=env, capture_output=True, text=True)
     assert proc.returncode == 0 and "%Warning" not in proc.stderr, proc.stderr[:3000]
     assert files["econt_top.v"].startswith("`timescale 1ns / 1ps\n`default_nettype none")
+    for name in ("econt_top.v", "econt_convert.v"):  # a loop variable per always block, none shared
+        lines = files[name].splitlines()
+        for k, line in enumerate(lines):
+            if line.lstrip().startswith("integer"):
+                assert re.fullmatch(r"    always @\* begin : \w+", lines[k - 1]), (name, line)
 
 
 @pytest.mark.parametrize(("elinks", "occupancy", "value_bits", "config_port", "pipelining"), CASES)
 def test_constraints_name_every_port_of_the_top(elinks, occupancy, value_bits, config_port, pipelining):
     """econt_top.sdc/.xdc constrain exactly the top's ports: the clock, and a delay on every other one."""
-    import re
-
     from codesign.hardware.rtl import top_constraints
 
     fmt = _format(elinks, occupancy, value_bits)
@@ -118,6 +124,36 @@ def test_reconfigurable_rtl_has_no_lint_warnings(tmp_path, reuse, tmr):
         pytest.skip(str(err))
     write_reconfigurable_rtl(EncoderConfig(conv_filters=2), tmp_path / "rtl", tmr=tmr, reuse=reuse)
     assert lint_rtl(tmp_path / "rtl") == []
+    src = tmp_path / "rtl" / "src"
+    core = (src / "econt_reconfig_core.v").read_text()
+    assert core.startswith("`timescale 1ns / 1ps\n`default_nettype none") and core.count("endmodule") == 1
+    library = {"econt_reconfig_mul", *(["econt_cfg_copy"] if tmr else [])}
+    assert {p.stem for p in src.glob("*.v")} == {"econt_top", "econt_convert", "econt_reconfig_core", "econt_delay",
+                                                 *library}
+    assert all((src / f"{m}.v").read_text() == library_source(m) for m in (*library, "econt_delay"))
+
+
+def test_library_modules_lint_clean_and_are_packaged():
+    """Each static module of codesign/hardware/rtl_lib alone under -Wall; the wheel ships them."""
+    import tomllib
+
+    from codesign.hardware.verilog import RTL_LIB
+
+    try:
+        env = {**os.environ, **verilator_env()}
+    except ToolNotFoundError as err:
+        pytest.skip(str(err))
+    modules = sorted(RTL_LIB.glob("*.v"))
+    assert {p.stem for p in modules} == {"econt_delay", "econt_reconfig_mul", "econt_cfg_copy"}
+    for path in modules:
+        proc = subprocess.run(["verilator", "--lint-only", "-Wall", path.name], cwd=RTL_LIB, env=env,
+                              capture_output=True, text=True)
+        assert proc.returncode == 0 and "%Warning" not in proc.stderr, (path.name, proc.stderr[:2000])
+        assert f"module {path.stem} " in path.read_text()
+    package_data = tomllib.loads((RTL_LIB.parents[2] / "pyproject.toml").read_text())["tool"]["setuptools"]
+    assert "hardware/rtl_lib/*.v" in package_data["package-data"]["codesign"]
+    with pytest.raises(ValueError, match="econt_nothing: no such module in codesign's RTL library"):
+        library_source("econt_nothing")
 
 
 def test_pipelining_presets_and_their_checks():

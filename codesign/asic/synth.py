@@ -18,7 +18,7 @@ from codesign.asic.gatesim import NETLIST_JSON
 from codesign.asic.reports import UM2_PER_GE_65NM, GateArea, gate_area
 from codesign.hardware.rtl import RtlInfo
 from codesign.hardware.sparse_select import BY_TC_MODULE, SPARSE_MODULE
-from codesign.hardware.topgen import CONVERT_MODULE, TOP_MODULE
+from codesign.hardware.topgen import CONVERT_MODULE, DELAY_MODULE, TOP_MODULE
 from codesign.hardware.yosys import run_yosys, yosys_script
 from codesign.paths import ASIC_FLOW_DIR
 from codesign.tools import ToolError, run_tool
@@ -130,10 +130,11 @@ def write_report(report: AsicReport, out: Path) -> None:
     write_text(out / "asic_report.md", _asic_markdown(report))
 
 
-# the top's modules (codesign.hardware) by the part of the design they are
+# the top's modules (codesign.hardware) by the part of the design they are; the delay lines are the top's
+TOP_PART = "frame register, side pipeline, valid (hybrid: the selector's input register)"
 SPLIT_PARTS = {CONVERT_MODULE: "on-chip conversion (input register, sum, shifts, sum code)",
-               SPARSE_MODULE: "sparse selector", BY_TC_MODULE: "sparse selector",
-               TOP_MODULE: "frame register, side pipeline, valid (hybrid: the selector's input register)"}
+               SPARSE_MODULE: "sparse selector", BY_TC_MODULE: "sparse selector", TOP_MODULE: TOP_PART,
+               DELAY_MODULE: TOP_PART}
 CORE_PART = "encoder core (the rest of the flattened total)"
 
 
@@ -146,20 +147,27 @@ def area_split(rtl_dir: Path, out_dir: Path, total_ge: float, *, timeout: float 
     modules = run_yosys(yosys_script("asic_split.ys", rtl_dir, info, out_dir, info.top, core=info.core), out_dir,
                         timeout=timeout).modules
     modules.pop(info.core, None)  # the black box, if Yosys lists it
-    unknown = sorted(set(modules) - set(SPLIT_PARTS))
+    unknown = sorted({_module_base(name) for name in modules} - set(SPLIT_PARTS))
     if unknown:
         raise ToolError(f"area split: module(s) {unknown} of {rtl_dir} belong to no known part")
     ge: dict[str, float] = {}
     flops: dict[str, float] = {}
     submodules = [*modules, info.core]
     for name, stat in modules.items():
-        part = SPLIT_PARTS[name]
+        part = SPLIT_PARTS[_module_base(name)]
         own = gate_area(stat, submodules=submodules)
         ge[part] = ge.get(part, 0.0) + own.gate_equivalents
         flops[part] = flops.get(part, 0.0) + own.flip_flop_ge
     parts = [AreaPart(part, round(ge[part], 1), round(flops[part], 1)) for part in dict.fromkeys(SPLIT_PARTS.values())
              if part in ge]
     return [*parts, AreaPart(CORE_PART, round(total_ge - sum(ge.values()), 1), None)]
+
+
+def _module_base(name: str) -> str:
+    """The module a Yosys name stands for: ``$paramod\\econt_delay\\WIDTH=...`` (or ``$paramod$<hash>\\...``,
+    one per parameter set) -> ``econt_delay``."""
+    found = re.match(r"^\$paramod(?:\$[0-9a-f]+)?\\([^\\]+)", name)
+    return found.group(1) if found else name
 
 
 def _constraints(rtl: Path, info: RtlInfo, top: str) -> Path | None:

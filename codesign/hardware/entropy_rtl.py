@@ -69,11 +69,11 @@ from codesign.econt.entropy import (
     EntropyCodec,
     address_bits,
 )
-from codesign.hardware.reconfig import COPY_MODULE, config_register, copy_module_lines
+from codesign.hardware.reconfig import COPY_MODULE, config_register
 from codesign.hardware.rtl import RTL_JSON, RtlInfo
 from codesign.hardware.sparse_select import PipelineStages, Slicing, network_lines, selection_network
 from codesign.hardware.topgen import CONFIG_PORTS, adder_tree_lines, sum_code_block
-from codesign.hardware.verilog import verilog_module
+from codesign.hardware.verilog import library_source, verilog_module
 
 GENERATOR = "codesign/hardware/entropy_rtl.py"
 TOP = "econt_entropy"
@@ -639,8 +639,7 @@ def _sparse_lines(spec: EntropyRtlSpec) -> list[str]:
 
 def entropy_sources(spec: EntropyRtlSpec) -> dict[str, str]:
     """Module name -> Verilog text of the encoder and its submodules."""
-    copy = {COPY_MODULE: "\n".join(["`timescale 1ns / 1ps", "`default_nettype none", *copy_module_lines(),
-                                    "`default_nettype wire", ""])} if spec.tmr else {}
+    copy = {COPY_MODULE: library_source(COPY_MODULE)} if spec.tmr else {}
     return {TOP: entropy_verilog(spec), CELL_MODULE: cell_verilog(spec), SORT_MODULE: sort_verilog(spec),
             RANK_MODULE: rank_verilog(spec), **copy}
 

@@ -27,11 +27,13 @@ from codesign.hardware.sparse_select import sparse_sources
 from codesign.hardware.topgen import (
     CONVERSION_STAGES,
     CONVERT_MODULE,
+    DELAY_MODULE,
     TOP_MODULE,
     TopSpec,
     convert_verilog,
     top_verilog,
 )
+from codesign.hardware.verilog import write_library
 from codesign.models.encoder import EncoderConfig
 from codesign.models.frame import FrameFormat, chip_frame_problem
 from codesign.tools import run_tool, verilator_env
@@ -186,6 +188,26 @@ def regular_format(kifs: np.ndarray) -> tuple[int, int]:
     return int(i.max() + f.max()), int(f.max())
 
 
+@dataclass(frozen=True)
+class CoreDesign:
+    """What the top and rtl.json need of an encoder core (da4ml's, or the reconfigurable one): its module,
+    cycles from ``model_inp`` to ``model_out``, the formats of its ports, its flip-flops and LUT estimate,
+    its clock and serial configuration port."""
+
+    module: str
+    latency: int
+    input_bits: int
+    input_frac_bits: int
+    clock_period_ns: float
+    registers: int
+    estimated_luts: float  # da4ml's estimate; NaN where `codesign fpga synth` is the only count
+    output_bits: int | None = None  # None: the latent width
+    output_shift: int = 0  # the outputs' LSB above the latent field's LSB
+    config_bits: int = 0  # the serial configuration register (0: weights fixed in the logic)
+    tmr: bool = False
+    initiation_interval: int = 1  # clock cycles per wafer (the reuse factor)
+
+
 def write_rtl(model: Any, cfg: EncoderConfig, out_dir: str | Path, *, clock_period_ns: float = 25.0,
               pipelining: Pipelining | str = "asic", calq_bits: int = 22, vhdl: bool = False,
               force: bool = False) -> RtlInfo:
@@ -217,9 +239,11 @@ def write_rtl(model: Any, cfg: EncoderConfig, out_dir: str | Path, *, clock_peri
         da4ml_meta = json.loads((tmp / "metadata.json").read_text())
         core_latency = int(da4ml_meta["latency"]) + 1
         # the wrapper presents every port in one regular format; registered input and output around it
-        return _write_top(tmp, cfg, f"{CORE_MODULE}_wrapper", core_latency, in_bits, calq_bits,
-                          clock_period_ns, int(da4ml_meta["reg_bits"]), float(da4ml_meta["cost"]),
-                          core_input_frac_bits=in_frac, core_output_bits=out_bits, core_output_shift=shift,
+        core_design = CoreDesign(module=f"{CORE_MODULE}_wrapper", latency=core_latency, input_bits=in_bits,
+                                 input_frac_bits=in_frac, clock_period_ns=clock_period_ns,
+                                 registers=int(da4ml_meta["reg_bits"]), estimated_luts=float(da4ml_meta["cost"]),
+                                 output_bits=out_bits, output_shift=shift)
+        return _write_top(tmp, cfg, core_design, calq_bits=calq_bits,
                           selector_stages=pipe.selector_stages or max(core_latency - 1, 1),
                           conversion_stages=pipe.conversion_stages, latency_cutoff=pipe.latency_cutoff,
                           dense_by_position=pipe.dense_by_position)
@@ -237,11 +261,14 @@ def write_reconfigurable_rtl(cfg: EncoderConfig, out_dir: str | Path, clock_peri
     text = reconfig.core_verilog(cfg, tmr, reuse)
     with atomic_dir(Path(out_dir), force) as tmp:
         write_text(tmp / "src" / f"{reconfig.CORE_MODULE}.v", text)
+        write_library(tmp / "src", reconfig.library_modules(tmr))
         n_bits = reconfig.register_map(cfg).n_bits
-        return _write_top(tmp, cfg, reconfig.CORE_MODULE, reconfig.core_latency(reuse),
-                          cfg.input_int_bits + cfg.input_frac_bits, calq_bits, clock_period_ns / reuse,
-                          n_bits * (3 if tmr else 1), 0.0, config_bits=n_bits, tmr=tmr,  # LUTs: `fpga synth`
-                          initiation_interval=reuse)
+        core_design = CoreDesign(module=reconfig.CORE_MODULE, latency=reconfig.core_latency(reuse),
+                                 input_bits=cfg.input_int_bits + cfg.input_frac_bits,
+                                 input_frac_bits=cfg.input_frac_bits, clock_period_ns=clock_period_ns / reuse,
+                                 registers=n_bits * (3 if tmr else 1), estimated_luts=0.0, config_bits=n_bits,
+                                 tmr=tmr, initiation_interval=reuse)  # LUTs: `codesign fpga synth`
+        return _write_top(tmp, cfg, core_design, calq_bits=calq_bits, selector_stages=1, conversion_stages=1)
 
 
 def top_constraints(spec: TopSpec, clock_period_ns: float) -> str:
@@ -276,33 +303,31 @@ def _retarget_vendor_scripts(folder: Path) -> None:
             write_text(path, retargeted)
 
 
-def _write_top(folder: Path, cfg: EncoderConfig, core: str, core_latency: int, core_input_bits: int,
-               calq_bits: int, clock_period_ns: float, core_registers: int, estimated_luts: float,
-               config_bits: int = 0, tmr: bool = False, core_input_frac_bits: int | None = None,
-               core_output_bits: int | None = None, core_output_shift: int = 0,
-               initiation_interval: int = 1, selector_stages: int = 1, conversion_stages: int = 1,
-               latency_cutoff: float | None = None, dense_by_position: bool = False) -> RtlInfo:
-    """Write src/econt_top.v around ``core`` (with the conversion and sparse selector) and rtl.json into
-    ``folder``."""
+def _write_top(folder: Path, cfg: EncoderConfig, core: CoreDesign, *, calq_bits: int, selector_stages: int,
+               conversion_stages: int, latency_cutoff: float | None = None,
+               dense_by_position: bool = False) -> RtlInfo:
+    """Write src/econt_top.v around the core (with the conversion, the sparse selector and the RTL library's
+    delay line) and rtl.json into ``folder``; ``latency_cutoff`` and ``dense_by_position`` are recorded."""
     fmt = FrameFormat.of(cfg)
     mask, tc_of_pixel = PIXEL_MASK[cfg.layout], TC_OF_PIXEL[cfg.layout]
     spec = TopSpec(
-        core_module=core,
-        core_latency=core_latency,
+        core_module=core.module,
+        core_latency=core.latency,
         pixel_tc=[int(t) if m else None for t, m in zip(tc_of_pixel, mask, strict=True)],
-        core_input_bits=core_input_bits,
-        core_input_frac_bits=cfg.input_frac_bits if core_input_frac_bits is None else core_input_frac_bits,
-        core_output_bits=core_output_bits,
-        core_output_shift=core_output_shift,
+        core_input_bits=core.input_bits,
+        core_input_frac_bits=core.input_frac_bits,
+        core_output_bits=core.output_bits,
+        core_output_shift=core.output_shift,
         frame=fmt,
         calq_bits=calq_bits,
-        config_port=config_bits > 0,
-        core_control=initiation_interval > 1,
+        config_port=core.config_bits > 0,
+        core_control=core.initiation_interval > 1,
         sparse_max_occupancy=cfg.sparse_max_occupancy,
         selector_stages=selector_stages,
         conversion_stages=conversion_stages,
     )
     write_text(folder / "src" / f"{TOP_MODULE}.v", top_verilog(spec))
+    write_library(folder / "src", [DELAY_MODULE])
     write_text(folder / "src" / f"{CONVERT_MODULE}.v", convert_verilog(spec.n_tc, calq_bits,
                                                                            charges=fmt.cell_coding.charge,
                                                                            stages=conversion_stages))
@@ -310,18 +335,19 @@ def _write_top(folder: Path, cfg: EncoderConfig, core: str, core_latency: int, c
         for module, text in sparse_sources(spec.n_tc, fmt.cell_coding, spec.sparse_max_occupancy,
                                            stages=selector_stages).items():
             write_text(folder / "src" / f"{module}.v", text)
-    constraints = top_constraints(spec, clock_period_ns)
+    constraints = top_constraints(spec, core.clock_period_ns)
     for suffix in ("sdc", "xdc"):
         write_text(folder / "src" / f"{TOP_MODULE}.{suffix}", constraints)
     _retarget_vendor_scripts(folder)
     sources = sorted(str(p.relative_to(folder)) for p in (folder / "src").rglob("*.v"))
     info = RtlInfo(
-        top=TOP_MODULE, core=core, calq_bits=calq_bits, clock_period_ns=clock_period_ns,
-        initiation_interval=initiation_interval, latency_cycles=spec.latency, core_latency_cycles=spec.core_latency,
-        conversion_cycles=conversion_stages, frame_bits=fmt.width, latent_bits=fmt.latent_bits,
-        n_latents=fmt.n_latents, elinks=fmt.elinks, sum_code_offset=fmt.sum_offset,
-        core_registers=core_registers, estimated_luts=estimated_luts, sources=sources, config_bits=config_bits,
-        tmr=tmr, sparse_max_occupancy=cfg.sparse_max_occupancy, sparse_cells=spec.sparse_cells,
+        top=TOP_MODULE, core=core.module, calq_bits=calq_bits, clock_period_ns=core.clock_period_ns,
+        initiation_interval=core.initiation_interval, latency_cycles=spec.latency,
+        core_latency_cycles=spec.core_latency, conversion_cycles=conversion_stages, frame_bits=fmt.width,
+        latent_bits=fmt.latent_bits, n_latents=fmt.n_latents, elinks=fmt.elinks, sum_code_offset=fmt.sum_offset,
+        core_registers=core.registers, estimated_luts=core.estimated_luts, sources=sources,
+        config_bits=core.config_bits, tmr=core.tmr, sparse_max_occupancy=cfg.sparse_max_occupancy,
+        sparse_cells=spec.sparse_cells,
         sparse_value_bits=fmt.sparse_value_bits, sparse_values=fmt.sparse_values,
         selector_stages=selector_stages if spec.sparse_max_occupancy is not None else 1,
         latency_cutoff=latency_cutoff, dense_by_position=dense_by_position,

@@ -32,6 +32,7 @@ CONFIG_PORTS = ["input  wire cfg_en", "input  wire cfg_in", "output wire cfg_out
 GENERATOR = "codesign/hardware/topgen.py"
 TOP_MODULE = "econt_top"
 CONVERT_MODULE = "econt_convert"
+DELAY_MODULE = "econt_delay"  # in the RTL library (codesign/hardware/rtl_lib)
 CONVERSION_STAGES = (1, 2, 3)
 CHARGE_CLIP_BITS = SHIFTED_MAX.bit_length()  # the chip clips (CALQ >> DropLSB) to 18 bits before 4E3M
 
@@ -154,7 +155,8 @@ def _input_shift_lines(n: int, calq_bits: int, k_bits: int, calq: str, k: str) -
     data = calq_bits + INPUT_FRAC_BITS
     lines = [f"    reg [{top - 1}:0] shift{k_bits}_c;",
              *(f"    reg [{after[b] - 1}:0] shift{b}_c;" for b in reversed(range(k_bits))),
-             "    always @* begin",
+             "    always @* begin : shift_inputs",
+             "        integer i;",
              f"        for (i = 0; i < {n}; i = i + 1) begin",
              f"            shift{k_bits}_c = {{{top - data}'d0, {calq}[i * {calq_bits} +: {calq_bits}], "
              f"{INPUT_FRAC_BITS}'d0}};"]
@@ -178,8 +180,8 @@ def _charge_lines(n: int, calq_bits: int, calq: str) -> list[str]:
         "    /* verilator lint_off UNUSEDSIGNAL */  // the mantissa is the 3 bits below the leading one",
         f"    reg [{clip - 1}:0] cmant_c;",
         "    /* verilator lint_on UNUSEDSIGNAL */",
-        "    integer j;",
-        "    always @* begin",
+        "    always @* begin : charge_words",
+        "        integer i, j;",
         f"        for (i = 0; i < {n}; i = i + 1) begin",
         f"            clip_c = {clipped};",
         "            cexp_c = 0;",
@@ -214,9 +216,9 @@ def convert_verilog(n_tc: int, calq_bits: int, *, charges: bool = False, stages:
         f"    reg [{n_tc * calq_bits - 1}:0] calq_s1;",
         "    always @(posedge clk) calq_s1 <= calq;",
         *adder_tree_lines([f"calq_s1[{i * calq_bits} +: {calq_bits}]" for i in range(n_tc)], calq_bits, "sum_c"),
-        "    integer i;",
         f"    reg [{kb - 1}:0] k_c;",
-        "    always @* begin",
+        "    always @* begin : leading_one",
+        "        integer i;",
         "        k_c = 0;",
         f"        for (i = 0; i < {sb}; i = i + 1) if ({total}[i]) k_c = i[{kb - 1}:0];",
         "    end",
@@ -263,7 +265,6 @@ def top_verilog(spec: TopSpec) -> str:
         *([f"    wire [{n * E4M3.bits - 1}:0] charges_c;"] if fr.cell_coding.charge else []),
         f"    {CONVERT_MODULE} convert (.clk(clk), .calq(calq), .inputs(inputs_c), .code(code_c)"
         + (", .charges(charges_c));" if fr.cell_coding.charge else ");"),
-        "    integer i;",
         *(_delay_lines("bx_c", "bx_cnt", hb, spec.conversion_stages) if hb else []),  # with the conversion
         "",
         "    // encoder core (da4ml): pixels in the model's image layout",
@@ -346,15 +347,10 @@ def _chip_frame_lines(spec: TopSpec, ob: int) -> list[str]:
 
 
 def _delay_lines(out: str, source: str, bits: int, cycles: int) -> list[str]:
-    """``out`` = ``source`` ``cycles`` clock edges later, through the register array ``{out}_pipe`` (the
-    module's ``integer i`` steps it)."""
-    pipe = f"{out}_pipe"
-    return [f"    reg [{bits - 1}:0] {pipe} [0:{cycles - 1}];",
-            "    always @(posedge clk) begin",
-            f"        {pipe}[0] <= {source};",
-            *([f"        for (i = 1; i < {cycles}; i = i + 1) {pipe}[i] <= {pipe}[i - 1];"] if cycles > 1 else []),
-            "    end",
-            f"    wire [{bits - 1}:0] {out} = {pipe}[{cycles - 1}];"]
+    """``out`` = ``source`` ``cycles`` clock edges later (the RTL library's ``econt_delay``)."""
+    return [f"    wire [{bits - 1}:0] {out};",
+            f"    {DELAY_MODULE} #(.WIDTH({bits}), .CYCLES({cycles})) {out}_delay (.clk(clk), .d({source}), "
+            f".q({out}));"]
 
 
 def _sparse_instance(spec: TopSpec) -> list[str]:

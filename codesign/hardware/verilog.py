@@ -1,7 +1,31 @@
 """The frame every generated Verilog module shares: timescale, ``default_nettype none`` (an undeclared net is
-an error, not a silent 1-bit wire) restored afterwards, a line naming the generator, the port list."""
+an error, not a silent 1-bit wire) restored afterwards, a line naming the generator, the port list; and the
+static RTL library (``rtl_lib/*.v``): the modules that do not depend on a model (delay line, multiplier,
+configuration copy), kept as Verilog files, linted once (tests/test_rtl_lib.py) and copied unchanged into
+every RTL folder that instantiates them."""
 
 from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+from codesign.artifacts import write_text
+
+RTL_LIB = Path(__file__).parent / "rtl_lib"
+
+
+def library_source(module: str) -> str:
+    """Text of ``rtl_lib/{module}.v``."""
+    path = RTL_LIB / f"{module}.v"
+    if not path.is_file():
+        raise ValueError(f"{module}: no such module in codesign's RTL library ({RTL_LIB})")
+    return path.read_text()
+
+
+def write_library(src: Path, modules: Iterable[str]) -> None:
+    """Copy library ``modules`` into an RTL folder's ``src`` (each as ``{module}.v``)."""
+    for module in modules:
+        write_text(src / f"{module}.v", library_source(module))
 
 
 def verilog_module(name: str, ports: list[str], body: list[str], *, generator: str, comment: str,
