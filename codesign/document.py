@@ -47,8 +47,8 @@ class Document:
                 lines += [str(value), ""]
             elif kind == "table":
                 header, rows = value
-                lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-                lines += ["| " + " | ".join(row) + " |" for row in rows] + [""]
+                lines += ["| " + " | ".join(map(_cell, header)) + " |", "|" + "---|" * len(header)]
+                lines += ["| " + " | ".join(map(_cell, row)) + " |" for row in rows] + [""]
             else:
                 path, caption = value
                 lines += [f"![{caption}]({Path(path).relative_to(folder)})", "", f"*{caption}*", ""]
@@ -88,6 +88,11 @@ class Document:
 
 # a table cell that is a number, or numbers joined by " / " (mean / median), each perhaps with a % or a sign
 _NUMBER = re.compile(r"[-+]?\d[\d,]*(\.\d+)?\s*%?(\s*/\s*[-+]?\d[\d,]*(\.\d+)?\s*%?)*")
+
+
+def _cell(text: str) -> str:
+    """A markdown table cell: a ``|`` inside would end it."""
+    return text.replace("|", "\\|")
 
 
 def _inline(text: str) -> str:

@@ -434,8 +434,8 @@ def test_energy_report_is_typed_and_keeps_the_json_keys():
 def test_asic_summary_says_the_published_figures_are_the_autoencoder_blocks():
     """Issue 33, item 9: 3.6 mm2 and 2.4 nJ are the ECON-T autoencoder block's (converter, encoder, I2C), not
     the whole chip's."""
-    from codesign.asic.flow import asic_markdown
+    from codesign.asic.flow import asic_summary
 
-    text = asic_markdown({})
+    text = asic_summary({}).markdown(Path("."))
     assert "autoencoder block's (input converter, encoder and I2C weight registers; not the whole chip)" in text
     assert "whole ECON-T chip" not in text

@@ -162,3 +162,19 @@ def test_html_tables_right_align_numbers_only():
     assert "<td>codec:entropy:hd:2elink</td><td class='num'>0.688 / 0.676</td><td class='num'>-2.4 %</td>" \
            "<td>fits</td>" in text
     assert "<th>system</th><th class='num'>mean / median</th>" in text and ".num{text-align:right}" in text
+
+
+def test_markdown_cells_escape_the_column_bar_and_hardware_reports_have_pages(tmp_path):
+    """Issue 33, item 9: a `|` inside a cell does not split it; the ASIC and FPGA reports are Documents, so each
+    has its HTML page beside its markdown."""
+    from codesign.asic.flow import asic_summary
+    from codesign.asic.synth import AreaPart, add_split
+
+    doc = Document("t")
+    doc.table(["a|b", "c"], [["x | y", "1"]])
+    assert "| a\\|b | c |" in doc.markdown(tmp_path) and "| x \\| y | 1 |" in doc.markdown(tmp_path)
+    summary = asic_summary({})
+    add_split(summary, (AreaPart("part", 10.0, 4.0), AreaPart("rest", 30.0, None)), 1.44)
+    page = summary.write(tmp_path / "summary.md")
+    assert page.name == "summary.html" and "<th>design</th>" in page.read_text()
+    assert "| rest | 30 | - | 0.0000 | 75.0 % |" in (tmp_path / "summary.md").read_text()

@@ -19,9 +19,10 @@ from typing import Any
 import numpy as np
 
 from codesign.arena import Arena, load_arena, load_costs
-from codesign.artifacts import provenance, write_json, write_text
+from codesign.artifacts import provenance, write_json
 from codesign.asic.energy import EnergyReport, estimate_energies
 from codesign.asic.synth import ECONT_PUBLISHED, AsicReport, synthesize_asic
+from codesign.document import Document
 from codesign.econt.entropy import EntropyCodec
 from codesign.errors import InputError
 from codesign.hardware.entropy_rtl import EntropyRtlSpec, write_config_image, write_entropy_rtl
@@ -52,31 +53,30 @@ class CodecBlockResult:
                                      "energy": {k: e.to_dict() for k, e in d.energy.items()}} for d in self.designs},
                 "fixed_ge": self.fixed_ge, "published_econt": dataclasses.asdict(ECONT_PUBLISHED), "meta": self.meta}
 
-    def markdown(self) -> str:
-        lines = ["# The universal codec block", "",
-                 "One `econt_entropy` design for every module, its codec set by the configuration image "
-                 "(`codesign asic block`, `codesign asic config --codec`). Area: Yosys generic cells as NAND2 "
-                 "gate equivalents x 1.44 um2 (65 nm LP NAND2X1, assumed). Energy: bit toggles of the gate-level "
-                 "netlist on real wafers x 5 fJ, plus 2 fJ per flip-flop and clock (assumed, no clock gating).", "",
-                 "| design | cells | flip-flops | gate equivalents | area (mm2) | " +
-                 " | ".join(f"nJ/inference, {k}" for k in self.fixed_ge) + " |",
-                 "|---|---|---|---|---|" + "---|" * len(self.fixed_ge)]
+    def document(self) -> Document:
+        doc = Document("The universal codec block")
+        doc.paragraph("One `econt_entropy` design for every module, its codec set by the configuration image "
+                      "(`codesign asic block`, `codesign asic config --codec`). Area: Yosys generic cells as NAND2 "
+                      "gate equivalents x 1.44 um2 (65 nm LP NAND2X1, assumed). Energy: bit toggles of each net of "
+                      "the gate-level netlist on real wafers x 5 fJ, plus 2 fJ per flip-flop and clock (assumed, no "
+                      "clock gating).")
+        rows = []
         for d in self.designs:
             area = d.synthesis.area
             assert area is not None
             energy = [f"{d.energy[k].energy_nJ_per_inference:.3f}" if k in d.energy else "-" for k in self.fixed_ge]
-            lines.append(f"| {d.name} | {area.cells:,} | {area.flip_flops:,} | "
-                         f"{area.gate_equivalents:,.0f} | {area.area_mm2:.3f} | " + " | ".join(energy) + " |")
-        lines.append(f"| published ECON-T autoencoder block | | | | {ECONT_PUBLISHED.area_mm2} | " +
-                     " | ".join(str(ECONT_PUBLISHED.energy_nJ_per_inference) for _ in self.fixed_ge) + " |")
+            rows.append([d.name, f"{area.cells:,}", f"{area.flip_flops:,}", f"{area.gate_equivalents:,.0f}",
+                         f"{area.area_mm2:.3f}", *energy])
+        rows.append(["published ECON-T autoencoder block", "", "", "", str(ECONT_PUBLISHED.area_mm2),
+                     *(str(ECONT_PUBLISHED.energy_nJ_per_inference) for _ in self.fixed_ge)])
+        doc.table(["design", "cells", "flip-flops", "gate equivalents", "area (mm2)",
+                   *(f"nJ/inference, {k}" for k in self.fixed_ge)], rows)
         measured = {k: ge for k, ge in self.fixed_ge.items() if ge is not None}
-        distinct = sorted(set(measured.values()))
-        lines += ["", "The fixed encoders of the same codecs (one design per shape, `costs.json`):", "",
-                  "| codec | fixed encoder (GE) |", "|---|---|",
-                  *(f"| {k} | {ge:,.0f} |" if ge is not None else f"| {k} | not measured |"
-                    for k, ge in self.fixed_ge.items()),
-                  f"| every distinct shape above, summed | {sum(distinct):,.0f} |", ""]
-        return "\n".join(lines)
+        doc.paragraph("The fixed encoders of the same codecs (one design per shape, `costs.json`):")
+        doc.table(["codec", "fixed encoder (GE)"],
+                  [*([k, f"{ge:,.0f}" if ge is not None else "not measured"] for k, ge in self.fixed_ge.items()),
+                   ["every distinct shape above, summed", f"{sum(set(measured.values())):,.0f}"]])
+        return doc
 
 
 def _codec(arena: Arena, key: str) -> EntropyCodec:
@@ -117,5 +117,5 @@ def codec_block_flow(calq: np.ndarray, out_dir: str | Path, *, codecs: tuple[str
     result = CodecBlockResult(tuple(designs), fixed, provenance(codecs=list(codecs), elinks=elinks,
                                                                 energy_wafers=energy_wafers))
     write_json(out / "summary.json", result.to_dict())
-    write_text(out / "summary.md", result.markdown())
+    result.document().write(out / "summary.md")
     return result

@@ -16,8 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from codesign.artifacts import provenance, write_json, write_text
-from codesign.asic.synth import ECONT_PUBLISHED, AsicReport, split_markdown, synthesize_asic, write_report
+from codesign.artifacts import provenance, write_json
+from codesign.asic.synth import ECONT_PUBLISHED, AsicReport, add_split, synthesize_asic, write_report
+from codesign.document import Document
 from codesign.hardware.variants import ASIC_DEFAULT_VARIANTS, parse_variant, variant_rtl
 from codesign.progress import Stages
 
@@ -63,37 +64,38 @@ def asic_flow(model_dir: str | Path, fixed_rtl: str | Path, vectors: str | Path,
         rows[name] = report
     result = AsicFlowResult(rows, provenance(model=str(model_dir)))
     write_json(out / "summary.json", result.to_dict())
-    write_text(out / "summary.md", asic_markdown(rows))
+    asic_summary(rows).write(out / "summary.md")
     return result
 
 
-def asic_markdown(rows: dict[str, AsicReport]) -> str:
+def asic_summary(rows: dict[str, AsicReport]) -> Document:
     pub = ECONT_PUBLISHED
-    lines = ["# ASIC implementation (Yosys, 65 nm gate-equivalent model)", "",
-             "| design | clock (MHz) | latency (cycles) | cells | flip-flops | gate equivalents | area (mm2) | "
-             "energy (nJ/inference) | power at 40 MHz (mW) |", "|---|---|---|---|---|---|---|---|---|"]
+    doc = Document("ASIC implementation (Yosys, 65 nm gate-equivalent model)")
+    table = []
     for name, r in rows.items():
         e = r.energy
-        energy = f"{e.energy_nJ_per_inference:.3f} | {e.power_mW_at_40MHz:.1f}" if e else "- | -"
-        timing = f"{1000 / r.clock_period_ns:.0f} | {r.latency_cycles}"
+        energy = [f"{e.energy_nJ_per_inference:.3f}", f"{e.power_mW_at_40MHz:.1f}"] if e else ["-", "-"]
+        timing = [f"{1000 / r.clock_period_ns:.0f}", str(r.latency_cycles)]
         if r.area:
             a = r.area
-            lines.append(f"| {name} | {timing} | {a.cells} | {a.flip_flops} | {a.gate_equivalents:.0f} | "
-                         f"{a.area_mm2:.3f} | {energy} |")
+            table.append([name, *timing, str(a.cells), str(a.flip_flops), f"{a.gate_equivalents:.0f}",
+                          f"{a.area_mm2:.3f}", *energy])
         elif r.library:
-            lines.append(f"| {name} | {timing} | {r.library.cells} | - | - | "
-                         f"{r.library.library_area_um2 / 1e6:.3f} (library) | {energy} |")
-    lines.append(f"| published ECON-T autoencoder block (converter, encoder, I2C) | 40 | - | - | - | - | "
-                 f"{pub.area_mm2} | {pub.energy_nJ_per_inference} | {pub.power_mW_at_40MHz} |")
-    lines += ["", "Clock: a design with reuse factor R (suffix _rR) runs its datapath at R x 40 MHz and still takes "
-              "one wafer per 25 ns. "
-              "Area: NAND2 gate equivalents x 1.44 um2 (65 nm LP NAND2X1, assumed). Energy: bit toggles of "
-              "the gate-level netlist on real wafers x 5 fJ per toggle, plus 2 fJ per flip-flop and clock cycle "
-              "for the clock pins, no clock gating (assumed; see codesign/asic/energy.py). "
-              "The published figures are the ECON-T autoencoder block's (input converter, encoder and I2C weight "
-              "registers; not the whole chip), in a real 65 nm library with its clock tree: like for like in "
-              "scope, not in method."]
+            table.append([name, *timing, str(r.library.cells), "-", "-",
+                          f"{r.library.library_area_um2 / 1e6:.3f} (library)", *energy])
+    table.append(["published ECON-T autoencoder block (converter, encoder, I2C)", "40", "-", "-", "-", "-",
+                  str(pub.area_mm2), str(pub.energy_nJ_per_inference), str(pub.power_mW_at_40MHz)])
+    doc.table(["design", "clock (MHz)", "latency (cycles)", "cells", "flip-flops", "gate equivalents", "area (mm2)",
+               "energy (nJ/inference)", "power at 40 MHz (mW)"], table)
+    doc.paragraph("Clock: a design with reuse factor R (suffix _rR) runs its datapath at R x 40 MHz and still takes "
+                  "one wafer per 25 ns. Area: NAND2 gate equivalents x 1.44 um2 (65 nm LP NAND2X1, assumed). Energy: "
+                  "bit toggles of each net of the gate-level netlist on real wafers x 5 fJ per toggle, plus 2 fJ per "
+                  "flip-flop and clock cycle for the clock pins, no clock gating (assumed; see "
+                  "codesign/asic/energy.py). The published figures are the ECON-T autoencoder block's (input "
+                  "converter, encoder and I2C weight registers; not the whole chip), in a real 65 nm library with "
+                  "its clock tree: like for like in scope, not in method.")
     for name, r in rows.items():
         if r.split and r.area:
-            lines += ["", f"## {name}", "", *split_markdown(r.split, r.area.um2_per_ge)]
-    return "\n".join(lines) + "\n"
+            doc.heading(name)
+            add_split(doc, r.split, r.area.um2_per_ge)
+    return doc

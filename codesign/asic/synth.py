@@ -12,10 +12,11 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from codesign.artifacts import provenance, write_json, write_text
+from codesign.artifacts import provenance, write_json
 from codesign.asic.energy import EnergyReport
 from codesign.asic.gatesim import NETLIST_JSON
 from codesign.asic.reports import UM2_PER_GE_65NM, GateArea, gate_area
+from codesign.document import Document
 from codesign.hardware.rtl import RtlInfo
 from codesign.hardware.sparse_select import BY_TC_MODULE, SPARSE_MODULE
 from codesign.hardware.topgen import CONVERT_MODULE, DELAY_MODULE, TOP_MODULE
@@ -127,7 +128,7 @@ def synthesize_asic(rtl_dir: str | Path, out_dir: str | Path, liberty: str | Pat
 def write_report(report: AsicReport, out: Path) -> None:
     """``asic_report.json`` and ``asic_report.md`` in ``out`` (again once the energy is known)."""
     write_json(out / "asic_report.json", report.to_dict())
-    write_text(out / "asic_report.md", _asic_markdown(report))
+    asic_document(report).write(out / "asic_report.md")
 
 
 # the top's modules (codesign.hardware) by the part of the design they are; the delay lines are the top's
@@ -206,38 +207,36 @@ def static_timing(liberty: Path, netlist: Path, top: str, *, period_ns: float, o
 
 
 
-def split_markdown(split: tuple[AreaPart, ...], um2_per_ge: float) -> list[str]:
+def add_split(doc: Document, split: tuple[AreaPart, ...], um2_per_ge: float) -> None:
     total = sum(p.gate_equivalents for p in split)
-    rows = [f"| {p.part} | {p.gate_equivalents:.0f} | "
-            f"{'-' if p.flip_flop_ge is None else format(p.flip_flop_ge, '.0f')} | "
-            f"{p.gate_equivalents * um2_per_ge * 1e-6:.4f} | {100 * p.gate_equivalents / total:.1f} % |"
-            for p in split]
-    return ["Area split (the top with the core as a black box, hierarchy kept):", "",
-            "| part | gate equivalents | of which flip-flops | area (mm2) | share |", "|---|---|---|---|---|", *rows]
+    doc.paragraph("Area split (the top with the core as a black box, hierarchy kept):")
+    doc.table(["part", "gate equivalents", "of which flip-flops", "area (mm2)", "share"],
+              [[p.part, f"{p.gate_equivalents:.0f}", "-" if p.flip_flop_ge is None else f"{p.flip_flop_ge:.0f}",
+                f"{p.gate_equivalents * um2_per_ge * 1e-6:.4f}", f"{100 * p.gate_equivalents / total:.1f} %"]
+               for p in split])
 
 
-def _asic_markdown(r: AsicReport) -> str:
-    lines = ["# ASIC synthesis (Yosys)", ""]
+def asic_document(r: AsicReport) -> Document:
+    doc = Document("ASIC synthesis (Yosys)")
     if r.area:
         a = r.area
-        lines += ["| design | cells | flip-flops | gate equivalents | area (mm2, 65 nm model) |",
-                  "|---|---|---|---|---|",
-                  f"| {r.design} | {a.cells} | {a.flip_flops} | {a.gate_equivalents:.0f} | {a.area_mm2:.3f} |", "",
-                  f"Area model: NAND2-equivalent gate counts x {a.um2_per_ge} um2 per GE "
-                  "(assumed 65 nm LP NAND2X1)."]
+        doc.table(["design", "cells", "flip-flops", "gate equivalents", "area (mm2, 65 nm model)"],
+                  [[r.design, str(a.cells), str(a.flip_flops), f"{a.gate_equivalents:.0f}", f"{a.area_mm2:.3f}"]])
+        doc.paragraph(f"Area model: NAND2-equivalent gate counts x {a.um2_per_ge} um2 per GE (assumed 65 nm LP "
+                      "NAND2X1).")
         if r.split:
-            lines += ["", *split_markdown(r.split, a.um2_per_ge)]
+            add_split(doc, r.split, a.um2_per_ge)
     if r.library:
         lib, t = r.library, r.library.timing
-        lines += [f"Library {lib.liberty}: {lib.cells} cells, {lib.library_area_um2} um2 (library units).", "",
-                  f"OpenSTA: worst setup slack {t.worst_slack_ns:.3f} ns at {t.clock_period_ns} ns, "
-                  f"Fmax {t.fmax_mhz:.1f} MHz ({'meets' if t.meets_timing else 'misses'} the clock)."
-                  if t.status == "ok" else f"OpenSTA: {t.status}."]
+        doc.paragraph(f"Library {lib.liberty}: {lib.cells} cells, {lib.library_area_um2} um2 (library units).")
+        doc.paragraph(f"OpenSTA: worst setup slack {t.worst_slack_ns:.3f} ns at {t.clock_period_ns} ns, "
+                      f"Fmax {t.fmax_mhz:.1f} MHz ({'meets' if t.meets_timing else 'misses'} the clock)."
+                      if t.status == "ok" else f"OpenSTA: {t.status}.")
     if r.energy:
-        lines += ["", f"Energy (gate-level simulation, {r.energy.wafers} wafers): "
-                  f"{r.energy.energy_nJ_per_inference:.3f} nJ/inference, {r.energy.power_mW_at_40MHz:.1f} mW "
-                  "at 40 MHz."]
+        doc.paragraph(f"Energy (gate-level simulation, {r.energy.wafers} wafers): "
+                      f"{r.energy.energy_nJ_per_inference:.3f} nJ/inference, {r.energy.power_mW_at_40MHz:.1f} mW "
+                      "at 40 MHz.")
     pub = r.published_econt
-    lines += ["", f"Published ECON-T autoencoder block (converter, encoder, I2C; 65 nm LP): {pub.area_mm2} mm2, "
-              f"{pub.power_mW_at_40MHz} mW at 40 MHz, {pub.energy_nJ_per_inference} nJ/inference."]
-    return "\n".join(lines) + "\n"
+    doc.paragraph(f"Published ECON-T autoencoder block (converter, encoder, I2C; 65 nm LP): {pub.area_mm2} mm2, "
+                  f"{pub.power_mW_at_40MHz} mW at 40 MHz, {pub.energy_nJ_per_inference} nJ/inference.")
+    return doc

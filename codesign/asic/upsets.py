@@ -13,7 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from codesign.artifacts import provenance, write_json, write_text
+from codesign.artifacts import provenance, write_json
+from codesign.document import Document
 from codesign.emd.exact import exact_emd
 from codesign.evaluation import autoencoder_reconstruction
 from codesign.hardware.reconfig import register_map, register_words
@@ -67,16 +68,6 @@ def upset_scan(ae: Any, spec: Any, calq: np.ndarray, *, flips: tuple[int, ...] =
 def write_upset_report(result: dict[str, Any], out_dir: str | Path, **meta: Any) -> None:
     out = Path(out_dir)
     write_json(out / "upsets.json", {**result, "meta": provenance(**meta)})
-    lines = ["# Weight upsets without TMR", "",
-             f"{result['n_wafers']} held-out wafers, {result['draws']} random draws per point, "
-             f"{result['register_bits']} configuration bits; no upsets: mean EMD {result['no_upset']:.3f}.", "",
-             "| flipped bits | mean EMD | std over draws | worst draw | vs no upsets |", "|---|---|---|---|---|"]
-    for r in result["scan"]:
-        lines.append(f"| {r['flips']} | {r['mean_emd']:.3f} | {r['std_over_draws']:.3f} | {r['worst_draw']:.3f} | "
-                     f"{r['mean_emd'] / result['no_upset']:.2f}x |")
-    lines += ["", "With TMR every single upset is outvoted and rewritten on the next clock edge "
-              "(`codesign asic faults`): these degradations are what it removes.", "", "![](upsets.png)"]
-    write_text(out / "upsets.md", "\n".join(lines) + "\n")
     with figure(out / "upsets.png", figsize=(6, 4)) as (_, ax):
         scan = result["scan"]
         ax.errorbar([r["flips"] for r in scan], [r["mean_emd"] for r in scan],
@@ -85,3 +76,13 @@ def write_upset_report(result: dict[str, Any], out_dir: str | Path, **meta: Any)
         ax.set(xscale="log", xlabel=f"flipped configuration bits (of {result['register_bits']:,})",
                ylabel=f"mean {EMD_AXIS}", title=f"Weight upsets, {result['n_wafers']} held-out wafers")
         ax.legend()
+    doc = Document("Weight upsets without TMR")
+    doc.paragraph(f"{result['n_wafers']} held-out wafers, {result['draws']} random draws per point, "
+                  f"{result['register_bits']} configuration bits; no upsets: mean EMD {result['no_upset']:.3f}.")
+    doc.table(["flipped bits", "mean EMD", "std over draws", "worst draw", "vs no upsets"],
+              [[str(r["flips"]), f"{r['mean_emd']:.3f}", f"{r['std_over_draws']:.3f}", f"{r['worst_draw']:.3f}",
+                f"{r['mean_emd'] / result['no_upset']:.2f}x"] for r in result["scan"]])
+    doc.paragraph("With TMR every single upset is outvoted and rewritten on the next clock edge "
+                  "(`codesign asic faults`): these degradations are what it removes.")
+    doc.image(out / "upsets.png", "mean EMD against the number of flipped configuration bits")
+    doc.write(out / "upsets.md")

@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from codesign.artifacts import provenance, write_json, write_text
+from codesign.artifacts import provenance, write_json
+from codesign.document import Document
 from codesign.fpga.synth import ECP5_DEVICES, Ecp5Report, XilinxReport, place_and_route_ecp5, synthesize_fpga
 from codesign.hardware.rtl import RtlInfo
 from codesign.hardware.variants import DEFAULT_VARIANTS, variant_rtl
@@ -53,22 +54,22 @@ def fpga_flow(model_dir: str | Path, fixed_rtl: str | Path, out_dir: str | Path,
         rows[name] = FpgaVariant(xilinx, ecp5)
     result = FpgaFlowResult(rows, _vivado(rtl["fixed"], out / "vivado"), provenance(model=str(model_dir)))
     write_json(out / "summary.json", result.to_dict())
-    write_text(out / "summary.md", fpga_markdown(result))
+    fpga_summary(result).write(out / "summary.md")
     return result
 
 
-def fpga_markdown(result: FpgaFlowResult) -> str:
-    lines = ["# FPGA implementation", "",
-             "| design | UltraScale+ LUT | FF | CARRY | DSP | ECP5 LUT4 | ECP5 Fmax (MHz) | 40 MHz met |",
-             "|---|---|---|---|---|---|---|---|"]
+def fpga_summary(result: FpgaFlowResult) -> Document:
+    doc = Document("FPGA implementation")
+    rows = []
     for name, v in result.variants.items():
         x, e = v.xilinx.resources, v.ecp5
-        ecp5 = "- | - | -" if e is None else (
-            f"{e.LUT4} | {e.fmax_mhz:.1f} | {'yes' if e.meets_timing else 'no'}" if e.fmax_mhz
-            else f"{e.LUT4 or '-'} | {_estimate(e)} | {e.status}")
-        lines.append(f"| {name} | {x.LUT} | {x.FF} | {x.CARRY} | {x.DSP} | {ecp5} |")
-    lines += ["", f"Vivado: {result.vivado}"]
-    return "\n".join(lines) + "\n"
+        ecp5 = ["-", "-", "-"] if e is None else (
+            [str(e.LUT4), f"{e.fmax_mhz:.1f}", "yes" if e.meets_timing else "no"] if e.fmax_mhz
+            else [str(e.LUT4 or "-"), _estimate(e), e.status])
+        rows.append([name, str(x.LUT), str(x.FF), str(x.CARRY), str(x.DSP), *ecp5])
+    doc.table(["design", "UltraScale+ LUT", "FF", "CARRY", "DSP", "ECP5 LUT4", "ECP5 Fmax (MHz)", "40 MHz met"], rows)
+    doc.paragraph(f"Vivado: {result.vivado}")
+    return doc
 
 
 def _estimate(ecp5: Ecp5Report) -> str:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from codesign.artifacts import provenance, write_json, write_text
+from codesign.document import Document
 from codesign.hardware.rtl import RtlInfo
 from codesign.hardware.yosys import run_yosys, yosys_script
 from codesign.paths import ASIC_FLOW_DIR
@@ -77,9 +78,10 @@ def synthesize_fpga(rtl_dir: str | Path, out_dir: str | Path, timeout: float | N
                           meta=provenance(rtl=str(rtl)))
     r = report.resources
     write_json(out / "fpga_report.json", report.to_dict())
-    write_text(out / "fpga_report.md", "# FPGA synthesis (Yosys synth_xilinx, UltraScale+)\n\n| LUT | FF | CARRY | "
-               "DSP | BRAM | da4ml LUT estimate |\n|---|---|---|---|---|---|\n"
-               f"| {r.LUT} | {r.FF} | {r.CARRY} | {r.DSP} | {r.BRAM} | {info.estimated_luts:.0f} |\n")
+    doc = Document("FPGA synthesis (Yosys synth_xilinx, UltraScale+)")
+    doc.table(["LUT", "FF", "CARRY", "DSP", "BRAM", "da4ml LUT estimate"],
+              [[str(r.LUT), str(r.FF), str(r.CARRY), str(r.DSP), str(r.BRAM), f"{info.estimated_luts:.0f}"]])
+    doc.write(out / "fpga_report.md")
     return report
 
 
@@ -233,10 +235,12 @@ def place_and_route_ecp5(rtl_dir: str | Path, out_dir: str | Path, device: str =
     fmax = f"{result.fmax_mhz:.1f} MHz" if result.fmax_mhz else f"n/a ({result.status})"
     if result.placed_fmax_estimate_mhz:
         fmax += f"; {result.placed_fmax_estimate_mhz:.1f} MHz estimated after placement"
-    write_text(out / "ecp5_report.md", "# FPGA place and route (Yosys synth_ecp5 + nextpnr-ecp5)\n\n"
-               f"In a pin-limited shell that adds {shell_ffs} flip-flops (serial input load, output parity).\n\n"
-               "| design | device | LUT4 | FF | Fmax | target | meets timing |\n|---|---|---|---|---|---|---|\n"
-               f"| {design.top} | {result.device} | {result.LUT4} | {result.FF} | {fmax} | {target:g} MHz | "
-               f"{'yes' if result.meets_timing else 'no'} |\n"
-               + (f"\nCritical path: {result.critical_path}\n" if result.critical_path else ""))
+    doc = Document("FPGA place and route (Yosys synth_ecp5 + nextpnr-ecp5)")
+    doc.paragraph(f"In a pin-limited shell that adds {shell_ffs} flip-flops (serial input load, output parity).")
+    doc.table(["design", "device", "LUT4", "FF", "Fmax", "target", "meets timing"],
+              [[design.top, result.device, str(result.LUT4), str(result.FF), fmax, f"{target:g} MHz",
+                "yes" if result.meets_timing else "no"]])
+    if result.critical_path:
+        doc.paragraph(f"Critical path: {result.critical_path}")
+    doc.write(out / "ecp5_report.md")
     return result
