@@ -77,3 +77,21 @@ def test_a_million_wafers_through_each_reference(tmp_path, real, capsys, elinks)
         assert main(["verify", "--model", str(model_dir), "--rtl", str(bad), "--wafers", "20000",
                      "--build-dir", str(tmp_path / "bad_bulk")]) == 1
         assert "frames differ from the golden model; first at wafer" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+@pytest.mark.simulator
+def test_an_alkaid_core_top_is_bit_exact(tmp_path, real):
+    """Issue 32, item 1: the same top around a core compiled by alkaid 0.8 (da4ml's successor) instead of da4ml:
+    every frame of the real wafers, the corner cases and synthetic ones equal to Keras, each at the top's
+    latency; rtl.json says which compiler wrote the core."""
+    pytest.importorskip("alkaid")
+    model, cfg = load_encoder(REFERENCES / "econt_2elink_hybrid")
+    info = write_rtl(model, cfg, tmp_path / "rtl", core_backend="alkaid")
+    assert info.core_backend == "alkaid" and (tmp_path / "rtl" / "src" / "static").is_dir()
+    report = verify_bulk(model, cfg, tmp_path / "rtl", tmp_path / "bulk", real=real, n=50_000, seed=7,
+                         progress=False)
+    report.check()  # raises on a wrong or late frame
+    assert report.result.frames >= 50_000 and report.counts["real"] == len(real) and report.result.wrong == 0
+    with pytest.raises(ValueError, match="core backend 'hls': choose one of da4ml, alkaid"):
+        write_rtl(model, cfg, tmp_path / "other", core_backend="hls")

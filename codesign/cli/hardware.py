@@ -55,8 +55,9 @@ def _cmd_rtl(args: argparse.Namespace) -> None:
                  if (value := getattr(args, field.name)) is not None}
     pipelining = dataclasses.replace(PIPELINES[args.pipeline], **overrides)
     info = write_rtl(model, cfg, args.out, clock_period_ns=args.clock_period, pipelining=pipelining,
-                     calq_bits=args.calq_bits, vhdl=args.vhdl, force=args.force)
-    print(f"wrote RTL to {args.out}: latency {info.latency_cycles} cycles at {info.clock_period_ns} ns, II 1, "
+                     calq_bits=args.calq_bits, vhdl=args.vhdl, core_backend=args.core_backend, force=args.force)
+    print(f"wrote RTL to {args.out} ({info.core_backend} core): latency {info.latency_cycles} cycles at "
+          f"{info.clock_period_ns} ns, II 1, "
           f"{info.frame_bits}-bit frame, core {info.core_registers} register bits, ~{info.estimated_luts:.0f} LUTs")
 
 
@@ -124,8 +125,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--synth", action="store_true", help="run vitis_hls / vivado_hls / catapult if on PATH")
 
     p = _add(sub, "rtl", _cmd_rtl, "generate Verilog (da4ml core + CALQ-to-frame top)",
-             "Generate the pipelined encoder core with da4ml and the econt_top module (CALQ inputs, on-chip "
-             "conversion, encoder, ECON-T output frame); rtl.json records latency, registers and LUTs.")
+             "Generate the pipelined encoder core with da4ml (or alkaid, --core-backend) and the econt_top module "
+             "(CALQ inputs, on-chip conversion, encoder, ECON-T output frame); rtl.json records latency, "
+             "registers and LUTs.")
     p.add_argument("--model", required=True, help="model folder")
     add_out(p, "RTL folder to write (replaced whole: refused if it holds files codesign did not write)")
     p.add_argument("--force", action="store_true", help="replace --out even if it holds other files")
@@ -146,6 +148,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                         "a fifth more adders, a third less wire on an FPGA (asic: no; fpga: yes)")
     p.add_argument("--calq-bits", type=int_in(1, 32), default=22, help="width of each CALQ input")
     p.add_argument("--vhdl", action="store_true", help="also write the core in VHDL")
+    p.add_argument("--core-backend", choices=("da4ml", "alkaid"), default="da4ml",
+                   help="compiler of the encoder core: da4ml 0.6 (default) or alkaid 0.8 (its successor, what "
+                        "hls4ml's main branch uses; docs/hardware.md compares them)")
 
     p = _add(sub, "vectors", _cmd_vectors, "test vectors (hex) with expected frames from the Keras model",
              "Inputs (packed CALQ) and expected output frames for real wafers plus corner cases (all-zero, one "

@@ -111,6 +111,7 @@ class RtlInfo:
     latency_cutoff: float | None = None  # da4ml's delay per core stage (None: not a da4ml core)
     dense_by_position: bool = False  # the core's Dense layer summed per convolution position (Pipelining)
     bx_in_frame: bool = False  # the frame carries each wafer's BX_CNT, which the top takes on bx_cnt
+    core_backend: str = "da4ml"  # the distributed-arithmetic compiler that wrote the core (CORE_BACKENDS)
 
     @classmethod
     def load(cls, rtl_dir: str | Path) -> RtlInfo:
@@ -134,6 +135,45 @@ class RtlInfo:
     def chip_frame(self) -> bool:
         """Whether the top has the ``CHIP_FRAME`` parameter (and the ``bx_cnt`` input)."""
         return chip_frame_problem(self.frame_format()) is None
+
+
+CORE_BACKENDS = ("da4ml", "alkaid")  # da4ml 0.6 (the default), alkaid 0.8 (what hls4ml's main branch uses)
+
+
+def trace_core(model: Any, backend: str, *, dense_by_position: bool = False) -> Any:
+    """The encoder as the chosen compiler's combinational program (da4ml's or alkaid's ``CombLogic``; both
+    ``predict`` integers-as-floats and carry ``inp_kifs`` / ``out_kifs``)."""
+    if backend == "da4ml":
+        return trace_encoder(model, dense_by_position=dense_by_position)
+    if backend != "alkaid":
+        raise ValueError(f"core backend {backend!r}: choose one of {', '.join(CORE_BACKENDS)}")
+    if dense_by_position:
+        raise ValueError("dense_by_position (the FPGA pipelining) is built for da4ml's tracer only")
+    from alkaid.converter import trace_model
+    from alkaid.trace import HWConfig, trace
+
+    # alkaid's own Keras plugin replays HGQ2's layers; HWConfig(1, 1, -1) and hard_dc = 5 are its CLI's defaults
+    return trace(*trace_model(model, HWConfig(1, 1, -1), {"hard_dc": 5}))
+
+
+def _write_core(comb: Any, backend: str, folder: Path, *, latency_cutoff: float, clock_period_ns: float,
+                vhdl: bool) -> None:
+    """The core (``econt_encoder`` and its ``_wrapper``: registered ``model_inp`` -> ``model_out``) and
+    metadata.json (latency, reg_bits, cost) into ``folder``, as da4ml and alkaid both write them."""
+    if backend == "da4ml":
+        from da4ml.codegen import VerilogModel, VHDLModel
+
+        VerilogModel(comb, CORE_MODULE, folder, latency_cutoff=latency_cutoff, clock_period=clock_period_ns).write()
+        if vhdl:
+            VHDLModel(comb, CORE_MODULE, folder / "vhdl", latency_cutoff=latency_cutoff,
+                      clock_period=clock_period_ns).write()
+        return
+    from alkaid.codegen import RTLModel
+
+    RTLModel(comb, folder, CORE_MODULE, latency_cutoff=latency_cutoff, clock_period=clock_period_ns).write()
+    if vhdl:
+        RTLModel(comb, folder / "vhdl", CORE_MODULE, flavor="vhdl", latency_cutoff=latency_cutoff,
+                 clock_period=clock_period_ns).write()
 
 
 def trace_encoder(model: Any, *, dense_by_position: bool = False) -> Any:  # da4ml CombLogic
@@ -210,19 +250,17 @@ class CoreDesign:
 
 def write_rtl(model: Any, cfg: EncoderConfig, out_dir: str | Path, *, clock_period_ns: float = 25.0,
               pipelining: Pipelining | str = "asic", calq_bits: int = 22, vhdl: bool = False,
-              force: bool = False) -> RtlInfo:
+              core_backend: str = "da4ml", force: bool = False) -> RtlInfo:
     """Generate the RTL folder for ``model`` and return what ``rtl.json`` records. ``pipelining``: a
-    ``Pipelining`` or a preset name ("asic", "fpga"). An existing ``out_dir`` is replaced only if codesign
-    wrote it (or ``force``)."""
-    from da4ml.codegen import VerilogModel, VHDLModel
-
+    ``Pipelining`` or a preset name ("asic", "fpga"); ``core_backend``: the compiler of the encoder core
+    (``CORE_BACKENDS``). An existing ``out_dir`` is replaced only if codesign wrote it (or ``force``)."""
     # the command line's ranges, for the Python API too (a 0-bit CALQ port, a negative clock were written)
     if not isinstance(calq_bits, int) or not 1 <= calq_bits <= MAX_CALQ_BITS:
         raise ValueError(f"calq_bits must be an integer in 1..{MAX_CALQ_BITS}, got {calq_bits!r}")
     if not math.isfinite(clock_period_ns) or clock_period_ns <= 0:
         raise ValueError(f"clock_period_ns must be a finite positive number of ns, got {clock_period_ns!r}")
     pipe = Pipelining.of(pipelining)
-    comb = trace_encoder(model, dense_by_position=pipe.dense_by_position)
+    comb = trace_core(model, core_backend, dense_by_position=pipe.dense_by_position)
     in_bits, in_frac = regular_format(comb.inp_kifs)
     out_bits, out_frac = regular_format(comb.out_kifs)
     shift = cfg.latent_frac_bits - out_frac
@@ -231,22 +269,19 @@ def write_rtl(model: Any, cfg: EncoderConfig, out_dir: str | Path, *, clock_peri
                          f"{cfg.latent_bits}-bit latent format of {cfg.elinks} eLinks")
     out = Path(out_dir)
     with atomic_dir(out, force) as tmp:
-        core = VerilogModel(comb, CORE_MODULE, tmp, latency_cutoff=pipe.latency_cutoff, clock_period=clock_period_ns)
-        core.write()
-        if vhdl:
-            VHDLModel(comb, CORE_MODULE, tmp / "vhdl", latency_cutoff=pipe.latency_cutoff,
-                      clock_period=clock_period_ns).write()
-        da4ml_meta = json.loads((tmp / "metadata.json").read_text())
-        core_latency = int(da4ml_meta["latency"]) + 1
+        _write_core(comb, core_backend, tmp, latency_cutoff=pipe.latency_cutoff, clock_period_ns=clock_period_ns,
+                    vhdl=vhdl)
+        core_meta = json.loads((tmp / "metadata.json").read_text())  # da4ml and alkaid write the same keys
+        core_latency = int(core_meta["latency"]) + 1
         # the wrapper presents every port in one regular format; registered input and output around it
         core_design = CoreDesign(module=f"{CORE_MODULE}_wrapper", latency=core_latency, input_bits=in_bits,
                                  input_frac_bits=in_frac, clock_period_ns=clock_period_ns,
-                                 registers=int(da4ml_meta["reg_bits"]), estimated_luts=float(da4ml_meta["cost"]),
+                                 registers=int(core_meta["reg_bits"]), estimated_luts=float(core_meta["cost"]),
                                  output_bits=out_bits, output_shift=shift)
         return _write_top(tmp, cfg, core_design, calq_bits=calq_bits,
                           selector_stages=pipe.selector_stages or max(core_latency - 1, 1),
                           conversion_stages=pipe.conversion_stages, latency_cutoff=pipe.latency_cutoff,
-                          dense_by_position=pipe.dense_by_position)
+                          dense_by_position=pipe.dense_by_position, core_backend=core_backend)
 
 
 def write_reconfigurable_rtl(cfg: EncoderConfig, out_dir: str | Path, clock_period_ns: float = 25.0,
@@ -304,8 +339,8 @@ def _retarget_vendor_scripts(folder: Path) -> None:
 
 
 def _write_top(folder: Path, cfg: EncoderConfig, core: CoreDesign, *, calq_bits: int, selector_stages: int,
-               conversion_stages: int, latency_cutoff: float | None = None,
-               dense_by_position: bool = False) -> RtlInfo:
+               conversion_stages: int, latency_cutoff: float | None = None, dense_by_position: bool = False,
+               core_backend: str = "da4ml") -> RtlInfo:
     """Write src/econt_top.v around the core (with the conversion, the sparse selector and the RTL library's
     delay line) and rtl.json into ``folder``; ``latency_cutoff`` and ``dense_by_position`` are recorded."""
     fmt = FrameFormat.of(cfg)
@@ -350,7 +385,7 @@ def _write_top(folder: Path, cfg: EncoderConfig, core: CoreDesign, *, calq_bits:
         sparse_cells=spec.sparse_cells,
         sparse_value_bits=fmt.sparse_value_bits, sparse_values=fmt.sparse_values,
         selector_stages=selector_stages if spec.sparse_max_occupancy is not None else 1,
-        latency_cutoff=latency_cutoff, dense_by_position=dense_by_position,
+        latency_cutoff=latency_cutoff, dense_by_position=dense_by_position, core_backend=core_backend,
     )
     write_json(folder / RTL_JSON, {**asdict(info), "meta": provenance(encoder=asdict(cfg))})
     return info
