@@ -14,9 +14,10 @@ from typing import Any
 import numpy as np
 
 from codesign.arena import Arena, BackEndBudget, SystemCost, arena_reconstructions, detector_mean, lossless_fraction
-from codesign.artifacts import atomic_path, provenance, write_json, write_text
+from codesign.artifacts import atomic_path, provenance, write_json
 from codesign.baselines import Reconstruction
 from codesign.data.splits import split_indices
+from codesign.document import Document
 from codesign.econt.algorithms import MODULE_PRESETS
 from codesign.econt.bits import ELINK_BITS
 from codesign.econt.mux import load_tc_mux
@@ -111,12 +112,14 @@ def best_chip_rows(rows: Sequence[ScanRow]) -> dict[tuple[str, int], ScanRow]:
     return best
 
 
-def scan_table(rows: Sequence[ScanRow]) -> str:
-    """Markdown: one line per algorithm and module, mean / median EMD per eLink count; best per column bold."""
+Table = tuple[list[str], list[list[str]]]  # header, rows: a Document table
+
+
+def scan_table(rows: Sequence[ScanRow]) -> Table:
+    """One line per algorithm and module, mean / median EMD per eLink count; best per column bold."""
     counts = sorted({r.elinks for r in rows})
     best = best_chip_rows(rows)
-    lines = ["| algorithm | module | " + " | ".join(f"{n} eLinks" for n in counts) + " |",
-             "|---|---|" + "---|" * len(counts)]
+    lines = []
     for algorithm, module in dict.fromkeys((r.algorithm, r.module) for r in rows):
         cells = []
         for n in counts:
@@ -126,22 +129,22 @@ def scan_table(rows: Sequence[ScanRow]) -> str:
                 continue
             text = f"{match[0].mean_emd:.3f} / {match[0].median_emd:.3f}"
             cells.append(f"**{text}**" if best.get((module, n)) == match[0] else text)
-        lines.append(f"| {algorithm} | {module} | " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+        lines.append([algorithm, module, *cells])
+    return ["algorithm", "module", *(f"{n} eLinks" for n in counts)], lines
 
 
 def arena_table(rows: Sequence[ScanRow], costs: Mapping[str, SystemCost] | None = None,
-                budget: BackEndBudget | None = None) -> str:
-    """Markdown: per module type and eLink count, the best non-learned system with its bits, EMD and costs
+                budget: BackEndBudget | None = None) -> Table:
+    """Per module type and eLink count, the best non-learned system with its bits, EMD and costs
     (on-chip gate equivalents, back-end resources per module against ``budget``, where measured), the best
     chip algorithm decoded naively, the same frames with a learned back end (mean / median, change of the
     mean) and with the table placement a decoder builds (the same, and its decoder's resources), the floor
     and the fraction of wafers a lossless code fits."""
     best, costs, budget = best_chip_rows(rows), costs or {}, budget or BackEndBudget()
-    lines = ["| module | eLinks | best non-learned system (back end) | bits/BX | mean / median / p90 EMD | "
-             "on-chip GE | back end per module | best chip, naive back end | same frames, learned back end | "
-             "same frames, table back end (its decoder) | floor (7-bit cells) | lossless fits |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    header = ["module", "eLinks", "best non-learned system (back end)", "bits/BX", "mean / median / p90 EMD",
+              "on-chip GE", "back end per module", "best chip, naive back end", "same frames, learned back end",
+              "same frames, table back end (its decoder)", "floor (7-bit cells)", "lossless fits"]
+    lines = []
     for (module, n), r in sorted(best.items()):
         naive = [x for x in rows if (x.module, x.elinks) == (module, n) and x.algorithm.startswith("naive:")]
         floor = next((x for x in rows if (x.algorithm, x.module, x.elinks) == ("floor", module, n)), None)
@@ -152,19 +155,20 @@ def arena_table(rows: Sequence[ScanRow], costs: Mapping[str, SystemCost] | None 
         cost = costs.get(f"{r.algorithm}:{module}:{n}elink", SystemCost())
         table_cost = costs.get(f"table:{r.algorithm}:{module}:{n}elink", SystemCost())
         ge = "-" if cost.on_chip_ge is None else f"{cost.on_chip_ge:,.0f}"
-        lines.append(
-            f"| {module} | {n} | {r.algorithm} ({r.back_end}) | {r.mean_bits_used:.0f} | {r.mean_emd:.3f} / "
-            f"{r.median_emd:.3f} / {r.p90_emd:.3f} | {ge} | {cost.back_end(budget)} | "
-            + (f"{best_naive.algorithm.removeprefix('naive:')} {best_naive.mean_emd:.3f}" if best_naive else "-")
-            + (f" | {learned.mean_emd:.3f} / {learned.median_emd:.3f} ({learned.mean_emd / r.mean_emd - 1:+.1%})"
-               if learned else " | -")
-            + (f" | {table.mean_emd:.3f} / {table.median_emd:.3f} ({table.mean_emd / r.mean_emd - 1:+.1%}; "
-               f"{table_cost.back_end(budget)})" if table else " | -")
-            + (f" | {floor.mean_emd:.3f} | {100 * (floor.lossless_fraction or 0):.0f} % |" if floor else " | - | - |"))
-    return "\n".join(lines)
+        lines.append([
+            module, str(n), f"{r.algorithm} ({r.back_end})", f"{r.mean_bits_used:.0f}",
+            f"{r.mean_emd:.3f} / {r.median_emd:.3f} / {r.p90_emd:.3f}", ge, cost.back_end(budget),
+            f"{best_naive.algorithm.removeprefix('naive:')} {best_naive.mean_emd:.3f}" if best_naive else "-",
+            f"{learned.mean_emd:.3f} / {learned.median_emd:.3f} ({learned.mean_emd / r.mean_emd - 1:+.1%})"
+            if learned else "-",
+            f"{table.mean_emd:.3f} / {table.median_emd:.3f} ({table.mean_emd / r.mean_emd - 1:+.1%}; "
+            f"{table_cost.back_end(budget)})" if table else "-",
+            f"{floor.mean_emd:.3f}" if floor else "-",
+            f"{100 * (floor.lossless_fraction or 0):.0f} %" if floor else "-"])
+    return header, lines
 
 
-def detector_lines(rows: Sequence[ScanRow], counts: dict[tuple[str, int], int]) -> list[str]:
+def detector_table(rows: Sequence[ScanRow], counts: dict[tuple[str, int], int]) -> Table:
     """Module-weighted mean EMD of each non-learned system over the detector's modules, and of the best
     non-learned system per module."""
     systems: dict[str, dict[tuple[str, int], float]] = {}
@@ -184,11 +188,11 @@ def detector_lines(rows: Sequence[ScanRow], counts: dict[tuple[str, int], int]) 
         systems["best non-learned, the encoders' modules"] = {k: best[k] for k in encoders if k in best}
     scanned = {r.elinks for r in rows}
     counts = {k: v for k, v in counts.items() if k[1] in scanned}
-    lines = ["| system | module-weighted mean EMD | modules covered |", "|---|---|---|"]
+    lines = []
     for name, emd in sorted(systems.items(), key=lambda kv: detector_mean(kv[1], counts)[0]):
         mean, covered = detector_mean(emd, counts)
-        lines.append(f"| {name} | {mean:.3f} | {100 * covered:.0f} % |")
-    return lines
+        lines.append([name, f"{mean:.3f}", f"{100 * covered:.0f} %"])
+    return ["system", "module-weighted mean EMD", "modules covered"], lines
 
 
 def write_scan(rows: Sequence[ScanRow], out_dir: str | Path, *, counts: dict[tuple[str, int], int] | None = None,
@@ -201,28 +205,31 @@ def write_scan(rows: Sequence[ScanRow], out_dir: str | Path, *, counts: dict[tup
         writer.writerows(asdict(r) for r in rows)
     write_json(out / "scan.json", {"rows": [asdict(r) for r in rows], "meta": provenance(**meta)})
     n = rows[0].n_wafers if rows else 0
-    text = ["# ECON-T algorithms: mean / median exact EMD", "",
-            f"{n} wafers ({meta.get('data', 'data')}); bold: the best non-learned system for that module type "
-            "and eLink count. Module types: hd = DropLSB 3, ld = DropLSB 1. Threshold-Sum runs through the "
-            "chip's buffer (wafers streamed one per bunch crossing). `naive:` rows: the same frames decoded "
-            "as the public emulator does (sums ignored); the others with the best back end their frame "
-            "allows; `entropy`: the entropy-coded sparse codec; `learned:` the same frames with a learned back "
-            "end (a learned system, never bold), `table:` with the learned table placement a decoder builds "
-            "(its integer outputs); `floor`: every cell at 7 bits, no budget.",
-            "", scan_table(rows), ""]
+    _plot(rows, out / "scan.png", title=f"ECON-T algorithms, {n} wafers ({meta.get('data', '')})")
+    doc = Document("ECON-T algorithms: mean / median exact EMD")
+    doc.paragraph(f"{n} wafers ({meta.get('data', 'data')}); bold: the best non-learned system for that module type "
+                  "and eLink count. Module types: hd = DropLSB 3, ld = DropLSB 1. Threshold-Sum runs through the "
+                  "chip's buffer (wafers streamed one per bunch crossing). `naive:` rows: the same frames decoded "
+                  "as the public emulator does (sums ignored); the others with the best back end their frame "
+                  "allows; `entropy`: the entropy-coded sparse codec; `learned:` the same frames with a learned "
+                  "back end (a learned system, never bold), `table:` with the learned table placement a decoder "
+                  "builds (its integer outputs); `floor`: every cell at 7 bits, no budget.")
+    doc.table(*scan_table(rows))
     if any(r.algorithm == "floor" for r in rows):
         budget = BackEndBudget()
-        text += ["## The arena", "", f"Back-end budget per module: {budget.luts:,.0f} LUTs and {budget.dsps:.0f} "
-                 "DSPs (1/300 of a VU13P-class Stage-1 FPGA at one wafer per 25 ns; `codesign.arena.BackEndBudget`); "
-                 "costs as measured in `models/reference/arena/costs.json`, '-' where not measured.", "",
-                 arena_table(rows, costs, budget), ""]
+        doc.heading("The arena")
+        doc.paragraph(f"Back-end budget per module: {budget.luts:,.0f} LUTs and {budget.dsps:.0f} DSPs (1/300 of a "
+                      "VU13P-class Stage-1 FPGA at one wafer per 25 ns; `codesign.arena.BackEndBudget`); costs as "
+                      "measured in `models/reference/arena/costs.json`, '-' where not measured.")
+        doc.table(*arena_table(rows, costs, budget))
     if counts:
-        text += ["## Detector level", "", "Each system's mean EMD weighted by how many of the detector's "
-                 "modules have each module type and eLink count (`module_links.csv`), over the cells it covers.",
-                 "", *detector_lines(rows, counts), ""]
-    text += ["Plot: `scan.png`"]
-    write_text(out / "scan.md", "\n".join(text) + "\n")
-    _plot(rows, out / "scan.png", title=f"ECON-T algorithms, {n} wafers ({meta.get('data', '')})")
+        doc.heading("Detector level")
+        doc.paragraph("Each system's mean EMD weighted by how many of the detector's modules have each module type "
+                      "and eLink count (`module_links.csv`), over the cells it covers.")
+        doc.table(*detector_table(rows, counts))
+    doc.image(out / "scan.png", "mean EMD against bits used per bunch crossing")
+    doc.write(out / "scan.md")
+
 
 
 def _plot(rows: Sequence[ScanRow], path: Path, *, title: str) -> None:

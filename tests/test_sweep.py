@@ -98,15 +98,15 @@ def test_pareto_front_keeps_non_dominated_points(tmp_path):
             {"id": "b", "status": "ok", "x": 2, "mean_emd": 0.8, "median_emd": 0.7, "area_mm2": 0.2, "luts": 5,
              "baseline:best_choice_9": 0.55},
             {"id": "c", "status": "ok", "x": 3, "mean_emd": 0.9, "median_emd": 0.8, "area_mm2": 0.3, "luts": 30},
-            {"id": "d", "status": "failed", "x": 4, "error": "train: boom"}]
+            {"id": "d", "status": "failed", "x": 4, "error": "train: boom | x"}]
     assert [r["id"] for r in pareto_front(rows, "area_mm2")] == ["a", "b"]
     assert [r["id"] for r in pareto_front(rows, "luts")] == ["b"]
     summary = write_pareto_report(rows, ["x"], tmp_path)
     assert summary["fronts"] == {"area_mm2": ["a", "b"], "luts": ["b"]}
     assert summary["baselines"] == {"best_choice_9": 0.55}
     text = (tmp_path / "pareto.md").read_text()
-    assert "3 of 4 points finished" in text and "| d | train: boom |" in text
-    assert (tmp_path / "pareto_area_mm2.png").stat().st_size > 1000
+    assert "3 of 4 points finished" in text and "| d | train: boom \\| x |" in text  # one cell, bar escaped
+    assert (tmp_path / "pareto_area_mm2.png").stat().st_size > 1000 and (tmp_path / "pareto.html").is_file()
     # a design variant's columns get a front of their own
     for r, area in zip(rows[:3], (0.9, 0.5, 0.7), strict=True):
         r["area_mm2:reconfig_tmr_r4"] = area

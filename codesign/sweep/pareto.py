@@ -9,7 +9,8 @@ from typing import Any
 
 import numpy as np
 
-from codesign.artifacts import write_json, write_text
+from codesign.artifacts import write_json
+from codesign.document import Document
 from codesign.plots import EMD_AXIS, figure
 
 COSTS = {"area_mm2": "ASIC area (mm2, 65 nm GE model)", "luts": "FPGA LUTs (UltraScale+)"}
@@ -87,27 +88,25 @@ def write_pareto_report(rows: list[dict[str, Any]], swept: list[str], out_dir: s
     refs = baselines(ok)
     labels = costs(ok)
     fronts = {cost: pareto_front(ok, cost) for cost in labels}
-    lines = [f"# Sweep: Pareto front ({len(ok)} of {len(rows)} points finished)", ""]
+    doc = Document(f"Sweep: Pareto front ({len(ok)} of {len(rows)} points finished)")
     if refs:
-        lines += ["Baselines (mean EMD on the same wafers): " +
-                  ", ".join(f"{k} {v:.3f}" for k, v in sorted(refs.items(), key=lambda kv: kv[1])), ""]
+        doc.paragraph("Baselines (mean EMD on the same wafers): " +
+                      ", ".join(f"{k} {v:.3f}" for k, v in sorted(refs.items(), key=lambda kv: kv[1])))
     for cost, front in fronts.items():
         if not front:
             continue
-        png = f"pareto_{cost.replace(':', '_')}.png"
-        _plot(ok, cost, labels[cost], front, refs, swept, out / png)
-        lines += [f"## Mean EMD vs {labels[cost]}", "", f"![]({png})", "",
-                  "| point | " + " | ".join(swept) + f" | mean EMD | median EMD | {cost} |",
-                  "|---" * (len(swept) + 4) + "|"]
-        for r in front:
-            lines.append(f"| {r['id']} | " + " | ".join(str(r[k]) for k in swept) +
-                         f" | {r[QUALITY]:.3f} | {r['median_emd']:.3f} | {r[cost]:.4g} |")
-        lines.append("")
+        png = out / f"pareto_{cost.replace(':', '_')}.png"
+        _plot(ok, cost, labels[cost], front, refs, swept, png)
+        doc.heading(f"Mean EMD vs {labels[cost]}")
+        doc.image(png, f"the front in mean EMD and {labels[cost]}")
+        doc.table(["point", *swept, "mean EMD", "median EMD", cost],
+                  [[r["id"], *(str(r[k]) for k in swept), f"{r[QUALITY]:.3f}", f"{r['median_emd']:.3f}",
+                    f"{r[cost]:.4g}"] for r in front])
     failed = [r for r in rows if r.get("status") != "ok"]
     if failed:
-        lines += ["## Failed points", "", "| point | error |", "|---|---|"]
-        lines += [f"| {r['id']} | {r.get('error', '')} |" for r in failed]
-    write_text(out / "pareto.md", "\n".join(lines) + "\n")
+        doc.heading("Failed points")
+        doc.table(["point", "error"], [[r["id"], str(r.get("error", ""))] for r in failed])
+    doc.write(out / "pareto.md")
     summary = {"baselines": refs, "fronts": {c: [r["id"] for r in f] for c, f in fronts.items()},
                "n_points": len(rows), "n_ok": len(ok)}
     write_json(out / "pareto.json", summary)
