@@ -4,9 +4,10 @@ Gate-level energy needs every net's value at every clock edge, not a waveform wi
 simulator does that, but Verilator spends two to three minutes compiling the traced C++ of a 140k-gate
 encoder before it simulates a wafer. Here the netlist is levelised once (each gate one level above its
 deepest input) and every gate of a level is evaluated in one vectorised step as a 4-input truth table, so a
-clock edge costs a few hundred numpy operations whatever the gate count. Toggles are counted as a VCD of
-Verilator counts them: one per bit change of each distinct net (aliases of a net are one net), at each
-event (inputs applied at the falling edge, flip-flops at the rising edge), the clock included.
+clock edge costs a few hundred numpy operations whatever the gate count. Toggles are counted at each event
+(inputs applied at the falling edge, flip-flops at the rising edge), the clock included: one per bit change
+of each distinct net, where a VCD (Verilator's, Icarus') has an entry per wire name and so counts a net once
+per alias.
 
 Supported cells: Yosys' simple gates (``$_BUF_`` ... ``$_OAI4_``, ``$_MUX_``, ``$_NMUX_``) and its
 single-clock flip-flops with enable and reset (``$_DFF_P_``, ``$_DFFE_*``, ``$_SDFF*``, ``$_DFF_P??_``). An
@@ -103,10 +104,6 @@ class GateNetlist:
     traced: np.ndarray  # the distinct nets a VCD of the top would show, clock excluded
     names: Mapping[str, np.ndarray]  # every wire's nets (constant bits left out): aliases share nets
 
-    @property
-    def gates(self) -> int:
-        return sum(len(level.outputs) for level in self.levels)
-
     @classmethod
     def load(cls, path: str | Path, *, clock: str = "clk") -> GateNetlist:
         """Read Yosys' ``write_json`` of a flattened netlist (one module, or the one marked ``top``)."""
@@ -150,7 +147,7 @@ def _build(path: Path, top: str, module: dict[str, Any], clock: str) -> GateNetl
              for name, wire in module["netnames"].items()}
     traced = set(np.concatenate([*names.values(), np.zeros(0, np.int64)]).tolist()) - {ports[clock][0]}
     n_nets = len(index) - 2
-    return GateNetlist(top=top, n_nets=n_nets, ports=ports, clock=clock, levels=_levelise(path, gates, n_nets),
+    return GateNetlist(top=top, n_nets=n_nets, ports=ports, clock=clock, levels=_levelise(path, gates),
                        flops=_flops(flop_rows), traced=np.array(sorted(traced), dtype=np.int64), names=names)
 
 
@@ -170,7 +167,7 @@ def _flops(rows: list[tuple[int, ...]]) -> Flops:
                  reset_needs_enable=columns[7].astype(bool))
 
 
-def _levelise(path: Path, gates: list[tuple[int, list[int], int]], n_nets: int) -> tuple[GateLevel, ...]:
+def _levelise(path: Path, gates: list[tuple[int, list[int], int]]) -> tuple[GateLevel, ...]:
     """Group gates by depth (Kahn's order over the nets they drive); a gate left over sits on a loop."""
     driver = {out: g for g, (out, _, _) in enumerate(gates)}
     if len(driver) != len(gates):

@@ -111,7 +111,7 @@ class RtlInfo:
     latency_cutoff: float | None = None  # da4ml's delay per core stage (None: not a da4ml core)
     dense_by_position: bool = False  # the core's Dense layer summed per convolution position (Pipelining)
     bx_in_frame: bool = False  # the frame carries each wafer's BX_CNT, which the top takes on bx_cnt
-    core_backend: str = "da4ml"  # the distributed-arithmetic compiler that wrote the core (CORE_BACKENDS)
+    core_backend: str = "da4ml"  # what wrote the core: CORE_BACKENDS, or "codesign" (the reconfigurable core)
 
     @classmethod
     def load(cls, rtl_dir: str | Path) -> RtlInfo:
@@ -230,9 +230,9 @@ def regular_format(kifs: np.ndarray) -> tuple[int, int]:
 
 @dataclass(frozen=True)
 class CoreDesign:
-    """What the top and rtl.json need of an encoder core (da4ml's, or the reconfigurable one): its module,
-    cycles from ``model_inp`` to ``model_out``, the formats of its ports, its flip-flops and LUT estimate,
-    its clock and serial configuration port."""
+    """What the top and rtl.json need of an encoder core (da4ml's, alkaid's or the reconfigurable one): its
+    module and who wrote it, cycles from ``model_inp`` to ``model_out``, the formats of its ports, its
+    flip-flops and LUT estimate, its clock and serial configuration port, and how it was pipelined."""
 
     module: str
     latency: int
@@ -246,6 +246,9 @@ class CoreDesign:
     config_bits: int = 0  # the serial configuration register (0: weights fixed in the logic)
     tmr: bool = False
     initiation_interval: int = 1  # clock cycles per wafer (the reuse factor)
+    backend: str = "da4ml"  # CORE_BACKENDS, or "codesign" (the reconfigurable core)
+    latency_cutoff: float | None = None  # the compiler's delay per stage (None: not a compiled core)
+    dense_by_position: bool = False  # the Dense layer summed per convolution position (Pipelining)
 
 
 def write_rtl(model: Any, cfg: EncoderConfig, out_dir: str | Path, *, clock_period_ns: float = 25.0,
@@ -277,11 +280,11 @@ def write_rtl(model: Any, cfg: EncoderConfig, out_dir: str | Path, *, clock_peri
         core_design = CoreDesign(module=f"{CORE_MODULE}_wrapper", latency=core_latency, input_bits=in_bits,
                                  input_frac_bits=in_frac, clock_period_ns=clock_period_ns,
                                  registers=int(core_meta["reg_bits"]), estimated_luts=float(core_meta["cost"]),
-                                 output_bits=out_bits, output_shift=shift)
+                                 output_bits=out_bits, output_shift=shift, backend=core_backend,
+                                 latency_cutoff=pipe.latency_cutoff, dense_by_position=pipe.dense_by_position)
         return _write_top(tmp, cfg, core_design, calq_bits=calq_bits,
                           selector_stages=pipe.selector_stages or max(core_latency - 1, 1),
-                          conversion_stages=pipe.conversion_stages, latency_cutoff=pipe.latency_cutoff,
-                          dense_by_position=pipe.dense_by_position, core_backend=core_backend)
+                          conversion_stages=pipe.conversion_stages)
 
 
 def write_reconfigurable_rtl(cfg: EncoderConfig, out_dir: str | Path, clock_period_ns: float = 25.0,
@@ -302,7 +305,7 @@ def write_reconfigurable_rtl(cfg: EncoderConfig, out_dir: str | Path, clock_peri
                                  input_bits=cfg.input_int_bits + cfg.input_frac_bits,
                                  input_frac_bits=cfg.input_frac_bits, clock_period_ns=clock_period_ns / reuse,
                                  registers=n_bits * (3 if tmr else 1), estimated_luts=0.0, config_bits=n_bits,
-                                 tmr=tmr, initiation_interval=reuse)  # LUTs: `codesign fpga synth`
+                                 tmr=tmr, initiation_interval=reuse, backend="codesign")  # LUTs: `fpga synth`
         return _write_top(tmp, cfg, core_design, calq_bits=calq_bits, selector_stages=1, conversion_stages=1)
 
 
@@ -339,10 +342,9 @@ def _retarget_vendor_scripts(folder: Path) -> None:
 
 
 def _write_top(folder: Path, cfg: EncoderConfig, core: CoreDesign, *, calq_bits: int, selector_stages: int,
-               conversion_stages: int, latency_cutoff: float | None = None, dense_by_position: bool = False,
-               core_backend: str = "da4ml") -> RtlInfo:
+               conversion_stages: int) -> RtlInfo:
     """Write src/econt_top.v around the core (with the conversion, the sparse selector and the RTL library's
-    delay line) and rtl.json into ``folder``; ``latency_cutoff`` and ``dense_by_position`` are recorded."""
+    delay line) and rtl.json into ``folder``."""
     fmt = FrameFormat.of(cfg)
     mask, tc_of_pixel = PIXEL_MASK[cfg.layout], TC_OF_PIXEL[cfg.layout]
     spec = TopSpec(
@@ -385,7 +387,7 @@ def _write_top(folder: Path, cfg: EncoderConfig, core: CoreDesign, *, calq_bits:
         sparse_cells=spec.sparse_cells,
         sparse_value_bits=fmt.sparse_value_bits, sparse_values=fmt.sparse_values,
         selector_stages=selector_stages if spec.sparse_max_occupancy is not None else 1,
-        latency_cutoff=latency_cutoff, dense_by_position=dense_by_position, core_backend=core_backend,
+        latency_cutoff=core.latency_cutoff, dense_by_position=core.dense_by_position, core_backend=core.backend,
     )
     write_json(folder / RTL_JSON, {**asdict(info), "meta": provenance(encoder=asdict(cfg))})
     return info
