@@ -32,8 +32,10 @@ SIM     ?= icarus
 ## DATA      wafer file for evaluation, HLS checks and vectors (default: the real highpu_dev.csv)
 DATA    ?=
 DATA_ARG := $(if $(DATA),--data $(DATA),)
+## HIDDEN    hidden layer widths of `make decoder` (default 16)
+HIDDEN  ?= 16
 
-.PHONY: help setup system-deps demo test test-fast lint benchmark clean emd-cnn train evaluate model hls hls-synth rtl vectors sim verify asic codec-block fpga sweep
+.PHONY: help setup system-deps demo test test-fast lint benchmark clean emd-cnn train evaluate decoder model hls hls-synth rtl vectors sim verify asic codec-block fpga sweep
 
 help:  ## list the targets and the variables that steer them (make asic VARIANTS="fixed reconfig_tmr_r4")
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
@@ -87,6 +89,10 @@ train: setup  ## train models/$(MODEL).yaml (an autoencoder spec) into out/model
 
 evaluate: $(MODEL_DIR)/encoder.keras  ## the model in the arena on the held-out split -> out/eval/$(MODEL)
 	$(BIN)/codesign evaluate --model $(MODEL_DIR) --out $(OUT)/eval/$(MODEL) $(DATA_ARG)
+
+decoder: $(MODEL_DIR)/encoder.keras  ## quantized back-end decoder of a trained model -> $(OUT)/decoders/$(MODEL); its firmware (hls4ml, Verilog, checks, UltraScale+ LUTs) -> $(OUT)/decoders/$(MODEL)-firmware
+	$(BIN)/codesign train-decoder --model $(MODEL_DIR) --hidden $(HIDDEN) --seed $(SEED) --out $(OUT)/decoders/$(MODEL)
+	$(BIN)/codesign decoder-firmware --decoder $(OUT)/decoders/$(MODEL) --out $(OUT)/decoders/$(MODEL)-firmware $(DATA_ARG)
 
 model: $(MODEL_DIR)/encoder.keras  ## build out/models/$(MODEL) (train a spec, or seed an encoder config)
 

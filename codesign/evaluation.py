@@ -23,6 +23,7 @@ from codesign.data.onchip import decode_sum, onchip_convert
 from codesign.econt.mux import find_tc_mux
 from codesign.emd.exact import exact_emd
 from codesign.models.frame import FrameFormat
+from codesign.models.qdecoder import QuantizedDecoder, wafers_from_cells
 from codesign.models.sparse import best_cells, cell_values, is_sparse
 from codesign.plots import EMD_AXIS, EMD_UNIT, OVERFLOW, data_label, figure, series_styles, with_overflow
 from codesign.progress import bar as progress_bar
@@ -33,6 +34,17 @@ OCCUPANCY_BINS = (0, 5, 10, 20, 30, 49)
 Metrics = dict[str, dict[str, Any]]  # per algorithm: mean/median/p90 EMD, bits per BX, binned curves
 
 
+def _sparse_frames(spec: Any, calq: np.ndarray, wafers: np.ndarray) -> tuple[np.ndarray, dict[str, float]]:
+    """``wafers`` with those a hybrid encoder sends in sparse mode replaced by the cells their frames carry."""
+    frame = FrameFormat.of(spec.encoder)
+    if not frame.sparse_mode:
+        return wafers, {}
+    values = cell_values(calq, onchip_convert(calq).inputs, frame.cell_coding)
+    sparse = is_sparse(values, spec.encoder.sparse_max_occupancy)
+    wafers[sparse] = frame.cell_coding.wafers(*best_cells(values[sparse], frame.sparse_cells))
+    return wafers, {"sparse_fraction": float(sparse.mean())}
+
+
 def autoencoder_reconstruction(ae: Any, spec: Any, calq: np.ndarray) -> Reconstruction:
     """What the decoder makes of the chip's frames: the autoencoder's wafers, and with a hybrid encoder the
     sparse-mode cells for the wafers sent that way."""
@@ -41,13 +53,31 @@ def autoencoder_reconstruction(ae: Any, spec: Any, calq: np.ndarray) -> Reconstr
     x, _ = model_arrays(spec, calq)
     wafers = ae.predict(x, batch_size=2048, verbose=0).astype(np.float64)
     wafers /= wafers.sum(axis=1, keepdims=True)
-    frame, extra = FrameFormat.of(spec.encoder), {}
-    if frame.sparse_mode:
-        values = cell_values(calq, onchip_convert(calq).inputs, frame.cell_coding)
-        sparse = is_sparse(values, spec.encoder.sparse_max_occupancy)
-        wafers[sparse] = frame.cell_coding.wafers(*best_cells(values[sparse], frame.sparse_cells))
-        extra = {"sparse_fraction": float(sparse.mean())}
-    return Reconstruction(f"autoencoder:{spec.name}", wafers, float(frame.payload_bits), extra)
+    wafers, extra = _sparse_frames(spec, calq, wafers)
+    return Reconstruction(f"autoencoder:{spec.name}", wafers, float(FrameFormat.of(spec.encoder).payload_bits), extra)
+
+
+def quantized_decoder_reconstruction(ae: Any, spec: Any, decoder: QuantizedDecoder,
+                                     calq: np.ndarray) -> Reconstruction:
+    """The same frames through the quantized back-end decoder: its cell integers normalised (the sparse-mode
+    frames as above). ``ae``'s encoder makes the latents; ``decoder`` must have been trained on it."""
+    import keras
+
+    from codesign.training import model_arrays
+
+    if decoder.encoder != spec.encoder:
+        raise ValueError(f"{decoder.folder}: decodes the latents of another encoder ({decoder.autoencoder}) "
+                         f"than {spec.name}'s")
+    encoder = keras.Model(ae.input, ae.get_layer("latent_relu").output)
+    x, _ = model_arrays(spec, calq)
+    wafers, extra = _sparse_frames(spec, calq, wafers_from_cells(decoder.cells(encoder.predict(x, verbose=0))))
+    firmware = decoder.firmware()
+    cost = "not measured (`codesign decoder-firmware`)" if firmware is None else SystemCost(
+        luts=firmware["luts"], ffs=firmware["resources"]["FF"], dsps=firmware["resources"]["DSP"]).back_end(
+        BackEndBudget())
+    back_end = f"quantized decoder {decoder.shape}, {decoder.config.weight_bits}-bit weights"
+    figures: dict[str, float | str] = {**extra, "back_end": back_end, "back_end_cost": cost}
+    return Reconstruction(f"qdecoder:{spec.name}", wafers, float(FrameFormat.of(spec.encoder).payload_bits), figures)
 
 
 def _binned(values: np.ndarray, key: np.ndarray, edges: np.ndarray) -> list[dict[str, float]]:
@@ -93,18 +123,21 @@ BACK_ENDS = ("best", "naive")
 
 def evaluate_model(ae: Any, spec: Any, calq: np.ndarray, *, n_jobs: int | None = None,
                    elinks: int | None = None, modules: tuple[str, ...] = ("hd", "ld"),
-                   ideal: bool = False, back_end: str = "best",
-                   arena: Arena | None = None) -> tuple[Metrics, dict[str, np.ndarray]]:
+                   ideal: bool = False, back_end: str = "best", arena: Arena | None = None,
+                   decoder: QuantizedDecoder | None = None) -> tuple[Metrics, dict[str, np.ndarray]]:
     """The autoencoder in the arena at ``elinks`` (default: the encoder's own count) for each module type:
     with ``back_end="best"`` every chip algorithm decoded with the arena's back end (and naively, as
     ``naive:chip:...``), the entropy codec and the floor (``arena``: default the committed reference
     table); with ``"naive"`` the chip's algorithms as the public emulator decodes them. ``ideal`` adds the
     idealised algorithms at the encoder's frame width. Without the chip's TC mux table (no real-data folder)
-    the idealised algorithms stand in, under their own names."""
+    the idealised algorithms stand in, under their own names. ``decoder``: the same frames also through
+    that quantized back-end decoder (``qdecoder:<name>``)."""
     if back_end not in BACK_ENDS:
         raise ValueError(f"back_end must be one of {', '.join(BACK_ENDS)}, got {back_end!r}")
     frame = FrameFormat.of(spec.encoder)
     recos = [autoencoder_reconstruction(ae, spec, calq)]
+    if decoder is not None:
+        recos.append(quantized_decoder_reconstruction(ae, spec, decoder, calq))
     mux = find_tc_mux()
     if mux is None:
         print("evaluation: no tc_mux.csv in the real-data folder: the chip's algorithms are left out, the "
@@ -217,7 +250,9 @@ def _cost_key(name: str) -> str:
     return ":".join([parts[0], *parts[2:]] if parts[0] in ("naive", "table") else parts[1:])
 
 
-def _cost_cells(name: str, costs: Mapping[str, SystemCost], budget: BackEndBudget) -> str:
+def _cost_cells(name: str, metrics: Mapping[str, Any], costs: Mapping[str, SystemCost], budget: BackEndBudget) -> str:
+    if "back_end_cost" in metrics:  # measured with the system (a quantized decoder's firmware)
+        return f"see docs/hardware.md | {metrics['back_end_cost']}"
     if name.startswith("autoencoder:"):
         return "see docs/hardware.md | float decoder: unbounded back end"
     if name.startswith("learned:"):  # the same on-chip encoder; its learned back end is not built in RTL yet
@@ -256,7 +291,7 @@ def _write_evaluation(out: Path, metrics: Metrics, emds: dict[str, np.ndarray], 
         back_end = m.get("back_end", "float decoder" if name.startswith("autoencoder:") else "-")
         lines.append(f"| {name} | {m['mean_emd']:.3f} | {m['median_emd']:.3f} | {m['p90_emd']:.3f} | "
                      f"{m['bits_per_bx']:.0f} | {m['compression_ratio']:.1f}x | {back_end} | "
-                     f"{_cost_cells(name, costs, budget)} |")
+                     f"{_cost_cells(name, m, costs, budget)} |")
     any_m = next(iter(metrics.values()))
     lines += ["", f"Energy: the 9-bit sum code keeps {100 * any_m['energy_ratio_mean']:.1f} % of the wafer sum on "
               f"average (rms {100 * any_m['energy_ratio_rms']:.1f} %) for every algorithm.", ""]

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
 import stat
 import subprocess
 import sysconfig
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 from codesign.errors import ToolFailure
@@ -111,3 +112,20 @@ def verilator_env() -> dict[str, str]:
         # simulation of a few thousand wafers runs in about a second anyway.
         "MAKEFLAGS": "CFG_CXXFLAGS_PCH_I=-include OPT_FAST=-O0 OPT_SLOW=-O0 OPT_GLOBAL=-O1",
     }
+
+
+@contextlib.contextmanager
+def verilator_environ() -> Iterator[None]:
+    """``verilator_env`` in this process's environment while the block runs (for libraries that call
+    Verilator themselves, e.g. da4ml's ``compile()``); the old values come back after it."""
+    new = verilator_env()
+    old = {key: os.environ.get(key) for key in new}
+    os.environ.update(new)
+    try:
+        yield
+    finally:
+        for key, value in old.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value

@@ -33,6 +33,13 @@ from codesign.data.splits import split_indices
 from codesign.models.autoencoder import AutoencoderSpec, build_autoencoder
 from codesign.models.encoder import encoder_inputs
 from codesign.models.losses import combined_loss
+from codesign.models.qdecoder import (
+    QuantizedDecoder,
+    QuantizedDecoderConfig,
+    build_quantized_decoder,
+    load_quantized_decoder,
+    save_quantized_decoder,
+)
 from codesign.models.store import (
     AE_FILE,
     CONFIG_FILE,
@@ -40,6 +47,7 @@ from codesign.models.store import (
     ModelFolderError,
     check_model_out,
     claim_model_out,
+    load_encoder,
     load_encoder_config,
     save_encoder,
 )
@@ -201,3 +209,53 @@ def load_autoencoder(model_dir: str | Path) -> tuple[Any, AutoencoderSpec]:
                                    f"({'; '.join(differ)}): a hand edit? The trained weights are "
                                    f"{CONFIG_FILE}'s; restore {SPEC_FILE} or retrain")
     return load_keras_file(folder / AE_FILE, compile=False), spec
+
+
+def dense_wafers(spec: AutoencoderSpec, calq: np.ndarray) -> np.ndarray:
+    """The wafers a hybrid encoder sends as latents (all of them without a sparse mode): what its decoder
+    receives on chip."""
+    from codesign.models.frame import FrameFormat
+    from codesign.models.sparse import cell_values, is_sparse
+
+    frame = FrameFormat.of(spec.encoder)
+    if not frame.sparse_mode:
+        return calq
+    values = cell_values(calq, onchip_convert(calq).inputs, frame.cell_coding)
+    return calq[~is_sparse(values, spec.encoder.sparse_max_occupancy)]
+
+
+def train_quantized_decoder(model_dir: str | Path, out_dir: str | Path, cfg: QuantizedDecoderConfig, *,
+                            seed: int = 0, epochs: int = 60, patience: int = 8, learning_rate: float = 3e-3,
+                            progress: bool = True, force: bool = False) -> QuantizedDecoder:
+    """Train a quantized back-end decoder on the frozen encoder of autoencoder folder ``model_dir``: its
+    latents of the wafers it sends as latents (training split of its own sources, validation split for early
+    stopping) against the unit-sum wafers, with its training loss on the normalised cell integers. Writes
+    the decoder folder ``out_dir`` (an interrupted fit resumes there)."""
+    check_model_out(out_dir, force)
+    import keras
+    import tensorflow as tf
+
+    from codesign.nn.layers import UnitSum
+
+    _, spec = load_autoencoder(model_dir)
+    encoder, _ = load_encoder(model_dir)
+    out = claim_model_out(out_dir)
+    splits = {name: dense_wafers(spec, calq) for name, calq in split_sources(spec).items() if name != "test"}
+
+    def arrays(calq: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        x, y = model_arrays(spec, calq)
+        return encoder.predict(x, batch_size=4096, verbose=0), y
+
+    (z_tr, y_tr), (z_val, y_val) = arrays(splits["train"]), arrays(splits["val"])
+    keras.utils.set_random_seed(seed)
+    tf.config.experimental.enable_op_determinism()
+    decoder = build_quantized_decoder(cfg, spec.encoder, seed)
+    trained = keras.Model(decoder.input, UnitSum(name="unit_sum")(decoder.output), name="decoder_training")
+    trained.compile(keras.optimizers.Adam(learning_rate),
+                    loss=combined_loss(spec.loss, find_tc_groups(), PROJECT_ROOT))
+    history = fit_resumable(trained, z_tr, y_tr, validation_data=(z_val, y_val), out_dir=out, epochs=epochs,
+                            batch_size=spec.training.batch_size, patience=patience, progress=progress)
+    save_quantized_decoder(decoder, cfg, spec.encoder, out, autoencoder=str(model_dir), seed=seed,
+                           n_train=len(z_tr), n_val=len(z_val), epochs=epochs, learning_rate=learning_rate)
+    write_json(out / "history.json", history)
+    return load_quantized_decoder(out)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+from pathlib import Path
 
 import numpy as np
 
@@ -97,6 +98,21 @@ def _cmd_verify(args: argparse.Namespace) -> None:
     report.check()
 
 
+def _cmd_decoder_firmware(args: argparse.Namespace) -> None:
+    from codesign.artifacts import check_replaceable
+    from codesign.hardware.decoder_firmware import build_decoder_firmware, check_latents
+    from codesign.models.qdecoder import load_quantized_decoder
+
+    check_replaceable(args.out, args.force)  # before minutes of work, not after
+    decoder = load_quantized_decoder(args.decoder)
+    latents, source = check_latents(decoder, data=args.data, n_random=args.n_random, seed=args.seed)
+    print(f"checking on {len(latents)} latent vectors: {source}")
+    firmware = build_decoder_firmware(decoder, latents, args.out, core_backend=args.core_backend, hls=not args.no_hls,
+                                      force=args.force)
+    print((Path(args.out) / "firmware.md").read_text())
+    print(f"fits the per-module budget: {'yes' if firmware.fits else 'no'}; recorded in {decoder.folder}")
+
+
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("model", help="model folders (encoder.keras + config.yaml)",
                        description="Create model folders; training (`codesign train`) writes the same layout.")
@@ -187,3 +203,18 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--data", help="real wafers (default: highpu_dev.csv, else synthetic)")
     p.add_argument("--seed", type=int_in(0), default=0, help="seed of the synthetic, rescaled and corner wafers")
     p.add_argument("--build-dir", help="harness build folder (default: RTL/bulk_sim)")
+    p = _add(sub, "decoder-firmware", _cmd_decoder_firmware,
+             "a quantized back-end decoder as FPGA firmware: hls4ml, Verilog, checks, UltraScale+ resources",
+             "Write the hls4ml project of a decoder folder (`codesign train-decoder`) and compile its C simulation, "
+             "write the decoder as da4ml (or alkaid) Verilog and build it with Verilator, compare both with Keras "
+             "cell integer by cell integer on the held-out wafers' latents plus corner and random latents (exit 1 "
+             "on any difference), and synthesise the Verilog with Yosys synth_xilinx: LUT/FF/DSP per module "
+             "against the back-end budget (firmware.md, firmware.json).")
+    p.add_argument("--decoder", required=True, help="decoder folder written by `codesign train-decoder`")
+    p.add_argument("--data", help="wafer file whose held-out split gives the real latents (default: highpu_dev.csv)")
+    p.add_argument("--n-random", type=int_in(0), default=1000, help="random latent vectors added to the check")
+    p.add_argument("--seed", type=int_in(0), default=0, help="seed of the random latent vectors")
+    p.add_argument("--core-backend", choices=["da4ml", "alkaid"], default="da4ml", help="compiler of the Verilog")
+    p.add_argument("--no-hls", action="store_true", help="skip the hls4ml project and its C simulation")
+    p.add_argument("--force", action="store_true", help="replace --out even if it holds files codesign did not write")
+    add_out(p, "firmware folder (hls/, rtl/, fpga/, firmware.md)")

@@ -20,19 +20,33 @@ def _cmd_train(args: argparse.Namespace) -> None:
     print(f"trained {spec.name} into {args.out} (encoder model folder for `codesign hls/rtl`: {args.out})")
 
 
+def _cmd_train_decoder(args: argparse.Namespace) -> None:
+    from codesign.models.qdecoder import QuantizedDecoderConfig
+    from codesign.training import train_quantized_decoder
+
+    cfg = QuantizedDecoderConfig(hidden=tuple(args.hidden), weight_bits=args.weight_bits,
+                                 weight_frac_bits=args.weight_frac_bits)
+    decoder = train_quantized_decoder(args.model, args.out, cfg, seed=args.seed, epochs=args.epochs,
+                                      progress=sys.stdout.isatty(), force=args.force)
+    print(f"trained a quantized decoder ({decoder.model.count_params():,} parameters) of {args.model} into "
+          f"{args.out}; its firmware: `codesign decoder-firmware --decoder {args.out} --out DIR`")
+
+
 def _cmd_evaluate(args: argparse.Namespace) -> None:
     from codesign.arena import load_arena, load_costs
     from codesign.artifacts import check_replaceable
     from codesign.data.io import REFERENCE_FILE
     from codesign.evaluation import evaluate_model, write_evaluation
+    from codesign.models.qdecoder import load_quantized_decoder
     from codesign.training import held_out_wafers, load_autoencoder
 
     check_replaceable(Path(args.out), args.force)  # before minutes of work, not after
     arena = None if args.back_end == "naive" else load_arena(args.arena)
     ae, spec = load_autoencoder(args.model)
+    decoder = None if args.decoder is None else load_quantized_decoder(args.decoder)
     calq = held_out_wafers(spec, args.data)
     metrics, emds = evaluate_model(ae, spec, calq, elinks=args.elinks, modules=tuple(args.module),
-                                   ideal=args.ideal, back_end=args.back_end, arena=arena)
+                                   ideal=args.ideal, back_end=args.back_end, arena=arena, decoder=decoder)
     write_evaluation(args.out, metrics, emds, costs=load_costs(args.arena), force=args.force, model=str(args.model),
                      data=args.data or REFERENCE_FILE,
                      n_wafers=len(calq), back_end=args.back_end,
@@ -69,5 +83,22 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                    help="best (default): the arena as above; naive: only the chip's algorithms, decoded as the "
                         "public emulator does (the cells sent, sums ignored)")
     p.add_argument("--arena", help="arena table folder (default: models/reference/arena)")
+    p.add_argument("--decoder", help="also decode the same frames with this quantized back-end decoder "
+                                     "(`codesign train-decoder`): qdecoder:<name>")
     p.add_argument("--force", action="store_true", help="replace --out even if it holds files codesign did not write")
     add_out(p, "report folder")
+    p = _add(sub, "train-decoder", _cmd_train_decoder,
+             "train a quantized back-end decoder (FPGA-sized) for a trained autoencoder's encoder",
+             "On the frozen encoder of --model: its latents of the wafers it sends as latents (training split of "
+             "its sources; validation split for early stopping) against the unit-sum wafers, with the model's own "
+             "training loss on the normalised outputs. The decoder (HGQ2, fixed formats) outputs 48 unsigned cell "
+             "integers; `codesign decoder-firmware` makes it hls4ml and Verilog firmware, `codesign evaluate "
+             "--decoder` scores it.")
+    p.add_argument("--model", required=True, help="autoencoder folder written by `codesign train`")
+    p.add_argument("--hidden", type=int_in(1), nargs="+", default=[32], help="widths of the hidden Dense+ReLU layers")
+    p.add_argument("--weight-bits", type=int_in(2, 16), default=6, help="bits of each weight and bias, sign included")
+    p.add_argument("--weight-frac-bits", type=int_in(0, 15), default=4, help="fractional bits of the weights")
+    p.add_argument("--epochs", type=int_in(1), default=60, help="most epochs (early stopping on validation)")
+    p.add_argument("--seed", type=int_in(0), default=0, help="initial weights and batch order")
+    p.add_argument("--force", action="store_true", help="write into --out even if it holds other files")
+    add_out(p, "decoder folder to write (an interrupted training there resumes)")

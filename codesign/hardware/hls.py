@@ -93,11 +93,15 @@ def explicit_precision_model(model: Any, cfg: EncoderConfig) -> tuple[Any, dict[
     return plain, config
 
 
-def hls_config(model: Any, cfg: EncoderConfig, settings: HlsSettings) -> tuple[Any, dict[str, Any]]:
-    """(the Keras model hls4ml converts, its hls4ml configuration dict) for ``settings``."""
+def hls_config(model: Any, cfg: EncoderConfig | None, settings: HlsSettings) -> tuple[Any, dict[str, Any]]:
+    """(the Keras model hls4ml converts, its hls4ml configuration dict) for ``settings``; ``cfg`` None: a
+    model other than the encoder, which only the HGQ2 backends convert."""
     import hls4ml
 
-    if settings.backend in HGQ_BACKENDS:
+    if cfg is None and settings.backend not in HGQ_BACKENDS:
+        raise ValueError(f"only the {' and '.join(HGQ_BACKENDS)} backends read HGQ2 quantizers; "
+                         f"{settings.backend} converts the encoder alone")
+    if settings.backend in HGQ_BACKENDS or cfg is None:
         config = hls4ml.utils.config_from_keras_model(model, granularity="name", backend=BACKENDS[settings.backend])
     else:
         model, config = explicit_precision_model(model, cfg)
@@ -106,10 +110,11 @@ def hls_config(model: Any, cfg: EncoderConfig, settings: HlsSettings) -> tuple[A
     return model, config
 
 
-def write_hls_project(model: Any, cfg: EncoderConfig, settings: HlsSettings, *, out_dir: str | Path,
-                      config: dict[str, Any] | None = None) -> Any:
+def write_hls_project(model: Any, cfg: EncoderConfig | None, settings: HlsSettings, *, out_dir: str | Path,
+                      config: dict[str, Any] | None = None, project_name: str = "econt_encoder") -> Any:
     """Write the hls4ml project (io_parallel) into ``out_dir`` and return the hls4ml model graph; ``config``
-    replaces the derived hls4ml configuration (``hls_config``), e.g. one edited by hand."""
+    replaces the derived hls4ml configuration (``hls_config``), e.g. one edited by hand; ``cfg`` None for a
+    model other than the encoder (HGQ2 backends only)."""
     import hls4ml
 
     backend = BACKENDS[settings.backend]
@@ -121,7 +126,7 @@ def write_hls_project(model: Any, cfg: EncoderConfig, settings: HlsSettings, *, 
             warnings.filterwarnings("ignore", message="Overriding attribute", category=UserWarning)
         hls_model = hls4ml.converters.convert_from_keras_model(
             model, hls_config=config, backend=backend, io_type="io_parallel", output_dir=str(out_dir),
-            project_name="econt_encoder", clock_period=settings.clock_period_ns, **extra)
+            project_name=project_name, clock_period=settings.clock_period_ns, **extra)
     hls_model.write()
     return hls_model
 

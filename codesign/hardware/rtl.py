@@ -156,24 +156,28 @@ def trace_core(model: Any, backend: str, *, dense_by_position: bool = False) -> 
     return trace(*trace_model(model, HWConfig(1, 1, -1), {"hard_dc": 5}))
 
 
-def _write_core(comb: Any, backend: str, folder: Path, *, latency_cutoff: float, clock_period_ns: float,
-                vhdl: bool) -> None:
-    """The core (``econt_encoder`` and its ``_wrapper``: registered ``model_inp`` -> ``model_out``) and
-    metadata.json (latency, reg_bits, cost) into ``folder``, as da4ml and alkaid both write them."""
+def write_core(comb: Any, backend: str, folder: Path, *, latency_cutoff: float, clock_period_ns: float,
+                vhdl: bool, module: str = CORE_MODULE) -> Any:
+    """The core (``module`` and its ``_wrapper``: registered ``model_inp`` -> ``model_out``) and metadata.json
+    (latency, reg_bits, cost) into ``folder``, as da4ml and alkaid both write them; returns the compiler's RTL
+    model (``compile()`` builds it with Verilator, ``predict()`` runs it)."""
     if backend == "da4ml":
         from da4ml.codegen import VerilogModel, VHDLModel
 
-        VerilogModel(comb, CORE_MODULE, folder, latency_cutoff=latency_cutoff, clock_period=clock_period_ns).write()
+        rtl = VerilogModel(comb, module, folder, latency_cutoff=latency_cutoff, clock_period=clock_period_ns)
+        rtl.write()
         if vhdl:
-            VHDLModel(comb, CORE_MODULE, folder / "vhdl", latency_cutoff=latency_cutoff,
+            VHDLModel(comb, module, folder / "vhdl", latency_cutoff=latency_cutoff,
                       clock_period=clock_period_ns).write()
-        return
+        return rtl
     from alkaid.codegen import RTLModel
 
-    RTLModel(comb, folder, CORE_MODULE, latency_cutoff=latency_cutoff, clock_period=clock_period_ns).write()
+    rtl = RTLModel(comb, folder, module, latency_cutoff=latency_cutoff, clock_period=clock_period_ns)
+    rtl.write()
     if vhdl:
-        RTLModel(comb, folder / "vhdl", CORE_MODULE, flavor="vhdl", latency_cutoff=latency_cutoff,
+        RTLModel(comb, folder / "vhdl", module, flavor="vhdl", latency_cutoff=latency_cutoff,
                  clock_period=clock_period_ns).write()
+    return rtl
 
 
 def trace_encoder(model: Any, *, dense_by_position: bool = False) -> Any:  # da4ml CombLogic
@@ -272,7 +276,7 @@ def write_rtl(model: Any, cfg: EncoderConfig, out_dir: str | Path, *, clock_peri
                          f"{cfg.latent_bits}-bit latent format of {cfg.elinks} eLinks")
     out = Path(out_dir)
     with atomic_dir(out, force) as tmp:
-        _write_core(comb, core_backend, tmp, latency_cutoff=pipe.latency_cutoff, clock_period_ns=clock_period_ns,
+        write_core(comb, core_backend, tmp, latency_cutoff=pipe.latency_cutoff, clock_period_ns=clock_period_ns,
                     vhdl=vhdl)
         core_meta = json.loads((tmp / "metadata.json").read_text())  # da4ml and alkaid write the same keys
         core_latency = int(core_meta["latency"]) + 1
