@@ -34,6 +34,9 @@ class Document:
     def table(self, header: list[str], rows: list[list[str]]) -> None:
         self.blocks.append(("table", (header, rows)))
 
+    def bullets(self, items: list[str]) -> None:
+        self.blocks.append(("ul", items))
+
     def image(self, path: Path, caption: str) -> None:
         """A PNG written beside the report (``path`` relative to the report's folder in the markdown)."""
         self.blocks.append(("img", (path, caption)))
@@ -45,6 +48,8 @@ class Document:
                 lines += [f"## {value}", ""]
             elif kind == "p":
                 lines += [str(value), ""]
+            elif kind == "ul":
+                lines += [f"- {item}" for item in value] + [""]
             elif kind == "table":
                 header, rows = value
                 lines += ["| " + " | ".join(map(_cell, header)) + " |", "|" + "---|" * len(header)]
@@ -62,6 +67,8 @@ class Document:
                 parts.append(f"<h2>{_inline(str(value))}</h2>")
             elif kind == "p":
                 parts.append(f"<p>{_inline(str(value))}</p>")
+            elif kind == "ul":
+                parts.append("<ul>" + "".join(f"<li>{_inline(item)}</li>" for item in value) + "</ul>")
             elif kind == "table":
                 header, rows = value
                 numeric = [all(_NUMBER.fullmatch(row[i].strip()) for row in rows if row[i].strip()) and

@@ -16,10 +16,11 @@ from typing import Any
 import numpy as np
 
 from codesign.arena import Arena, BackEndBudget, SystemCost, arena_reconstructions, load_arena
-from codesign.artifacts import atomic_dir, provenance, write_json, write_text
+from codesign.artifacts import atomic_dir, provenance, write_json
 from codesign.baselines import Reconstruction, ideal_baselines
 from codesign.data.geometry import N_TC, find_tc_groups
 from codesign.data.onchip import decode_sum, onchip_convert
+from codesign.document import Document
 from codesign.econt.mux import find_tc_mux
 from codesign.emd.exact import exact_emd
 from codesign.models.frame import FrameFormat
@@ -180,6 +181,8 @@ NON_LEARNED = ("chip:", "naive:chip:", "codec:")
 # the same frames with a learned back end (``LearnedPlacement``, or the ``TablePlacement`` a decoder builds):
 # learned systems, set against the above
 LEARNED_BACK_END = ("learned:chip:", "learned:codec:", "table:codec:")
+# the autoencoder's frames with its float decoder, and with a quantized back-end decoder
+ENCODERS = ("autoencoder:", "qdecoder:")
 
 
 def best_systems(metrics: Metrics, prefixes: tuple[str, ...] = ("chip:",)) -> dict[str, str]:
@@ -198,28 +201,29 @@ def best_systems(metrics: Metrics, prefixes: tuple[str, ...] = ("chip:",)) -> di
 def headline_systems(metrics: Metrics) -> list[str]:
     """What the plots show: the encoders, per module type the best non-learned system and the best chip
     algorithm as decoded naively, and the uniform wafer."""
-    names = [n for n in metrics if n.startswith("autoencoder:")]
+    names = [n for n in metrics if n.startswith(ENCODERS)]
     best = set(best_systems(metrics, NON_LEARNED).values()) | set(best_systems(metrics, ("naive:chip:",)).values())
     best |= set(best_systems(metrics, LEARNED_BACK_END).values())
     names += sorted(best)
     return names + [n for n in metrics if n == "uniform"] or list(metrics)
 
 
-def _comparison_lines(metrics: Metrics) -> list[str]:
-    encoders = [n for n in metrics if n.startswith("autoencoder:")]
+def _comparisons(metrics: Metrics, doc: Document) -> None:
+    """Per module type the best non-learned system, then each encoder and the best learned back end against it."""
+    encoders = [n for n in metrics if n.startswith(ENCODERS)]
     learned = best_systems(metrics, LEARNED_BACK_END)
-    lines = []
     for module, best in sorted(best_systems(metrics, NON_LEARNED).items()):
         ref = metrics[best]
-        lines.append(f"Best non-learned system for {module} modules: {best} (mean {ref['mean_emd']:.3f}, "
-                     f"median {ref['median_emd']:.3f}).")
+        doc.paragraph(f"Best non-learned system for {module} modules: {best} (mean {ref['mean_emd']:.3f}, "
+                      f"median {ref['median_emd']:.3f}).")
+        items = []
         for enc in encoders + ([learned[module]] if module in learned else []):
             m = metrics[enc]
             change = 100 * (m["mean_emd"] / ref["mean_emd"] - 1)
             verdict = "wins" if m["mean_emd"] < ref["mean_emd"] and m["median_emd"] <= ref["median_emd"] else "loses"
-            lines.append(f"- {enc}: mean {m['mean_emd']:.3f} ({change:+.1f} %), median {m['median_emd']:.3f}: "
-                         f"{verdict}.")
-    return ["", *lines] if lines else []
+            items.append(f"{enc}: mean {m['mean_emd']:.3f} ({change:+.1f} %), median {m['median_emd']:.3f}: {verdict}.")
+        if items:
+            doc.bullets(items)
 
 
 CUT_FRAME_NOTE = ("The Repeater and the super trigger cells send a fixed list of cells or groups in the chip's order "
@@ -229,17 +233,17 @@ CUT_FRAME_NOTE = ("The Repeater and the super trigger cells send a fixed list of
                   "right total.")
 
 
-def _worse_than_uniform_lines(metrics: Metrics) -> list[str]:
+def _worse_than_uniform(metrics: Metrics, doc: Document) -> None:
     """Say which systems score worse than the uniform wafer, and why where the reason is known (frames cut)."""
     uniform = metrics.get("uniform")
     if uniform is None:
-        return []
+        return
     worse = [n for n, m in sorted(metrics.items()) if m["mean_emd"] > uniform["mean_emd"]]
     if not worse:
-        return []
-    cut = any(part in n for n in worse for part in (":repeater:", ":stc", ":ctc"))
-    return ["", f"Worse than the uniform wafer (mean {uniform['mean_emd']:.3f}): {', '.join(worse)}.",
-            *([CUT_FRAME_NOTE] if cut else [])]
+        return
+    doc.paragraph(f"Worse than the uniform wafer (mean {uniform['mean_emd']:.3f}): {', '.join(worse)}.")
+    if any(part in n for n in worse for part in (":repeater:", ":stc", ":ctc")):
+        doc.paragraph(CUT_FRAME_NOTE)
 
 
 def _cost_key(name: str) -> str:
@@ -250,16 +254,18 @@ def _cost_key(name: str) -> str:
     return ":".join([parts[0], *parts[2:]] if parts[0] in ("naive", "table") else parts[1:])
 
 
-def _cost_cells(name: str, metrics: Mapping[str, Any], costs: Mapping[str, SystemCost], budget: BackEndBudget) -> str:
+def _cost_cells(name: str, metrics: Mapping[str, Any], costs: Mapping[str, SystemCost],
+                budget: BackEndBudget) -> tuple[str, str]:
+    """(on-chip GE, back-end cost) cells of a system's row."""
     if "back_end_cost" in metrics:  # measured with the system (a quantized decoder's firmware)
-        return f"see docs/hardware.md | {metrics['back_end_cost']}"
+        return "see docs/hardware.md", str(metrics["back_end_cost"])
     if name.startswith("autoencoder:"):
-        return "see docs/hardware.md | float decoder: unbounded back end"
+        return "see docs/hardware.md", "float decoder: unbounded back end"
     if name.startswith("learned:"):  # the same on-chip encoder; its learned back end is not built in RTL yet
         on_chip = costs.get(_cost_key(name.removeprefix("learned:")), SystemCost()).on_chip_ge
-        return f"{'-' if on_chip is None else format(on_chip, ',.0f')} | learned placement: not built"
+        return "-" if on_chip is None else format(on_chip, ",.0f"), "learned placement: not built"
     cost = costs.get(_cost_key(name), SystemCost())
-    return f"{'-' if cost.on_chip_ge is None else format(cost.on_chip_ge, ',.0f')} | {cost.back_end(budget)}"
+    return "-" if cost.on_chip_ge is None else format(cost.on_chip_ge, ",.0f"), cost.back_end(budget)
 
 
 def write_evaluation(out_dir: str | Path, metrics: Metrics, emds: dict[str, np.ndarray], *,
@@ -276,29 +282,34 @@ def _write_evaluation(out: Path, metrics: Metrics, emds: dict[str, np.ndarray], 
                       **meta: Any) -> None:
     budget = BackEndBudget()
     write_json(out / "metrics.json", {"algorithms": metrics, "meta": provenance(**meta)})
-    lines = ["# Compression quality", "",
-             "Every system is an on-chip encoder, its frame and a back end: `chip:` the chip's algorithms with "
-             "the best back end its frame allows (the arena table's rule), `naive:chip:` the same frames as the "
-             "public emulator decodes them, `codec:entropy:` the entropy-coded sparse codec, `learned:` the same "
-             "frames with a learned back end (a learned system), `table:` with the learned table placement a "
-             "decoder builds (its integer outputs), `floor:` every "
-             "cell at the chip's 7-bit precision with no bit budget. Costs where measured: the on-chip encoder's "
-             f"gate equivalents, the back-end decoder's resources per module against the budget ({budget.luts:,.0f} "
-             f"LUTs, {budget.dsps:.0f} DSPs: 1/300 of a VU13P-class Stage-1 FPGA at one wafer per 25 ns).", "",
-             "| system | mean EMD | median | 90 % | bits/BX | compression | back end | on-chip GE | back-end cost |",
-             "|---|---|---|---|---|---|---|---|---|"]
+    doc = Document("Compression quality")
+    doc.paragraph(
+        "Every system is an on-chip encoder, its frame and a back end: `chip:` the chip's algorithms with the best "
+        "back end its frame allows (the arena table's rule), `naive:chip:` the same frames as the public emulator "
+        "decodes them, `codec:entropy:` the entropy-coded sparse codec, `learned:` the same frames with a learned "
+        "back end (a learned system), `table:` with the learned table placement a decoder builds (its integer "
+        "outputs), `qdecoder:` the autoencoder's frames through a quantized back-end decoder (its integer "
+        "outputs), `floor:` every cell at the chip's 7-bit precision with no bit budget. Costs where measured: the "
+        "on-chip encoder's gate equivalents, the back-end decoder's resources per module against the budget "
+        f"({budget.luts:,.0f} LUTs, {budget.dsps:.0f} DSPs: 1/300 of a VU13P-class Stage-1 FPGA at one wafer per "
+        "25 ns).")
+    rows = []
     for name, m in sorted(metrics.items(), key=lambda kv: kv[1]["mean_emd"]):
         back_end = m.get("back_end", "float decoder" if name.startswith("autoencoder:") else "-")
-        lines.append(f"| {name} | {m['mean_emd']:.3f} | {m['median_emd']:.3f} | {m['p90_emd']:.3f} | "
-                     f"{m['bits_per_bx']:.0f} | {m['compression_ratio']:.1f}x | {back_end} | "
-                     f"{_cost_cells(name, m, costs, budget)} |")
+        rows.append([name, f"{m['mean_emd']:.3f}", f"{m['median_emd']:.3f}", f"{m['p90_emd']:.3f}",
+                     f"{m['bits_per_bx']:.0f}", f"{m['compression_ratio']:.1f}x", back_end,
+                     *_cost_cells(name, m, costs, budget)])
+    doc.table(["system", "mean EMD", "median", "90 %", "bits/BX", "compression", "back end", "on-chip GE",
+               "back-end cost"], rows)
     any_m = next(iter(metrics.values()))
-    lines += ["", f"Energy: the 9-bit sum code keeps {100 * any_m['energy_ratio_mean']:.1f} % of the wafer sum on "
-              f"average (rms {100 * any_m['energy_ratio_rms']:.1f} %) for every algorithm.", ""]
-    lines += [f"{name} is a hybrid encoder: {100 * m['sparse_fraction']:.1f} % of the wafers went in sparse mode "
-              "(their largest cells instead of latents)." for name, m in metrics.items() if "sparse_fraction" in m]
-    lines += _comparison_lines(metrics)
-    lines += _worse_than_uniform_lines(metrics)
-    lines += ["", "Plots: `emd.png`"]
-    write_text(out / "report.md", "\n".join(lines) + "\n")
+    doc.paragraph(f"Energy: the 9-bit sum code keeps {100 * any_m['energy_ratio_mean']:.1f} % of the wafer sum on "
+                  f"average (rms {100 * any_m['energy_ratio_rms']:.1f} %) for every algorithm.")
+    for name, m in metrics.items():
+        if "sparse_fraction" in m:
+            doc.paragraph(f"{name} is a hybrid encoder: {100 * m['sparse_fraction']:.1f} % of the wafers went in "
+                          "sparse mode (their largest cells instead of latents).")
+    _comparisons(metrics, doc)
+    _worse_than_uniform(metrics, doc)
     _plots(metrics, emds, out, str(meta.get("data", "")))
+    doc.image(out / "emd.png", "EMD per wafer, and its mean against occupancy, of the headline systems")
+    doc.write(out / "report.md")

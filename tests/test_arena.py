@@ -177,12 +177,17 @@ def test_evaluation_report_explains_systems_worse_than_a_uniform_wafer():
     """Issue 33, item 11: the Repeater scored worse than `uniform` in every report with no word of why."""
     from pathlib import Path
 
-    from codesign.evaluation import _worse_than_uniform_lines
+    from codesign.document import Document
+    from codesign.evaluation import _worse_than_uniform
 
     metrics = json.loads((Path(__file__).parents[1] / "models" / "reference" / "econt_2elink_hybrid" / "eval" /
                           "metrics.json").read_text())["algorithms"]
-    text = "\n".join(_worse_than_uniform_lines(metrics))
+    doc = Document("t")
+    _worse_than_uniform(metrics, doc)
+    text = doc.markdown(Path("."))
     assert "Worse than the uniform wafer (mean 3.234): chip:repeater:hd:2elink" in text
     assert "cut it where the frame ends" in text
     better = {k: v for k, v in metrics.items() if v["mean_emd"] <= metrics["uniform"]["mean_emd"]}
-    assert _worse_than_uniform_lines(better) == []
+    empty = Document("t")
+    _worse_than_uniform(better, empty)
+    assert empty.blocks == []

@@ -48,6 +48,8 @@ def test_evaluation_covers_every_algorithm(trained, capsys):
     assert 0 < ae["mean_emd"] < metrics["uniform"]["mean_emd"]
     assert ae["bits_per_bx"] == 153 and ae["by_occupancy"]
     assert (trained / "eval" / "emd.png").is_file()
+    page = (trained / "eval" / "report.html").read_text()  # the same report as a page, the plot inline
+    assert "<li>autoencoder:" in page and "data:image/png;base64," in page
 
 
 def test_trained_encoder_is_bit_exact_in_hls4ml(trained, capsys):

@@ -13,8 +13,9 @@ from typing import Any
 
 import numpy as np
 
-from codesign.artifacts import write_json, write_text
+from codesign.artifacts import write_json
 from codesign.data.splits import split_indices
+from codesign.document import Document
 from codesign.emd.labels import make_pair_labels
 from codesign.emd.learned import predict_emd
 from codesign.plots import EMD_AXIS, figure
@@ -84,27 +85,27 @@ def _plot(sets: list[EvalSet], preds: dict[str, np.ndarray], path: Path) -> None
             ax.set(xlabel=f"exact {EMD_AXIS}", ylabel=f"learned {EMD_AXIS}", title=f"{s.name} ({len(s.true)} pairs)")
 
 
-def _markdown(results: dict[str, Any], speed: dict[str, float] | None) -> str:
-    lines = ["# Learned EMD evaluation", "", "| set | pairs | bias | std rel. | MAE | Pearson r | mean pred |",
-             "|---|---|---|---|---|---|---|"]
+def _document(results: dict[str, Any], speed: dict[str, float] | None, scatter: Path) -> Document:
+    doc = Document("Learned EMD evaluation")
+    rows = []
     for name, r in results.items():
-        rel = (f"{100 * r['bias']:+.2f} % | {100 * r['std_rel']:.2f} % | " if "bias" in r else "- | - | ")
-        lines.append(f"| {name} | {r['n']} | {rel}{r['mae']:.4f} | {r.get('pearson_r', float('nan')):.4f} | "
-                     f"{r['mean_pred']:.4f} |")
-    lines += ["", "Binned in true EMD (random and degraded pairs):", "", "| set | EMD bin | pairs | bias | std rel. "
-              "| MAE |", "|---|---|---|---|---|---|"]
-    for name, r in results.items():
-        for b in r["binned"]:
-            lines.append(f"| {name} | {b['lo']}-{b['hi']} | {b['n']} | {100 * b['bias']:+.2f} % | "
-                         f"{100 * b['std_rel']:.2f} % | {b['mae']:.4f} |")
+        rel = [f"{100 * r['bias']:+.2f} %", f"{100 * r['std_rel']:.2f} %"] if "bias" in r else ["-", "-"]
+        rows.append([name, str(r["n"]), *rel, f"{r['mae']:.4f}", f"{r.get('pearson_r', float('nan')):.4f}",
+                     f"{r['mean_pred']:.4f}"])
+    doc.table(["set", "pairs", "bias", "std rel.", "MAE", "Pearson r", "mean pred"], rows)
+    doc.paragraph("Binned in true EMD (random and degraded pairs):")
+    doc.table(["set", "EMD bin", "pairs", "bias", "std rel.", "MAE"],
+              [[name, f"{b['lo']}-{b['hi']}", str(b["n"]), f"{100 * b['bias']:+.2f} %", f"{100 * b['std_rel']:.2f} %",
+                f"{b['mae']:.4f}"] for name, r in results.items() for b in r["binned"]])
     if speed:
-        lines += ["", " ".join(f"{k}: {v:,.0f}" for k, v in speed.items())]
-    return "\n".join(lines) + "\n"
+        doc.paragraph(" ".join(f"{k}: {v:,.0f}" for k, v in speed.items()))
+    doc.image(scatter, "learned against exact EMD, pair by pair")
+    return doc
 
 
 def write_report(out_dir: str | Path, sets: list[EvalSet], results: dict[str, Any], *, preds: dict[str, np.ndarray],
                  speed: dict[str, float] | None = None) -> None:
     out = Path(out_dir)
     write_json(out / "report.json", {"sets": results, "speed": speed or {}})
-    write_text(out / "report.md", _markdown(results, speed))
     _plot(sets, preds, out / "scatter.png")
+    _document(results, speed, out / "scatter.png").write(out / "report.md")
