@@ -70,10 +70,11 @@ def test_testbench_catches_a_wrong_bit(flow, tmp_path):
         run_simulation(flow["rtl"], bad, "verilator", build_dir=tmp_path / "build")
 
 
-@pytest.mark.parametrize("backend", ["vitis", "vivado", "catapult"])
-def test_hls_csim_matches_keras(flow, tmp_path, capsys, backend):
-    assert main(["hls", "--model", str(flow["model"]), "--backend", backend, "--out", str(tmp_path / "hls"),
-                 "--synth"]) == 0
+@pytest.mark.parametrize("backend, strategy", [("vitis", "latency"), ("vivado", "latency"), ("catapult", "latency"),
+                                               ("vitis", "distributed_arithmetic")])
+def test_hls_csim_matches_keras(flow, tmp_path, capsys, backend, strategy):
+    assert main(["hls", "--model", str(flow["model"]), "--backend", backend, "--strategy", strategy,
+                 "--out", str(tmp_path / "hls"), "--synth"]) == 0
     out = capsys.readouterr().out
     assert "on 3130 wafers (3000 from" in out and "+ 130 corner cases): 0 of 50080 latents differ" in out
     tool = {"vitis": "vitis-run or vitis_hls", "vivado": "vivado_hls", "catapult": "catapult"}[backend]

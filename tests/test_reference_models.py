@@ -23,10 +23,13 @@ def test_there_is_a_reference_model_per_elink_count():
 
 @pytest.mark.parametrize("name", NAMES)
 def test_reference_model_reproduces_its_report(name, tmp_path, real_dir):
-    assert main(["evaluate", "--model", str(REFERENCE / name), "--out", str(tmp_path / "eval")]) == 0
+    """Its held-out report, with its quantized back-end decoder (qdecoder:) beside the float one."""
+    assert main(["evaluate", "--model", str(REFERENCE / name), "--decoder", str(REFERENCE / name / "qdecoder"),
+                 "--out", str(tmp_path / "eval")]) == 0
     got = json.loads((tmp_path / "eval" / "metrics.json").read_text())["algorithms"]
     assert got == json.loads((REFERENCE / name / "eval" / "metrics.json").read_text())["algorithms"]
     encoder = got[f"autoencoder:{name}"]["mean_emd"]
+    assert got[f"qdecoder:{name}"]["back_end_cost"].endswith("(fits)")  # the decoder the budget affords
     for module in ("hd", "ld"):
         naive = min(v["mean_emd"] for k, v in got.items() if k.startswith("naive:chip:") and f":{module}:" in k)
         assert encoder < naive, f"{name}: {encoder:.4f} not below the naively decoded {module} chip {naive:.4f}"

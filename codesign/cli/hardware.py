@@ -133,7 +133,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--backend", default="vitis", choices=["vitis", "vivado", "catapult"], help="hls4ml backend")
     add_out(p, "project folder, e.g. hls_projects/NAME")
     p.add_argument("--reuse-factor", type=int_in(1), default=1, help="hls4ml reuse factor (1: fully parallel)")
-    p.add_argument("--strategy", default="latency", choices=["latency", "resource"], help="hls4ml strategy")
+    p.add_argument("--strategy", default="latency", choices=["latency", "resource", "distributed_arithmetic"],
+                   help="hls4ml strategy (distributed_arithmetic: da4ml's adder trees, Vitis/Vivado only)")
     p.add_argument("--clock-period", type=positive_float, default=25.0, help="ns (default 25: 40 MHz)")
     p.add_argument("--data", help="wafers for the check (default: real highpu_dev.csv, else synthetic)")
     p.add_argument("--n-wafers", type=int_in(1), default=None, help="use at most this many (default: all)")

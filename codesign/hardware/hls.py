@@ -28,7 +28,9 @@ from codesign.tools import ToolNotFoundError
 BACKENDS = {"vitis": "Vitis", "vivado": "Vivado", "catapult": "Catapult"}
 # Executables the hls4ml backends call to synthesise (any one of them is enough).
 HLS_EXECUTABLES = {"vitis": ("vitis-run", "vitis_hls"), "vivado": ("vivado_hls",), "catapult": ("catapult",)}
-STRATEGIES = ("latency", "resource")
+# distributed_arithmetic: hls4ml 1.3's da4ml-backed strategy (constant multiplications as adder trees, no DSPs);
+# its C simulation equals Keras like the others (HGQ2 backends only)
+STRATEGIES = ("latency", "resource", "distributed_arithmetic")
 # hls4ml 1.3 reads HGQ2 quantizers through its proxy-model pass, which only knows these backends
 # (hls4ml/backends/fpga/passes/hgq_proxy_model.py asserts it); Catapult takes the explicit path.
 HGQ_BACKENDS = ("vitis", "vivado")
@@ -49,6 +51,9 @@ class HlsSettings:
             raise ValueError(f"unknown strategy {self.strategy!r}; choose one of {list(STRATEGIES)}")
         if self.reuse_factor < 1:
             raise ValueError("reuse_factor must be at least 1")
+        if self.strategy == "distributed_arithmetic" and self.backend not in HGQ_BACKENDS:
+            raise ValueError(f"the distributed_arithmetic strategy needs an HGQ2 backend ({', '.join(HGQ_BACKENDS)}), "
+                             f"not {self.backend}")
 
 
 def _exact_accumulator(n_terms: int, in_int: int, in_frac: int, cfg: EncoderConfig) -> str:
