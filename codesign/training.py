@@ -32,7 +32,7 @@ from codesign.data.sources import SYNTH_PREFIX, source_path, source_wafers
 from codesign.data.splits import split_indices
 from codesign.models.autoencoder import AutoencoderSpec, build_autoencoder
 from codesign.models.encoder import encoder_inputs
-from codesign.models.losses import combined_loss
+from codesign.models.losses import LossConfig, combined_loss
 from codesign.models.qdecoder import (
     QuantizedDecoder,
     QuantizedDecoderConfig,
@@ -226,11 +226,12 @@ def dense_wafers(spec: AutoencoderSpec, calq: np.ndarray) -> np.ndarray:
 
 def train_quantized_decoder(model_dir: str | Path, out_dir: str | Path, cfg: QuantizedDecoderConfig, *,
                             seed: int = 0, epochs: int = 60, patience: int = 8, learning_rate: float = 3e-3,
-                            progress: bool = True, force: bool = False) -> QuantizedDecoder:
+                            loss: LossConfig | None = None, progress: bool = True,
+                            force: bool = False) -> QuantizedDecoder:
     """Train a quantized back-end decoder on the frozen encoder of autoencoder folder ``model_dir``: its
     latents of the wafers it sends as latents (training split of its own sources, validation split for early
-    stopping) against the unit-sum wafers, with its training loss on the normalised cell integers. Writes
-    the decoder folder ``out_dir`` (an interrupted fit resumes there)."""
+    stopping) against the unit-sum wafers, with ``loss`` (default: the autoencoder's training loss) on the
+    normalised cell integers. Writes the decoder folder ``out_dir`` (an interrupted fit resumes there)."""
     check_model_out(out_dir, force)
     import keras
     import tensorflow as tf
@@ -252,7 +253,7 @@ def train_quantized_decoder(model_dir: str | Path, out_dir: str | Path, cfg: Qua
     decoder = build_quantized_decoder(cfg, spec.encoder, seed)
     trained = keras.Model(decoder.input, UnitSum(name="unit_sum")(decoder.output), name="decoder_training")
     trained.compile(keras.optimizers.Adam(learning_rate),
-                    loss=combined_loss(spec.loss, find_tc_groups(), PROJECT_ROOT))
+                    loss=combined_loss(loss or spec.loss, find_tc_groups(), PROJECT_ROOT))
     history = fit_resumable(trained, z_tr, y_tr, validation_data=(z_val, y_val), out_dir=out, epochs=epochs,
                             batch_size=spec.training.batch_size, patience=patience, progress=progress)
     save_quantized_decoder(decoder, cfg, spec.encoder, out, autoencoder=str(model_dir), seed=seed,
