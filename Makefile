@@ -69,7 +69,7 @@ test-fast: setup  ## unit tests only (skips tests marked slow)
 	$(PYTEST) -m "not slow" $(PYTEST_ARGS)
 
 lint: setup  ## ruff on everything, mypy on codesign/ (what CI runs before the tests)
-	$(BIN)/ruff check codesign tests benchmarks
+	$(BIN)/ruff check codesign tests benchmarks audit
 	$(BIN)/mypy codesign
 
 benchmark: setup  ## print measured throughput numbers

@@ -120,11 +120,11 @@ def train_autoencoder(spec: AutoencoderSpec, out_dir: str | Path, progress: bool
     import keras
     import tensorflow as tf
 
-    out = claim_model_out(out_dir)
     cfg = spec.training
     splits = split_sources(spec)
     if len(splits["val"]) == 0:
         raise ValueError("training.sources gives no validation wafers: add wafers or widen training.split")
+    out = claim_model_out(out_dir)  # after the sources are read: a missing one leaves no folder behind
     keras.utils.set_random_seed(cfg.seed)
     tf.config.experimental.enable_op_determinism()
     ae, encoder, _ = build_autoencoder(spec, cfg.seed)
@@ -240,8 +240,8 @@ def train_quantized_decoder(model_dir: str | Path, out_dir: str | Path, cfg: Qua
 
     _, spec = load_autoencoder(model_dir)
     encoder, _ = load_encoder(model_dir)
-    out = claim_model_out(out_dir)
     splits = {name: dense_wafers(spec, calq) for name, calq in split_sources(spec).items() if name != "test"}
+    out = claim_model_out(out_dir)
 
     def arrays(calq: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         x, y = model_arrays(spec, calq)

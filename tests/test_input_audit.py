@@ -507,3 +507,39 @@ def test_data_onchip_streams(tmp_path):
     out = np.loadtxt(tmp_path / "o.csv", delimiter=",", skiprows=1, dtype=np.int64)
     words = onchip_convert(calq)
     assert np.array_equal(out, np.column_stack([words.inputs, words.sum_code]))
+
+
+def test_econt_run_refuses_a_folder_of_the_users_files(tmp_path, real_dir):
+    """The hostile-input audit script found `econt run` writing its three files into a folder of the user's
+    (exit 0) where every other command refuses one: it now writes one folder, refused unless --force."""
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine\n")
+    argv = ["econt", "run", "--algorithm", "best-choice", "--elinks", "2", "--module", "ld", "--data",
+            str(real_dir / "highpu_dev.csv"), "--out", str(out)]
+    assert main(argv) == 2 and not (out / "frames.txt").exists()
+    assert (out / "notes.txt").read_text() == "mine\n"
+    assert main([*argv, "--force"]) == 0 and (out / "frames.txt").is_file()  # --force replaces the folder
+    (out / "later.txt").write_text("added since\n")
+    assert main(argv) == 0  # a folder codesign wrote is rewritten, keeping what the user added to it
+    assert (out / "later.txt").read_text() == "added since\n"
+
+
+def test_training_with_a_missing_source_leaves_no_model_folder(tmp_path):
+    spec = tmp_path / "spec.yaml"
+    spec.write_text("name: t\nencoder: {elinks: 2, latent_int_bits: 1, latent_bias_init: 1.0}\n"
+                    "training: {sources: [no_such_file.csv], epochs: 1}\n")
+    assert main(["train", "--config", str(spec), "--out", str(tmp_path / "model")]) == 2
+    assert not (tmp_path / "model").exists()
+
+
+def test_the_hostile_input_audit_script_runs_clean_on_one_command():
+    """`audit/hostile_inputs.py` (the whole audit: see the issue notes) on its `data stats` cases."""
+    import subprocess
+    import sys
+
+    script = Path(__file__).parents[1] / "audit" / "hostile_inputs.py"
+    done = subprocess.run([sys.executable, str(script), "--only", "data stats"], capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "14 cases" in done.stdout and "0 defective" in done.stdout

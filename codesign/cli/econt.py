@@ -21,9 +21,11 @@ def _settings(args: argparse.Namespace) -> Any:  # ChipSettings (lazy import kee
 
 def _cmd_run(args: argparse.Namespace) -> None:
     from codesign.arena import load_arena
+    from codesign.artifacts import check_replaceable
     from codesign.data.io import load_wafers
     from codesign.econt import BackEnd, load_tc_mux, run_algorithm, write_chip_output
 
+    check_replaceable(Path(args.out), args.force)  # before the work, not after
     if args.buffer and args.algorithm != "threshold-sum":
         raise ValueError(f"--buffer: only Threshold-Sum frames go through the chip's buffer, not {args.algorithm}")
     settings = _settings(args)
@@ -40,8 +42,8 @@ def _cmd_run(args: argparse.Namespace) -> None:
                                back_end=BackEnd(literal_best_choice=args.literal_best_choice))
     rule = None if args.back_end == "naive" else arena.back_ends.rule(args.algorithm, args.module, settings.elinks)
     output = dataclasses.replace(output, reconstruction=output.decoded(rule, arena.back_ends.prior))
-    summary = write_chip_output(output, args.out, data=str(args.data), module=args.module, back_end=args.back_end,
-                                spreading=None if rule is None else rule.label())
+    summary = write_chip_output(output, args.out, force=args.force, data=str(args.data), module=args.module,
+                                back_end=args.back_end, spreading=None if rule is None else rule.label())
     truncations = "" if summary.buffer_truncations is None else f", {summary.buffer_truncations} truncated"
     print(f"{args.algorithm}: {summary.wafers} wafers at {settings.elinks} eLinks (DropLSB {settings.drop_lsb}): "
           f"{summary.mean_bits_used:.1f} bits used per BX on average (max {summary.max_bits_used} of "
@@ -137,6 +139,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                         "but keeps their map bits, so charges shift onto the wrong cells)")
     p.add_argument("--mux", help="TC mux table (default: tc_mux.csv in the real-data folder)")
     p.add_argument("--data", required=True, help="wafer file (CSV or HDF5)")
+    p.add_argument("--force", action="store_true", help="replace --out even if it holds files codesign did not write")
     add_out(p, "output folder")
     p = _add(esub, "arena-fit", _cmd_arena_fit,
              "fit the arena's back ends and entropy codec on training wafers, choose on validation ones",

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from codesign.artifacts import atomic_path, provenance, write_json
+from codesign.artifacts import atomic_dir, provenance, write_json
 from codesign.data.io import CALQ_COLUMNS
 from codesign.econt.algorithms import ChipOutput
 
@@ -38,16 +38,15 @@ class ChipSummary:
                    None if truncated is None else int(truncated.sum()))
 
 
-def write_chip_output(output: ChipOutput, out_dir: str | Path, **meta: object) -> ChipSummary:
+def write_chip_output(output: ChipOutput, out_dir: str | Path, *, force: bool = False, **meta: object) -> ChipSummary:
     """``frames.txt`` (one frame per wafer, first transmitted bit first), ``reconstructed.csv`` (decoded
-    CALQ in this project's TC order) and ``summary.json``, each written atomically."""
-    out = Path(out_dir)
-    with atomic_path(out / FRAMES_FILE) as tmp:
-        tmp.write_text("".join(f"{line}\n" for line in output.frames.strings()))
-    with atomic_path(out / RECONSTRUCTED_FILE) as tmp:
-        np.savetxt(tmp, output.reconstruction, fmt="%.10g", delimiter=",", header=",".join(CALQ_COLUMNS),
-                   comments="")
+    CALQ in this project's TC order) and ``summary.json``, written as one folder (``atomic_dir``: a folder of
+    files codesign did not write is refused unless ``force``)."""
     summary = ChipSummary.of(output)
-    write_json(out / SUMMARY_FILE, {**asdict(summary), "settings": asdict(output.settings),
-                                    "meta": provenance(**meta)})
+    with atomic_dir(out_dir, force) as out:
+        (out / FRAMES_FILE).write_text("".join(f"{line}\n" for line in output.frames.strings()))
+        np.savetxt(out / RECONSTRUCTED_FILE, output.reconstruction, fmt="%.10g", delimiter=",",
+                   header=",".join(CALQ_COLUMNS), comments="")
+        write_json(out / SUMMARY_FILE, {**asdict(summary), "settings": asdict(output.settings),
+                                        "meta": provenance(**meta)})
     return summary
