@@ -72,7 +72,7 @@ def test_a_decoder_folder_round_trips_and_a_missing_file_is_named(tmp_path):
 
 
 def test_a_firmware_difference_names_the_first_wafer():
-    from codesign.hardware.decoder_firmware import _compare
+    from codesign.fpga.decoder_firmware import _compare
 
     expected = np.zeros((5, 48), dtype=np.int64)
     got = expected.copy()
@@ -88,7 +88,7 @@ def test_a_trained_decoder_becomes_bit_exact_firmware_and_is_scored(tmp_path, re
     da4ml Verilog (Verilator) equal Keras on held-out, corner and random latents; Yosys counts its LUTs; the
     evaluation scores its integer outputs and reports that cost."""
     from codesign.evaluation import evaluate_model
-    from codesign.hardware.decoder_firmware import build_decoder_firmware, check_latents
+    from codesign.fpga.decoder_firmware import build_decoder_firmware, check_latents
     from codesign.training import held_out_wafers, load_autoencoder, train_quantized_decoder
 
     reference = REFERENCE / "econt_2elink_hybrid"

@@ -100,7 +100,7 @@ def _cmd_verify(args: argparse.Namespace) -> None:
 
 def _cmd_decoder_firmware(args: argparse.Namespace) -> None:
     from codesign.artifacts import check_replaceable
-    from codesign.hardware.decoder_firmware import build_decoder_firmware, check_latents
+    from codesign.fpga.decoder_firmware import build_decoder_firmware, check_latents
     from codesign.models.qdecoder import load_quantized_decoder
 
     check_replaceable(args.out, args.force)  # before minutes of work, not after

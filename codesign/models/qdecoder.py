@@ -28,7 +28,7 @@ from codesign.models.encoder import EncoderConfig
 
 DECODER_FILE = "decoder.keras"
 DECODER_CONFIG_FILE = "decoder.yaml"
-FIRMWARE_FILE = "firmware.json"  # written by codesign.hardware.decoder_firmware: checks and FPGA resources
+FIRMWARE_FILE = "firmware.json"  # written by codesign.fpga.decoder_firmware: checks and FPGA resources
 
 
 @dataclass(frozen=True)
