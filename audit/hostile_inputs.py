@@ -238,8 +238,47 @@ def output_cases() -> list[Case]:
     return cases
 
 
+def _symlink_to_user_folder(tmp: Path) -> None:
+    (tmp / "link").symlink_to(tmp / "user", target_is_directory=True)
+
+
+def _hand_edited_model(tmp: Path) -> None:
+    """A copy of the 2-eLink reference whose spec.yaml was edited to 3 eLinks (its encoder is 2-eLink)."""
+    import shutil
+
+    shutil.copytree(REFERENCE, tmp / "m", ignore=shutil.ignore_patterns("eval*", "qdecoder"))
+    spec = tmp / "m" / "spec.yaml"
+    spec.write_text(spec.read_text().replace("elinks: 2", "elinks: 3", 1))
+
+
+def item10_cases() -> list[Case]:
+    """The classes of issue 33, item 10 that a command line can show."""
+    real = "{D}/highpu_dev.csv"
+    model = str(REFERENCE)
+    return [
+        Case("train --out <- a folder of the user's", ["train", "--config", str(ROOT / "models" /
+                                                                               "econt_2elink_hybrid.yaml"),
+                                                       "--out", "{T}/user"], ("--force", "user"), user_dirs=("user",)),
+        Case("rtl --out <- a symlink to a folder of the user's", ["rtl", "--model", model, "--out", "{T}/link"],
+             ("--force",), user_dirs=("user",), setup=_symlink_to_user_folder),
+        Case("evaluate <- spec.yaml edited against config.yaml", ["evaluate", "--model", "{T}/m", "--out", "{T}/e"],
+             ("spec.yaml",), setup=_hand_edited_model, absent=("e",)),
+        Case("sweep evaluation.data missing", ["sweep", "--config", "{T}/sw.yaml", "--out", "{T}/s"],
+             ("nofile.csv",), setup=_write("sw.yaml", "name: nodata\nbase: models/econt_sweep_base.yaml\n"
+                                                      "stages: [train, evaluate]\nevaluation: {data: nofile.csv}\n"
+                                                      "grid: {encoder.elinks: [3]}\n"), absent=("s",)),
+        Case("econt run --buffer on Best-Choice", ["econt", "run", "--algorithm", "best-choice", "--buffer",
+                                                   "--elinks", "2", "--module", "ld", "--data", real, "--out",
+                                                   "{T}/r"], ("--buffer",), absent=("r",), needs_real_data=True),
+        Case("evaluate --data missing", ["evaluate", "--model", model, "--data", "{T}/nofile.csv", "--out", "{T}/e"],
+             ("nofile.csv",), absent=("e",)),
+        Case("data synth --preset nope", ["data", "synth", "--n", "5", "--preset", "nope", "--out", "{T}/s.csv"],
+             ("--preset",), absent=("s.csv",)),
+    ]
+
+
 def all_cases() -> list[Case]:
-    return file_cases() + yaml_cases() + option_cases() + output_cases()
+    return file_cases() + yaml_cases() + option_cases() + output_cases() + item10_cases()
 
 
 # ---------------------------------------------------------------- running and judging
