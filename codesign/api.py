@@ -159,13 +159,15 @@ class Model:
         ae, spec = self._trained()
         return autoencoder_reconstruction(ae, spec, _as_calq(calq)).wafers
 
-    def evaluate(self, calq: np.ndarray, *, elinks: int | None = None,
-                 modules: tuple[str, ...] = ("hd", "ld")) -> Evaluation:
+    def evaluate(self, calq: np.ndarray, *, elinks: int | None = None, modules: tuple[str, ...] = ("hd", "ld"),
+                 decoder: str | Path | None = None) -> Evaluation:
         """Exact EMD of this encoder and of the arena (every chip algorithm with its best back end and
         naively, the entropy codec, the floor) at ``elinks`` (default: the encoder's) for each module type,
-        on the same wafers."""
+        on the same wafers; ``decoder``: a quantized back-end decoder folder (``codesign train-decoder``,
+        e.g. a reference's ``qdecoder``) scored too, as ``qdecoder:<name>``."""
         from codesign.econt.algorithms import MAX_ELINKS, MODULE_PRESETS
         from codesign.evaluation import evaluate_model
+        from codesign.models.qdecoder import load_quantized_decoder
 
         if elinks is not None and not 1 <= elinks <= MAX_ELINKS:
             raise InputError(f"elinks: 1..{MAX_ELINKS} or None (the encoder's own count), got {elinks}")
@@ -173,7 +175,8 @@ class Model:
         if unknown or not modules:
             raise InputError(f"modules: a non-empty choice of {', '.join(sorted(MODULE_PRESETS))}, got {modules}")
         ae, spec = self._trained()
-        metrics, emds = evaluate_model(ae, spec, _as_calq(calq), elinks=elinks, modules=modules)
+        quantized = None if decoder is None else load_quantized_decoder(decoder)
+        metrics, emds = evaluate_model(ae, spec, _as_calq(calq), elinks=elinks, modules=modules, decoder=quantized)
         return Evaluation(f"autoencoder:{spec.name}", metrics, emds)
 
     def write_rtl(self, out_dir: str | Path, *, clock_period_ns: float = 25.0, calq_bits: int = 22,

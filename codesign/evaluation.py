@@ -305,7 +305,7 @@ def _write_evaluation(out: Path, metrics: Metrics, emds: dict[str, np.ndarray], 
     doc.paragraph(f"Energy: the 9-bit sum code keeps {100 * any_m['energy_ratio_mean']:.1f} % of the wafer sum on "
                   f"average (rms {100 * any_m['energy_ratio_rms']:.1f} %) for every algorithm.")
     for name, m in metrics.items():
-        if "sparse_fraction" in m:
+        if "sparse_fraction" in m and name.startswith("autoencoder:"):  # its qdecoder: row has the same frames
             doc.paragraph(f"{name} is a hybrid encoder: {100 * m['sparse_fraction']:.1f} % of the wafers went in "
                           "sparse mode (their largest cells instead of latents).")
     _comparisons(metrics, doc)

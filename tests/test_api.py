@@ -58,7 +58,7 @@ def test_api_evaluate_equals_the_committed_cli_report(real_dir):
     held_out = model.held_out()
     assert np.array_equal(held_out, held_out_wafers(load_ae_spec(REFERENCE / "spec.yaml")))
     assert np.array_equal(model.held_out(n_wafers=7), held_out[:7])
-    result = model.evaluate(held_out)
+    result = model.evaluate(held_out, decoder=REFERENCE / "qdecoder")  # the report has its quantized decoder
     committed = json.loads((REFERENCE / "eval" / "metrics.json").read_text())["algorithms"]
     assert result.metrics == committed
     assert result.best_chip("ld")[0] == "chip:best-choice:ld:2elink"
