@@ -50,7 +50,7 @@ def test_the_readme_python_blocks_run(real_dir, monkeypatch, tmp_path):
 
 
 @pytest.mark.slow
-def test_api_evaluate_equals_the_committed_cli_report(real_dir):
+def test_api_evaluate_equals_the_committed_cli_report(real_dir, assert_same_metrics):
     from codesign.training import held_out_wafers, load_ae_spec
 
     model = codesign.load_model(REFERENCE)
@@ -60,7 +60,7 @@ def test_api_evaluate_equals_the_committed_cli_report(real_dir):
     assert np.array_equal(model.held_out(n_wafers=7), held_out[:7])
     result = model.evaluate(held_out, decoder=REFERENCE / "qdecoder")  # the report has its quantized decoder
     committed = json.loads((REFERENCE / "eval" / "metrics.json").read_text())["algorithms"]
-    assert result.metrics == committed
+    assert_same_metrics(result.metrics, committed)
     assert result.best_chip("ld")[0] == "chip:best-choice:ld:2elink"
 
 
@@ -132,3 +132,12 @@ def test_train_with_keyword_overrides_returns_the_model_and_its_history(tmp_path
                            n_synth_wafers=2000)
     assert model.trained and len(model.history["loss"]) == 2
     assert "5 eLinks" in repr(model)
+
+
+def test_committed_metrics_compare_floats_to_a_tolerance_and_the_rest_exactly(assert_same_metrics):
+    want = {"a": {"mean_emd": 0.8754944334065906, "n": 75, "back_end": "even", "bins": [{"lo": 0.0}]}}
+    assert_same_metrics({"a": {"mean_emd": 0.875494436700241, "n": 75, "back_end": "even", "bins": [{"lo": 0.0}]}},
+                        want)  # a fresh install's last digits
+    for changed in ({"mean_emd": 0.8755}, {"n": 76}, {"back_end": "prior"}, {"bins": []}, {"extra": 1}):
+        with pytest.raises(AssertionError):
+            assert_same_metrics({"a": {**want["a"], **changed}}, want)

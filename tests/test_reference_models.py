@@ -1,6 +1,6 @@
 """The committed reference encoders (models/reference/): they load with no other setup, evaluate on any
-wafer file, reproduce their committed held-out report exactly, and beat the chip's frames as the emulator
-decodes them (in the fair arena they lose: docs/econt.md; that verdict is in each committed report)."""
+wafer file, reproduce their committed held-out report (floats to 1e-6 relative), and beat the chip's frames
+as the emulator decodes them (in the fair arena they lose: docs/econt.md; that verdict is in each committed report)."""
 
 from __future__ import annotations
 
@@ -22,12 +22,12 @@ def test_there_is_a_reference_model_per_elink_count():
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_reference_model_reproduces_its_report(name, tmp_path, real_dir):
+def test_reference_model_reproduces_its_report(name, tmp_path, real_dir, assert_same_metrics):
     """Its held-out report, with its quantized back-end decoder (qdecoder:) beside the float one."""
     assert main(["evaluate", "--model", str(REFERENCE / name), "--decoder", str(REFERENCE / name / "qdecoder"),
                  "--out", str(tmp_path / "eval")]) == 0
     got = json.loads((tmp_path / "eval" / "metrics.json").read_text())["algorithms"]
-    assert got == json.loads((REFERENCE / name / "eval" / "metrics.json").read_text())["algorithms"]
+    assert_same_metrics(got, json.loads((REFERENCE / name / "eval" / "metrics.json").read_text())["algorithms"])
     encoder = got[f"autoencoder:{name}"]["mean_emd"]
     assert got[f"qdecoder:{name}"]["back_end_cost"].endswith("(fits)")  # the decoder the budget affords
     for module in ("hd", "ld"):
