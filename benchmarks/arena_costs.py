@@ -107,8 +107,9 @@ def _note(kind: str, decoder: Decoder, latency: int, arena_weighting: str) -> st
              "parse, truncated frames too" if kind == "threshold-sum" else
              "parse, sparse frames too" if isinstance(decoder, EntropyDecoder) and decoder.codec.sparse_cells else
              "parse")
-    placement = "learned table placement" if isinstance(decoder, EntropyDecoder) and decoder.placement else \
-        "even spreading"
+    placement = "even spreading"
+    if isinstance(decoder, EntropyDecoder) and decoder.placement:
+        placement = "learned table placement" + (", fitted charges" if decoder.placement.charges else "")
     return f"decoder: {parse}, {placement}, {_clocks(latency)}"
 
 

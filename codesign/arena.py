@@ -19,7 +19,7 @@ import csv
 import json
 import sys
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -40,12 +40,13 @@ from codesign.econt.algorithms import (
     supported_algorithms,
 )
 from codesign.econt.backend import PRIOR_DECIMALS, WEIGHTINGS, BackEndTable, Spreading, fit_prior, spread
-from codesign.econt.entropy import MANTISSA_CHOICES, SPARSE_MAX_CELLS, EntropyCodec, fit_code_lengths
+from codesign.econt.entropy import MANTISSA_CHOICES, SPARSE_MAX_CELLS, EntropyCodec, EntropyFrames, fit_code_lengths
 from codesign.econt.learned_backend import (
     PLACE_FRAC_BITS,
     LearnedPlacement,
     TablePlacement,
     fit_placement,
+    fit_symbol_charges,
     fit_table_placement,
     strongest_cell,
 )
@@ -64,6 +65,7 @@ FLOOR_MANTISSA = 3  # the chip's 7-bit charges: 4E3M
 LEARNED_BACK_ENDS = ("entropy", "best-choice")  # the frames that send one sum for every unsent cell
 LEARNED_LABEL = "learned placement"
 TABLE_LABEL = "table placement"  # the learned back end a decoder builds (``TablePlacement``), scored in integers
+CHARGES_LABEL = "table placement, fitted charges"  # the same with a fitted charge per codec symbol
 SIMPLER_WITHIN = 0.005  # a rule must beat a simpler one by 0.5 % on validation to be chosen over it
 
 
@@ -353,12 +355,12 @@ def fit_learned_back_ends(calq: np.ndarray, arena: Arena, *, seed: int = 0, elin
     return Arena(arena.back_ends, arena.codecs, scores, learned, arena.tables)
 
 
-def table_placed(table: TablePlacement, out: ChipOutput) -> np.ndarray:
-    """(n, 48) CALQ of the codec's frames ``out`` with ``table``'s placement in a decoder's integers (the
-    quarter counts of ``TablePlacement.integer_cells``; ``EntropyDecoder`` gives the same bits)."""
-    assert out.leftover is not None, "the codec's frames send a sum"
-    charges = np.rint(out.reconstruction).astype(np.int64)
-    residual = np.maximum(np.rint(out.leftover.amount[:, 0]).astype(np.int64), 0)
+def table_placed(table: TablePlacement, codec: EntropyCodec, frames: EntropyFrames) -> np.ndarray:
+    """(n, 48) CALQ of ``codec``'s ``frames`` decoded with ``table``'s charges and placement in a decoder's
+    integers (the quarter counts of ``TablePlacement.integer_cells``; ``EntropyDecoder`` gives the same bits)."""
+    reco, leftover = codec.reconstruction(frames, np.asarray(table.charges) if table.charges else None)
+    charges = np.rint(reco).astype(np.int64)
+    residual = np.maximum(np.rint(leftover.amount[:, 0]).astype(np.int64), 0)
     cells = table.integer_cells(charges, residual, charges.sum(axis=1), strongest_cell(charges))
     return cells / float(1 << PLACE_FRAC_BITS)
 
@@ -368,7 +370,9 @@ def fit_table_back_ends(calq: np.ndarray, arena: Arena, *, seed: int = 0, elinks
                         progress: bool = True) -> Arena:
     """``arena`` with a table placement of the codec's frames (``fit_table_placement``, training split) at each
     count where, decoded in integers, it beats the codec's chosen rule by ``SIMPLER_WITHIN`` on the validation
-    split (its score ``scores[...]["table placement"]`` is kept either way)."""
+    split; with a fitted charge per symbol (``fit_symbol_charges``) where that beats the bin middles by as much
+    (both scores, ``scores[...]["table placement"]`` and ``[...]["table placement, fitted charges"]``, are
+    kept either way)."""
     split = split_indices(len(calq), ARENA_SPLIT, seed=seed)
     train, val = calq[split.train], calq[split.val]
     tables, scores = dict(arena.tables), {k: dict(v) for k, v in arena.scores.items()}
@@ -378,20 +382,26 @@ def fit_table_back_ends(calq: np.ndarray, arena: Arena, *, seed: int = 0, elinks
             if codec is None:
                 continue
             key = f"entropy:{_key(module, n)}"
-            fit_on = codec.run(train)
-            assert fit_on.leftover is not None, "the codec's frames send a sum"
-            table = fit_table_placement(train, fit_on.reconstruction, fit_on.leftover.amount[:, 0],
-                                        arena.back_ends.prior)
-            score = float(exact_emd(val, unit_or_uniform(table_placed(table, codec.run(val))), n_jobs=n_jobs).mean())
-            scores.setdefault(key, {})[TABLE_LABEL] = score
-            rule = min((v for c, v in scores[key].items() if c not in (LEARNED_LABEL, TABLE_LABEL)))
+            fit_on, scored_on = codec.encode(train), codec.encode(val)
+            fitted: dict[str, TablePlacement] = {}
+            for label, charges in ((TABLE_LABEL, ()), (CHARGES_LABEL, fit_symbol_charges(train, codec, fit_on))):
+                reco, leftover = codec.reconstruction(fit_on, np.asarray(charges) if charges else None)
+                table = replace(fit_table_placement(train, reco, leftover.amount[:, 0], arena.back_ends.prior),
+                                charges=charges)
+                scored = unit_or_uniform(table_placed(table, codec, scored_on))
+                scores.setdefault(key, {})[label] = float(exact_emd(val, scored, n_jobs=n_jobs).mean())
+                fitted[label] = table
+            labels = scores[key]
+            best = CHARGES_LABEL if labels[CHARGES_LABEL] < labels[TABLE_LABEL] * (1 - SIMPLER_WITHIN) else TABLE_LABEL
+            rule = min(v for c, v in labels.items() if c not in (LEARNED_LABEL, TABLE_LABEL, CHARGES_LABEL))
             tables.pop(key, None)
-            wins = score < rule * (1 - SIMPLER_WITHIN)
+            wins = labels[best] < rule * (1 - SIMPLER_WITHIN)
             if wins:
-                tables[key] = table
+                tables[key] = fitted[best]
             if progress:
-                print(f"[arena] {key}: table placement {score:.3f} on validation (the codec's rule {rule:.3f}: "
-                      f"{'kept' if wins else 'not kept'})", file=sys.stderr, flush=True)
+                print(f"[arena] {key}: table placement {labels[TABLE_LABEL]:.3f} on validation, with fitted "
+                      f"charges {labels[CHARGES_LABEL]:.3f} (the codec's rule {rule:.3f}: "
+                      f"{best + ' kept' if wins else 'not kept'})", file=sys.stderr, flush=True)
     return Arena(arena.back_ends, arena.codecs, scores, arena.learned, tables)
 
 
@@ -446,9 +456,10 @@ def arena_reconstructions(calq: np.ndarray, arena: Arena | None, *, elinks: int,
             if out.leftover is not None and out.algorithm != "entropy":
                 recos.append(Reconstruction(f"naive:{name}", unit_or_uniform(out.reconstruction), bits, more))
             table = arena.table(module, elinks) if out.algorithm == "entropy" else None
-            if table is not None:
-                recos.append(Reconstruction(f"table:{name}", unit_or_uniform(table_placed(table, out)), bits,
-                                            more | {"back_end": TABLE_LABEL}))
+            if table is not None and codec is not None:
+                placed = table_placed(table, codec, codec.parse(out.frames))
+                recos.append(Reconstruction(f"table:{name}", unit_or_uniform(placed), bits,
+                                            more | {"back_end": CHARGES_LABEL if table.charges else TABLE_LABEL}))
             placement = arena.placement(out.algorithm, module, elinks)
             if placement is not None:
                 recos.append(Reconstruction(f"learned:{name}", unit_or_uniform(_placed(placement, out)), bits,

@@ -352,20 +352,23 @@ def test_slicing_is_checked():
 
 def test_table_decoder_model_is_the_arenas_integer_placement(highpu, arena):
     """The table decoder's golden model gives, on the codec's frames of real and sparse wafers, the bits the
-    arena scores (``table_placed``); the corner cases' sums (up to 48 saturated cells) saturate in the decoder
-    only."""
+    arena scores (``table_placed``), with the bins' middles (2 eLinks) and with fitted charges (ld 4); the
+    corner cases' sums (up to 48 saturated cells) saturate in the decoder only."""
     from codesign.arena import table_placed
 
-    for module in ("ld", "hd"):
-        codec, table = arena.codec(module, 2), arena.table(module, 2)
-        assert table is not None, f"the committed arena keeps a table placement for {module} at 2 eLinks"
-        calq = np.concatenate([highpu[:2000], _sparse_wafers(300, 2)])
+    for module, elinks in (("ld", 2), ("hd", 2), ("ld", 4)):
+        codec, table = arena.codec(module, elinks), arena.table(module, elinks)
+        assert table is not None, f"the committed arena keeps a table placement for {module} at {elinks} eLinks"
+        assert table.charges or elinks != 4, "the committed arena keeps fitted charges at ld 4 eLinks"
+        calq = np.concatenate([highpu[:2000], _sparse_wafers(300, elinks)])
         dec = EntropyDecoder(codec, placement=table)
-        cells = dec.decode(codec.encode(calq).frames.bits)
-        np.testing.assert_array_equal(cells, table_placed(table, codec.run(calq)) * (1 << dec.frac_bits))
+        frames = codec.encode(calq)
+        cells = dec.decode(frames.frames.bits)
+        np.testing.assert_array_equal(cells, table_placed(table, codec, frames) * (1 << dec.frac_bits))
 
 
 RTL_CASES = [("bc", "ld", 2), ("bc", "ld", 5), ("entropy", "ld", 2), ("entropy", "ld", 5), ("entropy-table", "ld", 2),
+             ("entropy-table", "ld", 4),  # with a fitted charge per symbol
              ("entropy-table-deep", "hd", 2), ("threshold-sum", "hd", 2),
              ("threshold-sum", "ld", 5), ("stc16_9", "ld", 2), ("stc4_9", "hd", 5), ("stc4_7", "ld", 4),
              ("naive-stc16_9", "ld", 2)]

@@ -147,10 +147,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
              "do; fits a per-cell prior, the super trigger cells' share on their largest cell and the entropy "
              "codec's Huffman tables on the training split; chooses each chip algorithm's spreading rule and "
              "the codec's mantissa bits on the validation split; then (unless --no-learned-back-ends) fits a "
-             "learned back end for the best non-learned frames (the codec's; Best-Choice's at 1 eLink) on the "
-             "training split, about a minute per module type and eLink count. Writes OUT/arena.json (what `evaluate`, "
-             "`econt run` and `econt scan` read with --arena; the committed reference is "
-             "models/reference/arena).")
+             "learned back end for the best non-learned frames (the codec's; Best-Choice's at 1 eLink) and the "
+             "codec's table placement, with and without a fitted charge per symbol, on the training split, "
+             "about three minutes per module type and eLink count (45 minutes in all on 2 cores). Writes "
+             "OUT/arena.json (what `evaluate`, `econt run` and `econt scan` read with --arena; the committed "
+             "reference is models/reference/arena).")
     p.add_argument("--data", required=True, help="wafer file (CSV or HDF5); all-zero wafers are dropped")
     p.add_argument("--seed", type=int_in(0), default=0, help="split seed (default: 0, the recipes' seed)")
     p.add_argument("--elinks", default="1..7", help="eLink counts: a range 1..7 or a list 2,3,5 (default: 1..7)")

@@ -250,12 +250,21 @@ class EntropyCodec:
         settings = EcontSettings(elinks=self.elinks, drop_lsb=self.drop_lsb, first_bx=first_bx)
         return ChipOutput("entropy", settings, sent.frames, reco, {"cells_sent": sent.n_cells}, leftover)
 
-    def reconstruction(self, sent: EntropyFrames) -> tuple[np.ndarray, Leftover]:
-        """The naive back end's (n, 48) CALQ (sent cells at their bin middles) and what the sum leaves (nothing
-        after a sparse frame: it sent every non-zero cell)."""
-        charges = np.where(sent.sparse[:, None], SPARSE_FORMAT.decode(sent.symbols, 0),
-                           self.value_format.decode(sent.symbols, self.drop_lsb))
-        reco = np.where(sent.selected, charges, 0).astype(np.float64)
+    def symbol_bins(self) -> tuple[np.ndarray, np.ndarray]:
+        """(low, width) of every symbol's bin in CALQ, both (2^(4 + m),): the symbol holds the integers
+        low .. low + width - 1 (width 0: the value is exact, low itself)."""
+        symbols = np.arange(1 << self.value_format.bits)
+        low = self.value_format.decode(symbols, self.drop_lsb, edge=True)
+        return low, 2 * (self.value_format.decode(symbols, self.drop_lsb) - low)
+
+    def reconstruction(self, sent: EntropyFrames, charges: np.ndarray | None = None) -> tuple[np.ndarray, Leftover]:
+        """The back end's (n, 48) CALQ of the sent cells and what the sum leaves (nothing after a sparse frame:
+        it sent every non-zero cell). A symbol decodes as ``charges[symbol]`` (a table per symbol, a learned
+        back end's) or, by default, as its bin's middle (the naive back end)."""
+        coded = (self.value_format.decode(sent.symbols, self.drop_lsb) if charges is None
+                 else np.asarray(charges, dtype=np.int64)[np.where(sent.sparse[:, None], 0, sent.symbols)])
+        values = np.where(sent.sparse[:, None], SPARSE_FORMAT.decode(sent.symbols, 0), coded)
+        reco = np.where(sent.selected, values, 0).astype(np.float64)
         amount = np.where(sent.sparse, 0.0, E5M4.decode(sent.sum_code) - reco.sum(axis=1))
         cap = np.where(sent.selected, reco, np.inf).min(axis=1)
         return reco, Leftover((~sent.selected)[:, None, :], amount[:, None], cap[:, None])

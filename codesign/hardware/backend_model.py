@@ -303,7 +303,8 @@ class EntropyDecoder:
     1 (a cell has one more integer bit: a charge plus a share). L
     takes the strongest sent cell: the first slot (ascending address) of the largest non-zero code
     among the k, its address the cell that takes that slot (none, or no non-zero code: TC 0); a cell counts as
-    sent when it takes a non-zero code; S is the sent sum of the k charges (as for R)."""
+    sent when it takes a non-zero code; S is the sent sum of the k charges (as for R). A placement with
+    ``charges`` decodes each symbol by that table (a ROM of 2^(4 + m) entries) instead of the bin's middle."""
 
     codec: EntropyCodec
     frac_bits: int = FRAC_BITS
@@ -312,6 +313,9 @@ class EntropyDecoder:
     def __post_init__(self) -> None:
         if self.frac_bits < (PLACE_FRAC_BITS if self.placement else 0):
             raise ValueError(f"frac_bits must be >= {PLACE_FRAC_BITS if self.placement else 0}, got {self.frac_bits}")
+        if self.placement and self.placement.charges and len(self.placement.charges) != 1 << self.fmt.bits:
+            raise ValueError(f"the placement's charge table has {len(self.placement.charges)} entries, the codec "
+                             f"{1 << self.fmt.bits} symbols")
         _ = self.code  # a complete prefix code
 
     @cached_property
@@ -362,9 +366,16 @@ class EntropyDecoder:
         window = self.window_bits
         return max(ALIGN - 1 + window, min(to_end, ALIGN - 1 + window * (self.max_cells - stage)))
 
+    @cached_property
+    def charge_table(self) -> np.ndarray:
+        """The CALQ each symbol decodes as: the placement's fitted charges, or each bin's middle."""
+        if self.placement and self.placement.charges:
+            return np.asarray(self.placement.charges, dtype=np.int64)
+        return self.fmt.decode(np.arange(1 << self.fmt.bits), self.codec.drop_lsb)
+
     @property
     def charge_max(self) -> int:
-        return int(self.fmt.decode(np.array((1 << self.fmt.bits) - 1), self.codec.drop_lsb))
+        return int(self.charge_table[-1])
 
     @property
     def sparse_max(self) -> int:
@@ -438,11 +449,11 @@ class EntropyDecoder:
             raw[:, i] = window.sum(axis=1) >> (MAX_CODE_BITS - SPARSE_FORMAT.bits)
             position = position + np.where(sparse, SPARSE_FORMAT.bits, length)
         sent = np.arange(self.max_cells)[None, :] < k[:, None]
-        coded = self.fmt.decode(symbols, self.codec.drop_lsb)
+        coded = self.charge_table[symbols]
         values = np.where(sparse[:, None], SPARSE_FORMAT.decode(raw, 0), coded)
         sent_sum = np.where(sent & ~sparse[:, None], coded, 0).sum(axis=1)
         top = (1 << self.fmt.bits) - 1
-        cap = self.fmt.decode(np.where(sent, symbols, top).min(axis=1, initial=top), self.codec.drop_lsb)
+        cap = self.charge_table[np.where(sent, symbols, top).min(axis=1, initial=top)]
         module_sum = np.minimum(E5M4.decode(field(bits, HEADER_BITS, E5M4.bits)), (1 << self.sum_bits) - 1)
         # cell a takes symbol slot <= a (a valid frame never has more cells left than addresses; else 0)
         charges = np.where(slots <= np.arange(N_TC), np.take_along_axis(values, np.clip(slots, 0, None), axis=1), 0)
