@@ -299,7 +299,7 @@ def fit_table_placement(calq: np.ndarray, sent: np.ndarray, amount: np.ndarray, 
 # t in [0, 1] per symbol, the charge low + t width, by L-BFGS on the training wafers' exact EMD with the unsent
 # sum spread evenly over the unsent cells (the table placement is then refitted on these charges). Rounded to
 # an integer of the bin, so the charges rise strictly with the symbol, as the decoder's strongest-cell rule
-# needs. On validation (session 21): -2.1 % / -9.7 % mean / median at ld 4 eLinks, -3.4 / -5.8 % at ld 5.
+# needs. What it gains, per module type and eLink count: docs/econt.md.
 CHARGE_ITERATIONS = 60
 
 
