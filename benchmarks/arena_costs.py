@@ -109,7 +109,7 @@ def _note(kind: str, decoder: Decoder, latency: int, arena_weighting: str) -> st
              "parse")
     placement = "even spreading"
     if isinstance(decoder, EntropyDecoder) and decoder.placement:
-        placement = "learned table placement" + (", fitted charges" if decoder.placement.charges else "")
+        placement = "learned table placement" + (", fitted charges" if decoder.fitted_charges else "")
     return f"decoder: {parse}, {placement}, {_clocks(latency)}"
 
 

@@ -358,7 +358,7 @@ def fit_learned_back_ends(calq: np.ndarray, arena: Arena, *, seed: int = 0, elin
 def table_placed(table: TablePlacement, codec: EntropyCodec, frames: EntropyFrames) -> np.ndarray:
     """(n, 48) CALQ of ``codec``'s ``frames`` decoded with ``table``'s charges and placement in a decoder's
     integers (the quarter counts of ``TablePlacement.integer_cells``; ``EntropyDecoder`` gives the same bits)."""
-    reco, leftover = codec.reconstruction(frames, np.asarray(table.charges) if table.charges else None)
+    reco, leftover = codec.reconstruction(frames, table.charges)
     charges = np.rint(reco).astype(np.int64)
     residual = np.maximum(np.rint(leftover.amount[:, 0]).astype(np.int64), 0)
     cells = table.integer_cells(charges, residual, charges.sum(axis=1), strongest_cell(charges))
@@ -385,7 +385,7 @@ def fit_table_back_ends(calq: np.ndarray, arena: Arena, *, seed: int = 0, elinks
             fit_on, scored_on = codec.encode(train), codec.encode(val)
             fitted: dict[str, TablePlacement] = {}
             for label, charges in ((TABLE_LABEL, ()), (CHARGES_LABEL, fit_symbol_charges(train, codec, fit_on))):
-                reco, leftover = codec.reconstruction(fit_on, np.asarray(charges) if charges else None)
+                reco, leftover = codec.reconstruction(fit_on, charges)
                 table = replace(fit_table_placement(train, reco, leftover.amount[:, 0], arena.back_ends.prior),
                                 charges=charges)
                 scored = unit_or_uniform(table_placed(table, codec, scored_on))

@@ -257,12 +257,13 @@ class EntropyCodec:
         low = self.value_format.decode(symbols, self.drop_lsb, edge=True)
         return low, 2 * (self.value_format.decode(symbols, self.drop_lsb) - low)
 
-    def reconstruction(self, sent: EntropyFrames, charges: np.ndarray | None = None) -> tuple[np.ndarray, Leftover]:
+    def reconstruction(self, sent: EntropyFrames, charges: tuple[int, ...] | np.ndarray = ()
+                       ) -> tuple[np.ndarray, Leftover]:
         """The back end's (n, 48) CALQ of the sent cells and what the sum leaves (nothing after a sparse frame:
         it sent every non-zero cell). A symbol decodes as ``charges[symbol]`` (a table per symbol, a learned
-        back end's) or, by default, as its bin's middle (the naive back end)."""
-        coded = (self.value_format.decode(sent.symbols, self.drop_lsb) if charges is None
-                 else np.asarray(charges, dtype=np.int64)[np.where(sent.sparse[:, None], 0, sent.symbols)])
+        back end's) or, when ``charges`` is empty, as its bin's middle (the naive back end)."""
+        coded = (np.asarray(charges, dtype=np.int64)[np.where(sent.sparse[:, None], 0, sent.symbols)] if len(charges)
+                 else self.value_format.decode(sent.symbols, self.drop_lsb))
         values = np.where(sent.sparse[:, None], SPARSE_FORMAT.decode(sent.symbols, 0), coded)
         reco = np.where(sent.selected, values, 0).astype(np.float64)
         amount = np.where(sent.sparse, 0.0, E5M4.decode(sent.sum_code) - reco.sum(axis=1))

@@ -313,8 +313,8 @@ class EntropyDecoder:
     def __post_init__(self) -> None:
         if self.frac_bits < (PLACE_FRAC_BITS if self.placement else 0):
             raise ValueError(f"frac_bits must be >= {PLACE_FRAC_BITS if self.placement else 0}, got {self.frac_bits}")
-        if self.placement and self.placement.charges and len(self.placement.charges) != 1 << self.fmt.bits:
-            raise ValueError(f"the placement's charge table has {len(self.placement.charges)} entries, the codec "
+        if self.fitted_charges and len(self.fitted_charges) != 1 << self.fmt.bits:
+            raise ValueError(f"the placement's charge table has {len(self.fitted_charges)} entries, the codec "
                              f"{1 << self.fmt.bits} symbols")
         _ = self.code  # a complete prefix code
 
@@ -366,11 +366,16 @@ class EntropyDecoder:
         window = self.window_bits
         return max(ALIGN - 1 + window, min(to_end, ALIGN - 1 + window * (self.max_cells - stage)))
 
+    @property
+    def fitted_charges(self) -> tuple[int, ...]:
+        """The placement's charge per symbol (``TablePlacement.charges``; empty: the bins' middles)."""
+        return self.placement.charges if self.placement else ()
+
     @cached_property
     def charge_table(self) -> np.ndarray:
         """The CALQ each symbol decodes as: the placement's fitted charges, or each bin's middle."""
-        if self.placement and self.placement.charges:
-            return np.asarray(self.placement.charges, dtype=np.int64)
+        if self.fitted_charges:
+            return np.asarray(self.fitted_charges, dtype=np.int64)
         return self.fmt.decode(np.arange(1 << self.fmt.bits), self.codec.drop_lsb)
 
     @property

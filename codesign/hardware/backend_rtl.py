@@ -561,7 +561,7 @@ def entropy_rtl(dec: EntropyDecoder, slicing: DecoderSlicing = DEFAULT_SLICING) 
             arms.append(("default", _const(cb, 0)))
         codes.append(d.case(f"code{a}", cb, route, d.at(slots[a], route), arms))
     value_functions = (table_function("charge_value", dec.charge_table, sb, dec.int_bits)
-                       if dec.placement and dec.placement.charges
+                       if dec.fitted_charges
                        else float_function("charge_value", dec.fmt, codec.drop_lsb, dec.int_bits))
     value = "charge_value"
     if dec.placement is None:
@@ -588,7 +588,7 @@ def entropy_rtl(dec: EntropyDecoder, slicing: DecoderSlicing = DEFAULT_SLICING) 
         cells, last = _table_placement(d, dec, _Placing(codes, selected, slots, strongest, r, sent_sum, route), value)
         module, rule = (f"entropy_table_decoder_{codec.elinks}elink_m{codec.mantissa_bits}",
                         "the rest placed by a learned table" + (", charges from a fitted table per symbol"
-                                                                 if dec.placement.charges else ""))
+                                                                 if dec.fitted_charges else ""))
     body = [*float_function("sum_value", E5M4, 0, dec.sum_bits), *value_functions, *_shell(d, fw, last + 1, cells)]
     comment = (f"the entropy codec's back end, {codec.elinks} eLinks, DropLSB {codec.drop_lsb}, "
                f"4E{codec.mantissa_bits}M charges, up to {k_max} cells, {rule};\n// cells: unsigned "
