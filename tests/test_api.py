@@ -42,11 +42,27 @@ def test_api_results_are_typed():
 
 @pytest.mark.slow
 def test_the_readme_python_blocks_run(real_dir, monkeypatch, tmp_path):
+    """Every README python block runs; the first block's HLS and RTL objects are then checked as hls4ml and
+    da4ml users know them (issue 16: to_hls() -> compile/predict/check/config, to_rtl() -> write/lint/simulate,
+    one readable repr), reusing its compiled C simulation and written Verilog."""
     blocks = re.findall(r"```python\n(.*?)```", (ROOT / "README.md").read_text(), flags=re.S)
     assert blocks, "the README has no python example"
     monkeypatch.chdir(ROOT)
+    namespaces: list[dict] = []
     for block in blocks:
-        exec(compile(block.replace('"out/', f'"{tmp_path}/'), "README.md", "exec"), {})
+        namespaces.append({})
+        exec(compile(block.replace('"out/', f'"{tmp_path}/'), "README.md", "exec"), namespaces[-1])
+    model, hls, rtl, calq = (namespaces[0][name] for name in ("model", "hls", "rtl", "calq"))
+    assert model.folder.resolve() == REFERENCE and len(calq) == 200
+    assert "not compiled" in repr(model.to_hls(tmp_path / "fresh_hls"))
+    assert "not written" in repr(model.to_rtl(tmp_path / "fresh_rtl"))
+    assert "compiled" in repr(hls) and hls.config["Model"]["ReuseFactor"] == 1
+    assert np.array_equal(hls.predict(calq[:100]), model.predict(calq[:100]).latents)
+    assert hls.check(calq[:100]).mismatches == 0
+    assert rtl.info.latency_cycles == 7 and "not simulated" in repr(rtl)
+    result = rtl.simulate(calq[:100])
+    assert result.n_tests == 3 and result.n_vectors == 100 + len(rtl_corner_cases())
+    assert "simulated: 3 tests passed" in repr(rtl) and "64-bit frame out" in repr(rtl)
 
 
 @pytest.mark.slow
@@ -86,24 +102,6 @@ def test_predict_is_the_vectors_frames_and_untrained_folders_say_why(tmp_path, h
         untrained.predict(np.zeros((2, 47), dtype=int))
     with pytest.raises(ModelFolderError, match="not a model folder"):
         codesign.load_model(tmp_path)
-
-
-@pytest.mark.slow
-def test_hls_and_rtl_objects_as_hls4ml_and_da4ml_users_know_them(tmp_path, highpu):
-    """issue 16: to_hls() -> compile/predict/check/config, to_rtl() -> write/lint/simulate, one readable repr."""
-    model = codesign.load_model(REFERENCE)
-    calq = highpu[:100]
-    hls = model.to_hls(tmp_path / "hls")
-    assert "not compiled" in repr(hls) and hls.config["Model"]["ReuseFactor"] == 1
-    assert np.array_equal(hls.predict(calq), model.predict(calq).latents) and "compiled" in repr(hls)
-    assert hls.check(calq).mismatches == 0
-    rtl = model.to_rtl(tmp_path / "rtl")
-    assert "not written" in repr(rtl)
-    assert rtl.lint() == []  # writes first; the generated top and da4ml's core lint clean under -Wall
-    assert rtl.info.latency_cycles == 7 and "not simulated" in repr(rtl)
-    result = rtl.simulate(calq)
-    assert result.n_tests == 3 and result.n_vectors == 100 + len(rtl_corner_cases())
-    assert "simulated: 3 tests passed" in repr(rtl) and "64-bit frame out" in repr(rtl)
 
 
 def rtl_corner_cases() -> np.ndarray:

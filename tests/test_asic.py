@@ -15,6 +15,17 @@ from codesign.hardware.yosys import parse_chip_area, parse_stat_json
 DATA = Path(__file__).parent / "data"
 
 
+def _tiny_model(folder: Path, *, conv_filters: int = 2, latent_dim: int = 4, seed: int = 1) -> Path:
+    """A seeded tiny encoder (8 x 8 layout, 2 eLinks): what the flows' tests synthesise and simulate."""
+    from codesign.cli import main
+
+    config = folder / "tiny.yaml"
+    config.write_text(f"layout: 8x8\nconv_filters: {conv_filters}\nlatent_dim: {latent_dim}\nelinks: 2\n"
+                      "latent_int_bits: 1\n")
+    assert main(["model", "init", "--seed", str(seed), "--config", str(config), "--out", str(folder / "model")]) == 0
+    return folder / "model"
+
+
 def test_generic_report_gate_equivalents():
     stat = parse_stat_json((DATA / "yosys_stat_generic.json").read_text()).design
     assert stat.n_cells == 31945 and stat.cells["$_NAND_"] == 11105 and sum(stat.cells.values()) == 31945
@@ -96,35 +107,49 @@ def test_xilinx_report():
 
 @pytest.mark.slow
 @pytest.mark.skipif(shutil.which("yosys") is None, reason="yosys not installed (make setup)")
-def test_tiny_design_through_both_flows(tmp_path, capsys):
+def test_tiny_design_through_the_asic_and_fpga_flows(tmp_path, capsys):
+    """What `make asic fpga VARIANTS=fixed` runs, on a tiny encoder: synthesis, area split, gate-level energy
+    (the built-in simulator checked against Verilator and Icarus), summaries; `asic energy` on its netlist."""
     from codesign.asic.energy import estimate_energy
+    from codesign.asic.synth import CORE_PART, SPLIT_PARTS
     from codesign.cli import main
 
-    config = tmp_path / "tiny.yaml"
-    config.write_text("layout: 8x8\nconv_filters: 2\nlatent_dim: 4\nelinks: 2\nlatent_int_bits: 1\n")
-    assert main(["model", "init", "--config", str(config), "--out", str(tmp_path / "model")]) == 0
-    assert main(["rtl", "--model", str(tmp_path / "model"), "--out", str(tmp_path / "rtl")]) == 0
-    assert main(["asic", "synth", "--rtl", str(tmp_path / "rtl"), "--out", str(tmp_path / "asic")]) == 0
-    asic = json.loads((tmp_path / "asic" / "asic_report.json").read_text())
-    assert asic["flip_flops"] > 1000 and 0 < asic["area_mm2"] < 1 and asic["gate_equivalents"] > asic["cells"]
-    assert main(["fpga", "synth", "--rtl", str(tmp_path / "rtl"), "--out", str(tmp_path / "fpga")]) == 0
-    fpga = json.loads((tmp_path / "fpga" / "fpga_report.json").read_text())
+    model, rtl, vectors, asic = _tiny_model(tmp_path), tmp_path / "rtl", tmp_path / "v", tmp_path / "asic"
+    assert main(["rtl", "--model", str(model), "--out", str(rtl)]) == 0
+    assert main(["vectors", "--model", str(model), "--n-wafers", "20", "--out", str(vectors)]) == 0
+    assert main(["asic", "flow", "--model", str(model), "--rtl", str(rtl), "--vectors", str(vectors),
+                 "--out", str(asic), "--variants", "fixed"]) == 0
+    summary = json.loads((asic / "summary.json").read_text())
+    fixed = summary["variants"]["fixed"]
+    assert fixed["flip_flops"] > 1000 and 0 < fixed["area_mm2"] < 1 and fixed["gate_equivalents"] > fixed["cells"]
+    assert 0 < fixed["energy"]["energy_nJ_per_inference"] < 1
+    parts = {p["part"]: p for p in fixed["split"]}
+    assert sum(p["gate_equivalents"] for p in parts.values()) == pytest.approx(fixed["gate_equivalents"], abs=1)
+    assert parts[SPLIT_PARTS["econt_convert"]]["flip_flop_ge"] == pytest.approx(48 * 22 * cell_ge("$_DFF_P_"), abs=0.1)
+    assert parts[CORE_PART]["gate_equivalents"] > 0 and "sparse selector" not in parts
+    assert "Area split" in (asic / "summary.md").read_text()
+    assert main(["fpga", "flow", "--model", str(model), "--rtl", str(rtl), "--out", str(tmp_path / "fpga"),
+                 "--variants", "fixed", "--no-pnr"]) == 0
+    assert "| fixed |" in (tmp_path / "fpga" / "summary.md").read_text()
+    fpga = json.loads((tmp_path / "fpga" / "fixed" / "xilinx" / "fpga_report.json").read_text())
     assert fpga["LUT"] > 1000 and fpga["FF"] > 1000
-    assert main(["vectors", "--model", str(tmp_path / "model"), "--n-wafers", "20", "--out", str(tmp_path / "v")]) == 0
-    assert main(["asic", "energy", "--asic", str(tmp_path / "asic"), "--rtl", str(tmp_path / "rtl"), "--vectors",
-                 str(tmp_path / "v"), "--wafers", "15"]) == 0  # fails if the netlist's frames differ from Keras
-    energy = json.loads((tmp_path / "asic" / "energy_report.json").read_text())
+    out = capsys.readouterr()
+    assert "published ECON-T autoencoder block" in out.out
+    assert "[1/1] fixed: Yosys synthesis and gate-level energy: done in" in out.err  # a stage line per variant
+    netlist = asic / "fixed"
+    assert main(["asic", "energy", "--asic", str(netlist), "--rtl", str(rtl), "--vectors", str(vectors),
+                 "--wafers", "15"]) == 0  # fails if the netlist's frames differ from Keras
+    energy = json.loads((netlist / "energy_report.json").read_text())
     assert energy["wafers"] == 15 and 0 < energy["energy_nJ_per_inference"] < 1 and energy["simulator"] == "netlist"
     # The built-in simulator against Icarus, wire by wire: every wire of the netlist toggles as often in both.
     # Icarus (and, for part of them, Verilator) gives each alias of a net its own VCD entry, so their totals
     # count some nets several times; the built-in count is per net.
-    verilator = estimate_energy(tmp_path / "asic", tmp_path / "rtl", tmp_path / "v", n_wafers=15,
-                                simulator="verilator")
-    icarus = estimate_energy(tmp_path / "asic", tmp_path / "rtl", tmp_path / "v", n_wafers=15, simulator="icarus")
+    verilator = estimate_energy(netlist, rtl, vectors, n_wafers=15, simulator="verilator")
+    icarus = estimate_energy(netlist, rtl, vectors, n_wafers=15, simulator="icarus")
     print(f"toggles per wafer: built-in {energy['toggles_per_wafer']:.0f}, Verilator {verilator.toggles_per_wafer:.0f}"
           f", Icarus {icarus.toggles_per_wafer:.0f}")
     assert energy["toggles"] < verilator.toggles < icarus.toggles
-    _assert_wire_toggles_match_icarus(tmp_path / "asic", tmp_path / "rtl", tmp_path / "v", wafers=15)
+    _assert_wire_toggles_match_icarus(netlist, rtl, vectors, wafers=15)
 
 
 def _vcd_toggles(path):
@@ -168,22 +193,33 @@ def _assert_wire_toggles_match_icarus(asic, rtl, vectors, *, wafers):
 
 @pytest.mark.slow
 @pytest.mark.simulator
-@pytest.mark.parametrize(("reuse", "tmr"), [(1, False), (3, True)])
-def test_reconfigurable_core_runs_two_weight_sets(tmp_path, capsys, real_dir, reuse, tmr):
+@pytest.mark.parametrize(("reuse", "tmr", "shape"), [(1, False, "tiny"), (3, True, "published")])
+def test_reconfigurable_core_runs_two_weight_sets(tmp_path, capsys, real_dir, reuse, tmr, shape):
     """Both weight sets bit-exact through one build; with a reuse factor the wafers come one per R cycles
-    (set B with random idle cycles too), R = 3 leaving the last multiplier of each 9-tap accumulator idle."""
+    (set B with random idle cycles too), R = 3 leaving the last multiplier of each 9-tap accumulator idle.
+    R = 1 on a tiny encoder: the published shape at R = 1 (3,016 multipliers) took minutes to compile."""
     from codesign.cli import main
+    from codesign.models.store import load_encoder
 
+    models = []
     for seed, name in ((1, "a"), (2, "b")):
-        assert main(["model", "init", "--seed", str(seed), "--out", str(tmp_path / name)]) == 0
-    assert main(["asic", "verify", "--model-a", str(tmp_path / "a"), "--model-b", str(tmp_path / "b"),
+        if shape == "tiny":
+            (tmp_path / name).mkdir()
+            models.append(_tiny_model(tmp_path / name, seed=seed))
+        else:
+            models.append(tmp_path / name)
+            assert main(["model", "init", "--seed", str(seed), "--out", str(models[-1])]) == 0
+    assert main(["asic", "verify", "--model-a", str(models[0]), "--model-b", str(models[1]),
                  "--n-wafers", "300", "--reuse", str(reuse), *(["--tmr"] if tmr else []),
                  "--out", str(tmp_path / "work")]) == 0
     assert "weight sets A and B bit-exact on 430 vectors each" in capsys.readouterr().out
     images = [int((tmp_path / "work" / f"image_{t}.hex").read_text(), 16) for t in "AB"]
     assert images[0] != images[1]
     rtl = json.loads((tmp_path / "work" / "rtl" / "rtl.json").read_text())
-    assert rtl["config_bits"] == 2144 * 6 == 12864  # the published ECON-T configuration size
+    model, _ = load_encoder(models[0])
+    assert rtl["config_bits"] == 6 * sum(int(np.prod(w.shape)) for w in model.trainable_weights)
+    if shape == "published":
+        assert rtl["config_bits"] == 2144 * 6 == 12864  # the published ECON-T configuration size
     assert rtl["initiation_interval"] == reuse and rtl["clock_period_ns"] == pytest.approx(25 / reuse)
     assert rtl["tmr"] == tmr and rtl["latency_cycles"] == 1 + (2 * reuse + 1) + 1
 
@@ -210,10 +246,12 @@ def test_reuse_factor_shares_each_accumulators_multipliers(reuse):
 @pytest.mark.slow
 @pytest.mark.simulator
 def test_tmr_masks_every_upset_that_breaks_the_plain_design(tmp_path, capsys, real_dir):
+    """On a tiny encoder (two Verilator builds of the published shape took minutes; the TMR voters and the
+    upset injection do not depend on the core's size)."""
     from codesign.cli import main
 
-    assert main(["model", "init", "--seed", "1", "--out", str(tmp_path / "model")]) == 0
-    assert main(["asic", "faults", "--model", str(tmp_path / "model"), "--faults", "1000", "--n-wafers", "300",
+    model = _tiny_model(tmp_path)
+    assert main(["asic", "faults", "--model", str(model), "--faults", "1000", "--n-wafers", "300",
                  "--out", str(tmp_path / "work")]) == 0
     reports = json.loads((tmp_path / "work" / "fault_campaign.json").read_text())
     assert reports["tmr"]["injections"] == reports["no_tmr"]["injections"] == 1000
@@ -227,10 +265,7 @@ def test_liberty_flow_maps_and_times_with_opensta(tmp_path, capsys):
     OpenSTA times it against the 25 ns clock."""
     from codesign.cli import main
 
-    config = tmp_path / "tiny.yaml"
-    config.write_text("layout: 8x8\nconv_filters: 2\nlatent_dim: 4\nelinks: 2\nlatent_int_bits: 1\n")
-    assert main(["model", "init", "--config", str(config), "--out", str(tmp_path / "model")]) == 0
-    assert main(["rtl", "--model", str(tmp_path / "model"), "--out", str(tmp_path / "rtl")]) == 0
+    assert main(["rtl", "--model", str(_tiny_model(tmp_path)), "--out", str(tmp_path / "rtl")]) == 0
     lib = Path(__file__).parent / "data" / "toy65.lib"
     assert main(["asic", "synth", "--rtl", str(tmp_path / "rtl"), "--out", str(tmp_path / "asic"),
                  "--liberty", str(lib)]) == 0
@@ -273,36 +308,6 @@ def test_register_words_load_back_into_the_model():
     assert np.array_equal(register_words(model, cfg), words)
 
 
-@pytest.mark.slow
-def test_asic_and_fpga_flows_write_summaries(tmp_path, capsys):
-    """What `make asic fpga VARIANTS=fixed` runs, on a tiny encoder: synthesis, area split, energy, summaries."""
-    from codesign.asic.synth import CORE_PART, SPLIT_PARTS
-    from codesign.cli import main
-
-    config = tmp_path / "tiny.yaml"
-    config.write_text("layout: 8x8\nconv_filters: 2\nlatent_dim: 4\nelinks: 2\nlatent_int_bits: 1\n")
-    model, rtl, vectors = tmp_path / "model", tmp_path / "rtl", tmp_path / "v"
-    assert main(["model", "init", "--config", str(config), "--out", str(model)]) == 0
-    assert main(["rtl", "--model", str(model), "--out", str(rtl)]) == 0
-    assert main(["vectors", "--model", str(model), "--n-wafers", "20", "--out", str(vectors)]) == 0
-    assert main(["asic", "flow", "--model", str(model), "--rtl", str(rtl), "--vectors", str(vectors),
-                 "--out", str(tmp_path / "asic"), "--variants", "fixed"]) == 0
-    summary = json.loads((tmp_path / "asic" / "summary.json").read_text())
-    fixed = summary["variants"]["fixed"]
-    assert fixed["gate_equivalents"] > 0 and 0 < fixed["energy"]["energy_nJ_per_inference"] < 1
-    parts = {p["part"]: p for p in fixed["split"]}
-    assert sum(p["gate_equivalents"] for p in parts.values()) == pytest.approx(fixed["gate_equivalents"], abs=1)
-    assert parts[SPLIT_PARTS["econt_convert"]]["flip_flop_ge"] == pytest.approx(48 * 22 * cell_ge("$_DFF_P_"), abs=0.1)
-    assert parts[CORE_PART]["gate_equivalents"] > 0 and "sparse selector" not in parts
-    assert "Area split" in (tmp_path / "asic" / "summary.md").read_text()
-    assert main(["fpga", "flow", "--model", str(model), "--rtl", str(rtl), "--out", str(tmp_path / "fpga"),
-                 "--variants", "fixed", "--no-pnr"]) == 0
-    assert "| fixed |" in (tmp_path / "fpga" / "summary.md").read_text()
-    out = capsys.readouterr()
-    assert "published ECON-T autoencoder block" in out.out
-    assert "[1/1] fixed: Yosys synthesis and gate-level energy: done in" in out.err  # a stage line per variant
-
-
 def test_variant_names_are_checked_and_shared_with_the_cli(tmp_path):
     from codesign.cli import build_parser
     from codesign.hardware.variants import ASIC_DEFAULT_VARIANTS, DEFAULT_VARIANTS, parse_variant, variant_rtl
@@ -330,10 +335,7 @@ def test_ecp5_place_and_route_reports_fmax(tmp_path):
     from codesign.cli import main
     from codesign.fpga.synth import ecp5_logic_cells
 
-    config = tmp_path / "tiny.yaml"
-    config.write_text("layout: 8x8\nconv_filters: 1\nlatent_dim: 2\nelinks: 2\nlatent_int_bits: 1\n")
-    model, rtl, out = tmp_path / "model", tmp_path / "rtl", tmp_path / "ecp5"
-    assert main(["model", "init", "--config", str(config), "--out", str(model)]) == 0
+    model, rtl, out = _tiny_model(tmp_path, conv_filters=1, latent_dim=2), tmp_path / "rtl", tmp_path / "ecp5"
     assert main(["rtl", "--model", str(model), "--out", str(rtl), "--pipeline", "fpga"]) == 0
     assert main(["fpga", "pnr", "--rtl", str(rtl), "--out", str(out), "--device", "45k"]) == 0
     report = json.loads((out / "ecp5_report.json").read_text())

@@ -82,11 +82,12 @@ def test_compare_and_labels(tmp_path, capsys):
 @pytest.mark.slow
 def test_demo_runs_every_stage_end_to_end(tmp_path, capsys):
     """issue 17: data -> training -> evaluation -> HLS C-sim -> RTL -> cocotb (Verilator) -> Yosys area and
-    energy, one report with the plots inline and the time of each stage."""
-    assert main(["demo", "--out", str(tmp_path), "--n", "1000", "--pairs", "300"]) == 0
+    energy, one report with the plots inline and the time of each stage. Five epochs: the stages, not the
+    encoder's quality, are under test."""
+    assert main(["demo", "--out", str(tmp_path), "--n", "1000", "--pairs", "300", "--epochs", "5"]) == 0
     captured = capsys.readouterr()
     summary = json.loads((tmp_path / "summary.json").read_text())
-    assert summary["stats"]["synthetic"]["n_wafers"] == 1000
+    assert summary["stats"]["synthetic"]["n_wafers"] == 1000 and summary["meta"]["epochs"] == 5
     assert 3.0 < summary["emd_scales"]["synthetic"]["mean_random_pairs"] < 6.0
     hw = summary["hardware"]
     assert hw["hls"]["mismatches"] == 0 and hw["hls"]["n_latents"] > 1000

