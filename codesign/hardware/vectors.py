@@ -96,8 +96,11 @@ def encode(model: Any, cfg: EncoderConfig, calq: np.ndarray) -> EncodedWafers:
     if not fmt.sparse_mode:
         chip = None if chip_frame_problem(fmt) else pack_chip_frames(latents, words.sum_code, fmt)
         return EncodedWafers(latents, words.sum_code, sparse, pack_frames(latents, words.sum_code, fmt), chip, fmt)
-    payloads = fmt.cell_coding.pack(*best_cells(values, fmt.sparse_cells))
-    mixed = [p if s else None for p, s in zip(payloads, sparse, strict=True)]
+    mixed: list[int | None] = [None] * len(calq)
+    rows = np.flatnonzero(sparse)  # only the sparse wafers' cells are chosen and packed (Python integers: slow)
+    for row, payload in zip(rows.tolist(), fmt.cell_coding.pack(*best_cells(values[rows], fmt.sparse_cells)),
+                            strict=True):
+        mixed[row] = payload
     return EncodedWafers(latents, words.sum_code, sparse, pack_frames(latents, words.sum_code, fmt, sparse=mixed),
                          None, fmt)
 
