@@ -19,6 +19,7 @@ def _tiny_model(folder: Path, *, conv_filters: int = 2, latent_dim: int = 4, see
     """A seeded tiny encoder (8 x 8 layout, 2 eLinks): what the flows' tests synthesise and simulate."""
     from codesign.cli import main
 
+    folder.mkdir(parents=True, exist_ok=True)
     config = folder / "tiny.yaml"
     config.write_text(f"layout: 8x8\nconv_filters: {conv_filters}\nlatent_dim: {latent_dim}\nelinks: 2\n"
                       "latent_int_bits: 1\n")
@@ -201,14 +202,12 @@ def test_reconfigurable_core_runs_two_weight_sets(tmp_path, capsys, real_dir, re
     from codesign.cli import main
     from codesign.models.store import load_encoder
 
-    models = []
-    for seed, name in ((1, "a"), (2, "b")):
+    models = [tmp_path / "a" / "model", tmp_path / "b" / "model"]
+    for seed, folder in ((1, models[0].parent), (2, models[1].parent)):
         if shape == "tiny":
-            (tmp_path / name).mkdir()
-            models.append(_tiny_model(tmp_path / name, seed=seed))
+            _tiny_model(folder, seed=seed)
         else:
-            models.append(tmp_path / name)
-            assert main(["model", "init", "--seed", str(seed), "--out", str(models[-1])]) == 0
+            assert main(["model", "init", "--seed", str(seed), "--out", str(folder / "model")]) == 0
     assert main(["asic", "verify", "--model-a", str(models[0]), "--model-b", str(models[1]),
                  "--n-wafers", "300", "--reuse", str(reuse), *(["--tmr"] if tmr else []),
                  "--out", str(tmp_path / "work")]) == 0
