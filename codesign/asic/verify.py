@@ -1,14 +1,17 @@
-"""Configuration images and the two-weight-set verification of the reconfigurable encoder."""
+"""Configuration images and the verification of the reconfigurable encoder (two weight sets) and of the universal
+encoder block (every encoder it serves, one build)."""
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from codesign.artifacts import provenance, write_json, write_text
+from codesign.hardware.block import EncoderBlockSpec, write_block_image, write_encoder_block
 from codesign.hardware.reconfig import (
     I2C_REGISTER_BITS,
     check_i2c_shape,
@@ -18,9 +21,9 @@ from codesign.hardware.reconfig import (
     register_words,
 )
 from codesign.hardware.rtl import write_reconfigurable_rtl
-from codesign.hardware.sim.runner import SimResult, run_simulation, run_upsets
+from codesign.hardware.sim.runner import Phase, SimResult, run_phases, run_simulation, run_upsets
 from codesign.hardware.vectors import make_vectors, write_vectors
-from codesign.models.store import load_encoder
+from codesign.models.store import load_encoder, load_encoder_config
 
 TESTBENCH = "codesign.hardware.sim.reconfig_testbench"
 
@@ -74,10 +77,66 @@ def fault_campaign(model_dir: str | Path, calq: np.ndarray, out_dir: str | Path,
     model, cfg = load_encoder(model_dir)
     write_config_image(model, cfg, out / "image.hex")
     write_vectors(out / "vectors", make_vectors(model, cfg, calq))
+    return _upset_campaign(out, lambda folder, tmr: write_reconfigurable_rtl(cfg, folder, tmr=tmr, reuse=reuse),
+                           n_faults=n_faults, seed=seed)
+
+
+def block_fault_campaign(model_dir: str | Path, calq: np.ndarray, out_dir: str | Path, *,
+                         served: Sequence[str | Path], n_faults: int = 1000, seed: int = 0,
+                         reuse: int = 1) -> dict[str, dict[str, Any]]:
+    """``fault_campaign`` on the universal encoder block that serves ``served`` (``model_dir`` among them),
+    with ``model_dir``'s image loaded: upsets in the weights and in the settings alike."""
+    out = Path(out_dir)
+    model, cfg = load_encoder(model_dir)
+    spec = EncoderBlockSpec.for_encoders([load_encoder_config(d) for d in served], reuse=reuse)
+    write_block_image(model, cfg, spec, out / "image.hex")
+    write_vectors(out / "vectors", make_vectors(model, cfg, calq), force=True)
+    return _upset_campaign(out, lambda folder, tmr: write_encoder_block(replace(spec, tmr=tmr), folder, force=True),
+                           n_faults=n_faults, seed=seed)
+
+
+def _upset_campaign(out: Path, write_design: Callable[[Path, bool], object], *, n_faults: int,
+                    seed: int) -> dict[str, dict[str, Any]]:
+    """The upset campaign on the design ``write_design(folder, tmr)`` writes, without and with TMR, after
+    loading ``out/image.hex``, streaming ``out/vectors``: the two reports (also ``fault_campaign.json``)."""
     reports = {}
     for name, tmr in (("no_tmr", False), ("tmr", True)):
-        write_reconfigurable_rtl(cfg, out / name, tmr=tmr, reuse=reuse)
+        write_design(out / name, tmr)
         reports[name] = run_upsets(out / name, out / "vectors", out / "image.hex", out / f"faults_{name}.json",
                                    n_faults=n_faults, seed=seed)
     write_json(out / "fault_campaign.json", reports)
     return reports
+
+
+@dataclass(frozen=True)
+class BlockCheck:
+    """A passed check of the universal encoder block: per encoder image, the wafers whose frames were equal."""
+
+    models: tuple[str, ...]
+    wafers: tuple[int, ...]
+    config_bits: int
+    build_seconds: float
+    test_seconds: float
+    rtl_dir: str
+
+
+def verify_encoder_block(model_dirs: Sequence[str | Path], calq: np.ndarray, out_dir: str | Path, *,
+                         tmr: bool = False, reuse: int = 1, simulator: str = "verilator") -> BlockCheck:
+    """Build the universal encoder block that serves every model of ``model_dirs`` once; load each model's
+    image in turn through the serial port (idle clocks between bits, no reset between images), stream
+    ``calq`` and the corner cases (every other image with idle cycles between wafers), and require every frame
+    equal to that model's golden frame; ``VerificationError`` names the first wrong one."""
+    out = Path(out_dir)
+    encoders = [load_encoder(d) for d in model_dirs]
+    spec = EncoderBlockSpec.for_encoders([cfg for _, cfg in encoders], tmr=tmr, reuse=reuse)
+    info = write_encoder_block(spec, out / "rtl", force=True)
+    phases = []
+    for i, (model, cfg) in enumerate(encoders):
+        image = out / f"image_{i}.hex"
+        write_block_image(model, cfg, spec, image)
+        write_vectors(out / f"vectors_{i}", make_vectors(model, cfg, calq), force=True)
+        phases.append(Phase(image, out / f"vectors_{i}", idle_seed=i if i % 2 else None))
+    wafers, result = run_phases(out / "rtl", phases, out, design=f"econt_block ({len(encoders)} encoders)",
+                                golden="the encoder's golden frames (codesign.hardware.vectors)", simulator=simulator)
+    return BlockCheck(tuple(str(d) for d in model_dirs), tuple(wafers), info.config_bits, result.build_seconds,
+                      result.test_seconds, str(out / "rtl"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Any
 
 from codesign.asic.energy import SIMULATORS
 from codesign.cli.common import add_command as _add
@@ -32,7 +33,35 @@ def _cmd_asic_energy(args: argparse.Namespace) -> None:
           f"{r.energy_nJ_per_inference:.3f} nJ/inference, {r.power_mW_at_40MHz:.1f} mW at 40 MHz")
 
 
+REFERENCE_ENCODERS = [str(MODELS_DIR / "reference" / f"econt_{n}elink_hybrid") for n in (2, 3, 4, 5)]
+
+
+def _block_spec(args: argparse.Namespace) -> Any:  # EncoderBlockSpec
+    """The universal encoder block that serves ``--models`` (default: the four reference hybrids)."""
+    from codesign.errors import InputError
+    from codesign.hardware.block import EncoderBlockSpec
+    from codesign.models.store import load_encoder_config
+
+    try:
+        # an image does not depend on TMR or the reuse factor (`asic config` has neither)
+        return EncoderBlockSpec.for_encoders([load_encoder_config(m) for m in args.models],
+                                             tmr=getattr(args, "tmr", False), reuse=getattr(args, "reuse", 1))
+    except ValueError as err:
+        raise InputError(f"--models: {err}") from None
+
+
 def _cmd_asic_rtl(args: argparse.Namespace) -> None:
+    if args.universal:
+        from codesign.hardware.block import write_encoder_block
+
+        spec = _block_spec(args)
+        info = write_encoder_block(spec, args.out, clock_period_ns=args.clock_period, force=args.force)
+        print(f"wrote the universal encoder block to {args.out}: up to {spec.core.elinks} eLinks "
+              f"({info.frame_bits}-bit frame), up to {spec.max_cells} sparse cells, {info.config_bits} configuration "
+              f"bits{' (TMR)' if spec.tmr else ''}, latency {info.latency_cycles} cycles at "
+              f"{info.clock_period_ns:g} ns, II {info.initiation_interval}; load an encoder with `codesign asic "
+              "config --model M --universal`")
+        return
     from codesign.config import load_config
     from codesign.hardware.rtl import write_reconfigurable_rtl
     from codesign.models.encoder import EncoderConfig
@@ -72,6 +101,18 @@ def _cmd_asic_config(args: argparse.Namespace) -> None:
     from codesign.models.store import load_encoder
 
     model, cfg = load_encoder(args.model)
+    if args.universal:
+        from codesign.errors import InputError
+        from codesign.hardware.block import write_block_image
+
+        spec = _block_spec(args)
+        problem = spec.serves_problem(cfg)
+        if problem:
+            raise InputError(f"--model {args.model}: {problem}")
+        write_block_image(model, cfg, spec, args.out)
+        print(f"wrote the universal encoder block's image of {args.model} to {args.out} ({spec.config_bits} bits; "
+              f"settings and register map in {args.out}.json)")
+        return
     write_config_image(model, cfg, args.out, econt_i2c=args.format == "econt-i2c")
     extra = f" and the chip's I2C registers in {args.out}.i2c.csv" if args.format == "econt-i2c" else ""
     print(f"wrote the configuration image of {args.model} to {args.out} (register map in {args.out}.json){extra}")
@@ -96,10 +137,22 @@ def _write_codec_image(args: argparse.Namespace) -> None:
 
 
 def _cmd_asic_verify(args: argparse.Namespace) -> None:
-    from codesign.asic.verify import verify_two_weight_sets
+    from codesign.asic.verify import verify_encoder_block, verify_two_weight_sets
     from codesign.hardware.vectors import check_wafers
 
     calq, source = check_wafers(args.data, args.n_wafers)
+    if args.universal:
+        check = verify_encoder_block(args.models, calq, args.out, tmr=args.tmr, reuse=args.reuse, simulator=args.sim)
+        for model, n in zip(check.models, check.wafers, strict=True):
+            print(f"{model}: image loaded, {n} frames bit-exact")
+        print(f"{args.sim}: one build of the universal encoder block ({check.config_bits} configuration bits), "
+              f"{len(check.models)} images in turn without reset ({source} + corner cases); build "
+              f"{check.build_seconds:.0f} s, simulation {check.test_seconds:.0f} s")
+        return
+    if not (args.model_a and args.model_b):
+        from codesign.errors import InputError
+
+        raise InputError("--model-a and --model-b are required (or --universal)")
     result = verify_two_weight_sets(args.model_a, args.model_b, calq, out_dir=args.out, simulator=args.sim,
                                     reuse=args.reuse,
                                     tmr=args.tmr)
@@ -108,11 +161,15 @@ def _cmd_asic_verify(args: argparse.Namespace) -> None:
 
 
 def _cmd_asic_faults(args: argparse.Namespace) -> None:
-    from codesign.asic.verify import fault_campaign
+    from codesign.asic.verify import block_fault_campaign, fault_campaign
     from codesign.hardware.vectors import check_wafers
 
     calq, _ = check_wafers(args.data, args.n_wafers)
-    reports = fault_campaign(args.model, calq, args.out, n_faults=args.faults, seed=args.seed, reuse=args.reuse)
+    if args.universal:
+        reports = block_fault_campaign(args.model, calq, args.out, served=args.models, n_faults=args.faults,
+                                       seed=args.seed, reuse=args.reuse)
+    else:
+        reports = fault_campaign(args.model, calq, args.out, n_faults=args.faults, seed=args.seed, reuse=args.reuse)
     for name, r in reports.items():
         print(f"{name:>6}: {r['injections']} single-bit upsets while streaming {r['frames']} wafers -> "
               f"{r['wrong_frames']} wrong output frames")
@@ -140,6 +197,13 @@ def _reuse_arg(p: argparse.ArgumentParser) -> None:
     p.add_argument("--reuse", type=int_in(1, 64), default=1,
                    help="reuse factor R: each multiplier serves R products in time, the datapath clock runs at R x "
                         "the wafer rate (--clock-period / R) and takes one wafer per R cycles")
+
+
+def _universal_args(p: argparse.ArgumentParser, what: str) -> None:
+    p.add_argument("--universal", action="store_true", help=what)
+    p.add_argument("--models", nargs="+", default=REFERENCE_ENCODERS,
+                   help="--universal: the encoders the block serves (one core shape; default: the four reference "
+                        "hybrids, 2-5 eLinks)")
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -189,6 +253,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--calq-bits", type=int_in(1, 32), default=22, help="width of each CALQ input")
     p.add_argument("--tmr", action="store_true", help="triplicate the configuration register (majority vote)")
     _reuse_arg(p)
+    _universal_args(p, "instead of one encoder's shape (--config), the universal encoder block: one RTL for every "
+                       "encoder of --models")
     p = _add(asub, "block", _cmd_asic_block, "the universal codec block: one on-chip RTL for every module",
              "Write the entropy codec's encoder as one design for every module: generated for the largest shape "
              "(--elinks, DropLSB up to 4, 4E0M to 4E3M floats, sparse frames up to 15 cells), it takes the "
@@ -222,6 +288,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                                        "block")
     p.add_argument("--arena", help="arena folder of --codec (default: models/reference/arena)")
     p.add_argument("--block-elinks", type=int_in(1, 7), default=7, help="--codec: the block's --elinks")
+    _universal_args(p, "--model: the image of the universal encoder block (`codesign asic rtl --universal`) "
+                       "that serves --models")
     add_out(p, "image file (.hex)", folder=False)
     p.add_argument("--format", choices=("image", "econt-i2c"), default="image",
                    help="econt-i2c: also write OUT.i2c.csv, the ECON-T's twelve 1,072-bit I2C weight registers "
@@ -230,8 +298,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = _add(asub, "verify", _cmd_asic_verify, "load two weight sets into one reconfigurable RTL and check both",
              "Build the reconfigurable RTL once; load model A through the serial port, stream wafers, compare with "
              "Keras A; load B, stream, compare with Keras B; read the registers back.")
-    p.add_argument("--model-a", required=True, help="model folder loaded first")
-    p.add_argument("--model-b", required=True, help="model folder loaded second, same shapes")
+    p.add_argument("--model-a", help="model folder loaded first")
+    p.add_argument("--model-b", help="model folder loaded second, same shapes")
+    _universal_args(p, "instead of A and B, build the universal encoder block once and load every encoder of "
+                       "--models in turn (no reset between them), each checked on the wafers")
     p.add_argument("--data", help="wafers (default: real highpu_dev.csv, else synthetic)")
     p.add_argument("--n-wafers", type=int_in(1), default=500)
     p.add_argument("--sim", default="verilator", choices=["icarus", "verilator"], help="simulator")
@@ -248,6 +318,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--data", help="wafers (default: real highpu_dev.csv, else synthetic)")
     p.add_argument("--n-wafers", type=int_in(1), default=500, help="wafers streamed")
     _reuse_arg(p)
+    _universal_args(p, "the campaign on the universal encoder block that serves --models, --model's image loaded")
     add_out(p, "work folder")
     p = _add(asub, "upsets", _cmd_asic_upsets, "EMD degradation under random weight bit flips without TMR",
              "Flip 1, 2, 4, ... random bits of a trained autoencoder's configuration register image (no "

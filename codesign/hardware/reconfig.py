@@ -140,6 +140,21 @@ def _floor_clamp(name: str, bits: int, in_bits: int, shift: int) -> list[str]:
             "    endfunction"]
 
 
+LATENT_SHIFT_BITS = 4  # the configured latent quantizer's shift: up to 15 fraction bits dropped
+
+
+def _configured_floor_clamp(bits: int, in_bits: int) -> list[str]:
+    """Verilog function ``lat_q`` of a core whose latent format is set at run time: drop ``s`` fraction bits
+    (floor), clamp to [0, ``top``] (``top`` = 2^B - 1 for B-bit latents, B <= ``bits``)."""
+    return [f"    function [{bits - 1}:0] lat_q(input signed [{in_bits - 1}:0] a, "
+            f"input [{LATENT_SHIFT_BITS - 1}:0] s, input [{bits - 1}:0] top);",
+            f"        reg signed [{in_bits - 1}:0] t;",
+            # t is compared with top only when it is not negative, so the unsigned comparison is exact
+            f"        begin t = a >>> s; lat_q = t < 0 ? {bits}'d0 : (t > {{{in_bits - bits}'d0, top}} ? top : "
+            f"t[{bits - 1}:0]); end",
+            "    endfunction"]
+
+
 def _sign_extend(wire: str, bits: int, to_bits: int) -> str:
     """``wire`` (``bits`` wide, two's complement) widened to ``to_bits`` by replicating its sign bit: every
     term of a sum has the sum's width, so the generated core lints clean under ``-Wall``."""
@@ -217,13 +232,17 @@ def core_latency(reuse: int = 1) -> int:
     return 2 * reuse + 1
 
 
-def core_verilog(cfg: EncoderConfig, tmr: bool = False, reuse: int = 1) -> str:
+def core_verilog(cfg: EncoderConfig, tmr: bool = False, reuse: int = 1, *, settings_bits: int = 0,
+                 latent_ports: bool = False) -> str:
     """Verilog text of the reconfigurable core for ``cfg`` (same ports as the da4ml core plus cfg_*).
 
     ``reuse`` R > 1 shares each multiplier among R products in time: the datapath clock runs at R times the
     wafer rate, a wafer comes at most every R cycles with ``start`` high (the top's valid), and each layer
     accumulates its products over R cycles (ports ``rst`` and ``start`` added). Integer accumulation is exact,
-    so the order of the terms does not change a bit."""
+    so the order of the terms does not change a bit. For the universal block (``codesign.hardware.block``):
+    ``settings_bits`` more configuration bits follow the weights in the same register and leave on the port
+    ``settings``; with ``latent_ports`` the latent format comes from the ports ``lat_shift`` (fraction bits
+    dropped) and ``lat_max`` (2^B - 1) instead of ``cfg``'s, the outputs ``cfg.latent_bits`` wide."""
     if reuse < 1:
         raise ValueError(f"reuse factor must be >= 1, got {reuse}")
     rmap = register_map(cfg)
@@ -258,15 +277,19 @@ def core_verilog(cfg: EncoderConfig, tmr: bool = False, reuse: int = 1) -> str:
         f"    output reg  [{cfg.latent_dim * lb - 1}:0] model_out,",
         "    input  wire cfg_en,",
         "    input  wire cfg_in,",
+        *([f"    input  wire [{LATENT_SHIFT_BITS - 1}:0] lat_shift,", f"    input  wire [{lb - 1}:0] lat_max,"]
+          if latent_ports else []),
+        *([f"    output wire [{settings_bits - 1}:0] settings,"] if settings_bits else []),
         "    output wire cfg_out",
         ");",
-        *config_register(rmap.n_bits, tmr),
+        *config_register(rmap.n_bits + settings_bits, tmr),
+        *([f"    assign settings = cfg[{rmap.n_bits} +: {settings_bits}];"] if settings_bits else []),
         "",
         f"    reg [{h * w * c_in * ib - 1}:0] x_r;",
         "    always @(posedge clk) " + ("if (start) " if shared else "") + "x_r <= model_inp;",
         *(_phase_counter("conv", reuse, "start") + _phase_counter("dense", reuse, "conv_last") if shared else []),
         *_floor_clamp("act_q", ab, acc_c, fi + fw - fa),
-        *_floor_clamp("lat_q", lb, acc_d, fa + fw - fl),
+        *(_configured_floor_clamp(lb, acc_d) if latent_ports else _floor_clamp("lat_q", lb, acc_d, fa + fw - fl)),
         "",
         f"    // convolution {cfg.conv_kernel}x{cfg.conv_kernel}, stride {cfg.conv_stride}, 'same' (zero row/column "
         "below/right)",
@@ -305,7 +328,8 @@ def core_verilog(cfg: EncoderConfig, tmr: bool = False, reuse: int = 1) -> str:
                                  reuse, f"pd{j}", "dense_ph", products)
         lines += _accumulate(f"dense_acc_{j}", _bias(dbias + j, wb, fa, acc_d), wires, ab + wb + 1, acc_d, f"dacc{j}",
                              "dense" if shared else None, declare=True)
-        lines.append(f"    always @(posedge clk) {out_write}model_out[{j * lb} +: {lb}] <= lat_q(dense_acc_{j});")
+        lines.append(f"    always @(posedge clk) {out_write}model_out[{j * lb} +: {lb}] <= lat_q(dense_acc_{j}"
+                     + (", lat_shift, lat_max);" if latent_ports else ");"))
     return "\n".join([*header, *products, *lines, "endmodule", "`default_nettype wire", ""])
 
 

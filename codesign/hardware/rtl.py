@@ -112,6 +112,9 @@ class RtlInfo:
     dense_by_position: bool = False  # the core's Dense layer summed per convolution position (Pipelining)
     bx_in_frame: bool = False  # the frame carries each wafer's BX_CNT, which the top takes on bx_cnt
     core_backend: str = "da4ml"  # what wrote the core: CORE_BACKENDS, or "codesign" (the reconfigurable core)
+    # the universal block (codesign.hardware.block): the frame format fields above are its widest; each
+    # encoder's own comes with its configuration image, its frames LSB-aligned in frame_bits
+    universal: bool = False
 
     @classmethod
     def load(cls, rtl_dir: str | Path) -> RtlInfo:
@@ -134,7 +137,7 @@ class RtlInfo:
     @property
     def chip_frame(self) -> bool:
         """Whether the top has the ``CHIP_FRAME`` parameter (and the ``bx_cnt`` input)."""
-        return chip_frame_problem(self.frame_format()) is None
+        return not self.universal and chip_frame_problem(self.frame_format()) is None
 
 
 CORE_BACKENDS = ("da4ml", "alkaid")  # da4ml 0.6 (the default), alkaid 0.8 (what hls4ml's main branch uses)

@@ -188,14 +188,41 @@ def network_lines(net: SelectionNetwork, prefix: str, bits: int, key: str, stage
     return lines
 
 
+def by_tc_module(name: str, by_tc: SelectionNetwork, value_bits: int, slicing: Slicing,
+                 first_level: int) -> tuple[str, bool]:
+    """Verilog of module ``name``: ``by_tc.n_inputs`` cells {value, 63 - TC} sorted by TC (the larger 63 - TC
+    first), their values out in that order, lowest TC in the lowest bits; and whether it has a ``clk`` (its
+    network lies in more than one slice of ``slicing``, from ``first_level`` on). Yosys keeps it whole
+    (``keep_hierarchy``): flattened into the selection network, whose outputs it compares, it took ABC's
+    mapping over 20 minutes; on its own it maps in seconds."""
+    n, v = by_tc.n_inputs, value_bits
+    cell_bits = ADDRESS_BITS + v
+    inner = PipelineStages()
+    network = network_lines(by_tc, "c", cell_bits, f"[{ADDRESS_BITS - 1}:0]", inner, slicing, first_level)
+    values = ", ".join(f"{inner.at(f'c{w}', slicing.stages - 1)}[{cell_bits - 1} -: {v}]"
+                       for w in reversed(by_tc.outputs))
+    clk = ["input  wire clk"] if inner.updates else []
+    text = verilog_module(
+        name, [*clk, f"input  wire [{n * cell_bits - 1}:0] cells", f"output wire [{n * v - 1}:0] values"],
+        [*(f"    wire [{cell_bits - 1}:0] c{s} = cells[{s * cell_bits} +: {cell_bits}];" for s in range(n)),
+         "    /* verilator lint_off UNUSEDSIGNAL */  // the TCs order the values and are not sent",
+         *inner.declarations,
+         *network,
+         "    /* verilator lint_on UNUSEDSIGNAL */",
+         *inner.registers(),
+         f"    assign values = {{{values}}};"],
+        generator=GENERATOR, comment=f"the sparse selector's cells in TC order, a {len(by_tc.exchanges)}-"
+        "comparator network.", attribute="(* keep_hierarchy *)\n")
+    return text, bool(clk)
+
+
 def sparse_sources(n_tc: int, coding: CellCoding, max_occupancy: int, *, stages: int = 1) -> dict[str, str]:
     """Verilog of ``econt_sparse`` (module name -> text): the ``coding.n_cells`` largest of ``n_tc`` on-chip
     inputs packed as ``coding`` says, and the mode (at most ``max_occupancy`` non-zero), as
     ``codesign.models.sparse``. ``stages`` > 1 cuts the comparator networks into that many slices of about
     equal depth with registers between them (a ``clk`` port; outputs ``stages - 1`` clocks after the inputs);
-    1 is combinational. Map coding adds ``econt_sparse_by_tc``, the chosen cells in TC order, as a
-    module Yosys keeps whole (``keep_hierarchy``): flattened into the selection network, whose outputs it
-    compares, it took ABC's mapping over 20 minutes; on its own it maps in seconds."""
+    1 is combinational. Map coding adds ``econt_sparse_by_tc``, the chosen cells in TC order
+    (``by_tc_module``)."""
     if stages < 1:
         raise ValueError(f"the sparse selector needs at least 1 stage, got {stages}")
     b, v, n = coding.source_bits, coding.value_bits, coding.n_cells
@@ -220,25 +247,10 @@ def sparse_sources(n_tc: int, coding: CellCoding, max_occupancy: int, *, stages:
     sources = {}
     if by_tc is not None:
         selected = slicing.of(net.depth)  # where the chosen cells are complete
-        cell_bits = coding.cell_bits  # {value, 63 - TC} in the by-TC network, as an address-coded cell
         cells = [f"{{{k}[{key_bits - 1} -: {v}], {k}[{ADDRESS_BITS - 1}:0]}}"
                  for k in (top.at(f"k{w}", selected) for w in chosen)]
-        inner = PipelineStages()
-        by_tc_network = network_lines(by_tc, "c", cell_bits, f"[{ADDRESS_BITS - 1}:0]", inner, slicing,
-                                       net.depth)
-        values = ", ".join(f"{inner.at(f'c{w}', last)}[{cell_bits - 1} -: {v}]" for w in reversed(by_tc.outputs))
-        clk = ["input  wire clk"] if inner.updates else []
-        sources[BY_TC_MODULE] = verilog_module(
-            BY_TC_MODULE, [*clk, f"input  wire [{n * cell_bits - 1}:0] cells", f"output wire [{n * v - 1}:0] values"],
-            [*(f"    wire [{cell_bits - 1}:0] c{s} = cells[{s * cell_bits} +: {cell_bits}];" for s in range(n)),
-             "    /* verilator lint_off UNUSEDSIGNAL */  // the TCs order the values and are not sent",
-             *inner.declarations,
-             *by_tc_network,
-             "    /* verilator lint_on UNUSEDSIGNAL */",
-             *inner.registers(),
-             f"    assign values = {{{values}}};"],
-            generator=GENERATOR, comment=f"the sparse selector's cells in TC order, a {len(by_tc.exchanges)}-"
-            "comparator network.", attribute="(* keep_hierarchy *)\n")
+        sources[BY_TC_MODULE], clocked = by_tc_module(BY_TC_MODULE, by_tc, v, slicing, net.depth)
+        clk = ["clk"] if clocked else []
         addresses = [f"~{top.at(f'k{w}', selected)}[{ADDRESS_BITS - 1}:0]" for w in chosen]
         top.make("map", n_tc, selected)
         body += [
@@ -274,4 +286,100 @@ def sparse_sources(n_tc: int, coding: CellCoding, max_occupancy: int, *, stages:
         generator=GENERATOR,
         comment=f"the hybrid encoder's sparse-mode selector,\n// the {coding.describe()}; a selection network of "
         f"{len(net.exchanges)} comparators, {net.depth} deep{pipelined}.")
+    return sources
+
+
+BLOCK_SPARSE_MODULE = "econt_block_sparse"
+BLOCK_BY_TC_MODULE = "econt_block_by_tc"
+SOURCE_BITS = 8  # the block's cell sources: 8-bit on-chip inputs, or 7-bit charge words zero-extended
+VALUE_BITS_FIELD = SOURCE_BITS.bit_length()  # value_bits 1..8
+
+
+def block_sparse_sources(n_tc: int, max_cells: int, payload_bits: int) -> dict[str, str]:
+    """Verilog of ``econt_block_sparse``, the universal block's selector (module name -> text): everything
+    ``sparse_sources`` fixes at generation comes from input ports, the configuration's settings:
+
+        max_occupancy  at most this many non-zero sources select the sparse mode
+        n_cells        cells sent (<= ``max_cells``), value_bits v (1-8), charge (the sources are 7-bit
+                       charge words: a value is their top v of 7 bits, else of 8), use_map (48-bit map coding)
+
+    The selection network keeps the ``max_cells`` largest; the cells from ``n_cells`` on are zeroed (value and
+    address), so the map's by-TC sort puts them last and the payload ``cells`` (``payload_bits``, the
+    ``CellCoding`` layout for the configured v and coding) holds zeros above the configured cells. Each
+    payload bit is one AND-OR over the eight choices of v."""
+    b, n = SOURCE_BITS, max_cells
+    key_bits = b + ADDRESS_BITS
+    net = selection_network(n_tc, n)
+    by_tc = selection_network(n, n)
+    count_bits = n_tc.bit_length()
+    top = PipelineStages()
+    sources = {}
+    sources[BLOCK_BY_TC_MODULE], _ = by_tc_module(BLOCK_BY_TC_MODULE, by_tc, b, Slicing(1, by_tc.depth), 0)
+    nb = max(n.bit_length(), 1)
+    body = [
+        "    // keys {value, 63 - TC}: all distinct, the larger key is the earlier cell",
+        "    /* verilator lint_off UNUSEDSIGNAL */",
+        *(f"    wire [{key_bits - 1}:0] k{i} = {{inputs[{i * b} +: {b}], {ADDRESS_BITS}'d{ADDRESS_MAX - i}}};"
+          for i in range(n_tc)),
+        *network_lines(net, "k", key_bits, "", top, Slicing(1, net.depth), 0),
+        "    /* verilator lint_on UNUSEDSIGNAL */",
+        f"    wire [{VALUE_BITS_FIELD - 1}:0] vshift = (charge ? {VALUE_BITS_FIELD}'d{b - 1} : "
+        f"{VALUE_BITS_FIELD}'d{b}) - value_bits;",
+        f"    wire [{b - 1}:0] vsel;  // one-hot: vsel[v - 1] for v value bits",
+        *(f"    assign vsel[{v - 1}] = value_bits == {VALUE_BITS_FIELD}'d{v};" for v in range(1, b + 1)),
+        "    // the chosen cells, largest first; from n_cells on zero (value and 63 - TC)",
+    ]
+    for s, w in enumerate(net.outputs):
+        body += [f"    wire use{s} = n_cells > {nb}'d{s};",
+                 f"    wire [{b - 1}:0] val{s} = use{s} ? k{w}[{key_bits - 1} -: {b}] >> vshift : {b}'d0;",
+                 f"    wire [{ADDRESS_BITS - 1}:0] key{s} = use{s} ? k{w}[{ADDRESS_BITS - 1}:0] : {ADDRESS_BITS}'d0;",
+                 f"    wire [{ADDRESS_BITS - 1}:0] tc{s} = use{s} ? ~key{s} : {ADDRESS_BITS}'d0;"]
+    body += [
+        "    /* verilator lint_off UNUSEDSIGNAL */  // the last cells' top bits never fit a frame",
+        f"    wire [{n * b - 1}:0] by_tc_values;  // the chosen values in TC order, the zeroed cells last",
+        "    /* verilator lint_on UNUSEDSIGNAL */",
+        f"    {BLOCK_BY_TC_MODULE} by_tc (.cells({{{', '.join(f'val{s}, key{s}' for s in reversed(range(n)))}}}), "
+        ".values(by_tc_values));",
+        f"    wire [{n_tc - 1}:0] map = " + " | ".join(f"({{{n_tc - 1}'d0, use{s}}} << tc{s})" for s in range(n)) + ";",
+    ]
+
+    def choice(bits: list[str | None]) -> str:
+        """A payload bit as the AND-OR of ``bits`` (a bit, or None for zero) for v = 8 .. 1."""
+        named = [x or "1'b0" for x in bits]
+        return "1'b0" if all(x is None for x in bits) else f"|(vsel & {{{', '.join(named)}}})"
+
+    def by_address(q: int, v: int) -> str | None:
+        s, r = divmod(q, ADDRESS_BITS + v)
+        return None if s >= n else (f"val{s}[{r}]" if r < v else f"tc{s}[{r - v}]")
+
+    def by_map(q: int, v: int) -> str | None:
+        j, r = divmod(q - n_tc, v)
+        return None if j >= n else f"by_tc_values[{j * b + r}]"
+
+    body += [f"    wire [{payload_bits - 1}:0] by_address, by_map;"]
+    for q in range(payload_bits):
+        widths = range(b, 0, -1)
+        body.append(f"    assign by_address[{q}] = {choice([by_address(q, v) for v in widths])};")
+        body.append(f"    assign by_map[{q}] = " + (f"map[{q}];" if q < n_tc else
+                                                     f"{choice([by_map(q, v) for v in widths])};"))
+    body += [
+        "    assign cells = use_map ? by_map : by_address;",
+        f"    reg [{count_bits - 1}:0] nonzero;",
+        "    integer i;",
+        "    always @* begin",
+        "        nonzero = 0;",
+        f"        for (i = 0; i < {n_tc}; i = i + 1)",
+        f"            nonzero = nonzero + {{{count_bits - 1}'d0, |inputs[i * {b} +: {b}]}};",
+        "    end",
+        "    assign sparse = nonzero <= max_occupancy;",
+    ]
+    sources[BLOCK_SPARSE_MODULE] = verilog_module(
+        BLOCK_SPARSE_MODULE,
+        [f"input  wire [{n_tc * b - 1}:0] inputs", f"input  wire [{count_bits - 1}:0] max_occupancy",
+         f"input  wire [{nb - 1}:0] n_cells", f"input  wire [{VALUE_BITS_FIELD - 1}:0] value_bits",
+         "input  wire charge", "input  wire use_map", "output wire sparse",
+         f"output wire [{payload_bits - 1}:0] cells"],
+        body, generator=GENERATOR,
+        comment=f"the universal block's sparse-mode selector: up to {n} cells, their coding set at run time;\n"
+        f"// a selection network of {len(net.exchanges)} comparators, {net.depth} deep.")
     return sources

@@ -249,13 +249,7 @@ def top_verilog(spec: TopSpec) -> str:
              *([f"input  wire [{hb - 1}:0] bx_cnt"] if hb else []), "output wire valid_out",
              f"output reg  [{fr.width - 1}:0] frame", *(CONFIG_PORTS if spec.config_port else [])]
     lines = [
-        f"    reg [{spec.latency - 1}:0] valid_pipe;",
-        f"    assign valid_out = valid_pipe[{spec.latency - 1}];",
-        "    always @(posedge clk) begin",
-        "        if (rst) valid_pipe <= 0;",
-        f"        else valid_pipe <= {{valid_pipe[{spec.latency - 2}:0], valid_in}};" if spec.latency > 1
-        else "        else valid_pipe <= valid_in;",
-        "    end",
+        *valid_pipeline_lines(spec.latency),
         "",
         "    // stage 1: input register; stage 2: the on-chip conversion, into the core's input register"
         if spec.conversion_stages == 1 else
@@ -265,14 +259,14 @@ def top_verilog(spec: TopSpec) -> str:
         *([f"    wire [{n * E4M3.bits - 1}:0] charges_c;"] if fr.cell_coding.charge else []),
         f"    {CONVERT_MODULE} convert (.clk(clk), .calq(calq), .inputs(inputs_c), .code(code_c)"
         + (", .charges(charges_c));" if fr.cell_coding.charge else ");"),
-        *(_delay_lines("bx_c", "bx_cnt", hb, spec.conversion_stages) if hb else []),  # with the conversion
+        *(delay_lines("bx_c", "bx_cnt", hb, spec.conversion_stages) if hb else []),  # with the conversion
         "",
         "    // encoder core (da4ml): pixels in the model's image layout",
         f"    wire [{core_in - 1}:0] core_in;",
         f"    wire [{core_out - 1}:0] {'core_q' if spec.latents_delay else 'core_out'};  // as the core gives them",
     ]
     for p, tc in enumerate(spec.pixel_tc):
-        src = f"{ib}'d0" if tc is None else _core_input(tc * INPUT_BITS, ib, spec.core_input_frac_bits)
+        src = f"{ib}'d0" if tc is None else core_input(tc * INPUT_BITS, ib, spec.core_input_frac_bits)
         lines.append(f"    assign core_in[{p * ib} +: {ib}] = {src};")
     delay = spec.latents_delay
     lines += [
@@ -281,13 +275,13 @@ def top_verilog(spec: TopSpec) -> str:
         + f".model_inp(core_in), .model_out({'core_q' if delay else 'core_out'})"
         + (", .cfg_en(cfg_en), .cfg_in(cfg_in), .cfg_out(cfg_out));" if spec.config_port else ");"),
         *([f"    // the latents wait {delay} cycle(s) for the sparse selector",
-           *_delay_lines("core_out", "core_q", core_out, delay)] if delay else []),
+           *delay_lines("core_out", "core_q", core_out, delay)] if delay else []),
         "",
         *(_sparse_instance(spec) if spec.sparse_cells else
           [f"    wire [{side - 1}:0] side_c = " + ("{code_c, bx_c};" if hb else "code_c;")]),
         "",
         "    // what travels beside the core: the sum code (and the sparse-mode cells and mode bit, or the BX_CNT)",
-        *_delay_lines("side", "side_c", side, spec.side_delay),
+        *delay_lines("side", "side_c", side, spec.side_delay),
         "",
         "    // output frame: latents (or sparse cells) from bit 0 up, the sum code, the mode bit, zero padding",
         *(_chip_frame_lines(spec, ob) if hb else []),
@@ -346,7 +340,18 @@ def _chip_frame_lines(spec: TopSpec, ob: int) -> list[str]:
     return lines
 
 
-def _delay_lines(out: str, source: str, bits: int, cycles: int) -> list[str]:
+def valid_pipeline_lines(latency: int) -> list[str]:
+    """``valid_out`` = ``valid_in`` ``latency`` clock edges later; ``rst`` clears the pipeline."""
+    return [f"    reg [{latency - 1}:0] valid_pipe;",
+            f"    assign valid_out = valid_pipe[{latency - 1}];",
+            "    always @(posedge clk) begin",
+            "        if (rst) valid_pipe <= 0;",
+            f"        else valid_pipe <= {{valid_pipe[{latency - 2}:0], valid_in}};" if latency > 1
+            else "        else valid_pipe <= valid_in;",
+            "    end"]
+
+
+def delay_lines(out: str, source: str, bits: int, cycles: int) -> list[str]:
     """``out`` = ``source`` ``cycles`` clock edges later (the RTL library's ``econt_delay``)."""
     return [f"    wire [{bits - 1}:0] {out};",
             f"    {DELAY_MODULE} #(.WIDTH({bits}), .CYCLES({cycles})) {out}_delay (.clk(clk), .d({source}), "
@@ -365,7 +370,7 @@ def _sparse_instance(spec: TopSpec) -> list[str]:
         "selects it",
         f"    reg [{spec.n_tc * coding.source_bits - 1}:0] inputs_s2;",
         f"    always @(posedge clk) inputs_s2 <= {values}_c;",
-        *_delay_lines("code_s2", "code_c", SUM_CODE_BITS, stages),  # beside the selector's input and pipeline
+        *delay_lines("code_s2", "code_c", SUM_CODE_BITS, stages),  # beside the selector's input and pipeline
         "    wire sparse_c;",
         f"    wire [{coding.bits - 1}:0] cells_c;",
         f"    {SPARSE_MODULE} sparse_select ({'.clk(clk), ' if stages > 1 else ''}.inputs(inputs_s2), "
@@ -374,7 +379,7 @@ def _sparse_instance(spec: TopSpec) -> list[str]:
     ]
 
 
-def _core_input(base: int, bits: int, frac: int) -> str:
+def core_input(base: int, bits: int, frac: int) -> str:
     """The on-chip input at bit ``base`` of ``inputs_c`` (INPUT_BITS, INPUT_FRAC_BITS fractional) in the
     core's format (``bits``, ``frac`` fractional), as the encoder's input quantizer does it: fewer fractional
     bits floor (drop LSBs, TRN), fewer integer bits wrap (drop MSBs, WRAP), more bits are zeros."""

@@ -1,7 +1,7 @@
 """Check the entropy codec's encoder RTL (``codesign.hardware.entropy_rtl``) against its golden model: generate
 the RTL for a codec's shape, write the wafers and the frames ``EntropyCodec.encode`` makes of them as a
-vectors folder, and run ``codesign.hardware.sim.entropy_testbench`` through the project's simulation runner
-(``run_simulation``: one build, cocotb 2.x). The table is loaded through the serial port, never built in, so
+vectors folder, and run ``codesign.hardware.sim.phases_testbench`` through the project's simulation runner
+(``run_phases``: one build, cocotb 2.x). The table is loaded through the serial port, never built in, so
 further codecs of the same shape (or, in the universal block, of any shape it serves) are checked on the same
 build, one ``EntropyPhase`` after another."""
 
@@ -21,10 +21,8 @@ from codesign.econt.bits import ELINK_BITS
 from codesign.econt.entropy import EntropyCodec
 from codesign.errors import VerificationError
 from codesign.hardware.entropy_rtl import EntropyRtlSpec, write_config_image, write_entropy_rtl
-from codesign.hardware.sim.runner import SimulationFailed, run_simulation, run_upsets
+from codesign.hardware.sim.runner import Phase, SimulationFailed, run_phases, run_upsets
 from codesign.hardware.vectors import pack_calq
-
-ENTROPY_TESTBENCH = "codesign.hardware.sim.entropy_testbench"
 
 
 @dataclass(frozen=True)
@@ -96,23 +94,15 @@ def verify_entropy_rtl(phases: Sequence[EntropyPhase], out_dir: str | Path, *, s
     out = Path(out_dir)
     rtl_dir = out / "rtl"
     write_entropy_rtl(spec, rtl_dir, force=force)
-    listing = []
+    runs = []
     for i, phase in enumerate(phases):
         folder, image = out / f"vectors_{i}", out / f"image_{i}.hex"
         write_entropy_vectors(folder, phase.codec, phase.calq, phase.kinds, spec=spec, force=force)
         write_config_image(phase.codec, spec, image)
-        listing.append({"image": str(image.resolve()), "vectors": str(folder.resolve()), "idle_seed": phase.idle_seed})
-    write_json(out / "phases.json", listing)
-    env = {"CODESIGN_REPORT": str((out / "report.json").resolve()),
-           "CODESIGN_PHASES": str((out / "phases.json").resolve())}
-    (out / "report.json").unlink(missing_ok=True)
-    try:
-        result = run_simulation(rtl_dir, out / "vectors_0", simulator, testbench=ENTROPY_TESTBENCH, extra_env=env)
-    except SimulationFailed as err:
-        raise VerificationError(_failure(out / "report.json", spec, str(err))) from None
-    report = json.loads((out / "report.json").read_text())
-    return EntropyCheck(tuple(p["wafers"] for p in report["phases"]), result.build_seconds, result.test_seconds,
-                        str(rtl_dir))
+        runs.append(Phase(image, folder, phase.idle_seed))
+    wafers, result = run_phases(rtl_dir, runs, out, design=f"econt_entropy {spec}", golden="EntropyCodec.encode",
+                                simulator=simulator)
+    return EntropyCheck(tuple(wafers), result.build_seconds, result.test_seconds, str(rtl_dir))
 
 
 def entropy_fault_campaign(codec: EntropyCodec, calq: np.ndarray, out_dir: str | Path, *, spec: EntropyRtlSpec,
@@ -140,18 +130,3 @@ def entropy_fault_campaign(codec: EntropyCodec, calq: np.ndarray, out_dir: str |
             raise VerificationError(f"upset campaign on {design}: {found or err}") from None
     write_json(out / "fault_campaign.json", {**reports, "codec": asdict(codec), "meta": provenance()})
     return reports
-
-
-def _failure(report_file: Path, spec: EntropyRtlSpec, cause: str) -> str:
-    """What went wrong, from the testbench's report: the first wrong frame's wafer and bits when there is one."""
-    if not report_file.is_file():
-        return f"econt_entropy {spec}: {cause}"
-    report = json.loads(report_file.read_text())
-    for phase in report["phases"]:
-        first = phase["first"]
-        if first is not None:
-            return (f"econt_entropy {spec}: {phase['wrong']} of {phase['wafers']} frames differ from "
-                    f"EntropyCodec.encode ({phase['vectors']}); first at wafer {first['wafer']}, bit "
-                    f"{first['first_bit']} (0 = first transmitted)\n  expected {first['expected']}\n"
-                    f"  got      {first['got']}")
-    return f"econt_entropy {spec}: {cause}; testbench report: {json.dumps(report)}"

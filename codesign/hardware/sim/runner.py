@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree
 
+from codesign.artifacts import write_json
 from codesign.errors import VerificationError
 from codesign.hardware.rtl import RtlInfo
 from codesign.hardware.vectors import read_vectors
@@ -24,6 +25,7 @@ from codesign.tools import require, verilator_env
 SIMULATORS = ("icarus", "verilator")
 TESTBENCH = "codesign.hardware.sim.testbench"
 FAULT_TESTBENCH = "codesign.hardware.sim.fault_testbench"  # upsets in a configuration register
+PHASES_TESTBENCH = "codesign.hardware.sim.phases_testbench"  # images loaded in turn, each with its wafers
 STREAM_TEST = "stream_every_vector_back_to_back"
 
 
@@ -99,6 +101,20 @@ def _lean_verilator() -> Iterator[None]:
             os.environ["PATH"] = path
 
 
+def _check_frame_format(vec_info: dict[str, Any], info: RtlInfo) -> None:
+    """Vectors and a fixed design must be of the same encoder's frame (mode and cells)."""
+    vec_sparse, rtl_sparse = vec_info["frame"].get("sparse_mode", False), info.frame_format().sparse_mode
+    if vec_sparse != rtl_sparse:
+        kinds = {True: "a hybrid encoder (sparse mode)", False: "a latents-only encoder"}
+        raise ValueError(f"vectors of {kinds[vec_sparse]} do not match the RTL of {kinds[rtl_sparse]}: make both "
+                         "from the same model folder")
+    vec_cells = (vec_info["frame"].get("sparse_values", "input"), vec_info["frame"].get("sparse_value_bits"))
+    rtl_cells = (info.sparse_values, info.sparse_value_bits)
+    if vec_sparse and vec_cells != rtl_cells:
+        raise ValueError(f"vectors with {vec_cells[0]} cells of {vec_cells[1]} bits do not match the RTL's "
+                         f"{rtl_cells[0]} cells of {rtl_cells[1]} bits: make both from the same model folder")
+
+
 def run_simulation(rtl_dir: str | Path, vectors_dir: str | Path, simulator: str = "icarus",
                    *, build_dir: str | Path | None = None, waves: bool = False, testbench: str = TESTBENCH,
                    extra_env: dict[str, str] | None = None, frame: str = "project") -> SimResult:
@@ -114,19 +130,14 @@ def run_simulation(rtl_dir: str | Path, vectors_dir: str | Path, simulator: str 
     _, _, vec_info = read_vectors(vectors_dir, frame)
     if frame == "chip" and not info.chip_frame:
         raise ValueError(f"{rtl_dir}: this top has no CHIP_FRAME parameter ({chip_frame_problem(info.frame_format())})")
-    if vec_info["calq_bits"] != info.calq_bits or vec_info["frame"]["width"] != info.frame_bits:
+    # the universal block sends any encoder's frames, LSB-aligned in its own width; the image sets the format
+    width_fits = (vec_info["frame"]["width"] <= info.frame_bits if info.universal
+                  else vec_info["frame"]["width"] == info.frame_bits)
+    if vec_info["calq_bits"] != info.calq_bits or not width_fits:
         raise ValueError(f"vectors ({vec_info['calq_bits']}-bit CALQ, {vec_info['frame']['width']}-bit frames) do "
                          f"not match the RTL ({info.calq_bits}-bit CALQ, {info.frame_bits}-bit frames)")
-    vec_sparse, rtl_sparse = vec_info["frame"].get("sparse_mode", False), info.frame_format().sparse_mode
-    if vec_sparse != rtl_sparse:
-        kinds = {True: "a hybrid encoder (sparse mode)", False: "a latents-only encoder"}
-        raise ValueError(f"vectors of {kinds[vec_sparse]} do not match the RTL of {kinds[rtl_sparse]}: make both "
-                         "from the same model folder")
-    vec_cells = (vec_info["frame"].get("sparse_values", "input"), vec_info["frame"].get("sparse_value_bits"))
-    rtl_cells = (info.sparse_values, info.sparse_value_bits)
-    if vec_sparse and vec_cells != rtl_cells:
-        raise ValueError(f"vectors with {vec_cells[0]} cells of {vec_cells[1]} bits do not match the RTL's "
-                         f"{rtl_cells[0]} cells of {rtl_cells[1]} bits: make both from the same model folder")
+    if not info.universal:
+        _check_frame_format(vec_info, info)
     build = Path(build_dir or rtl_dir / f"sim_{simulator}{'_chip' if frame == 'chip' else ''}").resolve()
     runner = get_runner(simulator)
     args: list[str] = []  # the generated HDL lints clean (tests/test_hdl_lint.py): any warning fails the build
@@ -153,3 +164,46 @@ def run_simulation(rtl_dir: str | Path, vectors_dir: str | Path, simulator: str 
         raise SimulationFailed(f"{simulator}: {n_failed} of {n_tests} cocotb tests failed; see {build / 'test.log'}")
     return SimResult(simulator, n_tests, vec_info["n_vectors"], str(results), built - start, done - built,
                      parse_test_times(results.read_text()))
+
+
+@dataclass(frozen=True)
+class Phase:
+    """One configuration image loaded through the serial port, then a vectors folder streamed: back to back,
+    or with random idle cycles between the wafers (``idle_seed``)."""
+
+    image: Path
+    vectors: Path
+    idle_seed: int | None = None
+
+
+def run_phases(rtl_dir: Path, phases: list[Phase], work_dir: Path, *, design: str, golden: str,
+               simulator: str = "verilator") -> tuple[list[int], SimResult]:
+    """One build of ``rtl_dir``; each phase in turn (``PHASES_TESTBENCH``), no reset between them. Returns
+    the wafers checked per phase; ``VerificationError`` names the first wrong frame (wafer and bits) against
+    ``golden`` (what made the expected frames) in ``design``."""
+    listing = [{"image": str(p.image.resolve()), "vectors": str(p.vectors.resolve()), "idle_seed": p.idle_seed}
+               for p in phases]
+    write_json(work_dir / "phases.json", listing)
+    report_file = work_dir / "report.json"
+    report_file.unlink(missing_ok=True)
+    env = {"CODESIGN_REPORT": str(report_file.resolve()), "CODESIGN_PHASES": str((work_dir / "phases.json").resolve())}
+    try:
+        result = run_simulation(rtl_dir, phases[0].vectors, simulator, testbench=PHASES_TESTBENCH, extra_env=env)
+    except SimulationFailed as err:
+        raise VerificationError(_phase_failure(report_file, design, golden, str(err))) from None
+    return [p["wafers"] for p in json.loads(report_file.read_text())["phases"]], result
+
+
+def _phase_failure(report_file: Path, design: str, golden: str, cause: str) -> str:
+    """What went wrong, from the testbench's report: the first wrong frame's wafer and bits when there is one."""
+    if not report_file.is_file():
+        return f"{design}: {cause}"
+    report = json.loads(report_file.read_text())
+    for phase in report["phases"]:
+        first = phase["first"]
+        if first is not None:
+            return (f"{design}: {phase['wrong']} of {phase['wafers']} frames differ from {golden} "
+                    f"({phase['vectors']}); first at wafer {first['wafer']}, bit {first['first_bit']} (0 = the "
+                    f"frame's most significant)\n  expected {first['expected']}\n  got      {first['got']}")
+    return f"{design}: {cause}; testbench report: {json.dumps(report)}"
+

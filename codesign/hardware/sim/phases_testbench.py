@@ -1,10 +1,10 @@
-"""cocotb tests of ``econt_entropy`` (the entropy codec's encoder, fixed or the universal block): per phase,
-load a configuration image (the Huffman table, and the universal block's settings) through the serial port
-with idle cycles between its bits, stream the phase's wafers (back to back, or with random idle cycles) and
-compare each frame bit for bit with ``EntropyCodec.encode``'s; at the end read the last image back. The
-datapath is not reset between phases: a new image is all it takes to run another codec.
+"""cocotb test of a design whose configuration image sets what it computes (the entropy codec's encoder, fixed
+or its universal block; the universal encoder block): per phase, load an image through the serial port with
+idle cycles between its bits, stream the phase's wafers (back to back, or with random idle cycles) and compare
+each frame bit for bit with its golden model's; at the end read the last image back. The datapath is not
+reset between phases: a new image is all it takes to run another codec or encoder.
 
-Run through ``codesign.hardware.sim.entropy_runner``, which sets CODESIGN_RTL_DIR, CODESIGN_VECTORS_DIR (the
+Run through ``codesign.hardware.sim.runner.run_phases``, which sets CODESIGN_RTL_DIR, CODESIGN_VECTORS_DIR (the
 first phase's vectors), CODESIGN_PHASES (a JSON list of {image: hex file, vectors: folder, idle_seed}) and
 CODESIGN_REPORT: a JSON file this testbench writes with, per phase, the wafers checked and the first wrong
 frame (index, expected and received bits), for the runner's error message.
@@ -69,9 +69,9 @@ async def stream_phase(dut: Any, rtl: RtlInfo, vectors_dir: str,
 
 
 @cocotb.test()
-async def load_table_and_stream(dut: Any) -> None:
-    """Each phase: load its table, stream its wafers, every frame bit-exact at the latency of rtl.json;
-    then the last table reads back unchanged."""
+async def load_image_and_stream(dut: Any) -> None:
+    """Each phase: load its image, stream its wafers, every frame bit-exact at the latency of rtl.json;
+    then the last image reads back unchanged."""
     rtl = RtlInfo.load(os.environ["CODESIGN_RTL_DIR"])
     phases = [(p["image"], p["vectors"], p["idle_seed"])
               for p in json.loads(Path(os.environ["CODESIGN_PHASES"]).read_text())]
@@ -92,5 +92,5 @@ async def load_table_and_stream(dut: Any) -> None:
     back = await read_back(dut, rtl.config_bits)
     report["read_back_equal"] = back == image
     report_file.write_text(json.dumps(report))
-    assert back == image, "the table read back through cfg_out differs from the one loaded"
+    assert back == image, "the image read back through cfg_out differs from the one loaded"
     dut._log.info("%s", "; ".join(f"{p['wafers']} wafers bit-exact" for p in report["phases"]))
