@@ -37,7 +37,7 @@ DATA_ARG := $(if $(DATA),--data $(DATA),)
 ## HIDDEN    hidden layer widths of `make decoder` (default 16)
 HIDDEN  ?= 16
 
-.PHONY: help setup system-deps demo test test-fast lint benchmark clean emd-cnn train evaluate decoder model hls hls-synth rtl vectors sim verify asic codec-block fpga sweep
+.PHONY: help setup system-deps demo test test-fast lint benchmark clean emd-cnn train evaluate decoder model hls hls-synth rtl vectors sim verify asic codec-block encoder-block fpga sweep
 
 help:  ## list the targets and the variables that steer them (make asic VARIANTS="fixed reconfig_tmr_r4")
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
@@ -146,6 +146,9 @@ asic: $(RTL)/rtl.json $(VECTORS)/vectors.json  ## Yosys ASIC reports (fixed; rec
 
 codec-block: setup  ## the universal codec block (one on-chip encoder for every module) with and without TMR: GE, area, energy per codec image -> $(OUT)/codec_block/summary.md
 	$(BIN)/codesign asic block-flow --out $(OUT)/codec_block $(DATA_ARG)
+
+encoder-block: setup  ## the universal encoder block (one RTL for the four reference hybrids by image) with and without TMR at R = 4, beside each reference's own design: GE, area, energy per image -> $(OUT)/encoder_block/summary.md
+	$(BIN)/codesign asic encoder-block-flow --out $(OUT)/encoder_block $(DATA_ARG)
 
 fpga: $(RTL_FPGA)/rtl.json  ## synth_xilinx + ECP5 place and route (Fmax) of every variant, the fixed one pipelined for an FPGA -> out/fpga/$(MODEL)/summary.md
 	$(BIN)/codesign fpga flow --model $(MODEL_DIR) --rtl $(RTL_FPGA) --out $(OUT)/fpga/$(MODEL) --variants $(VARIANTS)

@@ -84,12 +84,23 @@ def _cmd_asic_block(args: argparse.Namespace) -> None:
 
 
 def _cmd_asic_block_flow(args: argparse.Namespace) -> None:
-    from codesign.asic.codec_block import DEFAULT_CODECS, codec_block_flow
+    from codesign.asic.block_flow import DEFAULT_CODECS, codec_block_flow
     from codesign.hardware.vectors import check_wafers
 
     calq, _ = check_wafers(args.data, args.wafers)
     codec_block_flow(calq, args.out, codecs=tuple(args.codecs or DEFAULT_CODECS), arena_dir=args.arena,
                      elinks=args.elinks, tmr=(False,) if args.no_tmr else (False, True), energy_wafers=args.wafers)
+    print((Path(args.out) / "summary.md").read_text())
+
+
+def _cmd_asic_encoder_block_flow(args: argparse.Namespace) -> None:
+    from codesign.asic.block_flow import encoder_block_flow
+    from codesign.hardware.vectors import check_wafers
+
+    calq, _ = check_wafers(args.data, args.wafers)
+    encoder_block_flow(calq, args.out, models=args.models, reuse=args.reuse,
+                       tmr=(True,) if args.tmr_only else (False, True), energy_wafers=args.wafers,
+                       fixed=not args.no_fixed)
     print((Path(args.out) / "summary.md").read_text())
 
 
@@ -278,6 +289,21 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--wafers", type=int_in(1), default=200, help="wafers through the gate-level netlist per codec")
     p.add_argument("--elinks", type=int_in(1, 7), default=7, help="the block's most eLinks")
     p.add_argument("--no-tmr", action="store_true", help="the block without TMR only")
+    p = _add(asub, "encoder-block-flow", _cmd_asic_encoder_block_flow, "area and energy of the universal encoder "
+             "block", "Synthesise the universal encoder block (`codesign asic rtl --universal`) without and with "
+             "TMR at reuse factor --reuse (Yosys, the project's 65 nm GE model), estimate its gate-level energy per "
+             "inference with each encoder's image loaded (frames checked), and synthesise each encoder's own "
+             "reconfigurable design with TMR to compare; summary.md sets them beside the published ECON-T block. "
+             "About an hour on 2 cores.")
+    add_out(p, "report folder")
+    p.add_argument("--models", nargs="+", default=REFERENCE_ENCODERS,
+                   help="the encoders the block serves (default: the four reference hybrids)")
+    p.add_argument("--data", help="wafers (default: real highpu_dev.csv, else synthetic)")
+    p.add_argument("--wafers", type=int_in(1), default=200, help="wafers through the gate-level netlist per image")
+    p.add_argument("--reuse", type=int_in(1, 64), default=4, help="reuse factor R of the block's core (default 4: "
+                   "the smallest R that meets 1.2 mm2 with TMR for one reference)")
+    p.add_argument("--tmr-only", action="store_true", help="the block with TMR only")
+    p.add_argument("--no-fixed", action="store_true", help="skip the encoders' own designs")
     p = _add(asub, "config", _cmd_asic_config, "configuration image (register contents) of an encoder or codec",
              "Write the register image (hex, bit 0 shifted in first) and its register map and protocol (.json): of "
              "a trained encoder's reconfigurable RTL (--model), or of an arena codec for the universal codec block "

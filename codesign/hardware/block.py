@@ -54,7 +54,6 @@ from codesign.models.frame import BITS_PER_ELINK, FrameFormat
 BLOCK_TOP = "econt_block"
 GENERATOR = "codesign/hardware/block.py"
 CALQ_BITS = 22
-N_LATENTS = 16
 # what a block's core shares with every encoder it serves: all of EncoderConfig but these
 PER_ENCODER = ("elinks", "latent_int_bits", "latent_bias_init", "sparse_max_occupancy", "sparse_value_bits",
                "sparse_values")
@@ -216,10 +215,10 @@ def block_description(spec: EncoderBlockSpec) -> dict[str, Any]:
     return {"core": asdict(spec.core), "max_cells": spec.max_cells, "tmr": spec.tmr, "reuse": spec.reuse}
 
 
-def _frame_bit(p: int, b: int, lb: int) -> str:
-    """Frame bit ``p`` for ``b``-bit latents (``lb``: the core's latent width): a latent bit or a cell bit, the
-    sum code, the mode bit, or a cell bit above it."""
-    field = N_LATENTS * b
+def _frame_bit(p: int, b: int, lb: int, n_latents: int) -> str:
+    """Frame bit ``p`` for ``n_latents`` latents of ``b`` bits (``lb``: the core's latent width): a latent bit
+    or a cell bit, the sum code, the mode bit, or a cell bit above it."""
+    field = n_latents * b
     if p < field:
         j, r = divmod(p, b)
         return f"(sparse ? cells[{p}] : core_out[{j * lb + r}])"
@@ -234,8 +233,6 @@ def block_top_verilog(spec: EncoderBlockSpec) -> str:
     """``econt_block``: CALQ in, frame out, everything but the core's shape from the configuration."""
     core, n = spec.core, N_TC
     lb, ib = core.latent_bits, core.input_int_bits + core.input_frac_bits
-    if core.latent_dim != N_LATENTS:
-        raise ValueError(f"the block is built for {N_LATENTS} latents, got {core.latent_dim}")
     layout = spec.settings_layout
     base = reconfig.register_map(core).n_bits
     pixels = [int(t) if m else None for t, m in zip(TC_OF_PIXEL[core.layout], PIXEL_MASK[core.layout], strict=True)]
@@ -260,7 +257,7 @@ def block_top_verilog(spec: EncoderBlockSpec) -> str:
         ".charges(charges_c));",
         "",
         f"    wire [{len(pixels) * ib - 1}:0] core_in;",
-        f"    wire [{N_LATENTS * lb - 1}:0] core_out;",
+        f"    wire [{core.latent_dim * lb - 1}:0] core_out;",
         *(f"    assign core_in[{p * ib} +: {ib}] = "
           f"{zero if tc is None else core_input(tc * INPUT_BITS, ib, core.input_frac_bits)};"
           for p, tc in enumerate(pixels)),
@@ -290,7 +287,7 @@ def block_top_verilog(spec: EncoderBlockSpec) -> str:
         f"    wire [{w - 1}:0] frame_c;",
     ]
     for p in range(w):
-        options = ", ".join(_frame_bit(p, b, lb) for b in range(lb, 0, -1))
+        options = ", ".join(_frame_bit(p, b, lb, core.latent_dim) for b in range(lb, 0, -1))
         word = f"{layout['elinks'][1]}'d{p // BITS_PER_ELINK}"
         lines.append(f"    assign frame_c[{p}] = elinks > {word} && |(bsel & {{{options}}});")
     lines += ["    always @(posedge clk) frame <= frame_c;"]
@@ -325,8 +322,8 @@ def write_encoder_block(spec: EncoderBlockSpec, out_dir: str | Path, *, clock_pe
         info = RtlInfo(
             top=BLOCK_TOP, core=reconfig.CORE_MODULE, calq_bits=CALQ_BITS, clock_period_ns=clock_period_ns / spec.reuse,
             initiation_interval=spec.reuse, latency_cycles=spec.latency, core_latency_cycles=spec.core_latency,
-            conversion_cycles=1, frame_bits=spec.frame_bits, latent_bits=core.latent_bits, n_latents=N_LATENTS,
-            elinks=core.elinks, sum_code_offset=N_LATENTS * core.latent_bits,
+            conversion_cycles=1, frame_bits=spec.frame_bits, latent_bits=core.latent_bits, n_latents=core.latent_dim,
+            elinks=core.elinks, sum_code_offset=core.latent_dim * core.latent_bits,
             core_registers=spec.config_bits * (3 if spec.tmr else 1), estimated_luts=0.0,
             sources=sorted(str(p.relative_to(tmp)) for p in (tmp / "src").glob("*.v")), config_bits=spec.config_bits,
             tmr=spec.tmr, core_backend="codesign", universal=True)
