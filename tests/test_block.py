@@ -137,16 +137,17 @@ def test_block_check_catches_a_wrong_setting(tmp_path, highpu, monkeypatch):
     wrong = replace(BlockSettings.of(load_encoder_config(REFERENCES[1])), use_map=True)
     monkeypatch.setattr(block.BlockSettings, "of", classmethod(lambda cls, cfg: wrong))
     with pytest.raises(VerificationError, match=r"frames differ from the encoder's golden frames .* first at wafer"):
-        verify.verify_encoder_block(REFERENCES[1:2], highpu[:200], tmp_path)
+        verify.verify_encoder_block(REFERENCES[1:2], highpu[:200], tmp_path, reuse=4)
 
 
 @pytest.mark.slow
 def test_block_upsets_need_tmr(tmp_path, highpu):
     """1,000 single-bit upsets in the block's configuration register (weights and settings) while the 2-eLink
-    reference's wafers stream: frames go wrong without TMR, none with it."""
+    reference's wafers stream (R = 4: simulates faster than R = 1): frames go wrong without TMR, none with it."""
     from codesign.asic.verify import block_fault_campaign
 
     _need_verilator()
-    reports = block_fault_campaign(REFERENCES[0], highpu[:1000], tmp_path, served=REFERENCES, n_faults=1000)
+    reports = block_fault_campaign(REFERENCES[0], highpu[:1000], tmp_path, served=REFERENCES, n_faults=1000,
+                                   reuse=4)
     assert reports["tmr"] == {"tmr": True, "injections": 1000, "frames": 3006, "wrong_frames": 0}
     assert reports["no_tmr"]["injections"] == 1000 and reports["no_tmr"]["wrong_frames"] > 100

@@ -17,8 +17,9 @@ from codesign.asic.energy import EnergyReport
 from codesign.asic.gatesim import NETLIST_JSON
 from codesign.asic.reports import UM2_PER_GE_65NM, GateArea, gate_area
 from codesign.document import Document
+from codesign.hardware.block import BLOCK_TOP
 from codesign.hardware.rtl import RtlInfo
-from codesign.hardware.sparse_select import BY_TC_MODULE, SPARSE_MODULE
+from codesign.hardware.sparse_select import BLOCK_BY_TC_MODULE, BLOCK_SPARSE_MODULE, BY_TC_MODULE, SPARSE_MODULE
 from codesign.hardware.topgen import CONVERT_MODULE, DELAY_MODULE, TOP_MODULE
 from codesign.hardware.yosys import run_yosys, yosys_script
 from codesign.paths import ASIC_FLOW_DIR
@@ -135,7 +136,8 @@ def write_report(report: AsicReport, out: Path) -> None:
 TOP_PART = "frame register, side pipeline, valid (hybrid: the selector's input register)"
 SPLIT_PARTS = {CONVERT_MODULE: "on-chip conversion (input register, sum, shifts, sum code)",
                SPARSE_MODULE: "sparse selector", BY_TC_MODULE: "sparse selector", TOP_MODULE: TOP_PART,
-               DELAY_MODULE: TOP_PART}
+               DELAY_MODULE: TOP_PART, BLOCK_SPARSE_MODULE: "sparse selector", BLOCK_BY_TC_MODULE: "sparse selector",
+               BLOCK_TOP: "frame multiplexers and register, side pipeline, valid, the selector's input register"}
 CORE_PART = "encoder core (the rest of the flattened total)"
 
 
