@@ -216,6 +216,18 @@ def by_tc_module(name: str, by_tc: SelectionNetwork, value_bits: int, slicing: S
     return text, bool(clk)
 
 
+def _nonzero_lines(n_tc: int, bits: int) -> list[str]:
+    """``nonzero``: how many of the ``n_tc`` ``inputs`` (``bits`` each) are not zero."""
+    count_bits = n_tc.bit_length()
+    return [f"    reg [{count_bits - 1}:0] nonzero;",
+            "    integer i;",
+            "    always @* begin",
+            "        nonzero = 0;",
+            f"        for (i = 0; i < {n_tc}; i = i + 1)",
+            f"            nonzero = nonzero + {{{count_bits - 1}'d0, |inputs[i * {bits} +: {bits}]}};",
+            "    end"]
+
+
 def sparse_sources(n_tc: int, coding: CellCoding, max_occupancy: int, *, stages: int = 1) -> dict[str, str]:
     """Verilog of ``econt_sparse`` (module name -> text): the ``coding.n_cells`` largest of ``n_tc`` on-chip
     inputs packed as ``coding`` says, and the mode (at most ``max_occupancy`` non-zero), as
@@ -266,13 +278,7 @@ def sparse_sources(n_tc: int, coding: CellCoding, max_occupancy: int, *, stages:
                                                     for k in keys) + "};")
     top.make("sparse_now", 1, 0)
     body += [
-        f"    reg [{count_bits - 1}:0] nonzero;",
-        "    integer i;",
-        "    always @* begin",
-        "        nonzero = 0;",
-        f"        for (i = 0; i < {n_tc}; i = i + 1)",
-        f"            nonzero = nonzero + {{{count_bits - 1}'d0, |inputs[i * {b} +: {b}]}};",
-        "    end",
+        *_nonzero_lines(n_tc, b),
         f"    wire sparse_now = nonzero <= {count_bits}'d{max_occupancy};",
         f"    assign sparse = {top.at('sparse_now', last)};",
         *top.registers(),
@@ -364,13 +370,7 @@ def block_sparse_sources(n_tc: int, max_cells: int, payload_bits: int) -> dict[s
                                                      f"{choice([by_map(q, v) for v in widths])};"))
     body += [
         "    assign cells = use_map ? by_map : by_address;",
-        f"    reg [{count_bits - 1}:0] nonzero;",
-        "    integer i;",
-        "    always @* begin",
-        "        nonzero = 0;",
-        f"        for (i = 0; i < {n_tc}; i = i + 1)",
-        f"            nonzero = nonzero + {{{count_bits - 1}'d0, |inputs[i * {b} +: {b}]}};",
-        "    end",
+        *_nonzero_lines(n_tc, b),
         "    assign sparse = nonzero <= max_occupancy;",
     ]
     sources[BLOCK_SPARSE_MODULE] = verilog_module(
