@@ -124,3 +124,46 @@ def test_toggles_count_each_net_once_per_change(tmp_path):
         sim.rising_edge()
     # falling and rising clock edges: 8; in and its inverse: 3 changes each; the flip-flop follows: 3
     assert sim.toggles == 8 + 3 * 2 + 3
+
+
+@pytest.mark.parametrize("tmr", [False, True])
+def test_preloaded_register_equals_the_shifted_one(tmp_path, tmr):
+    """The energy bench writes a configuration image straight into the register's flip-flops
+    (``GateSimulation.preload``): the same state as shifting it in bit by bit, for the plain register and
+    for each TMR copy; a wire that is not a register is refused."""
+    from codesign.asic.energy import config_register_wires
+    from codesign.hardware.reconfig import config_register
+    from codesign.hardware.rtl import RtlInfo
+    from codesign.hardware.verilog import write_library
+
+    n = 24
+    lines = config_register(n, tmr)
+    (tmp_path / "top.v").write_text("\n".join(["module top (input wire clk, input wire cfg_en, input wire cfg_in, "
+                                               f"output wire cfg_out, output wire [{n - 1}:0] image);", *lines,
+                                               "    assign image = cfg;", "endmodule", ""]))
+    write_library(tmp_path, ["econt_cfg_copy"])
+    # as asic_flow/asic_generic.ys: synthesised with its hierarchy (the three copies stay), flattened after
+    run_tool(["yosys", "-q", "-p", "read_verilog top.v econt_cfg_copy.v; synth -top top; "
+              "abc -g AND,NAND,OR,NOR,XOR,XNOR,ANDNOT,ORNOT,MUX; opt_clean; flatten; write_json top.json"],
+             cwd=tmp_path, log=tmp_path / "yosys.log")
+    netlist = GateNetlist.load(tmp_path / "top.json")
+    image = 0xA5C3_96
+    shifted, preloaded = GateSimulation(netlist), GateSimulation(netlist)
+    for i in range(n):
+        shifted.drive(cfg_en=1, cfg_in=(image >> i) & 1)
+        shifted.settle()
+        shifted.rising_edge()
+    shifted.drive(cfg_en=0)
+    shifted.settle()
+    info = RtlInfo(top="top", core="top", calq_bits=1, clock_period_ns=25.0, initiation_interval=1, latency_cycles=1,
+                   core_latency_cycles=1, conversion_cycles=1, frame_bits=32, latent_bits=1, n_latents=1, elinks=1,
+                   sum_code_offset=0, core_registers=n, estimated_luts=0.0, sources=[], config_bits=n, tmr=tmr)
+    for wire in config_register_wires(info):
+        preloaded.preload(wire, image)
+    preloaded.drive(cfg_en=0, cfg_in=(image >> (n - 1)) & 1)  # the inputs as the shifting left them
+    preloaded.settle()
+    assert shifted.read("image") == preloaded.read("image") == image
+    assert np.array_equal(shifted.values, preloaded.values)
+    assert len(netlist.flops.q) == n * (3 if tmr else 1)
+    with pytest.raises(InputError, match="not driven by flip-flops"):
+        preloaded.preload("image" if tmr else "cfg_in", 1)

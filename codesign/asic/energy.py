@@ -259,6 +259,13 @@ def _netlist_simulation(asic: Path, info: RtlInfo, n: int, n_distinct: int) -> S
     return simulate
 
 
+def config_register_wires(info: RtlInfo) -> list[str]:
+    """The flattened netlist's wires that hold the configuration register: its three copies with TMR, else the
+    register itself; in the core's instance ``core`` unless the top holds it (the fault testbench's names)."""
+    holder = "" if info.core == info.top else "core."
+    return [f"{holder}copy_{c}.q" for c in "abc"] if info.tmr else [f"{holder}cfg"]
+
+
 def netlist_bench(netlist: GateNetlist, info: RtlInfo, calq: Sequence[int], *, n: int, n_distinct: int,
                   image: Path | None) -> tuple[list[int], GateSimulation]:
     """``testbench_verilog``'s stimulus on the built-in simulator (``gatesim``): the same clock periods, inputs
@@ -278,11 +285,12 @@ def netlist_bench(netlist: GateNetlist, info: RtlInfo, calq: Sequence[int], *, n
     period()
     sim.drive(rst=0)
     if image is not None:
+        # the register holds the image after config_bits shifts; written directly, as the gate simulator
+        # would take about a minute per thousand bits to shift it in (the image's loading is not counted)
         bits = int(image.read_text().split()[0], 16)
-        for i in range(info.config_bits):
-            sim.drive(cfg_en=1, cfg_in=(bits >> i) & 1)
-            period()
-        sim.drive(cfg_en=0)
+        for wire in config_register_wires(info):
+            sim.preload(wire, bits)
+        period()
     for i in range(n):
         if info.bx_in_frame:
             k = i % n_distinct % ORBIT_BX

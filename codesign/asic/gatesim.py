@@ -237,6 +237,18 @@ class GateSimulation:
             raw = np.frombuffer(value.to_bytes((len(nets) + 7) // 8, "little"), dtype=np.uint8)
             self.values[nets] = np.unpackbits(raw, bitorder="little")[:len(nets)]
 
+    def preload(self, wire: str, value: int) -> None:
+        """Set the flip-flops that drive ``wire`` (a register of the netlist, LSB first) to ``value``, as if
+        shifted or written in: a configuration image loaded without simulating its thousands of clocks.
+        ``settle`` propagates it."""
+        nets = self.netlist.names.get(wire)
+        if nets is None:
+            raise InputError(f"the netlist has no wire {wire!r}")
+        if not np.isin(nets, self.netlist.flops.q).all():
+            raise InputError(f"wire {wire!r} is not driven by flip-flops alone: not a register to preload")
+        raw = np.frombuffer(value.to_bytes((len(nets) + 7) // 8, "little"), dtype=np.uint8)
+        self.values[nets] = np.unpackbits(raw, bitorder="little")[:len(nets)]
+
     def read(self, port: str) -> int:
         bits = np.packbits(self.values[self.netlist.ports[port]], bitorder="little")
         return int.from_bytes(bits.tobytes(), "little")
