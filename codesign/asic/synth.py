@@ -133,11 +133,11 @@ def write_report(report: AsicReport, out: Path) -> None:
 
 
 # the top's modules (codesign.hardware) by the part of the design they are; the delay lines are the top's
-TOP_PART = "frame register, side pipeline, valid (hybrid: the selector's input register)"
+TOP_PART = "frame register, side pipeline, valid (hybrid: the selector's input register; block: frame multiplexers)"
 SPLIT_PARTS = {CONVERT_MODULE: "on-chip conversion (input register, sum, shifts, sum code)",
                SPARSE_MODULE: "sparse selector", BY_TC_MODULE: "sparse selector", TOP_MODULE: TOP_PART,
                DELAY_MODULE: TOP_PART, BLOCK_SPARSE_MODULE: "sparse selector", BLOCK_BY_TC_MODULE: "sparse selector",
-               BLOCK_TOP: "frame multiplexers and register, side pipeline, valid, the selector's input register"}
+               BLOCK_TOP: TOP_PART}
 CORE_PART = "encoder core (the rest of the flattened total)"
 
 
