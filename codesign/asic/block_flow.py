@@ -36,11 +36,11 @@ DEFAULT_CODECS = ("hd:2", "ld:2", "hd:3", "ld:3", "hd:4", "ld:4", "hd:5", "ld:5"
 
 @dataclass(frozen=True)
 class BlockDesign:
-    """One build of the block: its synthesis and its energy per inference with each codec's image."""
+    """One build of a block: its synthesis and its energy per inference with each image."""
 
-    name: str  # "block" or "block_tmr"
+    name: str  # e.g. "block", "block_tmr", "block_tmr_r4"
     synthesis: AsicReport
-    energy: dict[str, EnergyReport]  # codec key ("hd:2") -> energy with that codec's image
+    energy: dict[str, EnergyReport]  # image key (a codec "hd:2", an encoder's folder name) -> energy with it
 
 
 @dataclass(frozen=True)

@@ -233,9 +233,7 @@ class GateSimulation:
     def drive(self, **ports: int) -> None:
         """Set input ports (integers, LSB on each port's bit 0); ``settle`` propagates them."""
         for port, value in ports.items():
-            nets = self.netlist.ports[port]
-            raw = np.frombuffer(value.to_bytes((len(nets) + 7) // 8, "little"), dtype=np.uint8)
-            self.values[nets] = np.unpackbits(raw, bitorder="little")[:len(nets)]
+            self._set(self.netlist.ports[port], value)
 
     def preload(self, wire: str, value: int) -> None:
         """Set the flip-flops that drive ``wire`` (a register of the netlist, LSB first) to ``value``, as if
@@ -246,6 +244,10 @@ class GateSimulation:
             raise InputError(f"the netlist has no wire {wire!r}")
         if not np.isin(nets, self.netlist.flops.q).all():
             raise InputError(f"wire {wire!r} is not driven by flip-flops alone: not a register to preload")
+        self._set(nets, value)
+
+    def _set(self, nets: np.ndarray, value: int) -> None:
+        """``nets`` (LSB first) take the bits of ``value``."""
         raw = np.frombuffer(value.to_bytes((len(nets) + 7) // 8, "little"), dtype=np.uint8)
         self.values[nets] = np.unpackbits(raw, bitorder="little")[:len(nets)]
 

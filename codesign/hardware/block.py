@@ -35,10 +35,16 @@ from codesign.artifacts import atomic_dir, provenance, write_json, write_text
 from codesign.data.arrange import PIXEL_MASK, TC_OF_PIXEL
 from codesign.data.floats import E4M3
 from codesign.data.geometry import N_TC
+from codesign.data.io import CALQ_BITS
 from codesign.data.onchip import INPUT_BITS, SUM_CODE_BITS
 from codesign.hardware import reconfig
 from codesign.hardware.rtl import RTL_JSON, RtlInfo
-from codesign.hardware.sparse_select import SOURCE_BITS, VALUE_BITS_FIELD, block_sparse_sources
+from codesign.hardware.sparse_select import (
+    BLOCK_SPARSE_MODULE,
+    SOURCE_BITS,
+    VALUE_BITS_FIELD,
+    block_sparse_sources,
+)
 from codesign.hardware.topgen import (
     CONVERT_MODULE,
     DELAY_MODULE,
@@ -53,7 +59,6 @@ from codesign.models.frame import BITS_PER_ELINK, FrameFormat
 
 BLOCK_TOP = "econt_block"
 GENERATOR = "codesign/hardware/block.py"
-CALQ_BITS = 22
 # what a block's core shares with every encoder it serves: all of EncoderConfig but these
 PER_ENCODER = ("elinks", "latent_int_bits", "latent_bias_init", "sparse_max_occupancy", "sparse_value_bits",
                "sparse_values")
@@ -198,12 +203,12 @@ def write_block_image(model: Any, cfg: EncoderConfig, spec: EncoderBlockSpec, pa
     image = block_image(model, cfg, spec)
     path = Path(path)
     write_text(path, f"{image:0{-(-spec.config_bits // 4)}x}\n")
-    rmap = reconfig.register_map(spec.core)
+    rmap, settings = reconfig.register_map(spec.core), BlockSettings.of(cfg)
     write_json(path.with_suffix(path.suffix + ".json"), {
         "n_bits": spec.config_bits, "block": {"core": asdict(spec.core), "max_cells": spec.max_cells},
         "weights": {name: {"first_word": first, "shape": list(getattr(rmap, name)), "word_bits": rmap.weight_bits}
                     for name, first in rmap.first_words().items()},
-        "fields": {name: {"offset": offset, "bits": bits, "value": int(getattr(BlockSettings.of(cfg), name))}
+        "fields": {name: {"offset": offset, "bits": bits, "value": int(getattr(settings, name))}
                      for name, (offset, bits) in spec.settings_layout.items()},
         "protocol": "hold cfg_en high for n_bits clock edges, presenting image bit i on cfg_in before edge i "
                     "(idle clocks with cfg_en low may come between bits); cfg_out shows register bit 0",
@@ -273,8 +278,9 @@ def block_top_verilog(spec: EncoderBlockSpec) -> str:
         *delay_lines("code_s2", "code_c", SUM_CODE_BITS, 1),
         "    wire sparse_selected;",
         f"    wire [{payload - 1}:0] cells_c;",
-        "    econt_block_sparse sparse_select (.inputs(sources_s2), .max_occupancy(max_occupancy), .n_cells(n_cells), "
-        ".value_bits(value_bits), .charge(charge), .use_map(use_map), .sparse(sparse_selected), .cells(cells_c));",
+        f"    {BLOCK_SPARSE_MODULE} sparse_select (.inputs(sources_s2), .max_occupancy(max_occupancy), "
+        ".n_cells(n_cells), .value_bits(value_bits), .charge(charge), .use_map(use_map), .sparse(sparse_selected), "
+        ".cells(cells_c));",
         f"    wire [{side - 1}:0] side_c = {{code_s2, cells_c, hybrid & sparse_selected}};",
         *delay_lines("side", "side_c", side, spec.core_latency - 1),
         f"    wire [{SUM_CODE_BITS - 1}:0] code = side[{side - SUM_CODE_BITS} +: {SUM_CODE_BITS}];",
