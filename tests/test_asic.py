@@ -224,9 +224,11 @@ def test_reconfigurable_core_runs_two_weight_sets(tmp_path, capsys, real_dir, re
 
 
 @pytest.mark.parametrize("reuse", [1, 2, 3, 4, 8])
-def test_reuse_factor_shares_each_accumulators_multipliers(reuse):
-    """Each accumulator gets ceil(terms / R) multipliers: 968 convolution and 2,048 dense products of the
-    published shape at R = 1."""
+def test_reuse_factor_shares_the_multipliers_by_output(reuse):
+    """Each layer computes ceil(n / R) outputs per cycle: the convolution's slot q takes positions qR .. qR +
+    R - 1 (row-major on the 4 x 4 grid) with one multiplier per filter and per tap that any of them has
+    inside the 8 x 8 image; the dense layer's slot holds one multiplier per input. At R = 1: 968
+    convolution and 2,048 dense products of the published shape."""
     import re
 
     from codesign.hardware.reconfig import core_latency, core_verilog
@@ -235,8 +237,12 @@ def test_reuse_factor_shares_each_accumulators_multipliers(reuse):
     text = core_verilog(EncoderConfig(), reuse=reuse)
     conv = len(re.findall(r"econt_reconfig_mul #\(.*\) u_pc", text))
     dense = len(re.findall(r"econt_reconfig_mul #\(.*\) u_pd", text))
-    taps = [9] * 9 + [6] * 6 + [4]  # per output position (x 8 filters): 3 x 3 taps inside, fewer at the edge
-    assert conv == 8 * sum(-(-t // reuse) for t in taps) and dense == 16 * -(-128 // reuse)
+    slots = [range(q, min(q + reuse, 16)) for q in range(0, 16, reuse)]
+    taps = [sum(any(2 * (pos // 4) + ky < 8 and 2 * (pos % 4) + kx < 8 for pos in slot)
+                for ky in range(3) for kx in range(3)) for slot in slots]
+    assert conv == 8 * sum(taps) and dense == -(-16 // reuse) * 128
+    if reuse == 1:
+        assert (conv, dense) == (968, 2048)
     assert core_latency(reuse) == 2 * reuse + 1 and ("input  wire start" in text) == (reuse > 1)
     with pytest.raises(ValueError, match="reuse factor"):
         core_verilog(EncoderConfig(), reuse=0)

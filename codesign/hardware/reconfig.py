@@ -191,28 +191,6 @@ def _select(phase: str, options: list[str], default: str) -> str:
     return expr
 
 
-def _shared_products(terms: list[tuple[str, int]], a_bits: int, wb: int, reuse: int, name: str, phase: str,
-                     products: list[str]) -> list[str]:
-    """Multipliers for one accumulator's ``terms`` (operand, configuration word): ceil(len / reuse) of them,
-    multiplier k taking term k * reuse + p in phase p (weight 0 where its chunk has no term p); returns
-    their product wires."""
-    wires = []
-    for k in range(0, len(terms), reuse):
-        chunk = terms[k:k + reuse]
-        wire = f"{name}_{k // reuse}"
-        if reuse == 1:
-            a, b = chunk[0][0], f"cfg[{chunk[0][1] * wb} +: {wb}]"
-        else:
-            a, b = f"{wire}_a", f"{wire}_b"
-            operands = _select(phase, [op for op, _ in chunk], f"{a_bits}'d0")
-            weights = _select(phase, [f"cfg[{w * wb} +: {wb}]" for _, w in chunk], f"{wb}'d0")
-            products += [f"    wire [{a_bits - 1}:0] {a} = {operands};", f"    wire [{wb - 1}:0] {b} = {weights};"]
-        products += [f"    wire signed [{a_bits + wb}:0] {wire};",
-                     f"    {MULTIPLIER} #(.A({a_bits}), .B({wb})) u_{wire} (.a({a}), .b({b}), .p({wire}));"]
-        wires.append(wire)
-    return wires
-
-
 def _phase_counter(prefix: str, reuse: int, go: str) -> list[str]:
     """``{prefix}_run`` high for ``reuse`` cycles after ``go``, ``{prefix}_ph`` counting them from 0."""
     pb = max(reuse.bit_length(), 1)
@@ -238,11 +216,14 @@ def core_verilog(cfg: EncoderConfig, tmr: bool = False, reuse: int = 1, *, setti
 
     ``reuse`` R > 1 shares each multiplier among R products in time: the datapath clock runs at R times the
     wafer rate, a wafer comes at most every R cycles with ``start`` high (the top's valid), and each layer
-    accumulates its products over R cycles (ports ``rst`` and ``start`` added). Integer accumulation is exact,
-    so the order of the terms does not change a bit. For the universal block (``codesign.hardware.block``):
-    ``settings_bits`` more configuration bits follow the weights in the same register and leave on the port
-    ``settings``; with ``latent_ports`` the latent format comes from the ports ``lat_shift`` (fraction bits
-    dropped) and ``lat_max`` (2^B - 1) instead of ``cfg``'s, the outputs ``cfg.latent_bits`` wide."""
+    computes 1/R of its outputs per cycle (ports ``rst`` and ``start`` added): the convolution a 1/R of its
+    positions with every weight in place, the dense layer 1/R of its latents from activations held for the
+    wafer. Both orders keep a multiplier's operands still where they can, which is where the switching
+    energy goes (``docs/hardware.md``); integer sums are exact, so the order does not change a bit. For the
+    universal block (``codesign.hardware.block``): ``settings_bits`` more configuration bits follow the
+    weights in the same register and leave on the port ``settings``; with ``latent_ports`` the latent format
+    comes from the ports ``lat_shift`` (fraction bits dropped) and ``lat_max`` (2^B - 1) instead of ``cfg``'s,
+    the outputs ``cfg.latent_bits`` wide."""
     if reuse < 1:
         raise ValueError(f"reuse factor must be >= 1, got {reuse}")
     rmap = register_map(cfg)
@@ -264,7 +245,6 @@ def core_verilog(cfg: EncoderConfig, tmr: bool = False, reuse: int = 1, *, setti
     acc_c = ib + 1 + wb + int(np.ceil(np.log2(taps))) + 1
     acc_d = max(ab + 1 + wb, wb + fa) + int(np.ceil(np.log2(n_act + 1))) + 1
     shared = reuse > 1
-    products: list[str] = []
     header = [
         "`timescale 1ns / 1ps",
         "`default_nettype none",
@@ -291,46 +271,11 @@ def core_verilog(cfg: EncoderConfig, tmr: bool = False, reuse: int = 1, *, setti
         *_floor_clamp("act_q", ab, acc_c, fi + fw - fa),
         *(_configured_floor_clamp(lb, acc_d) if latent_ports else _floor_clamp("lat_q", lb, acc_d, fa + fw - fl)),
         "",
-        f"    // convolution {cfg.conv_kernel}x{cfg.conv_kernel}, stride {cfg.conv_stride}, 'same' (zero row/column "
-        "below/right)",
-        f"    wire signed [{acc_c - 1}:0] conv_acc [0:{n_act - 1}];",
-        f"    reg [{ab - 1}:0] act [0:{n_act - 1}];",
     ]
-    lines: list[str] = []  # the layers; their products, collected on the way, are declared before them
-    pad = max((oh - 1) * cfg.conv_stride + cfg.conv_kernel - h, 0) // 2
-    for oy in range(oh):
-        for ox in range(ow):
-            for f in range(cfg.conv_filters):
-                idx = (oy * ow + ox) * cfg.conv_filters + f
-                terms = []
-                for ky in range(cfg.conv_kernel):
-                    for kx in range(cfg.conv_kernel):
-                        y, x = oy * cfg.conv_stride + ky - pad, ox * cfg.conv_stride + kx - pad
-                        if not (0 <= y < h and 0 <= x < w):
-                            continue
-                        for c in range(c_in):
-                            pix = (y * w + x) * c_in + c
-                            k = kbase + ((ky * cfg.conv_kernel + kx) * c_in + c) * cfg.conv_filters + f
-                            terms.append((f"x_r[{pix * ib} +: {ib}]", k))
-                wires = _shared_products(terms, ib, wb, reuse, f"pc{idx}", "conv_ph", products)
-                lines += _accumulate(f"conv_acc[{idx}]", _bias(cbias + f, wb, fi, acc_c), wires, ib + wb + 1, acc_c,
-                                     f"cacc{idx}", "conv" if shared else None)
-    act_write = "if (conv_last) " if shared else ""
-    lines += [
-        "    integer i;",
-        f"    always @(posedge clk) {act_write}for (i = 0; i < {n_act}; i = i + 1) act[i] <= act_q(conv_acc[i]);",
-        "",
-        f"    // dense {n_act} -> {cfg.latent_dim}",
-    ]
-    out_write = "if (dense_last) " if shared else ""
-    for j in range(cfg.latent_dim):
-        wires = _shared_products([(f"act[{i}]", dbase + i * cfg.latent_dim + j) for i in range(n_act)], ab, wb,
-                                 reuse, f"pd{j}", "dense_ph", products)
-        lines += _accumulate(f"dense_acc_{j}", _bias(dbias + j, wb, fa, acc_d), wires, ab + wb + 1, acc_d, f"dacc{j}",
-                             "dense" if shared else None, declare=True)
-        lines.append(f"    always @(posedge clk) {out_write}model_out[{j * lb} +: {lb}] <= lat_q(dense_acc_{j}"
-                     + (", lat_shift, lat_max);" if latent_ports else ");"))
-    return "\n".join([*header, *products, *lines, "endmodule", "`default_nettype wire", ""])
+    layers = [*_conv_layer(cfg, reuse, acc_c=acc_c, kbase=kbase, cbias=cbias),
+              *_dense_layer(cfg, reuse, n_act=n_act, acc_d=acc_d, dbase=dbase, dbias=dbias,
+                            latent_args=", lat_shift, lat_max" if latent_ports else "")]
+    return "\n".join([*header, *layers, "endmodule", "`default_nettype wire", ""])
 
 
 def library_modules(tmr: bool) -> list[str]:
@@ -338,17 +283,111 @@ def library_modules(tmr: bool) -> list[str]:
     return [MULTIPLIER, *([COPY_MODULE] if tmr else [])]
 
 
-def _accumulate(total: str, bias: str, wires: list[str], product_bits: int, bits: int, register: str,
-                counter: str | None, declare: bool = False) -> list[str]:
-    """``total`` = the accumulator's complete sum, available in its last phase: the bias plus every product
-    at once, or (``counter`` given) the sum of the earlier phases, held in ``register``, plus this phase's
-    products; the bias enters in phase 0. Every term is sign-extended to ``bits`` (exact: no overflow)."""
-    terms = [_sign_extend(w, product_bits, bits) for w in wires]
-    this_phase = " + ".join([bias, *terms]) if counter is None else " + ".join(terms) or f"{bits}'d0"
-    head = f"    wire signed [{bits - 1}:0] {total} = " if declare else f"    assign {total} = "
-    if counter is None:
-        return [head + this_phase + ";"]
-    return [f"    reg signed [{bits - 1}:0] {register};",
-            f"    wire signed [{bits - 1}:0] {register}_in = ({counter}_ph == 0 ? {bias} : {register}) + {this_phase};",
-            f"    always @(posedge clk) if ({counter}_run) {register} <= {register}_in;",
-            head + f"{register}_in;"]
+def _phase_slots(n: int, reuse: int) -> list[list[int | None]]:
+    """``n`` outputs computed ceil(n / R) at a time: slot q computes output q * R + p in phase p (None where
+    that is past ``n``). Each output is complete in its phase, so no partial sum is kept between cycles."""
+    return [[q * reuse + p if q * reuse + p < n else None for p in range(reuse)] for q in range(-(-n // reuse))]
+
+
+def _phase_writes(outputs: list[tuple[int, str, str]], reuse: int, counter: str, bits: int) -> list[str]:
+    """Registers ``target`` <= ``value`` for (phase, target, value): with R = 1 on every edge; with R > 1
+    each output lands in a staging register in its phase and all move together on ``{counter}_last``, so a
+    layer's outputs change once per wafer and the next layer reads them for R cycles."""
+    if reuse == 1:
+        return ["    always @(posedge clk) begin", *(f"        {t} <= {v};" for _, t, v in outputs), "    end"]
+    lines, last = [], []
+    for p in range(reuse):
+        writes = [(t, v) for phase, t, v in outputs if phase == p]
+        if p == reuse - 1:
+            last += writes
+            continue
+        staged = [(t, f"{counter}_s{k}_{p}") for k, (t, _) in enumerate(writes)]
+        lines += [f"    reg [{bits - 1}:0] {s};" for _, s in staged]
+        lines += [f"    always @(posedge clk) if ({counter}_run && {counter}_ph == {p}) begin",
+                  *(f"        {s} <= {v};" for (_, s), (_, v) in zip(staged, writes, strict=True)), "    end"]
+        last += staged
+    return [*lines, f"    always @(posedge clk) if ({counter}_last) begin", *(f"        {t} <= {v};" for t, v in last),
+            "    end"]
+
+
+def _conv_layer(cfg: EncoderConfig, reuse: int, *, acc_c: int, kbase: int, cbias: int) -> list[str]:
+    """Weight-stationary convolution: multiplier (slot, tap, filter) holds its weight for good and takes the
+    tap's pixel of the slot's position in each phase (zero outside the image), so only the input side of a
+    multiplier ever switches, and not at all where the pixels are zero."""
+    wb, ib, fi = cfg.weight_bits, cfg.input_int_bits + cfg.input_frac_bits, cfg.input_frac_bits
+    h, w, c_in = IMAGE_SHAPE[cfg.layout]
+    oh, ow = conv_output_shape(cfg)
+    k, stride, filters = cfg.conv_kernel, cfg.conv_stride, cfg.conv_filters
+    pad = max((oh - 1) * stride + k - h, 0) // 2
+    taps = [(ky, kx, c) for ky in range(k) for kx in range(k) for c in range(c_in)]
+
+    def pixel(pos: int | None, ky: int, kx: int, c: int) -> str | None:
+        if pos is None:
+            return None
+        y, x = (pos // ow) * stride + ky - pad, (pos % ow) * stride + kx - pad
+        return f"x_r[{((y * w + x) * c_in + c) * ib} +: {ib}]" if 0 <= y < h and 0 <= x < w else None
+
+    lines = [f"    // convolution {k}x{k}, stride {stride}, 'same' (zero row/column below/right): "
+             f"{-(-oh * ow // reuse)} positions x {filters} filters per cycle",
+             f"    reg [{cfg.conv_act_bits - 1}:0] act [0:{oh * ow * filters - 1}];"]
+    outputs = []
+    for q, positions in enumerate(_phase_slots(oh * ow, reuse)):
+        products: dict[int, list[str]] = {f: [] for f in range(filters)}
+        for t, (ky, kx, c) in enumerate(taps):
+            pixels = [pixel(pos, ky, kx, c) for pos in positions]
+            if all(px is None for px in pixels):
+                continue
+            operand, zero = f"xq{q}_{t}", f"{ib}'d0"
+            options = [px or zero for px in pixels]
+            lines.append(f"    wire [{ib - 1}:0] {operand} = "
+                         + (_select("conv_ph", options, zero) if reuse > 1 else options[0]) + ";")
+            for f in range(filters):
+                word = kbase + ((ky * k + kx) * c_in + c) * filters + f
+                products[f].append(_product(f"pc{q}_{f}_{t}", operand, f"cfg[{word * wb} +: {wb}]", ib, wb, lines))
+        for f in range(filters):
+            total = f"conv_sum{q}_{f}"
+            lines.append(_sum(total, _bias(cbias + f, wb, fi, acc_c), products[f], ib + wb + 1, acc_c))
+            outputs += [(p, f"act[{pos * filters + f}]", f"act_q({total})")
+                        for p, pos in enumerate(positions) if pos is not None]
+    return [*lines, *_phase_writes(outputs, reuse, "conv", cfg.conv_act_bits)]
+
+
+def _dense_layer(cfg: EncoderConfig, reuse: int, *, n_act: int, acc_d: int, dbase: int, dbias: int,
+                 latent_args: str) -> list[str]:
+    """Input-stationary dense layer: multiplier (slot, input) holds its activation for the R cycles of a
+    wafer and takes the weight of the slot's latent in each phase, so a zero activation keeps its multiplier
+    still; each slot's one adder tree completes a latent per cycle."""
+    wb, ab, fa, lb = cfg.weight_bits, cfg.conv_act_bits, cfg.conv_act_bits - cfg.conv_act_int_bits, cfg.latent_bits
+    lines = [f"    // dense {n_act} -> {cfg.latent_dim}: {-(-cfg.latent_dim // reuse)} latents per cycle"]
+    outputs = []
+    for s, latents in enumerate(_phase_slots(cfg.latent_dim, reuse)):
+        zero = f"{wb}'d0"
+        products = []
+        for i in range(n_act):
+            words = [f"cfg[{(dbase + i * cfg.latent_dim + j) * wb} +: {wb}]" if j is not None else zero
+                     for j in latents]
+            weight = words[0]
+            if reuse > 1:
+                weight = f"wd{s}_{i}"
+                lines.append(f"    wire [{wb - 1}:0] {weight} = {_select('dense_ph', words, zero)};")
+            products.append(_product(f"pd{s}_{i}", f"act[{i}]", weight, ab, wb, lines))
+        biases = [_bias(dbias + j, wb, fa, acc_d) if j is not None else f"{acc_d}'d0" for j in latents]
+        total = f"dense_sum{s}"
+        lines.append(_sum(total, _select("dense_ph", biases, f"{acc_d}'d0") if reuse > 1 else biases[0], products,
+                          ab + wb + 1, acc_d))
+        outputs += [(p, f"model_out[{j * lb} +: {lb}]", f"lat_q({total}{latent_args})")
+                    for p, j in enumerate(latents) if j is not None]
+    return [*lines, *_phase_writes(outputs, reuse, "dense", lb)]
+
+
+def _product(wire: str, a: str, b: str, a_bits: int, b_bits: int, lines: list[str]) -> str:
+    """Declare ``wire`` = ``a`` (unsigned) x ``b`` (signed) on one library multiplier; returns ``wire``."""
+    lines += [f"    wire signed [{a_bits + b_bits}:0] {wire};",
+              f"    {MULTIPLIER} #(.A({a_bits}), .B({b_bits})) u_{wire} (.a({a}), .b({b}), .p({wire}));"]
+    return wire
+
+
+def _sum(total: str, bias: str, products: list[str], product_bits: int, bits: int) -> str:
+    """``total`` = ``bias`` + every product, each sign-extended to ``bits`` (exact: no overflow)."""
+    terms = [_sign_extend(p, product_bits, bits) for p in products]
+    return f"    wire signed [{bits - 1}:0] {total} = " + " + ".join([bias, *terms]) + ";"
