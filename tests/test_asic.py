@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import shutil
@@ -430,12 +431,15 @@ def test_energy_report_is_typed_and_keeps_the_json_keys():
     r = EnergyReport(wafers=10, toggles=1000, fj_per_toggle=5.0, flip_flops=100, clock_cycles_per_inference=4,
                      simulator="verilator")
     assert r.toggles_per_wafer == 100 and r.signal_nJ_per_inference == pytest.approx(5e-4)
-    assert r.clock_nJ_per_inference == pytest.approx(100 * 4 * 2.0 * 1e-6)
+    assert r.clock_nJ_per_inference == r.ungated_clock_nJ_per_inference == pytest.approx(100 * 4 * 2.0 * 1e-6)
     assert r.power_mW_at_40MHz == pytest.approx(r.energy_nJ_per_inference * 40)
     assert set(r.to_dict()) == {"wafers", "toggles", "toggles_per_wafer", "fj_per_toggle", "signal_nJ_per_inference",
                                 "flip_flops", "clock_cycles_per_inference", "fj_per_flip_flop_clock_cycle",
-                                "clock_nJ_per_inference", "simulator", "energy_nJ_per_inference",
-                                "power_mW_at_40MHz"}
+                                "clock_pins_per_cycle", "clock_nJ_per_inference", "ungated_clock_nJ_per_inference",
+                                "simulator", "energy_nJ_per_inference", "power_mW_at_40MHz"}
+    gated = dataclasses.replace(r, clock_pins_per_cycle=25.0)  # measured: a quarter of the pins switch
+    assert gated.clock_nJ_per_inference == pytest.approx(r.clock_nJ_per_inference / 4)
+    assert gated.ungated_clock_nJ_per_inference == r.ungated_clock_nJ_per_inference
 
 
 def test_asic_summary_says_the_published_figures_are_the_autoencoder_blocks():

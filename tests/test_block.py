@@ -149,5 +149,5 @@ def test_block_upsets_need_tmr(tmp_path, highpu):
     _need_verilator()
     reports = block_fault_campaign(REFERENCES[0], highpu[:1000], tmp_path, served=REFERENCES, n_faults=1000,
                                    reuse=4)
-    assert reports["tmr"] == {"tmr": True, "injections": 1000, "frames": 3006, "wrong_frames": 0}
+    assert reports["tmr"] == {"tmr": True, "injections": 1000, "frames": 4008, "wrong_frames": 0}
     assert reports["no_tmr"]["injections"] == 1000 and reports["no_tmr"]["wrong_frames"] > 100

@@ -301,14 +301,14 @@ def test_universal_block_check_catches_a_wrong_setting(tmp_path, highpu, ttbar, 
 @pytest.mark.slow
 def test_universal_block_upsets_need_tmr(tmp_path, highpu):
     """1,000 single-bit upsets in the block's configuration register while hd 2-eLink wafers stream: frames go
-    wrong without TMR, none with it (the majority is written back into the three copies every clock)."""
+    wrong without TMR, none with it (the majority is written back into the three copies every scrub period)."""
     from codesign.hardware.sim.entropy_runner import entropy_fault_campaign
 
     _need_verilator()
     codec = load_arena().codec("hd", 2)
     assert codec is not None
     reports = entropy_fault_campaign(codec, highpu[:1000], tmp_path, spec=EntropyRtlSpec.block(), n_faults=1000)
-    assert reports["tmr"] == {"tmr": True, "injections": 1000, "frames": 3006, "wrong_frames": 0}
+    assert reports["tmr"] == {"tmr": True, "injections": 1000, "frames": 16032, "wrong_frames": 0}
     assert reports["no_tmr"]["injections"] == 1000 and reports["no_tmr"]["wrong_frames"] > 100
 
 

@@ -130,9 +130,10 @@ def test_toggles_count_each_net_once_per_change(tmp_path):
 def test_preloaded_register_equals_the_shifted_one(tmp_path, tmr):
     """The energy bench writes a configuration image straight into the register's flip-flops
     (``GateSimulation.preload``): the same state as shifting it in bit by bit, for the plain register and
-    for each TMR copy; a wire that is not a register is refused."""
+    for each TMR copy; a wire that is not a register is refused. Idle, the register's clock pins switch only
+    when it scrubs (``ClockGating``)."""
     from codesign.asic.energy import config_register_wires
-    from codesign.hardware.reconfig import config_register
+    from codesign.hardware.reconfig import SCRUB_PERIOD, config_register
     from codesign.hardware.rtl import RtlInfo
     from codesign.hardware.verilog import write_library
 
@@ -164,6 +165,19 @@ def test_preloaded_register_equals_the_shifted_one(tmp_path, tmr):
     preloaded.settle()
     assert shifted.read("image") == preloaded.read("image") == image
     assert np.array_equal(shifted.values, preloaded.values)
-    assert len(netlist.flops.q) == n * (3 if tmr else 1)
+    scrub_bits = (SCRUB_PERIOD - 1).bit_length()
+    assert len(netlist.flops.q) == (3 * n + scrub_bits if tmr else n)
     with pytest.raises(InputError, match="not driven by flip-flops"):
         preloaded.preload("image" if tmr else "cfg_in", 1)
+    # idle: the register's clock is gated (one gate per 32 pins), but for the TMR copies' scrub every
+    # SCRUB_PERIOD cycles; the scrub counter's pins switch every cycle
+    preloaded.counting()
+    for _ in range(2 * SCRUB_PERIOD):
+        preloaded.settle()
+        preloaded.rising_edge()
+    copies, gates = (3 * n, -(-3 * n // 32)) if tmr else (n, 1)
+    scrubs = 2 if tmr else 0
+    assert preloaded.rising_edges == 2 * SCRUB_PERIOD
+    assert preloaded.clock_pins == 2 * SCRUB_PERIOD * (gates + (scrub_bits if tmr else 0)) + scrubs * copies
+    assert preloaded.ungated_clock_pins == 2 * SCRUB_PERIOD * len(netlist.flops.q)
+    assert preloaded.read("image") == image

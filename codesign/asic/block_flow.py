@@ -63,13 +63,14 @@ class BlockFlowResult:
         doc = Document(self.title)
         doc.paragraph(f"{self.about} Area: Yosys generic cells as NAND2 gate equivalents x 1.44 um2 (65 nm LP "
                       "NAND2X1, assumed). Energy: bit toggles of each net of the gate-level netlist on real wafers x "
-                      "5 fJ, plus 2 fJ per flip-flop and clock (assumed, no clock gating); the image's loading is "
-                      "not counted.")
+                      "5 fJ, plus 2 fJ per flip-flop clock pin and cycle (assumed) with clock gating of enabled "
+                      "register banks (in brackets: the clock part, and the clock without gating); the image's "
+                      "loading is not counted.")
         rows = []
         for d in self.designs:
             area = d.synthesis.area
             assert area is not None
-            energy = [f"{d.energy[k].energy_nJ_per_inference:.3f}" if k in d.energy else "-" for k in self.images]
+            energy = [_energy_cell(d.energy[k]) if k in d.energy else "-" for k in self.images]
             rows.append([d.name, f"{area.cells:,}", f"{area.flip_flops:,}", f"{area.gate_equivalents:,.0f}",
                          f"{area.area_mm2:.3f}", *energy])
         rows.append(["published ECON-T autoencoder block", "", "", "", str(ECONT_PUBLISHED.area_mm2),
@@ -85,6 +86,11 @@ class BlockFlowResult:
                        ["every distinct one above, summed", f"{sum(set(measured.values())):,.0f}",
                         f"{sum(set(measured.values())) * UM2_PER_GE / 1e6:.3f}"]])
         return doc
+
+
+def _energy_cell(e: EnergyReport) -> str:
+    return (f"{e.energy_nJ_per_inference:.3f} (clock {e.clock_nJ_per_inference:.3f}, "
+            f"ungated {e.ungated_clock_nJ_per_inference:.3f})")
 
 
 def _writer(write: Callable[..., object], spec: object) -> Callable[[Path], object]:

@@ -13,9 +13,14 @@ missed the nets Yosys names ``_123_`` (``--trace-underscore``).
 
 ``FJ_PER_TOGGLE_65NM`` = 5 fJ: C V^2 / 2 with about 7 fF switched per node (gate input + wire) at 1.2 V, a
 round figure for a 65 nm LP library; it is an assumption, stated in every report. The clock is one net, so
-the clock pins are added apart: ``FJ_PER_FLIP_FLOP_CLOCK`` = 2 fJ per flip-flop and clock cycle (about 1.4 fF
-of clock pin and local wire charged and discharged at 1.2 V), no clock gating; the clock tree's buffers are
-not counted. A design with reuse factor R clocks every flip-flop R times per wafer.
+the clock pins are added apart: ``FJ_PER_FLIP_FLOP_CLOCK`` = 2 fJ per flip-flop clock pin and cycle (about
+1.4 fF of clock pin and local wire charged and discharged at 1.2 V); the clock tree's buffers are not counted.
+A design with reuse factor R clocks its flip-flops R times per wafer. The built-in simulator counts the pins
+that switch with clock gating as synthesis inserts it (``gatesim.ClockGating``: a register bank with an enable
+is clocked only in the cycles it is enabled, through clock-gate cells that each cost one pin every cycle);
+the report also gives the clock energy without gating, every flip-flop every cycle, which is what the HDL
+simulators' figures and every report before session 25 assume. The area model still charges each enabled
+flip-flop its enable multiplexer, which a clock gate replaces: conservative.
 """
 
 from __future__ import annotations
@@ -65,6 +70,9 @@ class EnergyReport:
     clock_cycles_per_inference: int  # the initiation interval: R for a reuse factor R
     simulator: str
     fj_per_flip_flop_clock_cycle: float = FJ_PER_FLIP_FLOP_CLOCK
+    # flip-flop clock pins (and clock gates) switched per cycle with clock gating, measured by the built-in
+    # simulator; None: not measured (an HDL simulator), every flip-flop every cycle
+    clock_pins_per_cycle: float | None = None
 
     @property
     def toggles_per_wafer(self) -> float:
@@ -76,6 +84,11 @@ class EnergyReport:
 
     @property
     def clock_nJ_per_inference(self) -> float:  # noqa: N802
+        pins = self.flip_flops if self.clock_pins_per_cycle is None else self.clock_pins_per_cycle
+        return pins * self.clock_cycles_per_inference * self.fj_per_flip_flop_clock_cycle * 1e-6
+
+    @property
+    def ungated_clock_nJ_per_inference(self) -> float:  # noqa: N802
         return self.flip_flops * self.clock_cycles_per_inference * self.fj_per_flip_flop_clock_cycle * 1e-6
 
     @property
@@ -88,7 +101,7 @@ class EnergyReport:
 
     def to_dict(self) -> dict[str, Any]:
         derived = ("toggles_per_wafer", "signal_nJ_per_inference", "clock_nJ_per_inference",
-                   "energy_nJ_per_inference", "power_mW_at_40MHz")
+                   "ungated_clock_nJ_per_inference", "energy_nJ_per_inference", "power_mW_at_40MHz")
         return {**dataclasses.asdict(self), **{name: getattr(self, name) for name in derived}}
 
 
@@ -230,19 +243,20 @@ def estimate_energies(asic_dir: str | Path, rtl_dir: str | Path,
     flip_flops = json.loads((asic / "asic_report.json").read_text())["flip_flops"]
     reports = []
     for (inputs, expected), (_, image) in zip(vectors, runs, strict=True):
-        frames, toggles = simulate(inputs, None if image is None else Path(image))
+        frames, toggles, clock_pins = simulate(inputs, None if image is None else Path(image))
         wrong = sum(f != expected[i % n_distinct] for i, f in enumerate(frames))
         if len(frames) != n or wrong:
             raise VerificationError(f"gate-level netlist: {len(frames)} frames for {n} wafers, {wrong} differ from "
                                     "the golden model")
         reports.append(EnergyReport(wafers=n - info.latency_cycles, toggles=toggles, fj_per_toggle=fj_per_toggle,
                                     flip_flops=flip_flops, clock_cycles_per_inference=info.initiation_interval,
-                                    simulator=simulator))
+                                    simulator=simulator, clock_pins_per_cycle=clock_pins))
     shutil.rmtree(asic / "energy" / "obj", ignore_errors=True)
     return reports
 
 
-Simulation = Callable[[Sequence[int], Path | None], tuple[list[int], int]]
+# (wafers, image) -> frames, toggles, clock pins per cycle with clock gating (None: not measured)
+Simulation = Callable[[Sequence[int], Path | None], tuple[list[int], int, float | None]]
 
 
 def _netlist_simulation(asic: Path, info: RtlInfo, n: int, n_distinct: int) -> Simulation:
@@ -252,9 +266,9 @@ def _netlist_simulation(asic: Path, info: RtlInfo, n: int, n_distinct: int) -> S
                          "session 19 have only netlist.v (or pass --sim verilator)")
     netlist = GateNetlist.load(path)
 
-    def simulate(calq: Sequence[int], image: Path | None) -> tuple[list[int], int]:
+    def simulate(calq: Sequence[int], image: Path | None) -> tuple[list[int], int, float | None]:
         frames, sim = netlist_bench(netlist, info, calq, n=n, n_distinct=n_distinct, image=image)
-        return frames, sim.toggles
+        return frames, sim.toggles, sim.clock_pins / sim.rising_edges
 
     return simulate
 
@@ -319,7 +333,7 @@ def _hdl_simulation(simulator: str, asic: Path, info: RtlInfo, n: int, n_distinc
     _build(simulator, asic / "netlist.v", work, timeout)
     digits = (48 * info.calq_bits + 3) // 4
 
-    def simulate(calq: Sequence[int], image: Path | None) -> tuple[list[int], int]:
+    def simulate(calq: Sequence[int], image: Path | None) -> tuple[list[int], int, float | None]:
         write_text(work / "inputs.hex", "".join(f"{calq[i % n_distinct]:0{digits}x}\n" for i in range(n)))
         if image is not None:
             shutil.copy(image, work / "image.hex")
@@ -327,6 +341,6 @@ def _hdl_simulation(simulator: str, asic: Path, info: RtlInfo, n: int, n_distinc
         with (work / "activity.vcd").open() as handle:
             toggles = count_toggles(handle)
         (work / "activity.vcd").unlink()  # large; the count is in the report
-        return [int(x, 16) for x in (work / "frames.hex").read_text().split()], toggles
+        return [int(x, 16) for x in (work / "frames.hex").read_text().split()], toggles, None
 
     return simulate

@@ -205,16 +205,46 @@ def _levelise(path: Path, gates: list[tuple[int, list[int], int]]) -> tuple[Gate
                                     strict=True))
 
 
+CLOCK_GATE_MIN_FLOPS = 3  # an enabled register bank of at least this many flip-flops gets a clock gate
+CLOCK_GATE_FANOUT = 32  # flip-flops behind one integrated clock gate (ICG) cell
+
+
+@dataclass(frozen=True)
+class ClockGating:
+    """The clock gates a synthesis tool inserts for this netlist: every bank of at least
+    ``CLOCK_GATE_MIN_FLOPS`` flip-flops that share an enable net (and its polarity) is clocked through
+    ceil(bank / ``CLOCK_GATE_FANOUT``) integrated clock gates, so its clock pins switch only in the cycles the
+    enable (or a synchronous reset) is active; every other flip-flop's clock pin switches every cycle."""
+
+    gated: np.ndarray  # bool per flip-flop (``Flops`` order)
+    gates: int
+
+    @classmethod
+    def of(cls, flops: Flops) -> ClockGating:
+        has_enable = flops.enable != np.where(flops.enable_low == 1, CONST0, CONST1)
+        bank = flops.enable * 2 + flops.enable_low
+        names, where, sizes = np.unique(bank[has_enable], return_inverse=True, return_counts=True)
+        gated = np.zeros(len(flops.q), dtype=bool)
+        gated[np.flatnonzero(has_enable)] = sizes[where] >= CLOCK_GATE_MIN_FLOPS
+        big = sizes[sizes >= CLOCK_GATE_MIN_FLOPS]
+        return cls(gated=gated, gates=int(np.sum(-(-big // CLOCK_GATE_FANOUT))))
+
+
 class GateSimulation:
     """One run of a netlist from all-zero state (as Verilator starts it). A clock period as the benches drive
     it: ``drive`` inputs (the falling edge), ``settle``, ``read`` outputs, ``rising_edge``. Toggles are
-    counted from ``counting()`` on: ``toggles`` in all (clock edges included), ``net_toggles`` per net."""
+    counted from ``counting()`` on: ``toggles`` in all (clock edges included), ``net_toggles`` per net; and
+    per rising edge the flip-flop clock pins that switch with and without ``ClockGating`` (``clock_pins``,
+    ``ungated_clock_pins``, clock gate cells included in the first)."""
 
     def __init__(self, netlist: GateNetlist) -> None:
         self.netlist = netlist
         self.values = np.zeros(netlist.n_nets + 2, dtype=np.uint8)
         self.values[CONST1] = 1
         self.clock_edges = 0
+        self.rising_edges = 0
+        self.clock_pins = 0
+        self._gating = ClockGating.of(netlist.flops)
         self._net_toggles = np.zeros(len(netlist.traced), dtype=np.int64)
         self._last: np.ndarray | None = None
 
@@ -272,11 +302,18 @@ class GateSimulation:
         reset = (v[f.reset] ^ f.reset_low).astype(bool) & (~f.reset_needs_enable | enabled)
         v[f.q] = np.where(reset, f.reset_value, np.where(enabled, v[f.d], v[f.q]))
         if self._last is not None:
+            self.rising_edges += 1
+            gated = self._gating.gated
+            self.clock_pins += int(np.count_nonzero(~gated | enabled | reset)) + self._gating.gates
             self.settle()
+
+    @property
+    def ungated_clock_pins(self) -> int:
+        return self.rising_edges * len(self.netlist.flops.q)
 
     def counting(self) -> None:
         """Toggles are counted from the present values on (the first values of a VCD are not toggles)."""
-        self.clock_edges = 0
+        self.clock_edges = self.rising_edges = self.clock_pins = 0
         self._net_toggles[:] = 0
         self._last = self.values[self.netlist.traced].copy()
 

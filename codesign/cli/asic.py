@@ -27,10 +27,11 @@ def _cmd_asic_energy(args: argparse.Namespace) -> None:
                         config_image=args.config_image, simulator=args.sim)
     print(f"{r.wafers} wafers through the gate-level netlist ({r.simulator}), frames equal to Keras: "
           f"{r.toggles_per_wafer:.0f} toggles/wafer x {r.fj_per_toggle} fJ = {r.signal_nJ_per_inference:.3f} nJ, "
-          "plus clock pins "
-          f"{r.flip_flops} flip-flops x {r.clock_cycles_per_inference} cycles x "
-          f"{r.fj_per_flip_flop_clock_cycle} fJ = {r.clock_nJ_per_inference:.3f} nJ: "
-          f"{r.energy_nJ_per_inference:.3f} nJ/inference, {r.power_mW_at_40MHz:.1f} mW at 40 MHz")
+          f"plus the clock pins of {r.flip_flops} flip-flops over {r.clock_cycles_per_inference} cycles x "
+          f"{r.fj_per_flip_flop_clock_cycle} fJ = {r.clock_nJ_per_inference:.3f} nJ "
+          + ("(no clock gating): " if r.clock_pins_per_cycle is None else
+             f"with clock gating ({r.ungated_clock_nJ_per_inference:.3f} without): ")
+          + f"{r.energy_nJ_per_inference:.3f} nJ/inference, {r.power_mW_at_40MHz:.1f} mW at 40 MHz")
 
 
 REFERENCE_ENCODERS = [str(MODELS_DIR / "reference" / f"econt_{n}elink_hybrid") for n in (2, 3, 4, 5)]

@@ -16,11 +16,11 @@ Pipeline: input register, convolution register, output register: 3 cycles, one w
 factor R (``core_verilog``), 2R + 1 cycles of an R times faster clock, one wafer per R cycles.
 
 Radiation hardening (``tmr=True``): the configuration register is triplicated (cfg_a, cfg_b, cfg_c); the
-datapath and cfg_out use the bitwise majority, and every clock edge writes the majority back into all three
-copies (continuous self-correction), so a single upset in any copy never reaches an output and is repaired
-on the next edge. Each copy is its own ``econt_cfg_copy`` instance: synthesis merges identical flip-flops
-with identical inputs within a module and would otherwise keep one copy of three. The registers carry
-``verilator public_flat_rw`` so fault-injection tests can reach them.
+datapath and cfg_out use the bitwise majority, and every ``SCRUB_PERIOD`` clock edges the majority goes back
+into all three copies (scrubbing), so a single upset in any copy never reaches an output and is repaired
+within the period; between scrubs the copies' clock is gated. Each copy is its own ``econt_cfg_copy``
+instance: synthesis merges identical flip-flops with identical inputs within a module and would otherwise keep
+one copy of three. The registers carry ``verilator public_flat_rw`` so fault-injection tests can reach them.
 """
 
 from __future__ import annotations
@@ -155,12 +155,6 @@ def _configured_floor_clamp(bits: int, in_bits: int) -> list[str]:
             "    endfunction"]
 
 
-def _sign_extend(wire: str, bits: int, to_bits: int) -> str:
-    """``wire`` (``bits`` wide, two's complement) widened to ``to_bits`` by replicating its sign bit: every
-    term of a sum has the sum's width, so the generated core lints clean under ``-Wall``."""
-    return f"{{{{{to_bits - bits}{{{wire}[{bits - 1}]}}}}, {wire}}}" if to_bits > bits else wire
-
-
 def _bias(word: int, bits: int, shift: int, to_bits: int) -> str:
     """Configuration word ``word`` (signed, ``bits`` wide) times 2^``shift``, as a ``to_bits``-wide term."""
     lsb = word * bits
@@ -168,17 +162,29 @@ def _bias(word: int, bits: int, shift: int, to_bits: int) -> str:
     return "{" + ", ".join([sign, f"cfg[{lsb} +: {bits}]", *([f"{shift}'b0"] if shift else [])]) + "}"
 
 
+SCRUB_PERIOD = 16  # clock cycles between two self-corrections of a TMR configuration register
+
+
 def config_register(n_bits: int, tmr: bool) -> list[str]:
+    """The serial configuration register (and with ``tmr`` its three copies, their majority ``cfg``). The
+    copies are written only while shifting and once every ``SCRUB_PERIOD`` cycles, when the majority goes
+    back into all three: that repairs any single upset within the period, and the rest of the time their
+    enable lets synthesis gate the clock of all 3 x ``n_bits`` flip-flops (the clock energy they cost)."""
     public = " /*verilator public_flat_rw*/"
     if not tmr:
         return [f"    reg [{n_bits - 1}:0] cfg{public};",
                 "    always @(posedge clk) if (cfg_en) cfg <= {cfg_in, cfg[" + f"{n_bits - 1}:1" + "]};",
                 "    assign cfg_out = cfg[0];"]
-    copies = [f"    {COPY_MODULE} #(.N({n_bits})) copy_{c} (.clk(clk), .d(cfg_next), .q(cfg_{c}));" for c in "abc"]
+    sb = (SCRUB_PERIOD - 1).bit_length()
+    copies = [f"    {COPY_MODULE} #(.N({n_bits})) copy_{c} (.clk(clk), .en(cfg_write), .d(cfg_next), .q(cfg_{c}));"
+              for c in "abc"]
     return [f"    wire [{n_bits - 1}:0] cfg_a, cfg_b, cfg_c;",
             f"    wire [{n_bits - 1}:0] cfg = (cfg_a & cfg_b) | (cfg_b & cfg_c) | (cfg_a & cfg_c);  // majority",
             f"    wire [{n_bits - 1}:0] cfg_next = cfg_en ? {{cfg_in, cfg[{n_bits - 1}:1]}} : cfg;",
-            "    // shift, or write the majority back into all three copies: self-correction on every edge",
+            # cleared by shifting, so it needs no reset: an image's load starts the count
+            f"    reg [{sb - 1}:0] scrub_count;",
+            f"    always @(posedge clk) scrub_count <= cfg_en ? {sb}'d0 : scrub_count + {sb}'d1;",
+            f"    wire cfg_write = cfg_en || scrub_count == {sb}'d0;  // shift, or write the majority back (scrub)",
             *copies,
             "    assign cfg_out = cfg[0];"]
 
@@ -283,6 +289,13 @@ def library_modules(tmr: bool) -> list[str]:
     return [MULTIPLIER, *([COPY_MODULE] if tmr else [])]
 
 
+@dataclass(frozen=True)
+class Product:
+    wire: str  # the operand times the weight's low bits
+    operand: str
+    sign: str  # the weight's sign bit
+
+
 def _phase_slots(n: int, reuse: int) -> list[list[int | None]]:
     """``n`` outputs computed ceil(n / R) at a time: slot q computes output q * R + p in phase p (None where
     that is past ``n``). Each output is complete in its phase, so no partial sum is kept between cycles."""
@@ -332,7 +345,7 @@ def _conv_layer(cfg: EncoderConfig, reuse: int, *, acc_c: int, kbase: int, cbias
              f"    reg [{cfg.conv_act_bits - 1}:0] act [0:{oh * ow * filters - 1}];"]
     outputs = []
     for q, positions in enumerate(_phase_slots(oh * ow, reuse)):
-        products: dict[int, list[str]] = {f: [] for f in range(filters)}
+        products: dict[int, list[Product]] = {f: [] for f in range(filters)}
         for t, (ky, kx, c) in enumerate(taps):
             pixels = [pixel(pos, ky, kx, c) for pos in positions]
             if all(px is None for px in pixels):
@@ -343,10 +356,10 @@ def _conv_layer(cfg: EncoderConfig, reuse: int, *, acc_c: int, kbase: int, cbias
                          + (_select("conv_ph", options, zero) if reuse > 1 else options[0]) + ";")
             for f in range(filters):
                 word = kbase + ((ky * k + kx) * c_in + c) * filters + f
-                products[f].append(_product(f"pc{q}_{f}_{t}", operand, f"cfg[{word * wb} +: {wb}]", ib, wb, lines))
+                products[f].append(_product(f"pc{q}_{f}_{t}", operand, _cfg_weight(word, wb), ib, wb, lines))
         for f in range(filters):
             total = f"conv_sum{q}_{f}"
-            lines.append(_sum(total, _bias(cbias + f, wb, fi, acc_c), products[f], ib + wb + 1, acc_c))
+            lines += _dot(total, _bias(cbias + f, wb, fi, acc_c), products[f], ib, wb, acc_c)
             outputs += [(p, f"act[{pos * filters + f}]", f"act_q({total})")
                         for p, pos in enumerate(positions) if pos is not None]
     return [*lines, *_phase_writes(outputs, reuse, "conv", cfg.conv_act_bits)]
@@ -364,30 +377,51 @@ def _dense_layer(cfg: EncoderConfig, reuse: int, *, n_act: int, acc_d: int, dbas
         zero = f"{wb}'d0"
         products = []
         for i in range(n_act):
-            words = [f"cfg[{(dbase + i * cfg.latent_dim + j) * wb} +: {wb}]" if j is not None else zero
-                     for j in latents]
-            weight = words[0]
-            if reuse > 1:
-                weight = f"wd{s}_{i}"
-                lines.append(f"    wire [{wb - 1}:0] {weight} = {_select('dense_ph', words, zero)};")
+            if reuse == 1:  # slot s computes latent s
+                weight = _cfg_weight(dbase + i * cfg.latent_dim + s, wb)
+            else:
+                name = f"wd{s}_{i}"
+                words = [f"cfg[{(dbase + i * cfg.latent_dim + j) * wb} +: {wb}]" if j is not None else zero
+                         for j in latents]
+                lines.append(f"    wire [{wb - 1}:0] {name} = {_select('dense_ph', words, zero)};")
+                weight = (f"{name}[{wb - 2}:0]", f"{name}[{wb - 1}]")
             products.append(_product(f"pd{s}_{i}", f"act[{i}]", weight, ab, wb, lines))
         biases = [_bias(dbias + j, wb, fa, acc_d) if j is not None else f"{acc_d}'d0" for j in latents]
         total = f"dense_sum{s}"
-        lines.append(_sum(total, _select("dense_ph", biases, f"{acc_d}'d0") if reuse > 1 else biases[0], products,
-                          ab + wb + 1, acc_d))
+        lines += _dot(total, _select("dense_ph", biases, f"{acc_d}'d0") if reuse > 1 else biases[0], products, ab, wb,
+                      acc_d)
         outputs += [(p, f"model_out[{j * lb} +: {lb}]", f"lat_q({total}{latent_args})")
                     for p, j in enumerate(latents) if j is not None]
     return [*lines, *_phase_writes(outputs, reuse, "dense", lb)]
 
 
-def _product(wire: str, a: str, b: str, a_bits: int, b_bits: int, lines: list[str]) -> str:
-    """Declare ``wire`` = ``a`` (unsigned) x ``b`` (signed) on one library multiplier; returns ``wire``."""
-    lines += [f"    wire signed [{a_bits + b_bits}:0] {wire};",
-              f"    {MULTIPLIER} #(.A({a_bits}), .B({b_bits})) u_{wire} (.a({a}), .b({b}), .p({wire}));"]
-    return wire
+def _cfg_weight(word: int, wb: int) -> tuple[str, str]:
+    """Configuration word ``word``'s magnitude bits (all but the top) and its sign bit."""
+    return f"cfg[{word * wb} +: {wb - 1}]", f"cfg[{word * wb + wb - 1}]"
 
 
-def _sum(total: str, bias: str, products: list[str], product_bits: int, bits: int) -> str:
-    """``total`` = ``bias`` + every product, each sign-extended to ``bits`` (exact: no overflow)."""
-    terms = [_sign_extend(p, product_bits, bits) for p in products]
-    return f"    wire signed [{bits - 1}:0] {total} = " + " + ".join([bias, *terms]) + ";"
+def _product(wire: str, a: str, weight: tuple[str, str], a_bits: int, wb: int, lines: list[str]) -> Product:
+    """``a`` (unsigned) x the low ``wb`` - 1 bits of a two's complement weight on one library multiplier,
+    declared as ``wire``; the weight's sign bit, worth -2^(wb-1), is left to ``_dot``."""
+    lines += [f"    wire [{a_bits + wb - 2}:0] {wire};",
+              f"    {MULTIPLIER} #(.A({a_bits}), .B({wb - 1})) u_{wire} (.a({a}), .b({weight[0]}), .p({wire}));"]
+    return Product(wire, a, weight[1])
+
+
+def _dot(total: str, bias: str, products: list[Product], a_bits: int, wb: int, bits: int) -> list[str]:
+    """``total`` = ``bias`` + sum of operand x weight, as two sums of non-negative terms: the products with
+    the weights' low bits, and the operands whose weight is negative (times 2^(wb-1), subtracted). Neither
+    sum has sign bits to extend, so its high bits stay still while small terms change: summing the signed
+    products flipped every high bit of the adders at each change of sign. Exact in ``bits`` (no overflow)."""
+    grow = int(np.ceil(np.log2(len(products))))
+    pb, nb = a_bits + wb - 1 + grow, a_bits + grow
+    low = " + ".join(_zero_extend(p.wire, a_bits + wb - 1, pb) for p in products)
+    negative = " + ".join(_zero_extend(f"({{{a_bits}{{{p.sign}}}}} & {p.operand})", a_bits, nb) for p in products)
+    return [f"    wire [{pb - 1}:0] {total}_p = {low};",
+            f"    wire [{nb - 1}:0] {total}_n = {negative};",
+            f"    wire signed [{bits - 1}:0] {total} = {bias} + {_zero_extend(f'{total}_p', pb, bits)} - "
+            f"{_zero_extend(f'{{{total}_n, {wb - 1}{chr(39)}d0}}', nb + wb - 1, bits)};"]
+
+
+def _zero_extend(expr: str, bits: int, to_bits: int) -> str:
+    return f"{{{to_bits - bits}'d0, {expr}}}" if to_bits > bits else expr

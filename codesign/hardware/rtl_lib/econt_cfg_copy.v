@@ -8,9 +8,10 @@ module econt_cfg_copy #(
     parameter N = 1
 ) (
     input  wire clk,
+    input  wire en,  // write d: while shifting and when scrubbing (the clock gate's enable)
     input  wire [N - 1:0] d,
     output reg  [N - 1:0] q /*verilator public_flat_rw*/
 );
-    always @(posedge clk) q <= d;
+    always @(posedge clk) if (en) q <= d;
 endmodule
 `default_nettype wire

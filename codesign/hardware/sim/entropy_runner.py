@@ -21,6 +21,7 @@ from codesign.econt.bits import ELINK_BITS
 from codesign.econt.entropy import EntropyCodec
 from codesign.errors import VerificationError
 from codesign.hardware.entropy_rtl import EntropyRtlSpec, write_config_image, write_entropy_rtl
+from codesign.hardware.reconfig import SCRUB_PERIOD
 from codesign.hardware.sim.runner import Phase, SimulationFailed, run_phases, run_upsets
 from codesign.hardware.vectors import pack_calq
 
@@ -107,11 +108,11 @@ def verify_entropy_rtl(phases: Sequence[EntropyPhase], out_dir: str | Path, *, s
 
 def entropy_fault_campaign(codec: EntropyCodec, calq: np.ndarray, out_dir: str | Path, *, spec: EntropyRtlSpec,
                            n_faults: int = 1000, seed: int = 0, force: bool = False) -> dict[str, dict[str, Any]]:
-    """Single-event upsets in the configuration register of ``spec``'s design (one random bit every 3 clocks
+    """Single-event upsets in the configuration register of ``spec``'s design (one random bit per scrub period
     while the codec's wafers stream, ``codesign.hardware.sim.fault_testbench``), once without and once with
     TMR: {"no_tmr": report, "tmr": report}, each with its injections, frames and wrong frames; the TMR run
     fails (``VerificationError``) on any wrong frame. ``calq`` is repeated to cover the campaign."""
-    need = 3 * (n_faults + 2)
+    need = SCRUB_PERIOD * (n_faults + 2)
     calq = np.asarray(calq, dtype=np.int64)
     calq = np.tile(calq, (-(-need // len(calq)), 1))[:max(need, len(calq))]
     out = Path(out_dir)

@@ -18,12 +18,15 @@ from typing import Any
 import cocotb
 from cocotb.triggers import FallingEdge, ReadWrite
 
+from codesign.hardware.reconfig import SCRUB_PERIOD
 from codesign.hardware.rtl import RtlInfo
 from codesign.hardware.sim.reconfig_testbench import load_image
 from codesign.hardware.sim.testbench import drive, monitor_frames, reset_with_clock, spaced
 from codesign.hardware.vectors import read_vectors
 
-INJECTION_GAP = 3  # clock cycles between upsets
+# clock cycles between upsets: one per scrub period, the rate TMR with scrubbing is built for (real upset
+# rates are many orders of magnitude lower; two upsets of one bit within a period would defeat the vote)
+INJECTION_GAP = SCRUB_PERIOD
 
 
 async def _inject(dut: Any, registers: list[Any], n_bits: int, n_faults: int, rng: random.Random,
@@ -50,9 +53,10 @@ async def single_upsets_while_streaming(dut: Any) -> None:
     await load_image(dut, int(Path(os.environ["CODESIGN_IMAGE_A"]).read_text(), 16), rtl.config_bits)
     holder = dut if rtl.core == rtl.top else dut.core  # the configuration register's module
     registers = [holder.copy_a.q, holder.copy_b.q, holder.copy_c.q] if rtl.tmr else [holder.cfg]
-    n_cycles = max(len(inputs), (n_faults + 2) * INJECTION_GAP)
-    words, _ = spaced([inputs[i % len(inputs)] for i in range(n_cycles)], rtl.initiation_interval)
-    want = [expected[i % len(inputs)] for i in range(n_cycles)]
+    # wafers (one per initiation interval) until every upset is in, and at least the vectors once
+    n_wafers = max(len(inputs), -(-(n_faults + 2) * INJECTION_GAP // rtl.initiation_interval))
+    words, _ = spaced([inputs[i % len(inputs)] for i in range(n_wafers)], rtl.initiation_interval)
+    want = [expected[i % len(inputs)] for i in range(n_wafers)]
     seen: list[tuple[int, int]] = []
     injected: list[tuple[int, int]] = []
     monitor = cocotb.start_soon(monitor_frames(dut, len(words) + rtl.latency_cycles + 2, seen))
@@ -63,6 +67,6 @@ async def single_upsets_while_streaming(dut: Any) -> None:
     report = {"tmr": rtl.tmr, "injections": len(injected), "frames": len(seen), "wrong_frames": wrong}
     Path(os.environ["CODESIGN_FAULT_REPORT"]).write_text(json.dumps(report, indent=2) + "\n")
     dut._log.info("%s", report)
-    assert len(seen) == n_cycles and len(injected) == n_faults
+    assert len(seen) == n_wafers and len(injected) == n_faults
     if rtl.tmr:
         assert wrong == 0, f"{wrong} wrong frames with TMR after {len(injected)} upsets"
