@@ -3,7 +3,7 @@ encoder block (every encoder it serves, one build)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -21,7 +21,7 @@ from codesign.hardware.reconfig import (
     register_words,
 )
 from codesign.hardware.rtl import write_reconfigurable_rtl
-from codesign.hardware.sim.runner import Phase, SimResult, run_phases, run_simulation, run_upsets
+from codesign.hardware.sim.runner import Phase, SimResult, run_phases, run_simulation, upset_campaign
 from codesign.hardware.vectors import make_vectors, write_vectors
 from codesign.models.store import load_encoder, load_encoder_config
 
@@ -77,7 +77,7 @@ def fault_campaign(model_dir: str | Path, calq: np.ndarray, out_dir: str | Path,
     model, cfg = load_encoder(model_dir)
     write_config_image(model, cfg, out / "image.hex")
     write_vectors(out / "vectors", make_vectors(model, cfg, calq))
-    return _upset_campaign(out, lambda folder, tmr: write_reconfigurable_rtl(cfg, folder, tmr=tmr, reuse=reuse),
+    return upset_campaign(out, lambda folder, tmr: write_reconfigurable_rtl(cfg, folder, tmr=tmr, reuse=reuse),
                            n_faults=n_faults, seed=seed)
 
 
@@ -91,21 +91,8 @@ def block_fault_campaign(model_dir: str | Path, calq: np.ndarray, out_dir: str |
     spec = EncoderBlockSpec.for_encoders([load_encoder_config(d) for d in served], reuse=reuse)
     write_block_image(model, cfg, spec, out / "image.hex")
     write_vectors(out / "vectors", make_vectors(model, cfg, calq), force=True)
-    return _upset_campaign(out, lambda folder, tmr: write_encoder_block(replace(spec, tmr=tmr), folder, force=True),
+    return upset_campaign(out, lambda folder, tmr: write_encoder_block(replace(spec, tmr=tmr), folder, force=True),
                            n_faults=n_faults, seed=seed)
-
-
-def _upset_campaign(out: Path, write_design: Callable[[Path, bool], object], *, n_faults: int,
-                    seed: int) -> dict[str, dict[str, Any]]:
-    """The upset campaign on the design ``write_design(folder, tmr)`` writes, without and with TMR, after
-    loading ``out/image.hex``, streaming ``out/vectors``: the two reports (also ``fault_campaign.json``)."""
-    reports = {}
-    for name, tmr in (("no_tmr", False), ("tmr", True)):
-        write_design(out / name, tmr)
-        reports[name] = run_upsets(out / name, out / "vectors", out / "image.hex", out / f"faults_{name}.json",
-                                   n_faults=n_faults, seed=seed)
-    write_json(out / "fault_campaign.json", reports)
-    return reports
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,6 @@ build, one ``EntropyPhase`` after another."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -19,10 +18,9 @@ from codesign.artifacts import atomic_dir, provenance, write_json, write_text
 from codesign.data.io import CALQ_BITS
 from codesign.econt.bits import ELINK_BITS
 from codesign.econt.entropy import EntropyCodec
-from codesign.errors import VerificationError
 from codesign.hardware.entropy_rtl import EntropyRtlSpec, write_config_image, write_entropy_rtl
 from codesign.hardware.reconfig import SCRUB_PERIOD
-from codesign.hardware.sim.runner import Phase, SimulationFailed, run_phases, run_upsets
+from codesign.hardware.sim.runner import Phase, run_phases, upset_campaign
 from codesign.hardware.vectors import pack_calq
 
 
@@ -111,23 +109,13 @@ def entropy_fault_campaign(codec: EntropyCodec, calq: np.ndarray, out_dir: str |
     """Single-event upsets in the configuration register of ``spec``'s design (one random bit per scrub period
     while the codec's wafers stream, ``codesign.hardware.sim.fault_testbench``), once without and once with
     TMR: {"no_tmr": report, "tmr": report}, each with its injections, frames and wrong frames; the TMR run
-    fails (``VerificationError``) on any wrong frame. ``calq`` is repeated to cover the campaign."""
+    fails (``VerificationError``) on any wrong frame. ``calq`` is repeated to cover the campaign (one wafer
+    per clock; not by the testbench, since a frame carries its wafer's bunch crossing)."""
     need = SCRUB_PERIOD * (n_faults + 2)
     calq = np.asarray(calq, dtype=np.int64)
     calq = np.tile(calq, (-(-need // len(calq)), 1))[:max(need, len(calq))]
     out = Path(out_dir)
     write_entropy_vectors(out / "vectors", codec, calq, spec=spec, force=force)
     write_config_image(codec, spec, out / "image.hex")
-    reports = {}
-    for name, tmr in (("no_tmr", False), ("tmr", True)):
-        design = replace(spec, tmr=tmr)
-        write_entropy_rtl(design, out / name, force=force)
-        report = out / f"faults_{name}.json"
-        try:
-            reports[name] = run_upsets(out / name, out / "vectors", out / "image.hex", report, n_faults=n_faults,
-                                       seed=seed)
-        except SimulationFailed as err:
-            found = json.loads(report.read_text()) if report.is_file() else {}
-            raise VerificationError(f"upset campaign on {design}: {found or err}") from None
-    write_json(out / "fault_campaign.json", {**reports, "codec": asdict(codec), "meta": provenance()})
-    return reports
+    return upset_campaign(out, lambda folder, tmr: write_entropy_rtl(replace(spec, tmr=tmr), folder, force=force),
+                          n_faults=n_faults, seed=seed, about={"codec": asdict(codec), "meta": provenance()})

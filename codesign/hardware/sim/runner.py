@@ -8,7 +8,7 @@ import os
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,15 +33,26 @@ class SimulationFailed(VerificationError):
     """The testbench ran and at least one test failed."""
 
 
-def run_upsets(rtl_dir: Path, vectors_dir: Path, image: Path, report: Path, *, n_faults: int,
-               seed: int) -> dict[str, Any]:
-    """The upset campaign (``FAULT_TESTBENCH``, Verilator) on one design after loading ``image``: the
-    testbench's report ({tmr, injections, frames, wrong_frames}, also written to ``report``);
-    ``SimulationFailed`` when a design with TMR lets a wrong frame through."""
-    run_simulation(rtl_dir, vectors_dir, "verilator", testbench=FAULT_TESTBENCH, extra_env={
-        "CODESIGN_IMAGE_A": str(image.resolve()), "CODESIGN_FAULTS": str(n_faults),
-        "CODESIGN_FAULT_SEED": str(seed), "CODESIGN_FAULT_REPORT": str(report.resolve())})
-    return dict(json.loads(report.read_text()))
+def upset_campaign(out: Path, write_design: Callable[[Path, bool], object], *, n_faults: int, seed: int,
+                   about: Mapping[str, Any] | None = None) -> dict[str, dict[str, Any]]:
+    """The upset campaign (``FAULT_TESTBENCH``, Verilator) on the design ``write_design(folder, tmr)`` writes,
+    without and with TMR, after loading ``out/image.hex``, streaming ``out/vectors``: the testbench's two
+    reports ({tmr, injections, frames, wrong_frames}; also ``fault_campaign.json``, with ``about``);
+    ``VerificationError`` with the report when the design with TMR lets a wrong frame through."""
+    reports = {}
+    for name, tmr in (("no_tmr", False), ("tmr", True)):
+        write_design(out / name, tmr)
+        report = out / f"faults_{name}.json"
+        try:
+            run_simulation(out / name, out / "vectors", "verilator", testbench=FAULT_TESTBENCH, extra_env={
+                "CODESIGN_IMAGE_A": str((out / "image.hex").resolve()), "CODESIGN_FAULTS": str(n_faults),
+                "CODESIGN_FAULT_SEED": str(seed), "CODESIGN_FAULT_REPORT": str(report.resolve())})
+        except SimulationFailed as err:
+            found = json.loads(report.read_text()) if report.is_file() else {}
+            raise VerificationError(f"upset campaign on {out / name}: {found or err}") from None
+        reports[name] = dict(json.loads(report.read_text()))
+    write_json(out / "fault_campaign.json", {**reports, **(about or {})})
+    return reports
 
 
 @dataclass(frozen=True)
