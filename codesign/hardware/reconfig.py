@@ -222,7 +222,7 @@ def core_verilog(cfg: EncoderConfig, tmr: bool = False, reuse: int = 1, *, setti
 
     ``reuse`` R > 1 shares each multiplier among R products in time: the datapath clock runs at R times the
     wafer rate, a wafer comes at most every R cycles with ``start`` high (the top's valid), and each layer
-    computes 1/R of its outputs per cycle (ports ``rst`` and ``start`` added): the convolution a 1/R of its
+    computes 1/R of its outputs per cycle (ports ``rst`` and ``start`` added): the convolution 1/R of its
     positions with every weight in place, the dense layer 1/R of its latents from activations held for the
     wafer. Both orders keep a multiplier's operands still where they can, which is where the switching
     energy goes (``docs/hardware.md``); integer sums are exact, so the order does not change a bit. For the
