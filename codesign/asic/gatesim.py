@@ -223,7 +223,7 @@ class ClockGating:
     def of(cls, flops: Flops) -> ClockGating:
         has_enable = flops.enable != np.where(flops.enable_low == 1, CONST0, CONST1)
         bank = flops.enable * 2 + flops.enable_low
-        names, where, sizes = np.unique(bank[has_enable], return_inverse=True, return_counts=True)
+        _, where, sizes = np.unique(bank[has_enable], return_inverse=True, return_counts=True)
         gated = np.zeros(len(flops.q), dtype=bool)
         gated[np.flatnonzero(has_enable)] = sizes[where] >= CLOCK_GATE_MIN_FLOPS
         big = sizes[sizes >= CLOCK_GATE_MIN_FLOPS]
