@@ -417,10 +417,11 @@ def _dot(total: str, bias: str, products: list[Product], a_bits: int, wb: int, b
     pb, nb = a_bits + wb - 1 + grow, a_bits + grow
     low = " + ".join(_zero_extend(p.wire, a_bits + wb - 1, pb) for p in products)
     negative = " + ".join(_zero_extend(f"({{{a_bits}{{{p.sign}}}}} & {p.operand})", a_bits, nb) for p in products)
+    negative_weight = "{" + f"{total}_n, {wb - 1}'d0" + "}"  # the sign bits' weight: x 2^(wb-1)
     return [f"    wire [{pb - 1}:0] {total}_p = {low};",
             f"    wire [{nb - 1}:0] {total}_n = {negative};",
             f"    wire signed [{bits - 1}:0] {total} = {bias} + {_zero_extend(f'{total}_p', pb, bits)} - "
-            f"{_zero_extend(f'{{{total}_n, {wb - 1}{chr(39)}d0}}', nb + wb - 1, bits)};"]
+            f"{_zero_extend(negative_weight, nb + wb - 1, bits)};"]
 
 
 def _zero_extend(expr: str, bits: int, to_bits: int) -> str:
