@@ -57,22 +57,24 @@ class DemoResult:
 
 
 def run_demo(out_dir: str | Path, *, n_wafers: int = 5000, n_pairs: int = 2000, seed: int = 0,
-             preset: str = "highpu", epochs: int | None = None, hardware: bool = True) -> DemoResult:
-    """Run every stage on synthetic data (and the real sample when present) into ``out_dir``; ``epochs``
-    overrides the demo spec's training epochs."""
+             preset: str = "highpu", epochs: int | None = None, hardware: bool = True,
+             config: str | Path = DEMO_SPEC) -> DemoResult:
+    """Run every stage on synthetic data (and the real sample when present) into ``out_dir``; ``config`` is
+    the encoder's AutoencoderSpec YAML (the demo's own by default), ``epochs`` overrides its training epochs."""
     out = Path(out_dir)
+    spec = _demo_spec(config, seed, epochs)  # a bad config fails here, before any stage
     stages = Stages(7 if hardware else 3)
     with stages.stage("synthetic wafers, comparison with real data, EMD scales"):
         sets = _wafer_sets(out, n_wafers, seed, preset)
         emds = {name: reference_emds(calq, n_pairs, seed) for name, calq in sets.items()}
         _plot_emds(emds, out / "emd_scales.png", n_pairs)
     with stages.stage("training the demo encoder (one line per epoch)", beat=False):
-        ae, spec = _train(out, seed, epochs)
+        ae = _train(out, spec)
     with stages.stage("evaluation against the chip's algorithms"):
         compression = _evaluate(out, ae, spec, has_real="real" in sets)
     summary: dict[str, Any] = {
-        "meta": provenance(seed=seed, preset=preset, n_wafers=n_wafers, n_pairs=n_pairs,
-                           epochs=spec.training.epochs),
+        "meta": provenance(seed=seed, preset=preset, n_wafers=n_wafers, n_pairs=n_pairs, config=str(config),
+                           encoder=spec.name, elinks=spec.encoder.elinks, epochs=spec.training.epochs),
         "stats": {name: wafer_stats(calq) for name, calq in sets.items()},
         "emd_scales": {name: {f"mean_{kind}": float(v.mean()) for kind, v in values.items()}
                        for name, values in emds.items()},
@@ -110,13 +112,18 @@ def _plot_emds(emds: dict[str, dict[str, np.ndarray]], path: Path, n_pairs: int)
             ax.legend()
 
 
-def _train(out: Path, seed: int, epochs: int | None) -> tuple[Any, Any]:
-    from codesign.training import load_ae_spec, train_autoencoder
+def _demo_spec(config: str | Path, seed: int, epochs: int | None) -> Any:
+    from codesign.training import load_ae_spec
 
-    spec = load_ae_spec(DEMO_SPEC)
+    spec = load_ae_spec(config)
     training = dataclasses.replace(spec.training, seed=seed, epochs=epochs or spec.training.epochs)
-    spec = dataclasses.replace(spec, training=training)
-    return train_autoencoder(spec, out / "model", progress=False), spec
+    return dataclasses.replace(spec, training=training)
+
+
+def _train(out: Path, spec: Any) -> Any:
+    from codesign.training import train_autoencoder
+
+    return train_autoencoder(spec, out / "model", progress=False)
 
 
 def _evaluate(out: Path, ae: Any, spec: Any, has_real: bool) -> dict[str, dict[str, float]]:
@@ -196,7 +203,7 @@ def _report(out: Path, summary: dict[str, Any]) -> Document:
                   "expected to lose to the chip's best algorithm; the reference encoder on the same wafers shows "
                   "what the full recipe reaches.")
     _data_section(doc, out, summary)
-    _compression_section(doc, out, summary["compression_mean_emd"])
+    _compression_section(doc, out, summary["compression_mean_emd"], summary["meta"])
     if "hardware" in summary:
         _hardware_section(doc, summary["hardware"])
     doc.heading("Time per stage")
@@ -240,16 +247,17 @@ def _data_section(doc: Document, out: Path, summary: dict[str, Any]) -> None:
         doc.paragraph("Real data not found (set CODESIGN_DATA_DIR): synthetic wafers only, no chip algorithms.")
 
 
-def _compression_section(doc: Document, out: Path, comp: dict[str, dict[str, float]]) -> None:
+def _compression_section(doc: Document, out: Path, comp: dict[str, dict[str, float]], meta: dict[str, Any]) -> None:
     doc.heading("Compression: mean EMD between input and reconstruction on held-out wafers")
-    doc.paragraph("Lower is better. `autoencoder:econt_demo` is the demo encoder; for high-density (hd, DropLSB 3) "
-                  "and low-density (ld, DropLSB 1) modules at 5 eLinks, the best non-learned system of the arena "
-                  "(`chip:ALGORITHM:...`: the ECON-T's own algorithm as the chip runs it, decoded with everything "
-                  "its frame carries; `codec:entropy:...`: the entropy-coded sparse codec) and the chip's best as "
-                  "the public emulator decodes it (`naive:chip:...`); `floor:` every cell at the chip's 7-bit "
-                  "precision with no bit budget; `autoencoder:econt_5elink_hybrid` is the shipped reference model "
-                  "(real wafers only; its decoder is a float network, an unbounded back end); `uniform` sends "
-                  "only the sum. Every system: `eval_*/report.md`.")
+    doc.paragraph(f"Lower is better. `autoencoder:{meta['encoder']}` is the demo encoder; for high-density (hd, "
+                  f"DropLSB 3) and low-density (ld, DropLSB 1) modules at {meta['elinks']} eLinks, the best "
+                  "non-learned system of the arena (`chip:ALGORITHM:...`: the ECON-T's own algorithm as the chip "
+                  "runs it, decoded with everything its frame carries; `codec:entropy:...`: the entropy-coded "
+                  "sparse codec) and the chip's best as the public emulator decodes it (`naive:chip:...`); "
+                  "`floor:` every cell at the chip's 7-bit precision with no bit budget; "
+                  "`autoencoder:econt_5elink_hybrid` is the shipped reference model (real wafers only; its decoder "
+                  "is a float network, an unbounded back end); `uniform` sends only the sum. Every system: "
+                  "`eval_*/report.md`.")
     names = sorted({a for m in comp.values() for a in m}, key=lambda a: min(m.get(a, np.inf) for m in comp.values()))
     doc.table(["algorithm", *comp], [[a, *(f"{comp[t][a]:.3f}" if a in comp[t] else "-" for t in comp)]
                                      for a in names])
@@ -273,5 +281,6 @@ def _hardware_section(doc: Document, hw: dict[str, Any]) -> None:
                                            f"{asic['power_mW_at_40MHz']:.1f} mW at 40 MHz",
          "toggles x 5 fJ + 2 fJ per flip-flop and cycle (assumed); published autoencoder block: 2.4 nJ, 95 mW"],
     ])
-    doc.paragraph("`make asic MODEL=econt_demo` adds the area of each part of the top and the reconfigurable "
-                  "variants (with TMR, with a reuse factor); `docs/hardware.md` has them for the reference models.")
+    doc.paragraph("`make asic MODEL_DIR=<this folder>/model` adds the area of each part of the top and the "
+                  "reconfigurable variants (with TMR, with a reuse factor); `docs/hardware.md` has them for the "
+                  "reference models.")

@@ -21,10 +21,11 @@ from codesign.progress import Level, set_level
 
 
 def _cmd_demo(args: argparse.Namespace) -> None:
-    from codesign.demo import run_demo
+    from codesign.demo import DEMO_SPEC, run_demo
 
     result = run_demo(args.out, n_wafers=args.n, n_pairs=args.pairs, seed=args.seed, preset=args.preset,
-                      epochs=args.epochs, hardware=not args.no_hardware)
+                      epochs=args.epochs, hardware=not args.no_hardware,
+                      config=args.config or DEMO_SPEC)
     print(json.dumps({k: result.summary[k] for k in ("stats", "emd_scales", "compression_mean_emd", "stage_seconds")},
                      indent=2))
     print(f"report: {result.report} and {result.html} (total {sum(result.stage_seconds.values()):.0f} s)")
@@ -55,8 +56,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--pairs", type=int_in(1), default=2000, help="pairs for the EMD scales")
     p.add_argument("--seed", type=int_in(0), default=0, help="seed of the synthetic wafers and pairs")
     p.add_argument("--preset", default="highpu", choices=["highpu", "ttbar"], help="synthetic parameter set")
-    p.add_argument("--epochs", type=int_in(1), help="training epochs of the demo encoder (default: "
-                                                    "models/econt_demo.yaml's 40, fewer when it stops improving); "
+    p.add_argument("--config", help="the encoder's AutoencoderSpec YAML (default: the project's "
+                                    "models/econt_demo.yaml, the published 5-eLink shape); a smaller encoder gives "
+                                    "quicker hardware stages")
+    p.add_argument("--epochs", type=int_in(1), help="training epochs of the demo encoder (default: the config's, "
+                                                    "40 for models/econt_demo.yaml, fewer when it stops improving); "
                                                     "fewer give a quicker, weaker encoder")
     p.add_argument("--no-hardware", action="store_true", help="stop after the evaluation (no HLS, RTL, simulation, "
                                                               "synthesis)")
