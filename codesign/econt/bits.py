@@ -65,3 +65,24 @@ class Frames:
         """Each frame as a string of '0'/'1' (the frame text format)."""
         chars = (self.bits + ord("0")).astype(np.uint8)
         return [chars[i, :length].tobytes().decode("ascii") for i, length in enumerate(self.lengths)]
+
+
+def field_bits(values: np.ndarray, width: int) -> np.ndarray:
+    """(n, k) non-negative integers -> (n, k * width) bits, LSB first: field j at bits j * width upwards."""
+    values = np.asarray(values, dtype=np.int64)
+    bits = (values[:, :, None] >> np.arange(width)) & 1
+    return bits.reshape(len(values), values.shape[1] * width).astype(np.uint8)
+
+
+def ints_from_bits(bits: np.ndarray) -> list[int]:
+    """(n, w) bits, LSB first -> n Python integers (the inverse of ``bits_from_ints``)."""
+    packed = np.packbits(np.asarray(bits, dtype=np.uint8), axis=1, bitorder="little")
+    raw, size = packed.tobytes(), packed.shape[1]
+    return [int.from_bytes(raw[i:i + size], "little") for i in range(0, len(raw), size)] if size else [0] * len(bits)
+
+
+def bits_from_ints(words: list[int], width: int) -> np.ndarray:
+    """n non-negative Python integers below 2^width -> (n, width) bits, LSB first."""
+    size = -(-width // 8)
+    raw = np.frombuffer(b"".join(w.to_bytes(size, "little") for w in words), dtype=np.uint8)
+    return np.unpackbits(raw.reshape(len(words), size), axis=1, bitorder="little")[:, :width]

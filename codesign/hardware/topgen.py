@@ -307,7 +307,7 @@ def top_verilog(spec: TopSpec) -> str:
 
 def _cell_frame_lines(fr: FrameFormat) -> list[str]:
     """The sparse-mode cells from ``side[1 +: bits]`` into the frame: the latent field, then (charge cells)
-    the bits above the mode bit (``FrameFormat.place_cells``)."""
+    the bits above the mode bit (as ``pack_frames`` places them)."""
     cells, low = fr.cell_coding.bits, min(fr.cell_coding.bits, fr.sum_offset)
     lines = [f"            frame[0 +: {low}] <= side[1 +: {low}];"]
     if cells > low:

@@ -31,6 +31,7 @@ import numpy as np
 from codesign.data.onchip import INPUT_BITS, SUM_CODE_BITS
 from codesign.econt.algorithms import bx_counter
 from codesign.econt.autoencoder import AE_OUTPUT_BITS, AE_OUTPUTS, autoencoder_frames, frame_bits, latent_mask
+from codesign.econt.bits import bits_from_ints, field_bits, ints_from_bits
 from codesign.models.sparse import CellCoding
 
 BITS_PER_ELINK = 32  # one 1.28 Gb/s eLink carries 32 bits per 25 ns bunch crossing
@@ -89,11 +90,6 @@ class FrameFormat:
         return CellCoding.for_field(self.cell_field_bits, self.sparse_value_bits,
                                     charge=self.sparse_values == "charge")
 
-    def place_cells(self, payload: int) -> int:
-        """A cell payload at its frame bits: the latent field, the rest above the mode bit."""
-        low = payload & ((1 << self.sum_offset) - 1)
-        return low | (payload >> self.sum_offset) << (self.mode_bit + 1)
-
     @property
     def sparse_cells(self) -> int:
         return self.cell_coding.n_cells
@@ -117,19 +113,25 @@ def pack_frames(latents: np.ndarray, sum_codes: np.ndarray, fmt: FrameFormat,
         raise ValueError(f"sum codes must be unsigned {SUM_CODE_BITS}-bit integers")
     if sparse is not None and (not fmt.sparse_mode or len(sparse) != len(sum_codes)):
         raise ValueError("sparse payloads need a hybrid frame format and one entry (or None) per wafer")
-    frames = []
-    for n, (row, code) in enumerate(zip(latents.tolist(), sum_codes.tolist(), strict=True)):
-        word = code << fmt.sum_offset
-        cells = None if sparse is None else sparse[n]
-        if cells is not None:
-            if cells >> fmt.cell_field_bits:
-                raise ValueError(f"sparse payload {cells:#x} does not fit the {fmt.cell_field_bits}-bit cell field")
-            word |= fmt.place_cells(cells) | (1 << fmt.mode_bit)
-        else:
-            for i, value in enumerate(row):
-                word |= value << (fmt.latent_bits * i)
-        frames.append(word)
-    return frames
+    bits = np.zeros((len(sum_codes), fmt.width), dtype=np.uint8)
+    bits[:, fmt.sum_offset:fmt.mode_bit] = field_bits(sum_codes[:, None], SUM_CODE_BITS)
+    chosen = [(n, cells) for n, cells in enumerate(sparse or ()) if cells is not None]
+    rows = np.array([n for n, _ in chosen], dtype=np.int64)
+    dense = np.ones(len(sum_codes), dtype=bool)
+    dense[rows] = False
+    bits[dense, :fmt.sum_offset] = field_bits(latents[dense], fmt.latent_bits)
+    if rows.size:
+        payloads = [cells for _, cells in chosen]
+        too_wide = next((cells for cells in payloads if cells >> fmt.cell_field_bits), None)
+        if too_wide is not None:
+            raise ValueError(f"sparse payload {too_wide:#x} does not fit the {fmt.cell_field_bits}-bit cell field")
+        # the cells fill the latent field, the rest goes above the mode bit (the sum code stays in place)
+        cells = bits_from_ints(payloads, fmt.cell_field_bits)
+        bits[rows, :fmt.sum_offset] = cells[:, :fmt.sum_offset]
+        above = fmt.mode_bit + 1
+        bits[rows, above:above + fmt.cell_field_bits - fmt.sum_offset] = cells[:, fmt.sum_offset:]
+        bits[rows, fmt.mode_bit] = 1
+    return ints_from_bits(bits)
 
 
 def unpack_frame(frame: int, fmt: FrameFormat) -> tuple[list[int], int]:

@@ -26,6 +26,7 @@ from codesign.data.geometry import ADDRESS_BITS, N_TC
 from codesign.data.normalise import unit_or_uniform
 from codesign.data.onchip import INPUT_BITS
 from codesign.econt.algorithms import charge_codes
+from codesign.econt.bits import field_bits, ints_from_bits
 
 
 @dataclass(frozen=True)
@@ -75,20 +76,16 @@ class CellCoding:
 
     def pack(self, addresses: np.ndarray, values: np.ndarray) -> list[int]:
         """Payloads (Python integers) of the cells ``best_cells`` chose."""
-        addresses, values = np.asarray(addresses), self.quantize(values)
-        if self.use_map:  # values in TC order
+        addresses, values = np.asarray(addresses, dtype=np.int64), self.quantize(values)
+        if self.use_map:  # a bit per TC, then the values in TC order
             order = np.argsort(addresses, axis=1)
             addresses, values = (np.take_along_axis(a, order, axis=1) for a in (addresses, values))
-        payloads = []
-        for row_a, row_v in zip(addresses.tolist(), values.tolist(), strict=True):
-            word = 0
-            for s, (address, value) in enumerate(zip(row_a, row_v, strict=True)):
-                if self.use_map:
-                    word |= (1 << address) | (value << (N_TC + self.value_bits * s))
-                else:
-                    word |= ((address << self.value_bits) | value) << (self.cell_bits * s)
-            payloads.append(word)
-        return payloads
+            bits = np.zeros((len(addresses), self.bits), dtype=np.uint8)
+            np.put_along_axis(bits, addresses, 1, axis=1)
+            bits[:, N_TC:] = field_bits(values, self.value_bits)
+        else:  # each cell its address above its value
+            bits = field_bits(addresses << self.value_bits | values, self.cell_bits)
+        return ints_from_bits(bits)
 
     def wafers(self, addresses: np.ndarray, values: np.ndarray) -> np.ndarray:
         """Off-chip reconstruction: (n, 48) unit-sum wafers (uniform when every sent value is 0)."""
