@@ -14,6 +14,7 @@ from codesign.econt.autoencoder import (
 )
 from codesign.models.encoder import LATENT_BITS_BY_ELINKS
 from codesign.models.frame import FrameFormat, pack_chip_frames, pack_frames, unpack_frame
+from codesign.models.sparse import CellCoding
 
 
 @pytest.mark.parametrize("elinks", sorted(LATENT_BITS_BY_ELINKS))
@@ -89,3 +90,52 @@ def test_chip_frame_round_trips_any_mask():
         field_positions(1 << 144, 5)
     with pytest.raises(ValueError, match="hybrid"):
         pack_chip_frames(np.zeros((1, 16), dtype=int), np.array([0]), FrameFormat(16, 9, 5, sparse_mode=True))
+
+
+@pytest.mark.parametrize("fmt", [FrameFormat(16, 9, 5, sparse_mode=True), FrameFormat(16, 3, 2, sparse_mode=True),
+                                 FrameFormat(16, 3, 2, sparse_mode=True, sparse_values="charge"),
+                                 FrameFormat(8, 5, 2)], ids=["5elink", "2elink", "2elink-charge", "fixed"])
+def test_frames_pack_as_the_layout_defines_field_by_field(fmt):
+    """pack_frames fills numpy bit matrices; here each frame is built from the layout's definition: latent i
+    at bits latent_bits * i, the sum code above them, and for a sparse wafer the mode bit and its cells (the
+    latent field first, the rest above the mode bit)."""
+    rng = np.random.default_rng(fmt.width)
+    n = 300
+    latents = rng.integers(0, 1 << fmt.latent_bits, (n, fmt.n_latents))
+    codes = rng.integers(0, 512, n)
+    sparse = ([int.from_bytes(rng.bytes(32), "little") % (1 << fmt.cell_field_bits) if rng.random() < 0.4 else None
+               for _ in range(n)] if fmt.sparse_mode else None)
+    want = []
+    for i in range(n):
+        word = int(codes[i]) << fmt.sum_offset
+        cells = None if sparse is None else sparse[i]
+        if cells is None:
+            word |= sum(int(v) << (fmt.latent_bits * k) for k, v in enumerate(latents[i]))
+        else:
+            low = cells & ((1 << fmt.sum_offset) - 1)
+            word |= low | (cells >> fmt.sum_offset) << (fmt.mode_bit + 1) | 1 << fmt.mode_bit
+        want.append(word)
+    assert pack_frames(latents, codes, fmt, sparse=sparse) == want
+
+
+@pytest.mark.parametrize("coding", [CellCoding(9, 8), CellCoding(4, 6), CellCoding(12, 8, use_map=True),
+                                    CellCoding(3, 7, use_map=True, charge=True)],
+                         ids=["address-8bit", "address-6bit", "map-8bit", "map-charge"])
+def test_cells_pack_as_the_coding_defines_cell_by_cell(coding):
+    """CellCoding.pack against its docstring: address coding puts cell s's address above its value at
+    s * cell_bits; map coding sets bit t for TC t and puts the values in TC order from bit 48."""
+    rng = np.random.default_rng(coding.n_cells)
+    addresses = np.array([rng.choice(48, coding.n_cells, replace=False) for _ in range(200)])
+    values = rng.integers(0, 1 << coding.source_bits, addresses.shape)
+    sent = coding.quantize(values)
+    want = []
+    for row_a, row_v in zip(addresses.tolist(), sent.tolist(), strict=True):
+        if coding.use_map:
+            in_order = sorted(zip(row_a, row_v, strict=True))
+            word = sum(1 << a for a in row_a)
+            word |= sum(v << (48 + coding.value_bits * s) for s, (_, v) in enumerate(in_order))
+        else:
+            word = sum(((a << coding.value_bits) | v) << (coding.cell_bits * s)
+                       for s, (a, v) in enumerate(zip(row_a, row_v, strict=True)))
+        want.append(word)
+    assert coding.pack(addresses, values) == want

@@ -67,7 +67,7 @@ class Frames:
         return [chars[i, :length].tobytes().decode("ascii") for i, length in enumerate(self.lengths)]
 
 
-def field_bits(values: np.ndarray, width: int) -> np.ndarray:
+def fields_to_bits(values: np.ndarray, width: int) -> np.ndarray:
     """(n, k) non-negative integers -> (n, k * width) bits, LSB first: field j at bits j * width upwards."""
     values = np.asarray(values, dtype=np.int64)
     bits = (values[:, :, None] >> np.arange(width)) & 1

@@ -31,7 +31,7 @@ import numpy as np
 from codesign.data.onchip import INPUT_BITS, SUM_CODE_BITS
 from codesign.econt.algorithms import bx_counter
 from codesign.econt.autoencoder import AE_OUTPUT_BITS, AE_OUTPUTS, autoencoder_frames, frame_bits, latent_mask
-from codesign.econt.bits import bits_from_ints, field_bits, ints_from_bits
+from codesign.econt.bits import bits_from_ints, fields_to_bits, ints_from_bits
 from codesign.models.sparse import CellCoding
 
 BITS_PER_ELINK = 32  # one 1.28 Gb/s eLink carries 32 bits per 25 ns bunch crossing
@@ -114,12 +114,12 @@ def pack_frames(latents: np.ndarray, sum_codes: np.ndarray, fmt: FrameFormat,
     if sparse is not None and (not fmt.sparse_mode or len(sparse) != len(sum_codes)):
         raise ValueError("sparse payloads need a hybrid frame format and one entry (or None) per wafer")
     bits = np.zeros((len(sum_codes), fmt.width), dtype=np.uint8)
-    bits[:, fmt.sum_offset:fmt.mode_bit] = field_bits(sum_codes[:, None], SUM_CODE_BITS)
+    bits[:, fmt.sum_offset:fmt.mode_bit] = fields_to_bits(sum_codes[:, None], SUM_CODE_BITS)
     chosen = [(n, cells) for n, cells in enumerate(sparse or ()) if cells is not None]
     rows = np.array([n for n, _ in chosen], dtype=np.int64)
     dense = np.ones(len(sum_codes), dtype=bool)
     dense[rows] = False
-    bits[dense, :fmt.sum_offset] = field_bits(latents[dense], fmt.latent_bits)
+    bits[dense, :fmt.sum_offset] = fields_to_bits(latents[dense], fmt.latent_bits)
     if rows.size:
         payloads = [cells for _, cells in chosen]
         too_wide = next((cells for cells in payloads if cells >> fmt.cell_field_bits), None)

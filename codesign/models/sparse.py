@@ -26,7 +26,7 @@ from codesign.data.geometry import ADDRESS_BITS, N_TC
 from codesign.data.normalise import unit_or_uniform
 from codesign.data.onchip import INPUT_BITS
 from codesign.econt.algorithms import charge_codes
-from codesign.econt.bits import field_bits, ints_from_bits
+from codesign.econt.bits import fields_to_bits, ints_from_bits
 
 
 @dataclass(frozen=True)
@@ -82,9 +82,9 @@ class CellCoding:
             addresses, values = (np.take_along_axis(a, order, axis=1) for a in (addresses, values))
             bits = np.zeros((len(addresses), self.bits), dtype=np.uint8)
             np.put_along_axis(bits, addresses, 1, axis=1)
-            bits[:, N_TC:] = field_bits(values, self.value_bits)
+            bits[:, N_TC:] = fields_to_bits(values, self.value_bits)
         else:  # each cell its address above its value
-            bits = field_bits(addresses << self.value_bits | values, self.cell_bits)
+            bits = fields_to_bits(addresses << self.value_bits | values, self.cell_bits)
         return ints_from_bits(bits)
 
     def wafers(self, addresses: np.ndarray, values: np.ndarray) -> np.ndarray:
