@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from codesign.econt.bits import bits_from_ints, ints_from_bits
 from codesign.errors import InputError
 
 NETLIST_JSON = "netlist.json"  # asic_flow/asic_generic.ys writes the flattened netlist under this name
@@ -278,12 +279,10 @@ class GateSimulation:
 
     def _set(self, nets: np.ndarray, value: int) -> None:
         """``nets`` (LSB first) take the bits of ``value``."""
-        raw = np.frombuffer(value.to_bytes((len(nets) + 7) // 8, "little"), dtype=np.uint8)
-        self.values[nets] = np.unpackbits(raw, bitorder="little")[:len(nets)]
+        self.values[nets] = bits_from_ints([value], len(nets))[0]
 
     def read(self, port: str) -> int:
-        bits = np.packbits(self.values[self.netlist.ports[port]], bitorder="little")
-        return int.from_bytes(bits.tobytes(), "little")
+        return ints_from_bits(self.values[self.netlist.ports[port]][None])[0]
 
     def settle(self) -> None:
         """Evaluate every gate, level by level; when counting, the falling clock edge and what moved count."""
