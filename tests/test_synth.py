@@ -24,6 +24,23 @@ def test_same_seed_same_bits_other_seed_differs(highpu_cfg):
 
 
 @pytest.mark.parametrize("preset", PRESETS)
+def test_the_in_place_shower_profile_keeps_the_formulas_bits(preset):
+    """`_cell_fractions` works in place for speed; it must give the plain formula's bits, or every seed's
+    synthetic wafers (and the models pretrained on them) would change."""
+    from codesign.data.geometry import N_TC, TC_PITCH_CM
+    from codesign.data.synth import _cell_fractions, _cell_sample_points
+
+    cfg, points = load_synth_config(preset).em, _cell_sample_points()
+    centres = np.random.default_rng(0).normal(0.0, 10.0, (500, 2))
+    r = np.linalg.norm(points[None, :, :] - centres[:, None, :], axis=-1)
+    core = np.exp(-r / cfg.core_radius_cm) / (2 * np.pi * cfg.core_radius_cm**2)
+    halo = np.exp(-r / cfg.halo_radius_cm) / (2 * np.pi * cfg.halo_radius_cm**2)
+    density = cfg.core_fraction * core + (1 - cfg.core_fraction) * halo
+    plain = density.reshape(len(centres), N_TC, -1).mean(axis=-1) * (TC_PITCH_CM**2 * np.sqrt(3.0) / 2.0)
+    assert np.array_equal(_cell_fractions(centres, cfg, points), plain)
+
+
+@pytest.mark.parametrize("preset", PRESETS)
 def test_format_and_selection(preset):
     cfg = load_synth_config(preset)
     calq = generate_wafers(cfg, 3000, seed=0)

@@ -120,11 +120,29 @@ def _uniform_in_disc(rng: np.random.Generator, size: tuple[int, ...], radius: fl
 
 
 def _cell_fractions(centres: np.ndarray, cfg: ShowerConfig, points: np.ndarray) -> np.ndarray:
-    """(m, 48): fraction of a unit shower centred at each of ``centres`` (m, 2) seen by each TC."""
-    r = np.linalg.norm(points[None, :, :] - centres[:, None, :], axis=-1)
-    core = np.exp(-r / cfg.core_radius_cm) / (2 * np.pi * cfg.core_radius_cm**2)
-    halo = np.exp(-r / cfg.halo_radius_cm) / (2 * np.pi * cfg.halo_radius_cm**2)
-    density = cfg.core_fraction * core + (1 - cfg.core_fraction) * halo
+    """(m, 48): fraction of a unit shower centred at each of ``centres`` (m, 2) seen by each TC.
+
+    The hottest loop of wafer generation, so it works in place on (m, 336) arrays; each operation is the
+    one the plain formula does, in the same order, so the wafers of a seed keep their bits."""
+    dx = points[None, :, 0] - centres[:, 0, None]
+    dy = points[None, :, 1] - centres[:, 1, None]
+    dx *= dx
+    dy *= dy
+    dx += dy
+    r = np.sqrt(dx, out=dx)
+
+    def profile(radius: float) -> np.ndarray:  # exp(-r / radius) / (2 pi radius^2)
+        t = np.divide(r, radius)
+        np.negative(t, out=t)
+        np.exp(t, out=t)
+        t /= 2 * np.pi * radius**2
+        return t
+
+    density = profile(cfg.core_radius_cm)
+    density *= cfg.core_fraction
+    halo = profile(cfg.halo_radius_cm)
+    halo *= 1 - cfg.core_fraction
+    density += halo
     cell_area = TC_PITCH_CM**2 * np.sqrt(3.0) / 2.0
     return density.reshape(len(centres), N_TC, -1).mean(axis=-1) * cell_area
 
