@@ -28,7 +28,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import shutil
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -210,12 +210,14 @@ def _run(simulator: str, work: Path, timeout: float | None) -> None:
 
 def estimate_energy(asic_dir: str | Path, rtl_dir: str | Path, vectors_dir: str | Path, *, n_wafers: int = 200,
                     fj_per_toggle: float = FJ_PER_TOGGLE_65NM, timeout: float | None = None,
-                    simulator: str = "netlist", config_image: str | Path | None = None) -> EnergyReport:
+                    simulator: str = "netlist", config_image: str | Path | None = None,
+                    keep_vcd: bool = False) -> EnergyReport:
     """Simulate ``asic_dir/netlist.v`` on ``n_wafers`` vectors and write ``energy_report.json``. A
     reconfigurable design needs ``config_image`` (``codesign asic config``) of the model the vectors are of;
     the weights' loading is not counted."""
     report = estimate_energies(asic_dir, rtl_dir, [(vectors_dir, config_image)], n_wafers=n_wafers,
-                               fj_per_toggle=fj_per_toggle, timeout=timeout, simulator=simulator)[0]
+                               fj_per_toggle=fj_per_toggle, timeout=timeout, simulator=simulator,
+                               keep_vcd=keep_vcd)[0]
     write_json(Path(asic_dir) / "energy_report.json", {**report.to_dict(), "meta": provenance(netlist=str(asic_dir))})
     return report
 
@@ -223,9 +225,11 @@ def estimate_energy(asic_dir: str | Path, rtl_dir: str | Path, vectors_dir: str 
 def estimate_energies(asic_dir: str | Path, rtl_dir: str | Path,
                       runs: Sequence[tuple[str | Path, str | Path | None]], *, n_wafers: int = 200,
                       fj_per_toggle: float = FJ_PER_TOGGLE_65NM, timeout: float | None = None,
-                      simulator: str = "netlist") -> list[EnergyReport]:
+                      simulator: str = "netlist", keep_vcd: bool = False) -> list[EnergyReport]:
     """``estimate_energy`` for several (vectors folder, configuration image or None) on one netlist: a
-    reconfigurable design runs each image's wafers in turn (every folder with as many wafers)."""
+    reconfigurable design runs each image's wafers in turn (every folder with as many wafers). With
+    ``keep_vcd`` an HDL simulator's activity stays in ``asic_dir/energy`` (``activity.vcd``, or
+    ``activity_<k>.vcd`` for run k of several) for a waveform viewer; otherwise it is deleted once counted."""
     if simulator not in SIMULATORS:
         raise InputError(f"simulator {simulator!r}: choose one of {', '.join(SIMULATORS)}")
     asic, info = Path(asic_dir).resolve(), RtlInfo.load(rtl_dir)
@@ -239,7 +243,8 @@ def estimate_energies(asic_dir: str | Path, rtl_dir: str | Path,
     n_distinct = sizes.pop()
     n = min(n_wafers, n_distinct) + info.latency_cycles
     simulate = (_netlist_simulation(asic, info, n, n_distinct) if simulator == "netlist"
-                else _hdl_simulation(simulator, asic, info, n, n_distinct, timeout))
+                else _hdl_simulation(simulator, asic, info, n, n_distinct, timeout,
+                                     keep_vcd=_vcd_names(len(runs)) if keep_vcd else None))
     flip_flops = json.loads((asic / "asic_report.json").read_text())["flip_flops"]
     reports = []
     for (inputs, expected), (_, image) in zip(vectors, runs, strict=True):
@@ -320,9 +325,15 @@ def netlist_bench(netlist: GateNetlist, info: RtlInfo, calq: Sequence[int], *, n
     return frames, sim
 
 
+def _vcd_names(runs: int) -> Iterator[str]:
+    """Where the kept VCD of each run goes: ``activity.vcd`` for one run, ``activity_<k>.vcd`` for several."""
+    return iter(["activity.vcd"] if runs == 1 else [f"activity_{k}.vcd" for k in range(runs)])
+
+
 def _hdl_simulation(simulator: str, asic: Path, info: RtlInfo, n: int, n_distinct: int,
-                    timeout: float | None) -> Simulation:
-    """``testbench_verilog`` + ``netlist.v`` built once by Verilator or Icarus; each run dumps a VCD."""
+                    timeout: float | None, *, keep_vcd: Iterator[str] | None = None) -> Simulation:
+    """``testbench_verilog`` + ``netlist.v`` built once by Verilator or Icarus; each run dumps a VCD, kept
+    under the next of ``keep_vcd``'s names or deleted once counted."""
     work = asic / "energy"
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
@@ -340,7 +351,10 @@ def _hdl_simulation(simulator: str, asic: Path, info: RtlInfo, n: int, n_distinc
         _run(simulator, work, timeout)
         with (work / "activity.vcd").open() as handle:
             toggles = count_toggles(handle)
-        (work / "activity.vcd").unlink()  # large; the count is in the report
+        if keep_vcd is None:
+            (work / "activity.vcd").unlink()  # large; the count is in the report
+        else:
+            (work / "activity.vcd").replace(work / next(keep_vcd))
         return [int(x, 16) for x in (work / "frames.hex").read_text().split()], toggles, None
 
     return simulate

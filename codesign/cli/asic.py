@@ -24,7 +24,7 @@ def _cmd_asic_energy(args: argparse.Namespace) -> None:
     from codesign.asic.energy import estimate_energy
 
     r = estimate_energy(args.asic, args.rtl, args.vectors, n_wafers=args.wafers, fj_per_toggle=args.fj_per_toggle,
-                        config_image=args.config_image, simulator=args.sim)
+                        config_image=args.config_image, simulator=args.sim, keep_vcd=args.keep_vcd)
     print(f"{r.wafers} wafers through the gate-level netlist ({r.simulator}), frames equal to Keras: "
           f"{r.toggles_per_wafer:.0f} toggles/wafer x {r.fj_per_toggle} fJ = {r.signal_nJ_per_inference:.3f} nJ, "
           f"plus the clock pins of {r.flip_flops} flip-flops over {r.clock_cycles_per_inference} cycles x "
@@ -255,6 +255,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--config-image", help="weights loaded into a reconfigurable design first (codesign asic config)")
     p.add_argument("--sim", default="netlist", choices=SIMULATORS,
                    help="gate-level simulator: built-in (netlist.json), verilator or icarus (netlist.v)")
+    p.add_argument("--keep-vcd", action="store_true",
+                   help="with --sim verilator or icarus, keep the activity as <asic>/energy/activity.vcd for a "
+                        "waveform viewer (it is large; by default deleted once counted)")
     p = _add(asub, "rtl", _cmd_asic_rtl, "reconfigurable encoder RTL (weights loaded at run time)",
              "Generate the encoder with weights in a configuration shift register (serial port cfg_en/cfg_in/"
              "cfg_out) behind the same CALQ-to-frame top as `codesign rtl`.")
