@@ -25,7 +25,7 @@ import numpy as np
 
 import codesign
 from codesign.data.onchip import onchip_convert
-from codesign.hardware.reconfig import register_map, register_words
+from codesign.hardware.reconfig import _phase_slots, register_map, register_words
 from codesign.models.encoder import encoder_inputs
 from codesign.models.store import load_encoder
 
@@ -56,8 +56,8 @@ def dense_changes(activations: np.ndarray, kernel: np.ndarray, reuse: int, codin
     """(product, adder-tree) bit changes per wafer of the dense layer under ``coding``."""
     n_latents = kernel.shape[1]
     products = trees = 0
-    for slot in range(-(-n_latents // reuse)):
-        latents = [j for j in range(slot * reuse, (slot + 1) * reuse) if j < n_latents]
+    for phases in _phase_slots(n_latents, reuse):  # the core's own slot -> latent per phase
+        latents = [j for j in phases if j is not None]
         a = np.repeat(activations, len(latents), axis=0)  # one row per cycle: wafer-major, phase-minor
         w = np.tile(kernel[:, latents].T, (len(activations), 1))
         if coding == "sign apart":
