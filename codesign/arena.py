@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import sys
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
@@ -65,7 +66,7 @@ FLOOR_MANTISSA = 3  # the chip's 7-bit charges: 4E3M
 LEARNED_BACK_ENDS = ("entropy", "best-choice")  # the frames that send one sum for every unsent cell
 LEARNED_LABEL = "learned placement"
 TABLE_LABEL = "table placement"  # the learned back end a decoder builds (``TablePlacement``), scored in integers
-CHARGES_LABEL = "table placement, fitted charges"  # the same with a fitted charge per codec symbol
+NEAREST_SPANS = (6, 8, 10, 12)  # half octaves a nearest-sent-cell table keeps: the candidates, chosen on validation
 SIMPLER_WITHIN = 0.005  # a rule must beat a simpler one by 0.5 % on validation to be chosen over it
 
 
@@ -365,16 +366,38 @@ def table_placed(table: TablePlacement, codec: EntropyCodec, frames: EntropyFram
     return cells / float(1 << PLACE_FRAC_BITS)
 
 
+def table_label(table: TablePlacement) -> str:
+    """The arena's name of a table placement: ``TABLE_LABEL``, then what differs from today's default."""
+    nearest = f", nearest sent cell, span {table.span}" if table.distance_to == "nearest" else ""
+    return f"{TABLE_LABEL}{nearest}{', fitted charges' if table.charges else ''}"
+
+
+def _table_candidates(train: np.ndarray, codec: EntropyCodec, prior: np.ndarray, *,
+                      n_jobs: int) -> list[TablePlacement]:
+    """The table placements of ``codec``'s frames fitted on ``train``, simplest first: by distance to the
+    strongest sent cell, then to the nearest one at each of ``NEAREST_SPANS``; bin middles before fitted charges."""
+    fit_on = codec.encode(train)
+    strongest: list[TablePlacement] = []
+    nearest: list[TablePlacement] = []
+    for charges in ((), fit_symbol_charges(train, codec, fit_on, n_jobs=n_jobs)):
+        reco, leftover = codec.reconstruction(fit_on, charges)
+        for distance_to, kept in (("strongest", strongest), ("nearest", nearest)):
+            table = replace(fit_table_placement(train, reco, leftover.amount[:, 0], prior, distance_to=distance_to,
+                                                n_jobs=n_jobs), charges=charges)
+            kept.append(table)
+    return strongest + [replace(t, span=span) for span in NEAREST_SPANS for t in nearest]
+
+
 def fit_table_back_ends(calq: np.ndarray, arena: Arena, *, seed: int = 0, elinks: Sequence[int] = DEFAULT_ELINKS,
                         modules: Sequence[str] = ("hd", "ld"), n_jobs: int | None = None,
                         progress: bool = True) -> Arena:
-    """``arena`` with a table placement of the codec's frames (``fit_table_placement``, training split) at each
-    count where, decoded in integers, it beats the codec's chosen rule by ``SIMPLER_WITHIN`` on the validation
-    split; with a fitted charge per symbol (``fit_symbol_charges``) where that beats the bin middles by as much
-    (both scores, ``scores[...]["table placement"]`` and ``[...]["table placement, fitted charges"]``, are
-    kept either way)."""
+    """``arena`` with a table placement of the codec's frames at each count where, decoded in integers, it
+    beats the codec's chosen rule by ``SIMPLER_WITHIN`` on the validation split: of the candidates
+    (``_table_candidates``, fitted on the training split) the simplest within ``SIMPLER_WITHIN`` of the best.
+    Every candidate's score is kept, under its ``table_label``."""
     split = split_indices(len(calq), ARENA_SPLIT, seed=seed)
     train, val = calq[split.train], calq[split.val]
+    jobs = (os.cpu_count() or 1) if n_jobs is None else n_jobs
     tables, scores = dict(arena.tables), {k: dict(v) for k, v in arena.scores.items()}
     for module in modules:
         for n in elinks:
@@ -382,26 +405,23 @@ def fit_table_back_ends(calq: np.ndarray, arena: Arena, *, seed: int = 0, elinks
             if codec is None:
                 continue
             key = f"entropy:{_key(module, n)}"
-            fit_on, scored_on = codec.encode(train), codec.encode(val)
-            fitted: dict[str, TablePlacement] = {}
-            for label, charges in ((TABLE_LABEL, ()), (CHARGES_LABEL, fit_symbol_charges(train, codec, fit_on))):
-                reco, leftover = codec.reconstruction(fit_on, charges)
-                table = replace(fit_table_placement(train, reco, leftover.amount[:, 0], arena.back_ends.prior),
-                                charges=charges)
+            scored_on = codec.encode(val)
+            candidates = _table_candidates(train, codec, arena.back_ends.prior, n_jobs=jobs)
+            labels = {c: v for c, v in scores.get(key, {}).items() if not c.startswith(TABLE_LABEL)}
+            rule = min(v for c, v in labels.items() if c != LEARNED_LABEL)
+            for table in candidates:
                 scored = unit_or_uniform(table_placed(table, codec, scored_on))
-                scores.setdefault(key, {})[label] = float(exact_emd(val, scored, n_jobs=n_jobs).mean())
-                fitted[label] = table
-            labels = scores[key]
-            best = CHARGES_LABEL if labels[CHARGES_LABEL] < labels[TABLE_LABEL] * (1 - SIMPLER_WITHIN) else TABLE_LABEL
-            rule = min(v for c, v in labels.items() if c not in (LEARNED_LABEL, TABLE_LABEL, CHARGES_LABEL))
+                labels[table_label(table)] = float(exact_emd(val, scored, n_jobs=n_jobs).mean())
+            scores[key] = labels
+            good_enough = min(labels[table_label(t)] for t in candidates) * (1 + SIMPLER_WITHIN)
+            best = next(t for t in candidates if labels[table_label(t)] <= good_enough)
             tables.pop(key, None)
-            wins = labels[best] < rule * (1 - SIMPLER_WITHIN)
+            wins = labels[table_label(best)] < rule * (1 - SIMPLER_WITHIN)
             if wins:
-                tables[key] = fitted[best]
+                tables[key] = best
             if progress:
-                print(f"[arena] {key}: table placement {labels[TABLE_LABEL]:.3f} on validation, with fitted "
-                      f"charges {labels[CHARGES_LABEL]:.3f} (the codec's rule {rule:.3f}: "
-                      f"{best + ' kept' if wins else 'not kept'})", file=sys.stderr, flush=True)
+                print(f"[arena] {key}: {table_label(best)} {labels[table_label(best)]:.4f} on validation, the "
+                      f"codec's rule {rule:.4f}: {'kept' if wins else 'not kept'}", file=sys.stderr, flush=True)
     return Arena(arena.back_ends, arena.codecs, scores, arena.learned, tables)
 
 
@@ -459,7 +479,7 @@ def arena_reconstructions(calq: np.ndarray, arena: Arena | None, *, elinks: int,
             if table is not None and codec is not None:
                 placed = table_placed(table, codec, codec.parse(out.frames))
                 recos.append(Reconstruction(f"table:{name}", unit_or_uniform(placed), bits,
-                                            more | {"back_end": CHARGES_LABEL if table.charges else TABLE_LABEL}))
+                                            more | {"back_end": table_label(table)}))
             placement = arena.placement(out.algorithm, module, elinks)
             if placement is not None:
                 recos.append(Reconstruction(f"learned:{name}", unit_or_uniform(_placed(placement, out)), bits,

@@ -131,8 +131,26 @@ def _decoder(kind: str, module: str, elinks: int, arena, post_of_tc: tuple[int, 
     return SuperCellDecoder(kind, elinks, drop, post_of_tc, () if naive or rule is None else rule.anchor_shares)
 
 
+def _entropy_decoder(kind: str, module: str, elinks: int, arena) -> EntropyDecoder:
+    """``entropy``: the codec with its even fill; ``entropy-table`` (``-deep``): with the arena's table placement;
+    ``entropy-table-nearest``: that table, its entries for the unsent neighbours of sent cells raised by 20
+    nats, read by the nearest sent cell with a span of 4 half octaves (the other entries at the zero level, so
+    a frame that sends nothing, or no cell with an unsent neighbour, takes the even fallback)."""
+    codec = arena.codec(module, elinks)
+    if "table" not in kind:
+        return EntropyDecoder(codec)
+    table = arena.table(module, elinks)
+    assert table is not None, f"the committed arena keeps a table placement for {module} at {elinks} eLinks"
+    if kind.endswith("-nearest"):
+        raised = tuple(tuple(x + (20.0 if d == 1 else 0.0) for d, x in enumerate(row)) for row in table.unsent)
+        table = dataclasses.replace(table, unsent=raised, distance_to="nearest", span=4)
+        assert table.has_zero_level
+    return EntropyDecoder(codec, placement=table)
+
+
 LINT_CASES = [("bc", n, d) for n in (1, 2, 3, 4, 5) for d in (DROP,)] + [("bc", 3, 0), ("bc", 6, 4)] + \
     [("entropy", m, n) for m in ("ld", "hd") for n in (2, 5)] + \
+    [("entropy-table", "hd", 2), ("entropy-table", "ld", 4), ("entropy-table-nearest", "ld", 4)] + \
     [("threshold-sum", m, n) for m, n in (("hd", 2), ("ld", 5))] + \
     [(stc, m, n) for stc, m, n in (("stc16_9", "ld", 2), ("stc4_9", "hd", 5), ("stc4_7", "ld", 4), ("stc4_7", "hd", 1),
                                    ("stc16_9", "hd", 1))] + [("naive-stc4_9", "hd", 5), ("per-cell-ts", "ld", 5)]
@@ -144,8 +162,8 @@ def test_decoders_lint_clean(tmp_path, arena, kind, a, b):
     dec: Decoder
     if kind == "bc":
         dec = BestChoiceDecoder(a, b, IDENTITY)
-    elif kind == "entropy":
-        dec = EntropyDecoder(arena.codec(a, b))
+    elif kind.startswith("entropy"):
+        dec = _entropy_decoder(kind, a, b, arena)
     elif kind == "per-cell-ts":
         dec = ThresholdSumDecoder(b, MODULE_PRESETS[a].drop_lsb, IDENTITY, tuple(range(20, 68)))
     else:
@@ -369,7 +387,7 @@ def test_table_decoder_model_is_the_arenas_integer_placement(highpu, arena):
 
 RTL_CASES = [("bc", "ld", 2), ("bc", "ld", 5), ("entropy", "ld", 2), ("entropy", "ld", 5), ("entropy-table", "ld", 2),
              ("entropy-table", "ld", 4),  # with a fitted charge per symbol
-             ("entropy-table-deep", "hd", 2), ("threshold-sum", "hd", 2),
+             ("entropy-table-deep", "hd", 2), ("entropy-table-nearest", "ld", 4), ("threshold-sum", "hd", 2),
              ("threshold-sum", "ld", 5), ("stc16_9", "ld", 2), ("stc4_9", "hd", 5), ("stc4_7", "ld", 4),
              ("naive-stc16_9", "ld", 2)]
 
@@ -390,8 +408,7 @@ def test_rtl_equals_the_integer_model(tmp_path, highpu, mux, arena, kind, module
         dec = BestChoiceDecoder(elinks, DROP, post)
         frames = _best_choice(calq, mux, elinks).frames.bits
     elif kind.startswith("entropy"):
-        dec = EntropyDecoder(arena.codec(module, elinks), placement=arena.table(module, elinks) if "table" in kind
-                             else None)
+        dec = _entropy_decoder(kind.removesuffix("-deep"), module, elinks, arena)
         calq = np.concatenate([calq, _sparse_wafers(300, elinks)])
         frames = dec.codec.encode(calq).frames.bits
         assert dec.codec.encode(calq).sparse.sum() > 100
@@ -408,6 +425,8 @@ def test_rtl_equals_the_integer_model(tmp_path, highpu, mux, arena, kind, module
     cells = sim.stream(bits, idle=rng.choice([0, 0, 0, 1, 4], len(bits)))
     want = dec.decode(bits)
     assert len(np.unique(want[:len(calq)])) > 100  # not degenerate: charges and fills of many values
+    if kind.endswith("-nearest"):  # the even fallback: every cell the same, non-zero
+        assert ((want.min(axis=1) == want.max(axis=1)) & (want.max(axis=1) > 0)).sum() >= 3
     bad = np.flatnonzero((cells != want).any(axis=1))
     assert not bad.size, f"{bad.size} frames differ, first {bad[0]}: {cells[bad[0]]} != {want[bad[0]]}"
     assert cells.shape == (len(calq) + 300, 48) and len(calq) in (1000 + 130, 1000 + 130 + 300)

@@ -5,7 +5,7 @@ import pytest
 
 from codesign.data.geometry import ground_distance
 from codesign.data.normalise import ZeroSumError
-from codesign.emd.exact import exact_emd, reference_emds
+from codesign.emd.exact import exact_emd, exact_emd_with_gradient, reference_emds
 
 
 @pytest.fixture(scope="module")
@@ -36,6 +36,17 @@ def test_single_hot_wafers_give_the_ground_distance():
 def test_parallel_equals_serial(wafers):
     a, b = np.tile(wafers, (20, 1)), np.tile(np.roll(wafers, 3, axis=0), (20, 1))
     np.testing.assert_array_equal(exact_emd(a, b, n_jobs=2), exact_emd(a, b, n_jobs=1))
+
+
+def test_gradient_in_parallel_gives_the_same_bits(wafers):
+    """The table fits' L-BFGS runs its exact EMDs in processes: the bits must not depend on how many."""
+    a, b = np.tile(wafers, (10, 1)), np.tile(np.roll(wafers, 5, axis=0), (10, 1))
+    cost, grad = exact_emd_with_gradient(a, b)
+    np.testing.assert_array_equal(cost, exact_emd(a, b, n_jobs=1))
+    for jobs in (2, 3):
+        parallel = exact_emd_with_gradient(a, b, n_jobs=jobs)
+        np.testing.assert_array_equal(parallel[0], cost)
+        np.testing.assert_array_equal(parallel[1], grad)
 
 
 def test_zero_sum_wafer_is_rejected_by_name(wafers):

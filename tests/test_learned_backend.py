@@ -16,12 +16,15 @@ from codesign.econt.learned_backend import (
     FEATURES,
     PLACE_FRAC_BITS,
     UNSENT_EDGES,
+    ZERO_LEVEL,
     LearnedPlacement,
     TablePlacement,
+    distance_bins,
     features,
     fit_placement,
     fit_symbol_charges,
     fit_table_placement,
+    nearest_sent_bins,
     unsent_bin,
 )
 from codesign.emd.exact import exact_emd
@@ -116,15 +119,69 @@ def test_table_levels_are_half_octaves_from_zero_and_round_trip():
             dataclasses.replace(t, charges=bad)
 
 
+def test_a_span_keeps_its_top_per_unsent_bin_and_zeroes_what_lies_below():
+    t = dataclasses.replace(_table(), distance_to="nearest", span=4)
+    levels = t.level_table
+    assert (levels.max(axis=(0, 2)) == 4).all() and set(np.unique(levels)) <= {ZERO_LEVEL, 0, 1, 2, 3, 4}
+    assert t.has_zero_level and not _table().has_zero_level and t.max_level == 4
+    # the same rounding: what the span keeps is the unclipped table's levels shifted
+    full = dataclasses.replace(_table(), distance_to="nearest").level_table
+    kept = levels != ZERO_LEVEL
+    assert len(np.unique((full - levels)[kept].reshape(-1))) <= len(UNSENT_EDGES) + 1
+    back = TablePlacement.from_json(t.to_json(), "t")
+    assert (back.distance_to, back.span) == ("nearest", 4)
+    assert "span" not in _table().to_json() and "distance_to" not in _table().to_json()
+    with pytest.raises(ValueError, match="span must be 0..20"):
+        dataclasses.replace(t, span=21)
+    with pytest.raises(ValueError, match="distance_to must be one of"):
+        dataclasses.replace(t, distance_to="farthest")
+
+
+def test_nearest_sent_bins_are_the_least_bin_to_any_sent_cell():
+    sent = np.zeros((3, 48), dtype=bool)
+    sent[0, 7] = True
+    sent[1, [7, 30]] = True
+    bins = nearest_sent_bins(sent)
+    np.testing.assert_array_equal(bins[0], distance_bins()[7])
+    np.testing.assert_array_equal(bins[1], np.minimum(distance_bins()[7], distance_bins()[30]))
+    assert (bins[2] == len(DISTANCE_EDGES)).all()  # nothing sent: the last bin
+
+
+def _neighbours_only(span: int = 6) -> TablePlacement:
+    """A nearest-sent-cell table whose only weight is on the unsent neighbours of sent cells (bin 1)."""
+    n_d, n_u = len(DISTANCE_EDGES) + 1, len(UNSENT_EDGES) + 1
+    unsent = tuple(tuple(20.0 if d == 1 else 0.0 for d in range(n_d)) for _ in range(n_u))
+    return TablePlacement((0.0,) * 48, unsent, (0.0,) * n_u, distance_to="nearest", span=span)
+
+
+def test_a_wafer_with_nothing_to_weigh_by_spreads_its_sum_evenly():
+    """Neighbours of sent cells take the whole sum; a wafer without unsent neighbours (nothing sent, every cell
+    sent) spreads it evenly over its unsent cells, or over all, in floats and in integers."""
+    t = _neighbours_only()
+    sent = np.zeros((3, 48))
+    sent[1, 7] = 50.0
+    sent[2] = 3.0
+    amount = np.array([480.0, 96.0, 480.0])
+    placed = t.place(sent, amount) - sent
+    np.testing.assert_allclose(placed[0], 10.0)
+    np.testing.assert_allclose(placed[2], 10.0)
+    neighbours = distance_bins()[7] == 1
+    np.testing.assert_allclose(placed[1], np.where(neighbours, 96.0 / neighbours.sum(), 0.0))
+    charges = sent.astype(np.int64)
+    cells = t.integer_cells(charges, amount.astype(np.int64), charges.sum(axis=1), np.argmax(charges, axis=1))
+    np.testing.assert_array_equal(cells - (charges << PLACE_FRAC_BITS), np.floor(placed * (1 << PLACE_FRAC_BITS)))
+
+
 def test_unsent_bin_compares_fractions_exactly():
     residual, sent = np.array([1, 4, 5, 0, 3, 10]), np.array([4, 16, 15, 0, 4, 10])
     # shares 1/5, 1/5, 1/4, (nothing: both edges), 3/7, 1/2
     np.testing.assert_array_equal(unsent_bin(residual, sent), [1, 1, 1, 2, 1, 2])
 
 
-def test_integer_placement_places_the_sum_within_a_quarter_count_per_cell():
+@pytest.mark.parametrize(("distance_to", "span"), [("strongest", None), ("nearest", 6), ("nearest", 2)])
+def test_integer_placement_places_the_sum_within_a_quarter_count_per_cell(distance_to, span):
     rng = np.random.default_rng(4)
-    t = _table(1)
+    t = dataclasses.replace(_table(1), distance_to=distance_to, span=span)
     charges = np.where(rng.random((200, 48)) < 0.15, rng.integers(1, 5000, (200, 48)), 0)
     residual = rng.integers(0, 1 << 20, 200)
     strongest = np.argmax(charges, axis=1)
@@ -141,9 +198,11 @@ def test_integer_placement_places_the_sum_within_a_quarter_count_per_cell():
     assert (capped - (charges << PLACE_FRAC_BITS) <= 1000).all() and (capped < cells).any()
 
 
-def test_table_fit_learns_where_the_unsent_energy_lies():
+@pytest.mark.parametrize("distance_to", ["strongest", "nearest"])
+def test_table_fit_learns_where_the_unsent_energy_lies(distance_to):
     calq, sent, amount = _unsent_on_tc_7_and_8()
-    fitted = fit_table_placement(calq, sent, amount, np.ones(48), max_iterations=40)
+    fitted = fit_table_placement(calq, sent, amount, np.ones(48), distance_to=distance_to, max_iterations=40)
+    assert fitted.distance_to == distance_to
     even = exact_emd(calq, sent + amount[:, None] * (sent == 0) / (sent == 0).sum(axis=1, keepdims=True)).mean()
     assert exact_emd(calq, fitted.place(sent, amount)).mean() < 0.3 * even
 

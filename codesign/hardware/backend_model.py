@@ -300,11 +300,13 @@ class EntropyDecoder:
     With a ``placement`` (``TablePlacement``, a learned back end) the leftover R (0 after a sparse frame) is
     not spread evenly but by ``TablePlacement.integer_cells`` over every cell, sent ones too, no cap, in
     quarter counts (P = ``PLACE_FRAC_BITS``, then shifted to F), each share saturated at M = 2^(int_bits + P) -
-    1 (a cell has one more integer bit: a charge plus a share). L
-    takes the strongest sent cell: the first slot (ascending address) of the largest non-zero code
-    among the k, its address the cell that takes that slot (none, or no non-zero code: TC 0); a cell counts as
-    sent when it takes a non-zero code; S is the sent sum of the k charges (as for R). A placement with
-    ``charges`` decodes each symbol by that table (a ROM of 2^(4 + m) entries) instead of the bin's middle."""
+    1 (a cell has one more integer bit: a charge plus a share). A cell counts as sent when it takes a non-zero
+    code. A table by distance to the strongest sent cell takes it as the first slot (ascending address) of the
+    largest non-zero code among the k, its address the cell that takes that slot (none, or no non-zero code:
+    TC 0); a table by distance to the nearest sent cell reads each cell's rings of sent cells, and its zero
+    levels weigh 0, with the placement's even fallback. S is the sent sum of the k charges (as for R). A
+    placement with ``charges`` decodes each symbol by that table (a ROM of 2^(4 + m) entries) instead of the
+    bin's middle."""
 
     codec: EntropyCodec
     frac_bits: int = FRAC_BITS

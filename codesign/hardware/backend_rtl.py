@@ -53,6 +53,7 @@ from codesign.econt.learned_backend import (
     PLACE_FRAC_BITS,
     UNSENT_EDGES,
     WEIGHT_MANTISSAS,
+    ZERO_LEVEL,
     distance_bins,
 )
 from codesign.hardware.backend_model import (
@@ -508,7 +509,7 @@ def entropy_rtl(dec: EntropyDecoder, slicing: DecoderSlicing = DEFAULT_SLICING) 
         if dec.placement is None:  # the cap: the least charge
             least = d.wire(f"least{i + 1}", sb, s, f"({sent} && {sym} < {d.at(least, s)}) ? {sym} : {d.at(least, s)}"
                            if i else f"{sent} ? {sym} : {_const(sb, (1 << sb) - 1)}")
-        else:  # the strongest: the first slot of the largest code
+        elif dec.placement.distance_to == "strongest":  # the first slot of the largest code
             valid = f"({d.at(k, s)} > {_const(k_bits, i)})"
             strongest = _strongest_step(d, dec, i, strongest, d.at(cell_code, s), valid)
     r_slice = k_max + 2
@@ -551,7 +552,11 @@ def entropy_rtl(dec: EntropyDecoder, slicing: DecoderSlicing = DEFAULT_SLICING) 
                      f"{selected[a]}}}")
         d.lines.append("    /* verilator lint_on UNUSEDSIGNAL */")
         trial = d.wire(f"trial{a - 1}", nxt, s, f"{acc}[{nxt}:1]")
+        if a == 1:  # the last index: only its sign and slot bits are read, and a table placement reads no more
+            d.lines.append("    /* verilator lint_off UNUSEDSIGNAL */")
         index = d.wire(f"index{a - 1}", index_bits, s, f"{idx} - {_zext(selected[a], 1, index_bits)}")
+        if a == 1:
+            d.lines.append("    /* verilator lint_on UNUSEDSIGNAL */")
     route, cb = last - 1, _code_bits(dec)
     codes = []
     for a in range(N_TC):
@@ -626,45 +631,81 @@ class _Placing:
     route: int
 
 
-def _table_placement(d: _Design, dec: EntropyDecoder, p: _Placing, value: str) -> tuple[list[str], int]:
-    """The cells of ``dec``'s table placement (``EntropyDecoder`` docstring), from slice ``p.route``: the
-    strongest cell's address, then each cell's level and weight (slice route + 1), their sum (route + 2), the
-    division, the placed value of each level, each cell's (the slice after): (cells, their slice)."""
-    placement = dec.placement
-    assert placement is not None
-    route, inner = p.route, _code_bits(dec)  # the routed codes: {sparse, code} in a codec with sparse frames
+def _strongest_address(d: _Design, p: _Placing, inner: int) -> str:
+    """The strongest sent cell's address (slice ``p.route``): the cell that takes the strongest's slot; TC 0
+    when no code is non-zero."""
+    route = p.route
     best, bslot = (d.at(x, route) for x in p.strongest)
     holder = [f"({{{ADDRESS_BITS}{{{d.at(p.selected[a], route)} & ({d.at(p.slots[a], route)} == {bslot})}}}} & "
               f"{_const(ADDRESS_BITS, a)})" for a in range(N_TC)]
-    top = d.wire("strongest", ADDRESS_BITS, route, f"({best} == {_const(inner, 0)}) ? "
-                 f"{_const(ADDRESS_BITS, 0)} : ({' | '.join(holder)})")
+    return d.wire("strongest", ADDRESS_BITS, route, f"({best} == {_const(inner, 0)}) ? "
+                  f"{_const(ADDRESS_BITS, 0)} : ({' | '.join(holder)})")
+
+
+def _nearest_bins(d: _Design, sent: list[str], slice_: int) -> list[str]:
+    """Each cell's bin of distance to the nearest sent cell (``nearest_sent_bins``; read for unsent cells
+    only, so bin 0, the cell itself, never): the first ring of cells at one bin's distance that holds a sent
+    cell, by ORs of their ``sent`` flags; the last bin when none does."""
+    dist, n_d = distance_bins(), len(DISTANCE_EDGES) + 1
+    bins = []
+    for a in range(N_TC):
+        expr = _const(3, n_d - 1)
+        for ring in range(n_d - 2, 0, -1):
+            members = [sent[j] for j in range(N_TC) if dist[a, j] == ring]
+            if members:
+                expr = f"({' | '.join(members)}) ? {_const(3, ring)} : {expr}"
+        bins.append(d.wire(f"dbin{a}", 3, slice_, expr))
+    return bins
+
+
+def _table_placement(d: _Design, dec: EntropyDecoder, p: _Placing, value: str) -> tuple[list[str], int]:
+    """The cells of ``dec``'s table placement (``EntropyDecoder`` docstring), from slice ``p.route``: the
+    strongest cell's address (a table by distance to it), then each cell's distance bin, level and weight
+    (slice route + 1; with zero levels the even fallback of a wafer that has nothing to weigh by), their sum
+    (route + 2), the division, the placed value of each level, each cell's (the slice after): (cells, their
+    slice)."""
+    placement = dec.placement
+    assert placement is not None
+    route, inner = p.route, _code_bits(dec)  # the routed codes: {sparse, code} in a codec with sparse frames
+    nearest = placement.distance_to == "nearest"
+    top = "" if nearest else _strongest_address(d, p, inner)
     r, s_sum = d.at(p.residual, route), d.at(p.sent_sum, route)
     wide = max(dec.rem_bits, dec.sent_sum_bits) + 4
     edges = [f"({_zext(r, dec.rem_bits, wide)} * {_const(wide, b - a)} >= {_zext(s_sum, dec.sent_sum_bits, wide)} * "
              f"{_const(wide, a)})" for a, b in UNSENT_EDGES]
     u = d.wire("unsent_bin", 2, route, " + ".join(_zext(e, 1, 2) for e in edges))
-    # per cell: sent (a non-zero code), distance bin to the strongest, level, weight
+    # per cell: sent (a non-zero code), distance bin, level (ZERO_LEVEL coded as max_level + 1), weight
     n_d, dist = len(DISTANCE_EDGES) + 1, distance_bins()
-    lb, wb = placement.max_level.bit_length() or 1, dec.weight_bits
+    zero = placement.has_zero_level
+    zero_code = placement.max_level + 1
+    lb, wb = (placement.max_level + zero).bit_length() or 1, dec.weight_bits
     s1 = route + 1
-    levels, weights = [], []
+    sent = [d.wire(f"is_sent{a}", 1, s1, f"{d.at(p.selected[a], s1)} && ({d.at(p.codes[a], s1)}[{inner - 1}:0] != "
+                   f"{_const(inner, 0)})") for a in range(N_TC)]
+    if nearest:
+        dbins = _nearest_bins(d, sent, s1)
+    else:
+        dbins = [d.case(f"dbin{a}", 3, s1, d.at(top, s1), [(_const(ADDRESS_BITS, t), _const(3, int(dist[t, a])))
+                                                           for t in range(N_TC)] + [("default", _const(3, 0))])
+                 for a in range(N_TC)]
+    levels = []
     for a in range(N_TC):
-        code = d.at(p.codes[a], s1)
-        sent = d.wire(f"is_sent{a}", 1, s1, f"{d.at(p.selected[a], s1)} && ({code}[{inner - 1}:0] != "
-                      f"{_const(inner, 0)})")
-        dbin = d.case(f"dbin{a}", 3, s1, d.at(top, s1),
-                      [(_const(ADDRESS_BITS, t), _const(3, int(dist[t, a]))) for t in range(N_TC)]
-                      + [("default", _const(3, 0))])
-        entry = f"{{{d.at(u, s1)}, ({sent} ? {_const(3, n_d)} : {dbin})}}"
-        table = placement.level_table[a]
+        entry = f"{{{d.at(u, s1)}, ({sent[a]} ? {_const(3, n_d)} : {dbins[a]})}}"
+        table = np.where(placement.level_table[a] == ZERO_LEVEL, zero_code, placement.level_table[a])
         levels.append(d.case(f"level{a}", lb, s1, entry,
                              [(_const(5, (ub << 3) | e), _const(lb, int(table[ub, e])))
                               for ub in range(table.shape[0]) for e in range(n_d + 1)] + [("default", _const(lb, 0))]))
-        weights.append(d.case(f"weight{a}", wb, s1, levels[-1],
-                              [(_const(lb, lv), _const(wb, WEIGHT_MANTISSAS[lv % 2] << (lv // HALF_OCTAVES)))
-                               for lv in range(placement.max_level + 1)] + [("default", _const(wb, 0))]))
+    if zero:  # nothing to weigh by: level 0 for the unsent cells, or for all when every cell was sent
+        nothing = d.wire("nothing_placed", 1, s1, " && ".join(f"({v} == {_const(lb, zero_code)})" for v in levels))
+        every = d.wire("every_cell_sent", 1, s1, " && ".join(sent))
+        levels = [d.wire(f"even_level{a}", lb, s1, f"{nothing} ? (({every} || !{sent[a]}) ? {_const(lb, 0)} : "
+                         f"{_const(lb, zero_code)}) : {v}") for a, v in enumerate(levels)]
+    weight_arms = [(_const(lb, lv), _const(wb, WEIGHT_MANTISSAS[lv % 2] << (lv // HALF_OCTAVES)))
+                   for lv in range(placement.max_level + 1)] + [("default", _const(wb, 0))]
+    weights = [d.case(f"weight{a}", wb, s1, v, weight_arms) for a, v in enumerate(levels)]
     total, total_bits = d.sum_tree("wsum", [(d.at(w, route + 2), wb) for w in weights], route + 2)
-    skip = (N_TC * WEIGHT_MANTISSAS[0]).bit_length() - 1  # the sum is at least 48 weights of level 0
+    # the sum is at least 48 weights of level 0, or with zero levels one
+    skip = ((1 if zero else N_TC) * WEIGHT_MANTISSAS[0]).bit_length() - 1
     quotient, q_slice = d.divide(d.at(p.residual, route + 2), route + 2, dec.rem_bits, PLACE_FRAC_BITS + wb,
                                  total, route + 3, divisor_bits=total_bits, skip=skip)
     # the placed value of each level: floor(Q w / 2^Y), saturated at M; Q w is (Q * mantissa) << (level >> 1)
