@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from codesign.arena import ARENA_DIR, COSTS_FILE, Arena, BackEndBudget, load_arena
+from codesign.arena import ARENA_DIR, COSTS_FILE, Arena, BackEndBudget, load_arena, table_label
 from codesign.artifacts import provenance, write_json
 from codesign.asic.synth import synthesize_asic
 from codesign.econt.algorithms import MODULE_PRESETS, STC_TYPES
@@ -109,7 +109,7 @@ def _note(kind: str, decoder: Decoder, latency: int, arena_weighting: str) -> st
              "parse")
     placement = "even spreading"
     if isinstance(decoder, EntropyDecoder) and decoder.placement:
-        placement = "learned table placement" + (", fitted charges" if decoder.fitted_charges else "")
+        placement = f"learned {table_label(decoder.placement)}"
     return f"decoder: {parse}, {placement}, {_clocks(latency)}"
 
 

@@ -207,16 +207,17 @@ def test_table_fit_learns_where_the_unsent_energy_lies(distance_to):
     assert exact_emd(calq, fitted.place(sent, amount)).mean() < 0.3 * even
 
 
-@pytest.mark.parametrize(("module", "elinks"), [("ld", 2), ("hd", 2), ("ld", 4)])
+@pytest.mark.parametrize(("module", "elinks"), [("ld", 2), ("hd", 2), ("ld", 4), ("hd", 5)])
 def test_committed_table_placement_beats_the_codecs_rule_on_the_held_out_split(highpu, module, elinks):
     """The table a decoder builds, in its integers, on the codec's frames: below the codec with its chosen rule
-    in mean on the held-out split (fitted on the training split, kept on validation); at ld 4 eLinks, with its
-    fitted charges, in the median too (the table alone was not kept there)."""
+    in mean on the held-out split (fitted on the training split, kept on validation; at 2-5 eLinks by distance
+    to the nearest sent cell); at ld 4 eLinks, with its fitted charges, in the median too."""
     test = held_out_split(highpu, 0)
     arena = load_arena()
     recos = {r.name: r for r in arena_reconstructions(test, arena, elinks=elinks, modules=(module,))}
     ours, theirs = (exact_emd(test, recos[f"{p}codec:entropy:{module}:{elinks}elink"].wafers) for p in ("table:", ""))
     assert ours.mean() < theirs.mean()
+    assert arena.table(module, elinks).distance_to == "nearest"  # type: ignore[union-attr]
     if elinks == 4:
         table = arena.table(module, elinks)
         assert table is not None and table.charges and np.median(ours) < np.median(theirs)
