@@ -11,16 +11,22 @@ import numpy as np
 import pytest
 
 from codesign.arena import (
+    ARENA_DIR,
+    NEAREST_SPANS,
+    SIMPLER_WITHIN,
+    TABLE_LABEL,
     BackEndBudget,
     arena_reconstructions,
     detector_mean,
     load_arena,
     lossless_fraction,
     module_counts,
+    table_label,
 )
 from codesign.chip_scan import held_out_split
 from codesign.cli import main
 from codesign.data.floats import E5M4
+from codesign.data.io import write_wafers
 from codesign.econt.backend import BackEndTable, Leftover, Spreading, spread, water_fill
 from codesign.econt.entropy import (
     FIXED_BITS,
@@ -160,6 +166,32 @@ def test_detector_weighting_and_budget(real_dir):
 def test_lossless_fraction_grows_with_links(highpu):
     fractions = [lossless_fraction(highpu[:600], "ld", n) for n in (2, 5, 7)]
     assert 0 <= fractions[0] < fractions[1] <= fractions[2] <= 1
+
+
+@pytest.mark.slow
+def test_tables_only_refit_scores_every_candidate_and_keeps_the_rest(tmp_path, highpu):
+    """``arena-fit --tables-only`` on 600 wafers at ld 2 eLinks: the codecs, rules and other tables stay as
+    committed; every candidate (strongest and nearest cell, each span, with and without fitted charges) is
+    scored on validation; the table kept, if any, is the first within ``SIMPLER_WITHIN`` of the best."""
+    data = tmp_path / "wafers.csv"
+    write_wafers(data, highpu[:600])
+    assert main(["econt", "arena-fit", "--data", str(data), "--tables-only", str(ARENA_DIR), "--elinks", "2",
+                 "--module", "ld", "--out", str(tmp_path / "a")]) == 0
+    before, after = load_arena(), load_arena(tmp_path / "a")
+    written, committed = (json.loads((d / "arena.json").read_text()) for d in (tmp_path / "a", ARENA_DIR))
+    for part in ("back_ends", "codecs", "learned_back_ends"):
+        assert written[part] == committed[part], part
+    assert {k: t for k, t in after.tables.items() if k != "entropy:ld:2elink"} == \
+        {k: t for k, t in before.tables.items() if k != "entropy:ld:2elink"}
+    scores = after.scores["entropy:ld:2elink"]
+    labels = [c for c in scores if c.startswith(TABLE_LABEL)]
+    assert len(labels) == 2 + 2 * len(NEAREST_SPANS)
+    kept = after.table("ld", 2)
+    if kept is not None:
+        best = min(scores[c] for c in labels)
+        assert scores[table_label(kept)] <= best * (1 + SIMPLER_WITHIN)
+        simpler = labels[:labels.index(table_label(kept))]
+        assert all(scores[c] > best * (1 + SIMPLER_WITHIN) for c in simpler)
 
 
 def test_cli_runs_the_entropy_codec(tmp_path, real_dir):
