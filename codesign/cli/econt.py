@@ -154,8 +154,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
              "learned back end for the best non-learned frames (the codec's; Best-Choice's at 1 eLink) and the "
              "codec's table placements (distance to the strongest or the nearest sent cell, with and without "
              "a fitted charge per symbol) on the training split, keeping the simplest within 0.5 % of the "
-             "best on validation where it beats the codec's rule: about 75 minutes in all on 2 cores, the "
-             "tables alone (--tables-only) about 40. Writes "
+             "best on validation where it beats the codec's rule (the tables alone, --tables-only, about 15 "
+             "minutes on 2 cores). Writes "
              "OUT/arena.json (what `evaluate`, `econt run` and `econt scan` read with --arena; the committed "
              "reference is models/reference/arena).")
     p.add_argument("--data", required=True, help="wafer file (CSV or HDF5); all-zero wafers are dropped")
