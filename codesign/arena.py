@@ -257,11 +257,14 @@ def _best(calq: np.ndarray, naive: np.ndarray, leftover: Any, candidates: dict[s
     for label, rule in candidates.items():
         reco = naive if rule is None else spread(naive, leftover, rule, prior)
         scores[label] = float(exact_emd(calq, unit_or_uniform(reco), n_jobs=n_jobs).mean())
-    # the simplest rule (candidates come simplest first) within SIMPLER_WITHIN of the best: 300 validation
-    # wafers cannot tell apart rules closer than that, and a simpler back end costs less firmware
+    return candidates[_simplest_within(scores)], scores
+
+
+def _simplest_within(scores: dict[str, float]) -> str:
+    """The first label (candidates come simplest first) whose score is within ``SIMPLER_WITHIN`` of the best:
+    300 validation wafers cannot tell apart rules closer than that, and a simpler back end costs less firmware."""
     good_enough = min(scores.values()) * (1 + SIMPLER_WITHIN)
-    best = next(label for label, score in scores.items() if score <= good_enough)
-    return candidates[best], scores
+    return next(label for label, score in scores.items() if score <= good_enough)
 
 
 def fit_arena(calq: np.ndarray, *, seed: int = 0, elinks: Sequence[int] = DEFAULT_ELINKS,
@@ -406,22 +409,21 @@ def fit_table_back_ends(calq: np.ndarray, arena: Arena, *, seed: int = 0, elinks
                 continue
             key = f"entropy:{_key(module, n)}"
             scored_on = codec.encode(val)
-            candidates = _table_candidates(train, codec, arena.back_ends.prior, n_jobs=jobs)
-            labels = {c: v for c, v in scores.get(key, {}).items() if not c.startswith(TABLE_LABEL)}
-            rule = min(v for c, v in labels.items() if c != LEARNED_LABEL)
-            for table in candidates:
-                scored = unit_or_uniform(table_placed(table, codec, scored_on))
-                labels[table_label(table)] = float(exact_emd(val, scored, n_jobs=n_jobs).mean())
-            scores[key] = labels
-            good_enough = min(labels[table_label(t)] for t in candidates) * (1 + SIMPLER_WITHIN)
-            best = next(t for t in candidates if labels[table_label(t)] <= good_enough)
+            by_label = {table_label(t): t for t in _table_candidates(train, codec, arena.back_ends.prior,
+                                                                     n_jobs=jobs)}
+            fitted = {label: float(exact_emd(val, unit_or_uniform(table_placed(table, codec, scored_on)),
+                                             n_jobs=n_jobs).mean()) for label, table in by_label.items()}
+            others = {c: v for c, v in scores.get(key, {}).items() if not c.startswith(TABLE_LABEL)}
+            rule = min(v for c, v in others.items() if c != LEARNED_LABEL)
+            scores[key] = others | fitted
+            best = _simplest_within(fitted)
             tables.pop(key, None)
-            wins = labels[table_label(best)] < rule * (1 - SIMPLER_WITHIN)
+            wins = fitted[best] < rule * (1 - SIMPLER_WITHIN)
             if wins:
-                tables[key] = best
+                tables[key] = by_label[best]
             if progress:
-                print(f"[arena] {key}: {table_label(best)} {labels[table_label(best)]:.4f} on validation, the "
-                      f"codec's rule {rule:.4f}: {'kept' if wins else 'not kept'}", file=sys.stderr, flush=True)
+                print(f"[arena] {key}: {best} {fitted[best]:.4f} on validation, the codec's rule {rule:.4f}: "
+                      f"{'kept' if wins else 'not kept'}", file=sys.stderr, flush=True)
     return Arena(arena.back_ends, arena.codecs, scores, arena.learned, tables)
 
 

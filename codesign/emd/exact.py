@@ -62,9 +62,7 @@ def exact_emd_with_gradient(a: np.ndarray, b: np.ndarray, n_jobs: int = 1) -> tu
     chunks = _chunked(a, b, max(16, len(a) // n_jobs + 1))
     if n_jobs == 1 or len(chunks) == 1:
         return _emd_rows_with_gradient(a, b)
-    ctx = multiprocessing.get_context("fork")  # as in exact_emd: the workers run numpy and POT only
-    with ProcessPoolExecutor(max_workers=n_jobs, mp_context=ctx, initializer=die_with_parent,
-                             initargs=(os.getpid(),)) as pool:
+    with _worker_pool(n_jobs) as pool:
         parts = list(pool.map(_emd_rows_with_gradient, *zip(*chunks, strict=True)))
     return np.concatenate([c for c, _ in parts]), np.concatenate([g for _, g in parts])
 
@@ -79,6 +77,13 @@ def _emd_rows_with_gradient(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, n
         cost[i] = log["cost"]
         grad[i, support] = log["v"] - log["v"].mean()
     return cost, grad
+
+
+def _worker_pool(n_jobs: int) -> ProcessPoolExecutor:
+    """Processes for pairs of wafers, gone with this one. Fork starts them in milliseconds; they run only
+    numpy and POT, never TensorFlow, so forking a parent that has imported TensorFlow (and its threads) is safe."""
+    return ProcessPoolExecutor(max_workers=n_jobs, mp_context=multiprocessing.get_context("fork"),
+                               initializer=die_with_parent, initargs=(os.getpid(),))
 
 
 def _chunked(a: np.ndarray, b: np.ndarray, chunk: int) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -119,11 +124,7 @@ def exact_emd(a: np.ndarray, b: np.ndarray, n_jobs: int | None = None, *, progre
                 results.append(_emd_rows(ca, cb))
                 bar.update(len(ca))
         else:
-            # fork starts workers in milliseconds; they run only numpy and POT, never TensorFlow, so forking
-            # a parent that has imported TensorFlow (and its threads) is safe here.
-            ctx = multiprocessing.get_context("fork")
-            with ProcessPoolExecutor(max_workers=n_jobs, mp_context=ctx, initializer=die_with_parent,
-                                     initargs=(os.getpid(),)) as pool:
+            with _worker_pool(n_jobs) as pool:
                 for res in pool.map(_emd_rows, *zip(*chunks, strict=True)):
                     results.append(res)
                     bar.update(len(res))
