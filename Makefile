@@ -23,8 +23,10 @@ PYTEST := $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist worksteal --duration
 MODEL   ?= econt_5elink_seeded
 TRAINED_DIR := $(OUT)/models/$(MODEL)
 REFERENCE_DIR := models/reference/$(MODEL)
+# a table system's recipe (top-level `table_system:`) makes a folder with system.json, any other encoder.keras
+MODEL_FILE := $(if $(shell grep -s '^table_system:' models/$(MODEL).yaml),system.json,encoder.keras)
 ## MODEL_DIR model folder of evaluate and the hardware targets (default: out/models/MODEL once built, else the shipped models/reference/MODEL if any)
-MODEL_DIR ?= $(if $(or $(filter train,$(MAKECMDGOALS)),$(wildcard $(TRAINED_DIR)/encoder.keras)),$(TRAINED_DIR),$(if $(wildcard $(REFERENCE_DIR)/encoder.keras),$(REFERENCE_DIR),$(TRAINED_DIR)))
+MODEL_DIR ?= $(if $(or $(filter train,$(MAKECMDGOALS)),$(wildcard $(TRAINED_DIR)/$(MODEL_FILE))),$(TRAINED_DIR),$(if $(wildcard $(REFERENCE_DIR)/$(MODEL_FILE)),$(REFERENCE_DIR),$(TRAINED_DIR)))
 ## BACKEND   hls4ml backend of `make hls`: vitis, vivado or catapult
 BACKEND ?= vitis
 RTL     ?= $(OUT)/rtl/$(MODEL)
@@ -86,17 +88,20 @@ emd-cnn: setup  ## train and evaluate the reference learned EMD in models/emd_cn
 	$(BIN)/codesign emd eval --model models/emd_cnn --out models/emd_cnn/eval \
 	  --data ../shared/data/hgcal/highpu_dev.csv ../shared/data/hgcal/ttbar_0PU.csv
 
-train: setup  ## train models/$(MODEL).yaml (an autoencoder spec) into out/models/$(MODEL)
+train: setup  ## train models/$(MODEL).yaml (an autoencoder spec; or fit a table system) into out/models/$(MODEL)
 	$(BIN)/codesign train --config models/$(MODEL).yaml --out $(TRAINED_DIR)
 
-evaluate: $(MODEL_DIR)/encoder.keras  ## the model in the arena on the held-out split -> out/eval/$(MODEL)
+evaluate: $(MODEL_DIR)/$(MODEL_FILE)  ## the model (or table system) in the arena on the held-out split -> out/eval/$(MODEL)
 	$(BIN)/codesign evaluate --model $(MODEL_DIR) --out $(OUT)/eval/$(MODEL) $(DATA_ARG)
 
 decoder: $(MODEL_DIR)/encoder.keras  ## quantized back-end decoder of a trained model -> $(OUT)/decoders/$(MODEL); its firmware (hls4ml, Verilog, checks, UltraScale+ LUTs) -> $(OUT)/decoders/$(MODEL)-firmware
 	$(BIN)/codesign train-decoder --model $(MODEL_DIR) --hidden $(HIDDEN) --seed $(SEED) --out $(OUT)/decoders/$(MODEL)
 	$(BIN)/codesign decoder-firmware --decoder $(OUT)/decoders/$(MODEL) --out $(OUT)/decoders/$(MODEL)-firmware $(DATA_ARG)
 
-model: $(MODEL_DIR)/encoder.keras  ## build out/models/$(MODEL) (train a spec, or seed an encoder config)
+model: $(MODEL_DIR)/$(MODEL_FILE)  ## build out/models/$(MODEL) (train a spec, fit a table system, or seed an encoder config)
+
+$(OUT)/models/%/system.json: | setup
+	$(BIN)/codesign train --config models/$*.yaml --out $(@D)
 
 $(OUT)/models/%/encoder.keras: | setup
 	@if grep -q '^encoder:' models/$*.yaml; then \
@@ -113,8 +118,10 @@ hls-synth: $(MODEL_DIR)/encoder.keras  ## as hls, then the vendor HLS synthesis 
 
 # RTL and vectors are files made from the model: rebuilt only when the model is newer (make -B to force),
 # so `make asic` after `make sim` keeps the simulation results in the RTL folder
-rtl: $(RTL)/rtl.json  ## Verilog (da4ml core + CALQ-to-frame top) in out/rtl/$(MODEL)
+rtl: $(RTL)/$(if $(filter system.json,$(MODEL_FILE)),encoder/)rtl.json  ## Verilog (da4ml core + CALQ-to-frame top; a table system's codec block, images and decoders) in out/rtl/$(MODEL)
 $(RTL)/rtl.json: $(MODEL_DIR)/encoder.keras
+	$(BIN)/codesign rtl --model $(MODEL_DIR) --out $(RTL)
+$(RTL)/encoder/rtl.json: $(MODEL_DIR)/system.json
 	$(BIN)/codesign rtl --model $(MODEL_DIR) --out $(RTL)
 
 # the FPGA flow implements the same encoder pipelined for 40 MHz on an ECP5 (`codesign rtl --pipeline fpga`)

@@ -34,6 +34,7 @@ if TYPE_CHECKING:  # imported when called: TensorFlow, hls4ml and Yosys' flow ar
     from codesign.hardware.sim.bulk import BulkReport
     from codesign.hardware.sim.runner import SimResult
     from codesign.hardware.vectors import EncodedWafers
+    from codesign.table_system import TableSystem
 
 
 @dataclass(frozen=True)
@@ -372,6 +373,27 @@ def train(spec: str | Path | Any, out_dir: str | Path, *, progress: bool = True,
     spec = with_overrides(AutoencoderSpec, spec, overrides, where) if overrides else spec
     train_autoencoder(spec, out_dir, progress=progress, force=force)
     return load_model(out_dir)
+
+
+def load_system(folder: str | Path) -> TableSystem:
+    """A table system's folder (``codesign train`` of a ``table_system`` recipe, e.g.
+    ``models/reference/econt_2elink_table``): ``.codec(module)``, ``.table(module)``, ``.back_end(module)``,
+    ``.reconstructions(calq)``; ``evaluate_system`` places it in the arena."""
+    from codesign.table_system import load_table_system
+
+    return load_table_system(folder)
+
+
+def evaluate_system(system: TableSystem | str | Path, calq: np.ndarray, *, module: str) -> Evaluation:
+    """Exact EMD of a table system (or its folder) and of the arena at its eLink count on the same wafers, as
+    ``codesign evaluate --model SYSTEM``; the ``Evaluation``'s own row is ``system:<name>:<module>``."""
+    from codesign.evaluation import evaluate_table_system
+
+    system = load_system(system) if isinstance(system, str | Path) else system
+    if module not in system.modules:
+        raise InputError(f"module: {system.spec.name} serves {', '.join(system.modules)}, got {module!r}")
+    metrics, emds = evaluate_table_system(system, _as_calq(calq))
+    return Evaluation(f"system:{system.spec.name}:{module}", metrics, emds)
 
 
 def load_model(folder: str | Path) -> Model:

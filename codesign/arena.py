@@ -268,9 +268,11 @@ def _simplest_within(scores: dict[str, float]) -> str:
 
 
 def fit_arena(calq: np.ndarray, *, seed: int = 0, elinks: Sequence[int] = DEFAULT_ELINKS,
-              modules: Sequence[str] = ("hd", "ld"), mux: TcMux | None = None, n_jobs: int | None = None,
-              progress: bool = True) -> Arena:
-    """Fit on the training split, choose on the validation split (``ARENA_SPLIT`` with ``seed``)."""
+              modules: Sequence[str] = ("hd", "ld"), algorithms: Sequence[str] | None = None,
+              mux: TcMux | None = None, n_jobs: int | None = None, progress: bool = True) -> Arena:
+    """Fit on the training split, choose on the validation split (``ARENA_SPLIT`` with ``seed``): the rules
+    of the chip's ``algorithms`` (default: every one each count supports; ``()``: the codec alone) and the
+    entropy codec with its rule."""
     mux = mux or load_tc_mux()
     split = split_indices(len(calq), ARENA_SPLIT, seed=seed)
     train, val = calq[split.train], calq[split.val]
@@ -283,7 +285,7 @@ def fit_arena(calq: np.ndarray, *, seed: int = 0, elinks: Sequence[int] = DEFAUL
         drop = MODULE_PRESETS[module].drop_lsb
         for n in elinks:
             settings = EcontSettings(elinks=n, drop_lsb=drop, buffer=True)
-            for algorithm in supported_algorithms(n):
+            for algorithm in supported_algorithms(n) if algorithms is None else algorithms:
                 out = run_algorithm(algorithm, val, mux, settings=settings)
                 if out.leftover is None:
                     continue

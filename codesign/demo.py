@@ -35,6 +35,7 @@ from codesign.progress import Stages
 
 DEMO_SPEC = MODELS_DIR / "econt_demo.yaml"
 REFERENCE_MODEL = MODELS_DIR / "reference" / "econt_5elink_hybrid"
+REFERENCE_SYSTEM = MODELS_DIR / "reference" / "econt_5elink_table"  # at the demo encoder's 5 eLinks
 HARDWARE_WAFERS = 400  # real wafers for the HLS check, the vectors and the simulation (plus corner cases)
 ENERGY_WAFERS = 100
 
@@ -128,7 +129,7 @@ def _train(out: Path, spec: Any) -> Any:
 
 def _evaluate(out: Path, ae: Any, spec: Any, has_real: bool) -> dict[str, dict[str, float]]:
     """{test set: {algorithm: mean EMD}} of the demo encoder, the chip's algorithms and, on the real wafers,
-    the shipped 5-eLink reference encoder."""
+    the shipped 5-eLink reference system and network hybrid."""
     from codesign.arena import load_costs
     from codesign.evaluation import (
         autoencoder_reconstruction,
@@ -137,6 +138,7 @@ def _evaluate(out: Path, ae: Any, spec: Any, has_real: bool) -> dict[str, dict[s
         headline_systems,
         write_evaluation,
     )
+    from codesign.table_system import is_table_system, load_table_system
     from codesign.training import held_out_wafers, load_autoencoder, split_sources
 
     tests = {"synthetic": split_sources(spec)["test"]}
@@ -145,9 +147,14 @@ def _evaluate(out: Path, ae: Any, spec: Any, has_real: bool) -> dict[str, dict[s
     result = {}
     for name, calq in tests.items():
         metrics, emds = evaluate_model(ae, spec, calq)
+        references = []
         if name == "real" and (REFERENCE_MODEL / "autoencoder.keras").is_file():
             ref_ae, ref_spec = load_autoencoder(REFERENCE_MODEL)
-            ref_metrics, ref_emds = evaluate_reconstructions(calq, [autoencoder_reconstruction(ref_ae, ref_spec, calq)])
+            references.append(autoencoder_reconstruction(ref_ae, ref_spec, calq))
+        if name == "real" and is_table_system(REFERENCE_SYSTEM):
+            references += load_table_system(REFERENCE_SYSTEM).reconstructions(calq)
+        if references:
+            ref_metrics, ref_emds = evaluate_reconstructions(calq, references)
             metrics, emds = {**metrics, **ref_metrics}, {**emds, **ref_emds}
         data = "real highpu_dev.csv (held-out split)" if name == "real" else "synthetic highpu (held-out split)"
         write_evaluation(out / f"eval_{name}", metrics, emds, costs=load_costs(), force=True,  # the demo's own folder
@@ -255,7 +262,9 @@ def _compression_section(doc: Document, out: Path, comp: dict[str, dict[str, flo
                   "runs it, decoded with everything its frame carries; `codec:entropy:...`: the entropy-coded "
                   "sparse codec) and the chip's best as the public emulator decodes it (`naive:chip:...`); "
                   "`floor:` every cell at the chip's 7-bit precision with no bit budget; "
-                  "`autoencoder:econt_5elink_hybrid` is the shipped reference model (real wafers only; its decoder "
+                  "`system:econt_5elink_table:...` is the shipped reference system (real wafers only: the codec on "
+                  "chip, its learned table decoder in the back end, in the decoder's integers); "
+                  "`autoencoder:econt_5elink_hybrid` is the shipped network hybrid (real wafers only; its decoder "
                   "is a float network, an unbounded back end); `uniform` sends only the sum. Every system: "
                   "`eval_*/report.md`.")
     names = sorted({a for m in comp.values() for a in m}, key=lambda a: min(m.get(a, np.inf) for m in comp.values()))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,7 @@ from codesign.models.qdecoder import QuantizedDecoder, wafers_from_cells
 from codesign.models.sparse import best_cells, cell_values, is_sparse
 from codesign.plots import EMD_AXIS, EMD_UNIT, OVERFLOW, data_label, figure, series_styles, with_overflow
 from codesign.progress import bar as progress_bar
+from codesign.table_system import SYSTEM_PREFIX, TableSystem
 
 CALQ_BITS = 22
 OCCUPANCY_BINS = (0, 5, 10, 20, 30, 49)
@@ -153,6 +155,29 @@ def evaluate_model(ae: Any, spec: Any, calq: np.ndarray, *, n_jobs: int | None =
     return evaluate_reconstructions(calq, recos, n_jobs)
 
 
+def evaluate_table_system(system: TableSystem, calq: np.ndarray, *, arena: Arena | None = None,
+                          n_jobs: int | None = None) -> tuple[Metrics, dict[str, np.ndarray]]:
+    """The table system in the arena at its eLink count for each module type it serves: its own rows
+    (``system:<name>:<module>``) beside every non-learned system of ``arena`` (default: the committed
+    reference table) and its learned placements; the arena's own table rows are left out (the system's rows
+    are those decoders, or a refit of them). A system row whose table (or, without one, codec) is the arena's
+    carries the arena's measured costs (``cost_key``)."""
+    arena = arena or load_arena()
+    recos = [r for r in arena_reconstructions(calq, arena, elinks=system.elinks, modules=system.modules)
+             if not r.name.startswith("table:")]
+    for reco, module in zip(system.reconstructions(calq), system.modules, strict=True):
+        key, mine, theirs = f"entropy:{module}:{system.elinks}elink", system.table(module), arena.table(
+            module, system.elinks)
+        same_codec = system.codec(module) == arena.codec(module, system.elinks)
+        if same_codec and mine is None:
+            reco = replace(reco, extra={**reco.extra, "cost_key": key})
+        elif same_codec and mine is not None and theirs is not None and mine.to_json() == theirs.to_json():
+            reco = replace(reco, extra={**reco.extra, "cost_key": f"table:{key}"})
+        recos.append(reco)
+    recos.append(Reconstruction("uniform", np.full(calq.shape, 1.0 / N_TC), 9.0))
+    return evaluate_reconstructions(calq, recos, n_jobs)
+
+
 def _plots(metrics: Metrics, emds: dict[str, np.ndarray], out: Path, data: str) -> None:
     n = len(next(iter(emds.values())))
     top = 6.0
@@ -181,8 +206,9 @@ NON_LEARNED = ("chip:", "naive:chip:", "codec:")
 # the same frames with a learned back end (``LearnedPlacement``, or the ``TablePlacement`` a decoder builds):
 # learned systems, set against the above
 LEARNED_BACK_END = ("learned:chip:", "learned:codec:", "table:codec:")
-# the autoencoder's frames with its float decoder, and with a quantized back-end decoder
-ENCODERS = ("autoencoder:", "qdecoder:")
+# the autoencoder's frames with its float decoder, and with a quantized back-end decoder; a table system's
+# rows (one module type each)
+ENCODERS = ("autoencoder:", "qdecoder:", SYSTEM_PREFIX)
 
 
 def best_systems(metrics: Metrics, prefixes: tuple[str, ...] = ("chip:",)) -> dict[str, str]:
@@ -210,12 +236,13 @@ def headline_systems(metrics: Metrics) -> list[str]:
 
 def _comparisons(metrics: Metrics, doc: Document) -> None:
     """Per module type the best non-learned system, then each encoder and the best learned back end against it."""
-    encoders = [n for n in metrics if n.startswith(ENCODERS)]
     learned = best_systems(metrics, LEARNED_BACK_END)
     for module, best in sorted(best_systems(metrics, NON_LEARNED).items()):
         ref = metrics[best]
         doc.paragraph(f"Best non-learned system for {module} modules: {best} (mean {ref['mean_emd']:.3f}, "
                       f"median {ref['median_emd']:.3f}).")
+        encoders = [n for n in metrics if n.startswith(ENCODERS)
+                    and (not n.startswith(SYSTEM_PREFIX) or n.endswith(f":{module}"))]
         items = []
         for enc in encoders + ([learned[module]] if module in learned else []):
             m = metrics[enc]
@@ -257,6 +284,11 @@ def _cost_key(name: str) -> str:
 def _cost_cells(name: str, metrics: Mapping[str, Any], costs: Mapping[str, SystemCost],
                 budget: BackEndBudget) -> tuple[str, str]:
     """(on-chip GE, back-end cost) cells of a system's row."""
+    if "cost_key" in metrics:  # a table system's row: the arena's decoder and encoder it is
+        cost = costs.get(str(metrics["cost_key"]), SystemCost())
+        return "-" if cost.on_chip_ge is None else format(cost.on_chip_ge, ",.0f"), cost.back_end(budget)
+    if name.startswith(SYSTEM_PREFIX):
+        return "-", "not measured (a refit: `benchmarks/arena_costs.py`)"
     if "back_end_cost" in metrics:  # measured with the system (a quantized decoder's firmware)
         return "see docs/hardware.md", str(metrics["back_end_cost"])
     if name.startswith("autoencoder:"):
@@ -293,6 +325,10 @@ def _write_evaluation(out: Path, metrics: Metrics, emds: dict[str, np.ndarray], 
         "on-chip encoder's gate equivalents, the back-end decoder's resources per module against the budget "
         f"({budget.luts:,.0f} LUTs, {budget.dsps:.0f} DSPs: 1/300 of a VU13P-class Stage-1 FPGA at one wafer per "
         "25 ns).")
+    if any(name.startswith(SYSTEM_PREFIX) for name in metrics):
+        doc.paragraph("`system:<name>:<module>`: a reference table system, the codec's frames of that module type "
+                      "decoded by its own learned table (its decoder's integer outputs) or, where its table did not "
+                      "win on validation, by the codec's rule.")
     rows = []
     for name, m in sorted(metrics.items(), key=lambda kv: kv[1]["mean_emd"]):
         back_end = m.get("back_end", "float decoder" if name.startswith("autoencoder:") else "-")

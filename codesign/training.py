@@ -25,10 +25,10 @@ import yaml
 from codesign.artifacts import atomic_path, load_keras_file, save_model_file, write_json, write_text
 from codesign.config import load_config, to_mapping
 from codesign.data.geometry import find_tc_groups
-from codesign.data.io import REFERENCE_FILE, WaferFileError, count_wafers, read_wafer_rows
+from codesign.data.io import REFERENCE_FILE
 from codesign.data.normalise import normalise
 from codesign.data.onchip import onchip_convert
-from codesign.data.sources import SYNTH_PREFIX, source_path, source_wafers
+from codesign.data.sources import source_wafers, test_split_wafers
 from codesign.data.splits import split_indices
 from codesign.models.autoencoder import AutoencoderSpec, build_autoencoder
 from codesign.models.encoder import encoder_inputs
@@ -79,20 +79,8 @@ def held_out_wafers(spec: AutoencoderSpec, data: str | None = None, n_wafers: in
     reference sample) with the spec's fractions and seed: wafers its training never saw when ``data`` is one
     of its sources. ``n_wafers`` > 0 keeps the first ones."""
     cfg = spec.training
-    source = data or REFERENCE_FILE
-    if source.startswith(SYNTH_PREFIX):
-        calq = source_wafers(source, cfg.seed, cfg.n_synth_wafers)
-        n, test = len(calq), calq[split_indices(len(calq), cfg.split, seed=cfg.seed).test]
-    else:  # two passes over the file, holding only the test rows: files larger than memory evaluate too
-        path = source_path(source)
-        n = count_wafers(path)
-        if not n:
-            raise WaferFileError(f"{path}: all its wafers are all-zero: no charge to normalise or compare")
-        test = read_wafer_rows(path, split_indices(n, cfg.split, seed=cfg.seed).test)
-    if not len(test):
-        raise WaferFileError(f"{source}: its {n} non-zero wafers leave none for the test "
-                             f"split ({cfg.split[2]:g} of them); give a file with more wafers")
-    return test[:n_wafers] if n_wafers else test
+    return test_split_wafers(data or REFERENCE_FILE, cfg.split, cfg.seed, n_synth=cfg.n_synth_wafers,
+                             n_wafers=n_wafers)
 
 
 def model_arrays(spec: AutoencoderSpec, calq: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

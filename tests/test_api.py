@@ -24,7 +24,7 @@ def test_import_codesign_loads_no_tensorflow():
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout == "[]\n"
     assert set(codesign.__all__) == {"Evaluation", "HlsProject", "Model", "RtlDesign", "load_model", "load_wafers",
                                      "read_calq", "train", "CodesignError", "InputError", "VerificationError",
-                                     "ToolFailure"}
+                                     "ToolFailure", "load_system", "evaluate_system"}
 
 
 def test_api_results_are_typed():

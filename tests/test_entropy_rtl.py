@@ -265,14 +265,18 @@ def _block_phases(arena_codecs: list[EntropyCodec], highpu: np.ndarray, ttbar: n
 @pytest.mark.slow
 def test_universal_block_runs_every_arena_codec_on_one_build(tmp_path, highpu, ttbar):
     """One Verilator build of the universal block; the arena's 14 codecs (hd and ld, 1 to 7 eLinks: DropLSB 1
-    and 3, 4E0M to 4E3M) loaded in turn through the serial port, no reset between them, each followed by
-    3,000 high-pileup + 300 ttbar wafers and its corner cases (every other codec with idle cycles between
-    wafers); every frame equal, bit for bit, to that codec's ``EntropyCodec.encode`` left-aligned in 7 eLinks."""
+    and 3, 4E0M to 4E3M; at 2-5 eLinks read from the reference systems' folders, whose codecs they are) loaded
+    in turn through the serial port, no reset between them, each followed by 3,000 high-pileup + 300 ttbar
+    wafers and its corner cases (every other codec with idle cycles between wafers); every frame equal, bit
+    for bit, to that codec's ``EntropyCodec.encode`` left-aligned in 7 eLinks."""
     from codesign.hardware.sim.entropy_runner import verify_entropy_rtl
+    from codesign.table_system import load_table_system
 
     _need_verilator()
-    arena = load_arena()
-    codecs = [arena.codec(module, n) for n in (2, 3, 4, 5, 1, 6, 7) for module in ("hd", "ld")]
+    arena, reference = load_arena(), Path(__file__).parents[1] / "models" / "reference"
+    systems = [load_table_system(reference / f"econt_{n}elink_table") for n in (2, 3, 4, 5)]
+    codecs = [s.codec(module) for s in systems for module in ("hd", "ld")]
+    codecs += [arena.codec(module, n) for n in (1, 6, 7) for module in ("hd", "ld")]
     phases = _block_phases([c for c in codecs if c is not None], highpu, ttbar)
     assert len(phases) == 14
     start = time.perf_counter()

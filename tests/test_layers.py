@@ -8,8 +8,8 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).parents[1] / "codesign"
 STAGES = ["quiet", "errors", "paths", "progress", "artifacts", "plots", "document", "tools", "config", "data", "nn",
-          "emd", "econt", "models", "baselines", "arena", "training", "evaluation", "chip_scan", "hardware", "asic",
-          "fpga", "sweep", "api", "demo", "cli"]
+          "emd", "econt", "models", "baselines", "arena", "table_system", "training", "evaluation", "chip_scan",
+          "hardware", "asic", "fpga", "sweep", "api", "demo", "cli"]
 
 
 def _stage(module: str) -> str | None:

@@ -106,7 +106,9 @@ def _cmd_asic_encoder_block_flow(args: argparse.Namespace) -> None:
 
 
 def _cmd_asic_config(args: argparse.Namespace) -> None:
-    if args.codec:
+    from codesign.table_system import is_table_system
+
+    if args.codec or is_table_system(args.model):
         _write_codec_image(args)
         return
     from codesign.asic.verify import write_config_image
@@ -134,17 +136,24 @@ def _write_codec_image(args: argparse.Namespace) -> None:
     from codesign.arena import load_arena
     from codesign.errors import InputError
     from codesign.hardware.entropy_rtl import EntropyRtlSpec, write_config_image
+    from codesign.table_system import load_table_system
 
-    codec = load_arena(args.arena).codec_named(args.codec)
-    if codec is None:
-        raise InputError(f"--codec {args.codec}: the arena table {args.arena or 'models/reference/arena'} has no "
-                         "codec of that name (MODULE:ELINKS, e.g. hd:2)")
+    if args.codec:
+        name, codec = f"--codec {args.codec}", load_arena(args.arena).codec_named(args.codec)
+        if codec is None:
+            raise InputError(f"--codec {args.codec}: the arena table {args.arena or 'models/reference/arena'} has no "
+                             "codec of that name (MODULE:ELINKS, e.g. hd:2)")
+    else:
+        if args.module is None:
+            raise InputError(f"--model {args.model}: a table system serves several module types: say which with "
+                             "--module hd or --module ld")
+        name, codec = f"--model {args.model} --module {args.module}", load_table_system(args.model).codec(args.module)
     spec = EntropyRtlSpec.block(args.block_elinks)
     problem = spec.serves_problem(codec)
     if problem:
-        raise InputError(f"--codec {args.codec}: {problem}")
+        raise InputError(f"{name}: {problem}")
     write_config_image(codec, spec, args.out)
-    print(f"wrote the universal block's image of the {args.codec} codec to {args.out} ({spec.config_bits} bits; "
+    print(f"wrote the universal block's image of the codec of {name} to {args.out} ({spec.config_bits} bits; "
           f"register map in {args.out}.json)")
 
 
@@ -311,13 +320,16 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = _add(asub, "config", _cmd_asic_config, "configuration image (register contents) of an encoder or codec",
              "Write the register image (hex, bit 0 shifted in first) and its register map and protocol (.json): of "
              "a trained encoder's reconfigurable RTL (--model), or of an arena codec for the universal codec block "
-             "(--codec, `codesign asic block`).")
+             "(--codec, `codesign asic block`), or of a table system's codec for that block (--model of a table "
+             "system with --module).")
     which = p.add_mutually_exclusive_group(required=True)
-    which.add_argument("--model", help="model folder")
+    which.add_argument("--model", help="model folder, or a table system's folder (with --module)")
     which.add_argument("--codec", help="MODULE:ELINKS of the arena's entropy codec (e.g. hd:2), for the universal "
                                        "block")
     p.add_argument("--arena", help="arena folder of --codec (default: models/reference/arena)")
-    p.add_argument("--block-elinks", type=int_in(1, 7), default=7, help="--codec: the block's --elinks")
+    p.add_argument("--block-elinks", type=int_in(1, 7), default=7,
+                   help="--codec or a table system: the block's --elinks")
+    p.add_argument("--module", choices=("hd", "ld"), help="a table system's module type whose codec image is written")
     _universal_args(p, "--model: the image of the universal encoder block (`codesign asic rtl --universal`) "
                        "that serves --models")
     add_out(p, "image file (.hex)", folder=False)

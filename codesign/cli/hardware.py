@@ -49,7 +49,11 @@ def _cmd_hls(args: argparse.Namespace) -> None:
 def _cmd_rtl(args: argparse.Namespace) -> None:
     from codesign.hardware.rtl import PIPELINES, Pipelining, write_rtl
     from codesign.models.store import load_encoder
+    from codesign.table_system import is_table_system
 
+    if is_table_system(args.model):
+        _system_rtl(args)
+        return
     model, cfg = load_encoder(args.model)
     # every Pipelining field has an option of the same name that overrides the preset when given
     overrides = {field.name: value for field in dataclasses.fields(Pipelining)
@@ -60,6 +64,29 @@ def _cmd_rtl(args: argparse.Namespace) -> None:
     print(f"wrote RTL to {args.out} ({info.core_backend} core): latency {info.latency_cycles} cycles at "
           f"{info.clock_period_ns} ns, II 1, "
           f"{info.frame_bits}-bit frame, core {info.core_registers} register bits, ~{info.estimated_luts:.0f} LUTs")
+
+
+# the `rtl` options of an autoencoder's RTL, at their defaults: a table system's RTL refuses them
+AUTOENCODER_RTL_DEFAULTS = {"clock_period": 25.0, "pipeline": "asic", "latency_cutoff": None, "selector_stages": None,
+                            "conversion_stages": None, "dense_by_position": None, "calq_bits": 22, "vhdl": False,
+                            "core_backend": "da4ml"}
+
+
+def _system_rtl(args: argparse.Namespace) -> None:
+    from codesign.hardware.system_rtl import write_system_rtl
+    from codesign.table_system import load_table_system
+
+    given = [f"--{name.replace('_', '-')}" for name, default in AUTOENCODER_RTL_DEFAULTS.items()
+             if getattr(args, name) != default]
+    if given:
+        raise ValueError(f"{args.model} is a table system: {', '.join(given)} set an autoencoder's RTL; a table "
+                         "system's takes only --out and --force")
+    system = load_table_system(args.model)
+    rtl = write_system_rtl(system, args.out, force=args.force)
+    print(f"wrote {system.spec.name}'s RTL to {args.out}: encoder/ the universal codec block ({rtl.encoder.frame_bits}"
+          f"-bit frame, {rtl.encoder.config_bits} configuration bits) with "
+          + ", ".join(f"{m}.hex" for m in rtl.images) + "; "
+          + ", ".join(f"decoder_{m}/ ({i.top}, latency {i.latency_cycles} clocks)" for m, i in rtl.decoders.items()))
 
 
 def _cmd_vectors(args: argparse.Namespace) -> None:
@@ -141,11 +168,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--calq-bits", type=int_in(1, 32), default=22, help="CALQ width of the saturated corner cases")
     p.add_argument("--synth", action="store_true", help="run vitis_hls / vivado_hls / catapult if on PATH")
 
-    p = _add(sub, "rtl", _cmd_rtl, "generate Verilog (da4ml core + CALQ-to-frame top)",
+    p = _add(sub, "rtl", _cmd_rtl, "generate Verilog (da4ml core + CALQ-to-frame top; or a table system's halves)",
              "Generate the pipelined encoder core with da4ml (or alkaid, --core-backend) and the econt_top module "
              "(CALQ inputs, on-chip conversion, encoder, ECON-T output frame); rtl.json records latency, "
-             "registers and LUTs.")
-    p.add_argument("--model", required=True, help="model folder")
+             "registers and LUTs. For a table system (codesign train of models/econt_<n>elink_table.yaml): OUT/encoder "
+             "the universal codec block with one configuration image per module type (<module>.hex), "
+             "OUT/decoder_<module> its back-end decoder (for `codesign fpga synth` and `pnr`).")
+    p.add_argument("--model", required=True, help="model folder, or a table system's folder")
     add_out(p, "RTL folder to write (replaced whole: refused if it holds files codesign did not write)")
     p.add_argument("--force", action="store_true", help="replace --out even if it holds other files")
     p.add_argument("--clock-period", type=positive_float, default=25.0, help="ns (default 25: 40 MHz)")
