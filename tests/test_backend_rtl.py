@@ -385,8 +385,10 @@ def test_table_decoder_model_is_the_arenas_integer_placement(highpu, arena):
         np.testing.assert_array_equal(cells, table_placed(table, codec, frames) * (1 << dec.frac_bits))
 
 
-RTL_CASES = [("bc", "ld", 2), ("bc", "ld", 5), ("entropy", "ld", 2), ("entropy", "ld", 5), ("entropy-table", "ld", 2),
-             ("entropy-table", "ld", 4),  # with a fitted charge per symbol
+# every reference system's decoder (models/reference/econt_<n>elink_table: the arena's tables at hd and ld, 2-5
+# eLinks), hd 2 with DEEP_SLICING, ld 4 and ld 5 with a fitted charge per symbol
+REFERENCE_DECODERS = [("entropy-table", m, n) for m in ("hd", "ld") for n in (2, 3, 4, 5) if (m, n) != ("hd", 2)]
+RTL_CASES = [("bc", "ld", 2), ("bc", "ld", 5), ("entropy", "ld", 2), ("entropy", "ld", 5), *REFERENCE_DECODERS,
              ("entropy-table-deep", "hd", 2), ("entropy-table-nearest", "ld", 4), ("threshold-sum", "hd", 2),
              ("threshold-sum", "ld", 5), ("stc16_9", "ld", 2), ("stc4_9", "hd", 5), ("stc4_7", "ld", 4),
              ("naive-stc16_9", "ld", 2)]

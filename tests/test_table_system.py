@@ -95,29 +95,25 @@ def test_load_names_a_folder_that_is_no_system(tmp_path):
 
 
 @pytest.mark.slow
-def test_fit_is_seeded_and_its_folder_reads_back(tmp_path, highpu):
-    """A small fit (500 wafers, one module type): the same seed gives the same bits, the folder reads back to
-    the same system, and the system scores its own rows (table or rule) in the arena's terms."""
+def test_fit_on_given_wafers_and_its_folder_reads_back(tmp_path, highpu):
+    """A small fit (500 wafers, one module type) writes a folder that reads back to the same system, which
+    scores its own rows (table or rule) in the arena's terms. (Same seed, same bits: the rebuild test below.)"""
     spec = TableSystemSpec("small", TableSystemFit(elinks=2, modules=("ld",)))
     calq = highpu[:500]
-    first = fit_table_system(spec, calq, n_jobs=2, progress=False)
-    again = fit_table_system(spec, calq, n_jobs=2, progress=False)
-    assert json.dumps(first.arena.to_json()) == json.dumps(again.arena.to_json())
-    write_table_system(first, tmp_path / "small")
+    fitted = fit_table_system(spec, calq, n_jobs=2, progress=False)
+    write_table_system(fitted, tmp_path / "small")
     loaded = load_table_system(tmp_path / "small")
     assert loaded.spec == spec
-    _same_entries(loaded, first.arena, "ld")
+    assert json.dumps(loaded.arena.to_json()) == json.dumps(fitted.arena.to_json())
     (reco,) = loaded.reconstructions(calq[:50])
     assert reco.name == "system:small:ld" and reco.extra["back_end"] == loaded.back_end("ld")
     np.testing.assert_allclose(reco.wafers.sum(axis=1), 1.0)
-    other = fit_table_system(replace(spec, table_system=replace(spec.table_system, seed=1)), calq, n_jobs=2,
-                             progress=False)
-    assert json.dumps(other.arena.to_json()) != json.dumps(first.arena.to_json())
 
 
 @pytest.mark.slow
 def test_make_train_rebuilds_the_committed_system(tmp_path, real_dir):
-    """`codesign train` of the 2-eLink recipe (ld half: a minute on 2 cores) gives the committed entries."""
+    """The fit of the 2-eLink recipe (`codesign train`; its ld half: a minute on 2 cores) gives the committed
+    entries bit for bit: seeded, and the same as `codesign econt arena-fit`."""
     recipe = ROOT / "models" / "econt_2elink_table.yaml"
     spec = load_table_system_spec(recipe)
     spec = replace(spec, table_system=replace(spec.table_system, modules=("ld",)))
