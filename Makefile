@@ -25,6 +25,11 @@ TRAINED_DIR := $(OUT)/models/$(MODEL)
 REFERENCE_DIR := models/reference/$(MODEL)
 # a table system's recipe (top-level `table_system:`) makes a folder with system.json, any other encoder.keras
 MODEL_FILE := $(if $(shell grep -s '^table_system:' models/$(MODEL).yaml),system.json,encoder.keras)
+ifeq ($(MODEL_FILE),system.json)
+ifneq ($(filter hls hls-synth vectors sim verify asic fpga decoder,$(MAKECMDGOALS)),)
+$(error MODEL=$(MODEL) is a table system: make train, evaluate and rtl build it (rtl: the codec block, its images and decoders); hls, vectors, sim, verify, asic, fpga and decoder take an autoencoder)
+endif
+endif
 ## MODEL_DIR model folder of evaluate and the hardware targets (default: out/models/MODEL once built, else the shipped models/reference/MODEL if any)
 MODEL_DIR ?= $(if $(or $(filter train,$(MAKECMDGOALS)),$(wildcard $(TRAINED_DIR)/$(MODEL_FILE))),$(TRAINED_DIR),$(if $(wildcard $(REFERENCE_DIR)/$(MODEL_FILE)),$(REFERENCE_DIR),$(TRAINED_DIR)))
 ## BACKEND   hls4ml backend of `make hls`: vitis, vivado or catapult

@@ -27,3 +27,15 @@ def test_train_then_evaluate_scores_the_trained_model(tmp_path):
 def test_a_model_without_reference_is_built(tmp_path):
     out = _dry_run("rtl", f"OUT={tmp_path}")
     assert f"--out {tmp_path}/models/econt_5elink_seeded" in out
+
+
+def test_a_table_system_is_evaluated_and_built_from_its_reference_folder(tmp_path):
+    out = _dry_run("evaluate", "rtl", "MODEL=econt_3elink_table", f"OUT={tmp_path}")
+    assert f"evaluate --model models/reference/econt_3elink_table --out {tmp_path}/eval/econt_3elink_table" in out
+    assert f"rtl --model models/reference/econt_3elink_table --out {tmp_path}/rtl/econt_3elink_table" in out
+    assert "codesign train" not in out
+    out = _dry_run("train", "evaluate", "MODEL=econt_3elink_table", f"OUT={tmp_path}")
+    assert f"train --config models/econt_3elink_table.yaml --out {tmp_path}/models/econt_3elink_table" in out
+    refused = subprocess.run(["make", "-n", "sim", "MODEL=econt_3elink_table"], cwd=ROOT, capture_output=True,
+                             text=True)
+    assert refused.returncode == 2 and "is a table system" in refused.stderr
