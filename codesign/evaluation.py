@@ -159,23 +159,28 @@ def evaluate_table_system(system: TableSystem, calq: np.ndarray, *, arena: Arena
                           n_jobs: int | None = None) -> tuple[Metrics, dict[str, np.ndarray]]:
     """The table system in the arena at its eLink count for each module type it serves: its own rows
     (``system:<name>:<module>``) beside every non-learned system of ``arena`` (default: the committed
-    reference table) and its learned placements; the arena's own table rows are left out (the system's rows
+    reference table) and its learned placements; the arena's own tables are not scored (the system's rows
     are those decoders, or a refit of them). A system row whose table (or, without one, codec) is the arena's
     carries the arena's measured costs (``cost_key``)."""
     arena = arena or load_arena()
-    recos = [r for r in arena_reconstructions(calq, arena, elinks=system.elinks, modules=system.modules)
-             if not r.name.startswith("table:")]
+    recos = arena_reconstructions(calq, replace(arena, tables={}), elinks=system.elinks, modules=system.modules)
     for reco, module in zip(system.reconstructions(calq), system.modules, strict=True):
-        key, mine, theirs = f"entropy:{module}:{system.elinks}elink", system.table(module), arena.table(
-            module, system.elinks)
-        same_codec = system.codec(module) == arena.codec(module, system.elinks)
-        if same_codec and mine is None:
-            reco = replace(reco, extra={**reco.extra, "cost_key": key})
-        elif same_codec and mine is not None and theirs is not None and mine.to_json() == theirs.to_json():
-            reco = replace(reco, extra={**reco.extra, "cost_key": f"table:{key}"})
-        recos.append(reco)
+        key = _arena_cost_key(system, arena, module)
+        recos.append(reco if key is None else replace(reco, extra={**reco.extra, "cost_key": key}))
     recos.append(Reconstruction("uniform", np.full(calq.shape, 1.0 / N_TC), 9.0))
     return evaluate_reconstructions(calq, recos, n_jobs)
+
+
+def _arena_cost_key(system: TableSystem, arena: Arena, module: str) -> str | None:
+    """The key in the arena's costs of the codec and decoder that ``system``'s ``module`` row is (its table, or
+    the codec with its rule), or None when the system is a refit the arena did not measure."""
+    n, table = system.elinks, system.table(module)
+    if system.codec(module) != arena.codec(module, n):
+        return None
+    if table is None:
+        return f"entropy:{module}:{n}elink"
+    theirs = arena.table(module, n)
+    return f"table:entropy:{module}:{n}elink" if theirs is not None and table.to_json() == theirs.to_json() else None
 
 
 def _plots(metrics: Metrics, emds: dict[str, np.ndarray], out: Path, data: str) -> None:
@@ -284,10 +289,7 @@ def _cost_key(name: str) -> str:
 def _cost_cells(name: str, metrics: Mapping[str, Any], costs: Mapping[str, SystemCost],
                 budget: BackEndBudget) -> tuple[str, str]:
     """(on-chip GE, back-end cost) cells of a system's row."""
-    if "cost_key" in metrics:  # a table system's row: the arena's decoder and encoder it is
-        cost = costs.get(str(metrics["cost_key"]), SystemCost())
-        return "-" if cost.on_chip_ge is None else format(cost.on_chip_ge, ",.0f"), cost.back_end(budget)
-    if name.startswith(SYSTEM_PREFIX):
+    if name.startswith(SYSTEM_PREFIX) and "cost_key" not in metrics:
         return "-", "not measured (a refit: `benchmarks/arena_costs.py`)"
     if "back_end_cost" in metrics:  # measured with the system (a quantized decoder's firmware)
         return "see docs/hardware.md", str(metrics["back_end_cost"])
@@ -296,7 +298,8 @@ def _cost_cells(name: str, metrics: Mapping[str, Any], costs: Mapping[str, Syste
     if name.startswith("learned:"):  # the same on-chip encoder; its learned back end is not built in RTL yet
         on_chip = costs.get(_cost_key(name.removeprefix("learned:")), SystemCost()).on_chip_ge
         return "-" if on_chip is None else format(on_chip, ",.0f"), "learned placement: not built"
-    cost = costs.get(_cost_key(name), SystemCost())
+    # a table system's row names the arena's decoder and encoder it is (``cost_key``)
+    cost = costs.get(str(metrics.get("cost_key", _cost_key(name))), SystemCost())
     return "-" if cost.on_chip_ge is None else format(cost.on_chip_ge, ",.0f"), cost.back_end(budget)
 
 
