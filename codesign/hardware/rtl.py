@@ -115,6 +115,7 @@ class RtlInfo:
     # the universal block (codesign.hardware.block): the frame format fields above are its widest; each
     # encoder's own comes with its configuration image, its frames LSB-aligned in frame_bits
     universal: bool = False
+    modules_per_decoder: int = 1  # a back-end decoder: modules time-multiplexed through it (time_multiplexed_rtl)
 
     @classmethod
     def load(cls, rtl_dir: str | Path) -> RtlInfo:

@@ -139,6 +139,10 @@ class PipelineStages:
         self._made[name] = (bits, slice_)
         return name
 
+    def made(self, name: str) -> int | None:
+        """The slice ``name`` is made in (None for a name these stages do not know)."""
+        return self._made[name][1] if name in self._made else None
+
     def at(self, name: str, slice_: int) -> str:
         """The name under which ``name`` is read in ``slice_``."""
         bits, made = self._made[name]

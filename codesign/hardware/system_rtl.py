@@ -9,7 +9,7 @@ from pathlib import Path
 
 from codesign.artifacts import atomic_dir
 from codesign.hardware.backend_model import EntropyDecoder
-from codesign.hardware.backend_rtl import DEFAULT_SLICING, DecoderSlicing, write_backend_rtl
+from codesign.hardware.backend_rtl import DEFAULT_SLICING, FINE_SLICING, DecoderSlicing, write_backend_rtl
 from codesign.hardware.entropy_rtl import EntropyRtlSpec, write_config_image, write_entropy_rtl
 from codesign.hardware.rtl import RtlInfo
 from codesign.table_system import TableSystem
@@ -31,13 +31,15 @@ class SystemRtl:
     decoders: dict[str, RtlInfo]
 
 
-def write_system_rtl(system: TableSystem, out_dir: str | Path, *, slicing: DecoderSlicing = DEFAULT_SLICING,
-                     tmr: bool = False, force: bool = False) -> SystemRtl:
+def write_system_rtl(system: TableSystem, out_dir: str | Path, *, slicing: DecoderSlicing | None = None,
+                     modules_per_decoder: int = 1, tmr: bool = False, force: bool = False) -> SystemRtl:
     """``out_dir/encoder``: the universal codec block (7 eLinks, ``EntropyRtlSpec.block``; ``tmr``: its
     triplicated configuration) with ``<module>.hex`` (+ ``.json`` register map) per module type;
     ``out_dir/decoder_<module>``: the back end of that module type's frames (the table decoder, or the codec's
-    own where the system kept the codec's rule), for ``codesign fpga synth`` and ``pnr``. One folder, written
-    atomically."""
+    own where the system kept the codec's rule), for ``codesign fpga synth`` and ``pnr``; ``modules_per_decoder`` > 1:
+    each decoder time-multiplexed over that many modules (``time_multiplexed_rtl``; ``FINE_SLICING`` unless
+    ``slicing`` says otherwise). One folder, written atomically."""
+    slicing = slicing or (FINE_SLICING if modules_per_decoder > 1 else DEFAULT_SLICING)
     spec = EntropyRtlSpec.block(tmr=tmr)
     with atomic_dir(out_dir, force) as tmp:
         encoder = write_entropy_rtl(spec, tmp / ENCODER_DIR)
@@ -47,5 +49,6 @@ def write_system_rtl(system: TableSystem, out_dir: str | Path, *, slicing: Decod
             images[module] = Path(out_dir) / ENCODER_DIR / f"{module}.hex"
             write_config_image(codec, spec, tmp / ENCODER_DIR / f"{module}.hex")
             decoders[module] = write_backend_rtl(EntropyDecoder(codec, placement=system.table(module)),
-                                                 tmp / decoder_dir(module), slicing=slicing)
+                                                 tmp / decoder_dir(module), slicing=slicing,
+                                                 modules_per_decoder=modules_per_decoder)
     return SystemRtl(encoder, images, decoders)

