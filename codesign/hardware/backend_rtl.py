@@ -733,7 +733,7 @@ def _table_placement(d: _Design, dec: EntropyDecoder, p: _Placing, value: str) -
     s1 = route + 1
     s_bin, s_level = s1 + cut, s1 + 2 * cut  # with fine cuts: the bins, the levels, the fallback's tests, ...
     s_test = s_level + cut
-    s_even = s_test + cut
+    s_even = s_test + 2 * cut  # a register more on the way: the tests go to every cell, across the chip
     s_weight = (s_even if zero else s_level) + cut
     sent = [d.wire(f"is_sent{a}", 1, s1, f"{d.at(p.selected[a], s1)} && ({d.at(p.codes[a], s1)}[{inner - 1}:0] != "
                    f"{_const(inner, 0)})") for a in range(N_TC)]
@@ -794,7 +794,7 @@ def _table_placement(d: _Design, dec: EntropyDecoder, p: _Placing, value: str) -
         else:
             expr = f"(|{prod}[{width - 1}:{low + pb}]) ? {_const(pb, (1 << pb) - 1)} : {prod}[{low + pb - 1}:{low}]"
         placed.append(d.wire(f"placed{lv}", pb, g, expr))
-    out = g + 1
+    out = g + 1 + cut  # with fine cuts a register more on the way: each placed value goes to every cell
     frac_pad = f", {_const(dec.frac_bits - PLACE_FRAC_BITS, 0)}" if dec.frac_bits > PLACE_FRAC_BITS else ""
     cells = []
     for a in range(N_TC):

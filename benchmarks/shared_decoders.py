@@ -1,0 +1,86 @@
+"""The reference systems' table decoders shared by several modules: what one decoder costs per module when N
+modules are time-multiplexed through it (``codesign rtl --model SYSTEM --modules-per-decoder N``: the decoder
+finely sliced, ``FINE_SLICING``, inside ``time_multiplexed_rtl``, clocked at N x 40 MHz), and whether it runs
+that fast.
+
+For each system and module type: Yosys ``synth_xilinx -family xcup`` (UltraScale+ LUTs, shift registers
+counted as LUTs, over N: the LUTs per module, against ``BackEndBudget``) and place and route of the same top
+on an ECP5 (``codesign fpga pnr``: LFE5U-85F, speed grade 8, nextpnr's router2, seed 1, its target N x 40 MHz).
+The ECP5 is a 40 nm low-cost FPGA, slower per logic level and per route than UltraScale+ (16 nm): a routed
+Fmax of at least N x 40 MHz on it is a lower bound for a Stage-1 FPGA, not an UltraScale+ timing. Printed
+beside each: the one-module decoder's LUTs (``costs.json``, default slicing, 40 MHz), measured earlier.
+
+    python benchmarks/shared_decoders.py [--elinks 2 3] [--module hd ld] [--modules-per-decoder 3]
+        [--work out/shared_decoders] [--threads 2] [--commit]
+
+``--commit`` copies each decoder's reports to ``models/reference/econt_<n>elink_table/hw/decoder_<module>/``
+(``fpga_report.*``, ``ecp5_report.*``). A place and route takes 10-20 minutes on 2 cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import time
+from pathlib import Path
+
+from codesign.arena import BackEndBudget, load_costs
+from codesign.fpga.synth import place_and_route_ecp5, synthesize_fpga
+from codesign.hardware.system_rtl import decoder_dir, write_system_rtl
+from codesign.paths import MODELS_DIR
+from codesign.table_system import load_table_system
+
+ECP5_SPEED = 8
+REPORTS = ("xilinx/fpga_report.json", "xilinx/fpga_report.md", "ecp5/ecp5_report.json", "ecp5/ecp5_report.md")
+
+
+def measure(elinks: int, modules: list[str], per_decoder: int, work: Path, threads: int,
+            commit: bool) -> list[list[str]]:
+    """Rows of the printed table for one system; its reports under ``work`` (and the system folder)."""
+    system_dir = MODELS_DIR / "reference" / f"econt_{elinks}elink_table"
+    system = load_table_system(system_dir)
+    rtl = write_system_rtl(system, work / "rtl", modules_per_decoder=per_decoder, force=True)
+    budget, costs, rows = BackEndBudget(), load_costs(), []
+    for module in modules:
+        folder = work / "rtl" / decoder_dir(module)
+        reports = work / decoder_dir(module)
+        start = time.perf_counter()
+        xilinx = synthesize_fpga(folder, reports / "xilinx")
+        ecp5 = place_and_route_ecp5(folder, reports / "ecp5", speed=ECP5_SPEED, threads=threads)
+        took = time.perf_counter() - start
+        one = costs.get(f"table:entropy:{module}:{elinks}elink")
+        target = 40.0 * per_decoder
+        fmax = ecp5.fmax_mhz or 0.0
+        rows.append([f"econt_{elinks}elink_table", module, str(per_decoder),
+                     f"{xilinx.resources.LUT + xilinx.resources.SRL:,}", f"{xilinx.luts_per_module:,.0f}",
+                     f"{xilinx.luts_per_module / budget.luts:.2f}", f"{one.luts:,}" if one and one.luts else "-",
+                     f"{fmax:.1f} MHz ({fmax / target:.2f} of {target:.0f})",
+                     f"{rtl.decoders[module].latency_cycles}", f"{took / 60:.0f} min"])
+        print(" | ".join(rows[-1]), flush=True)
+        if commit:
+            kept = system_dir / "hw" / decoder_dir(module)
+            kept.mkdir(parents=True, exist_ok=True)
+            for name in REPORTS:
+                shutil.copyfile(reports / name, kept / Path(name).name)
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--elinks", type=int, nargs="+", default=[2, 3], choices=[2, 3, 4, 5])
+    parser.add_argument("--module", nargs="+", default=["hd", "ld"], choices=["hd", "ld"])
+    parser.add_argument("--modules-per-decoder", type=int, default=3, help="modules through one decoder (N)")
+    parser.add_argument("--work", type=Path, default=Path("out/shared_decoders"))
+    parser.add_argument("--threads", type=int, default=2, help="nextpnr threads")
+    parser.add_argument("--commit", action="store_true", help="copy the reports into the system folders (hw/)")
+    args = parser.parse_args()
+    header = ["system", "module", "modules per decoder", "LUT (with SRL)", "LUT per module", "of budget",
+              "one-module decoder LUT", "ECP5-85F-8 routed Fmax", "latency (clocks)", "time"]
+    print(" | ".join(header))
+    for n in args.elinks:
+        measure(n, args.module, args.modules_per_decoder, args.work / f"econt_{n}elink_table",
+                args.threads, args.commit)
+
+
+if __name__ == "__main__":
+    main()
