@@ -376,7 +376,7 @@ def test_an_unrouted_design_reports_how_far_routing_got(tmp_path, monkeypatch):
 
     monkeypatch.setattr(synth, "require_in_env", lambda tool, hint: tool)
     monkeypatch.setattr(synth, "run_tool", stopped)
-    fields = synth._route(tmp_path, device="85k", package="CABGA381", target=40.0, seed=1, pnr_timeout=60,
+    fields = synth._route(tmp_path, device="85k", package="CABGA381", speed=6, target=40.0, seed=1, pnr_timeout=60,
                           threads=1, router="router2")
     assert fields["status"].startswith("place and route timed out after 60 s at router2 iteration 10, 8449 wires "
                                        "overused; log ")

@@ -208,3 +208,27 @@ def test_python_api_places_a_system_in_the_arena(highpu):
     assert result.best_non_learned("hd")[0].startswith(("codec:", "chip:"))
     with pytest.raises(InputError, match="serves hd, ld"):
         codesign.evaluate_system(system, highpu[:5], module="xd")
+
+
+SHARED = [(2, module) for module in ("hd", "ld")]  # hw/ reports: benchmarks/shared_decoders.py --commit
+
+
+@pytest.mark.parametrize(("n", "module"), SHARED)
+def test_committed_shared_decoder_fits_the_budget_and_its_clock(n, module):
+    """The committed hw/ reports of a 2-eLink reference decoder shared by three modules are of the top
+    `codesign rtl --modules-per-decoder 3` writes today; its UltraScale+ LUTs per module fit the back-end budget
+    and its routed ECP5 Fmax holds three modules' frames per 25 ns."""
+    from codesign.arena import BackEndBudget
+    from codesign.hardware.backend_model import EntropyDecoder
+    from codesign.hardware.backend_rtl import FINE_SLICING, decoder_rtl, time_multiplexed_rtl
+
+    system = load_table_system(REFERENCE / _system_name(n))
+    hw = REFERENCE / _system_name(n) / "hw" / f"decoder_{module}"
+    xilinx = json.loads((hw / "fpga_report.json").read_text())
+    ecp5 = json.loads((hw / "ecp5_report.json").read_text())
+    core = decoder_rtl(EntropyDecoder(system.codec(module), placement=system.table(module)), FINE_SLICING)
+    top = time_multiplexed_rtl(core, 3).module
+    assert xilinx["design"] == ecp5["design"] == top and xilinx["modules_per_decoder"] == 3
+    assert xilinx["LUT_per_module"] == pytest.approx((xilinx["LUT"] + xilinx["SRL"]) / 3)
+    assert xilinx["LUT_per_module"] <= BackEndBudget().luts and xilinx["DSP"] == 0
+    assert ecp5["status"] == "routed" and ecp5["meets_timing"] and ecp5["target_mhz"] == pytest.approx(120)
