@@ -174,6 +174,13 @@ def _remove_stale(parent: Path, name: str, suffix: str) -> None:
             stale.unlink(missing_ok=True)
 
 
+def remove_stale_temporary(path: str | Path) -> None:
+    """Remove what an interrupted ``atomic_path`` write of ``path`` left beside it (a dead writer's temporary)."""
+    path = Path(path)
+    if path.parent.is_dir():
+        _remove_stale(path.parent, path.stem, f".tmp{path.suffix}")
+
+
 def check_replaceable(path: Path, force: bool = False) -> None:
     """Refuse to replace ``path`` unless it is missing, an empty folder, a folder the framework wrote (whose
     other entries a rewrite keeps: ``atomic_dir``), or ``force`` is given."""

@@ -55,3 +55,23 @@ def test_a_written_file_is_synced_before_its_rename(monkeypatch, tmp_path):
     with atomic_path(tmp_path / "y.txt") as tmp:
         tmp.write_text("y")
     assert synced and (tmp_path / "y.txt").read_text() == "y"
+
+
+def test_a_model_folder_claimed_by_a_killed_run_can_be_trained_into(tmp_path):
+    """A run killed while it wrote the model folder's marker leaves only the marker's temporary: the rerun
+    (a sweep point retried) takes the folder; a live writer's temporary or a user's file still stop it."""
+    import subprocess
+    import sys
+
+    from codesign.models.store import MODEL_MARKER, check_model_out
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True,
+                          check=True).stdout.strip()
+    folder = tmp_path / "model"
+    folder.mkdir()
+    (folder / f".{MODEL_MARKER}.{dead}.abcd1234.tmp").write_text("a model folder written by codesign\n")
+    check_model_out(folder)
+    assert not any(folder.iterdir())
+    (folder / f".{MODEL_MARKER}.{os.getpid()}.abcd1234.tmp").write_text("being written\n")
+    with pytest.raises(OutputError, match="not a model folder codesign wrote"):
+        check_model_out(folder)

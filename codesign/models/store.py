@@ -46,12 +46,13 @@ def check_model_out(path: str | Path, force: bool = False) -> None:
     """Refuse to write a model folder into ``path`` when it holds files but is not codesign's (its marker,
     or a ``metadata.json`` that codesign wrote): the user's own ``config.yaml`` or ``history.csv`` would be
     overwritten. ``force`` writes anyway."""
-    from codesign.artifacts import OutputError, check_output
+    from codesign.artifacts import OutputError, check_output, remove_stale_temporary
 
     folder = Path(path)
     if force or not folder.exists():
         return
     check_output(folder, folder=True)
+    remove_stale_temporary(folder / MODEL_MARKER)  # a run killed while it claimed the folder: claim it again
     if not any(folder.iterdir()) or (folder / MODEL_MARKER).is_file():
         return
     try:
