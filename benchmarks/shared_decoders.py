@@ -34,13 +34,12 @@ ECP5_SPEED = 8
 REPORTS = ("xilinx/fpga_report.json", "xilinx/fpga_report.md", "ecp5/ecp5_report.json", "ecp5/ecp5_report.md")
 
 
-def measure(elinks: int, modules: list[str], per_decoder: int, work: Path, threads: int,
-            commit: bool) -> list[list[str]]:
-    """Rows of the printed table for one system; its reports under ``work`` (and the system folder)."""
+def measure(elinks: int, modules: list[str], per_decoder: int, work: Path, threads: int, commit: bool) -> None:
+    """Print one system's rows of the table; its reports under ``work`` (and, ``commit``, the system folder)."""
     system_dir = MODELS_DIR / "reference" / f"econt_{elinks}elink_table"
     system = load_table_system(system_dir)
     rtl = write_system_rtl(system, work / "rtl", modules_per_decoder=per_decoder, force=True)
-    budget, costs, rows = BackEndBudget(), load_costs(), []
+    budget, costs = BackEndBudget(), load_costs()
     for module in modules:
         folder = work / "rtl" / decoder_dir(module)
         reports = work / decoder_dir(module)
@@ -51,18 +50,17 @@ def measure(elinks: int, modules: list[str], per_decoder: int, work: Path, threa
         one = costs.get(f"table:entropy:{module}:{elinks}elink")
         target = 40.0 * per_decoder
         fmax = ecp5.fmax_mhz or 0.0
-        rows.append([f"econt_{elinks}elink_table", module, str(per_decoder),
-                     f"{xilinx.resources.LUT + xilinx.resources.SRL:,}", f"{xilinx.luts_per_module:,.0f}",
-                     f"{xilinx.luts_per_module / budget.luts:.2f}", f"{one.luts:,}" if one and one.luts else "-",
-                     f"{fmax:.1f} MHz ({fmax / target:.2f} of {target:.0f})",
-                     f"{rtl.decoders[module].latency_cycles}", f"{took / 60:.0f} min"])
-        print(" | ".join(rows[-1]), flush=True)
+        row = [f"econt_{elinks}elink_table", module, str(per_decoder),
+               f"{xilinx.resources.LUT + xilinx.resources.SRL:,}", f"{xilinx.luts_per_module:,.0f}",
+               f"{xilinx.luts_per_module / budget.luts:.2f}", f"{one.luts:,}" if one and one.luts else "-",
+               f"{fmax:.1f} MHz ({fmax / target:.2f} of {target:.0f})",
+               f"{rtl.decoders[module].latency_cycles}", f"{took / 60:.0f} min"]
+        print(" | ".join(row), flush=True)
         if commit:
             kept = system_dir / "hw" / decoder_dir(module)
             kept.mkdir(parents=True, exist_ok=True)
             for name in REPORTS:
                 shutil.copyfile(reports / name, kept / Path(name).name)
-    return rows
 
 
 def main() -> None:

