@@ -5,13 +5,14 @@ that fast.
 
 For each system and module type: Yosys ``synth_xilinx -family xcup`` (UltraScale+ LUTs, shift registers
 counted as LUTs, over N: the LUTs per module, against ``BackEndBudget``) and place and route of the same top
-on an ECP5 (``codesign fpga pnr``: LFE5U-85F, speed grade 8, nextpnr's router2, seed 1, its target N x 40 MHz).
+on an ECP5 (``codesign fpga pnr``: LFE5U-85F, speed grade 8, nextpnr's router2, its target N x 40 MHz; seed 1,
+or the next of ``--seeds`` where nextpnr's placer cannot legalise the top at one).
 The ECP5 is a 40 nm low-cost FPGA, slower per logic level and per route than UltraScale+ (16 nm): a routed
 Fmax of at least N x 40 MHz on it is a lower bound for a Stage-1 FPGA, not an UltraScale+ timing. Printed
 beside each: the one-module decoder's LUTs (``costs.json``, default slicing, 40 MHz), measured earlier.
 
     python benchmarks/shared_decoders.py [--elinks 2 3] [--module hd ld] [--modules-per-decoder 3]
-        [--work out/shared_decoders] [--threads 2] [--commit]
+        [--work out/shared_decoders] [--threads 2] [--seeds 1 2 3] [--commit]
 
 ``--commit`` copies each decoder's reports to ``models/reference/econt_<n>elink_table/hw/decoder_<module>/``
 (``fpga_report.*``, ``ecp5_report.*``). A place and route takes 10-20 minutes on 2 cores.
@@ -34,7 +35,8 @@ ECP5_SPEED = 8
 REPORTS = ("xilinx/fpga_report.json", "xilinx/fpga_report.md", "ecp5/ecp5_report.json", "ecp5/ecp5_report.md")
 
 
-def measure(elinks: int, modules: list[str], per_decoder: int, work: Path, threads: int, commit: bool) -> None:
+def measure(elinks: int, modules: list[str], per_decoder: int, work: Path, *, threads: int, seeds: list[int],
+            commit: bool) -> None:
     """Print one system's rows of the table; its reports under ``work`` (and, ``commit``, the system folder)."""
     system_dir = MODELS_DIR / "reference" / f"econt_{elinks}elink_table"
     system = load_table_system(system_dir)
@@ -45,7 +47,10 @@ def measure(elinks: int, modules: list[str], per_decoder: int, work: Path, threa
         reports = work / decoder_dir(module)
         start = time.perf_counter()
         xilinx = synthesize_fpga(folder, reports / "xilinx")
-        ecp5 = place_and_route_ecp5(folder, reports / "ecp5", speed=ECP5_SPEED, threads=threads)
+        for seed in seeds:  # nextpnr's placer cannot legalise some tops at some seeds: the next seed then
+            ecp5 = place_and_route_ecp5(folder, reports / "ecp5", speed=ECP5_SPEED, threads=threads, seed=seed)
+            if ecp5.status == "routed":
+                break
         took = time.perf_counter() - start
         one = costs.get(f"table:entropy:{module}:{elinks}elink")
         target = 40.0 * per_decoder
@@ -53,7 +58,7 @@ def measure(elinks: int, modules: list[str], per_decoder: int, work: Path, threa
         row = [f"econt_{elinks}elink_table", module, str(per_decoder),
                f"{xilinx.resources.LUT + xilinx.resources.SRL:,}", f"{xilinx.luts_per_module:,.0f}",
                f"{xilinx.luts_per_module / budget.luts:.2f}", f"{one.luts:,}" if one and one.luts else "-",
-               f"{fmax:.1f} MHz ({fmax / target:.2f} of {target:.0f})",
+               f"{fmax:.1f} MHz ({fmax / target:.2f} of {target:.0f}; seed {ecp5.meta['seed']}, {ecp5.status})",
                f"{rtl.decoders[module].latency_cycles}", f"{took / 60:.0f} min"]
         print(" | ".join(row), flush=True)
         if commit:
@@ -70,6 +75,8 @@ def main() -> None:
     parser.add_argument("--modules-per-decoder", type=int, default=3, help="modules through one decoder (N)")
     parser.add_argument("--work", type=Path, default=Path("out/shared_decoders"))
     parser.add_argument("--threads", type=int, default=2, help="nextpnr threads")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3],
+                        help="nextpnr seeds, tried in turn until one places and routes")
     parser.add_argument("--commit", action="store_true", help="copy the reports into the system folders (hw/)")
     args = parser.parse_args()
     header = ["system", "module", "modules per decoder", "LUT (with SRL)", "LUT per module", "of budget",
@@ -77,7 +84,7 @@ def main() -> None:
     print(" | ".join(header))
     for n in args.elinks:
         measure(n, args.module, args.modules_per_decoder, args.work / f"econt_{n}elink_table",
-                args.threads, args.commit)
+                threads=args.threads, seeds=args.seeds, commit=args.commit)
 
 
 if __name__ == "__main__":

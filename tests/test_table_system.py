@@ -214,21 +214,22 @@ SHARED = [(2, module) for module in ("hd", "ld")]  # hw/ reports: benchmarks/sha
 
 
 @pytest.mark.parametrize(("n", "module"), SHARED)
-def test_committed_shared_decoder_fits_the_budget_and_its_clock(n, module):
-    """The committed hw/ reports of a 2-eLink reference decoder shared by three modules are of the top
-    `codesign rtl --modules-per-decoder 3` writes today; its UltraScale+ LUTs per module fit the back-end budget
-    and its routed ECP5 Fmax holds three modules' frames per 25 ns."""
+def test_committed_shared_decoder_fits_the_budget_and_its_clock(tmp_path, n, module):
+    """The committed hw/ reports of a reference decoder shared by three modules are of the Verilog
+    `codesign rtl --modules-per-decoder 3` writes today (by its hash); its UltraScale+ LUTs per module fit the
+    back-end budget and its routed ECP5 Fmax holds three modules' frames per 25 ns."""
     from codesign.arena import BackEndBudget
     from codesign.hardware.backend_model import EntropyDecoder
-    from codesign.hardware.backend_rtl import FINE_SLICING, decoder_rtl, time_multiplexed_rtl
+    from codesign.hardware.backend_rtl import FINE_SLICING, write_backend_rtl
 
     system = load_table_system(REFERENCE / _system_name(n))
     hw = REFERENCE / _system_name(n) / "hw" / f"decoder_{module}"
     xilinx = json.loads((hw / "fpga_report.json").read_text())
     ecp5 = json.loads((hw / "ecp5_report.json").read_text())
-    core = decoder_rtl(EntropyDecoder(system.codec(module), placement=system.table(module)), FINE_SLICING)
-    top = time_multiplexed_rtl(core, 3).module
-    assert xilinx["design"] == ecp5["design"] == top and xilinx["modules_per_decoder"] == 3
+    info = write_backend_rtl(EntropyDecoder(system.codec(module), placement=system.table(module)), tmp_path,
+                             slicing=FINE_SLICING, modules_per_decoder=3, force=True)
+    assert xilinx["meta"]["rtl_sha256"] == ecp5["meta"]["rtl_sha256"] == info.sources_sha256(tmp_path)
+    assert xilinx["design"] == ecp5["design"] == info.top and xilinx["modules_per_decoder"] == 3
     assert xilinx["LUT_per_module"] == pytest.approx((xilinx["LUT"] + xilinx["SRL"]) / 3)
     assert xilinx["LUT_per_module"] <= BackEndBudget().luts and xilinx["DSP"] == 0
     assert ecp5["status"] == "routed" and ecp5["meets_timing"] and ecp5["target_mhz"] == pytest.approx(120)

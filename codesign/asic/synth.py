@@ -120,8 +120,8 @@ def synthesize_asic(rtl_dir: str | Path, out_dir: str | Path, liberty: str | Pat
         if split and part == "top":
             parts = tuple(area_split(rtl, out / "split", area.gate_equivalents, timeout=timeout))
     report = AsicReport(design=top, latency_cycles=info.latency_cycles, clock_period_ns=info.clock_period_ns,
-                        cell_counts=stats.design.cells, meta=provenance(rtl=str(rtl)), area=area, library=library,
-                        split=parts)
+                        cell_counts=stats.design.cells, area=area, library=library, split=parts,
+                        meta=provenance(rtl=str(rtl), rtl_sha256=info.sources_sha256(rtl)))
     write_report(report, out)
     return report
 

@@ -82,7 +82,8 @@ def synthesize_fpga(rtl_dir: str | Path, out_dir: str | Path, timeout: float | N
     stats = run_yosys(yosys_script("fpga_xilinx.ys", rtl, info, out, top), out, timeout=timeout)
     report = XilinxReport(design=top, resources=XilinxResources.count(stats.design.cells),
                           estimated_luts_da4ml=info.estimated_luts, cell_counts=stats.design.cells,
-                          meta=provenance(rtl=str(rtl)), modules_per_decoder=info.modules_per_decoder)
+                          meta=provenance(rtl=str(rtl), rtl_sha256=info.sources_sha256(rtl)),
+                          modules_per_decoder=info.modules_per_decoder)
     r = report.resources
     write_json(out / "fpga_report.json", report.to_dict())
     doc = Document("FPGA synthesis (Yosys synth_xilinx, UltraScale+)")
@@ -245,7 +246,8 @@ def place_and_route_ecp5(rtl_dir: str | Path, out_dir: str | Path, device: str =
     result = Ecp5Report(design=design.top, device=f"LFE5U-{device.upper()}-{speed} {package}",
                         LUT4_capacity=ECP5_DEVICES[device], fits=fits, target_mhz=target,
                         FF=sum(n for c, n in cells.items() if c.startswith("TRELLIS_FF")), shell_FF=shell_ffs,
-                        meta=provenance(rtl=str(rtl), seed=seed, router=router), **fields)
+                        meta=provenance(rtl=str(rtl), rtl_sha256=design.sources_sha256(rtl), seed=seed,
+                                        router=router), **fields)
     write_json(out / "ecp5_report.json", result.to_dict())
     fmax = f"{result.fmax_mhz:.1f} MHz" if result.fmax_mhz else f"n/a ({result.status})"
     if result.placed_fmax_estimate_mhz:

@@ -11,6 +11,7 @@ plus da4ml's Vivado/Quartus project scripts. The folder is written atomically.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import re
@@ -124,6 +125,15 @@ class RtlInfo:
             raise FileNotFoundError(f"{rtl_dir}: not an RTL folder (no {RTL_JSON}); run `codesign rtl` first")
         data = json.loads(path.read_text())
         return cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})
+
+    def sources_sha256(self, rtl_dir: str | Path) -> str:
+        """SHA-256 of the Verilog sources (each file's name and text, in order): ties a report to the RTL it
+        was made from, wherever that folder was."""
+        digest = hashlib.sha256()
+        for source in self.sources:
+            path = Path(rtl_dir) / source
+            digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+        return digest.hexdigest()
 
     def module(self, part: str) -> str:
         """The module to synthesise: ``"top"`` (CALQ in, frame out) or ``"core"`` (the encoder alone)."""
