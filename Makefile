@@ -143,8 +143,10 @@ sim: $(RTL)/rtl.json $(VECTORS)/vectors.json  ## cocotb testbenches on the RTL w
 
 ## WAFERS    wafers of `make verify` (default 1000000)
 WAFERS ?= 1000000
-verify: $(RTL)/rtl.json  ## bulk check: WAFERS wafers through the RTL compiled with a C++ main (Verilator), every frame against Keras
-	$(BIN)/codesign verify --model $(MODEL_DIR) --rtl $(RTL) --wafers $(WAFERS) $(DATA_ARG)
+## ENGINE    `make verify`'s simulator: rtl (Verilator on the RTL, default) or gates (the synthesised netlist, bit-sliced)
+ENGINE ?= rtl
+verify: $(RTL)/rtl.json  ## bulk check: WAFERS wafers through the compiled RTL (or ENGINE=gates: its gates), every frame against Keras
+	$(BIN)/codesign verify --model $(MODEL_DIR) --rtl $(RTL) --wafers $(WAFERS) --engine $(ENGINE) $(DATA_ARG)
 
 ## LIBERTY   standard-cell library (.lib) for `make asic` instead of the gate-equivalent model
 LIBERTY ?=

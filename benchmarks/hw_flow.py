@@ -3,8 +3,9 @@
 On the seeded 5-eLink encoder: seconds to write the hls4ml project, to compile its C simulation, to generate
 the RTL and to build Verilator, and wafers/s through the Keras model, the da4ml interpreter, the hls4ml C
 simulation, Verilator + cocotb and Icarus + cocotb, with each rate as a ratio to Keras. On the 5-eLink
-reference hybrid (``models/reference/econt_5elink_hybrid``): the compiled bulk harness
-(``codesign.hardware.sim.bulk``, every frame compared) against Keras on the same wafers.
+reference hybrid (``models/reference/econt_5elink_hybrid``): both compiled bulk harnesses, every frame
+compared, against Keras on the same wafers: the RTL through Verilator (``codesign.hardware.sim.bulk``) and the
+synthesised gates bit-sliced (``codesign.asic.gate_harness``; its Yosys synthesis takes about 5 minutes).
 
     python benchmarks/hw_flow.py [--wafers 3000] [--icarus-wafers 500] [--bulk-wafers 300000]
         [--out build/bench_hw]
@@ -19,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from codesign.asic.gate_harness import harness_builder
 from codesign.data.onchip import onchip_convert
 from codesign.hardware.hls import HlsSettings, compile_csim, write_hls_project
 from codesign.hardware.rtl import trace_encoder, write_rtl
@@ -84,7 +86,9 @@ def main() -> None:
 
 
 def bulk(real: np.ndarray, out: Path, n: int) -> None:
-    """The compiled harness on the 5-eLink reference against that model's Keras on the same wafers."""
+    """Both compiled harnesses on the 5-eLink reference against that model's Keras on the same wafers: the RTL
+    through Verilator, and its top synthesised to generic gates (the ASIC flow's Yosys script, minutes) and
+    simulated bit-sliced, 512 wafers a clock."""
     model, cfg = load_encoder(REFERENCE)
     write_rtl(model, cfg, out / "rtl_reference")
     calq = np.concatenate([c for _, c in bulk_wafers(real, n, calq_bits=22, seed=0)])
@@ -92,13 +96,15 @@ def bulk(real: np.ndarray, out: Path, n: int) -> None:
     model.predict(x[:1024], verbose=0, batch_size=1024)
     _, t = _seconds(model.predict, x, verbose=0, batch_size=1024)
     keras = len(x) / t
-    report = verify_bulk(model, cfg, out / "rtl_reference", out / "bulk", real=real, n=n, seed=0, progress=False)
-    assert report.result.ok, report.summary()
-    harness = report.result.wafers_per_s
     print(f"5-eLink reference ({REFERENCE.name}), {n} wafers:")
-    print(f"{'Keras (batch 1024)':<23}: {keras:12.0f} wafers/s  (1x)")
-    print(f"{'compiled harness':<23}: {harness:12.0f} wafers/s  ({harness / keras:.3g}x Keras; every frame "
-          f"compared; build {report.build_seconds:.0f} s, golden model {report.golden_seconds:.0f} s)")
+    print(f"{'Keras (batch 1024)':<31}: {keras:12.0f} wafers/s  (1x)")
+    for name, engine in (("compiled harness (RTL)", "rtl"), ("gate harness (netlist, sliced)", "gates")):
+        report = verify_bulk(model, cfg, out / "rtl_reference", out / engine, real=real, n=n, seed=0,
+                             progress=False, build=harness_builder(engine))
+        assert report.result.ok, report.summary()
+        rate = report.result.wafers_per_s
+        print(f"{name:<31}: {rate:12.0f} wafers/s  ({rate / keras:.3g}x Keras; every frame compared; build "
+              f"{report.build_seconds:.0f} s, golden model {report.golden_seconds:.0f} s)")
 
 
 if __name__ == "__main__":

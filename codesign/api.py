@@ -321,18 +321,21 @@ class RtlDesign:
         self.simulation = run_simulation(self.folder, vectors, simulator)
         return self.simulation
 
-    def verify(self, calq: np.ndarray | None = None, *, n: int = 1_000_000, seed: int = 0,
+    def verify(self, calq: np.ndarray | None = None, *, n: int = 1_000_000, seed: int = 0, engine: str = "rtl",
                progress: bool = True) -> BulkReport:
         """Bulk check (``codesign verify``): ``n`` wafers (``calq``, default the real ones when present, then
-        corner cases, synthetic and rescaled ones) through the top compiled with a C++ main, every frame
-        against Keras; returns the ``BulkReport`` (``VerificationError`` on a mismatch)."""
+        corner cases, synthetic and rescaled ones) through the top compiled with a C++ main (``engine="rtl"``)
+        or its synthesised gates bit-sliced (``"gates"``), every frame against Keras; returns the
+        ``BulkReport`` (``VerificationError`` on a mismatch)."""
+        from codesign.asic.gate_harness import ENGINES, harness_builder
         from codesign.hardware.sim.bulk import verify_bulk
         from codesign.hardware.vectors import check_wafers
 
+        build = harness_builder(engine)
         self._written()
         real = _as_calq(calq) if calq is not None else check_wafers(None)[0]
-        return verify_bulk(self.model.keras_encoder, self.model.config, self.folder, self.folder / "bulk_sim",
-                           real=real, n=n, seed=seed, progress=progress).check()
+        return verify_bulk(self.model.keras_encoder, self.model.config, self.folder, self.folder / ENGINES[engine],
+                           real=real, n=n, seed=seed, progress=progress, build=build).check()
 
     def lint(self) -> list[str]:
         """``verilator --lint-only -Wall`` warnings of the whole folder (the generated top and the core)."""

@@ -152,6 +152,28 @@ def test_tiny_design_through_the_asic_and_fpga_flows(tmp_path, capsys):
           f", Icarus {icarus.toggles_per_wafer:.0f}")
     assert energy["toggles"] < verilator.toggles < icarus.toggles
     _assert_wire_toggles_match_icarus(netlist, rtl, vectors, wafers=15)
+    # the same netlist through the bit-sliced gate harness (`codesign verify --engine gates`): every frame equal
+    # to Keras; with one frame flip-flop fed the inverse of its input, the first wafer is wrong and it exits 1
+    gates = ["verify", "--engine", "gates", "--model", str(model), "--rtl", str(rtl)]
+    assert main([*gates, "--netlist", str(netlist / "netlist.json"), "--wafers", "100000"]) == 0
+    assert "100,000 wafers" in capsys.readouterr().out
+    mutated = _invert_a_frame_flop(netlist / "netlist.json", tmp_path / "mutated.json")
+    assert main([*gates, "--netlist", str(mutated), "--wafers", "2000", "--build-dir", str(tmp_path / "bad")]) == 1
+    assert "first at wafer 0" in capsys.readouterr().err
+
+
+def _invert_a_frame_flop(netlist: Path, out: Path) -> Path:
+    """``netlist`` with a NOT gate before the D input of the first flip-flop that drives a frame bit."""
+    design = json.loads(netlist.read_text())
+    module = next(m for m in design["modules"].values() if m.get("attributes", {}).get("top"))
+    frame = set(module["ports"]["frame"]["bits"])
+    flop = next(c for c in module["cells"].values() if "Q" in c["connections"] and c["connections"]["Q"][0] in frame)
+    new = 1 + max(b for c in module["cells"].values() for pin in c["connections"].values() for b in pin
+                  if isinstance(b, int))
+    module["cells"]["mutation"] = {"type": "$_NOT_", "connections": {"A": flop["connections"]["D"], "Y": [new]}}
+    flop["connections"]["D"] = [new]
+    out.write_text(json.dumps(design))
+    return out
 
 
 def _vcd_toggles(path):

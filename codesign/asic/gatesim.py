@@ -32,23 +32,25 @@ from codesign.errors import InputError
 NETLIST_JSON = "netlist.json"  # asic_flow/asic_generic.ys writes the flattened netlist under this name
 CONST0, CONST1 = 0, 1  # net indices of the constants; nets of the netlist follow
 
-_GATES: dict[str, tuple[tuple[str, ...], Callable[..., int]]] = {
+# Each gate's function in bitwise operators alone, so that it serves for 0/1 integers (the truth tables below)
+# and for whole words of lanes (``codesign.asic.gate_harness`` writes it as C over 512 wafers at once).
+_GATES: dict[str, tuple[tuple[str, ...], Callable[..., Any]]] = {
     "$_BUF_": (("A",), lambda a: a),
-    "$_NOT_": (("A",), lambda a: 1 - a),
+    "$_NOT_": (("A",), lambda a: ~a),
     "$_AND_": (("A", "B"), lambda a, b: a & b),
-    "$_NAND_": (("A", "B"), lambda a, b: 1 - (a & b)),
+    "$_NAND_": (("A", "B"), lambda a, b: ~(a & b)),
     "$_OR_": (("A", "B"), lambda a, b: a | b),
-    "$_NOR_": (("A", "B"), lambda a, b: 1 - (a | b)),
+    "$_NOR_": (("A", "B"), lambda a, b: ~(a | b)),
     "$_XOR_": (("A", "B"), lambda a, b: a ^ b),
-    "$_XNOR_": (("A", "B"), lambda a, b: 1 - (a ^ b)),
-    "$_ANDNOT_": (("A", "B"), lambda a, b: a & (1 - b)),
-    "$_ORNOT_": (("A", "B"), lambda a, b: a | (1 - b)),
-    "$_MUX_": (("A", "B", "S"), lambda a, b, s: b if s else a),
-    "$_NMUX_": (("A", "B", "S"), lambda a, b, s: 1 - (b if s else a)),
-    "$_AOI3_": (("A", "B", "C"), lambda a, b, c: 1 - ((a & b) | c)),
-    "$_OAI3_": (("A", "B", "C"), lambda a, b, c: 1 - ((a | b) & c)),
-    "$_AOI4_": (("A", "B", "C", "D"), lambda a, b, c, d: 1 - ((a & b) | (c & d))),
-    "$_OAI4_": (("A", "B", "C", "D"), lambda a, b, c, d: 1 - ((a | b) & (c | d))),
+    "$_XNOR_": (("A", "B"), lambda a, b: ~(a ^ b)),
+    "$_ANDNOT_": (("A", "B"), lambda a, b: a & ~b),
+    "$_ORNOT_": (("A", "B"), lambda a, b: a | ~b),
+    "$_MUX_": (("A", "B", "S"), lambda a, b, s: (a & ~s) | (b & s)),
+    "$_NMUX_": (("A", "B", "S"), lambda a, b, s: ~((a & ~s) | (b & s))),
+    "$_AOI3_": (("A", "B", "C"), lambda a, b, c: ~((a & b) | c)),
+    "$_OAI3_": (("A", "B", "C"), lambda a, b, c: ~((a | b) & c)),
+    "$_AOI4_": (("A", "B", "C", "D"), lambda a, b, c, d: ~((a & b) | (c & d))),
+    "$_OAI4_": (("A", "B", "C", "D"), lambda a, b, c, d: ~((a | b) & (c | d))),
 }
 # $_DFF_P_, $_DFFE_PP_, $_SDFF_PP0_, $_SDFFE_PP0P_, $_SDFFCE_PP0P_, $_DFF_PP0_, $_DFFE_PP0P_: clock polarity,
 # then reset polarity and value where there is a reset, then enable polarity where there is an enable
@@ -61,11 +63,17 @@ def _truth_table(pins: tuple[str, ...], function: Callable[..., int]) -> int:
     for index in range(16):
         bits = [(index >> k) & 1 for k in range(len(pins))]
         if all((index >> k) & 1 == 0 for k in range(len(pins), 4)):
-            table |= function(*bits) << index
+            table |= (function(*bits) & 1) << index
     return table
 
 
 _TABLES = {kind: (pins, _truth_table(pins, function)) for kind, (pins, function) in _GATES.items()}
+# truth table -> (input count, bitwise function), for the gates of a ``GateLevel`` (which keep only their
+# tables). Some kinds share a table (a NAND is an AOI3 whose C input reads constant 0): the wider one stands
+# for both, as the unused inputs are wired to constant 0.
+GATE_FUNCTIONS: dict[int, tuple[int, Callable[..., Any]]] = {
+    _TABLES[kind][1]: (len(pins), function)
+    for kind, (pins, function) in sorted(_GATES.items(), key=lambda item: len(item[1][0]))}
 
 
 @dataclass(frozen=True)

@@ -21,14 +21,14 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
 from codesign.data.geometry import N_TC
 from codesign.errors import VerificationError
 from codesign.hardware.rtl import RtlInfo
-from codesign.progress import bar, heartbeat
+from codesign.progress import bar
 from codesign.tools import run_tool, verilator_env
 
 if TYPE_CHECKING:
@@ -232,27 +232,35 @@ class BulkSim:
                progress: Callable[[int], None] | None = None) -> BulkResult:
         """Stream every (calq (n, 48), golden frames) chunk through the top; return what it found (raise
         ``VerificationError`` only if the harness itself failed)."""
-        inputs, expected = self.work / "inputs.bin", self.work / "expected.bin"
-        n = 0
-        with inputs.open("wb") as fin, expected.open("wb") as fexp:
-            for calq, frames in chunks:
-                calq = np.asarray(calq, dtype=np.int64)
-                if len(calq) != len(frames):
-                    raise ValueError(f"{len(calq)} wafers and {len(frames)} golden frames")
-                if calq.size and (calq.min() < 0 or calq.max() >= 1 << self.info.calq_bits):
-                    raise ValueError(f"CALQ outside 0..2^{self.info.calq_bits} - 1")
-                fin.write(pack_words(calq, self.info.calq_bits, self.in_words).tobytes())
-                fexp.write(frame_words(frames, self.out_words).tobytes())
-                n += len(calq)
-                if progress:
-                    progress(n)
-        done = subprocess.run([str(self.binary), str(inputs), str(expected), str(n)], capture_output=True,
-                              text=True, cwd=self.work)
-        if done.returncode:
-            raise VerificationError(f"{self.binary}: exit {done.returncode}: {done.stderr.strip()}")
-        inputs.unlink()
-        expected.unlink()
-        return BulkResult(**json.loads(done.stdout))
+        return stream_through(self.binary, self.work, chunks, calq_bits=self.info.calq_bits, in_words=self.in_words,
+                              out_words=self.out_words, progress=progress)
+
+
+def stream_through(binary: Path, work: Path, chunks: Iterator[tuple[np.ndarray, list[int]]], *, calq_bits: int,
+                   in_words: int, out_words: int, progress: Callable[[int], None] | None = None) -> BulkResult:
+    """Write the wafers and golden frames of ``chunks`` to ``inputs.bin`` and ``expected.bin`` in ``work``
+    (``in_words`` and ``out_words`` 32-bit words each), run ``binary INPUTS EXPECTED N`` on them and read the
+    ``BulkResult`` it prints."""
+    inputs, expected = work / "inputs.bin", work / "expected.bin"
+    n = 0
+    with inputs.open("wb") as fin, expected.open("wb") as fexp:
+        for calq, frames in chunks:
+            calq = np.asarray(calq, dtype=np.int64)
+            if len(calq) != len(frames):
+                raise ValueError(f"{len(calq)} wafers and {len(frames)} golden frames")
+            if calq.size and (calq.min() < 0 or calq.max() >= 1 << calq_bits):
+                raise ValueError(f"CALQ outside 0..2^{calq_bits} - 1")
+            fin.write(pack_words(calq, calq_bits, in_words).tobytes())
+            fexp.write(frame_words(frames, out_words).tobytes())
+            n += len(calq)
+            if progress:
+                progress(n)
+    done = subprocess.run([str(binary), str(inputs), str(expected), str(n)], capture_output=True, text=True, cwd=work)
+    if done.returncode:
+        raise VerificationError(f"{binary}: exit {done.returncode}: {done.stderr.strip()}")
+    inputs.unlink()
+    expected.unlink()
+    return BulkResult(**json.loads(done.stdout))
 
 
 def _words(bits: int) -> int:
@@ -362,20 +370,29 @@ def check_model_matches(info: RtlInfo, fmt: FrameFormat, rtl_dir: Path) -> None:
                          "the same model folder")
 
 
+class Harness(Protocol):
+    """What ``verify_bulk`` streams through: ``BulkSim`` (the RTL, Verilator) or
+    ``codesign.asic.gate_harness.GateBulkSim`` (the synthesised gates, bit-sliced)."""
+
+    def verify(self, chunks: Iterator[tuple[np.ndarray, list[int]]], *,
+               progress: Callable[[int], None] | None = None) -> BulkResult: ...
+
+
 def verify_bulk(model: Any, cfg: EncoderConfig, rtl_dir: str | Path, build_dir: str | Path, *, real: np.ndarray,
-                n: int = 1_000_000, seed: int = 0, progress: bool = True) -> BulkReport:
-    """Build the bulk harness of ``rtl_dir`` and stream ``n`` wafers (``bulk_wafers``) through it against the
-    Keras model's frames (``codesign.hardware.vectors.encode``)."""
+                n: int = 1_000_000, seed: int = 0, progress: bool = True,
+                build: Callable[[Path, Path], Harness] = build_bulk_sim) -> BulkReport:
+    """Build the bulk harness of ``rtl_dir`` (``build(rtl_dir, build_dir)``: by default the Verilator one) and
+    stream ``n`` wafers (``bulk_wafers``) through it against the Keras model's frames
+    (``codesign.hardware.vectors.encode``)."""
     from codesign.hardware.vectors import encode
     from codesign.models.frame import FrameFormat
 
     rtl = Path(rtl_dir)
     info = RtlInfo.load(rtl)
     check_model_matches(info, FrameFormat.of(cfg), rtl)
-    with heartbeat("verilator build of the bulk harness", Path(build_dir) / "build.log"):
-        start = time.perf_counter()
-        sim = build_bulk_sim(rtl, build_dir)
-        built = time.perf_counter() - start
+    start = time.perf_counter()
+    sim = build(rtl, Path(build_dir))
+    built = time.perf_counter() - start
     counts = dict.fromkeys(SOURCES, 0)
     golden = 0.0
 
