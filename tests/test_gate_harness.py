@@ -1,7 +1,7 @@
 """The bit-sliced gate-level harness (codesign/asic/gate_harness.py): every gate kind and flip-flop path as C
 over 512 lanes against simcells' definitions, wafers streamed at intervals 1 and 2 over partial blocks and
 ports wider than a word, and a wrong golden frame or a latency other than rtl.json's reported with the
-wafer's index."""
+wafer's index; a netlist of another top refused."""
 
 from __future__ import annotations
 
@@ -19,7 +19,6 @@ from tests.test_gatesim import PINS, SIMCELLS, _netlist
 pytestmark = pytest.mark.skipif(shutil.which("cc") is None, reason="no C compiler")
 
 CALQ, GATES = list(range(10, 58)), list(SIMCELLS)  # calq_bits 1: the 48-bit data port's nets
-COPIED = 40  # calq bits 8..47 leave registered twice, as they are and inverted: a frame of three words
 
 
 def _top(tmp_path, *, latency: int = 1, interval: int = 1):
@@ -101,6 +100,15 @@ def test_a_latency_other_than_rtl_json_is_reported(tmp_path):
     calq = np.random.default_rng(0).integers(0, 2, (600, 48))
     result = sim.verify(iter([(calq, _golden(calq))]))  # the frames come a clock before rtl.json says
     assert not result.ok and result.first_late == 0 and result.wrong > 0
+
+
+def test_a_netlist_of_another_top_is_refused(tmp_path):
+    netlist, rtl = _top(tmp_path)
+    info = json.loads((rtl / "rtl.json").read_text())
+    (rtl / "rtl.json").write_text(json.dumps({**info, "frame_bits": info["frame_bits"] + 1}))
+    bits = info["frame_bits"]
+    with pytest.raises(InputError, match=f"n.json: port frame has {bits} bits, .*'s top {bits + 1}: a netlist of"):
+        build_gate_sim(rtl, tmp_path / "build", netlist=netlist)
 
 
 def test_the_program_frees_slots_and_refuses_combinational_outputs(tmp_path):

@@ -421,7 +421,13 @@ def build_gate_sim(rtl_dir: str | Path, build_dir: str | Path, *, netlist: str |
     if netlist is None:
         synthesize_asic(rtl, build / "asic")
         netlist = build / "asic" / NETLIST_JSON
-    program = sliced_program(GateNetlist.load(netlist), data_in=DATA_PORT, data_out=FRAME_PORT)
+    gates = GateNetlist.load(netlist)
+    widths = {DATA_PORT: N_TC * info.calq_bits, FRAME_PORT: info.frame_bits}
+    for port, width in widths.items():
+        if port in gates.ports and len(gates.ports[port]) != width:
+            raise InputError(f"{netlist}: port {port} has {len(gates.ports[port])} bits, {rtl}'s top {width}: "
+                             "a netlist of another top")
+    program = sliced_program(gates, data_in=DATA_PORT, data_out=FRAME_PORT)
     sources = harness_sources(program, info)
     for name, text in sources.items():
         (build / name).write_text(text)

@@ -235,8 +235,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
              "compared with the Keras model's, the latency with rtl.json's. Prints the first mismatch (wafer "
              "index, both frames in hex) and exits 1 on any. --engine rtl: the RTL through Verilator and a C++ "
              "main, one wafer a clock; --engine gates: the top synthesised to generic gates by the ASIC flow's "
-             "Yosys script (minutes) and compiled bit-sliced, 512 wafers a clock, about ten times faster. cocotb "
-             "(`codesign sim`) keeps the protocol tests.")
+             "Yosys script (minutes) and compiled bit-sliced, 512 wafers a clock, about seven times Verilator's "
+             "rate. cocotb (`codesign sim`) keeps the protocol tests.")
     p.add_argument("--model", required=True, help="model folder (the golden model)")
     p.add_argument("--rtl", required=True, help="RTL folder of the same model (codesign rtl; a fixed top)")
     p.add_argument("--wafers", type=int_in(1), default=1_000_000, help="wafers in all")
