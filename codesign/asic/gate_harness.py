@@ -29,6 +29,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -98,9 +99,9 @@ def sliced_program(netlist: GateNetlist, *, data_in: str, data_out: str) -> Slic
     inputs = [p for p in netlist.ports if p not in ("valid_out", data_out)]
     for net in [*np.concatenate([netlist.ports[p] for p in inputs]), *netlist.flops.q]:
         slot.setdefault(int(net), len(slot))
-    outputs, wiring = _schedule(netlist)
-    _refuse_combinational_paths(netlist, outputs, wiring, data_out)
-    last_read = _last_reads(netlist, outputs, wiring, data_out)
+    gates = _schedule(netlist)
+    _refuse_combinational_paths(netlist, gates, data_out)
+    last_read = _last_reads(netlist, gates, data_out)
     first_temporary = size = len(slot)
     free: list[int] = []
 
@@ -108,11 +109,9 @@ def sliced_program(netlist: GateNetlist, *, data_in: str, data_out: str) -> Slic
         return _ONES if net == CONST1 else _Word(f"s[{slot[net]}]") if net in slot and net != CONST0 else _ZERO
 
     settle = []
-    for g, out in enumerate(outputs):
-        arity, function = GATE_FUNCTIONS[int(wiring[g][4])]
-        read = wiring[g][:arity].tolist()
-        expression = function(*map(operand, read))
-        free += [slot[n] for n in set(read) if last_read.get(n) == g and slot.get(n, 0) >= first_temporary]
+    for g, (out, reads, function) in enumerate(gates):
+        expression = function(*map(operand, reads))
+        free += [slot[n] for n in set(reads) if last_read.get(n) == g and slot.get(n, 0) >= first_temporary]
         if out in slot:
             raise InputError(f"{netlist.top}: net {out} is driven by a gate and is also an input or a flip-flop")
         if free:
@@ -132,22 +131,28 @@ def _check_ports(netlist: GateNetlist, data_in: str, data_out: str) -> None:
         raise InputError(f"{netlist.top}: the netlist has no port {', '.join(missing)}")
 
 
-def _schedule(netlist: GateNetlist) -> tuple[list[int], np.ndarray]:
-    """Gate outputs in level order and, per gate, its four input nets and its truth table."""
-    outputs = np.concatenate([level.outputs for level in netlist.levels]).tolist()
-    wiring = np.concatenate([np.vstack([level.inputs, level.tables[None].astype(np.int64)]).T
-                             for level in netlist.levels])
-    return outputs, wiring
+class _Gate(NamedTuple):
+    out: int
+    reads: tuple[int, ...]  # the input nets its function takes (a gate level wires unused ones to constant 0)
+    function: Callable[..., Any]
 
 
-def _last_reads(netlist: GateNetlist, outputs: list[int], wiring: np.ndarray, data_out: str) -> dict[int, int]:
+def _schedule(netlist: GateNetlist) -> list[_Gate]:
+    """The gates in level order, each with the nets it reads and its bitwise function."""
+    gates = []
+    for level in netlist.levels:
+        for out, inputs, table in zip(level.outputs.tolist(), level.inputs.T.tolist(), level.tables.tolist(),
+                                      strict=True):
+            arity, function = GATE_FUNCTIONS[table]
+            gates.append(_Gate(out, tuple(inputs[:arity]), function))
+    return gates
+
+
+def _last_reads(netlist: GateNetlist, gates: list[_Gate], data_out: str) -> dict[int, int]:
     """Net -> the last gate that reads it; nets the flip-flops or the outputs read live to the end of the
     settle."""
-    last: dict[int, int] = {}
-    for g in range(len(outputs)):
-        for n in wiring[g][:GATE_FUNCTIONS[int(wiring[g][4])][0]].tolist():
-            last[n] = g
-    end = len(outputs)
+    last = {n: g for g, gate in enumerate(gates) for n in gate.reads}
+    end = len(gates)
     f = netlist.flops
     for nets in (f.d, f.enable, f.reset, netlist.ports["valid_out"], netlist.ports[data_out]):
         for n in nets.tolist():
@@ -155,11 +160,10 @@ def _last_reads(netlist: GateNetlist, outputs: list[int], wiring: np.ndarray, da
     return last
 
 
-def _refuse_combinational_paths(netlist: GateNetlist, outputs: list[int], wiring: np.ndarray,
-                                data_out: str) -> None:
+def _refuse_combinational_paths(netlist: GateNetlist, gates: list[_Gate], data_out: str) -> None:
     """An output that depends on an input through gates alone cannot be read a settle late (see the module's
     docstring)."""
-    driver = {out: g for g, out in enumerate(outputs)}
+    driver = {gate.out: gate for gate in gates}
     inputs = {int(n) for p, nets in netlist.ports.items() if p not in ("valid_out", data_out) for n in nets}
     seen: set[int] = set()
     stack = [int(n) for n in (*netlist.ports["valid_out"], *netlist.ports[data_out])]
@@ -172,8 +176,7 @@ def _refuse_combinational_paths(netlist: GateNetlist, outputs: list[int], wiring
             raise InputError(f"{netlist.top}: an output depends on input net {n} through gates alone; the gate "
                              "harness reads outputs one settle late and needs registered outputs")
         if n in driver:
-            g = driver[n]
-            stack.extend(wiring[g][:GATE_FUNCTIONS[int(wiring[g][4])][0]].tolist())
+            stack.extend(driver[n].reads)
 
 
 def _edge(netlist: GateNetlist, operand: Callable[[int], _Word]) -> tuple[str, ...]:
@@ -256,6 +259,8 @@ static void hex(const uint64_t* w, char* out) {{  // MSB first, as many digits a
     *out = 0;
 }}
 
+static long block_count(long n, long block) {{ return n - block * LANES < LANES ? n - block * LANES : LANES; }}
+
 static int lane_bit(lanes word, long j) {{ return (int)((word[j / 64] >> (j % 64)) & 1); }}
 
 int main(int argc, char** argv) {{
@@ -287,7 +292,7 @@ int main(int argc, char** argv) {{
         if (after_reset == 0) s[RST] = zero;
         const int issue = after_reset >= 0 && issued < steps && after_reset % II == 0;
         if (issue) {{
-            const long count = n - issued * LANES < LANES ? n - issued * LANES : LANES;
+            const long count = block_count(n, issued);
             if (fread(in, sizeof(uint64_t) * IN_WORDS, (size_t)count, fin) != (size_t)count) {{
                 fprintf(stderr, "%s: ended in the wafers of block %ld\n", argv[1], issued);
                 return 2;
@@ -300,7 +305,7 @@ int main(int argc, char** argv) {{
         settle();  // the outputs now are those after the previous clock's edge (they depend on flip-flops alone)
         const long seen = clock - 1 - RESET_CLOCKS, due = seen + 1 - LATENCY;  // the clock read, and its block
         if (clock > 0 && seen >= 0 && due >= 0 && due % II == 0 && due / II < steps) {{
-            const long k = due / II, count = n - k * LANES < LANES ? n - k * LANES : LANES;
+            const long k = due / II, count = block_count(n, k);
             if (fread(want, sizeof(uint64_t) * OUT_WORDS, (size_t)count, fexp) != (size_t)count) {{
                 fprintf(stderr, "%s: ended in the frames of block %ld\n", argv[2], k);
                 return 2;
