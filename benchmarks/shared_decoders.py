@@ -48,9 +48,11 @@ def measure(elinks: int, modules: list[str], per_decoder: int, work: Path, *, th
         start = time.perf_counter()
         xilinx = synthesize_fpga(folder, reports / "xilinx")
         routed = []
+        first = None  # the folder whose netlist the other seeds place again
         for seed in seeds:  # nextpnr's placer cannot legalise some tops at some seeds: the next seed then
             ecp5 = place_and_route_ecp5(folder, reports / f"ecp5_seed{seed}", speed=ECP5_SPEED, threads=threads,
-                                        seed=seed)
+                                        seed=seed, netlist_from=first)
+            first = first or reports / f"ecp5_seed{seed}"
             if ecp5.status == "routed":
                 routed.append(ecp5)
             if len(routed) == routes:

@@ -370,6 +370,13 @@ def test_ecp5_place_and_route_reports_fmax(tmp_path):
     assert report["fmax_mhz"] >= 40 and report["meets_timing"], report["critical_path"]
     assert report["critical_path"].startswith("dut.") and "Critical path" in (out / "ecp5_report.md").read_text()
     assert ecp5_logic_cells({"LUT4": 10, "CCU2C": 3, "TRELLIS_FF": 7}) == 16
+    # another seed of the same netlist: placed again without Yosys, the same cells
+    again = tmp_path / "ecp5_seed2"
+    assert main(["fpga", "pnr", "--rtl", str(rtl), "--out", str(again), "--device", "45k", "--seed", "2",
+                 "--netlist-from", str(out)]) == 0
+    second = json.loads((again / "ecp5_report.json").read_text())
+    assert not (again / "yosys.log").exists() and second["status"] == "routed" and second["meta"]["seed"] == 2
+    assert (second["LUT4"], second["FF"]) == (report["LUT4"], report["FF"])
 
 
 def test_ecp5_router_is_checked(tmp_path, capsys):
@@ -383,6 +390,23 @@ def test_ecp5_router_is_checked(tmp_path, capsys):
     with pytest.raises(ValueError, match="router"):
         place_and_route_ecp5(tmp_path, tmp_path / "o", router="router3")
     assert not (tmp_path / "o").exists()
+
+
+def test_a_netlist_is_placed_again_only_for_its_own_verilog(tmp_path):
+    """`--netlist-from` takes an earlier place and route's netlist only if it was made from the same Verilog in
+    the same shell; otherwise (or with no report there) exit 2, naming the folder, before nextpnr runs."""
+    from codesign.cli import main
+
+    model, rtl = _tiny_model(tmp_path, conv_filters=1, latent_dim=2), tmp_path / "rtl"
+    assert main(["rtl", "--model", str(model), "--out", str(rtl), "--pipeline", "fpga"]) == 0
+    earlier = tmp_path / "earlier"
+    earlier.mkdir()
+    args = ["fpga", "pnr", "--rtl", str(rtl), "--out", str(tmp_path / "o"), "--netlist-from", str(earlier)]
+    assert main(args) == 2  # no report there
+    (earlier / "ecp5_report.json").write_text(json.dumps({"meta": {"rtl_sha256": "0" * 64}}))
+    (earlier / "ecp5_shell.v").write_text("module ecp5_shell; endmodule\n")
+    assert main(args) == 2  # another design's
+    assert not (tmp_path / "o" / "ecp5_report.json").exists()
 
 
 def test_an_unrouted_design_reports_how_far_routing_got(tmp_path, monkeypatch):

@@ -10,13 +10,14 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
+import shutil
 from pathlib import Path
 from typing import Any
 
 from codesign.artifacts import provenance, write_json, write_text
 from codesign.document import Document
 from codesign.hardware.rtl import RtlInfo
-from codesign.hardware.yosys import run_yosys, yosys_script
+from codesign.hardware.yosys import STAT_FILE, parse_stat_json, run_yosys, yosys_script
 from codesign.paths import ASIC_FLOW_DIR
 from codesign.progress import log_status
 from codesign.tools import ToolError, ToolTimeout, require_in_env, run_tool
@@ -100,6 +101,7 @@ def synthesize_fpga(rtl_dir: str | Path, out_dir: str | Path, timeout: float | N
 ECP5_DEVICES = {"25k": 24288, "45k": 43848, "85k": 83640}  # LUT4s per LFE5U device
 ECP5_SPEEDS = (6, 7, 8)  # speed grades; 8 is the fastest
 ROUTERS = ("router2", "router1")  # nextpnr's routers, the default first
+SHELL_PARITY_GROUP = 64  # output bits per registered parity of the ECP5 shell: three levels of LUT4
 
 
 @dataclasses.dataclass(frozen=True)
@@ -153,15 +155,33 @@ def _ecp5_shell(info: RtlInfo, rtl: Path, out: Path) -> tuple[RtlInfo, int]:
     cell_bits = json.loads((rtl / "rtl.json").read_text()).get("cell_bits")
     ports = (("frame", info.frame_bits, "cells", 48 * cell_bits) if cell_bits else
              ("calq", 48 * info.calq_bits, "frame", info.frame_bits))
-    shell_ffs = ports[1] + ports[3] + 1  # the input shift register, the output register and its parity
+    tops = [min(lo + SHELL_PARITY_GROUP, ports[3]) for lo in range(0, ports[3], SHELL_PARITY_GROUP)]
+    parts = [f"        part[{i}] <= ^out_r[{top - 1}:{i * SHELL_PARITY_GROUP}];" for i, top in enumerate(tops)]
+    shell_ffs = ports[1] + ports[3] + len(parts) + 1  # the input shift register, the output register, its parity
     cfg = bool(info.config_bits)
     text = (ASIC_FLOW_DIR / "ecp5_shell.v").read_text().format(
         top=info.top, in_port=ports[0], in_width=ports[1], out_port=ports[2], out_width=ports[3],
-        shell_ffs=shell_ffs,
+        shell_ffs=shell_ffs, parity_group=SHELL_PARITY_GROUP, parity_groups=len(parts), parity_parts="\n".join(parts),
         cfg_ports=",\n    input wire cfg_en, input wire cfg_in, output wire cfg_out" if cfg else "",
         cfg_connections=", .cfg_en(cfg_en), .cfg_in(cfg_in), .cfg_out(cfg_out)" if cfg else "")
     write_text(out / "ecp5_shell.v", text)
     return dataclasses.replace(info, top="ecp5_shell", sources=[*info.sources, str(out / "ecp5_shell.v")]), shell_ffs
+
+
+def _reuse_netlist(earlier: Path, out: Path, rtl_sha256: str) -> dict[str, int]:
+    """Copy ``earlier``'s ECP5 netlist and statistics into ``out`` (whose shell is written) after checking that
+    they are of the same Verilog in the same shell; its cell counts."""
+    report = earlier / "ecp5_report.json"
+    try:
+        made_from = json.loads(report.read_text())["meta"]["rtl_sha256"]
+        shell = (earlier / "ecp5_shell.v").read_text()
+    except (OSError, ValueError, KeyError) as err:
+        raise ValueError(f"{earlier}: no earlier place and route to take the netlist from ({err})") from None
+    if made_from != rtl_sha256 or shell != (out / "ecp5_shell.v").read_text():
+        raise ValueError(f"{earlier}: its netlist is of other Verilog or another shell than this place and route's")
+    for name in ("netlist.json", STAT_FILE):
+        shutil.copyfile(earlier / name, out / name)
+    return parse_stat_json((out / STAT_FILE).read_text(), source=str(out / STAT_FILE)).design.cells
 
 
 _NEXTPNR_STEPS = (  # (a line of nextpnr's log, what it says), the heartbeat's status during place and route
@@ -218,14 +238,17 @@ def _routed_fields(report_json: Path) -> dict[str, Any]:
 
 def place_and_route_ecp5(rtl_dir: str | Path, out_dir: str | Path, device: str = "85k", *, package: str = "CABGA381",
                          speed: int = 6, timeout: float | None = None, seed: int = 1, pnr_timeout: float = 3600,
-                         threads: int = 1, router: str = "router2") -> Ecp5Report:
+                         threads: int = 1, router: str = "router2",
+                         netlist_from: str | Path | None = None) -> Ecp5Report:
     """Yosys ``synth_ecp5`` + ``nextpnr-ecp5`` of the top in a pin-limited shell: utilisation and Fmax
     against the clock period of ``rtl.json`` (40 MHz for 25 ns). A design that fits but does not route
     within ``pnr_timeout`` seconds is reported as such (nearly full devices may not converge). ``threads``:
     nextpnr's, for its analytic placer and router2. ``router``: nextpnr's ``router2`` (negotiated
     congestion; on the full-size top it gets further: ``router1`` left 102,313 of 141,972 arcs unrouted
     after 17 minutes, docs/hardware.md) or ``router1`` (rip-up and reroute). ``speed``: the part's speed grade
-    (6, the slowest and nextpnr's default, to 8)."""
+    (6, the slowest and nextpnr's default, to 8). ``netlist_from``: the folder of an earlier place and route of
+    the same Verilog (its report's ``rtl_sha256``) in the same shell, whose ``synth_ecp5`` netlist is placed
+    again instead of running Yosys: another seed of one netlist (Yosys takes minutes on the shared decoders)."""
     if router not in ROUTERS:
         raise ValueError(f"router must be one of {', '.join(ROUTERS)}, got {router!r}")
     if speed not in ECP5_SPEEDS:
@@ -234,8 +257,11 @@ def place_and_route_ecp5(rtl_dir: str | Path, out_dir: str | Path, device: str =
     out.mkdir(parents=True, exist_ok=True)
     design = RtlInfo.load(rtl)
     info, shell_ffs = _ecp5_shell(design, rtl, out)
-    cells = run_yosys(yosys_script("fpga_ecp5.ys", rtl, info, out, info.top, json=str(out / "netlist.json")), out,
-                      timeout=timeout).design.cells
+    if netlist_from is None:
+        cells = run_yosys(yosys_script("fpga_ecp5.ys", rtl, info, out, info.top, json=str(out / "netlist.json")),
+                          out, timeout=timeout).design.cells
+    else:
+        cells = _reuse_netlist(Path(netlist_from).resolve(), out, design.sources_sha256(rtl))
     luts = ecp5_logic_cells(cells)
     target = 1000.0 / info.clock_period_ns
     fits = luts <= ECP5_DEVICES[device]
