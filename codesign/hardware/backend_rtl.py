@@ -84,6 +84,7 @@ from codesign.hardware.verilog import verilog_module
 
 GENERATOR = "codesign/hardware/backend_rtl.py"
 DIVISOR_BITS = 6  # 48 - cells; the remainder is below it
+NEAR_GROUP = 8  # cells that read one copy of a signal that every cell reads (``_Design.copies``)
 CLOCK_NS = 25.0
 Decoder = BestChoiceDecoder | EntropyDecoder | ThresholdSumDecoder | SuperCellDecoder
 
@@ -114,7 +115,8 @@ class DecoderSlicing:
 DEFAULT_SLICING = DecoderSlicing()
 DEEP_SLICING = DecoderSlicing(divider_steps=4, address_steps=2, min_levels=1)
 # for a clock several times the frame rate (modules time-multiplexed through one decoder): every step of the
-# division and the address decoding, every level of an adder tree and every part of a Huffman symbol
+# division and the address decoding, every level of an adder tree and every part of a Huffman symbol; a table
+# decoder's signals that every cell reads come to each group of NEAR_GROUP cells in a register of their own
 FINE_SLICING = DecoderSlicing(divider_steps=1, address_steps=1, min_levels=1, fine=True)
 
 
@@ -143,10 +145,12 @@ class _Design:
     """Lines of a sliced design over ``PipelineStages``: a signal made in a slice is read in a later slice through
     the registers the stages insert."""
 
-    def __init__(self, slicing: DecoderSlicing) -> None:
+    def __init__(self, slicing: DecoderSlicing, copy_module: str = "") -> None:
         self.stages = PipelineStages()
         self.lines: list[str] = []
         self.slicing = slicing
+        self.copy_module = copy_module  # the module of ``copies``' registers
+        self.copied = False
 
     def wire(self, name: str, bits: int, slice_: int, expr: str) -> str:
         self.lines.append(f"    wire [{bits - 1}:0] {name} = {expr};")
@@ -164,6 +168,20 @@ class _Design:
         if made is not None and slice_ < made:  # a read before the slice that makes it would skew the pipeline
             raise AssertionError(f"{name} is made in slice {made} and read in slice {slice_}")
         return self.stages.at(name, slice_)
+
+    def copies(self, name: str, bits: int, slice_: int, first_group: int = 0) -> list[str]:
+        """``name`` in ``slice_`` once for each group of ``NEAR_GROUP`` cells from ``first_group`` on (the list is
+        indexed by group; "" before it): registers of their own (instances of ``copy_module``, which synthesis
+        keeps whole: Yosys merges identical flip-flops, ``keep`` or not), so that each can sit by the cells that
+        read it instead of one register driving cells all over the chip."""
+        source, copies = self.at(name, slice_ - 1), [""] * first_group
+        for g in range(first_group, N_TC // NEAR_GROUP):
+            copy = f"{name}_near{g}"
+            self.lines += [f"    wire [{bits - 1}:0] {copy};",
+                           f"    {self.copy_module} #(.W({bits})) {copy}_r (.clk(clk), .d({source}), .q({copy}));"]
+            copies.append(self.stages.make(copy, bits, slice_))
+        self.copied = True
+        return copies
 
     def count(self, prefix: str, flags: list[str], slice_: int) -> tuple[str, int]:
         """How many of the 1-bit ``flags`` are set, by a balanced adder tree in ``slice_``: (name, bits)."""
@@ -507,7 +525,8 @@ def entropy_rtl(dec: EntropyDecoder, slicing: DecoderSlicing = DEFAULT_SLICING) 
     if k_max < 1:
         raise ValueError(f"entropy decoder: the codec's frame holds no cell ({codec})")
     k_bits, idx_bits = k_max.bit_length(), _slot_bits(dec)
-    d = _Design(slicing)
+    module = f"entropy_{'' if dec.placement is None else 'table_'}decoder_{codec.elinks}elink_m{codec.mantissa_bits}"
+    d = _Design(slicing, copy_module=f"{module}_copy")
     cut = slicing.cut
     raw_k = d.wire("k_field", COUNT_BITS, 0, _frame_field(fw, COUNT_OFFSET, COUNT_BITS))
     sparse = "1'b0"
@@ -634,45 +653,73 @@ def entropy_rtl(dec: EntropyDecoder, slicing: DecoderSlicing = DEFAULT_SLICING) 
         value = "cell_value"
     if dec.placement is None:
         cells = _place(d, codes, selected, fill, frac, last, value, dec.int_bits)
-        module, rule = f"entropy_decoder_{codec.elinks}elink_m{codec.mantissa_bits}", "the rest spread evenly"
+        rule = "the rest spread evenly"
     else:
         r = d.wire("placed_sum", dec.rem_bits, r_slice, f"{d.at(sparse, r_slice)} ? {_const(dec.rem_bits, 0)} : "
                    f"{residual}") if codec.sparse_cells else residual
         placing = _Placing(codes, cell_codes, sparse, k, selected, slots, strongest, r, sent_sum, route)
         cells, last = _table_placement(d, dec, placing, value)
-        module, rule = (f"entropy_table_decoder_{codec.elinks}elink_m{codec.mantissa_bits}",
-                        "the rest placed by a learned table" + (", charges from a fitted table per symbol"
-                                                                 if dec.fitted_charges else ""))
+        rule = "the rest placed by a learned table" + (", charges from a fitted table per symbol"
+                                                       if dec.fitted_charges else "")
     body = [*float_function("sum_value", E5M4, 0, dec.sum_bits), *value_functions, *_shell(d, fw, last + 1, cells)]
     comment = (f"the entropy codec's back end, {codec.elinks} eLinks, DropLSB {codec.drop_lsb}, "
                f"4E{codec.mantissa_bits}M charges, up to {k_max} cells, {rule};\n// cells: unsigned "
                f"{dec.int_bits}.{frac} fixed-point CALQ, TC t at cells[t*{dec.out_bits} +: {dec.out_bits}]; "
                f"latency {last + 1} clocks.")
-    return DecoderRtl(module, verilog_module(module, _ports(fw, dec.out_bits), body, generator=GENERATOR,
-                                             comment=comment), last + 1, fw, dec.out_bits)
+    verilog = verilog_module(module, _ports(fw, dec.out_bits), body, generator=GENERATOR, comment=comment)
+    return DecoderRtl(module, verilog + _copy_module(d), last + 1, fw, dec.out_bits)
+
+
+def _copy_module(d: _Design) -> str:
+    """The module of ``d.copies``' registers, where the design has any (after the decoder, in its file)."""
+    if not d.copied:
+        return ""
+    ports = ["input  wire clk", "input  wire [W-1:0] d", "output reg  [W-1:0] q"]
+    module = verilog_module(d.copy_module, ports, ["    always @(posedge clk) q <= d;"], generator=GENERATOR,
+                            parameters="#(parameter W = 1)", attribute="(* keep_hierarchy *)\n",
+                            comment="one copy of a signal that many cells read, a register of its own (synthesis "
+                                    "keeps the module whole, so no pass merges the copies)")
+    return f"/* verilator lint_off DECLFILENAME */  // a second module in the decoder's file\n{module}" \
+           "/* verilator lint_on DECLFILENAME */\n"
 
 
 def _routed(d: _Design, dec: EntropyDecoder, prefix: str, per_slot: list[str], slots: list[str], *, route: int,
-            bits: int) -> list[str]:
+            bits: int, split: int = 0) -> list[str]:
     """Each cell's ``prefix<a>``: the ``bits``-bit value of the slot it takes, in slice ``route`` (0 past the
-    slots a cell can take)."""
+    slots a cell can take). With ``split`` the choice takes two slices: the slot's low ``split`` bits choose
+    within each group of 2^split slots in slice ``route - 1``, from copies of the slots' values near each group
+    of cells (``_Design.copies``), its high bits among the groups in ``route``."""
     idx_bits = _slot_bits(dec)
+    near = [d.copies(v, bits, route - 1, j // NEAR_GROUP) for j, v in enumerate(per_slot)] if split else []
     routed = []
     for a in range(N_TC):
-        options = min(a + 1, dec.max_cells)
-        arms = [(_const(idx_bits, j), d.at(per_slot[j], route)) for j in range(options)]
-        if options < 1 << idx_bits:
-            arms.append(("default", _const(bits, 0)))
-        routed.append(d.case(f"{prefix}{a}", bits, route, d.at(slots[a], route), arms))
+        options, s = min(a + 1, dec.max_cells), route - bool(split)
+        values = [c[a // NEAR_GROUP] for c in near[:options]] if split else [d.at(v, s) for v in per_slot[:options]]
+        select, sel_bits = d.at(slots[a], s), idx_bits
+        if split and options > 1 << split:
+            values = [d.case(f"{prefix}{a}_{g >> split}", bits, s, f"{select}[{split - 1}:0]",
+                             _arms(values[g:g + (1 << split)], split, bits)) for g in range(0, options, 1 << split)]
+            s, sel_bits = route, idx_bits - split
+            select, values = f"{d.at(slots[a], s)}[{idx_bits - 1}:{split}]", [d.at(v, s) for v in values]
+        elif split:  # one group: one choice, a slice early, carried to the cell
+            s = route - 1
+        routed.append(d.at(d.case(f"{prefix}{a}", bits, s, select, _arms(values, sel_bits, bits)), route))
     return routed
+
+
+def _arms(values: list[str], select_bits: int, bits: int) -> list[tuple[str, str]]:
+    """A case's arms: ``values[j]`` when the select is j, 0 past them."""
+    arms = [(_const(select_bits, j), v) for j, v in enumerate(values)]
+    return arms + [("default", _const(bits, 0))] if len(values) < 1 << select_bits else arms
 
 
 def _slots_from_takes(d: _Design, dec: EntropyDecoder, takes: list[str], k: str, first: int) -> list[str]:
     """Each cell's slot again, from the take flags in three slices from ``first`` (made in the third): k - 1
     less the takes above the cell, the greedy decoding's index at that cell (mod 2^slot bits: a taken cell's
     slot is below k), so that the 48 slots need not be carried through the placement. The takes above a
-    cell: those in its group of 8, and the groups' counts above its group."""
-    bits, group = _slot_bits(dec), 8
+    cell: those in its group of ``NEAR_GROUP``, and the groups' counts above its group; k - 1 comes to each group
+    in a copy of its own."""
+    bits, group = _slot_bits(dec), NEAR_GROUP
     flags = [d.at(x, first) for x in takes]
     above, counts = [], []
     for g in range(0, N_TC, group):
@@ -685,15 +732,18 @@ def _slots_from_takes(d: _Design, dec: EntropyDecoder, takes: list[str], k: str,
     s = first + 1
     groups_above = [d.wire(f"groups_above{j}", bits, s, " + ".join(d.at(c, s) for c in counts[j:])
                            if counts[j:] else _const(bits, 0)) for j in range(N_TC // group)]
+    last = d.copies(d.wire("last_slot", bits, s, f"{d.at(k, s)}[{bits - 1}:0] - {_const(bits, 1)}"),  # k: >= slot bits
+                    bits, s + 1)
     s += 1
-    last = d.wire("last_slot", bits, s, f"{d.at(k, s)}[{bits - 1}:0] - {_const(bits, 1)}")  # k has >= slot bits
-    return [d.wire(f"late_slot{a}", bits, s, f"{last} - {d.at(groups_above[a // group], s)} - {d.at(x, s)}")
-            for a, x in enumerate(above)]
+    return [d.wire(f"late_slot{a}", bits, s, f"{last[a // group]} - {d.at(groups_above[a // group], s)} - "
+                   f"{d.at(x, s)}") for a, x in enumerate(above)]
 
 
-def _tagged(d: _Design, codes: list[str], bits: int, sparse: str, slice_: int) -> list[str]:
-    """Each ``bits``-bit code as {sparse, code} in ``slice_``: a sparse frame's codes are raw charges."""
-    return [d.wire(f"scode{a}", bits + 1, slice_, f"{{{d.at(sparse, slice_)}, {d.at(c, slice_)}}}")
+def _tagged(d: _Design, codes: list[str], bits: int, sparse: str, slice_: int, *, near: bool = False) -> list[str]:
+    """Each ``bits``-bit code as {sparse, code} in ``slice_``: a sparse frame's codes are raw charges. ``near``:
+    the flag comes to each group of cells in a copy of its own (``_Design.copies``)."""
+    flags = d.copies(sparse, 1, slice_) if near else [d.at(sparse, slice_)] * (N_TC // NEAR_GROUP)
+    return [d.wire(f"scode{a}", bits + 1, slice_, f"{{{flags[a // NEAR_GROUP]}, {d.at(c, slice_)}}}")
             for a, c in enumerate(codes)]
 
 
@@ -801,8 +851,10 @@ def _table_placement(d: _Design, dec: EntropyDecoder, p: _Placing, value: str) -
                         [(_const(ADDRESS_BITS, t), _const(3, int(dist[t, a]))) for t in range(N_TC)]
                         + [("default", _const(3, 0))]) for a in range(N_TC)]
     levels = []
+    u_near = d.copies(u, 2, s_level) if cut else []  # the bin of the unsent sum goes to every cell
     for a in range(N_TC):
-        entry = f"{{{d.at(u, s_level)}, ({d.at(sent[a], s_level)} ? {_const(3, n_d)} : {d.at(dbins[a], s_level)})}}"
+        u_at = u_near[a // NEAR_GROUP] if cut else d.at(u, s_level)
+        entry = f"{{{u_at}, ({d.at(sent[a], s_level)} ? {_const(3, n_d)} : {d.at(dbins[a], s_level)})}}"
         table = np.where(placement.level_table[a] == ZERO_LEVEL, zero_code, placement.level_table[a])
         levels.append(d.case(f"level{a}", lb, s_level, entry,
                              [(_const(5, (ub << 3) | e), _const(lb, int(table[ub, e])))
@@ -811,10 +863,13 @@ def _table_placement(d: _Design, dec: EntropyDecoder, p: _Placing, value: str) -
         nothing = d.wire("nothing_placed", 1, s_test, " && ".join(
             f"({d.at(v, s_test)} == {_const(lb, zero_code)})" for v in levels))
         every = d.wire("every_cell_sent", 1, s_test, " && ".join(d.at(x, s_test) for x in sent))
-        nothing, every = d.at(nothing, s_even), d.at(every, s_even)
-        levels = [d.wire(f"even_level{a}", lb, s_even, f"{nothing} ? (({every} || !{d.at(sent[a], s_even)}) ? "
-                         f"{_const(lb, 0)} : {_const(lb, zero_code)}) : {d.at(v, s_even)}")
-                  for a, v in enumerate(levels)]
+        if cut:
+            tests = list(zip(d.copies(nothing, 1, s_even), d.copies(every, 1, s_even), strict=True))
+        else:
+            tests = [(d.at(nothing, s_even), d.at(every, s_even))] * (N_TC // NEAR_GROUP)
+        levels = [d.wire(f"even_level{a}", lb, s_even, f"{tests[a // NEAR_GROUP][0]} ? (({tests[a // NEAR_GROUP][1]}"
+                         f" || !{d.at(sent[a], s_even)}) ? {_const(lb, 0)} : {_const(lb, zero_code)}) : "
+                         f"{d.at(v, s_even)}") for a, v in enumerate(levels)]
     weight_arms = [(_const(lb, lv), _const(wb, WEIGHT_MANTISSAS[lv % 2] << (lv // HALF_OCTAVES)))
                    for lv in range(placement.max_level + 1)] + [("default", _const(wb, 0))]
     weights = [d.case(f"weight{a}", wb, s_weight, d.at(v, s_weight), weight_arms) for a, v in enumerate(levels)]
@@ -855,15 +910,17 @@ def _table_placement(d: _Design, dec: EntropyDecoder, p: _Placing, value: str) -
     frac_pad = f", {_const(dec.frac_bits - PLACE_FRAC_BITS, 0)}" if dec.frac_bits > PLACE_FRAC_BITS else ""
     codes = p.codes
     if not codes:
-        slots = _slots_from_takes(d, dec, p.selected, p.k, out - 4)  # made in out - 2, routed in out - 1
-        codes = _routed(d, dec, "code", p.cell_codes, slots, route=out - 1, bits=inner)
+        slots = _slots_from_takes(d, dec, p.selected, p.k, out - 5)  # made in out - 3, chosen in two slices
+        codes = _routed(d, dec, "code", p.cell_codes, slots, route=out - 1, bits=inner, split=2)
         if dec.codec.sparse_cells:
-            codes = _tagged(d, codes, inner, p.sparse, out - 1)
+            codes = _tagged(d, codes, inner, p.sparse, out - 1, near=True)
+    # each placed value goes to every cell: with fine cuts, in a copy for each group of cells
+    placed_near = [d.copies(x, pb, out) if cut else [x] * (N_TC // NEAR_GROUP) for x in placed]
     cells = []
     for a in range(N_TC):
         share = d.case(f"share{a}", pb, out, d.at(levels[a], out),
-                       [(_const(lb, lv), d.at(placed[lv], out)) for lv in range(placement.max_level + 1)]
-                       + [("default", _const(pb, 0))])
+                       [(_const(lb, lv), d.at(placed_near[lv][a // NEAR_GROUP], out))
+                        for lv in range(placement.max_level + 1)] + [("default", _const(pb, 0))])
         charge = (f"({d.at(p.selected[a], out)} ? {{{value}({d.at(codes[a], out)}), {_const(PLACE_FRAC_BITS, 0)}}}"
                   f" : {_const(pb, 0)})")
         if cut:  # the share and the charge, then their sum
