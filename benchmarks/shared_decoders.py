@@ -15,7 +15,8 @@ beside each: the one-module decoder's LUTs (``costs.json``, default slicing, 40 
         [--work out/shared_decoders] [--threads 2] [--seeds 1 2 3] [--routes 1] [--commit]
 
 ``--commit`` copies each decoder's reports to ``models/reference/econt_<n>elink_table/hw/decoder_<module>/``
-(``fpga_report.*``, ``ecp5_report.*``: the median seed's). A place and route takes 10-20 minutes on 2 cores.
+(``fpga_report.*``, ``ecp5_report.*``: the median seed's). Yosys runs once per decoder (the seeds after the
+first place its ECP5 netlist again); a route takes 6-15 minutes with one thread.
 """
 
 from __future__ import annotations
