@@ -210,17 +210,16 @@ def test_python_api_places_a_system_in_the_arena(highpu):
         codesign.evaluate_system(system, highpu[:5], module="xd")
 
 
-# hw/ reports: benchmarks/shared_decoders.py --commit, the median of three seeds' routes, and whether it meets
-# the clock of three modules (docs/econt.md, session 34, with copies of broadcast signals near the cells: hd
-# 107.8-141.4 MHz, median 129.8; ld 128.7-131.6, median 131.3)
-SHARED = {(2, "hd"): True, (2, "ld"): True}
+# hw/ reports: benchmarks/shared_decoders.py --commit, the median of three seeds' routes (docs/econt.md, session
+# 34, with copies of broadcast signals near the cells: hd 107.8-141.4 MHz, median 129.8; ld 128.7-131.6, 131.3)
+SHARED = [(2, module) for module in ("hd", "ld")]
 
 
 @pytest.mark.parametrize(("n", "module"), SHARED)
 def test_committed_shared_decoder_fits_the_budget_and_its_clock(tmp_path, n, module):
     """The committed hw/ reports of a reference decoder shared by three modules are of the Verilog
     `codesign rtl --modules-per-decoder 3` writes today (by its hash); its UltraScale+ LUTs per module fit the
-    back-end budget, and its routed ECP5 Fmax holds three modules' frames per 25 ns where ``SHARED`` says."""
+    back-end budget, and its routed ECP5 Fmax (the median seed's) holds three modules' frames per 25 ns."""
     from codesign.arena import BackEndBudget
     from codesign.hardware.backend_model import EntropyDecoder
     from codesign.hardware.backend_rtl import FINE_SLICING, write_backend_rtl
@@ -236,4 +235,4 @@ def test_committed_shared_decoder_fits_the_budget_and_its_clock(tmp_path, n, mod
     assert xilinx["LUT_per_module"] == pytest.approx((xilinx["LUT"] + xilinx["SRL"]) / 3)
     assert xilinx["LUT_per_module"] <= BackEndBudget().luts and xilinx["DSP"] == 0
     assert ecp5["status"] == "routed" and ecp5["target_mhz"] == pytest.approx(120)
-    assert ecp5["meets_timing"] == SHARED[(n, module)], ecp5["fmax_mhz"]
+    assert ecp5["meets_timing"], ecp5["fmax_mhz"]

@@ -183,6 +183,11 @@ class _Design:
         self.copied = True
         return copies
 
+    def per_group(self, name: str, bits: int, slice_: int) -> list[str]:
+        """What each group of ``NEAR_GROUP`` cells reads (through ``at``) for ``name`` in ``slice_``: with fine cuts a
+        copy of its own (``copies``), else the one signal."""
+        return self.copies(name, bits, slice_) if self.slicing.fine else [name] * (N_TC // NEAR_GROUP)
+
     def count(self, prefix: str, flags: list[str], slice_: int) -> tuple[str, int]:
         """How many of the 1-bit ``flags`` are set, by a balanced adder tree in ``slice_``: (name, bits)."""
         name, bits, _ = self.sum_tree(prefix, [(f, 1) for f in flags], slice_)
@@ -742,8 +747,8 @@ def _slots_from_takes(d: _Design, dec: EntropyDecoder, takes: list[str], k: str,
 def _tagged(d: _Design, codes: list[str], bits: int, sparse: str, slice_: int, *, near: bool = False) -> list[str]:
     """Each ``bits``-bit code as {sparse, code} in ``slice_``: a sparse frame's codes are raw charges. ``near``:
     the flag comes to each group of cells in a copy of its own (``_Design.copies``)."""
-    flags = d.copies(sparse, 1, slice_) if near else [d.at(sparse, slice_)] * (N_TC // NEAR_GROUP)
-    return [d.wire(f"scode{a}", bits + 1, slice_, f"{{{flags[a // NEAR_GROUP]}, {d.at(c, slice_)}}}")
+    flags = d.per_group(sparse, 1, slice_) if near else [sparse] * (N_TC // NEAR_GROUP)
+    return [d.wire(f"scode{a}", bits + 1, slice_, f"{{{d.at(flags[a // NEAR_GROUP], slice_)}, {d.at(c, slice_)}}}")
             for a, c in enumerate(codes)]
 
 
@@ -851,10 +856,10 @@ def _table_placement(d: _Design, dec: EntropyDecoder, p: _Placing, value: str) -
                         [(_const(ADDRESS_BITS, t), _const(3, int(dist[t, a]))) for t in range(N_TC)]
                         + [("default", _const(3, 0))]) for a in range(N_TC)]
     levels = []
-    u_near = d.copies(u, 2, s_level) if cut else []  # the bin of the unsent sum goes to every cell
+    u_near = d.per_group(u, 2, s_level)  # the bin of the unsent sum goes to every cell
     for a in range(N_TC):
-        u_at = u_near[a // NEAR_GROUP] if cut else d.at(u, s_level)
-        entry = f"{{{u_at}, ({d.at(sent[a], s_level)} ? {_const(3, n_d)} : {d.at(dbins[a], s_level)})}}"
+        entry = (f"{{{d.at(u_near[a // NEAR_GROUP], s_level)}, "
+                 f"({d.at(sent[a], s_level)} ? {_const(3, n_d)} : {d.at(dbins[a], s_level)})}}")
         table = np.where(placement.level_table[a] == ZERO_LEVEL, zero_code, placement.level_table[a])
         levels.append(d.case(f"level{a}", lb, s_level, entry,
                              [(_const(5, (ub << 3) | e), _const(lb, int(table[ub, e])))
@@ -863,13 +868,10 @@ def _table_placement(d: _Design, dec: EntropyDecoder, p: _Placing, value: str) -
         nothing = d.wire("nothing_placed", 1, s_test, " && ".join(
             f"({d.at(v, s_test)} == {_const(lb, zero_code)})" for v in levels))
         every = d.wire("every_cell_sent", 1, s_test, " && ".join(d.at(x, s_test) for x in sent))
-        if cut:
-            tests = list(zip(d.copies(nothing, 1, s_even), d.copies(every, 1, s_even), strict=True))
-        else:
-            tests = [(d.at(nothing, s_even), d.at(every, s_even))] * (N_TC // NEAR_GROUP)
-        levels = [d.wire(f"even_level{a}", lb, s_even, f"{tests[a // NEAR_GROUP][0]} ? (({tests[a // NEAR_GROUP][1]}"
-                         f" || !{d.at(sent[a], s_even)}) ? {_const(lb, 0)} : {_const(lb, zero_code)}) : "
-                         f"{d.at(v, s_even)}") for a, v in enumerate(levels)]
+        tests = list(zip(d.per_group(nothing, 1, s_even), d.per_group(every, 1, s_even), strict=True))
+        levels = [d.wire(f"even_level{a}", lb, s_even, f"{d.at(tests[a // NEAR_GROUP][0], s_even)} ? (("
+                         f"{d.at(tests[a // NEAR_GROUP][1], s_even)} || !{d.at(sent[a], s_even)}) ? {_const(lb, 0)} : "
+                         f"{_const(lb, zero_code)}) : {d.at(v, s_even)}") for a, v in enumerate(levels)]
     weight_arms = [(_const(lb, lv), _const(wb, WEIGHT_MANTISSAS[lv % 2] << (lv // HALF_OCTAVES)))
                    for lv in range(placement.max_level + 1)] + [("default", _const(wb, 0))]
     weights = [d.case(f"weight{a}", wb, s_weight, d.at(v, s_weight), weight_arms) for a, v in enumerate(levels)]
@@ -914,8 +916,7 @@ def _table_placement(d: _Design, dec: EntropyDecoder, p: _Placing, value: str) -
         codes = _routed(d, dec, "code", p.cell_codes, slots, route=out - 1, bits=inner, split=2)
         if dec.codec.sparse_cells:
             codes = _tagged(d, codes, inner, p.sparse, out - 1, near=True)
-    # each placed value goes to every cell: with fine cuts, in a copy for each group of cells
-    placed_near = [d.copies(x, pb, out) if cut else [x] * (N_TC // NEAR_GROUP) for x in placed]
+    placed_near = [d.per_group(x, pb, out) for x in placed]  # each placed value goes to every cell
     cells = []
     for a in range(N_TC):
         share = d.case(f"share{a}", pb, out, d.at(levels[a], out),
