@@ -28,6 +28,7 @@ from pathlib import Path
 
 from codesign.arena import BackEndBudget, load_costs
 from codesign.fpga.synth import place_and_route_ecp5, synthesize_fpga
+from codesign.hardware.backend_rtl import RING_SLICING
 from codesign.hardware.system_rtl import decoder_dir, write_system_rtl
 from codesign.paths import MODELS_DIR
 from codesign.table_system import load_table_system
@@ -37,11 +38,12 @@ REPORTS = ("xilinx/fpga_report.json", "xilinx/fpga_report.md", "ecp5/ecp5_report
 
 
 def measure(elinks: int, modules: list[str], per_decoder: int, work: Path, *, threads: int, seeds: list[int],
-            routes: int, commit: bool) -> None:
+            routes: int, commit: bool, rings: bool = False) -> None:
     """Print one system's rows of the table; its reports under ``work`` (and, ``commit``, the system folder)."""
     system_dir = MODELS_DIR / "reference" / f"econt_{elinks}elink_table"
     system = load_table_system(system_dir)
-    rtl = write_system_rtl(system, work / "rtl", modules_per_decoder=per_decoder, force=True)
+    rtl = write_system_rtl(system, work / "rtl", modules_per_decoder=per_decoder, force=True,
+                           slicing=RING_SLICING if rings else None)
     budget, costs = BackEndBudget(), load_costs()
     for module in modules:
         folder = work / "rtl" / decoder_dir(module)
@@ -65,7 +67,7 @@ def measure(elinks: int, modules: list[str], per_decoder: int, work: Path, *, th
         median = routed[(len(routed) - 1) // 2] if routed else ecp5  # the lower median of an even count
         spread = ", ".join(f"{r.fmax_mhz:.1f} (seed {r.meta['seed']})" for r in routed) or ecp5.status
         row = [f"econt_{elinks}elink_table", module, str(per_decoder),
-               f"{xilinx.resources.LUT + xilinx.resources.SRL:,}", f"{xilinx.luts_per_module:,.0f}",
+               f"{xilinx.resources.lut_sites:,}", f"{xilinx.luts_per_module:,.0f}",
                f"{xilinx.luts_per_module / budget.luts:.2f}", f"{one.luts:,}" if one and one.luts else "-",
                f"{spread} MHz; median {(median.fmax_mhz or 0.0) / target:.2f} of {target:.0f}",
                f"{rtl.decoders[module].latency_cycles}", f"{took / 60:.0f} min"]
@@ -91,13 +93,17 @@ def main() -> None:
                         help="routed seeds per decoder: their Fmax each and the median (one routed netlist's clock "
                              "moves by up to a fifth with the seed)")
     parser.add_argument("--commit", action="store_true", help="copy the reports into the system folders (hw/)")
+    parser.add_argument("--rings", action="store_true",
+                        help="RING_SLICING: the delay lines as rings (LUT RAM on the ECP5, shift registers on Xilinx)")
     args = parser.parse_args()
-    header = ["system", "module", "modules per decoder", "LUT (with SRL)", "LUT per module", "of budget",
+    if args.rings and args.commit:
+        parser.error("--rings: the reference systems' decoders are FINE_SLICING's; their hw/ reports stay so")
+    header = ["system", "module", "modules per decoder", "LUT (with SRL and LUT RAM)", "LUT per module", "of budget",
               "one-module decoder LUT", "ECP5-85F-8 routed Fmax", "latency (clocks)", "time"]
     print(" | ".join(header))
     for n in args.elinks:
         measure(n, args.module, args.modules_per_decoder, args.work / f"econt_{n}elink_table",
-                threads=args.threads, seeds=args.seeds, routes=args.routes, commit=args.commit)
+                threads=args.threads, seeds=args.seeds, routes=args.routes, commit=args.commit, rings=args.rings)
 
 
 if __name__ == "__main__":

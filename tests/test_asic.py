@@ -107,6 +107,11 @@ def test_xilinx_report():
     assert r.MUXF == 7757 + 3537 + 1711 and r.SRL == 9
 
 
+def test_xilinx_lut_ram_counts_the_luts_it_takes():
+    r = XilinxResources.count({"LUT6": 3, "SRLC32E": 1, "RAM32M16": 2, "RAM64X1D": 1, "FDRE": 5})
+    assert (r.LUT, r.SRL, r.LUTRAM, r.FF, r.lut_sites) == (3, 1, 2 * 8 + 2, 5, 3 + 1 + 18)
+
+
 @pytest.mark.slow
 @pytest.mark.skipif(shutil.which("yosys") is None, reason="yosys not installed (make setup)")
 def test_tiny_design_through_the_asic_and_fpga_flows(tmp_path, capsys):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import shutil
 import subprocess
 
 import numpy as np
@@ -49,15 +50,20 @@ from codesign.hardware.backend_model import (
 from codesign.hardware.backend_rtl import (
     DEEP_SLICING,
     DEFAULT_SLICING,
+    DELAY_LUTRAM_MACRO,
     FINE_SLICING,
+    RING_SLICING,
     Decoder,
     DecoderSlicing,
+    _Design,
+    _ring_module,
     decoder_rtl,
     ge_const,
     write_backend_rtl,
 )
 from codesign.hardware.rtl import RtlInfo, lint_rtl
 from codesign.hardware.vectors import corner_cases
+from codesign.hardware.verilog import verilog_module
 from codesign.tools import ToolNotFoundError, verilator_env
 
 IDENTITY = tuple(range(48))
@@ -152,7 +158,7 @@ def _entropy_decoder(kind: str, module: str, elinks: int, arena) -> EntropyDecod
 LINT_CASES = [("bc", n, d) for n in (1, 2, 3, 4, 5) for d in (DROP,)] + [("bc", 3, 0), ("bc", 6, 4)] + \
     [("entropy", m, n) for m in ("ld", "hd") for n in (2, 5)] + \
     [("entropy-table", "hd", 2), ("entropy-table", "ld", 4), ("entropy-table-nearest", "ld", 4)] + \
-    [("entropy-fine", "ld", 4), ("entropy-table-fine", "hd", 5)] + \
+    [("entropy-fine", "ld", 4), ("entropy-table-fine", "hd", 5), ("entropy-table-rings", "hd", 3)] + \
     [("threshold-sum", m, n) for m, n in (("hd", 2), ("ld", 5))] + \
     [(stc, m, n) for stc, m, n in (("stc16_9", "ld", 2), ("stc4_9", "hd", 5), ("stc4_7", "ld", 4), ("stc4_7", "hd", 1),
                                    ("stc16_9", "hd", 1))] + [("naive-stc4_9", "hd", 5), ("per-cell-ts", "ld", 5)]
@@ -165,17 +171,19 @@ def test_decoders_lint_clean(tmp_path, arena, kind, a, b):
     if kind == "bc":
         dec = BestChoiceDecoder(a, b, IDENTITY)
     elif kind.startswith("entropy"):
-        dec = _entropy_decoder(kind.removesuffix("-fine"), a, b, arena)
+        dec = _entropy_decoder(kind.removesuffix("-fine").removesuffix("-rings"), a, b, arena)
     elif kind == "per-cell-ts":
         dec = ThresholdSumDecoder(b, MODULE_PRESETS[a].drop_lsb, IDENTITY, tuple(range(20, 68)))
     else:
         dec = _decoder(kind.removeprefix("naive-"), a, b, arena, naive=kind.startswith("naive-"))
-    rtl = decoder_rtl(dec, FINE_SLICING if kind.endswith("-fine") else DEFAULT_SLICING)
+    slicing = {"fine": FINE_SLICING, "rings": RING_SLICING}.get(kind.rsplit("-", 1)[-1], DEFAULT_SLICING)
+    rtl = decoder_rtl(dec, slicing)
     path = tmp_path / f"{rtl.module}.v"
     path.write_text(rtl.verilog)
-    proc = subprocess.run(["verilator", "--lint-only", "-Wall", "--top-module", rtl.module, path.name], cwd=tmp_path,
-                          env=env, capture_output=True, text=True)
-    assert proc.returncode == 0 and "%Warning" not in proc.stderr, proc.stderr[:3000]
+    for defines in [[], *([[f"+define+{DELAY_LUTRAM_MACRO}"]] if slicing.rings else [])]:  # LUT RAM: the ECP5's
+        proc = subprocess.run(["verilator", "--lint-only", "-Wall", *defines, "--top-module", rtl.module, path.name],
+                              cwd=tmp_path, env=env, capture_output=True, text=True)
+        assert proc.returncode == 0 and "%Warning" not in proc.stderr, proc.stderr[:3000]
     assert rtl.verilog.startswith("`timescale 1ns / 1ps\n`default_nettype none")
 
 
@@ -373,9 +381,63 @@ def test_fixed_point_moves_the_exact_emd_by_less_than_1e3(highpu, mux, arena):
         assert _emd_shift(calq, float_reco, cells, frac) < 1e-3
 
 
+@pytest.mark.skipif(shutil.which("iverilog") is None, reason="iverilog not installed (make setup)")
+def test_values_carried_long_go_through_rings_of_the_same_delay(tmp_path):
+    """A value read 2 and 51 slices after it is made: 2 registers, then 49 clocks in two rings (32 + 16, each
+    read-before-write on one LFSR pointer) and a register; under Icarus the far reader sees the input 51 clocks
+    late, from reset on."""
+    d = _Design(RING_SLICING, "carry")
+    d.wire("x", 8, 0, "x_in")
+    near, far = d.at("x", 2), d.at("x", 51)
+    rings = d.rings()
+    assert {r: c for r, (_, c) in rings.items() if c} == {"x_s34": 32, "x_s50": 16}
+    assert rings["x_s34"][0] == near and rings["x_s50"][0] == "x_s34" and "x_s51" not in rings
+    lines = d.registers()
+    body = [*d.lines, *lines, f"    assign near = {near};", f"    assign far = {far};"]
+    top = verilog_module("carry", ["input  wire clk", "input  wire rst", "input  wire [7:0] x_in",
+                                   "output wire [7:0] near", "output wire [7:0] far"], body, generator="test",
+                         comment="test") + d.helper_modules()
+    assert [top.count(f"_ring{c} #(.W(8))") for c in (32, 16)] == [1, 1] and "reg [7:0] x_s3;" not in top
+    assert "x_s51 <= x_s50;" in top and "x_s3 <=" not in top
+    bench = """`timescale 1ns / 1ps
+module bench;
+    reg clk = 0, rst = 1;
+    reg [7:0] x_in = 0;
+    wire [7:0] near, far;
+    integer t;
+    carry dut (.clk(clk), .rst(rst), .x_in(x_in), .near(near), .far(far));
+    always #5 clk = ~clk;
+    initial begin
+        for (t = 0; t < 150; t = t + 1) begin
+            @(negedge clk);
+            if (t == 3) rst = 0;
+            $display("%0d %0d %0d", t, near, far);
+            x_in = (t * 37 + 11) % 256;
+        end
+        $finish;
+    end
+endmodule
+"""
+    (tmp_path / "carry.v").write_text(top)
+    (tmp_path / "bench.v").write_text(bench)
+    given = (np.arange(150) * 37 + 11) % 256  # x_in from the clock after t
+    for defines in ([], [f"-D{DELAY_LUTRAM_MACRO}"]):  # registers (Xilinx: shift-register LUTs), rings in LUT RAM
+        subprocess.run(["iverilog", *defines, "-o", "sim", "carry.v", "bench.v"], cwd=tmp_path, check=True)
+        out = subprocess.run(["vvp", "-n", "sim"], cwd=tmp_path, check=True, capture_output=True, text=True).stdout
+        seen = np.array([[int(v) if v.isdigit() else -1 for v in line.split()] for line in out.splitlines()
+                         if line[:1].isdigit()])
+        assert len(seen) == 150
+        np.testing.assert_array_equal(seen[2:, 1], given[:148])  # near: 2 clocks late
+        np.testing.assert_array_equal(seen[53:, 2], given[2:99])  # far: 51 clocks late, from what came after reset
+
+
 def test_slicing_is_checked():
     with pytest.raises(ValueError, match="every step count must be >= 1"):
         DecoderSlicing(address_steps=0)
+    with pytest.raises(ValueError, match="rings need fine cuts"):
+        DecoderSlicing(rings=True)
+    with pytest.raises(ValueError, match="power of two"):
+        _ring_module("r", 12)
 
 
 def test_table_decoder_model_is_the_arenas_integer_placement(highpu, arena):
@@ -450,10 +512,12 @@ def test_rtl_equals_the_integer_model(tmp_path, highpu, mux, arena, kind, module
 
 
 @pytest.mark.slow
-def test_time_multiplexed_decoder_serves_each_module(tmp_path, highpu, arena):
+@pytest.mark.parametrize("lutram", [False, True], ids=["shift-registers", "lutram"])
+def test_time_multiplexed_decoder_serves_each_module(tmp_path, highpu, arena, lutram):
     """Three modules through one finely sliced ld 2-eLink table decoder at three times the frame rate: every
     clock takes the frame of the module its counter points at, and the cells that come out, with their module
-    number, are that frame's (real wafers' frames and random ones, idle clocks between them)."""
+    number, are that frame's (real wafers' frames and random ones, idle clocks between them); its delay lines
+    as registers (what Xilinx packs into shift-register LUTs) or as rings in LUT RAM (what the ECP5 builds)."""
     from codesign.hardware.backend_rtl import time_multiplexed_rtl
     from codesign.hardware.sim.backend_harness import RESET_CLOCKS, build_decoder_sim
 
@@ -462,9 +526,10 @@ def test_time_multiplexed_decoder_serves_each_module(tmp_path, highpu, arena):
     frames = frame_matrix(dec.codec.encode(_wafers(highpu, 600)).frames.bits, dec.frame_bits)
     frames = np.concatenate([frames, rng.integers(0, 2, (150, dec.frame_bits))])
     bus = frames[rng.integers(0, len(frames), (len(frames), modules))]  # (n, module, bits)
-    info = write_backend_rtl(dec, tmp_path / "rtl", slicing=FINE_SLICING, modules_per_decoder=modules)
+    info = write_backend_rtl(dec, tmp_path / "rtl", slicing=RING_SLICING, modules_per_decoder=modules)
     assert info.clock_period_ns == pytest.approx(25.0 / modules) and info.frame_bits == modules * dec.frame_bits
-    sim = build_decoder_sim(tmp_path / "rtl", tmp_path / "sim")
+    assert "_ring32 #(" in (tmp_path / "rtl" / "src" / f"{info.core}.v").read_text()
+    sim = build_decoder_sim(tmp_path / "rtl", tmp_path / "sim", defines=(DELAY_LUTRAM_MACRO,) if lutram else ())
     idle = rng.choice([0, 0, 0, 1, 2], len(bus))
     cells, tags = sim.stream_tagged(bus[:, ::-1].reshape(len(bus), -1), idle=idle)  # module 0 in the low bits
     phase = (np.cumsum(idle + 1) - 1) % modules  # the clocks after reset, counted from 0

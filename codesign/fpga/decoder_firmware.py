@@ -66,7 +66,7 @@ class DecoderFirmware:
              "not built" if self.hls_csim_equal is None else "equal" if self.hls_csim_equal else "differs"],
             [f"{self.core_backend} Verilog under Verilator == Keras", str(self.n_wafers),
              "equal" if self.rtl_equal else "differs"]])
-        doc.table(["LUT (incl. SRL)", "FF", "CARRY", "DSP", "BRAM", "budget LUT / DSP", "fits"],
+        doc.table(["LUT (incl. SRL and LUT RAM)", "FF", "CARRY", "DSP", "BRAM", "budget LUT / DSP", "fits"],
                   [[f"{self.luts:,}", f"{r.FF:,}", f"{r.CARRY:,}", str(r.DSP), str(r.BRAM),
                     f"{self.budget.luts:,.0f} / {self.budget.dsps:.0f}", "yes" if self.fits else "no"]])
         doc.paragraph("Not counted: scaling the shares to charges with the module sum (one division, 48 "
@@ -159,7 +159,7 @@ def build_decoder_firmware(decoder: QuantizedDecoder, latents: np.ndarray, out_d
         r = report.resources
         firmware = DecoderFirmware(folder=decoder.folder, n_wafers=len(latents), hls_csim_equal=csim_equal,
                                    rtl_equal=True, core_backend=core_backend, latency_cycles=info.latency_cycles,
-                                   resources=r, luts=r.LUT + r.SRL, budget=budget or BackEndBudget())
+                                   resources=r, luts=r.lut_sites, budget=budget or BackEndBudget())
         write_json(tmp / FIRMWARE_FILE, {**firmware.to_dict(), "meta": provenance()})
         firmware.document().write(tmp / "firmware.md")
     # the decoder folder keeps its last measured cost: `codesign evaluate --decoder` puts it in its table

@@ -31,6 +31,9 @@ XILINX_GROUPS = {
     "MUXF": ("MUXF7", "MUXF8", "MUXF9"),
     "SRL": ("SRL16E", "SRLC32E"),
 }
+# LUT RAM primitives and the LUTs each takes (UltraScale+ CLB user guide, UG574): counted as LUTs, as SRLs are
+LUTRAM_LUTS = {"RAM32X1S": 1, "RAM64X1S": 1, "RAM128X1S": 2, "RAM256X1S": 4, "RAM512X1S": 8, "RAM32X1D": 2,
+               "RAM64X1D": 2, "RAM128X1D": 4, "RAM256X1D": 8, "RAM32M": 4, "RAM64M": 4, "RAM32M16": 8, "RAM64M8": 8}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -44,10 +47,18 @@ class XilinxResources:
     BRAM: int
     MUXF: int
     SRL: int
+    LUTRAM: int = 0  # LUTs that hold LUT RAM (``LUTRAM_LUTS``)
 
     @classmethod
     def count(cls, cells: dict[str, int]) -> XilinxResources:
-        return cls(**{group: sum(cells.get(c, 0) for c in names) for group, names in XILINX_GROUPS.items()})
+        lutram = sum(cells.get(c, 0) * luts for c, luts in LUTRAM_LUTS.items())
+        return cls(**{group: sum(cells.get(c, 0) for c in names) for group, names in XILINX_GROUPS.items()},
+                   LUTRAM=lutram)
+
+    @property
+    def lut_sites(self) -> int:
+        """LUTs of any use: logic, shift registers and LUT RAM (what the back-end budget counts)."""
+        return self.LUT + self.SRL + self.LUTRAM
 
 
 @dataclasses.dataclass(frozen=True)
@@ -62,8 +73,8 @@ class XilinxReport:
 
     @property
     def luts_per_module(self) -> float:
-        """LUTs and shift registers (each takes a LUT) over the modules the design serves."""
-        return (self.resources.LUT + self.resources.SRL) / self.modules_per_decoder
+        """LUTs of any use (``XilinxResources.lut_sites``) over the modules the design serves."""
+        return self.resources.lut_sites / self.modules_per_decoder
 
     def to_dict(self) -> dict[str, Any]:
         """``fpga_report.json``: the resource counts at the top level."""
@@ -88,12 +99,13 @@ def synthesize_fpga(rtl_dir: str | Path, out_dir: str | Path, timeout: float | N
     r = report.resources
     write_json(out / "fpga_report.json", report.to_dict())
     doc = Document("FPGA synthesis (Yosys synth_xilinx, UltraScale+)")
-    doc.table(["LUT", "FF", "CARRY", "DSP", "BRAM", "da4ml LUT estimate"],
-              [[str(r.LUT), str(r.FF), str(r.CARRY), str(r.DSP), str(r.BRAM), f"{info.estimated_luts:.0f}"]])
+    doc.table(["LUT", "SRL", "LUT RAM (LUTs)", "FF", "CARRY", "DSP", "BRAM", "da4ml LUT estimate"],
+              [[str(r.LUT), str(r.SRL), str(r.LUTRAM), str(r.FF), str(r.CARRY), str(r.DSP), str(r.BRAM),
+                f"{info.estimated_luts:.0f}"]])
     if info.modules_per_decoder > 1:
         doc.paragraph(f"{info.modules_per_decoder} modules time-multiplexed through this decoder at "
                       f"{1000 / info.clock_period_ns:.0f} MHz: {report.luts_per_module:,.0f} LUTs per module "
-                      f"(LUTs and shift registers over {info.modules_per_decoder}).")
+                      f"(LUTs, shift registers and LUT RAM over {info.modules_per_decoder}).")
     doc.write(out / "fpga_report.md")
     return report
 

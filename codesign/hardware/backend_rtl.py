@@ -6,7 +6,9 @@ A decoder takes one frame per clock (``frame``, its first bit the MSB) and gives
 the integer golden model ``codesign.hardware.backend_model`` bit for bit). It is cut into slices with a
 register after each: slice 0 follows the input register, the cells are registered after the last slice, one
 frame per clock at any depth; ``valid_in`` runs along to ``valid_out`` (reset by ``rst``), the data registers
-have no reset.
+have no reset. With ``RING_SLICING`` a value carried 5 clocks or more between two readers goes through rings
+(``_Design.rings``: LUT RAM where the ECP5 flow defines ``DELAY_LUTRAM_MACRO``, their pointers reset by ``rst``;
+shift registers otherwise) rather than a chain of registers.
 
 Best-Choice (``BestChoiceDecoder``): slice 0 decodes the unsent sum (saturated) and the first levels of the
 cap's minimum tree; slices 1.. divide (restoring, exact floor, 8 steps a slice, each a 7-bit subtraction whose
@@ -86,6 +88,12 @@ GENERATOR = "codesign/hardware/backend_rtl.py"
 DIVISOR_BITS = 6  # 48 - cells; the remainder is below it
 NEAR_GROUP = 8  # cells that read one copy of a signal that every cell reads (``_Design.copies``)
 CLOCK_NS = 25.0
+# with RING_SLICING a value carried without being read goes through rings of LUT RAM instead of a chain of
+# flip-flops (``_Design.rings``): rings of these clocks (31, 15, 7 or 3 words and an output register: an
+# UltraScale+ RAM32M16 is 32 deep, an ECP5 TRELLIS_DPR16X4 16), the clocks left over in flip-flops; one ring
+# carries up to RING_WIDTH bits of values that take the same ring (three RAM32M16 of 14 bits)
+RING_CLOCKS, RING_WIDTH = (32, 16, 8, 4), 42
+DELAY_LUTRAM_MACRO = "CODESIGN_DELAY_LUTRAM"  # defined: the rings in LUT RAM (``_ring_module``)
 Decoder = BestChoiceDecoder | EntropyDecoder | ThresholdSumDecoder | SuperCellDecoder
 
 
@@ -101,10 +109,13 @@ class DecoderSlicing:
     address_steps: int = 6
     min_levels: int = 2
     fine: bool = False  # entropy decoders: each Huffman symbol, the placement and the adder trees cut further
+    rings: bool = False  # values carried 5 clocks or more through rings (``_Design.rings``); with fine cuts only
 
     def __post_init__(self) -> None:
         if min(self.divider_steps, self.address_steps, self.min_levels) < 1:
             raise ValueError(f"decoder slicing: every step count must be >= 1, got {self}")
+        if self.rings and not self.fine:
+            raise ValueError(f"decoder slicing: rings need fine cuts, got {self}")
 
     @property
     def cut(self) -> int:
@@ -118,6 +129,9 @@ DEEP_SLICING = DecoderSlicing(divider_steps=4, address_steps=2, min_levels=1)
 # division and the address decoding, every level of an adder tree and every part of a Huffman symbol; a table
 # decoder's signals that every cell reads come to each group of NEAR_GROUP cells in a register of their own
 FINE_SLICING = DecoderSlicing(divider_steps=1, address_steps=1, min_levels=1, fine=True)
+# and the delay lines as rings (in LUT RAM on an ECP5, shift registers on Xilinx): measured on the shared 3-eLink
+# decoders, not yet the reference systems' slicing (docs/econt.md, session 35)
+RING_SLICING = DecoderSlicing(divider_steps=1, address_steps=1, min_levels=1, fine=True, rings=True)
 
 
 @dataclass(frozen=True)
@@ -145,12 +159,15 @@ class _Design:
     """Lines of a sliced design over ``PipelineStages``: a signal made in a slice is read in a later slice through
     the registers the stages insert."""
 
-    def __init__(self, slicing: DecoderSlicing, copy_module: str = "") -> None:
+    def __init__(self, slicing: DecoderSlicing, module: str) -> None:
         self.stages = PipelineStages()
         self.lines: list[str] = []
         self.slicing = slicing
-        self.copy_module = copy_module  # the module of ``copies``' registers
+        self.copy_module = f"{module}_copy"  # the module of ``copies``' registers
+        self.ring_module = f"{module}_ring"  # the rings' modules: this name and a ring's clocks (``_ring``)
         self.copied = False
+        self.ring_clocks: set[int] = set()
+        self.read: set[str] = set()  # what the logic reads: a register between two of these only carries a value
 
     def wire(self, name: str, bits: int, slice_: int, expr: str) -> str:
         self.lines.append(f"    wire [{bits - 1}:0] {name} = {expr};")
@@ -167,7 +184,9 @@ class _Design:
         made = self.stages.made(name)
         if made is not None and slice_ < made:  # a read before the slice that makes it would skew the pipeline
             raise AssertionError(f"{name} is made in slice {made} and read in slice {slice_}")
-        return self.stages.at(name, slice_)
+        reg = self.stages.at(name, slice_)
+        self.read.add(reg)
+        return reg
 
     def copies(self, name: str, bits: int, slice_: int, first_group: int = 0) -> list[str]:
         """``name`` in ``slice_`` once for each group of ``NEAR_GROUP`` cells from ``first_group`` on (the list is
@@ -264,11 +283,94 @@ class _Design:
         return self.wire(prefix, most.bit_length(), last, expr), most.bit_length(), last
 
     def registers(self) -> list[str]:
-        declared = self.stages.declarations
-        if self.slicing.fine:  # a register carries a signal whole; with fine cuts a later slice may read part of it
-            declared = ["    /* verilator lint_off UNUSEDSIGNAL */", *declared,
-                        "    /* verilator lint_on UNUSEDSIGNAL */"]
-        return declared + self.stages.registers()
+        if not self.slicing.fine:
+            return self.stages.declarations + self.stages.registers()
+        # a register carries a signal whole; with fine cuts a later slice may read part of it
+        if not self.slicing.rings:
+            return ["    /* verilator lint_off UNUSEDSIGNAL */", *self.stages.declarations,
+                    "    /* verilator lint_on UNUSEDSIGNAL */", *self.stages.registers()]
+        rings = self.rings()
+        declared, updates, ring_lines = [], [], []
+        for reg, earlier in self.stages.earlier.items():
+            if reg not in rings:
+                declared.append(f"    reg [{self.stages.bits(reg) - 1}:0] {reg};")
+                updates.append(f"        {reg} <= {earlier};")
+        for clocks in RING_CLOCKS:  # values that take rings of these clocks share them, slice by slice
+            ring: list[str] = []
+            for out in sorted((out for out, (_, c) in rings.items() if c == clocks), key=self._slice_of):
+                if ring and sum(map(self.stages.bits, ring)) + self.stages.bits(out) > RING_WIDTH:
+                    ring_lines += self._ring(clocks, ring, rings)
+                    ring = []
+                ring.append(out)
+            if ring:
+                ring_lines += self._ring(clocks, ring, rings)
+        return ["    /* verilator lint_off UNUSEDSIGNAL */", *declared, *ring_lines,
+                "    /* verilator lint_on UNUSEDSIGNAL */", "    always @(posedge clk) begin", *updates, "    end"]
+
+    def rings(self) -> dict[str, tuple[str, int]]:
+        """The registers that rings replace: where a value is carried without being read, it goes through rings
+        of the longest ``RING_CLOCKS`` that fit, then registers for the clocks left, the last clock always a
+        register (a ring carries values of cells all over the chip: its output's register would sit by the ring,
+        not by the reader; the first route of a 2-eLink decoder with rings up to the reader was limited by such a
+        level, 5.9 ns of route to its share); each ring's last register becomes its output, ``(what the ring
+        takes, clocks)``, the registers before it go (``("", 0)``).
+        Most registers of a finely sliced decoder are such delay lines: as flip-flops (more than half of the
+        shared 3-eLink tops' 40,000 on an ECP5) they kept nextpnr's placer from legalising those tops; a ring
+        holds 4 bits of 16 clocks in an ECP5 LUT RAM, 14 in an UltraScale+ RAM32M16 (8 LUTs)."""
+        chains: dict[str, list[str]] = {}  # a signal -> its registers, slice after slice
+        source: dict[str, str] = {}
+        for reg, earlier in self.stages.earlier.items():
+            source[reg] = source.get(earlier, earlier)
+            chains.setdefault(source[reg], []).append(reg)
+        rings: dict[str, tuple[str, int]] = {}
+        for signal, regs in chains.items():
+            taken = signal  # the last register read (or the signal): where the next stretch starts
+            stretch: list[str] = []
+            for reg in regs:
+                stretch.append(reg)
+                if reg not in self.read and reg != regs[-1]:
+                    continue
+                for clocks in RING_CLOCKS:
+                    while len(stretch) > clocks:
+                        rings.update({r: ("", 0) for r in stretch[:clocks - 1]})
+                        rings[stretch[clocks - 1]] = (taken, clocks)
+                        taken, stretch = stretch[clocks - 1], stretch[clocks:]
+                taken, stretch = reg, []
+        return rings
+
+    def _slice_of(self, name: str) -> int:
+        made = self.stages.made(name)
+        if made is None:
+            raise KeyError(f"{name} is made in no slice")
+        return made
+
+    def _ring(self, clocks: int, outs: list[str], rings: dict[str, tuple[str, int]]) -> list[str]:
+        """One ring of ``clocks`` clocks carrying each of ``outs`` from what it takes (``rings``)."""
+        self.ring_clocks.add(clocks)
+        name, width = f"{outs[0]}_ring", sum(self.stages.bits(out) for out in outs)
+        lines = [f"    wire [{width - 1}:0] {name}_q;",
+                 f"    {self.ring_module}{clocks} #(.W({width})) {name} (.clk(clk), .rst(rst), "
+                 f".d({{{', '.join(rings[out][0] for out in outs)}}}), .q({name}_q));"]
+        low = width
+        for out in outs:
+            bits = self.stages.bits(out)
+            low -= bits
+            lines.append(f"    wire [{bits - 1}:0] {out} = {name}_q[{low + bits - 1}:{low}];")
+        return lines
+
+    def helper_modules(self) -> str:
+        """The modules of ``copies``' registers and of the rings, where the design has any (after the decoder, in
+        its file)."""
+        text = []
+        if self.copied:
+            text.append(verilog_module(
+                self.copy_module, ["input  wire clk", "input  wire [W-1:0] d", "output reg  [W-1:0] q"],
+                ["    always @(posedge clk) q <= d;"], generator=GENERATOR, parameters="#(parameter W = 1)",
+                attribute="(* keep_hierarchy *)\n", comment="one copy of a signal that many cells read, a register of "
+                "its own (synthesis keeps the module whole, so no pass merges the copies)"))
+        text += [_ring_module(f"{self.ring_module}{clocks}", clocks) for clocks in sorted(self.ring_clocks)]
+        return "".join(f"/* verilator lint_off DECLFILENAME */  // a second module in the decoder's file\n{module}"
+                       "/* verilator lint_on DECLFILENAME */\n" for module in text)
 
 
 def float_function(name: str, fmt: FloatFormat, drop: int, bits: int) -> list[str]:
@@ -415,7 +517,8 @@ def _route_map(d: _Design, flags: str, words: list[str], route: int, prefix: str
 def best_choice_rtl(dec: BestChoiceDecoder, slicing: DecoderSlicing = DEFAULT_SLICING) -> DecoderRtl:
     """The Best-Choice back end as Verilog (module ``bc_decoder_<n>elink_drop<d>``)."""
     fw, nc, frac = dec.frame_bits, dec.n_cells, dec.frac_bits
-    d = _Design(slicing)
+    module = f"bc_decoder_{dec.elinks}elink_drop{dec.drop_lsb}"
+    d = _Design(slicing, module)
     words = [d.wire(f"word{i}", CHARGE_BITS, 0, _frame_field(fw, dec.word_offset + CHARGE_BITS * i, CHARGE_BITS))
              for i in range(nc)]
     sum_code = d.wire("sum_code", E5M3.bits, 0, _frame_field(fw, SUM_CODE_OFFSET, E5M3.bits))
@@ -446,15 +549,14 @@ def best_choice_rtl(dec: BestChoiceDecoder, slicing: DecoderSlicing = DEFAULT_SL
     cap_value = d.wire("cap_value", dec.int_bits, last - 1, f"charge_value({d.at(cap_code, last - 1)})")
     fill = _fill(d, quotient, dec.rem_bits + frac, cap_value, frac, dec.int_bits, last)
     out = _place(d, codes, selected, fill, frac, last, "charge_value", dec.int_bits)
-    module = f"bc_decoder_{dec.elinks}elink_drop{dec.drop_lsb}"
     body = [*float_function("sum_value", E5M3, dec.drop_lsb, dec.rem_bits),
             *float_function("charge_value", E4M3, dec.drop_lsb, dec.int_bits),
             *_shell(d, fw, last + 1, [out[dec.post_of_tc[t]] for t in range(N_TC)])]
     comment = (f"the Best-Choice back end, {dec.elinks} eLinks, DropLSB {dec.drop_lsb}, {nc} cells\n// "
                f"({'addresses' if dec.few else 'map'}); cells: unsigned {dec.int_bits}.{frac} fixed-point CALQ, "
                f"TC t at cells[t*{dec.out_bits} +: {dec.out_bits}]; latency {last + 1} clocks.")
-    return DecoderRtl(module, verilog_module(module, _ports(fw, dec.out_bits), body, generator=GENERATOR,
-                                             comment=comment), last + 1, fw, dec.out_bits)
+    verilog = verilog_module(module, _ports(fw, dec.out_bits), body, generator=GENERATOR, comment=comment)
+    return DecoderRtl(module, verilog + d.helper_modules(), last + 1, fw, dec.out_bits)
 
 
 def _symbol_slices(slicing: DecoderSlicing) -> int:
@@ -531,7 +633,7 @@ def entropy_rtl(dec: EntropyDecoder, slicing: DecoderSlicing = DEFAULT_SLICING) 
         raise ValueError(f"entropy decoder: the codec's frame holds no cell ({codec})")
     k_bits, idx_bits = k_max.bit_length(), _slot_bits(dec)
     module = f"entropy_{'' if dec.placement is None else 'table_'}decoder_{codec.elinks}elink_m{codec.mantissa_bits}"
-    d = _Design(slicing, copy_module=f"{module}_copy")
+    d = _Design(slicing, module)
     cut = slicing.cut
     raw_k = d.wire("k_field", COUNT_BITS, 0, _frame_field(fw, COUNT_OFFSET, COUNT_BITS))
     sparse = "1'b0"
@@ -672,20 +774,50 @@ def entropy_rtl(dec: EntropyDecoder, slicing: DecoderSlicing = DEFAULT_SLICING) 
                f"{dec.int_bits}.{frac} fixed-point CALQ, TC t at cells[t*{dec.out_bits} +: {dec.out_bits}]; "
                f"latency {last + 1} clocks.")
     verilog = verilog_module(module, _ports(fw, dec.out_bits), body, generator=GENERATOR, comment=comment)
-    return DecoderRtl(module, verilog + _copy_module(d), last + 1, fw, dec.out_bits)
+    return DecoderRtl(module, verilog + d.helper_modules(), last + 1, fw, dec.out_bits)
 
 
-def _copy_module(d: _Design) -> str:
-    """The module of ``d.copies``' registers, where the design has any (after the decoder, in its file)."""
-    if not d.copied:
-        return ""
-    ports = ["input  wire clk", "input  wire [W-1:0] d", "output reg  [W-1:0] q"]
-    module = verilog_module(d.copy_module, ports, ["    always @(posedge clk) q <= d;"], generator=GENERATOR,
-                            parameters="#(parameter W = 1)", attribute="(* keep_hierarchy *)\n",
-                            comment="one copy of a signal that many cells read, a register of its own (synthesis "
-                                    "keeps the module whole, so no pass merges the copies)")
-    return f"/* verilator lint_off DECLFILENAME */  // a second module in the decoder's file\n{module}" \
-           "/* verilator lint_on DECLFILENAME */\n"
+def _ring_module(name: str, clocks: int) -> str:
+    """Module ``name``: ``d`` to ``q`` in ``clocks`` clocks (a power of two). Where ``DELAY_LUTRAM_MACRO`` is
+    defined (the ECP5 flow: no shift-register LUTs), through a ring of ``clocks`` - 1 words in LUT RAM (read
+    before written, one pointer for both: a maximal-length LFSR) and ``q``, the module kept whole so that no pass
+    merges the rings' pointers into one that drives every ring on the chip; else a chain of registers, which
+    synthesis flattens and Xilinx packs into shift-register LUTs (LUT RAM there took 1-2 % more LUTs: per
+    RAM32M16 however few words it holds, and no constant propagates through it)."""
+    bits = clocks.bit_length() - 1
+    if clocks != 1 << bits or bits < 2:
+        raise ValueError(f"a ring's clocks are a power of two, at least 4: {clocks}")
+    tap = _lfsr_tap(bits)
+    body = [f"`ifdef {DELAY_LUTRAM_MACRO}",
+            f"    reg [W-1:0] ring [1:{clocks - 1}];", f"    reg [{bits - 1}:0] at;", "    always @(posedge clk) begin",
+            "        q <= ring[at];", "        ring[at] <= d;",
+            f"        at <= rst ? {_const(bits, 1)} : {{at[{bits - 2}:0], at[{bits - 1}] ^ at[{tap}]}};", "    end",
+            "`else",
+            f"    reg [W*{clocks - 1}-1:0] line;", "    always @(posedge clk) begin",
+            f"        line <= {{line[W*{clocks - 2}-1:0], d}};", f"        q <= line[W*{clocks - 1}-1 -: W];",
+            "    end",
+            "`endif"]
+    ports = ["input  wire clk",  # the chain of registers has no pointer to reset
+             "/* verilator lint_off UNUSEDSIGNAL */ input  wire rst /* verilator lint_on UNUSEDSIGNAL */",
+             "input  wire [W-1:0] d", "output reg  [W-1:0] q"]
+    return verilog_module(name, ports, body, generator=GENERATOR, parameters="#(parameter W = 1)",
+                          attribute=f"`ifdef {DELAY_LUTRAM_MACRO}\n(* keep_hierarchy *)\n`endif\n",
+                          comment=f"a value {clocks} clocks later, in LUT RAM or shift registers rather than "
+                                  "flip-flops")
+
+
+def _lfsr_tap(bits: int) -> int:
+    """The bit ``t`` for which ``at`` -> {at[bits-2:0], at[bits-1] ^ at[t]} visits all 2^bits - 1 non-zero states."""
+    for tap in range(bits - 1):
+        state, seen = 1, 0
+        while True:
+            state = ((state << 1) & ((1 << bits) - 1)) | (((state >> (bits - 1)) ^ (state >> tap)) & 1)
+            seen += 1
+            if state == 1:
+                break
+        if seen == (1 << bits) - 1:
+            return tap
+    raise ValueError(f"no two-tap maximal LFSR of {bits} bits")
 
 
 def _routed(d: _Design, dec: EntropyDecoder, prefix: str, per_slot: list[str], slots: list[str], *, route: int,
@@ -935,7 +1067,8 @@ def _table_placement(d: _Design, dec: EntropyDecoder, p: _Placing, value: str) -
 def threshold_sum_rtl(dec: ThresholdSumDecoder, slicing: DecoderSlicing = DEFAULT_SLICING) -> DecoderRtl:
     """The Threshold-Sum back end as Verilog (module ``ts_decoder_drop<d>_cap<c>``)."""
     fw, frac, nw = dec.frame_bits, dec.frac_bits, TS_FEW_MAX
-    d = _Design(slicing)
+    module = f"ts_decoder_drop{dec.drop_lsb}_cap{dec.cap}"
+    d = _Design(slicing, module)
     kind = d.wire("kind", 2, 0, _frame_field(fw, TS_TYPE_OFFSET, 2))  # the type's top two bits
     few = d.wire("few", 1, 0, f"{kind} == 2'd{TS_FEW}")
     many = d.wire("many", 1, 0, f"{kind} == 2'd{TS_MAP}")
@@ -968,15 +1101,14 @@ def threshold_sum_rtl(dec: ThresholdSumDecoder, slicing: DecoderSlicing = DEFAUL
                  f"(&{d.at(kind, last - 1)}) ? {no_cap} : {_const(dec.int_bits, dec.cap)}")
     fill = _fill(d, quotient, dec.rem_bits + frac, cap, frac, dec.int_bits, last)
     out = _place(d, codes, selected, fill, frac, last, "charge_value", dec.int_bits)
-    module = f"ts_decoder_drop{dec.drop_lsb}_cap{dec.cap}"
     body = [*float_function("sum_value", E5M3, 0, dec.rem_bits),
             *float_function("charge_value", E4M3, dec.drop_lsb, dec.int_bits),
             *_shell(d, fw, last + 1, [out[dec.post_of_tc[t]] for t in range(N_TC)])]
     comment = (f"the Threshold-Sum back end, DropLSB {dec.drop_lsb}, unsent cells capped at {dec.cap} (truncated "
                f"frames: none);\n// cells: unsigned {dec.int_bits}.{frac} fixed-point CALQ, TC t at "
                f"cells[t*{dec.out_bits} +: {dec.out_bits}]; latency {last + 1} clocks.")
-    return DecoderRtl(module, verilog_module(module, _ports(fw, dec.out_bits), body, generator=GENERATOR,
-                                             comment=comment), last + 1, fw, dec.out_bits)
+    verilog = verilog_module(module, _ports(fw, dec.out_bits), body, generator=GENERATOR, comment=comment)
+    return DecoderRtl(module, verilog + d.helper_modules(), last + 1, fw, dec.out_bits)
 
 
 def table_function(name: str, table: np.ndarray, code_bits: int, bits: int) -> list[str]:
@@ -992,7 +1124,9 @@ def super_cell_rtl(dec: SuperCellDecoder, slicing: DecoderSlicing = DEFAULT_SLIC
     ``fill_table``; a fill of 0 everywhere, the naive back end's, is no table)."""
     fw, stc, out_bits = dec.frame_bits, dec.kind, dec.out_bits
     size, index_bits, sum_bits = stc.group_size, stc.index_bits, dec.fmt.bits
-    d = _Design(slicing)
+    drop = f"_drop{dec.drop_lsb}" if dec.sum_drop else ""
+    module = f"{dec.stc}_decoder_{dec.elinks}elink{drop}{'' if dec.anchor_shares else '_naive'}"
+    d = _Design(slicing, module)
     cells = [_const(out_bits, 0)] * N_TC  # the groups the frame does not send
     spread = bool(dec.fill_table.any())
     for g in range(dec.n_groups):
@@ -1003,8 +1137,6 @@ def super_cell_rtl(dec: SuperCellDecoder, slicing: DecoderSlicing = DEFAULT_SLIC
         for j in range(size):
             cells[g * size + j] = d.wire(f"cell{g * size + j}", out_bits, 0,
                                          f"({index} == {_const(index_bits, j)}) ? {keep} : {fill}")
-    drop = f"_drop{dec.drop_lsb}" if dec.sum_drop else ""
-    module = f"{dec.stc}_decoder_{dec.elinks}elink{drop}{'' if dec.anchor_shares else '_naive'}"
     body = [*table_function("keep_value", dec.keep_table, sum_bits, out_bits),
             *(table_function("fill_value", dec.fill_table, sum_bits, out_bits) if spread else []),
             *_shell(d, fw, 1, [cells[dec.post_of_tc[t]] for t in range(N_TC)])]
@@ -1014,8 +1146,8 @@ def super_cell_rtl(dec: SuperCellDecoder, slicing: DecoderSlicing = DEFAULT_SLIC
                f"{'DropLSB ' + str(dec.drop_lsb) if dec.sum_drop else 'raw sums'}, {rule};\n// cells: unsigned "
                f"{dec.int_bits}.{dec.frac_bits} fixed-point CALQ, TC t at cells[t*{out_bits} +: {out_bits}]; "
                f"latency 1 clock.")
-    return DecoderRtl(module, verilog_module(module, _ports(fw, out_bits), body, generator=GENERATOR,
-                                             comment=comment), 1, fw, out_bits)
+    verilog = verilog_module(module, _ports(fw, out_bits), body, generator=GENERATOR, comment=comment)
+    return DecoderRtl(module, verilog + d.helper_modules(), 1, fw, out_bits)
 
 
 def decoder_rtl(dec: Decoder, slicing: DecoderSlicing = DEFAULT_SLICING) -> DecoderRtl:

