@@ -12,9 +12,11 @@ Fmax of at least N x 40 MHz on it is a lower bound for a Stage-1 FPGA, not an Ul
 beside each: the one-module decoder's LUTs (``costs.json``, default slicing, 40 MHz), measured earlier.
 
     python benchmarks/shared_decoders.py [--elinks 2 3] [--module hd ld] [--modules-per-decoder 3]
-        [--work out/shared_decoders] [--threads 2] [--seeds 1 2 3] [--routes 1] [--commit]
+        [--work out/shared_decoders] [--threads 2] [--seeds 1 2 3] [--routes 1] [--commit] [--rings]
 
-``--commit`` copies each decoder's reports to ``models/reference/econt_<n>elink_table/hw/decoder_<module>/``
+``--rings``: the decoders with ``RING_SLICING`` (their delay lines as rings, in LUT RAM on the ECP5;
+``codesign rtl --delay-rings``), not the reference systems' slicing, so not with ``--commit``. ``--commit``
+copies each decoder's reports to ``models/reference/econt_<n>elink_table/hw/decoder_<module>/``
 (``fpga_report.*``, ``ecp5_report.*``: the median seed's). Yosys runs once per decoder (the seeds after the
 first place its ECP5 netlist again); a route takes 6-15 minutes with one thread.
 """
@@ -97,7 +99,7 @@ def main() -> None:
                         help="RING_SLICING: the delay lines as rings (LUT RAM on the ECP5, shift registers on Xilinx)")
     args = parser.parse_args()
     if args.rings and args.commit:
-        parser.error("--rings: the reference systems' decoders are FINE_SLICING's; their hw/ reports stay so")
+        parser.error("--rings --commit: the reference systems' hw/ reports are of FINE_SLICING's decoders")
     header = ["system", "module", "modules per decoder", "LUT (with SRL and LUT RAM)", "LUT per module", "of budget",
               "one-module decoder LUT", "ECP5-85F-8 routed Fmax", "latency (clocks)", "time"]
     print(" | ".join(header))

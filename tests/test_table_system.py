@@ -197,6 +197,8 @@ def test_rtl_of_a_system_time_multiplexes_its_decoders(tmp_path, capsys):
     hybrid = REFERENCE / "econt_2elink_hybrid"
     assert main(["rtl", "--model", str(hybrid), "--out", str(tmp_path / "x"), "--modules-per-decoder", "2"]) == 2
     assert "time multiplexing is for a table system's decoders" in capsys.readouterr().err
+    assert main(["rtl", "--model", str(system_dir), "--out", str(tmp_path / "y"), "--delay-rings"]) == 2
+    assert "--delay-rings is for decoders shared by several modules" in capsys.readouterr().err
 
 
 def test_python_api_places_a_system_in_the_arena(highpu):
