@@ -88,10 +88,10 @@ GENERATOR = "codesign/hardware/backend_rtl.py"
 DIVISOR_BITS = 6  # 48 - cells; the remainder is below it
 NEAR_GROUP = 8  # cells that read one copy of a signal that every cell reads (``_Design.copies``)
 CLOCK_NS = 25.0
-# with RING_SLICING a value carried without being read goes through rings of LUT RAM instead of a chain of
-# flip-flops (``_Design.rings``): rings of these clocks (31, 15, 7 or 3 words and an output register: an
-# UltraScale+ RAM32M16 is 32 deep, an ECP5 TRELLIS_DPR16X4 16), the clocks left over in flip-flops; one ring
-# carries up to RING_WIDTH bits of values that take the same ring (three RAM32M16 of 14 bits)
+# with RING_SLICING a value carried without being read goes through rings (``_Design.rings``) of these clocks
+# (31, 15, 7 or 3 words and an output register; in LUT RAM where the ECP5 flow builds them, an ECP5
+# TRELLIS_DPR16X4 being 16 words of 4 bits), the clocks left over in flip-flops; one ring, one pointer, carries
+# up to RING_WIDTH bits of values that take rings of the same clocks
 RING_CLOCKS, RING_WIDTH = (32, 16, 8, 4), 42
 DELAY_LUTRAM_MACRO = "CODESIGN_DELAY_LUTRAM"  # defined: the rings in LUT RAM (``_ring_module``)
 Decoder = BestChoiceDecoder | EntropyDecoder | ThresholdSumDecoder | SuperCellDecoder
@@ -315,8 +315,8 @@ class _Design:
         level, 5.9 ns of route to its share); each ring's last register becomes its output, ``(what the ring
         takes, clocks)``, the registers before it go (``("", 0)``).
         Most registers of a finely sliced decoder are such delay lines: as flip-flops (more than half of the
-        shared 3-eLink tops' 40,000 on an ECP5) they kept nextpnr's placer from legalising those tops; a ring
-        holds 4 bits of 16 clocks in an ECP5 LUT RAM, 14 in an UltraScale+ RAM32M16 (8 LUTs)."""
+        shared 3-eLink tops' 40,000 on an ECP5) they kept nextpnr's placer from legalising those tops; in LUT
+        RAM (an ECP5 TRELLIS_DPR16X4 holds 16 clocks of 4 bits) they halve the flip-flops."""
         chains: dict[str, list[str]] = {}  # a signal -> its registers, slice after slice
         source: dict[str, str] = {}
         for reg, earlier in self.stages.earlier.items():
