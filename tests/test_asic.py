@@ -375,12 +375,14 @@ def test_ecp5_place_and_route_reports_fmax(tmp_path):
     assert report["fmax_mhz"] >= 40 and report["meets_timing"], report["critical_path"]
     assert report["critical_path"].startswith("dut.") and "Critical path" in (out / "ecp5_report.md").read_text()
     assert ecp5_logic_cells({"LUT4": 10, "CCU2C": 3, "TRELLIS_FF": 7}) == 16
-    # another seed of the same netlist: placed again without Yosys, the same cells
+    # another seed of the same netlist: placed again without Yosys, the same cells (routed without the
+    # timing-driven rip-up, which the report records)
     again = tmp_path / "ecp5_seed2"
     assert main(["fpga", "pnr", "--rtl", str(rtl), "--out", str(again), "--device", "45k", "--seed", "2",
-                 "--netlist-from", str(out)]) == 0
+                 "--netlist-from", str(out), "--no-timing-ripup"]) == 0
     second = json.loads((again / "ecp5_report.json").read_text())
     assert not (again / "yosys.log").exists() and second["status"] == "routed" and second["meta"]["seed"] == 2
+    assert report["meta"]["timing_ripup"] and not second["meta"]["timing_ripup"]
     assert (second["LUT4"], second["FF"]) == (report["LUT4"], report["FF"])
 
 
@@ -420,18 +422,23 @@ def test_an_unrouted_design_reports_how_far_routing_got(tmp_path, monkeypatch):
     from codesign.fpga import synth
     from codesign.tools import ToolTimeout
 
+    commands = []
+
     def stopped(cmd, cwd, log, **options):
+        commands.append(cmd)
         Path(log).write_text("Info: Max frequency for clock 'clk': 53.44 MHz (PASS at 40.00 MHz)\n"
                              "Info:     iter=10 wires=647272 overused=8449 overuse=8569 archfail=NA\n")
         raise ToolTimeout(f"{cmd[0]} timed out", options["timeout"])
 
     monkeypatch.setattr(synth, "require_in_env", lambda tool, hint: tool)
     monkeypatch.setattr(synth, "run_tool", stopped)
-    fields = synth._route(tmp_path, device="85k", package="CABGA381", speed=6, target=40.0, seed=1, pnr_timeout=60,
-                          threads=1, router="router2")
-    assert fields["status"].startswith("place and route timed out after 60 s at router2 iteration 10, 8449 wires "
-                                       "overused; log ")
-    assert fields["placed_fmax_estimate_mhz"] == 53.44
+    for ripup in (True, False):
+        fields = synth._route(tmp_path, device="85k", package="CABGA381", speed=6, target=40.0, seed=1,
+                              pnr_timeout=60, threads=1, router="router2", timing_ripup=ripup)
+        assert fields["status"].startswith("place and route timed out after 60 s at router2 iteration 10, 8449 "
+                                           "wires overused; log ")
+        assert fields["placed_fmax_estimate_mhz"] == 53.44
+    assert ["--tmg-ripup" in cmd for cmd in commands] == [True, False]  # nextpnr's timing-driven rip-up
 
 
 def test_econt_i2c_registers_read_back_into_the_weights(tmp_path):

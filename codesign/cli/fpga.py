@@ -29,7 +29,7 @@ def _cmd_fpga_pnr(args: argparse.Namespace) -> None:
 
     place_and_route_ecp5(args.rtl, args.out, args.device, package=args.package, speed=args.speed, seed=args.seed,
                          pnr_timeout=args.pnr_timeout, threads=args.threads, router=args.router,
-                         netlist_from=args.netlist_from)
+                         timing_ripup=not args.no_timing_ripup, netlist_from=args.netlist_from)
     print((Path(args.out) / "ecp5_report.md").read_text())
 
 
@@ -66,6 +66,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                    help="nextpnr threads (its analytic placer and router2 use them)")
     p.add_argument("--router", default="router2", choices=["router2", "router1"],
                    help="nextpnr's router: router2 (negotiated congestion) or router1 (rip-up and reroute)")
+    p.add_argument("--no-timing-ripup", action="store_true",
+                   help="route without nextpnr's --tmg-ripup (by default the router also rips up nets on failing "
+                        "paths, not only congested ones)")
     p.add_argument("--netlist-from", metavar="FOLDER",
                    help="an earlier pnr report folder of the same RTL: place its synth_ecp5 netlist again (another "
                         "--seed) instead of running Yosys")

