@@ -1,22 +1,21 @@
 """The reference systems' table decoders shared by several modules: what one decoder costs per module when N
 modules are time-multiplexed through it (``codesign rtl --model SYSTEM --modules-per-decoder N``: the decoder
-finely sliced, ``FINE_SLICING``, inside ``time_multiplexed_rtl``, clocked at N x 40 MHz), and whether it runs
-that fast.
+finely sliced with its delay lines as rings, ``RING_SLICING``, inside ``time_multiplexed_rtl``, clocked at N x
+40 MHz), and whether it runs that fast.
 
 For each system and module type: Yosys ``synth_xilinx -family xcup`` (UltraScale+ LUTs, shift registers
 counted as LUTs, over N: the LUTs per module, against ``BackEndBudget``) and place and route of the same top
-on an ECP5 (``codesign fpga pnr``: LFE5U-85F, speed grade 8, nextpnr's router2, its target N x 40 MHz) at the
-first ``--routes`` of ``--seeds`` where nextpnr's placer legalises the top: each seed's Fmax and the median.
-The ECP5 is a 40 nm low-cost FPGA, slower per logic level and per route than UltraScale+ (16 nm): a routed
-Fmax of at least N x 40 MHz on it is a lower bound for a Stage-1 FPGA, not an UltraScale+ timing. Printed
-beside each: the one-module decoder's LUTs (``costs.json``, default slicing, 40 MHz), measured earlier.
+on an ECP5 (``codesign fpga pnr``: LFE5U-85F, speed grade 8, nextpnr's router2 with timing-driven rip-up, its
+target N x 40 MHz) at the first ``--routes`` of ``--seeds`` where nextpnr's placer legalises the top: each
+seed's Fmax and the median. The ECP5 is a 40 nm low-cost FPGA, slower per logic level and per route than
+UltraScale+ (16 nm): a routed Fmax of at least N x 40 MHz on it is a lower bound for a Stage-1 FPGA, not an
+UltraScale+ timing. Printed beside each: the one-module decoder's LUTs (``costs.json``, default slicing,
+40 MHz), measured earlier.
 
     python benchmarks/shared_decoders.py [--elinks 2 3] [--module hd ld] [--modules-per-decoder 3]
-        [--work out/shared_decoders] [--threads 2] [--seeds 1 2 3] [--routes 1] [--commit] [--rings]
+        [--work out/shared_decoders] [--threads 2] [--seeds 1 2 3] [--routes 1] [--commit]
 
-``--rings``: the decoders with ``RING_SLICING`` (their delay lines as rings, in LUT RAM on the ECP5;
-``codesign rtl --delay-rings``), not the reference systems' slicing, so not with ``--commit``. ``--commit``
-copies each decoder's reports to ``models/reference/econt_<n>elink_table/hw/decoder_<module>/``
+``--commit`` copies each decoder's reports to ``models/reference/econt_<n>elink_table/hw/decoder_<module>/``
 (``fpga_report.*``, ``ecp5_report.*``: the median seed's). Yosys runs once per decoder (the seeds after the
 first place its ECP5 netlist again); a route takes 6-15 minutes with one thread.
 """
@@ -30,7 +29,6 @@ from pathlib import Path
 
 from codesign.arena import BackEndBudget, load_costs
 from codesign.fpga.synth import place_and_route_ecp5, synthesize_fpga
-from codesign.hardware.backend_rtl import RING_SLICING
 from codesign.hardware.system_rtl import decoder_dir, write_system_rtl
 from codesign.paths import MODELS_DIR
 from codesign.table_system import load_table_system
@@ -40,12 +38,11 @@ REPORTS = ("xilinx/fpga_report.json", "xilinx/fpga_report.md", "ecp5/ecp5_report
 
 
 def measure(elinks: int, modules: list[str], per_decoder: int, work: Path, *, threads: int, seeds: list[int],
-            routes: int, commit: bool, rings: bool = False) -> None:
+            routes: int, commit: bool) -> None:
     """Print one system's rows of the table; its reports under ``work`` (and, ``commit``, the system folder)."""
     system_dir = MODELS_DIR / "reference" / f"econt_{elinks}elink_table"
     system = load_table_system(system_dir)
-    rtl = write_system_rtl(system, work / "rtl", modules_per_decoder=per_decoder, force=True,
-                           slicing=RING_SLICING if rings else None)
+    rtl = write_system_rtl(system, work / "rtl", modules_per_decoder=per_decoder, force=True)
     budget, costs = BackEndBudget(), load_costs()
     for module in modules:
         folder = work / "rtl" / decoder_dir(module)
@@ -95,17 +92,13 @@ def main() -> None:
                         help="routed seeds per decoder: their Fmax each and the median (one routed netlist's clock "
                              "moves by up to a fifth with the seed)")
     parser.add_argument("--commit", action="store_true", help="copy the reports into the system folders (hw/)")
-    parser.add_argument("--rings", action="store_true",
-                        help="RING_SLICING: the delay lines as rings (LUT RAM on the ECP5, shift registers on Xilinx)")
     args = parser.parse_args()
-    if args.rings and args.commit:
-        parser.error("--rings --commit: the reference systems' hw/ reports are of FINE_SLICING's decoders")
     header = ["system", "module", "modules per decoder", "LUT (with SRL and LUT RAM)", "LUT per module", "of budget",
               "one-module decoder LUT", "ECP5-85F-8 routed Fmax", "latency (clocks)", "time"]
     print(" | ".join(header))
     for n in args.elinks:
         measure(n, args.module, args.modules_per_decoder, args.work / f"econt_{n}elink_table",
-                threads=args.threads, seeds=args.seeds, routes=args.routes, commit=args.commit, rings=args.rings)
+                threads=args.threads, seeds=args.seeds, routes=args.routes, commit=args.commit)
 
 
 if __name__ == "__main__":

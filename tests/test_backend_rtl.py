@@ -434,8 +434,9 @@ endmodule
 def test_slicing_is_checked():
     with pytest.raises(ValueError, match="every step count must be >= 1"):
         DecoderSlicing(address_steps=0)
-    with pytest.raises(ValueError, match="rings need fine cuts"):
-        DecoderSlicing(rings=True)
+    for only_fine in ({"rings": True}, {"split_output": True}):
+        with pytest.raises(ValueError, match="rings and split_output need fine cuts"):
+            DecoderSlicing(**only_fine)
     with pytest.raises(ValueError, match="power of two"):
         _ring_module("r", 12)
 
@@ -458,12 +459,12 @@ def test_table_decoder_model_is_the_arenas_integer_placement(highpu, arena):
 
 
 # every reference system's decoder (models/reference/econt_<n>elink_table: the arena's tables at hd and ld, 2-5
-# eLinks), hd 2 with DEEP_SLICING, ld 2, hd 5 and hd 1 (a strongest-cell table) with FINE_SLICING (and the even
-# decoder at ld 4), ld 4 and ld 5 with a fitted charge per symbol
+# eLinks), hd 2 with DEEP_SLICING, ld 2, hd 5 and hd 1 (a strongest-cell table) with FINE_SLICING, hd 3 with
+# RING_SLICING (and the even decoder at ld 4), ld 4 and ld 5 with a fitted charge per symbol
 REFERENCE_DECODERS = [("entropy-table", m, n) for m in ("hd", "ld") for n in (2, 3, 4, 5) if (m, n) != ("hd", 2)]
 RTL_CASES = [("bc", "ld", 2), ("bc", "ld", 5), ("entropy", "ld", 2), ("entropy", "ld", 5), *REFERENCE_DECODERS,
              ("entropy-table-deep", "hd", 2), ("entropy-table-fine", "ld", 2), ("entropy-table-fine", "hd", 5),
-             ("entropy-table-fine", "hd", 1),
+             ("entropy-table-fine", "hd", 1), ("entropy-table-rings", "hd", 3),
              ("entropy-fine", "ld", 4), ("entropy-table-nearest", "ld", 4), ("threshold-sum", "hd", 2),
              ("threshold-sum", "ld", 5), ("stc16_9", "ld", 2), ("stc4_9", "hd", 5), ("stc4_7", "ld", 4),
              ("naive-stc16_9", "ld", 2)]
@@ -485,7 +486,8 @@ def test_rtl_equals_the_integer_model(tmp_path, highpu, mux, arena, kind, module
         dec = BestChoiceDecoder(elinks, DROP, post)
         frames = _best_choice(calq, mux, elinks).frames.bits
     elif kind.startswith("entropy"):
-        dec = _entropy_decoder(kind.removesuffix("-deep").removesuffix("-fine"), module, elinks, arena)
+        dec = _entropy_decoder(kind.removesuffix("-deep").removesuffix("-fine").removesuffix("-rings"), module, elinks,
+                               arena)
         calq = np.concatenate([calq, _sparse_wafers(300, elinks)])
         frames = dec.codec.encode(calq).frames.bits
         if elinks > 1:  # a 1-eLink frame has no room for a sparse cell's address and 7-bit charge
@@ -498,7 +500,8 @@ def test_rtl_equals_the_integer_model(tmp_path, highpu, mux, arena, kind, module
         frames = _super_cells(calq, mux, kind.removeprefix("naive-"), module, elinks).frames.bits
     rng = np.random.default_rng(elinks)
     bits = np.concatenate([frame_matrix(frames, dec.frame_bits), rng.integers(0, 2, (300, dec.frame_bits))])
-    slicing = {"deep": DEEP_SLICING, "fine": FINE_SLICING}.get(kind.rsplit("-", 1)[-1], DEFAULT_SLICING)
+    slicing = {"deep": DEEP_SLICING, "fine": FINE_SLICING, "rings": RING_SLICING}.get(kind.rsplit("-", 1)[-1],
+                                                                                     DEFAULT_SLICING)
     write_backend_rtl(dec, tmp_path / "rtl", slicing=slicing)
     sim = build_decoder_sim(tmp_path / "rtl", tmp_path / "sim")
     cells = sim.stream(bits, idle=rng.choice([0, 0, 0, 1, 4], len(bits)))

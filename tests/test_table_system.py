@@ -176,10 +176,10 @@ def test_rtl_of_a_system_is_the_block_its_images_and_its_decoders(tmp_path, caps
 
 
 def test_rtl_of_a_system_time_multiplexes_its_decoders(tmp_path, capsys):
-    """`codesign rtl --model SYSTEM --modules-per-decoder 3`: each decoder finely sliced inside the
-    time-multiplexed top, clocked at 120 MHz; an autoencoder refuses the option."""
+    """`codesign rtl --model SYSTEM --modules-per-decoder 3`: each decoder finely sliced, its delay lines as
+    rings, inside the time-multiplexed top, clocked at 120 MHz; an autoencoder refuses the option."""
     from codesign.hardware.backend_model import EntropyDecoder
-    from codesign.hardware.backend_rtl import FINE_SLICING, decoder_rtl, time_multiplexed_rtl
+    from codesign.hardware.backend_rtl import RING_SLICING, decoder_rtl, time_multiplexed_rtl
 
     system_dir = REFERENCE / _system_name(2)
     out = tmp_path / "rtl"
@@ -188,7 +188,7 @@ def test_rtl_of_a_system_time_multiplexes_its_decoders(tmp_path, capsys):
     system = load_table_system(system_dir)
     for module in ("hd", "ld"):
         info = json.loads((out / f"decoder_{module}" / "rtl.json").read_text())
-        core = decoder_rtl(EntropyDecoder(system.codec(module), placement=system.table(module)), FINE_SLICING)
+        core = decoder_rtl(EntropyDecoder(system.codec(module), placement=system.table(module)), RING_SLICING)
         top = time_multiplexed_rtl(core, 3)
         assert (info["top"], info["core"], info["modules_per_decoder"]) == (top.module, core.module, 3)
         assert info["clock_period_ns"] == pytest.approx(25 / 3) and info["frame_bits"] == 3 * core.frame_bits
@@ -197,8 +197,6 @@ def test_rtl_of_a_system_time_multiplexes_its_decoders(tmp_path, capsys):
     hybrid = REFERENCE / "econt_2elink_hybrid"
     assert main(["rtl", "--model", str(hybrid), "--out", str(tmp_path / "x"), "--modules-per-decoder", "2"]) == 2
     assert "time multiplexing is for a table system's decoders" in capsys.readouterr().err
-    assert main(["rtl", "--model", str(system_dir), "--out", str(tmp_path / "y"), "--delay-rings"]) == 2
-    assert "--delay-rings is for decoders shared by several modules" in capsys.readouterr().err
 
 
 def test_python_api_places_a_system_in_the_arena(highpu):
@@ -213,8 +211,9 @@ def test_python_api_places_a_system_in_the_arena(highpu):
 
 
 # hw/ reports: benchmarks/shared_decoders.py --commit, the median of three seeds' routes (docs/econt.md, session
-# 34, with copies of broadcast signals near the cells: hd 107.8-141.4 MHz, median 129.8; ld 128.7-131.6, 131.3)
-SHARED = [(2, module) for module in ("hd", "ld")]
+# 36, RING_SLICING, routed with timing-driven rip-up: hd 2 138.3-145.0 MHz, median 141.0; ld 2 140.7-157.7,
+# 145.7; hd 3 124.0-128.2, 124.9; ld 3 130.0-141.9, 133.8)
+SHARED = [(n, module) for n in (2, 3) for module in ("hd", "ld")]
 
 
 @pytest.mark.parametrize(("n", "module"), SHARED)
@@ -224,14 +223,14 @@ def test_committed_shared_decoder_fits_the_budget_and_its_clock(tmp_path, n, mod
     back-end budget, and its routed ECP5 Fmax (the median seed's) holds three modules' frames per 25 ns."""
     from codesign.arena import BackEndBudget
     from codesign.hardware.backend_model import EntropyDecoder
-    from codesign.hardware.backend_rtl import FINE_SLICING, write_backend_rtl
+    from codesign.hardware.backend_rtl import RING_SLICING, write_backend_rtl
 
     system = load_table_system(REFERENCE / _system_name(n))
     hw = REFERENCE / _system_name(n) / "hw" / f"decoder_{module}"
     xilinx = json.loads((hw / "fpga_report.json").read_text())
     ecp5 = json.loads((hw / "ecp5_report.json").read_text())
     info = write_backend_rtl(EntropyDecoder(system.codec(module), placement=system.table(module)), tmp_path,
-                             slicing=FINE_SLICING, modules_per_decoder=3, force=True)
+                             slicing=RING_SLICING, modules_per_decoder=3, force=True)
     assert xilinx["meta"]["rtl_sha256"] == ecp5["meta"]["rtl_sha256"] == info.sources_sha256(tmp_path)
     assert xilinx["design"] == ecp5["design"] == info.top and xilinx["modules_per_decoder"] == 3
     assert xilinx["LUT_per_module"] == pytest.approx((xilinx["LUT"] + xilinx["SRL"] + xilinx.get("LUTRAM", 0)) / 3)

@@ -54,9 +54,9 @@ def _cmd_rtl(args: argparse.Namespace) -> None:
     if is_table_system(args.model):
         _system_rtl(args)
         return
-    if args.modules_per_decoder != 1 or args.delay_rings:
-        raise ValueError(f"--modules-per-decoder {args.modules_per_decoder}{' --delay-rings' * args.delay_rings}: "
-                         f"time multiplexing is for a table system's decoders; {args.model} is an autoencoder")
+    if args.modules_per_decoder != 1:
+        raise ValueError(f"--modules-per-decoder {args.modules_per_decoder}: time multiplexing is for a table "
+                         f"system's decoders; {args.model} is an autoencoder")
     model, cfg = load_encoder(args.model)
     # every Pipelining field has an option of the same name that overrides the preset when given
     overrides = {field.name: value for field in dataclasses.fields(Pipelining)
@@ -76,7 +76,6 @@ AUTOENCODER_RTL_DEFAULTS = {"clock_period": 25.0, "pipeline": "asic", "latency_c
 
 
 def _system_rtl(args: argparse.Namespace) -> None:
-    from codesign.hardware.backend_rtl import RING_SLICING
     from codesign.hardware.system_rtl import write_system_rtl
     from codesign.table_system import load_table_system
 
@@ -84,12 +83,9 @@ def _system_rtl(args: argparse.Namespace) -> None:
              if getattr(args, name) != default]
     if given:
         raise ValueError(f"{args.model} is a table system: {', '.join(given)} set an autoencoder's RTL; a table "
-                         "system's takes only --out, --modules-per-decoder, --delay-rings and --force")
-    if args.delay_rings and args.modules_per_decoder == 1:
-        raise ValueError("--delay-rings is for decoders shared by several modules (--modules-per-decoder N > 1)")
+                         "system's takes only --out, --modules-per-decoder and --force")
     system = load_table_system(args.model)
-    rtl = write_system_rtl(system, args.out, modules_per_decoder=args.modules_per_decoder, force=args.force,
-                           slicing=RING_SLICING if args.delay_rings else None)
+    rtl = write_system_rtl(system, args.out, modules_per_decoder=args.modules_per_decoder, force=args.force)
     print(f"wrote {system.spec.name}'s RTL to {args.out}: encoder/ the universal codec block ({rtl.encoder.frame_bits}"
           f"-bit frame, {rtl.encoder.config_bits} configuration bits) with "
           + ", ".join(f"{m}.hex" for m in rtl.images) + "; "
@@ -188,11 +184,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--force", action="store_true", help="replace --out even if it holds other files")
     p.add_argument("--clock-period", type=positive_float, default=25.0, help="ns (default 25: 40 MHz)")
     p.add_argument("--modules-per-decoder", type=int_in(1, 8), default=1,
-                   help="a table system's decoders: modules time-multiplexed through each (N > 1: finely sliced "
-                        "and clocked N x 40 MHz, module m's frame taken in clocks m mod N; docs/econt.md)")
-    p.add_argument("--delay-rings", action="store_true",
-                   help="with --modules-per-decoder N > 1: the decoders' delay lines as rings (LUT RAM where the "
-                        "ECP5 flow builds them, shift registers on Xilinx; measured on the shared 3-eLink decoders, "
+                   help="a table system's decoders: modules time-multiplexed through each (N > 1: finely sliced, "
+                        "delay lines as rings, clocked N x 40 MHz, module m's frame taken in clocks m mod N; "
                         "docs/econt.md)")
     p.add_argument("--pipeline", choices=("asic", "fpga"), default="asic",
                    help="pipelining preset: asic (default, fewest registers) or fpga (deeper core, selector and "

@@ -8,7 +8,8 @@ register after each: slice 0 follows the input register, the cells are registere
 frame per clock at any depth; ``valid_in`` runs along to ``valid_out`` (reset by ``rst``), the data registers
 have no reset. With ``RING_SLICING`` a value carried 5 clocks or more between two readers goes through rings
 (``_Design.rings``: LUT RAM where the ECP5 flow defines ``DELAY_LUTRAM_MACRO``, their pointers reset by ``rst``;
-shift registers otherwise) rather than a chain of registers.
+shift registers otherwise) rather than a chain of registers, and a table decoder's cell outputs take their
+share's choice and their charge in two steps (``_split_output``).
 
 Best-Choice (``BestChoiceDecoder``): slice 0 decodes the unsent sum (saturated) and the first levels of the
 cap's minimum tree; slices 1.. divide (restoring, exact floor, 8 steps a slice, each a 7-bit subtraction whose
@@ -110,12 +111,16 @@ class DecoderSlicing:
     min_levels: int = 2
     fine: bool = False  # entropy decoders: each Huffman symbol, the placement and the adder trees cut further
     rings: bool = False  # values carried 5 clocks or more through rings (``_Design.rings``); with fine cuts only
+    # table decoders: the two slices that fine cuts give a cell's output each take part of its share's choice (a
+    # placed value for each half of the levels, then the half) and of its charge (the code's value, then the sent
+    # flag, where the share is added): a logic level and a long route less on each path; with fine cuts only
+    split_output: bool = False
 
     def __post_init__(self) -> None:
         if min(self.divider_steps, self.address_steps, self.min_levels) < 1:
             raise ValueError(f"decoder slicing: every step count must be >= 1, got {self}")
-        if self.rings and not self.fine:
-            raise ValueError(f"decoder slicing: rings need fine cuts, got {self}")
+        if (self.rings or self.split_output) and not self.fine:
+            raise ValueError(f"decoder slicing: rings and split_output need fine cuts, got {self}")
 
     @property
     def cut(self) -> int:
@@ -129,9 +134,10 @@ DEEP_SLICING = DecoderSlicing(divider_steps=4, address_steps=2, min_levels=1)
 # division and the address decoding, every level of an adder tree and every part of a Huffman symbol; a table
 # decoder's signals that every cell reads come to each group of NEAR_GROUP cells in a register of their own
 FINE_SLICING = DecoderSlicing(divider_steps=1, address_steps=1, min_levels=1, fine=True)
-# and the delay lines as rings (in LUT RAM on an ECP5, shift registers on Xilinx): measured on the shared 3-eLink
-# decoders, not yet the reference systems' slicing (docs/econt.md, session 35)
-RING_SLICING = DecoderSlicing(divider_steps=1, address_steps=1, min_levels=1, fine=True, rings=True)
+# and the delay lines as rings (in LUT RAM on an ECP5, shift registers on Xilinx), a table decoder's output stage
+# split: the reference systems' decoders shared by several modules (docs/econt.md, sessions 35-36)
+RING_SLICING = DecoderSlicing(divider_steps=1, address_steps=1, min_levels=1, fine=True, rings=True,
+                              split_output=True)
 
 
 @dataclass(frozen=True)
@@ -876,6 +882,23 @@ def _slots_from_takes(d: _Design, dec: EntropyDecoder, takes: list[str], k: str,
                    f"{d.at(x, s)}") for a, x in enumerate(above)]
 
 
+def _split_output(d: _Design, a: int, level: str, level_bits: int, placed: list[str], bits: int, slice_: int,
+                  value: str, sent: str) -> tuple[str, str]:
+    """Cell ``a``'s share and charge for the slice after ``slice_``, where they are added (``split_output``): in
+    ``slice_`` the placed value of each half of the levels by the ``level``'s low bits, and the ``value`` of its
+    code; after it, the half by the level's top bit and the value if the cell was ``sent``."""
+    half = 1 << (level_bits - 1)
+    low = f"{level}[{level_bits - 2}:0]" if level_bits > 1 else "1'b0"
+    halves = [d.at(d.case(f"share{a}_{h}", bits, slice_, low, [
+        *((_const(max(level_bits - 1, 1), j), d.at(placed[h * half + j], slice_))
+          for j in range(half) if h * half + j < len(placed)), ("default", _const(bits, 0))]), slice_ + 1)
+        for h in (0, 1)]
+    top = d.at(d.wire(f"level_top{a}", 1, slice_, f"{level}[{level_bits - 1}]"), slice_ + 1)
+    flag = d.at(sent, slice_ + 1)
+    charge = f"({{{bits}{{{flag}}}}} & {d.at(d.wire(f'value_of{a}', bits, slice_, value), slice_ + 1)})"
+    return f"({top} ? {halves[1]} : {halves[0]})", charge
+
+
 def _tagged(d: _Design, codes: list[str], bits: int, sparse: str, slice_: int, *, near: bool = False) -> list[str]:
     """Each ``bits``-bit code as {sparse, code} in ``slice_``: a sparse frame's codes are raw charges. ``near``:
     the flag comes to each group of cells in a copy of its own (``_Design.copies``)."""
@@ -1050,15 +1073,19 @@ def _table_placement(d: _Design, dec: EntropyDecoder, p: _Placing, value: str) -
             codes = _tagged(d, codes, inner, p.sparse, out - 1, near=True)
     placed_near = [d.per_group(x, pb, out) for x in placed]  # each placed value goes to every cell
     cells = []
+    frac_zero = _const(PLACE_FRAC_BITS, 0)
     for a in range(N_TC):
-        share = d.case(f"share{a}", pb, out, d.at(levels[a], out),
-                       [(_const(lb, lv), d.at(placed_near[lv][a // NEAR_GROUP], out))
-                        for lv in range(placement.max_level + 1)] + [("default", _const(pb, 0))])
-        charge = (f"({d.at(p.selected[a], out)} ? {{{value}({d.at(codes[a], out)}), {_const(PLACE_FRAC_BITS, 0)}}}"
-                  f" : {_const(pb, 0)})")
-        if cut:  # the share and the charge, then their sum
-            charge = d.at(d.wire(f"charge_of{a}", pb, out, charge), out + 1)
-            share = d.at(share, out + 1)
+        near = [values[a // NEAR_GROUP] for values in placed_near]
+        if d.slicing.split_output:
+            share, charge = _split_output(d, a, d.at(levels[a], out), lb, near, pb, out,
+                                          f"{{{value}({d.at(codes[a], out)}), {frac_zero}}}", p.selected[a])
+        else:
+            share = d.case(f"share{a}", pb, out, d.at(levels[a], out),
+                           [(_const(lb, lv), d.at(x, out)) for lv, x in enumerate(near)] + [("default", _const(pb, 0))])
+            charge = f"({d.at(p.selected[a], out)} ? {{{value}({d.at(codes[a], out)}), {frac_zero}}} : {_const(pb, 0)})"
+            if cut:  # the share and the charge, then their sum
+                charge = d.at(d.wire(f"charge_of{a}", pb, out, charge), out + 1)
+                share = d.at(share, out + 1)
         both = d.wire(f"both{a}", pb + 1, out + cut, f"{_zext(charge, pb, pb + 1)} + {_zext(share, pb, pb + 1)}")
         cells.append(d.wire(f"cell{a}", dec.out_bits, out + cut, f"{{{both}{frac_pad}}}"))
     return cells, out + cut
