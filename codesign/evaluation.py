@@ -300,7 +300,10 @@ def _cost_cells(name: str, metrics: Mapping[str, Any], costs: Mapping[str, Syste
         return "-" if on_chip is None else format(on_chip, ",.0f"), "learned placement: not built"
     # a table system's row names the arena's decoder and encoder it is (``cost_key``)
     cost = costs.get(str(metrics.get("cost_key", _cost_key(name))), SystemCost())
-    return "-" if cost.on_chip_ge is None else format(cost.on_chip_ge, ",.0f"), cost.back_end(budget)
+    back_end = cost.back_end(budget)
+    if "shared_decoder" in metrics:  # the system folder's decoder shared by several modules (its hw/ reports)
+        back_end = f"one per module: {back_end}; {metrics['shared_decoder']}"
+    return "-" if cost.on_chip_ge is None else format(cost.on_chip_ge, ",.0f"), back_end
 
 
 def write_evaluation(out_dir: str | Path, metrics: Metrics, emds: dict[str, np.ndarray], *,

@@ -23,6 +23,7 @@ import numpy as np
 from codesign.arena import (
     ARENA_SPLIT,
     Arena,
+    BackEndBudget,
     fit_arena,
     fit_table_back_ends,
     table_label,
@@ -40,6 +41,7 @@ from codesign.econt.learned_backend import TablePlacement
 from codesign.errors import InputError
 
 SYSTEM_FILE = "system.json"
+HW_DIR = "hw"  # a system folder's committed decoder reports (benchmarks/shared_decoders.py --commit)
 RECIPE_FILE = "spec.yaml"
 RECIPE_KEY = "table_system"  # the top-level key that makes a recipe a table system's, not an autoencoder's
 SYSTEM_PREFIX = "system:"  # metrics key of a system's row: system:<name>:<module>
@@ -89,6 +91,7 @@ class TableSystem:
 
     spec: TableSystemSpec
     arena: Arena
+    folder: Path | None = None  # where it was loaded from (its hw/ reports)
 
     @property
     def elinks(self) -> int:
@@ -112,6 +115,24 @@ class TableSystem:
         table = self.table(module)
         return table_label(table) if table is not None else self.arena.codec_rule(module, self.elinks).label()
 
+    def shared_decoder(self, module: str, budget: BackEndBudget | None = None) -> str | None:
+        """What the folder's committed decoder of ``module`` frames shared by several modules costs
+        (``hw/decoder_<module>/``: its UltraScale+ LUTs and DSPs per module against ``budget``, its routed ECP5
+        clock against the one it needs); None where the folder holds none."""
+        hw = self.folder / HW_DIR / f"decoder_{module}" if self.folder is not None else None
+        if hw is None or not (hw / "fpga_report.json").is_file():
+            return None
+        try:
+            xilinx = json.loads((hw / "fpga_report.json").read_text())
+            ecp5 = json.loads((hw / "ecp5_report.json").read_text())
+            shared, luts = int(xilinx["modules_per_decoder"]), float(xilinx["LUT_per_module"])
+            dsps, fmax, target = xilinx["DSP"] / shared, ecp5["fmax_mhz"] or 0.0, float(ecp5["target_mhz"])
+        except (OSError, json.JSONDecodeError, KeyError, TypeError, ValueError) as err:
+            raise InputError(f"{hw}: not a shared decoder's fpga_report.json and ecp5_report.json ({err!r})") from None
+        fits = (budget or BackEndBudget()).fits(luts, dsps) and fmax >= target
+        return (f"shared by {shared}: {luts:,.0f} LUT / {dsps:g} DSP a module at {fmax:.1f} of {target:.0f} MHz "
+                f"({'fits' if fits else 'over budget' if fmax >= target else 'too slow'})")
+
     def reconstructions(self, calq: np.ndarray) -> list[Reconstruction]:
         """``system:<name>:<module>`` per module type: the codec's frames of ``calq`` decoded by the table in
         the decoder's integers, or by the codec's rule where the system kept it."""
@@ -123,9 +144,11 @@ class TableSystem:
                 wafers = table_placed(table, codec, codec.parse(out.frames))
             else:
                 wafers = out.decoded(self.arena.codec_rule(module, self.elinks), self.arena.back_ends.prior)
+            shared = self.shared_decoder(module)
             recos.append(Reconstruction(f"{SYSTEM_PREFIX}{self.spec.name}:{module}", unit_or_uniform(wafers),
                                         float(out.frames.used.mean()),
-                                        {"elinks": float(self.elinks), "back_end": self.back_end(module)}))
+                                        {"elinks": float(self.elinks), "back_end": self.back_end(module),
+                                         **({"shared_decoder": shared} if shared else {})}))
         return recos
 
 
@@ -180,4 +203,4 @@ def load_table_system(folder: str | Path) -> TableSystem:
         raise InputError(f"{path}: line {err.lineno}: not JSON ({err.msg})") from None
     except (KeyError, TypeError) as err:
         raise InputError(f"{path}: not a table system ({err!r} missing or malformed)") from None
-    return TableSystem(spec, arena)
+    return TableSystem(spec, arena, Path(folder))

@@ -4,13 +4,14 @@
 from __future__ import annotations
 
 import json
+import shutil
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from codesign.arena import load_arena
+from codesign.arena import load_arena, load_costs
 from codesign.cli import main
 from codesign.config import ConfigError
 from codesign.errors import InputError
@@ -197,6 +198,26 @@ def test_rtl_of_a_system_time_multiplexes_its_decoders(tmp_path, capsys):
     hybrid = REFERENCE / "econt_2elink_hybrid"
     assert main(["rtl", "--model", str(hybrid), "--out", str(tmp_path / "x"), "--modules-per-decoder", "2"]) == 2
     assert "time multiplexing is for a table system's decoders" in capsys.readouterr().err
+
+
+def test_a_system_row_names_its_shared_decoder(tmp_path, highpu):
+    """A system folder with hw/ reports: its rows carry the shared decoder's cost beside the one-module
+    decoder's (the report's back-end cell); none without; a broken report is named."""
+    from codesign.evaluation import evaluate_table_system, write_evaluation
+
+    system = load_table_system(REFERENCE / _system_name(3))
+    assert system.shared_decoder("hd") == "shared by 3: 5,746 LUT / 0 DSP a module at 124.9 of 120 MHz (fits)"
+    assert load_table_system(REFERENCE / _system_name(4)).shared_decoder("hd") is None
+    metrics, emds = evaluate_table_system(system, highpu[:40], n_jobs=1)
+    assert metrics[f"system:{_system_name(3)}:ld"]["shared_decoder"].startswith("shared by 3: 5,700 LUT")
+    write_evaluation(tmp_path / "eval", metrics, emds, costs=load_costs())
+    report = (tmp_path / "eval" / "report.md").read_text()
+    assert "one per module: 14,969 LUT / 0 DSP (over budget); shared by 3: 5,746 LUT" in report
+    folder = tmp_path / "system"
+    shutil.copytree(REFERENCE / _system_name(3), folder, ignore=shutil.ignore_patterns("eval*"))
+    (folder / "hw" / "decoder_hd" / "ecp5_report.json").write_text("{}")
+    with pytest.raises(InputError, match="decoder_hd: not a shared decoder's"):
+        load_table_system(folder).shared_decoder("hd")
 
 
 def test_python_api_places_a_system_in_the_arena(highpu):
