@@ -115,10 +115,10 @@ class TableSystem:
         table = self.table(module)
         return table_label(table) if table is not None else self.arena.codec_rule(module, self.elinks).label()
 
-    def shared_decoder(self, module: str, budget: BackEndBudget | None = None) -> str | None:
+    def shared_decoder(self, module: str) -> str | None:
         """What the folder's committed decoder of ``module`` frames shared by several modules costs
-        (``hw/decoder_<module>/``: its UltraScale+ LUTs and DSPs per module against ``budget``, its routed ECP5
-        clock against the one it needs); None where the folder holds none."""
+        (``hw/decoder_<module>/``: its UltraScale+ LUTs and DSPs per module against ``BackEndBudget``, its routed
+        ECP5 clock against the one it needs); None where the folder holds none."""
         hw = self.folder / HW_DIR / f"decoder_{module}" if self.folder is not None else None
         if hw is None or not (hw / "fpga_report.json").is_file():
             return None
@@ -127,11 +127,12 @@ class TableSystem:
             ecp5 = json.loads((hw / "ecp5_report.json").read_text())
             shared, luts = int(xilinx["modules_per_decoder"]), float(xilinx["LUT_per_module"])
             dsps, fmax, target = xilinx["DSP"] / shared, ecp5["fmax_mhz"] or 0.0, float(ecp5["target_mhz"])
+            clocked = bool(ecp5["meets_timing"])
         except (OSError, json.JSONDecodeError, KeyError, TypeError, ValueError) as err:
             raise InputError(f"{hw}: not a shared decoder's fpga_report.json and ecp5_report.json ({err!r})") from None
-        fits = (budget or BackEndBudget()).fits(luts, dsps) and fmax >= target
+        verdict = "too slow" if not clocked else "fits" if BackEndBudget().fits(luts, dsps) else "over budget"
         return (f"shared by {shared}: {luts:,.0f} LUT / {dsps:g} DSP a module at {fmax:.1f} of {target:.0f} MHz "
-                f"({'fits' if fits else 'over budget' if fmax >= target else 'too slow'})")
+                f"({verdict})")
 
     def reconstructions(self, calq: np.ndarray) -> list[Reconstruction]:
         """``system:<name>:<module>`` per module type: the codec's frames of ``calq`` decoded by the table in
