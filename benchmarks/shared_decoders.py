@@ -10,10 +10,11 @@ target N x 40 MHz) at the first ``--routes`` of ``--seeds`` where nextpnr's plac
 seed's Fmax and the median. The ECP5 is a 40 nm low-cost FPGA, slower per logic level and per route than
 UltraScale+ (16 nm): a routed Fmax of at least N x 40 MHz on it is a lower bound for a Stage-1 FPGA, not an
 UltraScale+ timing. Printed beside each: the one-module decoder's LUTs (``costs.json``, default slicing,
-40 MHz), measured earlier.
+40 MHz), measured earlier. ``--dsp``: the decoders with ``DSP_SLICING`` instead (each cell's share a product,
+a DSP48E2 each on UltraScale+; on the ECP5 in two multipliers, each into a register), not the reference systems'.
 
     python benchmarks/shared_decoders.py [--elinks 2 3] [--module hd ld] [--modules-per-decoder 3]
-        [--work out/shared_decoders] [--threads 2] [--seeds 1 2 3] [--routes 1] [--commit]
+        [--work out/shared_decoders] [--threads 2] [--seeds 1 2 3] [--routes 1] [--dsp | --commit]
 
 ``--commit`` copies each decoder's reports to ``models/reference/econt_<n>elink_table/hw/decoder_<module>/``
 (``fpga_report.*``, ``ecp5_report.*``: the median seed's). Yosys runs once per decoder (the seeds after the
@@ -29,6 +30,7 @@ from pathlib import Path
 
 from codesign.arena import BackEndBudget, load_costs
 from codesign.fpga.synth import place_and_route_ecp5, synthesize_fpga
+from codesign.hardware.backend_rtl import DSP_SLICING
 from codesign.hardware.system_rtl import decoder_dir, write_system_rtl
 from codesign.paths import MODELS_DIR
 from codesign.table_system import load_table_system
@@ -38,11 +40,12 @@ REPORTS = ("xilinx/fpga_report.json", "xilinx/fpga_report.md", "ecp5/ecp5_report
 
 
 def measure(elinks: int, modules: list[str], per_decoder: int, work: Path, *, threads: int, seeds: list[int],
-            routes: int, commit: bool) -> None:
+            routes: int, dsp: bool, commit: bool) -> None:
     """Print one system's rows of the table; its reports under ``work`` (and, ``commit``, the system folder)."""
     system_dir = MODELS_DIR / "reference" / f"econt_{elinks}elink_table"
     system = load_table_system(system_dir)
-    rtl = write_system_rtl(system, work / "rtl", modules_per_decoder=per_decoder, force=True)
+    rtl = write_system_rtl(system, work / "rtl", modules_per_decoder=per_decoder, force=True,
+                           slicing=DSP_SLICING if dsp else None)
     budget, costs = BackEndBudget(), load_costs()
     for module in modules:
         folder = work / "rtl" / decoder_dir(module)
@@ -66,7 +69,7 @@ def measure(elinks: int, modules: list[str], per_decoder: int, work: Path, *, th
         median = routed[(len(routed) - 1) // 2] if routed else ecp5  # the lower median of an even count
         spread = ", ".join(f"{r.fmax_mhz:.1f} (seed {r.meta['seed']})" for r in routed) or ecp5.status
         row = [f"econt_{elinks}elink_table", module, str(per_decoder),
-               f"{xilinx.resources.lut_sites:,}", f"{xilinx.luts_per_module:,.0f}",
+               f"{xilinx.resources.lut_sites:,}", f"{xilinx.luts_per_module:,.0f}", f"{xilinx.resources.DSP}",
                f"{xilinx.luts_per_module / budget.luts:.2f}", f"{one.luts:,}" if one and one.luts else "-",
                f"{spread} MHz; median {(median.fmax_mhz or 0.0) / target:.2f} of {target:.0f}",
                f"{rtl.decoders[module].latency_cycles}", f"{took / 60:.0f} min"]
@@ -91,14 +94,19 @@ def main() -> None:
     parser.add_argument("--routes", type=int, default=1,
                         help="routed seeds per decoder: their Fmax each and the median (one routed netlist's clock "
                              "moves by up to a fifth with the seed)")
+    parser.add_argument("--dsp", action="store_true",
+                        help="each cell's share multiplied out (DSP_SLICING) rather than chosen (the reference)")
     parser.add_argument("--commit", action="store_true", help="copy the reports into the system folders (hw/)")
     args = parser.parse_args()
-    header = ["system", "module", "modules per decoder", "LUT (with SRL and LUT RAM)", "LUT per module", "of budget",
+    if args.dsp and args.commit:
+        parser.error("--commit keeps the reference systems' decoders (RING_SLICING): not with --dsp")
+    header = ["system", "module", "modules per decoder", "LUT (with SRL and LUT RAM)", "LUT per module", "DSP",
+              "of budget",
               "one-module decoder LUT", "ECP5-85F-8 routed Fmax", "latency (clocks)", "time"]
     print(" | ".join(header))
     for n in args.elinks:
         measure(n, args.module, args.modules_per_decoder, args.work / f"econt_{n}elink_table",
-                threads=args.threads, seeds=args.seeds, routes=args.routes, commit=args.commit)
+                threads=args.threads, seeds=args.seeds, routes=args.routes, dsp=args.dsp, commit=args.commit)
 
 
 if __name__ == "__main__":

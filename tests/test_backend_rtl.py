@@ -51,6 +51,8 @@ from codesign.hardware.backend_rtl import (
     DEEP_SLICING,
     DEFAULT_SLICING,
     DELAY_LUTRAM_MACRO,
+    DSP_SLICING,
+    ECP5_MACROS,
     FINE_SLICING,
     RING_SLICING,
     Decoder,
@@ -159,6 +161,7 @@ LINT_CASES = [("bc", n, d) for n in (1, 2, 3, 4, 5) for d in (DROP,)] + [("bc", 
     [("entropy", m, n) for m in ("ld", "hd") for n in (2, 5)] + \
     [("entropy-table", "hd", 2), ("entropy-table", "ld", 4), ("entropy-table-nearest", "ld", 4)] + \
     [("entropy-fine", "ld", 4), ("entropy-table-fine", "hd", 5), ("entropy-table-rings", "hd", 3)] + \
+    [("entropy-table-dsp", m, n) for m, n in (("ld", 4), ("hd", 5))] + \
     [("threshold-sum", m, n) for m, n in (("hd", 2), ("ld", 5))] + \
     [(stc, m, n) for stc, m, n in (("stc16_9", "ld", 2), ("stc4_9", "hd", 5), ("stc4_7", "ld", 4), ("stc4_7", "hd", 1),
                                    ("stc16_9", "hd", 1))] + [("naive-stc4_9", "hd", 5), ("per-cell-ts", "ld", 5)]
@@ -171,16 +174,17 @@ def test_decoders_lint_clean(tmp_path, arena, kind, a, b):
     if kind == "bc":
         dec = BestChoiceDecoder(a, b, IDENTITY)
     elif kind.startswith("entropy"):
-        dec = _entropy_decoder(kind.removesuffix("-fine").removesuffix("-rings"), a, b, arena)
+        dec = _entropy_decoder(kind.removesuffix("-fine").removesuffix("-rings").removesuffix("-dsp"), a, b, arena)
     elif kind == "per-cell-ts":
         dec = ThresholdSumDecoder(b, MODULE_PRESETS[a].drop_lsb, IDENTITY, tuple(range(20, 68)))
     else:
         dec = _decoder(kind.removeprefix("naive-"), a, b, arena, naive=kind.startswith("naive-"))
-    slicing = {"fine": FINE_SLICING, "rings": RING_SLICING}.get(kind.rsplit("-", 1)[-1], DEFAULT_SLICING)
+    slicing = {"fine": FINE_SLICING, "rings": RING_SLICING, "dsp": DSP_SLICING}.get(kind.rsplit("-", 1)[-1],
+                                                                                  DEFAULT_SLICING)
     rtl = decoder_rtl(dec, slicing)
     path = tmp_path / f"{rtl.module}.v"
     path.write_text(rtl.verilog)
-    for defines in [[], *([[f"+define+{DELAY_LUTRAM_MACRO}"]] if slicing.rings else [])]:  # LUT RAM: the ECP5's
+    for defines in [[], *([[f"+define+{m}" for m in ECP5_MACROS]] if slicing.rings else [])]:  # the ECP5's build
         proc = subprocess.run(["verilator", "--lint-only", "-Wall", *defines, "--top-module", rtl.module, path.name],
                               cwd=tmp_path, env=env, capture_output=True, text=True)
         assert proc.returncode == 0 and "%Warning" not in proc.stderr, proc.stderr[:3000]
@@ -434,9 +438,11 @@ endmodule
 def test_slicing_is_checked():
     with pytest.raises(ValueError, match="every step count must be >= 1"):
         DecoderSlicing(address_steps=0)
-    for only_fine in ({"rings": True}, {"split_output": True}):
-        with pytest.raises(ValueError, match="rings and split_output need fine cuts"):
+    for only_fine in ({"rings": True}, {"split_output": True}, {"multiplied_shares": True}):
+        with pytest.raises(ValueError, match="rings, split_output and multiplied_shares need fine cuts"):
             DecoderSlicing(**only_fine)
+    with pytest.raises(ValueError, match="one of them"):
+        DecoderSlicing(1, 1, 1, fine=True, split_output=True, multiplied_shares=True)
     with pytest.raises(ValueError, match="power of two"):
         _ring_module("r", 12)
 
@@ -465,6 +471,7 @@ REFERENCE_DECODERS = [("entropy-table", m, n) for m in ("hd", "ld") for n in (2,
 RTL_CASES = [("bc", "ld", 2), ("bc", "ld", 5), ("entropy", "ld", 2), ("entropy", "ld", 5), *REFERENCE_DECODERS,
              ("entropy-table-deep", "hd", 2), ("entropy-table-fine", "ld", 2), ("entropy-table-fine", "hd", 5),
              ("entropy-table-fine", "hd", 1), ("entropy-table-rings", "hd", 3),
+             ("entropy-table-dsp", "ld", 4),
              ("entropy-fine", "ld", 4), ("entropy-table-nearest", "ld", 4), ("threshold-sum", "hd", 2),
              ("threshold-sum", "ld", 5), ("stc16_9", "ld", 2), ("stc4_9", "hd", 5), ("stc4_7", "ld", 4),
              ("naive-stc16_9", "ld", 2)]
@@ -486,8 +493,8 @@ def test_rtl_equals_the_integer_model(tmp_path, highpu, mux, arena, kind, module
         dec = BestChoiceDecoder(elinks, DROP, post)
         frames = _best_choice(calq, mux, elinks).frames.bits
     elif kind.startswith("entropy"):
-        dec = _entropy_decoder(kind.removesuffix("-deep").removesuffix("-fine").removesuffix("-rings"), module, elinks,
-                               arena)
+        dec = _entropy_decoder(kind.removesuffix("-deep").removesuffix("-fine").removesuffix("-rings")
+                               .removesuffix("-dsp"), module, elinks, arena)
         calq = np.concatenate([calq, _sparse_wafers(300, elinks)])
         frames = dec.codec.encode(calq).frames.bits
         if elinks > 1:  # a 1-eLink frame has no room for a sparse cell's address and 7-bit charge
@@ -500,18 +507,19 @@ def test_rtl_equals_the_integer_model(tmp_path, highpu, mux, arena, kind, module
         frames = _super_cells(calq, mux, kind.removeprefix("naive-"), module, elinks).frames.bits
     rng = np.random.default_rng(elinks)
     bits = np.concatenate([frame_matrix(frames, dec.frame_bits), rng.integers(0, 2, (300, dec.frame_bits))])
-    slicing = {"deep": DEEP_SLICING, "fine": FINE_SLICING, "rings": RING_SLICING}.get(kind.rsplit("-", 1)[-1],
-                                                                                     DEFAULT_SLICING)
+    slicing = {"deep": DEEP_SLICING, "fine": FINE_SLICING, "rings": RING_SLICING,
+               "dsp": DSP_SLICING}.get(kind.rsplit("-", 1)[-1], DEFAULT_SLICING)
     write_backend_rtl(dec, tmp_path / "rtl", slicing=slicing)
-    sim = build_decoder_sim(tmp_path / "rtl", tmp_path / "sim")
-    cells = sim.stream(bits, idle=rng.choice([0, 0, 0, 1, 4], len(bits)))
     want = dec.decode(bits)
     assert len(np.unique(want[:len(calq)])) > 100  # not degenerate: charges and fills of many values
     if kind.endswith("-nearest"):  # the even fallback: every cell the same, non-zero
         assert ((want.min(axis=1) == want.max(axis=1)) & (want.max(axis=1) > 0)).sum() >= 3
-    bad = np.flatnonzero((cells != want).any(axis=1))
-    assert not bad.size, f"{bad.size} frames differ, first {bad[0]}: {cells[bad[0]]} != {want[bad[0]]}"
-    assert cells.shape == (len(calq) + 300, 48) and len(calq) in (1000 + 130, 1000 + 130 + 300)
+    for defines in [(), *([ECP5_MACROS] if slicing.multiplied_shares else [])]:  # the products as the ECP5 builds them
+        sim = build_decoder_sim(tmp_path / "rtl", tmp_path / f"sim{len(defines)}", defines=defines)
+        cells = sim.stream(bits, idle=rng.choice([0, 0, 0, 1, 4], len(bits)))
+        bad = np.flatnonzero((cells != want).any(axis=1))
+        assert not bad.size, f"{defines}: {bad.size} frames differ, first {bad[0]}: {cells[bad[0]]} != {want[bad[0]]}"
+        assert cells.shape == (len(calq) + 300, 48) and len(calq) in (1000 + 130, 1000 + 130 + 300)
 
 
 @pytest.mark.slow

@@ -16,7 +16,7 @@ from typing import Any
 
 from codesign.artifacts import provenance, write_json, write_text
 from codesign.document import Document
-from codesign.hardware.backend_rtl import DELAY_LUTRAM_MACRO
+from codesign.hardware.backend_rtl import ECP5_MACROS
 from codesign.hardware.rtl import RtlInfo
 from codesign.hardware.yosys import STAT_FILE, parse_stat_json, run_yosys, yosys_script
 from codesign.paths import ASIC_FLOW_DIR
@@ -275,7 +275,7 @@ def place_and_route_ecp5(rtl_dir: str | Path, out_dir: str | Path, device: str =
     info, shell_ffs = _ecp5_shell(design, rtl, out)
     if netlist_from is None:
         script = yosys_script("fpga_ecp5.ys", rtl, info, out, info.top, json=str(out / "netlist.json"),
-                              delay_lutram=f"-D{DELAY_LUTRAM_MACRO}")
+                              defines=" ".join(f"-D{m}" for m in ECP5_MACROS))
         cells = run_yosys(script, out, timeout=timeout).design.cells
     else:
         cells = _reuse_netlist(Path(netlist_from).resolve(), out, design.sources_sha256(rtl))

@@ -95,6 +95,9 @@ CLOCK_NS = 25.0
 # up to RING_WIDTH bits of values that take rings of the same clocks
 RING_CLOCKS, RING_WIDTH = (32, 16, 8, 4), 42
 DELAY_LUTRAM_MACRO = "CODESIGN_DELAY_LUTRAM"  # defined: the rings in LUT RAM (``_ring_module``)
+# defined: a product wider than an ECP5 multiplier's 18-bit inputs in two parts, each into a register (``_product``)
+SPLIT_PRODUCTS_MACRO, ECP5_MULTIPLIER_BITS = "CODESIGN_SPLIT_PRODUCTS", 18
+ECP5_MACROS = (DELAY_LUTRAM_MACRO, SPLIT_PRODUCTS_MACRO)  # what the ECP5 flow defines
 Decoder = BestChoiceDecoder | EntropyDecoder | ThresholdSumDecoder | SuperCellDecoder
 
 
@@ -115,12 +118,18 @@ class DecoderSlicing:
     # placed value for each half of the levels, then the half) and of its charge (the code's value, then the sent
     # flag, where the share is added): a logic level and a long route less on each path; with fine cuts only
     split_output: bool = False
+    # table decoders: each cell's share multiplied out, Q w (a DSP on an FPGA: a 27 x 18 product covers it), rather
+    # than chosen among the placed values of every level; with fine cuts only
+    multiplied_shares: bool = False
 
     def __post_init__(self) -> None:
         if min(self.divider_steps, self.address_steps, self.min_levels) < 1:
             raise ValueError(f"decoder slicing: every step count must be >= 1, got {self}")
-        if (self.rings or self.split_output) and not self.fine:
-            raise ValueError(f"decoder slicing: rings and split_output need fine cuts, got {self}")
+        if (self.rings or self.split_output or self.multiplied_shares) and not self.fine:
+            raise ValueError(f"decoder slicing: rings, split_output and multiplied_shares need fine cuts, got {self}")
+        if self.split_output and self.multiplied_shares:
+            raise ValueError(f"decoder slicing: split_output chooses a placed value, multiplied_shares makes none: "
+                             f"one of them, got {self}")
 
     @property
     def cut(self) -> int:
@@ -138,6 +147,9 @@ FINE_SLICING = DecoderSlicing(divider_steps=1, address_steps=1, min_levels=1, fi
 # split: the reference systems' decoders shared by several modules (docs/econt.md, sessions 35-36)
 RING_SLICING = DecoderSlicing(divider_steps=1, address_steps=1, min_levels=1, fine=True, rings=True,
                               split_output=True)
+# or each cell's share multiplied out rather than chosen (a DSP a cell on an FPGA)
+DSP_SLICING = DecoderSlicing(divider_steps=1, address_steps=1, min_levels=1, fine=True, rings=True,
+                             multiplied_shares=True)
 
 
 @dataclass(frozen=True)
@@ -894,9 +906,68 @@ def _split_output(d: _Design, a: int, level: str, level_bits: int, placed: list[
           for j in range(half) if h * half + j < len(placed)), ("default", _const(bits, 0))]), slice_ + 1)
         for h in (0, 1)]
     top = d.at(d.wire(f"level_top{a}", 1, slice_, f"{level}[{level_bits - 1}]"), slice_ + 1)
+    return f"({top} ? {halves[1]} : {halves[0]})", _sent_charge(d, a, bits, slice_, value, sent)
+
+
+def _sent_charge(d: _Design, a: int, bits: int, slice_: int, value: str, sent: str) -> str:
+    """Cell ``a``'s charge for the slice after ``slice_``: its code's ``value`` decoded in ``slice_``, then 0
+    unless the cell was ``sent``."""
     flag = d.at(sent, slice_ + 1)
-    charge = f"({{{bits}{{{flag}}}}} & {d.at(d.wire(f'value_of{a}', bits, slice_, value), slice_ + 1)})"
-    return f"({top} ? {halves[1]} : {halves[0]})", charge
+    return f"({{{bits}{{{flag}}}}} & {d.at(d.wire(f'value_of{a}', bits, slice_, value), slice_ + 1)})"
+
+
+def _share_quotient(d: _Design, quotient: str, q_bits: int, share_bits: int, weight_bits: int, slice_: int
+                    ) -> tuple[str, int]:
+    """Q for the products Q w (``multiplied_shares``), made in ``slice_``: min(Q, 2^(M + Y - l) - 1) with M the
+    share's bits, Y the weights' and 2^l the smallest non-zero weight (level 0's). Every share it changes saturates
+    either way: from Q = 2^(M + Y - l) on, Q w >= 2^(M + Y) for every such w, and the clamped Q times 2^l still
+    floors to the saturated share 2^M - 1, times any larger weight saturates. So the product stays within a DSP's
+    27 x 18 bits: (name, its bits)."""
+    smallest = min(WEIGHT_MANTISSAS)
+    assert smallest & (smallest - 1) == 0, "the clamp needs a power-of-two smallest weight"
+    bits = share_bits + weight_bits - (smallest.bit_length() - 1)
+    q = d.at(quotient, slice_)
+    if q_bits <= bits:
+        return d.wire("share_quotient", q_bits, slice_, q), q_bits
+    return d.wire("share_quotient", bits, slice_, f"(|{q}[{q_bits - 1}:{bits}]) ? {_const(bits, (1 << bits) - 1)} : "
+                  f"{q}[{bits - 1}:0]"), bits
+
+
+def _product(d: _Design, name: str, a: str, a_bits: int, b: str, b_bits: int, slice_: int) -> tuple[str, int]:
+    """The unsigned product of ``a`` and ``b`` (read in ``slice_``), made in the slice after: (name, bits). Where
+    ``SPLIT_PRODUCTS_MACRO`` is defined (the ECP5 flow), ``b`` times ``a``'s low 18 bits and times the rest in
+    ``slice_``, each into a register of its own, and their sum after: Yosys maps an ECP5 multiplier without its
+    registers and would add the parts of a wider product behind it in the same clock. Else the whole product and
+    a part of 0 (on Xilinx one DSP48E2, its M and P registers the two registers; the 0 is optimised away)."""
+    width, low = a_bits + b_bits, ECP5_MULTIPLIER_BITS
+    if a_bits <= low:
+        part = d.wire(f"{name}_p", width, slice_, f"{_zext(a, a_bits, width)} * {_zext(b, b_bits, width)}")
+        return d.wire(name, width, slice_ + 1, d.at(part, slice_ + 1)), width
+    high_bits = a_bits - low + b_bits
+    a_low, a_high = _zext(f"{a}[{low - 1}:0]", low, width), _zext(f"{a}[{a_bits - 1}:{low}]", a_bits - low, high_bits)
+    d.lines += [f"`ifdef {SPLIT_PRODUCTS_MACRO}",
+                f"    wire [{width - 1}:0] {name}_lo = {a_low} * {_zext(b, b_bits, width)};",
+                f"    wire [{high_bits - 1}:0] {name}_hi = {a_high} * {_zext(b, b_bits, high_bits)};",
+                "`else",
+                f"    wire [{width - 1}:0] {name}_lo = {_zext(a, a_bits, width)} * {_zext(b, b_bits, width)};",
+                f"    wire [{high_bits - 1}:0] {name}_hi = {_const(high_bits, 0)};",
+                "`endif"]
+    parts = [d.stages.make(f"{name}_{x}", w, slice_) for x, w in (("lo", width), ("hi", high_bits))]
+    return d.wire(name, width, slice_ + 1, f"{d.at(parts[0], slice_ + 1)} + "
+                  f"{{{d.at(parts[1], slice_ + 1)}, {_const(low, 0)}}}"), width
+
+
+def _multiplied_share(d: _Design, a: int, level: str, weight_arms: list[tuple[str, str]], q: str, q_bits: int, *,
+                      weight_bits: int, bits: int, slice_: int) -> str:
+    """Cell ``a``'s share two slices after ``slice_`` (``multiplied_shares``): its weight from its ``level`` (read a
+    slice earlier), the product with the clamped Q (``q``, ``_share_quotient``, read in ``slice_``; ``_product``),
+    then floor(Q w / 2^Y) saturated at ``bits``."""
+    weight = d.case(f"cell_weight{a}", weight_bits, slice_ - 1, level, weight_arms)
+    made, width = _product(d, f"cell_qw{a}", d.at(q, slice_), q_bits, d.at(weight, slice_), weight_bits, slice_)
+    product = d.at(made, slice_ + 2)
+    top = bits + weight_bits
+    kept = f"{product}[{top - 1}:{weight_bits}]"
+    return f"((|{product}[{width - 1}:{top}]) ? {_const(bits, (1 << bits) - 1)} : {kept})" if width > top else kept
 
 
 def _tagged(d: _Design, codes: list[str], bits: int, sparse: str, slice_: int, *, near: bool = False) -> list[str]:
@@ -1036,8 +1107,54 @@ def _table_placement(d: _Design, dec: EntropyDecoder, p: _Placing, value: str) -
     skip = ((1 if zero else N_TC) * WEIGHT_MANTISSAS[0]).bit_length() - 1
     quotient, q_slice = d.divide(d.at(p.residual, s_total), s_total, dec.rem_bits, PLACE_FRAC_BITS + wb,
                                  total, s_total + 1, divisor_bits=total_bits, skip=skip)
-    # the placed value of each level: floor(Q w / 2^Y), saturated at M; Q w is (Q * mantissa) << (level >> 1)
     g, q_bits = q_slice + 1, dec.rem_bits + PLACE_FRAC_BITS + wb - skip
+    pb = dec.int_bits + PLACE_FRAC_BITS
+    out = g + 1 + 3 * cut  # the placed values (or the shares' Q), a register more with fine cuts, the cells
+    if d.slicing.multiplied_shares:
+        share_q, share_q_bits = _share_quotient(d, quotient, q_bits, pb, wb, g)
+    else:
+        placed = _placed_values(d, quotient, q_bits, pb, wb, max_level=placement.max_level, first=g)
+    frac_pad = f", {_const(dec.frac_bits - PLACE_FRAC_BITS, 0)}" if dec.frac_bits > PLACE_FRAC_BITS else ""
+    codes = p.codes
+    if not codes:
+        slots = _slots_from_takes(d, dec, p.selected, p.k, out - 5)  # made in out - 3, chosen in two slices
+        codes = _routed(d, dec, "code", p.cell_codes, slots, route=out - 1, bits=inner, split=2)
+        if dec.codec.sparse_cells:
+            codes = _tagged(d, codes, inner, p.sparse, out - 1, near=True)
+    # Q, or each placed value, goes to every cell
+    if d.slicing.multiplied_shares:
+        share_near = d.per_group(share_q, share_q_bits, out - 1)
+    else:
+        placed_near = [d.per_group(x, pb, out) for x in placed]
+    cells = []
+    frac_zero = _const(PLACE_FRAC_BITS, 0)
+    for a in range(N_TC):
+        if d.slicing.multiplied_shares:
+            share = _multiplied_share(d, a, d.at(levels[a], out - 2), weight_arms, share_near[a // NEAR_GROUP],
+                                      share_q_bits, weight_bits=wb, bits=pb, slice_=out - 1)
+            charge = _sent_charge(d, a, pb, out, f"{{{value}({d.at(codes[a], out)}), {frac_zero}}}", p.selected[a])
+        elif d.slicing.split_output:
+            near = [values[a // NEAR_GROUP] for values in placed_near]
+            share, charge = _split_output(d, a, d.at(levels[a], out), lb, near, pb, out,
+                                          f"{{{value}({d.at(codes[a], out)}), {frac_zero}}}", p.selected[a])
+        else:
+            near = [values[a // NEAR_GROUP] for values in placed_near]
+            share = d.case(f"share{a}", pb, out, d.at(levels[a], out),
+                           [(_const(lb, lv), d.at(x, out)) for lv, x in enumerate(near)] + [("default", _const(pb, 0))])
+            charge = f"({d.at(p.selected[a], out)} ? {{{value}({d.at(codes[a], out)}), {frac_zero}}} : {_const(pb, 0)})"
+            if cut:  # the share and the charge, then their sum
+                charge = d.at(d.wire(f"charge_of{a}", pb, out, charge), out + 1)
+                share = d.at(share, out + 1)
+        both = d.wire(f"both{a}", pb + 1, out + cut, f"{_zext(charge, pb, pb + 1)} + {_zext(share, pb, pb + 1)}")
+        cells.append(d.wire(f"cell{a}", dec.out_bits, out + cut, f"{{{both}{frac_pad}}}"))
+    return cells, out + cut
+
+
+def _placed_values(d: _Design, quotient: str, q_bits: int, pb: int, wb: int, *, max_level: int,
+                   first: int) -> list[str]:
+    """The placed value of each level, floor(Q w / 2^Y) saturated at ``pb`` bits, from Q (read in slice
+    ``first``): Q w is (Q * mantissa) << (level >> 1)."""
+    cut, g = d.slicing.cut, first
     q = d.at(quotient, g)
     d.lines.append("    /* verilator lint_off UNUSEDSIGNAL */  // the products' low bits are below the result's LSB")
     products = []
@@ -1052,9 +1169,8 @@ def _table_placement(d: _Design, dec: EntropyDecoder, p: _Placing, value: str) -
     d.lines.append("    /* verilator lint_on UNUSEDSIGNAL */")
     g += 2 * cut  # the products (in two slices), then the placed values
     products = [d.at(x, g) for x in products]
-    pb = dec.int_bits + PLACE_FRAC_BITS
     placed = []
-    for lv in range(placement.max_level + 1):
+    for lv in range(max_level + 1):
         prod, width = products[lv % 2], q_bits + WEIGHT_MANTISSAS[lv % 2].bit_length()
         low = wb - lv // HALF_OCTAVES  # the product's bit that is the result's LSB
         kept = width - low
@@ -1063,32 +1179,7 @@ def _table_placement(d: _Design, dec: EntropyDecoder, p: _Placing, value: str) -
         else:
             expr = f"(|{prod}[{width - 1}:{low + pb}]) ? {_const(pb, (1 << pb) - 1)} : {prod}[{low + pb - 1}:{low}]"
         placed.append(d.wire(f"placed{lv}", pb, g, expr))
-    out = g + 1 + cut  # with fine cuts a register more on the way: each placed value goes to every cell
-    frac_pad = f", {_const(dec.frac_bits - PLACE_FRAC_BITS, 0)}" if dec.frac_bits > PLACE_FRAC_BITS else ""
-    codes = p.codes
-    if not codes:
-        slots = _slots_from_takes(d, dec, p.selected, p.k, out - 5)  # made in out - 3, chosen in two slices
-        codes = _routed(d, dec, "code", p.cell_codes, slots, route=out - 1, bits=inner, split=2)
-        if dec.codec.sparse_cells:
-            codes = _tagged(d, codes, inner, p.sparse, out - 1, near=True)
-    placed_near = [d.per_group(x, pb, out) for x in placed]  # each placed value goes to every cell
-    cells = []
-    frac_zero = _const(PLACE_FRAC_BITS, 0)
-    for a in range(N_TC):
-        near = [values[a // NEAR_GROUP] for values in placed_near]
-        if d.slicing.split_output:
-            share, charge = _split_output(d, a, d.at(levels[a], out), lb, near, pb, out,
-                                          f"{{{value}({d.at(codes[a], out)}), {frac_zero}}}", p.selected[a])
-        else:
-            share = d.case(f"share{a}", pb, out, d.at(levels[a], out),
-                           [(_const(lb, lv), d.at(x, out)) for lv, x in enumerate(near)] + [("default", _const(pb, 0))])
-            charge = f"({d.at(p.selected[a], out)} ? {{{value}({d.at(codes[a], out)}), {frac_zero}}} : {_const(pb, 0)})"
-            if cut:  # the share and the charge, then their sum
-                charge = d.at(d.wire(f"charge_of{a}", pb, out, charge), out + 1)
-                share = d.at(share, out + 1)
-        both = d.wire(f"both{a}", pb + 1, out + cut, f"{_zext(charge, pb, pb + 1)} + {_zext(share, pb, pb + 1)}")
-        cells.append(d.wire(f"cell{a}", dec.out_bits, out + cut, f"{{{both}{frac_pad}}}"))
-    return cells, out + cut
+    return placed
 
 
 def threshold_sum_rtl(dec: ThresholdSumDecoder, slicing: DecoderSlicing = DEFAULT_SLICING) -> DecoderRtl:
