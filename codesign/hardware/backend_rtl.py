@@ -9,7 +9,8 @@ frame per clock at any depth; ``valid_in`` runs along to ``valid_out`` (reset by
 have no reset. With ``RING_SLICING`` a value carried 5 clocks or more between two readers goes through rings
 (``_Design.rings``: LUT RAM where the ECP5 flow defines ``DELAY_LUTRAM_MACRO``, their pointers reset by ``rst``;
 shift registers otherwise) rather than a chain of registers, and a table decoder's cell outputs take their
-share's choice and their charge in two steps (``_split_output``).
+share's choice and their charge in two steps (``_split_output``); with ``DSP_SLICING`` each cell's share is a
+product instead (``_multiplied_share``; in parts where the ECP5 flow defines ``SPLIT_PRODUCTS_MACRO``).
 
 Best-Choice (``BestChoiceDecoder``): slice 0 decodes the unsent sum (saturated) and the first levels of the
 cap's minimum tree; slices 1.. divide (restoring, exact floor, 8 steps a slice, each a 7-bit subtraction whose
@@ -118,8 +119,8 @@ class DecoderSlicing:
     # placed value for each half of the levels, then the half) and of its charge (the code's value, then the sent
     # flag, where the share is added): a logic level and a long route less on each path; with fine cuts only
     split_output: bool = False
-    # table decoders: each cell's share multiplied out, Q w (a DSP on an FPGA: a 27 x 18 product covers it), rather
-    # than chosen among the placed values of every level; with fine cuts only
+    # table decoders: each cell's share multiplied out, Q w (a DSP on an FPGA), rather than chosen among the placed
+    # values of every level; with fine cuts only
     multiplied_shares: bool = False
 
     def __post_init__(self) -> None:
@@ -921,8 +922,8 @@ def _share_quotient(d: _Design, quotient: str, q_bits: int, share_bits: int, wei
     """Q for the products Q w (``multiplied_shares``), made in ``slice_``: min(Q, 2^(M + Y - l) - 1) with M the
     share's bits, Y the weights' and 2^l the smallest non-zero weight (level 0's). Every share it changes saturates
     either way: from Q = 2^(M + Y - l) on, Q w >= 2^(M + Y) for every such w, and the clamped Q times 2^l still
-    floors to the saturated share 2^M - 1, times any larger weight saturates. So the product stays within a DSP's
-    27 x 18 bits: (name, its bits)."""
+    floors to the saturated share 2^M - 1, times any larger weight saturates. So Q takes M + Y - l bits (24-27 for
+    the reference systems' tables) rather than 29-33: (name, its bits)."""
     smallest = min(WEIGHT_MANTISSAS)
     assert smallest & (smallest - 1) == 0, "the clamp needs a power-of-two smallest weight"
     bits = share_bits + weight_bits - (smallest.bit_length() - 1)
@@ -938,7 +939,7 @@ def _product(d: _Design, name: str, a: str, a_bits: int, b: str, b_bits: int, sl
     ``SPLIT_PRODUCTS_MACRO`` is defined (the ECP5 flow), ``b`` times ``a``'s low 18 bits and times the rest in
     ``slice_``, each into a register of its own, and their sum after: Yosys maps an ECP5 multiplier without its
     registers and would add the parts of a wider product behind it in the same clock. Else the whole product and
-    a part of 0 (on Xilinx one DSP48E2, its M and P registers the two registers; the 0 is optimised away)."""
+    a part of 0 (one DSP48E2 on Xilinx up to 26 x 17 bits; the 0 is optimised away)."""
     width, low = a_bits + b_bits, ECP5_MULTIPLIER_BITS
     if a_bits <= low:
         part = d.wire(f"{name}_p", width, slice_, f"{_zext(a, a_bits, width)} * {_zext(b, b_bits, width)}")
