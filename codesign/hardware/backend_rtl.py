@@ -184,7 +184,8 @@ class _Design:
         self.slicing = slicing
         self.copy_module = f"{module}_copy"  # the module of ``copies``' registers
         self.ring_module = f"{module}_ring"  # the rings' modules: this name and a ring's clocks (``_ring``)
-        self.copied = False
+        self.product_module = f"{module}_product"  # the module of ``product``'s registered multipliers
+        self.copied = self.multiplied = False
         self.ring_clocks: set[int] = set()
         self.read: set[str] = set()  # what the logic reads: a register between two of these only carries a value
 
@@ -220,6 +221,16 @@ class _Design:
             copies.append(self.stages.make(copy, bits, slice_))
         self.copied = True
         return copies
+
+    def product(self, name: str, a: str, a_bits: int, b: str, b_bits: int, slice_: int) -> str:
+        """The unsigned product of ``a`` and ``b`` (read in ``slice_``) into a register of its own (an instance of
+        ``product_module``: a multiplier with its output register, ``_product_module``), made in the slice after."""
+        width = a_bits + b_bits
+        self.lines += [f"    wire [{width - 1}:0] {name};",
+                       f"    {self.product_module} #(.AW({a_bits}), .BW({b_bits})) {name}_m (.clk(clk), .a({a}), "
+                       f".b({b}), .p({name}));"]
+        self.multiplied = True
+        return self.stages.make(name, width, slice_ + 1)
 
     def per_group(self, name: str, bits: int, slice_: int) -> list[str]:
         """What each group of ``NEAR_GROUP`` cells reads (through ``at``) for ``name`` in ``slice_``: with fine cuts a
@@ -388,6 +399,8 @@ class _Design:
                 attribute="(* keep_hierarchy *)\n", comment="one copy of a signal that many cells read, a register of "
                 "its own (synthesis keeps the module whole, so no pass merges the copies)"))
         text += [_ring_module(f"{self.ring_module}{clocks}", clocks) for clocks in sorted(self.ring_clocks)]
+        if self.multiplied:
+            text.append(_product_module(self.product_module))
         return "".join(f"/* verilator lint_off DECLFILENAME */  // a second module in the decoder's file\n{module}"
                        "/* verilator lint_on DECLFILENAME */\n" for module in text)
 
@@ -935,27 +948,50 @@ def _share_quotient(d: _Design, quotient: str, q_bits: int, share_bits: int, wei
 
 
 def _product(d: _Design, name: str, a: str, a_bits: int, b: str, b_bits: int, slice_: int) -> tuple[str, int]:
-    """The unsigned product of ``a`` and ``b`` (read in ``slice_``), made in the slice after: (name, bits). Where
-    ``SPLIT_PRODUCTS_MACRO`` is defined (the ECP5 flow), ``b`` times ``a``'s low 18 bits and times the rest in
-    ``slice_``, each into a register of its own, and their sum after: Yosys maps an ECP5 multiplier without its
-    registers and would add the parts of a wider product behind it in the same clock. Else the whole product and
-    a part of 0 (one DSP48E2 on Xilinx up to 26 x 17 bits; the 0 is optimised away)."""
+    """The unsigned product of ``a`` and ``b`` (read in ``slice_``), made in the slice after, from registered
+    multipliers (``_Design.product``): (name, bits). Where ``SPLIT_PRODUCTS_MACRO`` is defined (the ECP5 flow),
+    ``b`` times ``a``'s low 18 bits and times the rest, each an ECP5 multiplier with its output register, added
+    after them; else the whole product (one DSP48E2 on Xilinx up to 26 x 17 bits)."""
     width, low = a_bits + b_bits, ECP5_MULTIPLIER_BITS
     if a_bits <= low:
-        part = d.wire(f"{name}_p", width, slice_, f"{_zext(a, a_bits, width)} * {_zext(b, b_bits, width)}")
-        return d.wire(name, width, slice_ + 1, d.at(part, slice_ + 1)), width
-    high_bits = a_bits - low + b_bits
-    a_low, a_high = _zext(f"{a}[{low - 1}:0]", low, width), _zext(f"{a}[{a_bits - 1}:{low}]", a_bits - low, high_bits)
-    d.lines += [f"`ifdef {SPLIT_PRODUCTS_MACRO}",
-                f"    wire [{width - 1}:0] {name}_lo = {a_low} * {_zext(b, b_bits, width)};",
-                f"    wire [{high_bits - 1}:0] {name}_hi = {a_high} * {_zext(b, b_bits, high_bits)};",
-                "`else",
-                f"    wire [{width - 1}:0] {name}_lo = {_zext(a, a_bits, width)} * {_zext(b, b_bits, width)};",
-                f"    wire [{high_bits - 1}:0] {name}_hi = {_const(high_bits, 0)};",
-                "`endif"]
-    parts = [d.stages.make(f"{name}_{x}", w, slice_) for x, w in (("lo", width), ("hi", high_bits))]
-    return d.wire(name, width, slice_ + 1, f"{d.at(parts[0], slice_ + 1)} + "
-                  f"{{{d.at(parts[1], slice_ + 1)}, {_const(low, 0)}}}"), width
+        return d.wire(name, width, slice_ + 1, d.product(f"{name}_full", a, a_bits, b, b_bits, slice_)), width
+    d.lines.append(f"`ifdef {SPLIT_PRODUCTS_MACRO}")
+    lo = d.product(f"{name}_lo", f"{a}[{low - 1}:0]", low, b, b_bits, slice_)
+    hi = d.product(f"{name}_hi", f"{a}[{a_bits - 1}:{low}]", a_bits - low, b, b_bits, slice_)
+    d.lines += [f"    wire [{width - 1}:0] {name} = {_zext(lo, low + b_bits, width)} + {{{hi}, {_const(low, 0)}}};",
+                "`else"]
+    full = d.product(f"{name}_full", a, a_bits, b, b_bits, slice_)
+    d.lines += [f"    wire [{width - 1}:0] {name} = {full};", "`endif"]
+    return d.stages.make(name, width, slice_ + 1), width
+
+
+def _product_module(name: str) -> str:
+    """Module ``name``: ``p`` = ``a`` * ``b`` (unsigned) a clock later. Where ``SPLIT_PRODUCTS_MACRO`` is defined
+    (the ECP5 flow, ``a`` and ``b`` at most 18 bits) an ECP5 MULT18X18D with its output register, since Yosys maps
+    an inferred one without its registers (3.1 ns inside it); else, and under Verilator (Yosys 0.23 has no
+    simulation model of the MULT18X18D), a product and a register (on Xilinx a DSP48E2 and its register)."""
+    bits = range(17, -1, -1)
+    ports = ", ".join([*(f".A{j}(a18[{j}])" for j in bits), *(f".B{j}(b18[{j}])" for j in bits),
+                       *(f".C{j}(1'b0)" for j in bits),
+                       ".SIGNEDA(1'b0), .SIGNEDB(1'b0), .SOURCEA(1'b0), .SOURCEB(1'b0)",
+                       ".CLK0(clk), .CLK1(1'b0), .CLK2(1'b0), .CLK3(1'b0), .CE0(1'b1), .CE1(1'b1), .CE2(1'b1), "
+                       ".CE3(1'b1), .RST0(1'b0), .RST1(1'b0), .RST2(1'b0), .RST3(1'b0)",
+                       *(f".P{j}(full[{j}])" for j in range(2 * 18 - 1, -1, -1))])
+    behavioural = ["    reg [AW+BW-1:0] q;", "    always @(posedge clk) q <= {{BW{1'b0}}, a} * {{AW{1'b0}}, b};",
+                   "    assign p = q;"]
+    body = [f"`ifdef {SPLIT_PRODUCTS_MACRO}", "`ifndef VERILATOR",
+            "    wire [17:0] a18, b18;  // the inputs at 18 bits",
+            "    assign a18[AW-1:0] = a;", "    assign b18[BW-1:0] = b;",
+            "    generate", "        if (AW < 18) begin : a_pad assign a18[17:AW] = 0; end",
+            "        if (BW < 18) begin : b_pad assign b18[17:BW] = 0; end", "    endgenerate",
+            "    wire [35:0] full;",
+            '    MULT18X18D #(.REG_OUTPUT_CLK("CLK0"), .GSR("DISABLED")) multiplier (' + ports + ");",
+            "    assign p = full[AW+BW-1:0];",
+            "`else", *behavioural, "`endif", "`else", *behavioural, "`endif"]
+    return verilog_module(name, ["input  wire clk", "input  wire [AW-1:0] a", "input  wire [BW-1:0] b",
+                                 "output wire [AW+BW-1:0] p"], body, generator=GENERATOR,
+                          parameters="#(parameter AW = 1, parameter BW = 1)",
+                          comment="the product of a and b a clock later, a multiplier with its output register")
 
 
 def _multiplied_share(d: _Design, a: int, level: str, weight_arms: list[tuple[str, str]], q: str, q_bits: int, *,
