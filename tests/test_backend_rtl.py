@@ -466,7 +466,8 @@ def test_table_decoder_model_is_the_arenas_integer_placement(highpu, arena):
 
 # every reference system's decoder (models/reference/econt_<n>elink_table: the arena's tables at hd and ld, 2-5
 # eLinks), hd 2 with DEEP_SLICING, ld 2, hd 5 and hd 1 (a strongest-cell table) with FINE_SLICING, hd 3 with
-# RING_SLICING (and the even decoder at ld 4), ld 4 and ld 5 with a fitted charge per symbol
+# RING_SLICING, ld 4 with DSP_SLICING in both builds (and the even decoder at ld 4), ld 4 and ld 5 with a fitted
+# charge per symbol
 REFERENCE_DECODERS = [("entropy-table", m, n) for m in ("hd", "ld") for n in (2, 3, 4, 5) if (m, n) != ("hd", 2)]
 RTL_CASES = [("bc", "ld", 2), ("bc", "ld", 5), ("entropy", "ld", 2), ("entropy", "ld", 5), *REFERENCE_DECODERS,
              ("entropy-table-deep", "hd", 2), ("entropy-table-fine", "ld", 2), ("entropy-table-fine", "hd", 5),
