@@ -169,6 +169,11 @@ def _const(bits: int, value: int) -> str:
     return f"{bits}'d{value}"
 
 
+def _saturated(expr: str, width: int, low: int, bits: int) -> str:
+    """Bits ``low`` to ``low + bits - 1`` of the ``width``-bit ``expr``, all ones where a bit above them is set."""
+    return f"(|{expr}[{width - 1}:{low + bits}]) ? {_const(bits, (1 << bits) - 1)} : {expr}[{low + bits - 1}:{low}]"
+
+
 def _zext(expr: str, bits: int, to: int) -> str:
     """``expr`` of ``bits`` bits zero-extended to ``to`` bits."""
     return expr if bits == to else f"{{{_const(to - bits, 0)}, {expr}}}"
@@ -723,11 +728,9 @@ def entropy_rtl(dec: EntropyDecoder, slicing: DecoderSlicing = DEFAULT_SLICING) 
     sent_total = _zext(d.at(sent_sum, r_slice), dec.sent_sum_bits, dec.sum_bits)
     left_over = d.wire("left_over", dec.sum_bits, r_slice, f"({total} > {sent_total}) ? {total} - {sent_total} : "
                        f"{_const(dec.sum_bits, 0)}")
-    saturated = _const(dec.rem_bits, (1 << dec.rem_bits) - 1)
     r_slice += cut  # the residual, saturated, in the next slice with fine cuts
-    left_over = d.at(left_over, r_slice)
-    residual = d.wire("residual", dec.rem_bits, r_slice, f"(|{left_over}[{dec.sum_bits - 1}:{dec.rem_bits}]) ? "
-                      f"{saturated} : {left_over}[{dec.rem_bits - 1}:0]")
+    residual = d.wire("residual", dec.rem_bits, r_slice,
+                      _saturated(d.at(left_over, r_slice), dec.sum_bits, 0, dec.rem_bits))
     steps = d.slicing.address_steps
     address_slices = -(-N_TC // steps)  # greedy address decoding, ending in the slice before the routing
     if dec.placement is None:
@@ -943,8 +946,7 @@ def _share_quotient(d: _Design, quotient: str, q_bits: int, share_bits: int, wei
     q = d.at(quotient, slice_)
     if q_bits <= bits:
         return d.wire("share_quotient", q_bits, slice_, q), q_bits
-    return d.wire("share_quotient", bits, slice_, f"(|{q}[{q_bits - 1}:{bits}]) ? {_const(bits, (1 << bits) - 1)} : "
-                  f"{q}[{bits - 1}:0]"), bits
+    return d.wire("share_quotient", bits, slice_, _saturated(q, q_bits, 0, bits)), bits
 
 
 def _product(d: _Design, name: str, a: str, a_bits: int, b: str, b_bits: int, slice_: int) -> tuple[str, int]:
@@ -970,21 +972,22 @@ def _product_module(name: str) -> str:
     (the ECP5 flow, ``a`` and ``b`` at most 18 bits) an ECP5 MULT18X18D with its output register, since Yosys maps
     an inferred one without its registers (3.1 ns inside it); else, and under Verilator (Yosys 0.23 has no
     simulation model of the MULT18X18D), a product and a register (on Xilinx a DSP48E2 and its register)."""
-    bits = range(17, -1, -1)
+    n = ECP5_MULTIPLIER_BITS
+    bits = range(n - 1, -1, -1)
     ports = ", ".join([*(f".A{j}(a18[{j}])" for j in bits), *(f".B{j}(b18[{j}])" for j in bits),
                        *(f".C{j}(1'b0)" for j in bits),
                        ".SIGNEDA(1'b0), .SIGNEDB(1'b0), .SOURCEA(1'b0), .SOURCEB(1'b0)",
                        ".CLK0(clk), .CLK1(1'b0), .CLK2(1'b0), .CLK3(1'b0), .CE0(1'b1), .CE1(1'b1), .CE2(1'b1), "
                        ".CE3(1'b1), .RST0(1'b0), .RST1(1'b0), .RST2(1'b0), .RST3(1'b0)",
-                       *(f".P{j}(full[{j}])" for j in range(2 * 18 - 1, -1, -1))])
+                       *(f".P{j}(full[{j}])" for j in range(2 * n - 1, -1, -1))])
     behavioural = ["    reg [AW+BW-1:0] q;", "    always @(posedge clk) q <= {{BW{1'b0}}, a} * {{AW{1'b0}}, b};",
                    "    assign p = q;"]
     body = [f"`ifdef {SPLIT_PRODUCTS_MACRO}", "`ifndef VERILATOR",
-            "    wire [17:0] a18, b18;  // the inputs at 18 bits",
+            f"    wire [{n - 1}:0] a18, b18;  // the inputs at {n} bits",
             "    assign a18[AW-1:0] = a;", "    assign b18[BW-1:0] = b;",
-            "    generate", "        if (AW < 18) begin : a_pad assign a18[17:AW] = 0; end",
-            "        if (BW < 18) begin : b_pad assign b18[17:BW] = 0; end", "    endgenerate",
-            "    wire [35:0] full;",
+            "    generate", f"        if (AW < {n}) begin : a_pad assign a18[{n - 1}:AW] = 0; end",
+            f"        if (BW < {n}) begin : b_pad assign b18[{n - 1}:BW] = 0; end", "    endgenerate",
+            f"    wire [{2 * n - 1}:0] full;",
             '    MULT18X18D #(.REG_OUTPUT_CLK("CLK0"), .GSR("DISABLED")) multiplier (' + ports + ");",
             "    assign p = full[AW+BW-1:0];",
             "`else", *behavioural, "`endif", "`else", *behavioural, "`endif"]
@@ -1002,9 +1005,9 @@ def _multiplied_share(d: _Design, a: int, level: str, weight_arms: list[tuple[st
     weight = d.case(f"cell_weight{a}", weight_bits, slice_ - 1, level, weight_arms)
     made, width = _product(d, f"cell_qw{a}", d.at(q, slice_), q_bits, d.at(weight, slice_), weight_bits, slice_)
     product = d.at(made, slice_ + 2)
-    top = bits + weight_bits
-    kept = f"{product}[{top - 1}:{weight_bits}]"
-    return f"((|{product}[{width - 1}:{top}]) ? {_const(bits, (1 << bits) - 1)} : {kept})" if width > top else kept
+    if width > bits + weight_bits:
+        return f"({_saturated(product, width, weight_bits, bits)})"
+    return f"{product}[{bits + weight_bits - 1}:{weight_bits}]"
 
 
 def _tagged(d: _Design, codes: list[str], bits: int, sparse: str, slice_: int, *, near: bool = False) -> list[str]:
@@ -1160,22 +1163,21 @@ def _table_placement(d: _Design, dec: EntropyDecoder, p: _Placing, value: str) -
             codes = _tagged(d, codes, inner, p.sparse, out - 1, near=True)
     # Q, or each placed value, goes to every cell
     if d.slicing.multiplied_shares:
-        share_near = d.per_group(share_q, share_q_bits, out - 1)
+        share_near, placed_near = d.per_group(share_q, share_q_bits, out - 1), []
     else:
         placed_near = [d.per_group(x, pb, out) for x in placed]
     cells = []
     frac_zero = _const(PLACE_FRAC_BITS, 0)
     for a in range(N_TC):
+        near = [values[a // NEAR_GROUP] for values in placed_near]
         if d.slicing.multiplied_shares:
             share = _multiplied_share(d, a, d.at(levels[a], out - 2), weight_arms, share_near[a // NEAR_GROUP],
                                       share_q_bits, weight_bits=wb, bits=pb, slice_=out - 1)
             charge = _sent_charge(d, a, pb, out, f"{{{value}({d.at(codes[a], out)}), {frac_zero}}}", p.selected[a])
         elif d.slicing.split_output:
-            near = [values[a // NEAR_GROUP] for values in placed_near]
             share, charge = _split_output(d, a, d.at(levels[a], out), lb, near, pb, out,
                                           f"{{{value}({d.at(codes[a], out)}), {frac_zero}}}", p.selected[a])
         else:
-            near = [values[a // NEAR_GROUP] for values in placed_near]
             share = d.case(f"share{a}", pb, out, d.at(levels[a], out),
                            [(_const(lb, lv), d.at(x, out)) for lv, x in enumerate(near)] + [("default", _const(pb, 0))])
             charge = f"({d.at(p.selected[a], out)} ? {{{value}({d.at(codes[a], out)}), {frac_zero}}} : {_const(pb, 0)})"
@@ -1211,10 +1213,7 @@ def _placed_values(d: _Design, quotient: str, q_bits: int, pb: int, wb: int, *, 
         prod, width = products[lv % 2], q_bits + WEIGHT_MANTISSAS[lv % 2].bit_length()
         low = wb - lv // HALF_OCTAVES  # the product's bit that is the result's LSB
         kept = width - low
-        if kept <= pb:
-            expr = _zext(f"{prod}[{width - 1}:{low}]", kept, pb)
-        else:
-            expr = f"(|{prod}[{width - 1}:{low + pb}]) ? {_const(pb, (1 << pb) - 1)} : {prod}[{low + pb - 1}:{low}]"
+        expr = _zext(f"{prod}[{width - 1}:{low}]", kept, pb) if kept <= pb else _saturated(prod, width, low, pb)
         placed.append(d.wire(f"placed{lv}", pb, g, expr))
     return placed
 
