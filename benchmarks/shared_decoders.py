@@ -1,21 +1,22 @@
 """The reference systems' table decoders shared by several modules: what one decoder costs per module when N
 modules are time-multiplexed through it (``codesign rtl --model SYSTEM --modules-per-decoder N``: the decoder
-finely sliced, its delay lines as rings and each cell's share a product, ``DSP_SLICING``, inside
-``time_multiplexed_rtl``, clocked at N x 40 MHz), and whether it runs that fast.
+finely sliced, its delay lines as rings, each cell's share a product and its code's value from block RAM,
+``BRAM_SLICING``, inside ``time_multiplexed_rtl``, clocked at N x 40 MHz), and whether it runs that fast.
 
 For each system and module type: Yosys ``synth_xilinx -family xcup`` (UltraScale+ LUTs, shift registers
-counted as LUTs, over N: the LUTs per module, against ``BackEndBudget``; DSP48E2s) and place and route of the
-same top on an ECP5 (``codesign fpga pnr``: LFE5U-85F, speed grade 8, each product in two MULT18X18D with
-their output registers, nextpnr's router2 with timing-driven rip-up, its target N x 40 MHz) at the first
-``--routes`` of ``--seeds`` where nextpnr's placer legalises the top: each seed's Fmax and the median. The
-ECP5 is a 40 nm low-cost FPGA, slower per logic level and per route than UltraScale+ (16 nm): a routed Fmax of
-at least N x 40 MHz on it is a lower bound for a Stage-1 FPGA, not an UltraScale+ timing. Printed beside
-each: the one-module decoder's LUTs (``costs.json``, default slicing, 40 MHz), measured earlier. ``--ring``:
-the decoders with ``RING_SLICING`` instead (each share chosen among placed values in LUTs, the reference
-until session 38), for comparison.
+counted as LUTs, over N: the LUTs per module, against ``BackEndBudget``; DSP48E2s; block RAMs in 36 Kb blocks)
+and place and route of the same top on an ECP5 (``codesign fpga pnr``: LFE5U-85F, speed grade 8, each product
+in two MULT18X18D with their output registers, the values in DP16KD, nextpnr's router2 with timing-driven
+rip-up, its target N x 40 MHz) at the first ``--routes`` of ``--seeds`` where nextpnr's placer legalises the
+top: each seed's Fmax and the median. The ECP5 is a 40 nm low-cost FPGA, slower per logic level and per route
+than UltraScale+ (16 nm): a routed Fmax of at least N x 40 MHz on it is a lower bound for a Stage-1 FPGA, not
+an UltraScale+ timing. Printed beside
+each: the one-module decoder's LUTs (``costs.json``, default slicing, 40 MHz), measured earlier. ``--slicing
+dsp``: the decoders with ``DSP_SLICING`` instead (the values decoded in LUTs); ``--slicing ring``: with
+``RING_SLICING`` (each share chosen among the placed values in LUTs as well, the reference until session 37).
 
     python benchmarks/shared_decoders.py [--elinks 2 3] [--module hd ld] [--modules-per-decoder 3]
-        [--work out/shared_decoders] [--threads 2] [--seeds 1 2 3] [--routes 1] [--ring | --commit]
+        [--work out/shared_decoders] [--threads 2] [--seeds 1 2 3] [--routes 1] [--slicing bram|dsp|ring] [--commit]
 
 ``--commit`` copies each decoder's reports to ``models/reference/econt_<n>elink_table/hw/decoder_<module>/``
 (``fpga_report.*``, ``ecp5_report.*``: the median seed's). Yosys runs once per decoder (the seeds after the
@@ -31,22 +32,23 @@ from pathlib import Path
 
 from codesign.arena import BackEndBudget, load_costs
 from codesign.fpga.synth import place_and_route_ecp5, synthesize_fpga
-from codesign.hardware.backend_rtl import RING_SLICING
+from codesign.hardware.backend_rtl import BRAM_SLICING, DSP_SLICING, RING_SLICING
 from codesign.hardware.system_rtl import decoder_dir, write_system_rtl
 from codesign.paths import MODELS_DIR
 from codesign.table_system import load_table_system
 
 ECP5_SPEED = 8
+SLICINGS = {"bram": BRAM_SLICING, "dsp": DSP_SLICING, "ring": RING_SLICING}  # the first: the reference
 REPORTS = ("xilinx/fpga_report.json", "xilinx/fpga_report.md", "ecp5/ecp5_report.json", "ecp5/ecp5_report.md")
 
 
 def measure(elinks: int, modules: list[str], per_decoder: int, work: Path, *, threads: int, seeds: list[int],
-            routes: int, ring: bool, commit: bool) -> None:
+            routes: int, slicing: str, commit: bool) -> None:
     """Print one system's rows of the table; its reports under ``work`` (and, ``commit``, the system folder)."""
     system_dir = MODELS_DIR / "reference" / f"econt_{elinks}elink_table"
     system = load_table_system(system_dir)
     rtl = write_system_rtl(system, work / "rtl", modules_per_decoder=per_decoder, force=True,
-                           slicing=RING_SLICING if ring else None)
+                           slicing=SLICINGS[slicing])
     budget, costs = BackEndBudget(), load_costs()
     for module in modules:
         folder = work / "rtl" / decoder_dir(module)
@@ -71,7 +73,8 @@ def measure(elinks: int, modules: list[str], per_decoder: int, work: Path, *, th
         spread = ", ".join(f"{r.fmax_mhz:.1f} (seed {r.meta['seed']})" for r in routed) or ecp5.status
         row = [f"econt_{elinks}elink_table", module, str(per_decoder),
                f"{xilinx.resources.lut_sites:,}", f"{xilinx.luts_per_module:,.0f}", f"{xilinx.resources.DSP}",
-               f"{xilinx.luts_per_module / budget.luts:.2f}", f"{one.luts:,}" if one and one.luts else "-",
+               f"{xilinx.resources.BRAM36:g}", f"{xilinx.luts_per_module / budget.luts:.2f}",
+               f"{one.luts:,}" if one and one.luts else "-",
                f"{spread} MHz; median {(median.fmax_mhz or 0.0) / target:.2f} of {target:.0f}",
                f"{rtl.decoders[module].latency_cycles}", f"{took / 60:.0f} min"]
         print(" | ".join(row), flush=True)
@@ -95,20 +98,21 @@ def main() -> None:
     parser.add_argument("--routes", type=int, default=1,
                         help="routed seeds per decoder: their Fmax each and the median (one routed netlist's clock "
                              "moves by up to a fifth with the seed)")
-    parser.add_argument("--ring", action="store_true",
-                        help="each cell's share chosen in LUTs (RING_SLICING, the reference until session 38), not "
-                             "multiplied out")
+    parser.add_argument("--slicing", choices=list(SLICINGS), default="bram",
+                        help="bram: each cell's share a DSP product and its code's value from block RAM "
+                             "(BRAM_SLICING, the reference); dsp: the values in LUTs (DSP_SLICING); ring: the shares "
+                             "chosen in LUTs too (RING_SLICING, the reference until session 37)")
     parser.add_argument("--commit", action="store_true", help="copy the reports into the system folders (hw/)")
     args = parser.parse_args()
-    if args.ring and args.commit:
-        parser.error("--commit keeps the reference systems' decoders (DSP_SLICING): not with --ring")
+    if args.commit and args.slicing != "bram":
+        parser.error(f"--commit keeps the reference systems' decoders (BRAM_SLICING): not with --slicing "
+                     f"{args.slicing}")
     header = ["system", "module", "modules per decoder", "LUT (with SRL and LUT RAM)", "LUT per module", "DSP",
-              "of budget",
-              "one-module decoder LUT", "ECP5-85F-8 routed Fmax", "latency (clocks)", "time"]
+              "BRAM36", "of budget", "one-module decoder LUT", "ECP5-85F-8 routed Fmax", "latency (clocks)", "time"]
     print(" | ".join(header))
     for n in args.elinks:
         measure(n, args.module, args.modules_per_decoder, args.work / f"econt_{n}elink_table",
-                threads=args.threads, seeds=args.seeds, routes=args.routes, ring=args.ring, commit=args.commit)
+                threads=args.threads, seeds=args.seeds, routes=args.routes, slicing=args.slicing, commit=args.commit)
 
 
 if __name__ == "__main__":

@@ -71,7 +71,7 @@ SIMPLER_WITHIN = 0.005  # a rule must beat a simpler one by 0.5 % on validation 
 
 
 MODULE_LINKS_FILE = "module_links.csv"
-VU13P_LUTS, VU13P_DSPS = 1_728_000, 12_288
+VU13P_LUTS, VU13P_DSPS, VU13P_BRAM36 = 1_728_000, 12_288, 2_688  # AMD DS890: its LUTs, DSP48E2s, 36 Kb block RAMs
 MODULES_PER_STAGE1_FPGA = 300
 
 
@@ -83,9 +83,10 @@ class BackEndBudget:
 
     luts: float = VU13P_LUTS / MODULES_PER_STAGE1_FPGA
     dsps: float = VU13P_DSPS / MODULES_PER_STAGE1_FPGA
+    brams: float = VU13P_BRAM36 / MODULES_PER_STAGE1_FPGA  # 36 Kb blocks
 
-    def fits(self, luts: float, dsps: float) -> bool:
-        return luts <= self.luts and dsps <= self.dsps
+    def fits(self, luts: float, dsps: float, brams: float = 0.0) -> bool:
+        return luts <= self.luts and dsps <= self.dsps and brams <= self.brams
 
 
 @dataclass(frozen=True)
@@ -105,7 +106,7 @@ class SystemCost:
         """``LUT / DSP (fits | over budget)``, or the note where the decoder was not measured."""
         if self.luts is None or self.dsps is None:
             return self.note or "-"
-        verdict = "fits" if budget.fits(self.luts, self.dsps) else "over budget"
+        verdict = "fits" if budget.fits(self.luts, self.dsps, self.brams or 0.0) else "over budget"
         return f"{self.luts:,} LUT / {self.dsps} DSP ({verdict})"
 
 

@@ -117,8 +117,8 @@ class TableSystem:
 
     def shared_decoder(self, module: str) -> str | None:
         """What the folder's committed decoder of ``module`` frames shared by several modules costs
-        (``hw/decoder_<module>/``: its UltraScale+ LUTs and DSPs per module against ``BackEndBudget``, its routed
-        ECP5 clock against the one it needs); None where the folder holds none."""
+        (``hw/decoder_<module>/``: its UltraScale+ LUTs, DSPs and block RAMs per module against ``BackEndBudget``,
+        its routed ECP5 clock against the one it needs); None where the folder holds none."""
         hw = self.folder / HW_DIR / f"decoder_{module}" if self.folder is not None else None
         if hw is None or not (hw / "fpga_report.json").is_file():
             return None
@@ -127,12 +127,14 @@ class TableSystem:
             ecp5 = json.loads((hw / "ecp5_report.json").read_text())
             shared, luts = int(xilinx["modules_per_decoder"]), float(xilinx["LUT_per_module"])
             dsps, fmax, target = xilinx["DSP"] / shared, ecp5["fmax_mhz"] or 0.0, float(ecp5["target_mhz"])
+            brams = float(xilinx.get("BRAM36", 0.0)) / shared
             clocked = bool(ecp5["meets_timing"])
         except (OSError, json.JSONDecodeError, KeyError, TypeError, ValueError) as err:
             raise InputError(f"{hw}: not a shared decoder's fpga_report.json and ecp5_report.json ({err!r})") from None
-        verdict = "too slow" if not clocked else "fits" if BackEndBudget().fits(luts, dsps) else "over budget"
-        return (f"shared by {shared}: {luts:,.0f} LUT / {dsps:g} DSP a module at {fmax:.1f} of {target:.0f} MHz "
-                f"({verdict})")
+        verdict = "too slow" if not clocked else "fits" if BackEndBudget().fits(luts, dsps, brams) else "over budget"
+        memory = f" / {brams:g} BRAM36" if brams else ""
+        return (f"shared by {shared}: {luts:,.0f} LUT / {dsps:g} DSP{memory} a module at {fmax:.1f} of {target:.0f} "
+                f"MHz ({verdict})")
 
     def reconstructions(self, calq: np.ndarray) -> list[Reconstruction]:
         """``system:<name>:<module>`` per module type: the codec's frames of ``calq`` decoded by the table in

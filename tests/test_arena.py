@@ -161,6 +161,7 @@ def test_detector_weighting_and_budget(real_dir):
     assert covered == pytest.approx(7878 / (24 + 792 + 672 + 7086))  # of the modules with 1..2 eLinks
     budget = BackEndBudget()
     assert budget.luts == pytest.approx(5760) and budget.fits(5000, 40) and not budget.fits(6000, 1)
+    assert budget.brams == pytest.approx(8.96) and budget.fits(5000, 40, 8.5) and not budget.fits(5000, 40, 9)
 
 
 def test_lossless_fraction_grows_with_links(highpu):

@@ -112,6 +112,11 @@ def test_xilinx_lut_ram_counts_the_luts_it_takes():
     assert (r.LUT, r.SRL, r.LUTRAM, r.FF, r.lut_sites) == (3, 1, 2 * 8 + 2, 5, 3 + 1 + 18)
 
 
+def test_xilinx_block_ram_counts_36_kb_blocks():
+    r = XilinxResources.count({"RAMB18E2": 24, "RAMB36E2": 2, "LUT6": 1})
+    assert (r.BRAM, r.BRAM36) == (26, 14.0)
+
+
 @pytest.mark.slow
 @pytest.mark.skipif(shutil.which("yosys") is None, reason="yosys not installed (make setup)")
 def test_tiny_design_through_the_asic_and_fpga_flows(tmp_path, capsys):

@@ -48,6 +48,7 @@ from codesign.hardware.backend_model import (
     frame_matrix,
 )
 from codesign.hardware.backend_rtl import (
+    BRAM_SLICING,
     DEEP_SLICING,
     DEFAULT_SLICING,
     DELAY_LUTRAM_MACRO,
@@ -161,7 +162,7 @@ LINT_CASES = [("bc", n, d) for n in (1, 2, 3, 4, 5) for d in (DROP,)] + [("bc", 
     [("entropy", m, n) for m in ("ld", "hd") for n in (2, 5)] + \
     [("entropy-table", "hd", 2), ("entropy-table", "ld", 4), ("entropy-table-nearest", "ld", 4)] + \
     [("entropy-fine", "ld", 4), ("entropy-table-fine", "hd", 5), ("entropy-table-rings", "hd", 3)] + \
-    [("entropy-table-dsp", m, n) for m, n in (("ld", 4), ("hd", 5))] + \
+    [("entropy-table-dsp", m, n) for m, n in (("ld", 4), ("hd", 5))] + [("entropy-table-bram", "hd", 5)] + \
     [("threshold-sum", m, n) for m, n in (("hd", 2), ("ld", 5))] + \
     [(stc, m, n) for stc, m, n in (("stc16_9", "ld", 2), ("stc4_9", "hd", 5), ("stc4_7", "ld", 4), ("stc4_7", "hd", 1),
                                    ("stc16_9", "hd", 1))] + [("naive-stc4_9", "hd", 5), ("per-cell-ts", "ld", 5)]
@@ -174,13 +175,14 @@ def test_decoders_lint_clean(tmp_path, arena, kind, a, b):
     if kind == "bc":
         dec = BestChoiceDecoder(a, b, IDENTITY)
     elif kind.startswith("entropy"):
-        dec = _entropy_decoder(kind.removesuffix("-fine").removesuffix("-rings").removesuffix("-dsp"), a, b, arena)
+        dec = _entropy_decoder(kind.removesuffix("-fine").removesuffix("-rings").removesuffix("-dsp")
+                               .removesuffix("-bram"), a, b, arena)
     elif kind == "per-cell-ts":
         dec = ThresholdSumDecoder(b, MODULE_PRESETS[a].drop_lsb, IDENTITY, tuple(range(20, 68)))
     else:
         dec = _decoder(kind.removeprefix("naive-"), a, b, arena, naive=kind.startswith("naive-"))
-    slicing = {"fine": FINE_SLICING, "rings": RING_SLICING, "dsp": DSP_SLICING}.get(kind.rsplit("-", 1)[-1],
-                                                                                  DEFAULT_SLICING)
+    slicing = {"fine": FINE_SLICING, "rings": RING_SLICING, "dsp": DSP_SLICING,
+               "bram": BRAM_SLICING}.get(kind.rsplit("-", 1)[-1], DEFAULT_SLICING)
     rtl = decoder_rtl(dec, slicing)
     path = tmp_path / f"{rtl.module}.v"
     path.write_text(rtl.verilog)
@@ -438,11 +440,13 @@ endmodule
 def test_slicing_is_checked():
     with pytest.raises(ValueError, match="every step count must be >= 1"):
         DecoderSlicing(address_steps=0)
-    for only_fine in ({"rings": True}, {"split_output": True}, {"multiplied_shares": True}):
-        with pytest.raises(ValueError, match="rings, split_output and multiplied_shares need fine cuts"):
+    for only_fine in ({"rings": True}, {"split_output": True}, {"multiplied_shares": True}, {"rom_values": True}):
+        with pytest.raises(ValueError, match="rings, split_output, multiplied_shares and rom_values need fine cuts"):
             DecoderSlicing(**only_fine)
     with pytest.raises(ValueError, match="one of them"):
         DecoderSlicing(1, 1, 1, fine=True, split_output=True, multiplied_shares=True)
+    with pytest.raises(ValueError, match="rom_values comes with multiplied_shares"):
+        DecoderSlicing(1, 1, 1, fine=True, rom_values=True)
     with pytest.raises(ValueError, match="power of two"):
         _ring_module("r", 12)
 
@@ -466,13 +470,13 @@ def test_table_decoder_model_is_the_arenas_integer_placement(highpu, arena):
 
 # every reference system's decoder (models/reference/econt_<n>elink_table: the arena's tables at hd and ld, 2-5
 # eLinks), hd 2 with DEEP_SLICING, ld 2, hd 5 and hd 1 (a strongest-cell table) with FINE_SLICING, hd 3 with
-# RING_SLICING, ld 4 with DSP_SLICING in both builds (and the even decoder at ld 4), ld 4 and ld 5 with a fitted
-# charge per symbol
+# RING_SLICING, ld 4 with DSP_SLICING and with BRAM_SLICING in both builds (and the even decoder at ld 4), ld 4
+# and ld 5 with a fitted charge per symbol
 REFERENCE_DECODERS = [("entropy-table", m, n) for m in ("hd", "ld") for n in (2, 3, 4, 5) if (m, n) != ("hd", 2)]
 RTL_CASES = [("bc", "ld", 2), ("bc", "ld", 5), ("entropy", "ld", 2), ("entropy", "ld", 5), *REFERENCE_DECODERS,
              ("entropy-table-deep", "hd", 2), ("entropy-table-fine", "ld", 2), ("entropy-table-fine", "hd", 5),
              ("entropy-table-fine", "hd", 1), ("entropy-table-rings", "hd", 3),
-             ("entropy-table-dsp", "ld", 4),
+             ("entropy-table-dsp", "ld", 4), ("entropy-table-bram", "ld", 4),
              ("entropy-fine", "ld", 4), ("entropy-table-nearest", "ld", 4), ("threshold-sum", "hd", 2),
              ("threshold-sum", "ld", 5), ("stc16_9", "ld", 2), ("stc4_9", "hd", 5), ("stc4_7", "ld", 4),
              ("naive-stc16_9", "ld", 2)]
@@ -495,7 +499,7 @@ def test_rtl_equals_the_integer_model(tmp_path, highpu, mux, arena, kind, module
         frames = _best_choice(calq, mux, elinks).frames.bits
     elif kind.startswith("entropy"):
         dec = _entropy_decoder(kind.removesuffix("-deep").removesuffix("-fine").removesuffix("-rings")
-                               .removesuffix("-dsp"), module, elinks, arena)
+                               .removesuffix("-dsp").removesuffix("-bram"), module, elinks, arena)
         calq = np.concatenate([calq, _sparse_wafers(300, elinks)])
         frames = dec.codec.encode(calq).frames.bits
         if elinks > 1:  # a 1-eLink frame has no room for a sparse cell's address and 7-bit charge
@@ -508,8 +512,8 @@ def test_rtl_equals_the_integer_model(tmp_path, highpu, mux, arena, kind, module
         frames = _super_cells(calq, mux, kind.removeprefix("naive-"), module, elinks).frames.bits
     rng = np.random.default_rng(elinks)
     bits = np.concatenate([frame_matrix(frames, dec.frame_bits), rng.integers(0, 2, (300, dec.frame_bits))])
-    slicing = {"deep": DEEP_SLICING, "fine": FINE_SLICING, "rings": RING_SLICING,
-               "dsp": DSP_SLICING}.get(kind.rsplit("-", 1)[-1], DEFAULT_SLICING)
+    slicing = {"deep": DEEP_SLICING, "fine": FINE_SLICING, "rings": RING_SLICING, "dsp": DSP_SLICING,
+               "bram": BRAM_SLICING}.get(kind.rsplit("-", 1)[-1], DEFAULT_SLICING)
     write_backend_rtl(dec, tmp_path / "rtl", slicing=slicing)
     want = dec.decode(bits)
     assert len(np.unique(want[:len(calq)])) > 100  # not degenerate: charges and fills of many values

@@ -178,9 +178,10 @@ def test_rtl_of_a_system_is_the_block_its_images_and_its_decoders(tmp_path, caps
 
 def test_rtl_of_a_system_time_multiplexes_its_decoders(tmp_path, capsys):
     """`codesign rtl --model SYSTEM --modules-per-decoder 3`: each decoder finely sliced, its delay lines as
-    rings, inside the time-multiplexed top, clocked at 120 MHz; an autoencoder refuses the option."""
+    rings, each cell's share a product and its code's value from block RAM (BRAM_SLICING), inside the
+    time-multiplexed top, clocked at 120 MHz; an autoencoder refuses the option."""
     from codesign.hardware.backend_model import EntropyDecoder
-    from codesign.hardware.backend_rtl import RING_SLICING, decoder_rtl, time_multiplexed_rtl
+    from codesign.hardware.backend_rtl import BRAM_SLICING, decoder_rtl, time_multiplexed_rtl
 
     system_dir = REFERENCE / _system_name(2)
     out = tmp_path / "rtl"
@@ -189,7 +190,7 @@ def test_rtl_of_a_system_time_multiplexes_its_decoders(tmp_path, capsys):
     system = load_table_system(system_dir)
     for module in ("hd", "ld"):
         info = json.loads((out / f"decoder_{module}" / "rtl.json").read_text())
-        core = decoder_rtl(EntropyDecoder(system.codec(module), placement=system.table(module)), RING_SLICING)
+        core = decoder_rtl(EntropyDecoder(system.codec(module), placement=system.table(module)), BRAM_SLICING)
         top = time_multiplexed_rtl(core, 3)
         assert (info["top"], info["core"], info["modules_per_decoder"]) == (top.module, core.module, 3)
         assert info["clock_period_ns"] == pytest.approx(25 / 3) and info["frame_bits"] == 3 * core.frame_bits
@@ -244,17 +245,18 @@ def test_committed_shared_decoder_fits_the_budget_and_its_clock(tmp_path, n, mod
     back-end budget, and its routed ECP5 Fmax (the median seed's) holds three modules' frames per 25 ns."""
     from codesign.arena import BackEndBudget
     from codesign.hardware.backend_model import EntropyDecoder
-    from codesign.hardware.backend_rtl import RING_SLICING, write_backend_rtl
+    from codesign.hardware.backend_rtl import BRAM_SLICING, write_backend_rtl
 
     system = load_table_system(REFERENCE / _system_name(n))
     hw = REFERENCE / _system_name(n) / "hw" / f"decoder_{module}"
     xilinx = json.loads((hw / "fpga_report.json").read_text())
     ecp5 = json.loads((hw / "ecp5_report.json").read_text())
     info = write_backend_rtl(EntropyDecoder(system.codec(module), placement=system.table(module)), tmp_path,
-                             slicing=RING_SLICING, modules_per_decoder=3, force=True)
+                             slicing=BRAM_SLICING, modules_per_decoder=3, force=True)
     assert xilinx["meta"]["rtl_sha256"] == ecp5["meta"]["rtl_sha256"] == info.sources_sha256(tmp_path)
     assert xilinx["design"] == ecp5["design"] == info.top and xilinx["modules_per_decoder"] == 3
     assert xilinx["LUT_per_module"] == pytest.approx((xilinx["LUT"] + xilinx["SRL"] + xilinx.get("LUTRAM", 0)) / 3)
-    assert xilinx["LUT_per_module"] <= BackEndBudget().luts and xilinx["DSP"] == 0
+    assert BackEndBudget().fits(xilinx["LUT_per_module"], xilinx["DSP"] / 3, xilinx["BRAM36"] / 3)
+    assert xilinx["DSP"] > 0 and xilinx["BRAM36"] > 0
     assert ecp5["status"] == "routed" and ecp5["target_mhz"] == pytest.approx(120)
     assert ecp5["meets_timing"], ecp5["fmax_mhz"]

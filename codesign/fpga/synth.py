@@ -49,12 +49,14 @@ class XilinxResources:
     MUXF: int
     SRL: int
     LUTRAM: int = 0  # LUTs that hold LUT RAM (``LUTRAM_LUTS``)
+    BRAM36: float = 0.0  # block RAM in 36 Kb blocks, a RAMB18 half of one (what the back-end budget counts)
 
     @classmethod
     def count(cls, cells: dict[str, int]) -> XilinxResources:
         lutram = sum(cells.get(c, 0) * luts for c, luts in LUTRAM_LUTS.items())
+        bram36 = sum(cells.get(c, 0) * (0.5 if c.startswith("RAMB18") else 1.0) for c in XILINX_GROUPS["BRAM"])
         return cls(**{group: sum(cells.get(c, 0) for c in names) for group, names in XILINX_GROUPS.items()},
-                   LUTRAM=lutram)
+                   LUTRAM=lutram, BRAM36=bram36)
 
     @property
     def lut_sites(self) -> int:

@@ -122,12 +122,18 @@ class DecoderSlicing:
     # table decoders: each cell's share multiplied out, Q w (a DSP on an FPGA), rather than chosen among the placed
     # values of every level; with fine cuts only
     multiplied_shares: bool = False
+    # table decoders: each cell's code value read from block RAM (one ROM of every code's value for two cells, its
+    # address the code a slice before the value's register) rather than decoded in LUTs; with multiplied_shares
+    rom_values: bool = False
 
     def __post_init__(self) -> None:
         if min(self.divider_steps, self.address_steps, self.min_levels) < 1:
             raise ValueError(f"decoder slicing: every step count must be >= 1, got {self}")
-        if (self.rings or self.split_output or self.multiplied_shares) and not self.fine:
-            raise ValueError(f"decoder slicing: rings, split_output and multiplied_shares need fine cuts, got {self}")
+        if (self.rings or self.split_output or self.multiplied_shares or self.rom_values) and not self.fine:
+            raise ValueError(f"decoder slicing: rings, split_output, multiplied_shares and rom_values need fine cuts, "
+                             f"got {self}")
+        if self.rom_values and not self.multiplied_shares:
+            raise ValueError(f"decoder slicing: rom_values comes with multiplied_shares, got {self}")
         if self.split_output and self.multiplied_shares:
             raise ValueError(f"decoder slicing: split_output chooses a placed value, multiplied_shares makes none: "
                              f"one of them, got {self}")
@@ -151,6 +157,9 @@ RING_SLICING = DecoderSlicing(divider_steps=1, address_steps=1, min_levels=1, fi
 # or each cell's share multiplied out rather than chosen (a DSP a cell on an FPGA)
 DSP_SLICING = DecoderSlicing(divider_steps=1, address_steps=1, min_levels=1, fine=True, rings=True,
                              multiplied_shares=True)
+# and each cell's code value from block RAM (a ROM for two cells) rather than LUTs
+BRAM_SLICING = DecoderSlicing(divider_steps=1, address_steps=1, min_levels=1, fine=True, rings=True,
+                              multiplied_shares=True, rom_values=True)
 
 
 @dataclass(frozen=True)
@@ -190,7 +199,9 @@ class _Design:
         self.copy_module = f"{module}_copy"  # the module of ``copies``' registers
         self.ring_module = f"{module}_ring"  # the rings' modules: this name and a ring's clocks (``_ring``)
         self.product_module = f"{module}_product"  # the module of ``product``'s registered multipliers
+        self.rom_module = f"{module}_values"  # the module of ``rom_reads``' block RAM
         self.copied = self.multiplied = False
+        self.rom: tuple[np.ndarray, int, int] | None = None  # ``rom_reads``' table, its address and value bits
         self.ring_clocks: set[int] = set()
         self.read: set[str] = set()  # what the logic reads: a register between two of these only carries a value
 
@@ -236,6 +247,23 @@ class _Design:
                        f".b({b}), .p({name}));"]
         self.multiplied = True
         return self.stages.make(name, width, slice_ + 1)
+
+    def rom_reads(self, name: str, addresses: list[str], table: np.ndarray, address_bits: int, bits: int,
+                  slice_: int) -> list[str]:
+        """``table[address]`` (``bits`` bits) for each of ``addresses`` (read in ``slice_``), made in the slice
+        after: a block RAM's read (an instance of ``rom_module`` for each two, ``_rom_module``; one table a design),
+        its address register the register between the two slices."""
+        if self.rom is not None and not (np.array_equal(self.rom[0], table) and self.rom[1:] == (address_bits, bits)):
+            raise AssertionError("one table per design: rom_module holds it")
+        self.rom = (table, address_bits, bits)
+        values = [f"{name}{j}" for j in range(len(addresses))]
+        self.lines += [f"    wire [{bits - 1}:0] {', '.join(values)};"]
+        for j in range(0, len(addresses), 2):
+            pair = addresses[j:j + 2] if j + 1 < len(addresses) else [addresses[j], addresses[j]]
+            second = values[j + 1] if j + 1 < len(values) else ""
+            self.lines.append(f"    {self.rom_module} {name}{j}_rom (.clk(clk), .a0({pair[0]}), .a1({pair[1]}), "
+                              f".v0({values[j]}), .v1({second}));")
+        return [self.stages.make(v, bits, slice_ + 1) for v in values]
 
     def per_group(self, name: str, bits: int, slice_: int) -> list[str]:
         """What each group of ``NEAR_GROUP`` cells reads (through ``at``) for ``name`` in ``slice_``: with fine cuts a
@@ -406,6 +434,8 @@ class _Design:
         text += [_ring_module(f"{self.ring_module}{clocks}", clocks) for clocks in sorted(self.ring_clocks)]
         if self.multiplied:
             text.append(_product_module(self.product_module))
+        if self.rom is not None:
+            text.append(_rom_module(self.rom_module, *self.rom))
         return "".join(f"/* verilator lint_off DECLFILENAME */  // a second module in the decoder's file\n{module}"
                        "/* verilator lint_on DECLFILENAME */\n" for module in text)
 
@@ -926,11 +956,13 @@ def _split_output(d: _Design, a: int, level: str, level_bits: int, placed: list[
     return f"({top} ? {halves[1]} : {halves[0]})", _sent_charge(d, a, bits, slice_, value, sent)
 
 
-def _sent_charge(d: _Design, a: int, bits: int, slice_: int, value: str, sent: str) -> str:
-    """Cell ``a``'s charge for the slice after ``slice_``: its code's ``value`` decoded in ``slice_``, then 0
-    unless the cell was ``sent``."""
+def _sent_charge(d: _Design, a: int, bits: int, slice_: int, value: str, sent: str, *, decoded: bool = False) -> str:
+    """Cell ``a``'s charge for the slice after ``slice_``: its code's ``value`` decoded in ``slice_`` (``decoded``:
+    the value itself, read in the slice after), then 0 unless the cell was ``sent``."""
     flag = d.at(sent, slice_ + 1)
-    return f"({{{bits}{{{flag}}}}} & {d.at(d.wire(f'value_of{a}', bits, slice_, value), slice_ + 1)})"
+    if not decoded:
+        value = d.at(d.wire(f"value_of{a}", bits, slice_, value), slice_ + 1)
+    return f"({{{bits}{{{flag}}}}} & {value})"
 
 
 def _share_quotient(d: _Design, quotient: str, q_bits: int, share_bits: int, weight_bits: int, slice_: int
@@ -995,6 +1027,30 @@ def _product_module(name: str) -> str:
                                  "output wire [AW+BW-1:0] p"], body, generator=GENERATOR,
                           parameters="#(parameter AW = 1, parameter BW = 1)",
                           comment="the product of a and b a clock later, a multiplier with its output register")
+
+
+def _rom_module(name: str, table: np.ndarray, address_bits: int, bits: int) -> str:
+    """Module ``name``: ``v0`` = ``table[a0]`` and ``v1`` = ``table[a1]`` a clock later, one block RAM with two
+    read ports (``rom_style``: Yosys would put a table this small in LUTs)."""
+    words = [f"        rom[{j}] = {_const(bits, int(v))};" for j, v in enumerate(table)]
+    body = [f'    (* rom_style = "block" *) reg [{bits - 1}:0] rom [0:{len(table) - 1}];',
+            "    initial begin", *words, "    end",
+            "    always @(posedge clk) begin", "        v0 <= rom[a0];", "        v1 <= rom[a1];", "    end"]
+    return verilog_module(name, ["input  wire clk", f"input  wire [{address_bits - 1}:0] a0",
+                                 f"input  wire [{address_bits - 1}:0] a1", f"output reg  [{bits - 1}:0] v0",
+                                 f"output reg  [{bits - 1}:0] v1"], body, generator=GENERATOR,
+                          comment="every code's value, read at two addresses a clock later (a block RAM)")
+
+
+def _cell_values(dec: EntropyDecoder) -> np.ndarray:
+    """Each routed code's value (``entropy_rtl``'s ``charge_value``, or with sparse frames ``cell_value``: the
+    tagged raw charge's or the symbol's), for ``rom_values``: the golden model's charges."""
+    symbols = np.arange(1 << _code_bits(dec)) & ((1 << dec.code.symbol_bits) - 1)
+    values = dec.charge_table[symbols]
+    if dec.codec.sparse_cells:
+        raw = np.arange(1 << _code_bits(dec)) & ((1 << SPARSE_FORMAT.bits) - 1)
+        values = np.concatenate([values, SPARSE_FORMAT.decode(raw, 0)])
+    return np.minimum(values, (1 << dec.int_bits) - 1)  # saturated, as the functions are
 
 
 def _multiplied_share(d: _Design, a: int, level: str, weight_arms: list[tuple[str, str]], q: str, q_bits: int, *,
@@ -1168,12 +1224,22 @@ def _table_placement(d: _Design, dec: EntropyDecoder, p: _Placing, value: str) -
         placed_near = [d.per_group(x, pb, out) for x in placed]
     cells = []
     frac_zero = _const(PLACE_FRAC_BITS, 0)
+    if d.slicing.rom_values:  # each code's value from block RAM, its address the code a slice earlier
+        values = _cell_values(dec)
+        address_bits = (len(values) - 1).bit_length()
+        roms = d.rom_reads("rom_value", [d.at(c, out - 1) for c in codes], values, address_bits, dec.int_bits,
+                           out - 1)
     for a in range(N_TC):
         near = [values[a // NEAR_GROUP] for values in placed_near]
         if d.slicing.multiplied_shares:
             share = _multiplied_share(d, a, d.at(levels[a], out - 2), weight_arms, share_near[a // NEAR_GROUP],
                                       share_q_bits, weight_bits=wb, bits=pb, slice_=out - 1)
-            charge = _sent_charge(d, a, pb, out, f"{{{value}({d.at(codes[a], out)}), {frac_zero}}}", p.selected[a])
+            if d.slicing.rom_values:
+                charge = _sent_charge(d, a, pb, out, f"{{{d.at(roms[a], out + 1)}, {frac_zero}}}", p.selected[a],
+                                      decoded=True)
+            else:
+                charge = _sent_charge(d, a, pb, out, f"{{{value}({d.at(codes[a], out)}), {frac_zero}}}",
+                                      p.selected[a])
         elif d.slicing.split_output:
             share, charge = _split_output(d, a, d.at(levels[a], out), lb, near, pb, out,
                                           f"{{{value}({d.at(codes[a], out)}), {frac_zero}}}", p.selected[a])
