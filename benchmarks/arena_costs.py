@@ -142,13 +142,14 @@ def backend_decoders(arena_dir: Path, work: Path, modules: list[str], elinks: li
                     took = "the same Verilog as above"
                 r, cells = by_verilog[verilog].resources, by_verilog[verilog].cell_counts
                 luts = r.lut_sites
-                brams = cells.get("RAMB36E2", 0) + cells.get("RAMB18E2", 0) / 2  # in 36 Kb blocks
+                brams = r.BRAM36
+                fits = budget.fits(luts, r.DSP, brams)
                 print(f"{key}: {r.LUT:,} LUT + {r.SRL} SRL + {r.LUTRAM} LUT RAM, {r.FF:,} FF, {r.CARRY} CARRY, "
                       f"{r.DSP} DSP, {brams:g} BRAM36 ({cells.get('RAMB18E2', 0)} RAMB18); "
-                      f"{luts / budget.luts:.0%} of the LUT budget ({'fits' if budget.fits(luts, r.DSP) else 'over'}); "
+                      f"{luts / budget.luts:.0%} of the LUT budget ({'fits' if fits else 'over'}); "
                       f"{_clocks(info.latency_cycles)}; {took}",
                       flush=True)
-                tables = f"; its tables in {brams:g} BRAM36 (the budget counts none)" if brams else ""
+                tables = f"; its tables in {brams:g} BRAM36" if brams else ""
                 out[key] = {"luts": luts, "ffs": r.FF, "dsps": r.DSP, "brams": brams,
                             "note": _note(kind, decoder, info.latency_cycles, weighting) + tables}
     return out

@@ -32,13 +32,13 @@ from pathlib import Path
 
 from codesign.arena import BackEndBudget, load_costs
 from codesign.fpga.synth import place_and_route_ecp5, synthesize_fpga
-from codesign.hardware.backend_rtl import BRAM_SLICING, DSP_SLICING, RING_SLICING
-from codesign.hardware.system_rtl import decoder_dir, write_system_rtl
+from codesign.hardware.backend_rtl import DSP_SLICING, RING_SLICING
+from codesign.hardware.system_rtl import SHARED_DECODER_SLICING, decoder_dir, write_system_rtl
 from codesign.paths import MODELS_DIR
 from codesign.table_system import load_table_system
 
 ECP5_SPEED = 8
-SLICINGS = {"bram": BRAM_SLICING, "dsp": DSP_SLICING, "ring": RING_SLICING}  # the first: the reference
+SLICINGS = {"bram": SHARED_DECODER_SLICING, "dsp": DSP_SLICING, "ring": RING_SLICING}  # the first: the reference
 REPORTS = ("xilinx/fpga_report.json", "xilinx/fpga_report.md", "ecp5/ecp5_report.json", "ecp5/ecp5_report.md")
 
 
@@ -108,7 +108,7 @@ def main() -> None:
         parser.error(f"--commit keeps the reference systems' decoders (BRAM_SLICING): not with --slicing "
                      f"{args.slicing}")
     header = ["system", "module", "modules per decoder", "LUT (with SRL and LUT RAM)", "LUT per module", "DSP",
-              "BRAM36", "of budget", "one-module decoder LUT", "ECP5-85F-8 routed Fmax", "latency (clocks)", "time"]
+              "BRAM36", "of LUT budget", "one-module decoder LUT", "ECP5-85F-8 routed Fmax", "latency (clocks)", "time"]
     print(" | ".join(header))
     for n in args.elinks:
         measure(n, args.module, args.modules_per_decoder, args.work / f"econt_{n}elink_table",

@@ -103,11 +103,12 @@ class SystemCost:
     note: str = ""
 
     def back_end(self, budget: BackEndBudget) -> str:
-        """``LUT / DSP (fits | over budget)``, or the note where the decoder was not measured."""
+        """``LUT / DSP[ / BRAM36] (fits | over budget)``, or the note where the decoder was not measured."""
         if self.luts is None or self.dsps is None:
             return self.note or "-"
         verdict = "fits" if budget.fits(self.luts, self.dsps, self.brams or 0.0) else "over budget"
-        return f"{self.luts:,} LUT / {self.dsps} DSP ({verdict})"
+        memory = f" / {self.brams:g} BRAM36" if self.brams else ""
+        return f"{self.luts:,} LUT / {self.dsps} DSP{memory} ({verdict})"
 
 
 def load_costs(folder: str | Path | None = None) -> dict[str, SystemCost]:

@@ -76,8 +76,8 @@ def quantized_decoder_reconstruction(ae: Any, spec: Any, decoder: QuantizedDecod
     wafers, extra = _sparse_frames(spec, calq, wafers_from_cells(decoder.cells(encoder.predict(x, verbose=0))))
     firmware = decoder.firmware()
     cost = "not measured (`codesign decoder-firmware`)" if firmware is None else SystemCost(
-        luts=firmware["luts"], ffs=firmware["resources"]["FF"], dsps=firmware["resources"]["DSP"]).back_end(
-        BackEndBudget())
+        luts=firmware["luts"], ffs=firmware["resources"]["FF"], dsps=firmware["resources"]["DSP"],
+        brams=firmware["resources"].get("BRAM36", 0.0)).back_end(BackEndBudget())
     back_end = f"quantized decoder {decoder.shape}, {decoder.config.weight_bits}-bit weights"
     figures: dict[str, float | str] = {**extra, "back_end": back_end, "back_end_cost": cost}
     return Reconstruction(f"qdecoder:{spec.name}", wafers, float(FrameFormat.of(spec.encoder).payload_bits), figures)
@@ -329,8 +329,8 @@ def _write_evaluation(out: Path, metrics: Metrics, emds: dict[str, np.ndarray], 
         "outputs), `qdecoder:` the autoencoder's frames through a quantized back-end decoder (its integer "
         "outputs), `floor:` every cell at the chip's 7-bit precision with no bit budget. Costs where measured: the "
         "on-chip encoder's gate equivalents, the back-end decoder's resources per module against the budget "
-        f"({budget.luts:,.0f} LUTs, {budget.dsps:.0f} DSPs: 1/300 of a VU13P-class Stage-1 FPGA at one wafer per "
-        "25 ns).")
+        f"({budget.luts:,.0f} LUTs, {budget.dsps:.0f} DSPs, {budget.brams:g} 36 Kb block RAMs: 1/300 of a VU13P-class "
+        "Stage-1 FPGA at one wafer per 25 ns).")
     if any(name.startswith(SYSTEM_PREFIX) for name in metrics):
         doc.paragraph("`system:<name>:<module>`: a reference table system, the codec's frames of that module type "
                       "decoded by its own learned table (its decoder's integer outputs) or, where its table did not "

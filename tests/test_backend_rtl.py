@@ -470,13 +470,13 @@ def test_table_decoder_model_is_the_arenas_integer_placement(highpu, arena):
 
 # every reference system's decoder (models/reference/econt_<n>elink_table: the arena's tables at hd and ld, 2-5
 # eLinks), hd 2 with DEEP_SLICING, ld 2, hd 5 and hd 1 (a strongest-cell table) with FINE_SLICING, hd 3 with
-# RING_SLICING, ld 4 with DSP_SLICING and with BRAM_SLICING in both builds (and the even decoder at ld 4), ld 4
-# and ld 5 with a fitted charge per symbol
+# RING_SLICING, ld 4 with DSP_SLICING and with BRAM_SLICING in both builds (and hd 1 with BRAM_SLICING: no sparse
+# frames), the even decoder at ld 4, ld 4 and ld 5 with a fitted charge per symbol
 REFERENCE_DECODERS = [("entropy-table", m, n) for m in ("hd", "ld") for n in (2, 3, 4, 5) if (m, n) != ("hd", 2)]
 RTL_CASES = [("bc", "ld", 2), ("bc", "ld", 5), ("entropy", "ld", 2), ("entropy", "ld", 5), *REFERENCE_DECODERS,
              ("entropy-table-deep", "hd", 2), ("entropy-table-fine", "ld", 2), ("entropy-table-fine", "hd", 5),
              ("entropy-table-fine", "hd", 1), ("entropy-table-rings", "hd", 3),
-             ("entropy-table-dsp", "ld", 4), ("entropy-table-bram", "ld", 4),
+             ("entropy-table-dsp", "ld", 4), ("entropy-table-bram", "ld", 4), ("entropy-table-bram", "hd", 1),
              ("entropy-fine", "ld", 4), ("entropy-table-nearest", "ld", 4), ("threshold-sum", "hd", 2),
              ("threshold-sum", "ld", 5), ("stc16_9", "ld", 2), ("stc4_9", "hd", 5), ("stc4_7", "ld", 4),
              ("naive-stc16_9", "ld", 2)]
@@ -528,12 +528,13 @@ def test_rtl_equals_the_integer_model(tmp_path, highpu, mux, arena, kind, module
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("lutram", [False, True], ids=["shift-registers", "lutram"])
-def test_time_multiplexed_decoder_serves_each_module(tmp_path, highpu, arena, lutram):
-    """Three modules through one finely sliced ld 2-eLink table decoder at three times the frame rate: every
-    clock takes the frame of the module its counter points at, and the cells that come out, with their module
-    number, are that frame's (real wafers' frames and random ones, idle clocks between them); its delay lines
-    as registers (what Xilinx packs into shift-register LUTs) or as rings in LUT RAM (what the ECP5 builds)."""
+@pytest.mark.parametrize("ecp5", [False, True], ids=["xilinx", "ecp5"])
+def test_time_multiplexed_decoder_serves_each_module(tmp_path, highpu, arena, ecp5):
+    """Three modules through one ld 2-eLink table decoder sliced as the reference systems' (``BRAM_SLICING``) at
+    three times the frame rate: every clock takes the frame of the module its counter points at, and the cells
+    that come out, with their module number, are that frame's (real wafers' frames and random ones, idle clocks
+    between them); built as for Xilinx (delay lines as registers, which it packs into shift-register LUTs; whole
+    products) or as for the ECP5 (rings in LUT RAM, each product in two multipliers)."""
     from codesign.hardware.backend_rtl import time_multiplexed_rtl
     from codesign.hardware.sim.backend_harness import RESET_CLOCKS, build_decoder_sim
 
@@ -542,10 +543,10 @@ def test_time_multiplexed_decoder_serves_each_module(tmp_path, highpu, arena, lu
     frames = frame_matrix(dec.codec.encode(_wafers(highpu, 600)).frames.bits, dec.frame_bits)
     frames = np.concatenate([frames, rng.integers(0, 2, (150, dec.frame_bits))])
     bus = frames[rng.integers(0, len(frames), (len(frames), modules))]  # (n, module, bits)
-    info = write_backend_rtl(dec, tmp_path / "rtl", slicing=RING_SLICING, modules_per_decoder=modules)
+    info = write_backend_rtl(dec, tmp_path / "rtl", slicing=BRAM_SLICING, modules_per_decoder=modules)
     assert info.clock_period_ns == pytest.approx(25.0 / modules) and info.frame_bits == modules * dec.frame_bits
     assert "_ring32 #(" in (tmp_path / "rtl" / "src" / f"{info.core}.v").read_text()
-    sim = build_decoder_sim(tmp_path / "rtl", tmp_path / "sim", defines=(DELAY_LUTRAM_MACRO,) if lutram else ())
+    sim = build_decoder_sim(tmp_path / "rtl", tmp_path / "sim", defines=ECP5_MACROS if ecp5 else ())
     idle = rng.choice([0, 0, 0, 1, 2], len(bus))
     cells, tags = sim.stream_tagged(bus[:, ::-1].reshape(len(bus), -1), idle=idle)  # module 0 in the low bits
     phase = (np.cumsum(idle + 1) - 1) % modules  # the clocks after reset, counted from 0

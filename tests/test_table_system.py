@@ -178,10 +178,11 @@ def test_rtl_of_a_system_is_the_block_its_images_and_its_decoders(tmp_path, caps
 
 def test_rtl_of_a_system_time_multiplexes_its_decoders(tmp_path, capsys):
     """`codesign rtl --model SYSTEM --modules-per-decoder 3`: each decoder finely sliced, its delay lines as
-    rings, each cell's share a product and its code's value from block RAM (BRAM_SLICING), inside the
+    rings, each cell's share a product and its code's value from block RAM (SHARED_DECODER_SLICING), inside the
     time-multiplexed top, clocked at 120 MHz; an autoencoder refuses the option."""
     from codesign.hardware.backend_model import EntropyDecoder
-    from codesign.hardware.backend_rtl import BRAM_SLICING, decoder_rtl, time_multiplexed_rtl
+    from codesign.hardware.backend_rtl import decoder_rtl, time_multiplexed_rtl
+    from codesign.hardware.system_rtl import SHARED_DECODER_SLICING
 
     system_dir = REFERENCE / _system_name(2)
     out = tmp_path / "rtl"
@@ -190,7 +191,7 @@ def test_rtl_of_a_system_time_multiplexes_its_decoders(tmp_path, capsys):
     system = load_table_system(system_dir)
     for module in ("hd", "ld"):
         info = json.loads((out / f"decoder_{module}" / "rtl.json").read_text())
-        core = decoder_rtl(EntropyDecoder(system.codec(module), placement=system.table(module)), BRAM_SLICING)
+        core = decoder_rtl(EntropyDecoder(system.codec(module), placement=system.table(module)), SHARED_DECODER_SLICING)
         top = time_multiplexed_rtl(core, 3)
         assert (info["top"], info["core"], info["modules_per_decoder"]) == (top.module, core.module, 3)
         assert info["clock_period_ns"] == pytest.approx(25 / 3) and info["frame_bits"] == 3 * core.frame_bits
@@ -207,13 +208,15 @@ def test_a_system_row_names_its_shared_decoder(tmp_path, highpu):
     from codesign.evaluation import evaluate_table_system, write_evaluation
 
     system = load_table_system(REFERENCE / _system_name(3))
-    assert system.shared_decoder("hd") == "shared by 3: 5,746 LUT / 0 DSP a module at 124.9 of 120 MHz (fits)"
+    assert system.shared_decoder("hd") == ("shared by 3: 4,425 LUT / 16 DSP / 8 BRAM36 a module at 132.2 of 120 MHz "
+                                           "(fits)")
     assert load_table_system(REFERENCE / _system_name(4)).shared_decoder("hd") is None
     metrics, emds = evaluate_table_system(system, highpu[:40], n_jobs=1)
-    assert metrics[f"system:{_system_name(3)}:ld"]["shared_decoder"].startswith("shared by 3: 5,700 LUT")
+    shared_ld = metrics[f"system:{_system_name(3)}:ld"]["shared_decoder"]
+    assert shared_ld.startswith("shared by 3: 4,366 LUT / 16 DSP / 4 BRAM36")
     write_evaluation(tmp_path / "eval", metrics, emds, costs=load_costs())
     report = (tmp_path / "eval" / "report.md").read_text()
-    assert "one per module: 14,969 LUT / 0 DSP (over budget); shared by 3: 5,746 LUT" in report
+    assert "one per module: 14,969 LUT / 0 DSP (over budget); shared by 3: 4,425 LUT" in report
     folder = tmp_path / "system"
     shutil.copytree(REFERENCE / _system_name(3), folder, ignore=shutil.ignore_patterns("eval*"))
     (folder / "hw" / "decoder_hd" / "ecp5_report.json").write_text("{}")
@@ -233,26 +236,28 @@ def test_python_api_places_a_system_in_the_arena(highpu):
 
 
 # hw/ reports: benchmarks/shared_decoders.py --commit, the median of three seeds' routes (docs/econt.md, session
-# 36, RING_SLICING, routed with timing-driven rip-up: hd 2 138.3-145.0 MHz, median 141.0; ld 2 140.7-157.7,
-# 145.7; hd 3 124.0-128.2, 124.9; ld 3 130.0-141.9, 133.8)
-SHARED = [(n, module) for n in (2, 3) for module in ("hd", "ld")]
+# 38, BRAM_SLICING, routed with timing-driven rip-up: hd 2 HD2; ld 2 LD2; hd 3 129.1-137.8 MHz, median
+# 132.2; ld 3 121.6-133.6, 126.4; ld 4 123.0-131.6, 128.9)
+SHARED = [(n, module) for n in (2, 3) for module in ("hd", "ld")] + [(4, "ld")]
 
 
 @pytest.mark.parametrize(("n", "module"), SHARED)
 def test_committed_shared_decoder_fits_the_budget_and_its_clock(tmp_path, n, module):
     """The committed hw/ reports of a reference decoder shared by three modules are of the Verilog
     `codesign rtl --modules-per-decoder 3` writes today (by its hash); its UltraScale+ LUTs per module fit the
-    back-end budget, and its routed ECP5 Fmax (the median seed's) holds three modules' frames per 25 ns."""
+    back-end budget (LUTs, DSPs and block RAM a module), and its routed ECP5 Fmax (the median seed's) holds three
+    modules' frames per 25 ns."""
     from codesign.arena import BackEndBudget
     from codesign.hardware.backend_model import EntropyDecoder
-    from codesign.hardware.backend_rtl import BRAM_SLICING, write_backend_rtl
+    from codesign.hardware.backend_rtl import write_backend_rtl
+    from codesign.hardware.system_rtl import SHARED_DECODER_SLICING
 
     system = load_table_system(REFERENCE / _system_name(n))
     hw = REFERENCE / _system_name(n) / "hw" / f"decoder_{module}"
     xilinx = json.loads((hw / "fpga_report.json").read_text())
     ecp5 = json.loads((hw / "ecp5_report.json").read_text())
     info = write_backend_rtl(EntropyDecoder(system.codec(module), placement=system.table(module)), tmp_path,
-                             slicing=BRAM_SLICING, modules_per_decoder=3, force=True)
+                             slicing=SHARED_DECODER_SLICING, modules_per_decoder=3, force=True)
     assert xilinx["meta"]["rtl_sha256"] == ecp5["meta"]["rtl_sha256"] == info.sources_sha256(tmp_path)
     assert xilinx["design"] == ecp5["design"] == info.top and xilinx["modules_per_decoder"] == 3
     assert xilinx["LUT_per_module"] == pytest.approx((xilinx["LUT"] + xilinx["SRL"] + xilinx.get("LUTRAM", 0)) / 3)

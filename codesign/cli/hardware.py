@@ -185,8 +185,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--clock-period", type=positive_float, default=25.0, help="ns (default 25: 40 MHz)")
     p.add_argument("--modules-per-decoder", type=int_in(1, 8), default=1,
                    help="a table system's decoders: modules time-multiplexed through each (N > 1: finely sliced, "
-                        "delay lines as rings, each cell's share a DSP product, clocked N x 40 MHz, module m's "
-                        "frame taken in clocks m mod N; docs/econt.md)")
+                        "delay lines as rings, each cell's share a DSP product and its code's value from block RAM, "
+                        "clocked N x 40 MHz, module m's frame taken in clocks m mod N; docs/econt.md)")
     p.add_argument("--pipeline", choices=("asic", "fpga"), default="asic",
                    help="pipelining preset: asic (default, fewest registers) or fpga (deeper core, selector and "
                         "conversion for 40 MHz on an ECP5; docs/hardware.md); the four options below override it")

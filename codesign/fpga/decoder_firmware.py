@@ -66,9 +66,10 @@ class DecoderFirmware:
              "not built" if self.hls_csim_equal is None else "equal" if self.hls_csim_equal else "differs"],
             [f"{self.core_backend} Verilog under Verilator == Keras", str(self.n_wafers),
              "equal" if self.rtl_equal else "differs"]])
-        doc.table(["LUT (incl. SRL and LUT RAM)", "FF", "CARRY", "DSP", "BRAM", "budget LUT / DSP", "fits"],
-                  [[f"{self.luts:,}", f"{r.FF:,}", f"{r.CARRY:,}", str(r.DSP), str(r.BRAM),
-                    f"{self.budget.luts:,.0f} / {self.budget.dsps:.0f}", "yes" if self.fits else "no"]])
+        doc.table(["LUT (incl. SRL and LUT RAM)", "FF", "CARRY", "DSP", "BRAM36", "budget LUT / DSP / BRAM36", "fits"],
+                  [[f"{self.luts:,}", f"{r.FF:,}", f"{r.CARRY:,}", str(r.DSP), f"{r.BRAM36:g}",
+                    f"{self.budget.luts:,.0f} / {self.budget.dsps:.0f} / {self.budget.brams:g}",
+                    "yes" if self.fits else "no"]])
         doc.paragraph("Not counted: scaling the shares to charges with the module sum (one division, 48 "
                       "products), common to every decoder that normalises.")
         return doc
@@ -76,7 +77,7 @@ class DecoderFirmware:
     def to_dict(self) -> dict[str, Any]:
         return {**{k: v for k, v in dataclasses.asdict(self).items() if k not in ("folder", "budget")},
                 "folder": str(self.folder), "fits": self.fits,
-                "budget": {"luts": self.budget.luts, "dsps": self.budget.dsps}}
+                "budget": {"luts": self.budget.luts, "dsps": self.budget.dsps, "brams": self.budget.brams}}
 
 
 def _compare(name: str, got: np.ndarray, expected: np.ndarray) -> None:

@@ -10,7 +10,9 @@ have no reset. With ``RING_SLICING`` a value carried 5 clocks or more between tw
 (``_Design.rings``: LUT RAM where the ECP5 flow defines ``DELAY_LUTRAM_MACRO``, their pointers reset by ``rst``;
 shift registers otherwise) rather than a chain of registers, and a table decoder's cell outputs take their
 share's choice and their charge in two steps (``_split_output``); with ``DSP_SLICING`` each cell's share is a
-product instead (``_multiplied_share``; in parts where the ECP5 flow defines ``SPLIT_PRODUCTS_MACRO``).
+product instead (``_multiplied_share``; in parts where the ECP5 flow defines ``SPLIT_PRODUCTS_MACRO``), and with
+``BRAM_SLICING`` each cell's code value is read from block RAM too (``_Design.rom_reads``), the slicing of the
+reference systems' decoders shared by several modules.
 
 Best-Choice (``BestChoiceDecoder``): slice 0 decodes the unsent sum (saturated) and the first levels of the
 cap's minimum tree; slices 1.. divide (restoring, exact floor, 8 steps a slice, each a 7-bit subtraction whose
@@ -151,13 +153,14 @@ DEEP_SLICING = DecoderSlicing(divider_steps=4, address_steps=2, min_levels=1)
 # decoder's signals that every cell reads come to each group of NEAR_GROUP cells in a register of their own
 FINE_SLICING = DecoderSlicing(divider_steps=1, address_steps=1, min_levels=1, fine=True)
 # and the delay lines as rings (in LUT RAM on an ECP5, shift registers on Xilinx), a table decoder's output stage
-# split: the reference systems' decoders shared by several modules (docs/econt.md, sessions 35-36)
+# split (the reference systems' decoders shared by several modules in sessions 35-36, docs/econt.md)
 RING_SLICING = DecoderSlicing(divider_steps=1, address_steps=1, min_levels=1, fine=True, rings=True,
                               split_output=True)
 # or each cell's share multiplied out rather than chosen (a DSP a cell on an FPGA)
 DSP_SLICING = DecoderSlicing(divider_steps=1, address_steps=1, min_levels=1, fine=True, rings=True,
                              multiplied_shares=True)
-# and each cell's code value from block RAM (a ROM for two cells) rather than LUTs
+# and each cell's code value from block RAM (a ROM for two cells) rather than LUTs: the reference systems' decoders
+# shared by several modules (``codesign.hardware.system_rtl``; docs/econt.md, session 38)
 BRAM_SLICING = DecoderSlicing(divider_steps=1, address_steps=1, min_levels=1, fine=True, rings=True,
                               multiplied_shares=True, rom_values=True)
 
@@ -248,21 +251,20 @@ class _Design:
         self.multiplied = True
         return self.stages.make(name, width, slice_ + 1)
 
-    def rom_reads(self, name: str, addresses: list[str], table: np.ndarray, address_bits: int, bits: int,
-                  slice_: int) -> list[str]:
-        """``table[address]`` (``bits`` bits) for each of ``addresses`` (read in ``slice_``), made in the slice
-        after: a block RAM's read (an instance of ``rom_module`` for each two, ``_rom_module``; one table a design),
-        its address register the register between the two slices."""
+    def rom_reads(self, name: str, addresses: list[str], table: np.ndarray, *, bits: int, slice_: int) -> list[str]:
+        """``table[address]`` (``bits`` bits) for each of ``addresses`` (read in ``slice_``, their width that of
+        the table's index), made in the slice after: a block RAM's read (an instance of ``rom_module`` for each
+        two, ``_rom_module``; one table a design), its address register the register between the two slices."""
+        assert len(addresses) % 2 == 0, "two reads a block RAM"
+        address_bits = (len(table) - 1).bit_length()
         if self.rom is not None and not (np.array_equal(self.rom[0], table) and self.rom[1:] == (address_bits, bits)):
             raise AssertionError("one table per design: rom_module holds it")
         self.rom = (table, address_bits, bits)
         values = [f"{name}{j}" for j in range(len(addresses))]
         self.lines += [f"    wire [{bits - 1}:0] {', '.join(values)};"]
         for j in range(0, len(addresses), 2):
-            pair = addresses[j:j + 2] if j + 1 < len(addresses) else [addresses[j], addresses[j]]
-            second = values[j + 1] if j + 1 < len(values) else ""
-            self.lines.append(f"    {self.rom_module} {name}{j}_rom (.clk(clk), .a0({pair[0]}), .a1({pair[1]}), "
-                              f".v0({values[j]}), .v1({second}));")
+            self.lines.append(f"    {self.rom_module} {name}{j}_rom (.clk(clk), .a0({addresses[j]}), "
+                              f".a1({addresses[j + 1]}), .v0({values[j]}), .v1({values[j + 1]}));")
         return [self.stages.make(v, bits, slice_ + 1) for v in values]
 
     def per_group(self, name: str, bits: int, slice_: int) -> list[str]:
@@ -422,8 +424,8 @@ class _Design:
         return lines
 
     def helper_modules(self) -> str:
-        """The modules of ``copies``' registers and of the rings, where the design has any (after the decoder, in
-        its file)."""
+        """The modules of ``copies``' registers, of the rings, of the products and of the block RAM, where the
+        design has any (after the decoder, in its file)."""
         text = []
         if self.copied:
             text.append(verilog_module(
@@ -435,7 +437,8 @@ class _Design:
         if self.multiplied:
             text.append(_product_module(self.product_module))
         if self.rom is not None:
-            text.append(_rom_module(self.rom_module, *self.rom))
+            table, address_bits, bits = self.rom
+            text.append(_rom_module(self.rom_module, table, address_bits=address_bits, bits=bits))
         return "".join(f"/* verilator lint_off DECLFILENAME */  // a second module in the decoder's file\n{module}"
                        "/* verilator lint_on DECLFILENAME */\n" for module in text)
 
@@ -1029,7 +1032,7 @@ def _product_module(name: str) -> str:
                           comment="the product of a and b a clock later, a multiplier with its output register")
 
 
-def _rom_module(name: str, table: np.ndarray, address_bits: int, bits: int) -> str:
+def _rom_module(name: str, table: np.ndarray, *, address_bits: int, bits: int) -> str:
     """Module ``name``: ``v0`` = ``table[a0]`` and ``v1`` = ``table[a1]`` a clock later, one block RAM with two
     read ports (``rom_style``: Yosys would put a table this small in LUTs)."""
     words = [f"        rom[{j}] = {_const(bits, int(v))};" for j, v in enumerate(table)]
@@ -1225,10 +1228,8 @@ def _table_placement(d: _Design, dec: EntropyDecoder, p: _Placing, value: str) -
     cells = []
     frac_zero = _const(PLACE_FRAC_BITS, 0)
     if d.slicing.rom_values:  # each code's value from block RAM, its address the code a slice earlier
-        values = _cell_values(dec)
-        address_bits = (len(values) - 1).bit_length()
-        roms = d.rom_reads("rom_value", [d.at(c, out - 1) for c in codes], values, address_bits, dec.int_bits,
-                           out - 1)
+        roms = d.rom_reads("rom_value", [d.at(c, out - 1) for c in codes], _cell_values(dec), bits=dec.int_bits,
+                           slice_=out - 1)
     for a in range(N_TC):
         near = [values[a // NEAR_GROUP] for values in placed_near]
         if d.slicing.multiplied_shares:

@@ -15,6 +15,7 @@ from codesign.hardware.rtl import RtlInfo
 from codesign.table_system import TableSystem
 
 ENCODER_DIR = "encoder"
+SHARED_DECODER_SLICING = BRAM_SLICING  # a decoder time-multiplexed over several modules (docs/econt.md, session 38)
 
 
 def decoder_dir(module: str) -> str:
@@ -37,10 +38,10 @@ def write_system_rtl(system: TableSystem, out_dir: str | Path, *, slicing: Decod
     triplicated configuration) with ``<module>.hex`` (+ ``.json`` register map) per module type;
     ``out_dir/decoder_<module>``: the back end of that module type's frames (the table decoder, or the codec's
     own where the system kept the codec's rule), for ``codesign fpga synth`` and ``pnr``; ``modules_per_decoder`` > 1:
-    each decoder time-multiplexed over that many modules (``time_multiplexed_rtl``; ``BRAM_SLICING``, each
-    cell's share a DSP product and its code's value from block RAM, unless ``slicing`` says
-    otherwise). One folder, written atomically."""
-    slicing = slicing or (BRAM_SLICING if modules_per_decoder > 1 else DEFAULT_SLICING)
+    each decoder time-multiplexed over that many modules (``time_multiplexed_rtl``;
+    ``SHARED_DECODER_SLICING``, each cell's share a DSP product and its code's value from block RAM, unless
+    ``slicing`` says otherwise). One folder, written atomically."""
+    slicing = slicing or (SHARED_DECODER_SLICING if modules_per_decoder > 1 else DEFAULT_SLICING)
     spec = EntropyRtlSpec.block(tmr=tmr)
     with atomic_dir(out_dir, force) as tmp:
         encoder = write_entropy_rtl(spec, tmp / ENCODER_DIR)

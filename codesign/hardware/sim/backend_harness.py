@@ -128,7 +128,8 @@ class DecoderSim:
 
 def build_decoder_sim(rtl_dir: str | Path, build_dir: str | Path, *, defines: tuple[str, ...] = ()) -> DecoderSim:
     """Build the testbench around the decoder of an RTL folder (``write_backend_rtl``) in ``build_dir``, with the
-    Verilog macros ``defines`` (``DELAY_LUTRAM_MACRO``: the rings in LUT RAM, as the ECP5 flow builds them)."""
+    Verilog macros ``defines`` (``ECP5_MACROS``: the rings in LUT RAM and the products in two multipliers, as the
+    ECP5 flow builds them)."""
     rtl, build = Path(rtl_dir).resolve(), Path(build_dir).resolve()
     info = RtlInfo.load(rtl)
     cell_bits = int(json.loads((rtl / RTL_JSON).read_text())["cell_bits"])
