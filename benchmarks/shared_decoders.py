@@ -10,10 +10,10 @@ in two MULT18X18D with their output registers, the values in DP16KD, nextpnr's r
 rip-up, its target N x 40 MHz) at the first ``--routes`` of ``--seeds`` where nextpnr's placer legalises the
 top: each seed's Fmax and the median. The ECP5 is a 40 nm low-cost FPGA, slower per logic level and per route
 than UltraScale+ (16 nm): a routed Fmax of at least N x 40 MHz on it is a lower bound for a Stage-1 FPGA, not
-an UltraScale+ timing. Printed beside
-each: the one-module decoder's LUTs (``costs.json``, default slicing, 40 MHz), measured earlier. ``--slicing
-dsp``: the decoders with ``DSP_SLICING`` instead (the values decoded in LUTs); ``--slicing ring``: with
-``RING_SLICING`` (each share chosen among the placed values in LUTs as well, the reference until session 37).
+an UltraScale+ timing. Printed beside each: the one-module decoder's LUTs (``costs.json``, default slicing,
+40 MHz), measured earlier. ``--slicing dsp``: the decoders with ``DSP_SLICING`` instead (the values decoded in
+LUTs); ``--slicing ring``: with ``RING_SLICING`` (each share chosen among the placed values in LUTs as well, the
+reference until session 37).
 
     python benchmarks/shared_decoders.py [--elinks 2 3] [--module hd ld] [--modules-per-decoder 3]
         [--work out/shared_decoders] [--threads 2] [--seeds 1 2 3] [--routes 1] [--slicing bram|dsp|ring] [--commit]
@@ -38,7 +38,8 @@ from codesign.paths import MODELS_DIR
 from codesign.table_system import load_table_system
 
 ECP5_SPEED = 8
-SLICINGS = {"bram": SHARED_DECODER_SLICING, "dsp": DSP_SLICING, "ring": RING_SLICING}  # the first: the reference
+SLICINGS = {"bram": SHARED_DECODER_SLICING, "dsp": DSP_SLICING, "ring": RING_SLICING}
+REFERENCE = "bram"  # the slicing of the reference systems' shared decoders, the only one --commit keeps
 REPORTS = ("xilinx/fpga_report.json", "xilinx/fpga_report.md", "ecp5/ecp5_report.json", "ecp5/ecp5_report.md")
 
 
@@ -98,13 +99,13 @@ def main() -> None:
     parser.add_argument("--routes", type=int, default=1,
                         help="routed seeds per decoder: their Fmax each and the median (one routed netlist's clock "
                              "moves by up to a fifth with the seed)")
-    parser.add_argument("--slicing", choices=list(SLICINGS), default="bram",
+    parser.add_argument("--slicing", choices=list(SLICINGS), default=REFERENCE,
                         help="bram: each cell's share a DSP product and its code's value from block RAM "
                              "(BRAM_SLICING, the reference); dsp: the values in LUTs (DSP_SLICING); ring: the shares "
                              "chosen in LUTs too (RING_SLICING, the reference until session 37)")
     parser.add_argument("--commit", action="store_true", help="copy the reports into the system folders (hw/)")
     args = parser.parse_args()
-    if args.commit and args.slicing != "bram":
+    if args.commit and args.slicing != REFERENCE:
         parser.error(f"--commit keeps the reference systems' decoders (BRAM_SLICING): not with --slicing "
                      f"{args.slicing}")
     header = ["system", "module", "modules per decoder", "LUT (with SRL and LUT RAM)", "LUT per module", "DSP",

@@ -204,7 +204,7 @@ class _Design:
         self.product_module = f"{module}_product"  # the module of ``product``'s registered multipliers
         self.rom_module = f"{module}_values"  # the module of ``rom_reads``' block RAM
         self.copied = self.multiplied = False
-        self.rom: tuple[np.ndarray, int, int] | None = None  # ``rom_reads``' table, its address and value bits
+        self.rom: tuple[np.ndarray, int] | None = None  # ``rom_reads``' table and its values' bits
         self.ring_clocks: set[int] = set()
         self.read: set[str] = set()  # what the logic reads: a register between two of these only carries a value
 
@@ -256,10 +256,9 @@ class _Design:
         the table's index), made in the slice after: a block RAM's read (an instance of ``rom_module`` for each
         two, ``_rom_module``; one table a design), its address register the register between the two slices."""
         assert len(addresses) % 2 == 0, "two reads a block RAM"
-        address_bits = (len(table) - 1).bit_length()
-        if self.rom is not None and not (np.array_equal(self.rom[0], table) and self.rom[1:] == (address_bits, bits)):
+        if self.rom is not None and not (np.array_equal(self.rom[0], table) and self.rom[1] == bits):
             raise AssertionError("one table per design: rom_module holds it")
-        self.rom = (table, address_bits, bits)
+        self.rom = (table, bits)
         values = [f"{name}{j}" for j in range(len(addresses))]
         self.lines += [f"    wire [{bits - 1}:0] {', '.join(values)};"]
         for j in range(0, len(addresses), 2):
@@ -437,8 +436,8 @@ class _Design:
         if self.multiplied:
             text.append(_product_module(self.product_module))
         if self.rom is not None:
-            table, address_bits, bits = self.rom
-            text.append(_rom_module(self.rom_module, table, address_bits=address_bits, bits=bits))
+            table, bits = self.rom
+            text.append(_rom_module(self.rom_module, table, bits=bits))
         return "".join(f"/* verilator lint_off DECLFILENAME */  // a second module in the decoder's file\n{module}"
                        "/* verilator lint_on DECLFILENAME */\n" for module in text)
 
@@ -1032,9 +1031,10 @@ def _product_module(name: str) -> str:
                           comment="the product of a and b a clock later, a multiplier with its output register")
 
 
-def _rom_module(name: str, table: np.ndarray, *, address_bits: int, bits: int) -> str:
+def _rom_module(name: str, table: np.ndarray, *, bits: int) -> str:
     """Module ``name``: ``v0`` = ``table[a0]`` and ``v1`` = ``table[a1]`` a clock later, one block RAM with two
     read ports (``rom_style``: Yosys would put a table this small in LUTs)."""
+    address_bits = (len(table) - 1).bit_length()
     words = [f"        rom[{j}] = {_const(bits, int(v))};" for j, v in enumerate(table)]
     body = [f'    (* rom_style = "block" *) reg [{bits - 1}:0] rom [0:{len(table) - 1}];',
             "    initial begin", *words, "    end",
