@@ -143,7 +143,7 @@ def backend_decoders(arena_dir: Path, work: Path, modules: list[str], elinks: li
                 r, cells = by_verilog[verilog].resources, by_verilog[verilog].cell_counts
                 luts = r.lut_sites
                 brams = r.BRAM36
-                fits = budget.fits(luts, r.DSP, brams)
+                fits = budget.fits(luts, r.DSP, brams, r.FF)
                 print(f"{key}: {r.LUT:,} LUT + {r.SRL} SRL + {r.LUTRAM} LUT RAM, {r.FF:,} FF, {r.CARRY} CARRY, "
                       f"{r.DSP} DSP, {brams:g} BRAM36 ({cells.get('RAMB18E2', 0)} RAMB18); "
                       f"{luts / budget.luts:.0%} of the LUT budget ({'fits' if fits else 'over'}); "

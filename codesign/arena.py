@@ -71,7 +71,8 @@ SIMPLER_WITHIN = 0.005  # a rule must beat a simpler one by 0.5 % on validation 
 
 
 MODULE_LINKS_FILE = "module_links.csv"
-VU13P_LUTS, VU13P_DSPS, VU13P_BRAM36 = 1_728_000, 12_288, 2_688  # AMD DS890: its LUTs, DSP48E2s, 36 Kb block RAMs
+# AMD DS890: a VU13P's LUTs, flip-flops, DSP48E2s and 36 Kb block RAMs
+VU13P_LUTS, VU13P_FFS, VU13P_DSPS, VU13P_BRAM36 = 1_728_000, 3_456_000, 12_288, 2_688
 MODULES_PER_STAGE1_FPGA = 300
 
 
@@ -84,9 +85,11 @@ class BackEndBudget:
     luts: float = VU13P_LUTS / MODULES_PER_STAGE1_FPGA
     dsps: float = VU13P_DSPS / MODULES_PER_STAGE1_FPGA
     brams: float = VU13P_BRAM36 / MODULES_PER_STAGE1_FPGA  # 36 Kb blocks
+    # a decoder that keeps short delays in flip-flops rather than shift-register LUTs spends these instead
+    ffs: float = VU13P_FFS / MODULES_PER_STAGE1_FPGA
 
-    def fits(self, luts: float, dsps: float, brams: float = 0.0) -> bool:
-        return luts <= self.luts and dsps <= self.dsps and brams <= self.brams
+    def fits(self, luts: float, dsps: float, brams: float = 0.0, ffs: float = 0.0) -> bool:
+        return luts <= self.luts and dsps <= self.dsps and brams <= self.brams and ffs <= self.ffs
 
 
 @dataclass(frozen=True)
@@ -106,7 +109,7 @@ class SystemCost:
         """``LUT / DSP[ / BRAM36] (fits | over budget)``, or the note where the decoder was not measured."""
         if self.luts is None or self.dsps is None:
             return self.note or "-"
-        verdict = "fits" if budget.fits(self.luts, self.dsps, self.brams or 0.0) else "over budget"
+        verdict = "fits" if budget.fits(self.luts, self.dsps, self.brams or 0.0, self.ffs or 0.0) else "over budget"
         memory = f" / {self.brams:g} BRAM36" if self.brams else ""
         return f"{self.luts:,} LUT / {self.dsps} DSP{memory} ({verdict})"
 

@@ -127,11 +127,12 @@ class TableSystem:
             ecp5 = json.loads((hw / "ecp5_report.json").read_text())
             shared, luts = int(xilinx["modules_per_decoder"]), float(xilinx["LUT_per_module"])
             dsps, fmax, target = xilinx["DSP"] / shared, ecp5["fmax_mhz"] or 0.0, float(ecp5["target_mhz"])
-            brams = float(xilinx.get("BRAM36", 0.0)) / shared
+            brams, ffs = float(xilinx.get("BRAM36", 0.0)) / shared, float(xilinx["FF"]) / shared
             clocked = bool(ecp5["meets_timing"])
         except (OSError, json.JSONDecodeError, KeyError, TypeError, ValueError) as err:
             raise InputError(f"{hw}: not a shared decoder's fpga_report.json and ecp5_report.json ({err!r})") from None
-        verdict = "too slow" if not clocked else "fits" if BackEndBudget().fits(luts, dsps, brams) else "over budget"
+        fits = BackEndBudget().fits(luts, dsps, brams, ffs)
+        verdict = "too slow" if not clocked else "fits" if fits else "over budget"
         memory = f" / {brams:g} BRAM36" if brams else ""
         return (f"shared by {shared}: {luts:,.0f} LUT / {dsps:g} DSP{memory} a module at {fmax:.1f} of {target:.0f} "
                 f"MHz ({verdict})")

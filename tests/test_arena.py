@@ -162,6 +162,8 @@ def test_detector_weighting_and_budget(real_dir):
     budget = BackEndBudget()
     assert budget.luts == pytest.approx(5760) and budget.fits(5000, 40) and not budget.fits(6000, 1)
     assert budget.brams == pytest.approx(8.96) and budget.fits(5000, 40, 8.5) and not budget.fits(5000, 40, 9)
+    assert budget.ffs == pytest.approx(11520) and budget.fits(5000, 40, 8, 11000)
+    assert not budget.fits(5000, 40, 8, 12000)
 
 
 def test_lossless_fraction_grows_with_links(highpu):

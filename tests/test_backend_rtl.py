@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import shutil
 import subprocess
 
@@ -55,13 +56,17 @@ from codesign.hardware.backend_rtl import (
     DSP_SLICING,
     ECP5_MACROS,
     FINE_SLICING,
+    FLOP_ATTRIBUTE,
+    FLOP_RING_CLOCKS,
     RING_SLICING,
+    SUM_SLICING,
     Decoder,
     DecoderSlicing,
     _Design,
     _ring_module,
     decoder_rtl,
     ge_const,
+    saturation_thresholds,
     write_backend_rtl,
 )
 from codesign.hardware.rtl import RtlInfo, lint_rtl
@@ -163,6 +168,7 @@ LINT_CASES = [("bc", n, d) for n in (1, 2, 3, 4, 5) for d in (DROP,)] + [("bc", 
     [("entropy-table", "hd", 2), ("entropy-table", "ld", 4), ("entropy-table-nearest", "ld", 4)] + \
     [("entropy-fine", "ld", 4), ("entropy-table-fine", "hd", 5), ("entropy-table-rings", "hd", 3)] + \
     [("entropy-table-dsp", m, n) for m, n in (("ld", 4), ("hd", 5))] + [("entropy-table-bram", "hd", 5)] + \
+    [("entropy-table-romsum", m, n) for m, n in (("hd", 5), ("ld", 5))] + \
     [("threshold-sum", m, n) for m, n in (("hd", 2), ("ld", 5))] + \
     [(stc, m, n) for stc, m, n in (("stc16_9", "ld", 2), ("stc4_9", "hd", 5), ("stc4_7", "ld", 4), ("stc4_7", "hd", 1),
                                    ("stc16_9", "hd", 1))] + [("naive-stc4_9", "hd", 5), ("per-cell-ts", "ld", 5)]
@@ -176,13 +182,13 @@ def test_decoders_lint_clean(tmp_path, arena, kind, a, b):
         dec = BestChoiceDecoder(a, b, IDENTITY)
     elif kind.startswith("entropy"):
         dec = _entropy_decoder(kind.removesuffix("-fine").removesuffix("-rings").removesuffix("-dsp")
-                               .removesuffix("-bram"), a, b, arena)
+                               .removesuffix("-bram").removesuffix("-romsum"), a, b, arena)
     elif kind == "per-cell-ts":
         dec = ThresholdSumDecoder(b, MODULE_PRESETS[a].drop_lsb, IDENTITY, tuple(range(20, 68)))
     else:
         dec = _decoder(kind.removeprefix("naive-"), a, b, arena, naive=kind.startswith("naive-"))
     slicing = {"fine": FINE_SLICING, "rings": RING_SLICING, "dsp": DSP_SLICING,
-               "bram": BRAM_SLICING}.get(kind.rsplit("-", 1)[-1], DEFAULT_SLICING)
+               "bram": BRAM_SLICING, "romsum": SUM_SLICING}.get(kind.rsplit("-", 1)[-1], DEFAULT_SLICING)
     rtl = decoder_rtl(dec, slicing)
     path = tmp_path / f"{rtl.module}.v"
     path.write_text(rtl.verilog)
@@ -440,8 +446,9 @@ endmodule
 def test_slicing_is_checked():
     with pytest.raises(ValueError, match="every step count must be >= 1"):
         DecoderSlicing(address_steps=0)
-    for only_fine in ({"rings": True}, {"split_output": True}, {"multiplied_shares": True}, {"rom_values": True}):
-        with pytest.raises(ValueError, match="rings, split_output, multiplied_shares and rom_values need fine cuts"):
+    for only_fine in ({"rings": True}, {"split_output": True}, {"multiplied_shares": True}, {"rom_values": True},
+                      {"charge_blocks": 2}):
+        with pytest.raises(ValueError, match="multiplied_shares, rom_values and charge_blocks need fine cuts"):
             DecoderSlicing(**only_fine)
     with pytest.raises(ValueError, match="one of them"):
         DecoderSlicing(1, 1, 1, fine=True, split_output=True, multiplied_shares=True)
@@ -449,6 +456,32 @@ def test_slicing_is_checked():
         DecoderSlicing(1, 1, 1, fine=True, rom_values=True)
     with pytest.raises(ValueError, match="power of two"):
         _ring_module("r", 12)
+    with pytest.raises(ValueError, match="rom_sums comes with rom_values"):
+        DecoderSlicing(1, 1, 1, fine=True, multiplied_shares=True, rom_sums=True)
+    with pytest.raises(ValueError, match="flop_delays keeps what the rings leave"):
+        DecoderSlicing(1, 1, 1, fine=True, flop_delays=True)
+
+
+def test_saturation_thresholds_are_the_least_saturating_quotients():
+    """``rom_sums``: a share floor(Q w / 2^Y) saturates at M bits from the threshold on, not one below it."""
+    weights, share_bits, weight_bits = [16, 23, 32, 46, 64, 92, 128], 23, 8
+    for w, t in zip(weights, saturation_thresholds(weights, share_bits=share_bits, weight_bits=weight_bits),
+                    strict=True):
+        assert (t * w) >> weight_bits >= 1 << share_bits > ((t - 1) * w) >> weight_bits
+
+
+def test_flop_delays_mark_the_registers_outside_long_rings(arena):
+    """``flop_delays``: every register the rings leave and the chains of the rings up to ``FLOP_RING_CLOCKS``
+    carry Vivado's ``shreg_extract = "no"``; the longer rings stay shift registers; without it nothing does."""
+    dec = _entropy_decoder("entropy-table", "ld", 4, arena)
+    verilog = decoder_rtl(dec, SUM_SLICING).verilog
+    declared = re.findall(r"^    (.*)reg \[\d+:0\] \w+_s\d+;$", verilog, flags=re.M)
+    assert declared and set(declared) == {FLOP_ATTRIBUTE + " "}
+    rings = re.findall(r"module \w+_ring(\d+) .*?\n`else\n    ([^\n]*?)reg \[W\*", verilog, flags=re.S)
+    assert {int(c) for c, _ in rings} >= {4, 8, 16}
+    for clocks, attribute in rings:
+        assert attribute == (FLOP_ATTRIBUTE + " " if int(clocks) <= FLOP_RING_CLOCKS else ""), clocks
+    assert FLOP_ATTRIBUTE not in decoder_rtl(dec, BRAM_SLICING).verilog
 
 
 def test_table_decoder_model_is_the_arenas_integer_placement(highpu, arena):
@@ -477,6 +510,8 @@ RTL_CASES = [("bc", "ld", 2), ("bc", "ld", 5), ("entropy", "ld", 2), ("entropy",
              ("entropy-table-deep", "hd", 2), ("entropy-table-fine", "ld", 2), ("entropy-table-fine", "hd", 5),
              ("entropy-table-fine", "hd", 1), ("entropy-table-rings", "hd", 3),
              ("entropy-table-dsp", "ld", 4), ("entropy-table-bram", "ld", 4), ("entropy-table-bram", "hd", 1),
+             ("entropy-table-romsum", "hd", 4), ("entropy-table-romsum", "ld", 5),
+             ("entropy-table-romsum", "hd", 1),
              ("entropy-fine", "ld", 4), ("entropy-table-nearest", "ld", 4), ("threshold-sum", "hd", 2),
              ("threshold-sum", "ld", 5), ("stc16_9", "ld", 2), ("stc4_9", "hd", 5), ("stc4_7", "ld", 4),
              ("naive-stc16_9", "ld", 2)]
@@ -499,7 +534,8 @@ def test_rtl_equals_the_integer_model(tmp_path, highpu, mux, arena, kind, module
         frames = _best_choice(calq, mux, elinks).frames.bits
     elif kind.startswith("entropy"):
         dec = _entropy_decoder(kind.removesuffix("-deep").removesuffix("-fine").removesuffix("-rings")
-                               .removesuffix("-dsp").removesuffix("-bram"), module, elinks, arena)
+                               .removesuffix("-dsp").removesuffix("-bram").removesuffix("-romsum"), module, elinks,
+                               arena)
         calq = np.concatenate([calq, _sparse_wafers(300, elinks)])
         frames = dec.codec.encode(calq).frames.bits
         if elinks > 1:  # a 1-eLink frame has no room for a sparse cell's address and 7-bit charge
@@ -513,7 +549,7 @@ def test_rtl_equals_the_integer_model(tmp_path, highpu, mux, arena, kind, module
     rng = np.random.default_rng(elinks)
     bits = np.concatenate([frame_matrix(frames, dec.frame_bits), rng.integers(0, 2, (300, dec.frame_bits))])
     slicing = {"deep": DEEP_SLICING, "fine": FINE_SLICING, "rings": RING_SLICING, "dsp": DSP_SLICING,
-               "bram": BRAM_SLICING}.get(kind.rsplit("-", 1)[-1], DEFAULT_SLICING)
+               "bram": BRAM_SLICING, "romsum": SUM_SLICING}.get(kind.rsplit("-", 1)[-1], DEFAULT_SLICING)
     write_backend_rtl(dec, tmp_path / "rtl", slicing=slicing)
     want = dec.decode(bits)
     assert len(np.unique(want[:len(calq)])) > 100  # not degenerate: charges and fills of many values

@@ -262,7 +262,7 @@ def test_committed_shared_decoder_fits_the_budget_and_its_clock(tmp_path, n, mod
     assert xilinx["meta"]["rtl_sha256"] == ecp5["meta"]["rtl_sha256"] == info.sources_sha256(tmp_path)
     assert xilinx["design"] == ecp5["design"] == info.top and xilinx["modules_per_decoder"] == 3
     assert xilinx["LUT_per_module"] == pytest.approx((xilinx["LUT"] + xilinx["SRL"] + xilinx.get("LUTRAM", 0)) / 3)
-    assert BackEndBudget().fits(xilinx["LUT_per_module"], xilinx["DSP"] / 3, xilinx["BRAM36"] / 3)
+    assert BackEndBudget().fits(xilinx["LUT_per_module"], xilinx["DSP"] / 3, xilinx["BRAM36"] / 3, xilinx["FF"] / 3)
     assert xilinx["DSP"] > 0 and xilinx["BRAM36"] > 0
     assert ecp5["status"] == "routed" and ecp5["target_mhz"] == pytest.approx(120)
     assert ecp5["meets_timing"], ecp5["fmax_mhz"]

@@ -54,7 +54,7 @@ class DecoderFirmware:
 
     @property
     def fits(self) -> bool:
-        return self.budget.fits(self.luts, self.resources.DSP, self.resources.BRAM36)
+        return self.budget.fits(self.luts, self.resources.DSP, self.resources.BRAM36, self.resources.FF)
 
     def document(self) -> Document:
         r = self.resources

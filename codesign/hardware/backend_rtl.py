@@ -98,8 +98,13 @@ CLOCK_NS = 25.0
 # up to RING_WIDTH bits of values that take rings of the same clocks
 RING_CLOCKS, RING_WIDTH = (32, 16, 8, 4), 42
 DELAY_LUTRAM_MACRO = "CODESIGN_DELAY_LUTRAM"  # defined: the rings in LUT RAM (``_ring_module``)
+# a register that stays in flip-flops: Vivado reads it; Yosys 0.23 does not, so the UltraScale+ flow
+# (asic_flow/fpga_xilinx.ys) gives such registers ``keep``, which its shift-register mapping respects
+FLOP_ATTRIBUTE, FLOP_RING_CLOCKS = '(* shreg_extract = "no" *)', 8
 # defined: a product wider than an ECP5 multiplier's 18-bit inputs in two parts, each into a register (``_product``)
 SPLIT_PRODUCTS_MACRO, ECP5_MULTIPLIER_BITS = "CODESIGN_SPLIT_PRODUCTS", 18
+ROM_BITS_18KB = 18  # the widest read port of an 18 Kb block RAM with two read ports (RAMB18E2, DP16KD)
+XILINX_MULTIPLIER_BITS = 26  # a DSP48E2's unsigned factor at most (27 bits signed): ``rom_sums`` halves a wider Q
 ECP5_MACROS = (DELAY_LUTRAM_MACRO, SPLIT_PRODUCTS_MACRO)  # what the ECP5 flow defines
 Decoder = BestChoiceDecoder | EntropyDecoder | ThresholdSumDecoder | SuperCellDecoder
 
@@ -127,13 +132,31 @@ class DecoderSlicing:
     # table decoders: each cell's code value read from block RAM (one ROM of every code's value for two cells, its
     # address the code a slice before the value's register) rather than decoded in LUTs; with multiplied_shares
     rom_values: bool = False
+    # delays of a few clocks (registers outside the rings, and the rings of 4 clocks) in flip-flops, with Vivado's
+    # ``shreg_extract = "no"``, rather than in Xilinx shift-register LUTs: one LUT for 3-4 flip-flops, where the
+    # budget's LUTs run out long before its flip-flops (``FLOP_ATTRIBUTE``); with rings
+    flop_delays: bool = False
+    # table decoders: each cell the product plus a value from block RAM, addressed by its code, whether it was sent
+    # and whether its share saturates: the charge in quarter counts, plus the saturated share where it does (that
+    # product then 0), so the cell's adder neither saturates nor masks; with rom_values
+    rom_sums: bool = False
+    # entropy decoders: the sent sum's charges of the first Huffman symbols from block RAM, as many as
+    # ``charge_blocks`` 18 Kb blocks hold (two symbols a ROM of {sent, symbol}; a 36 Kb block for charges wider than
+    # 18 bits) rather than decoded in LUTs; with fine cuts
+    charge_blocks: int = 0
 
     def __post_init__(self) -> None:
         if min(self.divider_steps, self.address_steps, self.min_levels) < 1:
             raise ValueError(f"decoder slicing: every step count must be >= 1, got {self}")
-        if (self.rings or self.split_output or self.multiplied_shares or self.rom_values) and not self.fine:
-            raise ValueError(f"decoder slicing: rings, split_output, multiplied_shares and rom_values need fine cuts, "
+        if (self.rings or self.split_output or self.multiplied_shares or self.rom_values or self.charge_blocks) \
+                and not self.fine:
+            raise ValueError(f"decoder slicing: rings, split_output, multiplied_shares, rom_values and charge_blocks "
+                             f"need fine cuts, got {self}")
+        if self.flop_delays and not self.rings:
+            raise ValueError(f"decoder slicing: flop_delays keeps what the rings leave in flip-flops: it needs rings, "
                              f"got {self}")
+        if self.rom_sums and not self.rom_values:
+            raise ValueError(f"decoder slicing: rom_sums comes with rom_values, got {self}")
         if self.rom_values and not self.multiplied_shares:
             raise ValueError(f"decoder slicing: rom_values comes with multiplied_shares, got {self}")
         if self.split_output and self.multiplied_shares:
@@ -163,6 +186,14 @@ DSP_SLICING = DecoderSlicing(divider_steps=1, address_steps=1, min_levels=1, fin
 # shared by several modules (``codesign.hardware.system_rtl``; docs/econt.md, session 38)
 BRAM_SLICING = DecoderSlicing(divider_steps=1, address_steps=1, min_levels=1, fine=True, rings=True,
                               multiplied_shares=True, rom_values=True)
+# and each cell's sum from block RAM (its value and, where its share saturates, the saturated share; the cell a
+# product plus that), short delays in flip-flops, the first symbols' charges from the block RAM the cells leave
+# (docs/econt.md, session 39): a decoder shared by three modules may take 3 x 8.96 36 Kb blocks, the cells' ROMs
+# take 24 of them
+SPARE_18KB_BLOCKS = 5
+SUM_SLICING = DecoderSlicing(divider_steps=1, address_steps=1, min_levels=1, fine=True, rings=True,
+                             multiplied_shares=True, rom_values=True, rom_sums=True, flop_delays=True,
+                             charge_blocks=SPARE_18KB_BLOCKS)
 
 
 @dataclass(frozen=True)
@@ -202,9 +233,9 @@ class _Design:
         self.copy_module = f"{module}_copy"  # the module of ``copies``' registers
         self.ring_module = f"{module}_ring"  # the rings' modules: this name and a ring's clocks (``_ring``)
         self.product_module = f"{module}_product"  # the module of ``product``'s registered multipliers
-        self.rom_module = f"{module}_values"  # the module of ``rom_reads``' block RAM
+        self.module = module
         self.copied = self.multiplied = False
-        self.rom: tuple[np.ndarray, int] | None = None  # ``rom_reads``' table and its values' bits
+        self.roms: dict[str, tuple[np.ndarray, int]] = {}  # each block RAM module's table and its values' bits
         self.ring_clocks: set[int] = set()
         self.read: set[str] = set()  # what the logic reads: a register between two of these only carries a value
 
@@ -251,20 +282,29 @@ class _Design:
         self.multiplied = True
         return self.stages.make(name, width, slice_ + 1)
 
-    def rom_reads(self, name: str, addresses: list[str], table: np.ndarray, *, bits: int, slice_: int) -> list[str]:
+    def rom_reads(self, name: str, addresses: list[str], table: np.ndarray, *, bits: int, slice_: int,
+                  kind: str = "values") -> list[str]:
         """``table[address]`` (``bits`` bits) for each of ``addresses`` (read in ``slice_``, their width that of
-        the table's index), made in the slice after: a block RAM's read (an instance of ``rom_module`` for each
-        two, ``_rom_module``; one table a design), its address register the register between the two slices."""
+        the table's index), made in the slice after: a block RAM's read (an instance of the ROM module ``kind`` for
+        each two, ``_rom_module``; one table a kind), its address register the register between the two slices."""
         assert len(addresses) % 2 == 0, "two reads a block RAM"
-        if self.rom is not None and not (np.array_equal(self.rom[0], table) and self.rom[1] == bits):
-            raise AssertionError("one table per design: rom_module holds it")
-        self.rom = (table, bits)
         values = [f"{name}{j}" for j in range(len(addresses))]
         self.lines += [f"    wire [{bits - 1}:0] {', '.join(values)};"]
         for j in range(0, len(addresses), 2):
-            self.lines.append(f"    {self.rom_module} {name}{j}_rom (.clk(clk), .a0({addresses[j]}), "
-                              f".a1({addresses[j + 1]}), .v0({values[j]}), .v1({values[j + 1]}));")
+            self.rom_instance(kind, table, bits, f"{name}{j}_rom", [(addresses[j], values[j]),
+                                                                  (addresses[j + 1], values[j + 1])])
         return [self.stages.make(v, bits, slice_ + 1) for v in values]
+
+    def rom_instance(self, kind: str, table: np.ndarray, bits: int, instance: str,
+                     ports: list[tuple[str, str]]) -> None:
+        """One block RAM of the ROM module ``kind`` (``table``, ``bits`` bits; one table a kind): each of its two
+        read ports' (address, value) in ``ports``."""
+        module = f"{self.module}_{kind}"
+        known = self.roms.setdefault(module, (table, bits))
+        if not (np.array_equal(known[0], table) and known[1] == bits):
+            raise AssertionError(f"one table per ROM module: {module} holds another")
+        (a0, v0), (a1, v1) = ports
+        self.lines.append(f"    {module} {instance} (.clk(clk), .a0({a0}), .a1({a1}), .v0({v0}), .v1({v1}));")
 
     def per_group(self, name: str, bits: int, slice_: int) -> list[str]:
         """What each group of ``NEAR_GROUP`` cells reads (through ``at``) for ``name`` in ``slice_``: with fine cuts a
@@ -354,10 +394,13 @@ class _Design:
             return ["    /* verilator lint_off UNUSEDSIGNAL */", *self.stages.declarations,
                     "    /* verilator lint_on UNUSEDSIGNAL */", *self.stages.registers()]
         rings = self.rings()
+        # every register outside the rings: marking only those next to another (what shift registers would take)
+        # measured 1 % more LUTs at hd 4 and ld 5
+        flop = f"{FLOP_ATTRIBUTE} " if self.slicing.flop_delays else ""
         declared, updates, ring_lines = [], [], []
         for reg, earlier in self.stages.earlier.items():
             if reg not in rings:
-                declared.append(f"    reg [{self.stages.bits(reg) - 1}:0] {reg};")
+                declared.append(f"    {flop}reg [{self.stages.bits(reg) - 1}:0] {reg};")
                 updates.append(f"        {reg} <= {earlier};")
         for clocks in RING_CLOCKS:  # values that take rings of these clocks share them, slice by slice
             ring: list[str] = []
@@ -432,12 +475,12 @@ class _Design:
                 ["    always @(posedge clk) q <= d;"], generator=GENERATOR, parameters="#(parameter W = 1)",
                 attribute="(* keep_hierarchy *)\n", comment="one copy of a signal that many cells read, a register of "
                 "its own (synthesis keeps the module whole, so no pass merges the copies)"))
-        text += [_ring_module(f"{self.ring_module}{clocks}", clocks) for clocks in sorted(self.ring_clocks)]
+        text += [_ring_module(f"{self.ring_module}{clocks}", clocks,
+                              flops=self.slicing.flop_delays and clocks <= FLOP_RING_CLOCKS)
+                 for clocks in sorted(self.ring_clocks)]
         if self.multiplied:
             text.append(_product_module(self.product_module))
-        if self.rom is not None:
-            table, bits = self.rom
-            text.append(_rom_module(self.rom_module, table, bits=bits))
+        text += [_rom_module(module, table, bits=bits) for module, (table, bits) in self.roms.items()]
         return "".join(f"/* verilator lint_off DECLFILENAME */  // a second module in the decoder's file\n{module}"
                        "/* verilator lint_on DECLFILENAME */\n" for module in text)
 
@@ -735,6 +778,7 @@ def entropy_rtl(dec: EntropyDecoder, slicing: DecoderSlicing = DEFAULT_SLICING) 
 
     cell_codes: list[str] = []
     sent_sum, least, strongest = "", "", ("", "")
+    rom_charges, pending = _rom_charges(dec, slicing), []
     for i in range(k_max):  # symbol i from slice 1 + i; the next slice adds its charge and keeps the least
         first = front + 1 + i * _symbol_slices(slicing)
         symbol, cell_code, buffer, offset, made = _huffman_stage(d, dec, i, buffer, offset, sparse, first)
@@ -745,7 +789,15 @@ def entropy_rtl(dec: EntropyDecoder, slicing: DecoderSlicing = DEFAULT_SLICING) 
             sent = f"({sent} && !{d.at(sparse, s)})"
         charge = _zext(f"({sent} ? charge_value({sym}) : {_const(dec.int_bits, 0)})", dec.int_bits,
                        dec.sent_sum_bits)
-        if cut:  # the charge, then the sum in the next slice
+        if i < rom_charges:  # {sent, symbol} into a block RAM, its charge in the next slice
+            value = f"charge_rom{i}"
+            d.lines.append(f"    wire [{dec.int_bits - 1}:0] {value};")
+            pending.append((f"{{{sent}, {sym}}}", value))
+            if len(pending) == 2:
+                d.rom_instance("charges", _sent_charges(dec), dec.int_bits, f"{value}_rom", pending)
+                pending = []
+            charge = _zext(d.at(d.stages.make(value, dec.int_bits, s + 1), s + 1), dec.int_bits, dec.sent_sum_bits)
+        elif cut:  # the charge, then the sum in the next slice
             charge = d.at(d.wire(f"charge{i}", dec.sent_sum_bits, s, charge), s + 1)
         add = s + cut
         sent_sum = d.wire(f"sent{i + 1}", dec.sent_sum_bits, add, f"{d.at(sent_sum, add)} + {charge}" if i else charge)
@@ -844,23 +896,25 @@ def entropy_rtl(dec: EntropyDecoder, slicing: DecoderSlicing = DEFAULT_SLICING) 
     return DecoderRtl(module, verilog + d.helper_modules(), last + 1, fw, dec.out_bits)
 
 
-def _ring_module(name: str, clocks: int) -> str:
+def _ring_module(name: str, clocks: int, *, flops: bool = False) -> str:
     """Module ``name``: ``d`` to ``q`` in ``clocks`` clocks (a power of two). Where ``DELAY_LUTRAM_MACRO`` is
     defined (the ECP5 flow: no shift-register LUTs), through a ring of ``clocks`` - 1 words in LUT RAM (read
     before written, one pointer for both: a maximal-length LFSR) and ``q``, the module kept whole so that no pass
     merges the rings' pointers into one that drives every ring on the chip; else a chain of registers, which
     synthesis flattens and Xilinx packs into shift-register LUTs (LUT RAM there took 1-2 % more LUTs: per
-    RAM32M16 however few words it holds, and no constant propagates through it)."""
+    RAM32M16 however few words it holds, and no constant propagates through it); ``flops``: that chain stays in
+    flip-flops (``FLOP_ATTRIBUTE``)."""
     bits = clocks.bit_length() - 1
     if clocks != 1 << bits or bits < 2:
         raise ValueError(f"a ring's clocks are a power of two, at least 4: {clocks}")
     tap = _lfsr_tap(bits)
+    flop = f"{FLOP_ATTRIBUTE} " if flops else ""
     body = [f"`ifdef {DELAY_LUTRAM_MACRO}",
             f"    reg [W-1:0] ring [1:{clocks - 1}];", f"    reg [{bits - 1}:0] at;", "    always @(posedge clk) begin",
             "        q <= ring[at];", "        ring[at] <= d;",
             f"        at <= rst ? {_const(bits, 1)} : {{at[{bits - 2}:0], at[{bits - 1}] ^ at[{tap}]}};", "    end",
             "`else",
-            f"    reg [W*{clocks - 1}-1:0] line;", "    always @(posedge clk) begin",
+            f"    {flop}reg [W*{clocks - 1}-1:0] line;", "    always @(posedge clk) begin",
             f"        line <= {{line[W*{clocks - 2}-1:0], d}};", f"        q <= line[W*{clocks - 1}-1 -: W];",
             "    end",
             "`endif"]
@@ -1031,6 +1085,19 @@ def _product_module(name: str) -> str:
                           comment="the product of a and b a clock later, a multiplier with its output register")
 
 
+def _rom_charges(dec: EntropyDecoder, slicing: DecoderSlicing) -> int:
+    """How many Huffman symbols' charges come from block RAM (``charge_blocks``): two a ROM, one 18 Kb block each
+    for charges of up to 18 bits, else two."""
+    roms = slicing.charge_blocks // (1 if dec.int_bits <= ROM_BITS_18KB else 2)
+    return min(2 * roms, dec.max_cells - dec.max_cells % 2)
+
+
+def _sent_charges(dec: EntropyDecoder) -> np.ndarray:
+    """The charge ROM's table, by {sent, symbol}: 0 where not sent, else the symbol's charge (``charge_value``)."""
+    charges = np.minimum(dec.charge_table, (1 << dec.int_bits) - 1)
+    return np.concatenate([np.zeros_like(charges), charges])
+
+
 def _rom_module(name: str, table: np.ndarray, *, bits: int) -> str:
     """Module ``name``: ``v0`` = ``table[a0]`` and ``v1`` = ``table[a1]`` a clock later, one block RAM with two
     read ports (``rom_style``: Yosys would put a table this small in LUTs)."""
@@ -1054,6 +1121,82 @@ def _cell_values(dec: EntropyDecoder) -> np.ndarray:
         raw = np.arange(1 << _code_bits(dec)) & ((1 << SPARSE_FORMAT.bits) - 1)
         values = np.concatenate([values, SPARSE_FORMAT.decode(raw, 0)])
     return np.minimum(values, (1 << dec.int_bits) - 1)  # saturated, as the functions are
+
+
+def _rom_summed_cells(d: _Design, dec: EntropyDecoder, codes: list[str], levels: list[str], selected: list[str],
+                      share_q: tuple[str, int], *, weights: list[int], wb: int, lb: int, out: int, pb: int,
+                      frac_pad: str) -> list[str]:
+    """The cells of ``rom_sums`` in slice ``out`` + 1. The share floor(Q w / 2^Y) saturates at 2^M - 1 (M =
+    ``pb``) exactly where Q >= ceil(2^(M + Y) / w): one comparison of the clamped Q (``share_q``: name, bits) per
+    level's weight (slice ``out`` - 3), a flag per cell from its level (``out`` - 2). The ROM (``_summed_values``)
+    gives each cell its charge in quarter counts, 0 if it was not sent, plus 2^M - 1 if its share saturates, whose
+    weight then becomes 0; the cell is that plus floor(Q w / 2^Y), which then cannot overflow.
+    A Q wider than a DSP48E2 takes gives the product (Q >> 1)(2w), and Q's low bit times w, below 2^Y, adds one to
+    floor(Q w / 2^Y) where it carries past the product's low Y bits: those depend on Q and w alone, so that carry
+    is one flag per level, chosen like the saturation's and added as the adder's carry in."""
+    name, q_bits = share_q
+    q = d.at(name, out - 3)
+    halved = q_bits > XILINX_MULTIPLIER_BITS
+    multiplied = d.wire("half_quotient", q_bits - 1, out - 3, f"{q}[{q_bits - 1}:1]") if halved else name
+    q_near = d.per_group(multiplied, q_bits - halved, out - 1)  # Q (or Q >> 1) goes to every cell
+    flags = [f"({q} >= {_const(q_bits, t)})" if t < 1 << q_bits else "1'b0"
+             for t in saturation_thresholds(weights, share_bits=pb, weight_bits=wb)]
+    per_level = [d.wire("saturating", len(weights), out - 3, "{" + ", ".join(reversed(flags)) + "}")]
+    if halved:  # Q's low bit times w carries past the low Y bits of (Q >> 1)(2w) (none where the share saturates)
+        carries = []
+        for lv, (w, flag) in enumerate(zip(weights, flags, strict=True)):
+            low = d.wire(f"low_product{lv}", wb, out - 3, f"{{{q}[{wb - 1}:1], 1'b0}} * {_const(wb, w)}")
+            d.lines.append("    /* verilator lint_off UNUSEDSIGNAL */  // only the carry is read")
+            past = d.wire(f"low_sum{lv}", wb + 1, out - 3, f"{{1'b0, {low}}} + {_const(wb + 1, w)}")
+            d.lines.append("    /* verilator lint_on UNUSEDSIGNAL */")
+            carries.append(f"({q}[0] && !{flag} && {past}[{wb}])")
+        per_level.append(d.wire("carrying", len(weights), out - 3, "{" + ", ".join(reversed(carries)) + "}"))
+    near_levels = [d.per_group(x, len(weights), out - 2) for x in per_level]
+    weight_arms = [(_const(lb, lv), _const(wb, w)) for lv, w in enumerate(weights)] + [("default", _const(wb, 0))]
+    chosen: list[list[str]] = [[] for _ in per_level]  # per cell: it saturates (and its carry)
+    used = []
+    for a in range(N_TC):
+        level = d.at(levels[a], out - 2)
+        for j, (prefix, near) in enumerate(zip(("saturates", "carries")[:len(near_levels)], near_levels,
+                                               strict=True)):
+            vector = d.at(near[a // NEAR_GROUP], out - 2)
+            chosen[j].append(d.case(f"{prefix}{a}", 1, out - 2, level,
+                                    [(_const(lb, lv), f"{vector}[{lv}]") for lv in range(len(weights))]
+                                    + [("default", "1'b0")]))
+        weight = d.case(f"cell_weight{a}", wb, out - 2, level, weight_arms)
+        used.append(d.wire(f"used_weight{a}", wb, out - 2, f"{chosen[0][a]} ? {_const(wb, 0)} : {weight}"))
+    addresses = [f"{{{d.at(chosen[0][a], out - 1)}, {d.at(selected[a], out - 1)}, {d.at(codes[a], out - 1)}}}"
+                 for a in range(N_TC)]
+    roms = d.rom_reads("rom_value", addresses, _summed_values(dec, pb), bits=pb + 1, slice_=out - 1)
+    cells = []
+    for a in range(N_TC):
+        factor, weight_of = d.at(q_near[a // NEAR_GROUP], out - 1), d.at(used[a], out - 1)
+        if halved:
+            made, width = _product(d, f"cell_qw{a}", factor, q_bits - 1, f"{{{weight_of}, 1'b0}}", wb + 1, out - 1)
+        else:
+            made, width = _product(d, f"cell_qw{a}", factor, q_bits, weight_of, wb, out - 1)
+        # the product is below 2^(M + Y) wherever it is not 0
+        d.lines.append("    /* verilator lint_off UNUSEDSIGNAL */  // the product's top and low bits")
+        share = _zext(f"{d.at(made, out + 1)}[{min(width, pb + wb) - 1}:{wb}]", min(width, pb + wb) - wb, pb + 1)
+        d.lines.append("    /* verilator lint_on UNUSEDSIGNAL */")
+        carry = f" + {_zext(d.at(chosen[1][a], out + 1), 1, pb + 1)}" if halved else ""
+        summed = d.wire(f"summed{a}", pb + 1, out + 1, f"{share} + {d.at(roms[a], out + 1)}{carry}")
+        cells.append(d.wire(f"cell{a}", dec.out_bits, out + 1, f"{{{summed}{frac_pad}}}"))
+    return cells
+
+
+def saturation_thresholds(weights: list[int], *, share_bits: int, weight_bits: int) -> list[int]:
+    """For each weight w, the least Q whose share floor(Q w / 2^Y) saturates at ``share_bits`` bits (``rom_sums``):
+    Q w >= 2^(M + Y), so ceil(2^(M + Y) / w)."""
+    return [-(-(1 << (share_bits + weight_bits)) // w) for w in weights]
+
+
+def _summed_values(dec: EntropyDecoder, pb: int) -> np.ndarray:
+    """``rom_sums``' table, by {saturates, sent, code}: the code's value (``_cell_values``) in quarter counts if
+    sent, else 0, plus 2^M - 1 (M = ``pb``) if the share saturates."""
+    charges = _cell_values(dec).astype(np.int64) << PLACE_FRAC_BITS
+    sent = np.concatenate([np.zeros_like(charges), charges])
+    return np.concatenate([sent, sent + (1 << pb) - 1])
 
 
 def _multiplied_share(d: _Design, a: int, level: str, weight_arms: list[tuple[str, str]], q: str, q_bits: int, *,
@@ -1220,6 +1363,10 @@ def _table_placement(d: _Design, dec: EntropyDecoder, p: _Placing, value: str) -
         codes = _routed(d, dec, "code", p.cell_codes, slots, route=out - 1, bits=inner, split=2)
         if dec.codec.sparse_cells:
             codes = _tagged(d, codes, inner, p.sparse, out - 1, near=True)
+    if d.slicing.rom_sums:
+        level_weights = [WEIGHT_MANTISSAS[lv % 2] << (lv // HALF_OCTAVES) for lv in range(placement.max_level + 1)]
+        return _rom_summed_cells(d, dec, codes, levels, p.selected, (share_q, share_q_bits), weights=level_weights,
+                                 wb=wb, lb=lb, out=out, pb=pb, frac_pad=frac_pad), out + cut
     # Q, or each placed value, goes to every cell
     if d.slicing.multiplied_shares:
         share_near, placed_near = d.per_group(share_q, share_q_bits, out - 1), []
