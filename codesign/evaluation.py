@@ -329,8 +329,8 @@ def _write_evaluation(out: Path, metrics: Metrics, emds: dict[str, np.ndarray], 
         "outputs), `qdecoder:` the autoencoder's frames through a quantized back-end decoder (its integer "
         "outputs), `floor:` every cell at the chip's 7-bit precision with no bit budget. Costs where measured: the "
         "on-chip encoder's gate equivalents, the back-end decoder's resources per module against the budget "
-        f"({budget.luts:,.0f} LUTs, {budget.dsps:.0f} DSPs, {budget.brams:g} 36 Kb block RAMs: 1/300 of a VU13P-class "
-        "Stage-1 FPGA at one wafer per 25 ns).")
+        f"({budget.luts:,.0f} LUTs, {budget.dsps:.0f} DSPs, {budget.brams:g} 36 Kb block RAMs, {budget.ffs:,.0f} "
+        "flip-flops: 1/300 of a VU13P-class Stage-1 FPGA at one wafer per 25 ns).")
     if any(name.startswith(SYSTEM_PREFIX) for name in metrics):
         doc.paragraph("`system:<name>:<module>`: a reference table system, the codec's frames of that module type "
                       "decoded by its own learned table (its decoder's integer outputs) or, where its table did not "

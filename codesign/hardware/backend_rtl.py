@@ -182,14 +182,14 @@ RING_SLICING = DecoderSlicing(divider_steps=1, address_steps=1, min_levels=1, fi
 # or each cell's share multiplied out rather than chosen (a DSP a cell on an FPGA)
 DSP_SLICING = DecoderSlicing(divider_steps=1, address_steps=1, min_levels=1, fine=True, rings=True,
                              multiplied_shares=True)
-# and each cell's code value from block RAM (a ROM for two cells) rather than LUTs: the reference systems' decoders
-# shared by several modules (``codesign.hardware.system_rtl``; docs/econt.md, session 38)
+# and each cell's code value from block RAM (a ROM for two cells) rather than LUTs (the reference systems' shared
+# decoders in session 38; docs/econt.md)
 BRAM_SLICING = DecoderSlicing(divider_steps=1, address_steps=1, min_levels=1, fine=True, rings=True,
                               multiplied_shares=True, rom_values=True)
 # and each cell's sum from block RAM (its value and, where its share saturates, the saturated share; the cell a
-# product plus that), short delays in flip-flops, the first symbols' charges from the block RAM the cells leave
-# (docs/econt.md, session 39): a decoder shared by three modules may take 3 x 8.96 36 Kb blocks, the cells' ROMs
-# take 24 of them
+# product plus that), short delays in flip-flops, the first symbols' charges from the block RAM the cells leave: the
+# reference systems' decoders shared by several modules (``codesign.hardware.system_rtl``; docs/econt.md, session
+# 39). A decoder shared by three modules may take 3 x 8.96 36 Kb blocks; the cells' ROMs take 24 of them
 SPARE_18KB_BLOCKS = 5
 SUM_SLICING = DecoderSlicing(divider_steps=1, address_steps=1, min_levels=1, fine=True, rings=True,
                              multiplied_shares=True, rom_values=True, rom_sums=True, flop_delays=True,
@@ -789,14 +789,17 @@ def entropy_rtl(dec: EntropyDecoder, slicing: DecoderSlicing = DEFAULT_SLICING) 
             sent = f"({sent} && !{d.at(sparse, s)})"
         charge = _zext(f"({sent} ? charge_value({sym}) : {_const(dec.int_bits, 0)})", dec.int_bits,
                        dec.sent_sum_bits)
-        if i < rom_charges:  # {sent, symbol} into a block RAM, its charge in the next slice
-            value = f"charge_rom{i}"
+        if i < rom_charges:  # {sent, symbol} into a block RAM a slice earlier, its charge into the register
+            value, early = f"charge_rom{i}", made
             d.lines.append(f"    wire [{dec.int_bits - 1}:0] {value};")
-            pending.append((f"{{{sent}, {sym}}}", value))
+            sent_early = f"({d.at(k, early)} > {_const(k_bits, i)})"
+            if codec.sparse_cells:
+                sent_early = f"({sent_early} && !{d.at(sparse, early)})"
+            pending.append((f"{{{sent_early}, {d.at(symbol, early)}}}", value))
             if len(pending) == 2:
                 d.rom_instance("charges", _sent_charges(dec), dec.int_bits, f"{value}_rom", pending)
                 pending = []
-            charge = _zext(d.at(d.stages.make(value, dec.int_bits, s + 1), s + 1), dec.int_bits, dec.sent_sum_bits)
+            charge = _zext(d.at(d.stages.make(value, dec.int_bits, s), s + 1), dec.int_bits, dec.sent_sum_bits)
         elif cut:  # the charge, then the sum in the next slice
             charge = d.at(d.wire(f"charge{i}", dec.sent_sum_bits, s, charge), s + 1)
         add = s + cut
@@ -1144,12 +1147,11 @@ def _rom_summed_cells(d: _Design, dec: EntropyDecoder, codes: list[str], levels:
     per_level = [d.wire("saturating", len(weights), out - 3, "{" + ", ".join(reversed(flags)) + "}")]
     if halved:  # Q's low bit times w carries past the low Y bits of (Q >> 1)(2w) (none where the share saturates)
         carries = []
-        for lv, (w, flag) in enumerate(zip(weights, flags, strict=True)):
-            low = d.wire(f"low_product{lv}", wb, out - 3, f"{{{q}[{wb - 1}:1], 1'b0}} * {_const(wb, w)}")
-            d.lines.append("    /* verilator lint_off UNUSEDSIGNAL */  // only the carry is read")
-            past = d.wire(f"low_sum{lv}", wb + 1, out - 3, f"{{1'b0, {low}}} + {_const(wb + 1, w)}")
-            d.lines.append("    /* verilator lint_on UNUSEDSIGNAL */")
-            carries.append(f"({q}[0] && !{flag} && {past}[{wb}])")
+        for lv, (w, flag) in enumerate(zip(weights, flags, strict=True)):  # a table of Q's bits 1 .. Y - 1
+            past = [v for v in range(1 << (wb - 1)) if (2 * v * w) % (1 << wb) + w >= 1 << wb]
+            table = d.case(f"low_carry{lv}", 1, out - 3, f"{q}[{wb - 1}:1]",
+                           [(_const(wb - 1, v), "1'b1") for v in past] + [("default", "1'b0")]) if past else "1'b0"
+            carries.append(f"({q}[0] && !{flag} && {table})")
         per_level.append(d.wire("carrying", len(weights), out - 3, "{" + ", ".join(reversed(carries)) + "}"))
     near_levels = [d.per_group(x, len(weights), out - 2) for x in per_level]
     weight_arms = [(_const(lb, lv), _const(wb, w)) for lv, w in enumerate(weights)] + [("default", _const(wb, 0))]
