@@ -1,7 +1,7 @@
 """The reference systems' table decoders shared by several modules: what one decoder costs per module when N
 modules are time-multiplexed through it (``codesign rtl --model SYSTEM --modules-per-decoder N``: the decoder
-finely sliced, its delay lines as rings, each cell a product plus its value from block RAM, short delays in
-flip-flops, ``SUM_SLICING``, inside ``time_multiplexed_rtl``, clocked at N x 40 MHz), and whether it runs that fast.
+finely sliced, its delay lines as rings, each cell's share a product and its code's value from block RAM,
+``BRAM_SLICING``, inside ``time_multiplexed_rtl``, clocked at N x 40 MHz), and whether it runs that fast.
 
 For each system and module type: Yosys ``synth_xilinx -family xcup`` (UltraScale+ LUTs, shift registers
 counted as LUTs, over N: the LUTs per module, against ``BackEndBudget``; flip-flops, DSP48E2s and block RAMs in
@@ -12,8 +12,8 @@ rip-up, its target N x 40 MHz) at the first ``--routes`` of ``--seeds`` where ne
 top: each seed's Fmax and the median. The ECP5 is a 40 nm low-cost FPGA, slower per logic level and per route
 than UltraScale+ (16 nm): a routed Fmax of at least N x 40 MHz on it is a lower bound for a Stage-1 FPGA, not
 an UltraScale+ timing. Printed beside each: the one-module decoder's LUTs (``costs.json``, default slicing,
-40 MHz), measured earlier. ``--slicing bram``: the decoders with ``BRAM_SLICING`` instead (the reference in
-session 38: the cell's adder saturates its share and masks its value, delays of 3-8 clocks in shift registers);
+40 MHz), measured earlier. ``--slicing sum``: the decoders with ``SUM_SLICING`` instead (each cell a product plus
+its value from block RAM, short delays in flip-flops; fewer LUTs, not yet 120 MHz on the ECP5, session 39);
 ``--slicing dsp``: with ``DSP_SLICING`` (the values decoded in LUTs); ``--slicing ring``: with ``RING_SLICING``
 (each share chosen among the placed values in LUTs as well, the reference until session 37).
 
@@ -35,14 +35,14 @@ from pathlib import Path
 
 from codesign.arena import BackEndBudget, load_costs
 from codesign.fpga.synth import place_and_route_ecp5, synthesize_fpga
-from codesign.hardware.backend_rtl import BRAM_SLICING, DSP_SLICING, RING_SLICING
+from codesign.hardware.backend_rtl import DSP_SLICING, RING_SLICING, SUM_SLICING
 from codesign.hardware.system_rtl import SHARED_DECODER_SLICING, decoder_dir, write_system_rtl
 from codesign.paths import MODELS_DIR
 from codesign.table_system import load_table_system
 
 ECP5_SPEED = 8
-SLICINGS = {"sum": SHARED_DECODER_SLICING, "bram": BRAM_SLICING, "dsp": DSP_SLICING, "ring": RING_SLICING}
-REFERENCE = "sum"  # the slicing of the reference systems' shared decoders, the only one --commit keeps
+SLICINGS = {"bram": SHARED_DECODER_SLICING, "sum": SUM_SLICING, "dsp": DSP_SLICING, "ring": RING_SLICING}
+REFERENCE = "bram"  # the slicing of the reference systems' shared decoders, the only one --commit keeps
 REPORTS = ("xilinx/fpga_report.json", "xilinx/fpga_report.md", "ecp5/ecp5_report.json", "ecp5/ecp5_report.md")
 
 
@@ -104,16 +104,16 @@ def main() -> None:
                         help="routed seeds per decoder: their Fmax each and the median (one routed netlist's clock "
                              "moves by up to a fifth with the seed)")
     parser.add_argument("--slicing", choices=list(SLICINGS), default=REFERENCE,
-                        help="sum: each cell a DSP product plus its value from block RAM, short delays in "
-                             "flip-flops (SUM_SLICING, the reference); bram: the cell's adder saturating and masking, "
-                             "delays in shift registers (BRAM_SLICING, session 38); dsp: the values in LUTs "
-                             "(DSP_SLICING); ring: the shares chosen in LUTs too (RING_SLICING, until session 37)")
+                        help="bram: each cell's share a DSP product and its code's value from block RAM "
+                             "(BRAM_SLICING, the reference); sum: each cell a DSP product plus its value from block "
+                             "RAM, short delays in flip-flops (SUM_SLICING); dsp: the values in LUTs (DSP_SLICING); "
+                             "ring: the shares chosen in LUTs too (RING_SLICING, the reference until session 37)")
     parser.add_argument("--pnr-timeout", type=float, default=3600,
                         help="seconds a route may take before the next seed is tried (default 3600)")
     parser.add_argument("--commit", action="store_true", help="copy the reports into the system folders (hw/)")
     args = parser.parse_args()
     if args.commit and args.slicing != REFERENCE:
-        parser.error(f"--commit keeps the reference systems' decoders (SUM_SLICING): not with --slicing "
+        parser.error(f"--commit keeps the reference systems' decoders (BRAM_SLICING): not with --slicing "
                      f"{args.slicing}")
     header = ["system", "module", "modules per decoder", "LUT (with SRL and LUT RAM)", "LUT per module", "DSP",
               "BRAM36", "of LUT budget", "FF per module (of budget)", "one-module decoder LUT",

@@ -182,14 +182,14 @@ RING_SLICING = DecoderSlicing(divider_steps=1, address_steps=1, min_levels=1, fi
 # or each cell's share multiplied out rather than chosen (a DSP a cell on an FPGA)
 DSP_SLICING = DecoderSlicing(divider_steps=1, address_steps=1, min_levels=1, fine=True, rings=True,
                              multiplied_shares=True)
-# and each cell's code value from block RAM (a ROM for two cells) rather than LUTs (the reference systems' shared
-# decoders in session 38; docs/econt.md)
+# and each cell's code value from block RAM (a ROM for two cells) rather than LUTs: the reference systems' decoders
+# shared by several modules (``codesign.hardware.system_rtl``; docs/econt.md, session 38)
 BRAM_SLICING = DecoderSlicing(divider_steps=1, address_steps=1, min_levels=1, fine=True, rings=True,
                               multiplied_shares=True, rom_values=True)
 # and each cell's sum from block RAM (its value and, where its share saturates, the saturated share; the cell a
-# product plus that), short delays in flip-flops, the first symbols' charges from the block RAM the cells leave: the
-# reference systems' decoders shared by several modules (``codesign.hardware.system_rtl``; docs/econt.md, session
-# 39). A decoder shared by three modules may take 3 x 8.96 36 Kb blocks; the cells' ROMs take 24 of them
+# product plus that), short delays in flip-flops, the first symbols' charges from the block RAM the cells leave:
+# fewer UltraScale+ LUTs, not yet 120 MHz on the ECP5 (docs/econt.md, session 39). A decoder shared by three modules
+# may take 3 x 8.96 36 Kb blocks; the cells' ROMs take 24 of them
 SPARE_18KB_BLOCKS = 5
 SUM_SLICING = DecoderSlicing(divider_steps=1, address_steps=1, min_levels=1, fine=True, rings=True,
                              multiplied_shares=True, rom_values=True, rom_sums=True, flop_delays=True,
