@@ -185,8 +185,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--clock-period", type=positive_float, default=25.0, help="ns (default 25: 40 MHz)")
     p.add_argument("--modules-per-decoder", type=int_in(1, 8), default=1,
                    help="a table system's decoders: modules time-multiplexed through each (N > 1: finely sliced, "
-                        "delay lines as rings, short delays in flip-flops, each cell a DSP product plus its value "
-                        "from block RAM, "
+                        "delay lines as rings, each cell's share a DSP product and its code's value from block RAM, "
                         "clocked N x 40 MHz, module m's frame taken in clocks m mod N; docs/econt.md)")
     p.add_argument("--pipeline", choices=("asic", "fpga"), default="asic",
                    help="pipelining preset: asic (default, fewest registers) or fpga (deeper core, selector and "

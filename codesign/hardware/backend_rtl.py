@@ -1097,7 +1097,7 @@ def _rom_charges(dec: EntropyDecoder, slicing: DecoderSlicing) -> int:
 
 def _sent_charges(dec: EntropyDecoder) -> np.ndarray:
     """The charge ROM's table, by {sent, symbol}: 0 where not sent, else the symbol's charge (``charge_value``)."""
-    charges = np.minimum(dec.charge_table, (1 << dec.int_bits) - 1)
+    charges = _cell_values(dec)[:1 << dec.code.symbol_bits]  # a code below 2^symbol bits is that symbol
     return np.concatenate([np.zeros_like(charges), charges])
 
 
@@ -1154,7 +1154,7 @@ def _rom_summed_cells(d: _Design, dec: EntropyDecoder, codes: list[str], levels:
             carries.append(f"({q}[0] && !{flag} && {table})")
         per_level.append(d.wire("carrying", len(weights), out - 3, "{" + ", ".join(reversed(carries)) + "}"))
     near_levels = [d.per_group(x, len(weights), out - 2) for x in per_level]
-    weight_arms = [(_const(lb, lv), _const(wb, w)) for lv, w in enumerate(weights)] + [("default", _const(wb, 0))]
+    weight_arms = _weight_arms(weights, level_bits=lb, weight_bits=wb)
     chosen: list[list[str]] = [[] for _ in per_level]  # per cell: it saturates (and its carry)
     used = []
     for a in range(N_TC):
@@ -1185,6 +1185,12 @@ def _rom_summed_cells(d: _Design, dec: EntropyDecoder, codes: list[str], levels:
         summed = d.wire(f"summed{a}", pb + 1, out + 1, f"{share} + {d.at(roms[a], out + 1)}{carry}")
         cells.append(d.wire(f"cell{a}", dec.out_bits, out + 1, f"{{{summed}{frac_pad}}}"))
     return cells
+
+
+def _weight_arms(weights: list[int], *, level_bits: int, weight_bits: int) -> list[tuple[str, str]]:
+    """A case's arms from a cell's level to its weight (0 past the levels: the zero level)."""
+    return [(_const(level_bits, lv), _const(weight_bits, w)) for lv, w in enumerate(weights)] + \
+        [("default", _const(weight_bits, 0))]
 
 
 def saturation_thresholds(weights: list[int], *, share_bits: int, weight_bits: int) -> list[int]:
@@ -1342,8 +1348,8 @@ def _table_placement(d: _Design, dec: EntropyDecoder, p: _Placing, value: str) -
         levels = [d.wire(f"even_level{a}", lb, s_even, f"{d.at(tests[a // NEAR_GROUP][0], s_even)} ? (("
                          f"{d.at(tests[a // NEAR_GROUP][1], s_even)} || !{d.at(sent[a], s_even)}) ? {_const(lb, 0)} : "
                          f"{_const(lb, zero_code)}) : {d.at(v, s_even)}") for a, v in enumerate(levels)]
-    weight_arms = [(_const(lb, lv), _const(wb, WEIGHT_MANTISSAS[lv % 2] << (lv // HALF_OCTAVES)))
-                   for lv in range(placement.max_level + 1)] + [("default", _const(wb, 0))]
+    level_weights = [WEIGHT_MANTISSAS[lv % 2] << (lv // HALF_OCTAVES) for lv in range(placement.max_level + 1)]
+    weight_arms = _weight_arms(level_weights, level_bits=lb, weight_bits=wb)
     weights = [d.case(f"weight{a}", wb, s_weight, d.at(v, s_weight), weight_arms) for a, v in enumerate(levels)]
     s_total = s_weight + 1
     total, total_bits, s_total = d.sum_tree("wsum", [(d.at(w, s_total), wb) for w in weights], s_total, sliced=cut > 0)
@@ -1366,7 +1372,6 @@ def _table_placement(d: _Design, dec: EntropyDecoder, p: _Placing, value: str) -
         if dec.codec.sparse_cells:
             codes = _tagged(d, codes, inner, p.sparse, out - 1, near=True)
     if d.slicing.rom_sums:
-        level_weights = [WEIGHT_MANTISSAS[lv % 2] << (lv // HALF_OCTAVES) for lv in range(placement.max_level + 1)]
         return _rom_summed_cells(d, dec, codes, levels, p.selected, (share_q, share_q_bits), weights=level_weights,
                                  wb=wb, lb=lb, out=out, pb=pb, frac_pad=frac_pad), out + cut
     # Q, or each placed value, goes to every cell
